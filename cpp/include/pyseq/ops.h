@@ -1,0 +1,131 @@
+// Every tensor op of the core. Each is differentiable where the math allows: when an input
+// requires grad (and grad mode is on) the output records how to send gradients back.
+#pragma once
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "pyseq/tensor.h"
+
+namespace pyseq {
+
+// --- broadcasting helpers ---
+Shape broadcast_shapes(const Shape& a, const Shape& b);
+// Sums `t` over broadcast dims so it gets `shape` (the reverse of broadcasting).
+Tensor sum_to(const Tensor& t, const Shape& shape);
+// A 0-d tensor holding `s`, with the dtype a Python number gets next to `like` (as in PyTorch).
+Tensor scalar_like(Scalar s, const Tensor& like);
+
+// --- views (no copy; share storage and version with the input) ---
+Tensor view(const Tensor& t, Shape shape);      // one size may be -1; raises if not viewable
+Tensor reshape(const Tensor& t, Shape shape);   // a view when possible, else a copy
+Tensor flatten(const Tensor& t, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1);
+Tensor permute(const Tensor& t, const Shape& dims);
+Tensor squeeze(const Tensor& t);
+Tensor squeeze(const Tensor& t, int64_t dim);
+Tensor unsqueeze(const Tensor& t, int64_t dim);
+Tensor expand(const Tensor& t, const Shape& shape);  // -1 keeps a size
+Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
+Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step);
+Tensor select(const Tensor& t, int64_t dim, int64_t index);
+Tensor contiguous(const Tensor& t);
+
+// --- copies and conversion ---
+Tensor clone(const Tensor& t);
+Tensor to_dtype(const Tensor& t, DType dtype);
+
+// --- in-place (bump the version; autograd-aware) ---
+Tensor& copy_(Tensor& self, const Tensor& src);
+Tensor& fill_(Tensor& self, Scalar value);
+Tensor& zero_(Tensor& self);
+Tensor& add_(Tensor& self, const Tensor& other);
+Tensor& sub_(Tensor& self, const Tensor& other);
+Tensor& mul_(Tensor& self, const Tensor& other);
+Tensor& div_(Tensor& self, const Tensor& other);
+
+// --- arithmetic with broadcasting and type promotion ---
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);  // true division: integers give float32
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor neg(const Tensor& t);
+
+// --- unary math ---
+Tensor exp(const Tensor& t);
+Tensor log(const Tensor& t);
+Tensor sqrt(const Tensor& t);
+Tensor rsqrt(const Tensor& t);
+Tensor abs(const Tensor& t);
+Tensor sign(const Tensor& t);
+Tensor sin(const Tensor& t);
+Tensor cos(const Tensor& t);
+Tensor tanh(const Tensor& t);
+Tensor sigmoid(const Tensor& t);
+Tensor relu(const Tensor& t);
+Tensor leaky_relu(const Tensor& t, double negative_slope = 0.01);
+Tensor elu(const Tensor& t, double alpha = 1.0);
+Tensor gelu(const Tensor& t, bool tanh_approximation = false);
+Tensor clamp(const Tensor& t, std::optional<double> min, std::optional<double> max);
+
+// --- comparisons (bool results), selection and masks ---
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& t);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& t, const Tensor& mask, Scalar value);
+Tensor tril(const Tensor& t, int64_t diagonal = 0);
+Tensor triu(const Tensor& t, int64_t diagonal = 0);
+
+// --- reductions; `dims` empty means all dims ---
+Tensor sum(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
+Tensor var(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor logsumexp(const Tensor& t, const Shape& dims, bool keepdim = false);
+Tensor norm(const Tensor& t, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
+Tensor max(const Tensor& t);  // over all elements
+Tensor min(const Tensor& t);
+std::pair<Tensor, Tensor> max(const Tensor& t, int64_t dim, bool keepdim = false);  // values, indices
+std::pair<Tensor, Tensor> min(const Tensor& t, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& t, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+Tensor argmin(const Tensor& t, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+
+// --- softmax family (numerically stable) ---
+Tensor softmax(const Tensor& t, int64_t dim);
+Tensor log_softmax(const Tensor& t, int64_t dim);
+
+// --- matrix products: 1-D, 2-D and batched N-D with broadcast batch dims ---
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// --- joining, splitting and indexing ---
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& t, int64_t split_size, int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& t, const Shape& sizes, int64_t dim = 0);
+std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim = 0);
+Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& t, int64_t dim, const Tensor& index);
+Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src);
+// weight (V, D), indices (*) int64 -> (*, D). Rows at padding_idx get no gradient (-1: none).
+Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1);
+Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
+
+// --- C++ operator sugar, used by the backward formulas ---
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& t) { return neg(t); }
+inline Tensor operator+(const Tensor& a, Scalar b) { return add(a, scalar_like(b, a)); }
+inline Tensor operator-(const Tensor& a, Scalar b) { return sub(a, scalar_like(b, a)); }
+inline Tensor operator*(const Tensor& a, Scalar b) { return mul(a, scalar_like(b, a)); }
+inline Tensor operator/(const Tensor& a, Scalar b) { return div(a, scalar_like(b, a)); }
+
+}  // namespace pyseq

@@ -1,0 +1,31 @@
+// Threads through one door: every parallel loop in pyseq goes through parallel_for.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace pyseq {
+
+// Number of threads parallel_for may use (defaults to OMP_NUM_THREADS or the core count).
+int get_num_threads();
+void set_num_threads(int n);
+
+namespace detail {
+void parallel_run(int64_t begin, int64_t end, int64_t grain,
+                  const std::function<void(int64_t, int64_t)>& fn);
+bool in_parallel_region();
+}  // namespace detail
+
+// Calls fn(b, e) on disjoint chunks covering [begin, end). Ranges of at most `grain` items, a
+// single thread, or a call from inside another parallel region run inline on the caller's thread.
+template <class F>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
+  if (end <= begin) return;
+  if (end - begin <= grain || get_num_threads() == 1 || detail::in_parallel_region()) {
+    fn(begin, end);
+    return;
+  }
+  detail::parallel_run(begin, end, grain, fn);
+}
+
+}  // namespace pyseq

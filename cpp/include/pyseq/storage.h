@@ -1,0 +1,46 @@
+// Reference-counted, 64-byte aligned memory shared by a tensor and all of its views.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "pyseq/dtype.h"
+
+namespace pyseq {
+
+class Storage {
+ public:
+  static constexpr size_t kAlignment = 64;
+
+  // Fresh, uninitialised memory of `nbytes` bytes on `device`.
+  static std::shared_ptr<Storage> allocate(size_t nbytes, Device device = {});
+  // Borrowed memory (for example a numpy array's buffer). `owner` keeps it alive and is released
+  // when the last tensor viewing this storage goes away.
+  static std::shared_ptr<Storage> borrow(void* data, size_t nbytes, std::shared_ptr<void> owner,
+                                         Device device = {});
+
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  Device device() const { return device_; }
+
+  // Bumped by every in-place write, so autograd can tell that a tensor it saved has changed.
+  // Views share their storage, hence their version.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner)
+      : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
+  void* data_;
+  size_t nbytes_;
+  Device device_;
+  std::shared_ptr<void> owner_;  // null when the memory is ours to free
+  uint64_t version_ = 0;
+};
+
+}  // namespace pyseq

@@ -1,0 +1,103 @@
+// Tensor: a strided view (shape, strides, offset) over shared Storage, plus its autograd state.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "pyseq/common.h"
+#include "pyseq/dtype.h"
+#include "pyseq/storage.h"
+
+namespace pyseq {
+
+struct Node;
+struct TensorImpl;
+
+// A cheap handle (one shared pointer). Copies alias the same tensor; a default-constructed
+// Tensor is "undefined" and stands for "no tensor" (for example a missing gradient).
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // --- metadata ---
+  const Shape& shape() const;
+  const Shape& strides() const;  // in elements
+  int64_t offset() const;        // in elements, from the start of the storage
+  int64_t size(int64_t dim) const;
+  int64_t ndim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t numel() const { return numel_of(shape()); }
+  DType dtype() const;
+  Device device() const;
+  bool is_contiguous() const;
+  const std::shared_ptr<Storage>& storage() const;
+
+  // Pointer to the first element (storage start + offset).
+  void* raw_data() const;
+  template <class T> T* data() const { return static_cast<T*>(raw_data()); }
+  // Value of a one-element tensor, converted to T.
+  template <class T> T item() const;
+
+  // --- autograd ---
+  bool requires_grad() const;
+  void set_requires_grad(bool requires_grad);  // leaves only
+  const Tensor& grad() const;
+  void set_grad(const Tensor& grad);
+  const std::shared_ptr<Node>& grad_fn() const;
+  bool is_leaf() const;
+  bool is_view() const;
+  uint64_t version() const { return storage()->version(); }
+  void bump_version() const { storage()->bump_version(); }
+  // Reverse-mode differentiation from this tensor. `gradient` may be omitted for one-element tensors.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
+  // Same data, cut from the graph: no grad_fn, requires_grad false.
+  Tensor detach() const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  Shape strides;
+  int64_t offset = 0;
+  DType dtype = DType::Float32;
+  bool is_view = false;
+
+  // Autograd state. A leaf that requires grad accumulates into `grad` through a cached
+  // AccumulateGrad node (held weakly here; the node holds this impl).
+  bool requires_grad = false;
+  Tensor grad;
+  std::shared_ptr<Node> grad_fn;
+  std::weak_ptr<Node> grad_accumulator;
+};
+
+// A new tensor over `storage` with the given geometry (no copy).
+Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
+                   DType dtype);
+
+// --- creation ---
+Tensor empty(const Shape& shape, DType dtype = DType::Float32);
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+Tensor full(const Shape& shape, Scalar value, DType dtype = DType::Float32);
+Tensor scalar_tensor(Scalar value, DType dtype);
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype);
+Tensor eye(int64_t n, int64_t m, DType dtype = DType::Float32);
+Tensor rand(const Shape& shape, DType dtype = DType::Float32);   // uniform [0, 1)
+Tensor randn(const Shape& shape, DType dtype = DType::Float32);  // standard normal
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64);
+Tensor empty_like(const Tensor& t);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+
+// Checks a user-given shape (no negative sizes) and returns it.
+const Shape& check_shape(const Shape& shape, const char* op);
+
+}  // namespace pyseq

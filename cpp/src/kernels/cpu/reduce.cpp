@@ -1,0 +1,162 @@
+#include "reduce.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "pyseq/parallel.h"
+
+namespace pyseq::kernels {
+namespace {
+
+// Floating rows accumulate in double; integer rows in int64.
+template <class T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+// Sum of n contiguous values with 8 independent accumulators (vectorisable, and more accurate
+// than one running sum).
+template <class T>
+Acc<T> sum_contiguous(const T* x, int64_t n) {
+  Acc<T> acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+  Acc<T> total = 0;
+  for (; i < n; ++i) total += x[i];
+  return total + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Runs row_fn(r) for every row; threads split the rows (grain ~32K elements per thread chunk).
+template <class F>
+void for_rows(int64_t rows, int64_t n, const F& row_fn) {
+  parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) row_fn(r);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void sum_rows(const T* x, int64_t rows, int64_t n, T* out) {
+  if (rows < get_num_threads() && n > 65536) {  // few long rows: split each row across threads
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* row = x + r * n;
+      const int64_t chunks = get_num_threads();
+      std::vector<Acc<T>> partial(chunks, 0);
+      parallel_for(0, chunks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t c = b; c < e; ++c) {
+          int64_t lo = n * c / chunks, hi = n * (c + 1) / chunks;
+          partial[c] = sum_contiguous(row + lo, hi - lo);
+        }
+      });
+      Acc<T> total = 0;
+      for (Acc<T> p : partial) total += p;
+      out[r] = static_cast<T>(total);
+    }
+    return;
+  }
+  for_rows(rows, n, [&](int64_t r) { out[r] = static_cast<T>(sum_contiguous(x + r * n, n)); });
+}
+
+template <class T>
+void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, int64_t* indices) {
+  for_rows(rows, n, [&](int64_t r) {
+    const T* row = x + r * n;
+    T best = row[0];
+    int64_t at = 0;
+    for (int64_t i = 1; i < n; ++i) {
+      const T v = row[i];
+      if constexpr (std::is_floating_point_v<T>) {
+        if (std::isnan(best)) break;
+        if (std::isnan(v)) { best = v; at = i; break; }
+      }
+      if (is_max ? v > best : v < best) { best = v; at = i; }
+    }
+    if (values) values[r] = best;
+    if (indices) indices[r] = at;
+  });
+}
+
+template <class T>
+void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out) {
+  for_rows(rows, n, [&](int64_t r) {  // two passes: mean, then squared deviations
+    const T* row = x + r * n;
+    const double mean = static_cast<double>(sum_contiguous(row, n)) / static_cast<double>(n);
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += (row[i] - mean) * (row[i] - mean);
+    out[r] = static_cast<T>(ss / std::max(0.0, static_cast<double>(n) - correction));
+  });
+}
+
+template <class T>
+void logsumexp_rows(const T* x, int64_t rows, int64_t n, T* out) {
+  for_rows(rows, n, [&](int64_t r) {
+    const T* row = x + r * n;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, row[i]);
+    if (std::isinf(m)) { out[r] = m; return; }  // all -inf, or an inf that dominates
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(row[i] - m));
+    out[r] = static_cast<T>(std::log(s) + m);
+  });
+}
+
+template <class T>
+void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
+  for_rows(rows, n, [&](int64_t r) {
+    const T* row = x + r * n;
+    double acc = 0;
+    if (std::isinf(p)) {
+      for (int64_t i = 0; i < n; ++i) acc = std::max(acc, static_cast<double>(std::abs(row[i])));
+    } else if (p == 2) {
+      for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(row[i]) * row[i];
+      acc = std::sqrt(acc);
+    } else if (p == 1) {
+      for (int64_t i = 0; i < n; ++i) acc += std::abs(static_cast<double>(row[i]));
+    } else {
+      for (int64_t i = 0; i < n; ++i) acc += std::pow(std::abs(static_cast<double>(row[i])), p);
+      acc = std::pow(acc, 1.0 / p);
+    }
+    out[r] = static_cast<T>(acc);
+  });
+}
+
+template <class T>
+void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
+  for_rows(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
+    const T* in = x + r * n;
+    T* out = y + r * n;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, in[i]);
+    if (std::isinf(m) && m < 0) m = 0;  // an all -inf row gives NaN, as in PyTorch
+    Acc<T> s = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      T e = std::exp(in[i] - m);
+      if (!log) out[i] = e;
+      s += e;
+    }
+    if (log) {
+      const T shift = m + static_cast<T>(std::log(s));
+      for (int64_t i = 0; i < n; ++i) out[i] = in[i] - shift;
+    } else {
+      const T inv = static_cast<T>(1.0 / s);
+      for (int64_t i = 0; i < n; ++i) out[i] *= inv;
+    }
+  });
+}
+
+#define PYSEQ_INSTANTIATE_FLOAT(T)                                                     \
+  template void var_rows<T>(const T*, int64_t, int64_t, double, T*);                  \
+  template void logsumexp_rows<T>(const T*, int64_t, int64_t, T*);                    \
+  template void norm_rows<T>(const T*, int64_t, int64_t, double, T*);                 \
+  template void softmax_rows<T>(const T*, int64_t, int64_t, bool, T*);
+#define PYSEQ_INSTANTIATE_NUMERIC(T)                                                   \
+  template void sum_rows<T>(const T*, int64_t, int64_t, T*);                          \
+  template void minmax_rows<T>(const T*, int64_t, int64_t, bool, T*, int64_t*);
+PYSEQ_INSTANTIATE_FLOAT(float)
+PYSEQ_INSTANTIATE_FLOAT(double)
+PYSEQ_INSTANTIATE_NUMERIC(float)
+PYSEQ_INSTANTIATE_NUMERIC(double)
+PYSEQ_INSTANTIATE_NUMERIC(int64_t)
+
+}  // namespace pyseq::kernels

@@ -1,0 +1,44 @@
+// softmax and log_softmax along one dim, by a fused row kernel over the last dim.
+#include "../kernels/cpu/reduce.h"
+#include "internal.h"
+
+namespace pyseq {
+namespace {
+
+Tensor softmax_impl(const Tensor& t, int64_t dim, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  const Tensor x = is_floating(t.dtype()) ? t : detail::cast(t, DType::Float32);
+  dim = wrap_dim(dim, x.ndim());
+  const int64_t last = x.ndim() > 0 ? x.ndim() - 1 : 0;
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    Tensor rows = contiguous(transpose(x, dim, last));  // (..., n) with `dim` moved last
+    Tensor out = empty(rows.shape(), x.dtype());
+    const int64_t n = x.ndim() > 0 ? rows.shape().back() : 1;
+    const int64_t count = n > 0 ? rows.numel() / n : 0;
+    dispatch_float(x.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::softmax_rows<T>(rows.data<T>(), count, n, log, out.data<T>());
+    });
+    y = dim == last ? out : contiguous(transpose(out, dim, last));
+  }
+  if (needs_grad(t)) {
+    // softmax:     dx = y * (g - sum(g * y))
+    // log_softmax: dx = g - exp(y) * sum(g)
+    attach_grad_fn(y, log ? "LogSoftmaxBackward" : "SoftmaxBackward", {t},
+                   [sy = SavedTensor(y), dim, log](const Tensor& g) {
+                     const Tensor& y = sy.get();
+                     Tensor gx = log ? g - exp(y) * sum(g, {dim}, true) : y * (g - sum(g * y, {dim}, true));
+                     return std::vector<Tensor>{gx};
+                   });
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& t, int64_t dim) { return softmax_impl(t, dim, false); }
+Tensor log_softmax(const Tensor& t, int64_t dim) { return softmax_impl(t, dim, true); }
+
+}  // namespace pyseq

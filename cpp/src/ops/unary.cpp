@@ -1,0 +1,173 @@
+// Unary elementwise math. Each op is one struct holding its forward `f(x)` and its derivative
+// `df(x, y)` (y = f(x)) side by side; `unary` runs the forward and, for backward, g * df(x, y).
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "../kernels/cpu/loops.h"
+#include "internal.h"
+
+namespace pyseq {
+namespace {
+
+// Flags: kIntegral ops also run on int64 (others promote integer inputs to float32);
+// kUsesX / kUsesY say which of input and output the derivative reads, so only those are saved.
+struct Exp {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::exp(x); }
+  template <class T> T df(T, T y) const { return y; }
+};
+struct Log {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::log(x); }
+  template <class T> T df(T x, T) const { return T(1) / x; }
+};
+struct Sqrt {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::sqrt(x); }
+  template <class T> T df(T, T y) const { return T(0.5) / y; }
+};
+struct Rsqrt {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return T(1) / std::sqrt(x); }
+  template <class T> T df(T, T y) const { return T(-0.5) * y * y * y; }
+};
+struct Sin {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::sin(x); }
+  template <class T> T df(T x, T) const { return std::cos(x); }
+};
+struct Cos {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::cos(x); }
+  template <class T> T df(T x, T) const { return -std::sin(x); }
+};
+struct Tanh {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::tanh(x); }
+  template <class T> T df(T, T y) const { return T(1) - y * y; }
+};
+struct Sigmoid {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const {  // never exponentiates a large positive number
+    if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+    T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+  template <class T> T df(T, T y) const { return y * (T(1) - y); }
+};
+struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  bool tanh_approx;
+  template <class T> T f(T x) const {
+    if (tanh_approx) return T(0.5) * x * (T(1) + std::tanh(inner(x)));
+    return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+  }
+  template <class T> T df(T x, T) const {
+    if (tanh_approx) {
+      T t = std::tanh(inner(x));
+      T dinner = T(M_2_SQRTPI * M_SQRT1_2) * (T(1) + T(3 * 0.044715) * x * x);
+      return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * dinner;
+    }
+    T pdf = std::exp(T(-0.5) * x * x) * T(M_2_SQRTPI * M_SQRT1_2 * 0.5);
+    return T(0.5) * (T(1) + std::erf(x * T(M_SQRT1_2))) + x * pdf;
+  }
+  template <class T> static T inner(T x) { return T(M_2_SQRTPI * M_SQRT1_2) * (x + T(0.044715) * x * x * x); }
+};
+struct Relu {
+  static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return x > T(0) ? x : T(0); }
+  template <class T> T df(T x, T) const { return x > T(0) ? T(1) : T(0); }
+};
+struct LeakyRelu {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  double slope;
+  template <class T> T f(T x) const { return x > T(0) ? x : x * T(slope); }
+  template <class T> T df(T x, T) const { return x > T(0) ? T(1) : T(slope); }
+};
+struct Elu {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = true;
+  double alpha;
+  template <class T> T f(T x) const { return x > T(0) ? x : T(alpha) * std::expm1(x); }
+  template <class T> T df(T x, T y) const { return x > T(0) ? T(1) : y + T(alpha); }
+};
+struct Sign {
+  static constexpr bool kIntegral = true, kUsesX = false, kUsesY = false;
+  template <class T> T f(T x) const { return T((x > T(0)) - (x < T(0))); }
+  template <class T> T df(T, T) const { return T(0); }
+};
+struct Abs {
+  static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return x < T(0) ? -x : x; }
+  template <class T> T df(T x, T) const { return Sign().f(x); }
+};
+struct Neg {
+  static constexpr bool kIntegral = true, kUsesX = false, kUsesY = false;
+  template <class T> T f(T x) const { return -x; }
+  template <class T> T df(T, T) const { return T(-1); }
+};
+struct Clamp {  // NaN passes through; the gradient flows where lo <= x <= hi
+  static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
+  std::optional<double> lo, hi;
+  template <class T> T f(T x) const {
+    if (lo && x < T(*lo)) return T(*lo);
+    if (hi && x > T(*hi)) return T(*hi);
+    return x;
+  }
+  template <class T> T df(T x, T) const { return (!lo || x >= T(*lo)) && (!hi || x <= T(*hi)) ? T(1) : T(0); }
+};
+
+template <class Op>
+Tensor unary(const Tensor& t, const char* name, const Op& op) {
+  PYSEQ_CHECK(t.dtype() != DType::Bool, TypeError, name, ": not supported for bool tensors");
+  const Tensor x = Op::kIntegral || is_floating(t.dtype()) ? t : detail::cast(t, DType::Float32);
+  Tensor y = empty(x.shape(), x.dtype());
+  dispatch_numeric(x.dtype(), name, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::map1<T, T>(y, x, [op](T v) { return op.f(v); });
+  });
+  if (needs_grad(t)) {
+    std::string backward_name = std::string(name) + "Backward";
+    backward_name[0] = static_cast<char>(std::toupper(backward_name[0]));
+    attach_grad_fn(y, backward_name.c_str(), {t},
+                   [op, sx = Op::kUsesX ? SavedTensor(x) : SavedTensor(),
+                    sy = Op::kUsesY ? SavedTensor(y) : SavedTensor()](const Tensor& g) {
+                     // Operands the derivative does not read are stood in for by g.
+                     const Tensor& xv = Op::kUsesX ? sx.get() : g;
+                     const Tensor& yv = Op::kUsesY ? sy.get() : g;
+                     Tensor gx = empty(g.shape(), g.dtype());
+                     dispatch_float(g.dtype(), "backward", [&](auto tag) {
+                       using T = decltype(tag);
+                       kernels::map3<T, T, T, T>(gx, g, detail::cast(xv, g.dtype()), detail::cast(yv, g.dtype()),
+                                                 [op](T gv, T xe, T ye) { return gv * op.df(xe, ye); });
+                     });
+                     return std::vector<Tensor>{gx};
+                   });
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor exp(const Tensor& t) { return unary(t, "exp", Exp{}); }
+Tensor log(const Tensor& t) { return unary(t, "log", Log{}); }
+Tensor sqrt(const Tensor& t) { return unary(t, "sqrt", Sqrt{}); }
+Tensor rsqrt(const Tensor& t) { return unary(t, "rsqrt", Rsqrt{}); }
+Tensor sin(const Tensor& t) { return unary(t, "sin", Sin{}); }
+Tensor cos(const Tensor& t) { return unary(t, "cos", Cos{}); }
+Tensor tanh(const Tensor& t) { return unary(t, "tanh", Tanh{}); }
+Tensor sigmoid(const Tensor& t) { return unary(t, "sigmoid", Sigmoid{}); }
+Tensor gelu(const Tensor& t, bool tanh_approximation) { return unary(t, "gelu", Gelu{tanh_approximation}); }
+Tensor relu(const Tensor& t) { return unary(t, "relu", Relu{}); }
+Tensor leaky_relu(const Tensor& t, double negative_slope) { return unary(t, "leaky_relu", LeakyRelu{negative_slope}); }
+Tensor elu(const Tensor& t, double alpha) { return unary(t, "elu", Elu{alpha}); }
+Tensor abs(const Tensor& t) { return unary(t, "abs", Abs{}); }
+Tensor sign(const Tensor& t) { return unary(t, "sign", Sign{}); }
+Tensor neg(const Tensor& t) { return unary(t, "neg", Neg{}); }
+
+Tensor clamp(const Tensor& t, std::optional<double> min, std::optional<double> max) {
+  PYSEQ_CHECK(min || max, ValueError, "clamp: at least one of min and max must be given");
+  return unary(t, "clamp", Clamp{min, max});
+}
+
+}  // namespace pyseq

@@ -1,0 +1,269 @@
+// View ops: new shape/strides/offset over the same storage. Backward maps the gradient of the
+// view back onto the input's shape.
+#include <algorithm>
+#include <numeric>
+#include <optional>
+
+#include "pyseq/autograd.h"
+#include "pyseq/ops.h"
+
+namespace pyseq {
+namespace {
+
+Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  Tensor v = make_tensor(base.storage(), std::move(shape), std::move(strides), offset, base.dtype());
+  v.impl()->is_view = true;
+  return v;
+}
+
+// The gradient of a view that picks part of its input: zeros with `g` written into that part.
+template <class PickFn>
+Tensor scatter_into_zeros(const Tensor& g, const Shape& input_shape, const PickFn& pick) {
+  Tensor z = zeros(input_shape, g.dtype());
+  Tensor part = pick(z);
+  copy_(part, g);
+  return z;
+}
+
+Tensor reshape_backward_view(Tensor& out, const Tensor& t, const char* name) {
+  if (needs_grad(t)) {
+    attach_grad_fn(out, name, {t}, [shape = t.shape()](const Tensor& g) {
+      return std::vector<Tensor>{reshape(g, shape)};
+    });
+  }
+  return out;
+}
+
+// Resolves one -1 in `shape` so that it holds `numel` elements.
+Shape infer_shape(Shape shape, int64_t numel, const Shape& from) {
+  int64_t known = 1, infer = -1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == -1) {
+      PYSEQ_CHECK(infer < 0, ValueError, "only one dimension can be inferred (-1) in shape ", shape);
+      infer = static_cast<int64_t>(d);
+    } else {
+      PYSEQ_CHECK(shape[d] >= 0, ValueError, "invalid shape dimension ", shape[d], " in ", shape);
+      known *= shape[d];
+    }
+  }
+  if (infer >= 0) {
+    PYSEQ_CHECK(known != 0 && numel % known == 0, ValueError, "shape ", shape, " is invalid for input of shape ",
+                from, " (", numel, " elements)");
+    shape[infer] = numel / known;
+  }
+  PYSEQ_CHECK(numel_of(shape) == numel, ValueError, "shape ", shape, " is invalid for input of shape ", from, " (",
+              numel, " elements)");
+  return shape;
+}
+
+// Strides that let `new_shape` view memory laid out as (old_shape, old_strides), if any exist:
+// each run of input dims that is contiguous in memory may be regrouped freely.
+std::optional<Shape> view_strides(const Shape& old_shape, const Shape& old_strides, const Shape& new_shape) {
+  Shape strides(new_shape.size());
+  if (old_shape.empty()) return Shape(new_shape.size(), 1);
+  if (numel_of(old_shape) == 0) return contiguous_strides(new_shape);
+  int64_t view_d = static_cast<int64_t>(new_shape.size()) - 1;
+  int64_t chunk_stride = old_strides.back(), tensor_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(old_shape.size()) - 1; d >= 0; --d) {
+    tensor_numel *= old_shape[d];
+    // End of a contiguous chunk of input dims: lay the matching output dims over it.
+    if (d == 0 || (old_shape[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d] == 1)) {
+        strides[view_d] = view_numel * chunk_stride;
+        view_numel *= new_shape[view_d];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        chunk_stride = old_strides[d - 1];
+        tensor_numel = view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return strides;
+}
+
+}  // namespace
+
+Tensor view(const Tensor& t, Shape shape) {
+  shape = infer_shape(std::move(shape), t.numel(), t.shape());
+  auto strides = view_strides(t.shape(), t.strides(), shape);
+  PYSEQ_CHECK(strides, RuntimeError, "view size ", shape, " is not compatible with the input's shape ", t.shape(),
+              " and strides ", t.strides(), " (at least one dimension spans across two contiguous subspaces); "
+              "use reshape() instead");
+  Tensor out = make_view(t, shape, *strides, t.offset());
+  return reshape_backward_view(out, t, "ViewBackward");
+}
+
+Tensor reshape(const Tensor& t, Shape shape) {
+  shape = infer_shape(std::move(shape), t.numel(), t.shape());
+  if (view_strides(t.shape(), t.strides(), shape)) return view(t, shape);
+  return view(contiguous(t), shape);
+}
+
+Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
+  if (t.ndim() == 0) return reshape(t, {1});
+  start_dim = wrap_dim(start_dim, t.ndim());
+  end_dim = wrap_dim(end_dim, t.ndim());
+  PYSEQ_CHECK(start_dim <= end_dim, ValueError, "flatten: start_dim ", start_dim, " comes after end_dim ", end_dim);
+  Shape shape(t.shape().begin(), t.shape().begin() + start_dim);
+  int64_t merged = 1;
+  for (int64_t d = start_dim; d <= end_dim; ++d) merged *= t.shape()[d];
+  shape.push_back(merged);
+  shape.insert(shape.end(), t.shape().begin() + end_dim + 1, t.shape().end());
+  return reshape(t, shape);
+}
+
+Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
+  dim0 = wrap_dim(dim0, t.ndim());
+  dim1 = wrap_dim(dim1, t.ndim());
+  Shape shape = t.shape(), strides = t.strides();
+  if (t.ndim() > 0) {
+    std::swap(shape[dim0], shape[dim1]);
+    std::swap(strides[dim0], strides[dim1]);
+  }
+  Tensor out = make_view(t, shape, strides, t.offset());
+  if (needs_grad(t)) {
+    attach_grad_fn(out, "TransposeBackward", {t}, [dim0, dim1](const Tensor& g) {
+      return std::vector<Tensor>{transpose(g, dim0, dim1)};
+    });
+  }
+  return out;
+}
+
+Tensor permute(const Tensor& t, const Shape& dims) {
+  PYSEQ_CHECK(static_cast<int64_t>(dims.size()) == t.ndim(), ValueError, "permute: expected ", t.ndim(),
+              " dims for a tensor of shape ", t.shape(), ", got ", dims);
+  Shape shape(dims.size()), strides(dims.size()), inverse(dims.size(), -1);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int64_t d = wrap_dim(dims[i], t.ndim());
+    PYSEQ_CHECK(inverse[d] < 0, ValueError, "permute: dim ", d, " appears more than once in ", dims);
+    inverse[d] = static_cast<int64_t>(i);
+    shape[i] = t.shape()[d];
+    strides[i] = t.strides()[d];
+  }
+  Tensor out = make_view(t, shape, strides, t.offset());
+  if (needs_grad(t)) {
+    attach_grad_fn(out, "PermuteBackward", {t}, [inverse](const Tensor& g) {
+      return std::vector<Tensor>{permute(g, inverse)};
+    });
+  }
+  return out;
+}
+
+Tensor squeeze(const Tensor& t) {
+  Shape shape, strides;
+  for (int64_t d = 0; d < t.ndim(); ++d) {
+    if (t.shape()[d] == 1) continue;
+    shape.push_back(t.shape()[d]);
+    strides.push_back(t.strides()[d]);
+  }
+  Tensor out = make_view(t, shape, strides, t.offset());
+  return reshape_backward_view(out, t, "SqueezeBackward");
+}
+
+Tensor squeeze(const Tensor& t, int64_t dim) {
+  dim = wrap_dim(dim, t.ndim());
+  Shape shape = t.shape(), strides = t.strides();
+  if (t.ndim() > 0 && shape[dim] == 1) {
+    shape.erase(shape.begin() + dim);
+    strides.erase(strides.begin() + dim);
+  }
+  Tensor out = make_view(t, shape, strides, t.offset());
+  return reshape_backward_view(out, t, "SqueezeBackward");
+}
+
+Tensor unsqueeze(const Tensor& t, int64_t dim) {
+  dim = wrap_dim(dim, t.ndim() + 1);
+  Shape shape = t.shape(), strides = t.strides();
+  int64_t stride = dim < t.ndim() ? strides[dim] * shape[dim] : 1;
+  shape.insert(shape.begin() + dim, 1);
+  strides.insert(strides.begin() + dim, stride);
+  Tensor out = make_view(t, shape, strides, t.offset());
+  return reshape_backward_view(out, t, "UnsqueezeBackward");
+}
+
+Tensor expand(const Tensor& t, const Shape& shape) {
+  const int64_t n = static_cast<int64_t>(shape.size()), lead = n - t.ndim();
+  PYSEQ_CHECK(lead >= 0, ValueError, "expand: the number of sizes provided (", n,
+              ") must be greater or equal to the number of dimensions in the tensor (", t.ndim(), ")");
+  Shape out_shape(n), strides(n);
+  for (int64_t d = 0; d < n; ++d) {
+    if (d < lead) {
+      PYSEQ_CHECK(shape[d] >= 0, ValueError, "expand: size -1 is not allowed in a leading, non-existing dimension (",
+                  shape, ")");
+      out_shape[d] = shape[d];
+      strides[d] = 0;
+      continue;
+    }
+    int64_t have = t.shape()[d - lead], want = shape[d] == -1 ? have : shape[d];
+    PYSEQ_CHECK(have == want || have == 1, ValueError, "expand: the expanded size of the tensor (", want,
+                ") must match the existing size (", have, ") at non-singleton dimension ", d, ". Target sizes: ", shape,
+                ". Tensor sizes: ", t.shape());
+    out_shape[d] = want;
+    strides[d] = have == want ? t.strides()[d - lead] : 0;
+  }
+  Tensor out = make_view(t, out_shape, strides, t.offset());
+  if (needs_grad(t)) {
+    attach_grad_fn(out, "ExpandBackward", {t}, [shape = t.shape()](const Tensor& g) {
+      return std::vector<Tensor>{sum_to(g, shape)};
+    });
+  }
+  return out;
+}
+
+Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  PYSEQ_CHECK(t.ndim() > 0, IndexError, "slice: cannot slice a 0-d tensor");
+  dim = wrap_dim(dim, t.ndim());
+  PYSEQ_CHECK(step > 0, ValueError, "slice step must be positive, got ", step);
+  const int64_t size = t.shape()[dim];
+  // Python semantics: negative bounds count from the end, then clamp to [0, size].
+  auto clamp_bound = [size](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + size : i, 0, size); };
+  start = clamp_bound(start);
+  end = std::max(start, clamp_bound(end));
+  Shape shape = t.shape(), strides = t.strides();
+  shape[dim] = (end - start + step - 1) / step;
+  strides[dim] *= step;
+  Tensor out = make_view(t, shape, strides, t.offset() + start * t.strides()[dim]);
+  if (needs_grad(t)) {
+    attach_grad_fn(out, "SliceBackward", {t}, [shape = t.shape(), dim, start, end, step](const Tensor& g) {
+      return std::vector<Tensor>{
+          scatter_into_zeros(g, shape, [&](const Tensor& z) { return slice(z, dim, start, end, step); })};
+    });
+  }
+  return out;
+}
+
+Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
+  PYSEQ_CHECK(t.ndim() > 0, IndexError, "narrow: cannot narrow a 0-d tensor");
+  dim = wrap_dim(dim, t.ndim());
+  const int64_t size = t.shape()[dim];
+  PYSEQ_CHECK(start >= -size && start <= size, IndexError, "narrow: start ", start, " is out of range for dimension ",
+              dim, " of size ", size);
+  if (start < 0) start += size;
+  PYSEQ_CHECK(length >= 0 && start + length <= size, IndexError, "narrow: start (", start, ") + length (", length,
+              ") exceeds dimension ", dim, " of size ", size);
+  return slice(t, dim, start, start + length, 1);
+}
+
+Tensor select(const Tensor& t, int64_t dim, int64_t index) {
+  PYSEQ_CHECK(t.ndim() > 0, IndexError, "invalid index of a 0-d tensor");
+  dim = wrap_dim(dim, t.ndim());
+  const int64_t size = t.shape()[dim];
+  PYSEQ_CHECK(index >= -size && index < size, IndexError, "index ", index, " is out of bounds for dimension ", dim,
+              " with size ", size);
+  if (index < 0) index += size;
+  Shape shape = t.shape(), strides = t.strides();
+  shape.erase(shape.begin() + dim);
+  strides.erase(strides.begin() + dim);
+  Tensor out = make_view(t, shape, strides, t.offset() + index * t.strides()[dim]);
+  if (needs_grad(t)) {
+    attach_grad_fn(out, "SelectBackward", {t}, [shape = t.shape(), dim, index](const Tensor& g) {
+      return std::vector<Tensor>{scatter_into_zeros(g, shape, [&](const Tensor& z) { return select(z, dim, index); })};
+    });
+  }
+  return out;
+}
+
+}  // namespace pyseq

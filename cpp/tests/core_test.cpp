@@ -1,0 +1,69 @@
+// The core used from C++ alone (no Python): build tensors, run ops, backprop, catch errors.
+// Prints "N passed, M failed" and exits non-zero on any failure.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+
+#include "pyseq/autograd.h"
+#include "pyseq/ops.h"
+
+using namespace pyseq;
+
+static int passed = 0, failed = 0;
+
+static void check(bool ok, const char* what) {
+  if (ok) ++passed;
+  else { ++failed; std::printf("FAILED: %s\n", what); }
+}
+
+static bool near(double a, double b, double tol = 1e-5) { return std::fabs(a - b) <= tol * (1 + std::fabs(b)); }
+
+template <class E>
+static void expect_throw(const std::function<void()>& f, const char* what) {
+  try { f(); } catch (const E&) { ++passed; return; } catch (...) {}
+  ++failed;
+  std::printf("FAILED (no %s): %s\n", typeid(E).name(), what);
+}
+
+int main() {
+  // (2, 3) @ (3, 2) against hand-computed values
+  Tensor a = reshape(arange(Scalar(int64_t{0}), Scalar(int64_t{6}), Scalar(int64_t{1}), DType::Float32), {2, 3});
+  Tensor b = reshape(arange(Scalar(int64_t{0}), Scalar(int64_t{6}), Scalar(int64_t{1}), DType::Float32), {3, 2});
+  Tensor c = matmul(a, b);  // [[10, 13], [28, 40]]
+  const float* pc = c.data<float>();
+  check(c.shape() == Shape({2, 2}) && pc[0] == 10 && pc[1] == 13 && pc[2] == 28 && pc[3] == 40, "matmul values");
+
+  // d/dx sum(sigmoid(x) * w) = sigmoid'(x) * w
+  Tensor x = full({4}, Scalar(0.5), DType::Float64);
+  x.set_requires_grad(true);
+  Tensor w = arange(Scalar(1.0), Scalar(5.0), Scalar(1.0), DType::Float64);
+  Tensor loss = sum(sigmoid(x) * w);
+  loss.backward();
+  const double s = 1 / (1 + std::exp(-0.5));
+  bool grads_ok = x.grad().defined();
+  for (int i = 0; grads_ok && i < 4; ++i) grads_ok = near(x.grad().data<double>()[i], s * (1 - s) * (i + 1));
+  check(grads_ok, "sigmoid * w backward");
+
+  // softmax rows sum to one; broadcasting add
+  Tensor p = softmax(randn({3, 5}), -1);
+  Tensor rowsum = sum(p, {1});
+  check(near(rowsum.data<float>()[0], 1.0) && near(rowsum.data<float>()[2], 1.0), "softmax rows sum to 1");
+  Tensor bc = add(ones({2, 1}), ones({3}));
+  check(bc.shape() == Shape({2, 3}) && bc.data<float>()[5] == 2.0f, "broadcast add");
+
+  // errors are typed exceptions, never crashes
+  expect_throw<ValueError>([] { add(ones({2, 3}), ones({4})); }, "broadcast mismatch");
+  expect_throw<ValueError>([] { matmul(ones({2, 3}), ones({4, 2})); }, "matmul inner dims");
+  expect_throw<TypeError>([] { matmul(ones({2, 2}), ones({2, 2}, DType::Float64)); }, "matmul dtypes");
+  expect_throw<IndexError>([] { select(ones({2}), 0, 5); }, "select out of range");
+  expect_throw<RuntimeError>([] {
+    Tensor y = full({2}, Scalar(1.0));
+    y.set_requires_grad(true);
+    Tensor z = sum(exp(y));
+    z.backward();
+    z.backward();
+  }, "backward twice");
+
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}

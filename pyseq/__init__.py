@@ -1,0 +1,31 @@
+"""pyseq: a compact engine for sequence models.
+
+Tensors, ops and reverse-mode autograd live in the C++ core (``pyseq._core``); this package is the
+thin Python layer over it, with names that follow PyTorch where the concept is the same.
+"""
+
+from . import _core
+from ._core import (  # noqa: F401  (re-exported API)
+    Tensor, dtype, from_numpy, manual_seed, set_num_threads, get_num_threads,
+    empty, zeros, ones, full, arange, eye, rand, randn, randint, zeros_like, ones_like, empty_like,
+    add, sub, mul, div, true_divide, pow, neg, matmul, mm, eq, ne, lt, le, gt, ge, logical_not,
+    exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, leaky_relu, elu, gelu, clamp,
+    where, masked_fill, tril, triu,
+    sum, mean, var, std, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,
+    cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot,
+    reshape, permute, squeeze, unsqueeze, transpose, flatten, narrow, select,
+    is_grad_enabled,
+)
+from ._tensor import tensor
+from .autograd import no_grad, enable_grad, set_grad_enabled
+from . import autograd  # noqa: F401
+
+bool = dtype.bool  # noqa: A001  (pyseq.bool, like torch.bool)
+int64 = dtype.int64
+float32 = dtype.float32
+float64 = dtype.float64
+long = int64
+float = float32  # noqa: A001
+double = float64
+
+__version__ = "0.1.0"

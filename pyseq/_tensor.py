@@ -1,0 +1,76 @@
+"""Python-side conveniences of Tensor: construction from Python data, repr, conversions."""
+
+import numpy as np
+
+from ._core import Tensor, dtype, from_numpy
+
+_NUMPY_OF = {dtype.bool: np.bool_, dtype.int64: np.int64, dtype.float32: np.float32, dtype.float64: np.float64}
+
+
+def _infer_numpy_dtype(data, arr):
+    """Python floats give float32 and ints int64 (as in PyTorch); numpy arrays keep their dtype."""
+    if isinstance(data, np.ndarray) and arr.dtype in (np.float32, np.float64, np.int64, np.bool_):
+        return arr.dtype
+    if arr.dtype.kind == "b":
+        return np.bool_
+    if arr.dtype.kind in "iu":
+        return np.int64
+    if arr.dtype.kind == "f":
+        return np.float32
+    raise TypeError(f"tensor(): cannot build a tensor from data of numpy dtype {arr.dtype} "
+                    f"(expected numbers or bools, got {type(data).__name__})")
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of `data` (nested lists, numbers, a numpy array or a Tensor)."""
+    if isinstance(data, Tensor):
+        out = data.detach().clone() if dtype is None else data.detach().to(dtype).clone()
+    else:
+        try:
+            arr = np.array(data)
+        except ValueError as e:  # ragged nested lists
+            raise ValueError(f"tensor(): data must be a rectangular nested sequence of numbers: {e}") from None
+        np_dtype = _NUMPY_OF[dtype] if dtype is not None else _infer_numpy_dtype(data, arr)
+        out = from_numpy(np.ascontiguousarray(arr, dtype=np_dtype))
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _repr(self):
+    body = np.array2string(self.detach().numpy(), separator=", ", prefix="tensor(", precision=4)
+    extras = []
+    if self.dtype not in (dtype.float32, dtype.int64) or self.numel() == 0:
+        extras.append(f"dtype={self.dtype!r}")
+    if self.grad_fn is not None:
+        extras.append(f"grad_fn={self.grad_fn!r}")
+    elif self.requires_grad:
+        extras.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _tolist(self):
+    return self.detach().numpy().tolist()
+
+
+def _array(self, dtype=None, copy=None):
+    arr = self.detach().numpy()
+    return arr if dtype is None else arr.astype(dtype)
+
+
+def _to_python(kind):
+    def convert(self):
+        if self.numel() != 1:
+            raise ValueError(f"only one-element tensors can be converted to Python scalars, got shape {self.shape}")
+        return kind(self.item())
+    return convert
+
+
+Tensor.__repr__ = _repr
+Tensor.__str__ = _repr
+Tensor.tolist = _tolist
+Tensor.__array__ = _array
+Tensor.__bool__ = _to_python(bool)
+Tensor.__float__ = _to_python(float)
+Tensor.__int__ = _to_python(int)
+Tensor.__array_priority__ = 1000  # numpy defers to Tensor's reflected operators
