@@ -31,7 +31,7 @@ def tensor(data, dtype=None, requires_grad=False):
         except ValueError as e:  # ragged nested lists
             raise ValueError(f"tensor(): data must be a rectangular nested sequence of numbers: {e}") from None
         np_dtype = _NUMPY_OF[dtype] if dtype is not None else _infer_numpy_dtype(data, arr)
-        out = from_numpy(np.ascontiguousarray(arr, dtype=np_dtype))
+        out = from_numpy(np.array(arr, dtype=np_dtype, order="C"))  # a fresh copy we own
     if requires_grad:
         out.requires_grad_(True)
     return out

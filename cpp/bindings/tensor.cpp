@@ -128,15 +128,17 @@ DType to_dtype_arg(py::handle h) {
 }  // namespace
 
 void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
-  py::enum_<DType>(m, "dtype")
-      .value("bool", DType::Bool)
+  py::enum_<DType> dtype_cls(m, "dtype");
+  dtype_cls.value("bool", DType::Bool)
       .value("int64", DType::Int64)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
-      .def("__repr__", [](DType d) { return str("pyseq.", dtype_name(d)); })
-      .def("__str__", [](DType d) { return str("pyseq.", dtype_name(d)); })
       .def_property_readonly("is_floating_point", [](DType d) { return is_floating(d); })
       .def_property_readonly("itemsize", [](DType d) { return itemsize(d); });
+  // Replaces (rather than overloads) the enum's own repr: dtypes print as pyseq.float32.
+  py::cpp_function dtype_repr([](DType d) { return str("pyseq.", dtype_name(d)); }, py::is_method(dtype_cls));
+  dtype_cls.attr("__repr__") = dtype_repr;
+  dtype_cls.attr("__str__") = dtype_repr;
 
   // --- metadata ---
   cls.def(py::init([](const Tensor& other) { return other; }), py::arg("data"),
@@ -231,30 +233,33 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
 
   // --- creation ---
   auto dtype_or = [](py::handle h, DType fallback) { return h.is_none() ? fallback : to_dtype_arg(h); };
-  m.def("empty", [=](py::args shape, py::object dtype) { return empty(to_shape(shape, "empty"), dtype_or(dtype, DType::Float32)); },
-        py::kw_only(), py::arg("dtype") = py::none());
-  m.def("zeros", [=](py::args shape, py::object dtype) { return zeros(to_shape(shape, "zeros"), dtype_or(dtype, DType::Float32)); },
-        py::kw_only(), py::arg("dtype") = py::none());
-  m.def("ones", [=](py::args shape, py::object dtype) { return ones(to_shape(shape, "ones"), dtype_or(dtype, DType::Float32)); },
-        py::kw_only(), py::arg("dtype") = py::none());
-  m.def("rand", [=](py::args shape, py::object dtype) { return rand(to_shape(shape, "rand"), dtype_or(dtype, DType::Float32)); },
-        py::kw_only(), py::arg("dtype") = py::none());
-  m.def("randn", [=](py::args shape, py::object dtype) { return randn(to_shape(shape, "randn"), dtype_or(dtype, DType::Float32)); },
-        py::kw_only(), py::arg("dtype") = py::none());
-  m.def("full", [=](const Shape& shape, py::handle value, py::object dtype) {
+  auto leaf = [](Tensor t, bool requires_grad) {
+    if (requires_grad) t.set_requires_grad(true);
+    return t;
+  };
+  using ShapeFactory = Tensor (*)(const Shape&, DType);
+  const std::pair<const char*, ShapeFactory> factories[] = {
+      {"empty", &empty}, {"zeros", &zeros}, {"ones", &ones}, {"rand", &rand}, {"randn", &randn}};
+  for (const auto& [name, factory] : factories) {
+    m.def(name, [=, name = name, factory = factory](py::args shape, py::object dtype, bool requires_grad) {
+      return leaf(factory(to_shape(shape, name), dtype_or(dtype, DType::Float32)), requires_grad);
+    }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  }
+  m.def("full", [=](const Shape& shape, py::handle value, py::object dtype, bool requires_grad) {
     Scalar v = to_scalar(value, "full");
     DType fallback = v.kind == Scalar::Kind::Float ? DType::Float32 : v.kind == Scalar::Kind::Int ? DType::Int64 : DType::Bool;
-    return full(shape, v, dtype_or(dtype, fallback));
-  }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none());
-  m.def("arange", [=](py::handle a, py::object b, py::handle step, py::object dtype) {
+    return leaf(full(shape, v, dtype_or(dtype, fallback)), requires_grad);
+  }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
+  m.def("arange", [=](py::handle a, py::object b, py::handle step, py::object dtype, bool requires_grad) {
     Scalar start = to_scalar(a, "arange"), end = b.is_none() ? start : to_scalar(b, "arange"), st = to_scalar(step, "arange");
     if (b.is_none()) start = Scalar(int64_t{0});
     const bool any_float = start.kind == Scalar::Kind::Float || end.kind == Scalar::Kind::Float || st.kind == Scalar::Kind::Float;
-    return arange(start, end, st, dtype_or(dtype, any_float ? DType::Float32 : DType::Int64));
-  }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none());
-  m.def("eye", [=](int64_t n, py::object m_, py::object dtype) {
-    return eye(n, m_.is_none() ? n : m_.cast<int64_t>(), dtype_or(dtype, DType::Float32));
-  }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none());
+    return leaf(arange(start, end, st, dtype_or(dtype, any_float ? DType::Float32 : DType::Int64)), requires_grad);
+  }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none(),
+     py::arg("requires_grad") = false);
+  m.def("eye", [=](int64_t n, py::object m_, py::object dtype, bool requires_grad) {
+    return leaf(eye(n, m_.is_none() ? n : m_.cast<int64_t>(), dtype_or(dtype, DType::Float32)), requires_grad);
+  }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   m.def("randint", [=](int64_t low, py::object high, py::object size, py::object dtype) {
     // randint(high, size) or randint(low, high, size), as in PyTorch
     if (size.is_none()) {

@@ -55,12 +55,12 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     // dA = g @ B^T, dB = A^T @ g, each summed over the batch dims its operand was broadcast along.
     const bool need_a = a.requires_grad(), need_b = b.requires_grad(), b_2d = b.ndim() == 2;
     attach_grad_fn(out, "MatmulBackward", {a, b},
-                   [need_a, need_b, b_2d, sa = need_b ? SavedTensor(a) : SavedTensor(),
+                   [need_a, need_b, b_2d, shape_a = a.shape(), shape_b = b.shape(), sa = need_b ? SavedTensor(a) : SavedTensor(),
                     sb = need_a ? SavedTensor(b) : SavedTensor()](const Tensor& g) {
                      Tensor ga, gb;
                      if (need_a) {
                        const Tensor& bv = sb.get();
-                       ga = matmul_nd(g, transpose(bv, -1, -2));
+                       ga = sum_to(matmul_nd(g, transpose(bv, -1, -2)), shape_a);
                      }
                      if (need_b) {
                        const Tensor& av = sa.get();
@@ -68,7 +68,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
                        // A weight shared by every batch: one (K, B*M) @ (B*M, N) product.
                        gb = b_2d && av.ndim() > 2
                                 ? matmul_nd(transpose(reshape(av, {-1, K}), 0, 1), reshape(g, {-1, N}))
-                                : matmul_nd(transpose(av, -1, -2), g);
+                                : sum_to(matmul_nd(transpose(av, -1, -2), g), shape_b);
                      }
                      return std::vector<Tensor>{ga, gb};
                    });

@@ -135,9 +135,9 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
       if (!log) out[i] = e;
       s += e;
     }
-    if (log) {
-      const T shift = m + static_cast<T>(std::log(s));
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i] - shift;
+    if (log) {  // (x - max) - log(sum): subtracting max first keeps the small terms exact
+      const T log_s = static_cast<T>(std::log(s));
+      for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - m) - log_s;
     } else {
       const T inv = static_cast<T>(1.0 / s);
       for (int64_t i = 0; i < n; ++i) out[i] *= inv;

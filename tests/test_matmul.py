@@ -1,0 +1,70 @@
+"""matmul: 1-D, 2-D, batched with broadcasting, transposed operands; values against numpy."""
+
+import numpy as np
+import pytest
+
+import pyseq
+
+SHAPES = [
+    ((4,), (4,)),             # dot -> 0-d
+    ((3, 4), (4,)),           # matrix @ vector
+    ((4,), (4, 5)),           # vector @ matrix
+    ((3, 4), (4, 5)),
+    ((2, 3, 4), (4, 5)),      # batch @ shared weight (the Linear case)
+    ((2, 3, 4), (2, 4, 5)),
+    ((2, 1, 3, 4), (5, 4, 2)),  # broadcast batch dims
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+]
+
+
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_matmul_gradcheck_and_parity(op, shapes):
+    op.check(lambda m, a, b: a @ b, list(shapes))
+
+
+def test_matmul_transposed_operands(op):
+    op.check(lambda m, a, b: a.transpose(0, 1) @ b.transpose(-1, -2), [(4, 3), (2, 5, 4)])
+    op.check(lambda m, a, b: a[:, ::2] @ b, [(3, 8), (4, 2)])
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (7, 13, 5), (33, 65, 129), (128, 1, 64), (1, 300, 700), (0, 4, 3),
+                                   (3, 0, 4), (65, 129, 513)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_matmul_values_on_odd_sizes(rng, m, k, n, dtype):
+    a = rng.integers(-3, 4, size=(m, k)).astype(dtype)
+    b = rng.integers(-3, 4, size=(k, n)).astype(dtype)
+    out = (pyseq.from_numpy(a) @ pyseq.from_numpy(b)).numpy()
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, a @ b)  # small integers: exact in every dtype
+
+
+def test_matmul_large_float32_matches_numpy(rng):
+    a = rng.standard_normal((300, 257)).astype(np.float32)
+    b = rng.standard_normal((257, 190)).astype(np.float32)
+    np.testing.assert_allclose((pyseq.from_numpy(a) @ pyseq.from_numpy(b)).numpy(), a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_threads_give_identical_results(rng):
+    a = rng.standard_normal((256, 200)).astype(np.float32)
+    b = rng.standard_normal((200, 300)).astype(np.float32)
+    before = pyseq.get_num_threads()
+    try:
+        pyseq.set_num_threads(1)
+        one = (pyseq.from_numpy(a) @ pyseq.from_numpy(b)).numpy()
+        pyseq.set_num_threads(2)
+        two = (pyseq.from_numpy(a) @ pyseq.from_numpy(b)).numpy()
+    finally:
+        pyseq.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_matmul_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"\[2, 3\] and \[4, 5\]"):
+        pyseq.ones(2, 3) @ pyseq.ones(4, 5)
+    with pytest.raises(ValueError, match="at least 1-D"):
+        pyseq.tensor(1.0) @ pyseq.ones(2)
+    with pytest.raises(TypeError, match="float32 and float64"):
+        pyseq.ones(2, 2) @ pyseq.ones(2, 2, dtype=pyseq.float64)
+    with pytest.raises(ValueError, match="broadcast"):
+        pyseq.ones(2, 3, 4) @ pyseq.ones(3, 4, 5)

@@ -1,0 +1,115 @@
+"""Reductions: sum, mean, var, std, logsumexp, norm, max/min, argmax/argmin."""
+
+import numpy as np
+import pytest
+
+import pyseq
+
+DIMS = [None, 0, 1, -1, (0, 2), (2, 0, 1)]
+
+
+@pytest.mark.parametrize("dim", DIMS, ids=str)
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std", "var_biased", "logsumexp"])
+def test_reductions_gradcheck_and_parity(op, name, dim, keepdim):
+    if name == "logsumexp" and dim is None:
+        dim = (0, 1, 2)  # torch requires dims for logsumexp
+    calls = {
+        "sum": lambda m, x: x.sum(dim=dim, keepdim=keepdim) if dim is not None else x.sum(),
+        "mean": lambda m, x: x.mean(dim=dim, keepdim=keepdim) if dim is not None else x.mean(),
+        "var": lambda m, x: x.var(dim=dim, keepdim=keepdim) if dim is not None else x.var(),
+        "std": lambda m, x: x.std(dim=dim, keepdim=keepdim) if dim is not None else x.std(),
+        "var_biased": lambda m, x: x.var(dim=dim, unbiased=False, keepdim=keepdim),
+        "logsumexp": lambda m, x: m.logsumexp(x, dim=dim, keepdim=keepdim),
+    }
+    if keepdim and dim is None and name in ("sum", "mean", "var", "std"):
+        pytest.skip("torch has no keepdim without dim for these")
+    op.check(calls[name], [(2, 3, 4)])
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, float("inf")])
+@pytest.mark.parametrize("dim", [None, 1, (0, 1)], ids=str)
+def test_norm(op, p, dim):
+    op.check(lambda m, x: m.norm(x, p=p, dim=dim), [(3, 4)], low=0.2, high=2.0)
+
+
+def test_norm_gradient_at_zero_is_zero():
+    x = pyseq.zeros(3, requires_grad=True)
+    x.norm().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_along_dim(op, name, dim):
+    arrays = [np.random.default_rng(dim + 5).permutation(12).reshape(3, 4).astype(float)]  # distinct values
+    def values(m, x):
+        return getattr(x, name)(dim=dim).values
+    op.gradcheck(values, arrays)
+    op.parity(values, arrays)
+    torch = pytest.importorskip("torch")
+    ours = getattr(pyseq.tensor(arrays[0]), name)(dim=dim, keepdim=True)
+    theirs = getattr(torch.tensor(arrays[0]), name)(dim=dim, keepdim=True)
+    assert ours.indices.tolist() == theirs.indices.tolist()
+    assert ours.values.shape == tuple(theirs.values.shape)
+
+
+def test_max_over_all_shares_gradient_between_ties():
+    torch = pytest.importorskip("torch")
+    data = [[1.0, 5.0], [5.0, 2.0]]
+    x, t = pyseq.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    (x.max() * 3).backward()
+    (t.max() * 3).backward()
+    assert x.grad.tolist() == t.grad.tolist() == [[0.0, 1.5], [1.5, 0.0]]
+    assert pyseq.tensor(data).min().item() == 1.0
+
+
+def test_argmax_argmin_match_torch(rng):
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    x, t = pyseq.from_numpy(a), torch.from_numpy(a)
+    assert x.argmax().item() == t.argmax().item()
+    for dim in (0, 1, 2, -1):
+        assert x.argmax(dim).tolist() == t.argmax(dim).tolist()
+        assert x.argmin(dim, keepdim=True).tolist() == t.argmin(dim, keepdim=True).tolist()
+    assert x.argmax(keepdim=True).shape == (1, 1, 1)
+
+
+def test_max_propagates_nan():
+    x = pyseq.tensor([1.0, float("nan"), 3.0])
+    assert np.isnan(x.max().item())
+    assert x.max(dim=0).indices.item() == 1
+
+
+def test_sum_of_integers_and_bools_is_int64():
+    assert pyseq.tensor([[1, 2], [3, 4]]).sum(dim=0).tolist() == [4, 6]
+    b = pyseq.tensor([True, False, True]).sum()
+    assert b.dtype == pyseq.int64 and b.item() == 2
+
+
+def test_large_sum_is_accurate():
+    # A naive float32 running sum of 10M values drifts by ~1e-2 relative; pyseq must stay within
+    # one float32 rounding of the exact total.
+    a = np.random.default_rng(0).uniform(0, 1, 10_000_000).astype(np.float32)
+    exact = a.astype(np.float64).sum()
+    assert abs(pyseq.from_numpy(a).sum().item() - exact) <= abs(exact) * 2 ** -23
+
+
+def test_empty_reductions():
+    e = pyseq.zeros(0, 3)
+    assert e.sum(dim=0).tolist() == [0.0, 0.0, 0.0]
+    assert np.isnan(e.mean().item())
+    with pytest.raises(ValueError, match="empty"):
+        e.max()
+    with pytest.raises(ValueError, match="empty"):
+        e.max(dim=0)
+
+
+def test_mean_of_integers_is_an_error():
+    with pytest.raises(TypeError, match="int64"):
+        pyseq.tensor([1, 2]).mean()
+
+
+def test_repeated_dims_are_an_error():
+    with pytest.raises(ValueError, match="multiple times"):
+        pyseq.ones(2, 3).sum(dim=(1, -1))

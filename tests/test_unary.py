@@ -1,0 +1,82 @@
+"""Unary math: float64 gradcheck and float32 parity with PyTorch (values and gradients)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pyseq
+
+# name -> (call on lib and x, input range avoiding points where the derivative jumps)
+UNARY = {
+    "exp": (lambda m, x: m.exp(x), (-3, 3)),
+    "log": (lambda m, x: m.log(x), (0.1, 4)),
+    "sqrt": (lambda m, x: m.sqrt(x), (0.1, 4)),
+    "rsqrt": (lambda m, x: m.rsqrt(x), (0.1, 4)),
+    "abs": (lambda m, x: m.abs(x), (0.1, 2)),
+    "neg": (lambda m, x: -x, (-2, 2)),
+    "sin": (lambda m, x: m.sin(x), (-4, 4)),
+    "cos": (lambda m, x: m.cos(x), (-4, 4)),
+    "tanh": (lambda m, x: m.tanh(x), (-3, 3)),
+    "sigmoid": (lambda m, x: m.sigmoid(x), (-6, 6)),
+    "relu": (lambda m, x: m.relu(x), (0.05, 2)),
+    "relu_negative": (lambda m, x: m.relu(x), (-2, -0.05)),
+    "leaky_relu": (lambda m, x: m.nn.functional.leaky_relu(x, 0.2) if m.__name__ == "torch" else m.leaky_relu(x, 0.2), (-2, -0.05)),
+    "elu": (lambda m, x: m.nn.functional.elu(x, 1.5) if m.__name__ == "torch" else m.elu(x, 1.5), (-3, -0.05)),
+    "gelu_erf": (lambda m, x: m.nn.functional.gelu(x) if m.__name__ == "torch" else m.gelu(x), (-4, 4)),
+    "gelu_tanh": (lambda m, x: m.nn.functional.gelu(x, approximate="tanh") if m.__name__ == "torch"
+                  else m.gelu(x, approximate="tanh"), (-4, 4)),
+    "clamp": (lambda m, x: m.clamp(x, -0.5, 0.7), (-2, 2)),
+    "clamp_min": (lambda m, x: m.clamp(x, min=0.25), (-2, 2)),
+    "square_via_pow": (lambda m, x: x ** 2, (-2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_gradcheck_and_parity(op, name):
+    fn, (lo, hi) = UNARY[name]
+    op.check(fn, [(3, 4)], low=lo, high=hi)
+
+
+@pytest.mark.parametrize("name", ["exp", "tanh", "sigmoid", "gelu_erf", "sin"])
+def test_unary_non_contiguous_input(op, name):
+    fn, (lo, hi) = UNARY[name]
+    op.parity(lambda m, x: fn(m, x.transpose(0, 1)[::2]), op.inputs([(5, 6)], lo, hi))
+
+
+def test_sign_values_and_zero_gradient():
+    x = pyseq.tensor([-2.0, 0.0, 3.0], requires_grad=True)
+    y = pyseq.sign(x)
+    assert y.tolist() == [-1.0, 0.0, 1.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_sigmoid_is_stable_for_large_inputs():
+    y = pyseq.sigmoid(pyseq.tensor([-1000.0, 1000.0, 0.0]))
+    assert y.tolist() == [0.0, 1.0, 0.5]
+
+
+def test_special_values_pass_through():
+    x = pyseq.tensor([float("nan"), float("inf"), -float("inf")])
+    assert math.isnan(pyseq.exp(x).tolist()[0])
+    assert pyseq.exp(x).tolist()[1:] == [float("inf"), 0.0]
+    assert pyseq.tanh(x).tolist()[1:] == [1.0, -1.0]
+    assert math.isnan(pyseq.clamp(x, -1, 1).tolist()[0])
+    assert pyseq.log(pyseq.tensor([0.0])).tolist() == [-float("inf")]
+
+
+def test_integer_inputs_promote_to_float_for_float_ops():
+    x = pyseq.tensor([1, 2, 3])
+    assert x.dtype == pyseq.int64
+    assert pyseq.exp(x).dtype == pyseq.float32
+    np.testing.assert_allclose(pyseq.sqrt(x).numpy(), np.sqrt([1, 2, 3]), rtol=1e-6)
+    assert pyseq.abs(pyseq.tensor([-3, 4])).tolist() == [3, 4]
+    assert pyseq.abs(pyseq.tensor([-3, 4])).dtype == pyseq.int64
+    assert pyseq.relu(pyseq.tensor([-3, 4])).tolist() == [0, 4]
+    assert pyseq.clamp(pyseq.tensor([-3, 4, 9]), 0, 5).tolist() == [0, 4, 5]
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match="approximate"):
+        pyseq.gelu(pyseq.ones(2), approximate="fast")
