@@ -1,0 +1,181 @@
+"""The autograd engine: accumulation, graph shapes, retain_graph, no_grad, detach, leaf rules,
+version checks and gradcheck itself."""
+
+import numpy as np
+import pytest
+
+import pyseq
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [5.0, 7.0]
+    x.grad = None
+    (x * 2).sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_diamond_graph_and_reused_tensor_match_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.tensor([0.3, -1.2, 2.0], requires_grad=True)
+        a = x.exp()
+        b = a * x          # x reached along two paths
+        c = a.sin() + b    # a reached along two paths
+        (c * c + a).sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_allclose(run(pyseq), run(torch), rtol=1e-6)
+
+
+def test_explicit_gradient_for_non_scalar_outputs():
+    x = pyseq.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * x
+    y.backward(pyseq.tensor([1.0, 0.5, 0.0]))
+    assert x.grad.tolist() == [2.0, 2.0, 0.0]
+
+
+def test_backward_on_non_scalar_without_gradient_names_the_shape():
+    y = pyseq.ones(2, 3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*\[2, 3\]"):
+        y.backward()
+
+
+def test_backward_twice_needs_retain_graph():
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp([1, 2]) * (1 + np.array([1, 2]))), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_leaf_and_non_leaf_rules():
+    x = pyseq.ones(2, requires_grad=True)
+    y = x * 2
+    assert x.is_leaf and x.grad_fn is None
+    assert not y.is_leaf and y.requires_grad and y.grad_fn.name() == "MulBackward"
+    y.sum().backward()
+    assert y.grad is None  # gradients are kept for leaves only
+    with pytest.raises(RuntimeError, match="leaf"):
+        y.requires_grad = False
+    with pytest.raises(RuntimeError, match="floating point"):
+        pyseq.tensor([1, 2]).requires_grad_()
+    z = pyseq.ones(2) * 2
+    assert not z.requires_grad and z.grad_fn is None
+
+
+def test_no_grad_and_enable_grad():
+    x = pyseq.ones(2, requires_grad=True)
+    with pyseq.no_grad():
+        y = x * 2
+        assert not pyseq.is_grad_enabled()
+        with pyseq.enable_grad():
+            z = x * 2
+    assert pyseq.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+    @pyseq.no_grad()
+    def f(t):
+        return t * 3
+    assert not f(x).requires_grad
+    with pyseq.set_grad_enabled(False):
+        assert not (x + 1).requires_grad
+    assert (x + 1).requires_grad
+
+
+def test_detach_cuts_the_graph_but_shares_memory():
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf
+    with pyseq.no_grad():
+        d.add_(1)
+    assert y.tolist() == [3.0, 5.0]  # same memory
+    (x * d).sum().backward()          # d is a constant here
+    assert x.grad.tolist() == [3.0, 5.0]
+
+
+def test_inplace_change_of_a_saved_tensor_is_detected():
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()             # exp saves its output
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.sum().backward()
+
+
+def test_inplace_on_leaf_requiring_grad_is_an_error_unless_no_grad():
+    w = pyseq.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf"):
+        w.add_(1)
+    with pyseq.no_grad():
+        w.sub_(pyseq.tensor([0.5, 0.25]))
+    assert w.tolist() == [0.5, 0.75] and w.requires_grad
+
+
+def test_inplace_ops_that_do_not_touch_saved_tensors_are_fine():
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2              # mul saves x (a leaf) and the number 2, not y
+    y.add_(1)
+    y.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_grad_flows_through_copy_and_fill():
+    torch = pytest.importorskip("torch")
+
+    def run(m):
+        x = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        buf = m.zeros(3)
+        buf.copy_(x * 2)
+        h = buf * buf
+        h2 = x + 0.0
+        h2.fill_(3.0)  # the old value no longer matters
+        (h + h2).sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_allclose(run(pyseq), run(torch))
+
+
+def test_graph_is_freed_with_the_output():
+    import gc
+    import weakref
+    x = pyseq.ones(1000, requires_grad=True)
+    y = (x.exp() * 2).sum()
+    node = weakref.ref(y.grad_fn) if hasattr(y.grad_fn, "__weakref__") else None
+    del y
+    gc.collect()
+    if node is not None:
+        assert node() is None
+
+
+def test_deep_chain_does_not_overflow_the_stack():
+    x = pyseq.tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(20000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+
+
+def test_gradcheck_accepts_a_correct_gradient():
+    x = pyseq.randn(3, dtype=pyseq.float64, requires_grad=True)
+    assert pyseq.autograd.gradcheck(lambda t: (t * t).sin(), [x])
+
+
+def test_gradcheck_rejects_a_wrong_gradient():
+    # detach() hides x from backward, so the analytical gradient (1) misses the x*x term
+    x = pyseq.randn(3, dtype=pyseq.float64, requires_grad=True)
+    with pytest.raises(pyseq.autograd.GradcheckError, match="mismatch"):
+        pyseq.autograd.gradcheck(lambda t: t * t.detach() + t, [x])
+    assert not pyseq.autograd.gradcheck(lambda t: t * t.detach(), [x], raise_exception=False)
+
+
+def test_gradcheck_requires_float64():
+    with pytest.raises(TypeError, match="float64"):
+        pyseq.autograd.gradcheck(lambda t: t * 2, [pyseq.ones(2, requires_grad=True)])
