@@ -79,16 +79,21 @@ Tensor index(const Tensor& t, py::handle key) {
   PYSEQ_CHECK(consumed <= t.ndim(), IndexError, "too many indices for tensor of dimension ", t.ndim(), " (got ",
               consumed, ")");
   Tensor out = t;
-  int64_t dim = 0;
+  int64_t dim = 0, input_dim = 0;  // position in `out`, and in `t` for error messages
   for (py::handle h : items) {
+    if (!h.is_none() && !h.is(py::ellipsis())) ++input_dim;
     if (h.is_none()) {
       out = unsqueeze(out, dim++);
     } else if (h.is(py::ellipsis())) {
       dim += t.ndim() - consumed;
+      input_dim += t.ndim() - consumed;
     } else if (py::isinstance<py::bool_>(h)) {
       throw TypeError("indexing with a bool is not supported; use an int, a slice, None or ...");
     } else if (py::isinstance<py::int_>(h) || (py::hasattr(h, "__index__") && !py::isinstance<Tensor>(h))) {
-      out = select(out, dim, h.cast<int64_t>());
+      const int64_t i = h.cast<int64_t>(), size = out.shape()[dim];
+      PYSEQ_CHECK(i >= -size && i < size, IndexError, "index ", i, " is out of bounds for dimension ", input_dim - 1,
+                  " with size ", size);
+      out = select(out, dim, i);
     } else if (py::isinstance<py::slice>(h)) {
       Py_ssize_t start, stop, step;
       PYSEQ_CHECK(PySlice_Unpack(h.ptr(), &start, &stop, &step) == 0, ValueError, "invalid slice");
@@ -188,10 +193,10 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("squeeze", [](const Tensor& t, py::object dim) {
         return dim.is_none() ? squeeze(t) : squeeze(t, dim.cast<int64_t>());
       }, py::arg("dim") = py::none())
-      .def_property_readonly("T", [](const Tensor& t) {
-        PYSEQ_CHECK(t.ndim() <= 2, ValueError, ".T expects a tensor with at most 2 dims, got shape ", t.shape(),
-                    "; use transpose() or permute()");
-        return t.ndim() == 2 ? transpose(t, 0, 1) : t;
+      .def_property_readonly("T", [](const Tensor& t) {  // all dims reversed, as numpy's .T
+        Shape reversed;
+        for (int64_t d = t.ndim() - 1; d >= 0; --d) reversed.push_back(d);
+        return permute(t, reversed);
       });
   def_both(m, cls, "unsqueeze", &unsqueeze, py::arg("dim"));
   def_both(m, cls, "transpose", &transpose, py::arg("dim0"), py::arg("dim1"));
