@@ -26,8 +26,13 @@ def pin_blas_threads(n):
         os.environ[var] = str(n)
 
 
-def time_median(fn, repeat, warmup=1):
-    """Median wall-clock seconds of `fn()` over `repeat` calls, after `warmup` untimed calls."""
+def time_median(fn, repeat, warmup=1, settle=0.25):
+    """Median wall-clock seconds of `fn()` over `repeat` calls, after `warmup` untimed calls.
+
+    First sleeps `settle` seconds: after a call, OpenBLAS and OpenMP worker threads spin-wait for
+    a while, and those of the library timed just before would steal cores from this one.
+    """
+    time.sleep(settle)
     for _ in range(warmup):
         fn()
     times = []
@@ -48,14 +53,19 @@ def _python_c_seconds(code):
 def import_time(module, runs, setup=""):
     """Median seconds `import module` takes in a fresh interpreter.
 
-    Each sample is a new `python -c "<setup>; import module"` process; the median start-up and
-    shutdown time of a bare interpreter (`python -c "<setup>"`) is subtracted, so what remains
-    is the import itself (including everything the module imports, e.g. numpy).
+    Each sample is a new `python -c "<setup>; import module"` process minus a bare interpreter
+    (`python -c "<setup>"`) started right before it, so what remains is the import itself
+    (including everything the module imports, e.g. numpy). One untimed import first warms the
+    disk cache (and lets an editable install finish any pending rebuild).
     """
     setup = setup or "pass"
-    baseline = statistics.median(_python_c_seconds(setup) for _ in range(runs))
-    total = statistics.median(_python_c_seconds(f"{setup}\nimport {module}") for _ in range(runs))
-    return total - baseline
+    code = f"{setup}\nimport {module}"
+    _python_c_seconds(code)
+    samples = []
+    for _ in range(runs):
+        bare = _python_c_seconds(setup)
+        samples.append(_python_c_seconds(code) - bare)
+    return statistics.median(samples)
 
 
 def package_files(name):
@@ -74,6 +84,50 @@ def package_files(name):
 def files_size(paths):
     """Total size in bytes of the given files."""
     return sum(os.path.getsize(p) for p in paths)
+
+
+def cpu_snapshot():
+    """(busy jiffies of all CPUs, total jiffies, this process's CPU seconds incl. waited-for
+    children), or None where /proc/stat is missing (not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    t = os.times()
+    return sum(fields) - idle, sum(fields), t.user + t.system + t.children_user + t.children_system
+
+
+def other_cpu_use(since):
+    """Fraction of all cores that *other* processes kept busy since the snapshot `since`.
+
+    Other processes competing for the cores skew every timing. None if unknown.
+    """
+    now = cpu_snapshot()
+    if since is None or now is None:
+        return None
+    others = (now[0] - since[0]) - (now[2] - since[2]) * os.sysconf("SC_CLK_TCK")
+    return max(0.0, others / max(now[1] - since[1], 1))
+
+
+def cpu_busy_now(seconds=0.5):
+    """Fraction of all cores other processes use over the next `seconds` (this one sleeps)."""
+    start = cpu_snapshot()
+    time.sleep(seconds)
+    return other_cpu_use(start)
+
+
+def loaded_libraries(*words):
+    """"name (directory)" of each shared library mapped into this process whose name contains a word
+    (e.g. "gomp", "blas": which OpenMP / BLAS runtime is really in use). Linux only."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "/" in line}
+    except OSError:
+        return []
+    return sorted(os.path.basename(p) + f" ({os.path.dirname(p)})" for p in paths
+                  if any(w in os.path.basename(p).lower() for w in words))
 
 
 def cpu_name():

@@ -13,6 +13,7 @@ import operator
 import os
 import platform
 import sys
+import time
 
 import common  # standard library only: safe to import before numpy
 
@@ -21,8 +22,10 @@ parser.add_argument("--threads", type=int, default=2, help="threads for every li
 parser.add_argument("--repeat", type=int, default=None, help="timed calls per case (default 10, --quick 3)")
 parser.add_argument("--quick", action="store_true", help="fewer repeats and import runs (under ~30 s)")
 args = parser.parse_args()
+START = time.perf_counter()
+sys.stdout.reconfigure(line_buffering=True)  # report lines appear in order with stderr progress
 repeat = args.repeat or (3 if args.quick else 10)
-import_runs = 3 if args.quick else 5
+import_runs = 3 if args.quick else 7
 WARMUP = 2
 
 # BLAS reads its thread count when it is loaded, so this must come before `import numpy`.
@@ -135,6 +138,19 @@ def check(fns, tol):
     return f"{'ok' if worst <= tol else 'MISMATCH'} (rel err {worst:.0e})"
 
 
+def progress(step):
+    """A progress line on stderr, so long runs show life; stdout keeps only the report."""
+    print(f"  [{time.perf_counter() - START:5.1f} s] done: {step}", file=sys.stderr, flush=True)
+
+
+def busy_text(busy):
+    """How busy other processes kept the CPUs, with a warning when it skews the timings."""
+    if busy is None:
+        return "CPU use by other processes: unknown"
+    warn = " (WARNING: the machine is busy, timings are unreliable)" if busy > 0.1 else ""
+    return f"CPU use by other processes: {busy:.0%}{warn}"
+
+
 def fmt_ms(seconds):
     return "-" if seconds is None else f"{seconds * 1e3:.2f}"
 
@@ -156,7 +172,7 @@ def run_cases():
             status,
             notes,
         ])
-        print(f"  done: {name}", file=sys.stderr, flush=True)
+        progress(name)
     headers = ["case", "numpy ms", "torch ms", "pyseq ms", "pyseq/numpy", "pyseq/torch", "check", "notes"]
     return common.markdown_table(headers, rows)
 
@@ -176,29 +192,34 @@ def run_imports_and_sizes():
         note = ""
         if name == "pyseq":
             files.add(core)  # the editable install keeps the compiled module in the build dir
-            note = f"incl. _core {os.path.getsize(core) / 1e6:.1f} MB at {core}"
+            note = f"incl. the _core extension, {os.path.getsize(core) / 1e6:.1f} MB, in the build dir"
         elif name == "torch":
             note = "imports numpy too"
         size = f"{common.files_size(files) / 1e6:.1f}"
         rows.append([f"{name} {sys.modules[name].__version__}",
                      f"{common.import_time(name, import_runs):.3f}", size, note])
-        print(f"  done: import {name}", file=sys.stderr, flush=True)
+        progress(f"import {name}")
     if any(hasattr(f, "rebuild_flag") for f in sys.meta_path):
         rows.append(["pyseq, editable rebuild check off",
                      f"{common.import_time('pyseq', import_runs, NO_REBUILD):.3f}", "",
                      "what a wheel install would pay"])
     headers = ["package", "import s", "size MB", "notes"]
-    return common.markdown_table(headers, rows)
+    table = common.markdown_table(headers, rows)
+    return table + f"\n\npyseq's compiled module: {core}"
 
 
 def main():
+    busy = common.cpu_busy_now()
+    start = common.cpu_snapshot()
     print(f"# pyseq vs numpy vs torch ({'quick' if args.quick else 'full'} run)\n")
     print(f"- CPU: {common.cpu_name()}; {os.cpu_count()} logical cores visible; "
           f"python {platform.python_version()}")
     print(f"- threads: pyseq {pyseq.get_num_threads()}, torch {torch.get_num_threads()}, "
           f"numpy BLAS via OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    print(f"- times: median of {repeat} calls after {WARMUP} warm-up calls, in milliseconds; "
-          "every library reads the same numpy buffers")
+    print(f"- times: median of {repeat} calls after {WARMUP} warm-up calls, in milliseconds, one library "
+          "after the other with a short pause between; every library reads the same numpy buffers")
+    print(f"- OpenMP/BLAS libraries loaded: {'; '.join(common.loaded_libraries('omp', 'blas', 'mkl'))}")
+    print(f"- {busy_text(busy)} before the run")
     print("- ratio = pyseq time / other time: below 1 pyseq is faster, above 1 it is slower")
     print("- check: largest |result - reference| / max|reference| (reference: numpy, torch for the MLP)\n")
     print(run_cases())
@@ -208,6 +229,7 @@ def main():
     print("- size MB: files under the package directories (find_spec(...).submodule_search_locations), "
           "1 MB = 10^6 bytes\n")
     print(run_imports_and_sizes())
+    print(f"\n{busy_text(common.other_cpu_use(start))} during the run")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ _NUMPY_OF = {dtype.bool: np.bool_, dtype.int64: np.int64, dtype.float32: np.floa
 
 
 def _infer_numpy_dtype(data, arr):
-    """Python floats give float32 and ints int64 (as in PyTorch); numpy arrays keep their dtype."""
-    if isinstance(data, np.ndarray) and arr.dtype in (np.float32, np.float64, np.int64, np.bool_):
+    """Python floats give float32 and ints int64 (as in PyTorch); numpy arrays and scalars keep their dtype."""
+    if isinstance(data, (np.ndarray, np.generic)) and arr.dtype in (np.float32, np.float64, np.int64, np.bool_):
         return arr.dtype
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"tensor(): value {arr.max()} does not fit in int64")
     if arr.dtype.kind == "b":
         return np.bool_
     if arr.dtype.kind in "iu":
@@ -30,8 +32,13 @@ def tensor(data, dtype=None, requires_grad=False):
             arr = np.array(data)
         except ValueError as e:  # ragged nested lists
             raise ValueError(f"tensor(): data must be a rectangular nested sequence of numbers: {e}") from None
+        if dtype is not None and dtype not in _NUMPY_OF:
+            raise TypeError(f"tensor(): dtype must be a pyseq dtype (pyseq.float32, ...), got {dtype!r}")
         np_dtype = _NUMPY_OF[dtype] if dtype is not None else _infer_numpy_dtype(data, arr)
-        out = from_numpy(np.array(arr, dtype=np_dtype, order="C"))  # a fresh copy we own
+        try:
+            out = from_numpy(np.array(arr, dtype=np_dtype, order="C"))  # a fresh copy we own
+        except OverflowError as e:
+            raise ValueError(f"tensor(): a value does not fit in {dtype}: {e}") from None
     if requires_grad:
         out.requires_grad_(True)
     return out

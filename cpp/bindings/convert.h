@@ -25,16 +25,26 @@ void def_both(py::module_& m, py::class_<Tensor>& cls, const char* name, F&& f, 
 
 inline std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
+inline bool is_integer(py::handle h) {
+  return py::isinstance<py::int_>(h) || (py::hasattr(h, "__index__") && !py::isinstance<Tensor>(h));
+}
+
+// A Python int (or anything with __index__) as int64: TypeError for other types, ValueError when
+// it does not fit.
+inline int64_t to_int(py::handle h, const char* what) {
+  PYSEQ_CHECK(is_integer(h), TypeError, what, ": expected an int, got ", type_name(h));
+  py::object v = py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
+  if (!v) throw py::error_already_set();
+  int overflow = 0;
+  const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  PYSEQ_CHECK(!overflow, ValueError, what, ": integer ", std::string(py::str(h)), " does not fit in int64");
+  return x;
+}
+
 // A Python int / float / bool (or a numpy scalar) as a Scalar; TypeError for anything else.
 inline Scalar to_scalar(py::handle h, const char* what) {
   if (py::isinstance<py::bool_>(h)) return Scalar(h.cast<bool>());
-  if (py::isinstance<py::int_>(h) || py::hasattr(h, "__index__")) {
-    try {
-      return Scalar(h.cast<int64_t>());
-    } catch (const py::cast_error&) {
-      throw ValueError(str(what, ": integer ", std::string(py::str(h)), " does not fit in int64"));
-    }
-  }
+  if (is_integer(h)) return Scalar(static_cast<int64_t>(to_int(h, what)));
   if (py::isinstance<py::float_>(h) || py::hasattr(h, "__float__")) return Scalar(h.cast<double>());
   throw TypeError(str(what, ": expected a Tensor or a number, got ", type_name(h)));
 }
@@ -48,26 +58,21 @@ inline Tensor to_operand(py::handle h, const Tensor& like, const char* what) {
 
 // A shape from `*args`: either ints or a single sequence of ints.
 inline Shape to_shape(const py::args& args, const char* what) {
-  py::sequence seq = args;
-  if (args.size() == 1 && !py::isinstance<py::int_>(args[0]) && py::isinstance<py::sequence>(args[0]))
-    seq = args[0].cast<py::sequence>();
+  py::object seq = args;
+  if (args.size() == 1 && !is_integer(args[0]) && py::isinstance<py::sequence>(args[0])) seq = args[0];
   Shape shape;
-  for (py::handle h : seq) {
-    PYSEQ_CHECK(py::isinstance<py::int_>(h) || py::hasattr(h, "__index__"), TypeError, what,
-                ": expected a sequence of ints, got an element of type ", type_name(h));
-    shape.push_back(h.cast<int64_t>());
-  }
+  for (py::handle h : py::list(seq)) shape.push_back(to_int(h, what));  // the list owns its items
   return shape;
 }
 
 // dim=None -> {} (all dims); an int -> {d}; a sequence of ints -> as is.
 inline Shape to_dims(py::handle h, const char* what) {
   if (h.is_none()) return {};
-  if (py::isinstance<py::int_>(h)) return {h.cast<int64_t>()};
-  PYSEQ_CHECK(py::isinstance<py::sequence>(h), TypeError, what, ": dim must be an int, a sequence of ints or None, got ",
-              type_name(h));
+  if (is_integer(h)) return {to_int(h, what)};
+  PYSEQ_CHECK(py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h), TypeError, what,
+              ": dim must be an int, a sequence of ints or None, got ", type_name(h));
   Shape dims;
-  for (py::handle d : h.cast<py::sequence>()) dims.push_back(d.cast<int64_t>());
+  for (py::handle d : py::list(py::reinterpret_borrow<py::object>(h))) dims.push_back(to_int(d, what));  // the list owns its items
   PYSEQ_CHECK(!dims.empty(), ValueError, what, ": dim must not be an empty sequence");
   return dims;
 }

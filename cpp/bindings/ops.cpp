@@ -30,14 +30,14 @@ py::object binary(Binary op, py::handle a, py::handle b, const char* name) {
 // max/min: over all elements without dim, else a (values, indices) named tuple.
 py::object extremum(const Tensor& t, py::object dim, bool keepdim, bool is_max) {
   if (dim.is_none()) return py::cast(is_max ? max(t) : min(t));
-  auto [values, indices] = is_max ? max(t, dim.cast<int64_t>(), keepdim) : min(t, dim.cast<int64_t>(), keepdim);
+  auto [values, indices] = is_max ? max(t, to_int(dim, "dim"), keepdim) : min(t, to_int(dim, "dim"), keepdim);
   static py::object result_type = py::module_::import("collections").attr("namedtuple")(
       "values_indices", py::make_tuple("values", "indices"));
   return result_type(values, indices);
 }
 
 std::optional<int64_t> optional_dim(py::handle h) {
-  return h.is_none() ? std::nullopt : std::optional<int64_t>(h.cast<int64_t>());
+  return h.is_none() ? std::nullopt : std::optional<int64_t>(to_int(h, "dim"));
 }
 
 }  // namespace
@@ -162,7 +162,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.def("cat", &cat, py::arg("tensors"), py::arg("dim") = 0, release);
   m.def("stack", &stack, py::arg("tensors"), py::arg("dim") = 0, release);
   def_both(m, cls, "split", [](const Tensor& t, py::object size, int64_t dim) {
-    if (py::isinstance<py::int_>(size)) return split(t, size.cast<int64_t>(), dim);
+    if (is_integer(size)) return split(t, to_int(size, "split"), dim);
     return split(t, size.cast<Shape>(), dim);
   }, py::arg("split_size_or_sections"), py::arg("dim") = 0);
   def_both(m, cls, "chunk", &chunk, py::arg("chunks"), py::arg("dim") = 0);
@@ -172,7 +172,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.def("embedding", [](const Tensor& indices, const Tensor& weight, py::object padding_idx) {
     int64_t pad = -1;
     if (!padding_idx.is_none()) {
-      pad = padding_idx.cast<int64_t>();
+      pad = to_int(padding_idx, "embedding");
       const int64_t V = weight.ndim() > 0 ? weight.shape()[0] : 0;
       PYSEQ_CHECK(pad >= -V && pad < V, IndexError, "embedding: padding_idx ", pad, " is out of range for ", V,
                   " embeddings");

@@ -26,7 +26,9 @@ py::array to_numpy(const Tensor& t) {
   py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
   std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides;
   for (int64_t s : t.strides()) strides.push_back(s * static_cast<int64_t>(itemsize(t.dtype())));
-  return py::array(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);
+  py::array arr(numpy_dtype(t.dtype()), shape, strides, t.raw_data(), base);
+  if (t.storage()->read_only()) arr.attr("flags").attr("writeable") = false;
+  return arr;
 }
 
 // The tensor views the array's memory and holds a reference to the array, so the memory lives
@@ -60,7 +62,9 @@ Tensor from_numpy(const py::array& arr) {
     py::gil_scoped_acquire gil;
     Py_DECREF(static_cast<PyObject*>(p));
   });
-  auto storage = Storage::borrow(const_cast<void*>(arr.data()), static_cast<size_t>(span), std::move(owner));
+  // A read-only array gives a read-only tensor: in-place ops on it raise instead of writing.
+  auto storage = Storage::borrow(const_cast<void*>(arr.data()), static_cast<size_t>(span), std::move(owner),
+                                 !arr.writeable());
   return make_tensor(std::move(storage), shape, strides, 0, dtype);
 }
 
@@ -89,8 +93,8 @@ Tensor index(const Tensor& t, py::handle key) {
       input_dim += t.ndim() - consumed;
     } else if (py::isinstance<py::bool_>(h)) {
       throw TypeError("indexing with a bool is not supported; use an int, a slice, None or ...");
-    } else if (py::isinstance<py::int_>(h) || (py::hasattr(h, "__index__") && !py::isinstance<Tensor>(h))) {
-      const int64_t i = h.cast<int64_t>(), size = out.shape()[dim];
+    } else if (is_integer(h)) {
+      const int64_t i = to_int(h, "index"), size = out.shape()[dim];
       PYSEQ_CHECK(i >= -size && i < size, IndexError, "index ", i, " is out of bounds for dimension ", input_dim - 1,
                   " with size ", size);
       out = select(out, dim, i);
@@ -156,7 +160,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("numel", &Tensor::numel)
       .def("size", [](const Tensor& t, py::object dim) -> py::object {
         if (dim.is_none()) return to_tuple(t.shape());
-        return py::int_(t.size(dim.cast<int64_t>()));
+        return py::int_(t.size(to_int(dim, "size")));
       }, py::arg("dim") = py::none())
       .def("stride", [](const Tensor& t) { return to_tuple(t.strides()); })
       .def("storage_offset", &Tensor::offset)
@@ -191,7 +195,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       .def("expand", [](const Tensor& t, py::args shape) { return expand(t, to_shape(shape, "expand")); })
       .def("permute", [](const Tensor& t, py::args dims) { return permute(t, to_shape(dims, "permute")); })
       .def("squeeze", [](const Tensor& t, py::object dim) {
-        return dim.is_none() ? squeeze(t) : squeeze(t, dim.cast<int64_t>());
+        return dim.is_none() ? squeeze(t) : squeeze(t, to_int(dim, "dim"));
       }, py::arg("dim") = py::none())
       .def_property_readonly("T", [](const Tensor& t) {  // all dims reversed, as numpy's .T
         Shape reversed;
@@ -205,7 +209,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "select", &select, py::arg("dim"), py::arg("index"));
   m.def("reshape", [](const Tensor& t, const Shape& shape) { return reshape(t, shape); }, py::arg("input"), py::arg("shape"));
   m.def("permute", [](const Tensor& t, const Shape& dims) { return permute(t, dims); }, py::arg("input"), py::arg("dims"));
-  m.def("squeeze", [](const Tensor& t, py::object dim) { return dim.is_none() ? squeeze(t) : squeeze(t, dim.cast<int64_t>()); },
+  m.def("squeeze", [](const Tensor& t, py::object dim) { return dim.is_none() ? squeeze(t) : squeeze(t, to_int(dim, "dim")); },
         py::arg("input"), py::arg("dim") = py::none());
 
   // --- in-place: each returns the very object it was called on ---
@@ -263,7 +267,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none(),
      py::arg("requires_grad") = false);
   m.def("eye", [=](int64_t n, py::object m_, py::object dtype, bool requires_grad) {
-    return leaf(eye(n, m_.is_none() ? n : m_.cast<int64_t>(), dtype_or(dtype, DType::Float32)), requires_grad);
+    return leaf(eye(n, m_.is_none() ? n : to_int(m_, "eye"), dtype_or(dtype, DType::Float32)), requires_grad);
   }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   m.def("randint", [=](int64_t low, py::object high, py::object size, py::object dtype) {
     // randint(high, size) or randint(low, high, size), as in PyTorch
@@ -273,7 +277,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       high = py::int_(low);
       low = 0;
     }
-    return randint(low, high.cast<int64_t>(), size.cast<Shape>(), dtype_or(dtype, DType::Int64));
+    return randint(low, to_int(high, "randint"), size.cast<Shape>(), dtype_or(dtype, DType::Int64));
   }, py::arg("low"), py::arg("high") = py::none(), py::arg("size") = py::none(), py::kw_only(), py::arg("dtype") = py::none());
   m.def("zeros_like", &zeros_like, py::arg("input"));
   m.def("ones_like", &ones_like, py::arg("input"));

@@ -44,6 +44,18 @@ inline int64_t numel_of(const Shape& shape) {
   return n;
 }
 
+// numel_of for a shape that came from a user: ValueError if a size is negative or the element
+// count does not fit in int64.
+inline int64_t checked_numel(const Shape& shape, const char* op) {
+  int64_t n = 1;
+  for (int64_t s : shape) {
+    PYSEQ_CHECK(s >= 0, ValueError, op, ": sizes must be non-negative, got shape ", shape);
+    PYSEQ_CHECK(!__builtin_mul_overflow(n, s, &n), ValueError, op, ": shape ", shape,
+                " has more elements than fit in int64");
+  }
+  return n;
+}
+
 // Row-major strides (in elements) of a contiguous tensor of `shape`.
 inline Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());

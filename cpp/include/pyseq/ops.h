@@ -14,6 +14,10 @@ namespace pyseq {
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 // Sums `t` over broadcast dims so it gets `shape` (the reverse of broadcasting).
 Tensor sum_to(const Tensor& t, const Shape& shape);
+// The dtype of a binary op's result, as in PyTorch: the higher of bool < int64 < float32 <
+// float64, except that a 0-d operand only counts when it is of a higher kind (bool / integer /
+// floating) than a dimensioned one: float32 (3,) + float64 () -> float32, int64 (3,) + float64 () -> float64.
+DType result_type(const Tensor& a, const Tensor& b);
 // A 0-d tensor holding `s`, with the dtype a Python number gets next to `like` (as in PyTorch).
 Tensor scalar_like(Scalar s, const Tensor& like);
 

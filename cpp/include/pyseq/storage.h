@@ -17,8 +17,9 @@ class Storage {
   static std::shared_ptr<Storage> allocate(size_t nbytes, Device device = {});
   // Borrowed memory (for example a numpy array's buffer). `owner` keeps it alive and is released
   // when the last tensor viewing this storage goes away.
+  // `read_only` memory (a read-only numpy array) refuses in-place writes.
   static std::shared_ptr<Storage> borrow(void* data, size_t nbytes, std::shared_ptr<void> owner,
-                                         Device device = {});
+                                         bool read_only = false, Device device = {});
 
   ~Storage();
   Storage(const Storage&) = delete;
@@ -27,6 +28,7 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  bool read_only() const { return read_only_; }
 
   // Bumped by every in-place write, so autograd can tell that a tensor it saved has changed.
   // Views share their storage, hence their version.
@@ -34,12 +36,13 @@ class Storage {
   void bump_version() { ++version_; }
 
  private:
-  Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner)
-      : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)) {}
+  Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner, bool read_only)
+      : data_(data), nbytes_(nbytes), device_(device), owner_(std::move(owner)), read_only_(read_only) {}
   void* data_;
   size_t nbytes_;
   Device device_;
   std::shared_ptr<void> owner_;  // null when the memory is ours to free
+  bool read_only_;
   uint64_t version_ = 0;
 };
 

@@ -20,6 +20,14 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
+DType result_type(const Tensor& a, const Tensor& b) {
+  if ((a.ndim() == 0) == (b.ndim() == 0)) return promote(a.dtype(), b.dtype());
+  auto kind = [](DType dt) { return dt == DType::Bool ? 0 : dt == DType::Int64 ? 1 : 2; };
+  const Tensor& zero_d = a.ndim() == 0 ? a : b;
+  const Tensor& dimmed = a.ndim() == 0 ? b : a;
+  return kind(zero_d.dtype()) > kind(dimmed.dtype()) ? zero_d.dtype() : dimmed.dtype();
+}
+
 Tensor scalar_like(Scalar s, const Tensor& like) { return scalar_tensor(s, s.dtype_with(like.dtype())); }
 
 namespace {
@@ -37,7 +45,7 @@ const char* op_name(BinaryOp op) {
 }
 
 DType result_dtype(BinaryOp op, const Tensor& a, const Tensor& b) {
-  DType dt = promote(a.dtype(), b.dtype());
+  DType dt = result_type(a, b);
   if (op == BinaryOp::Div && !is_floating(dt)) return DType::Float32;  // true division
   if (dt == DType::Bool && op != BinaryOp::Mul) return DType::Int64;
   return dt;
@@ -150,7 +158,7 @@ Tensor& mul_(Tensor& self, const Tensor& other) { return binary_(BinaryOp::Mul, 
 Tensor& div_(Tensor& self, const Tensor& other) { return binary_(BinaryOp::Div, self, other); }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
-  const DType dt = promote(a.dtype(), b.dtype()) == DType::Bool ? DType::Int64 : promote(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b) == DType::Bool ? DType::Int64 : result_type(a, b);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
   dispatch_numeric(dt, "pow", [&](auto tag) {
     using T = decltype(tag);

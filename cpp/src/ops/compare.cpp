@@ -7,7 +7,7 @@ namespace {
 
 template <class Cmp>
 Tensor compare(const Tensor& a, const Tensor& b, const Cmp& cmp) {
-  const DType dt = promote(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), DType::Bool);
   dispatch_all(dt, [&](auto tag) {
     using T = decltype(tag);
@@ -33,7 +33,7 @@ Tensor logical_not(const Tensor& t) { return eq(t, scalar_tensor(false, DType::B
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_bool(cond, "where", "condition");
-  const DType dt = promote(a.dtype(), b.dtype());
+  const DType dt = result_type(a, b);
   Tensor out = empty(broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape())), dt);
   dispatch_all(dt, [&](auto tag) {
     using T = decltype(tag);

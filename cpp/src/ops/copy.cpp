@@ -19,6 +19,12 @@ Tensor cast(const Tensor& t, DType dtype) {
 }
 
 void check_inplace(const Tensor& self, const char* op, const std::vector<Tensor>& others) {
+  PYSEQ_CHECK(!self.storage()->read_only(), RuntimeError, op,
+              ": the tensor's memory is read-only (it comes from a read-only numpy array); clone() it first");
+  for (int64_t d = 0; d < self.ndim() && self.numel() > 0; ++d)
+    PYSEQ_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, RuntimeError, op,
+                ": more than one element of the written-to tensor refers to a single memory location (an "
+                "expanded view of shape ", self.shape(), " and strides ", self.strides(), "); clone() it first");
   if (!grad_enabled()) return;
   PYSEQ_CHECK(!(self.is_leaf() && self.requires_grad()), RuntimeError, op,
               ": a leaf tensor that requires grad is being used in an in-place operation; do it under "

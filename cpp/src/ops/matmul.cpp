@@ -26,7 +26,7 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     dispatch_numeric(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
       if (b.ndim() == 2 && A.is_contiguous()) {  // (..., M, K) folds into one (B*M, K) matrix
-        kernels::gemm<T>(A.numel() / std::max<int64_t>(K, 1), N, K, A.data<T>(), K, B.data<T>(), B.strides()[0],
+        kernels::gemm<T>(numel_of(batch) * M, N, K, A.data<T>(), K, B.data<T>(), B.strides()[0],
                          out.data<T>(), N, false);
         return;
       }

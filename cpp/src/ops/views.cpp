@@ -43,7 +43,8 @@ Shape infer_shape(Shape shape, int64_t numel, const Shape& from) {
       infer = static_cast<int64_t>(d);
     } else {
       PYSEQ_CHECK(shape[d] >= 0, ValueError, "invalid shape dimension ", shape[d], " in ", shape);
-      known *= shape[d];
+      PYSEQ_CHECK(!__builtin_mul_overflow(known, shape[d], &known), ValueError, "shape ", shape,
+                  " has more elements than fit in int64");
     }
   }
   if (infer >= 0) {
@@ -198,12 +199,15 @@ Tensor expand(const Tensor& t, const Shape& shape) {
       continue;
     }
     int64_t have = t.shape()[d - lead], want = shape[d] == -1 ? have : shape[d];
+    PYSEQ_CHECK(want >= 0, ValueError, "expand: invalid size ", shape[d], " at dimension ", d, " in ", shape,
+                " (only -1 may be negative)");
     PYSEQ_CHECK(have == want || have == 1, ValueError, "expand: the expanded size of the tensor (", want,
                 ") must match the existing size (", have, ") at non-singleton dimension ", d, ". Target sizes: ", shape,
                 ". Tensor sizes: ", t.shape());
     out_shape[d] = want;
     strides[d] = have == want ? t.strides()[d - lead] : 0;
   }
+  checked_numel(out_shape, "expand");
   Tensor out = make_view(t, out_shape, strides, t.offset());
   if (needs_grad(t)) {
     attach_grad_fn(out, "ExpandBackward", {t}, [shape = t.shape()](const Tensor& g) {
@@ -242,7 +246,7 @@ Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
   PYSEQ_CHECK(start >= -size && start <= size, IndexError, "narrow: start ", start, " is out of range for dimension ",
               dim, " of size ", size);
   if (start < 0) start += size;
-  PYSEQ_CHECK(length >= 0 && start + length <= size, IndexError, "narrow: start (", start, ") + length (", length,
+  PYSEQ_CHECK(length >= 0 && length <= size - start, IndexError, "narrow: start (", start, ") + length (", length,
               ") exceeds dimension ", dim, " of size ", size);
   return slice(t, dim, start, start + length, 1);
 }

@@ -1,7 +1,6 @@
 #include "pyseq/storage.h"
 
 #include <cstdlib>
-#include <new>
 
 namespace pyseq {
 
@@ -10,12 +9,13 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   // aligned_alloc wants a size that is a multiple of the alignment, and a non-zero one.
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   void* data = std::aligned_alloc(kAlignment, rounded ? rounded : kAlignment);
-  if (!data) throw std::bad_alloc();
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, nullptr));
+  PYSEQ_CHECK(data, RuntimeError, "cannot allocate ", nbytes, " bytes: out of memory");
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, nullptr, false));
 }
 
-std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_ptr<void> owner, Device device) {
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, std::move(owner)));
+std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_ptr<void> owner, bool read_only,
+                                         Device device) {
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, std::move(owner), read_only));
 }
 
 Storage::~Storage() {

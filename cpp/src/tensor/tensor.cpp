@@ -18,9 +18,13 @@ DType Tensor::dtype() const { return impl_->dtype; }
 Device Tensor::device() const { return impl_->storage->device(); }
 const std::shared_ptr<Storage>& Tensor::storage() const { return impl_->storage; }
 
-int64_t Tensor::size(int64_t dim) const { return shape()[wrap_dim(dim, ndim())]; }
+int64_t Tensor::size(int64_t dim) const {
+  PYSEQ_CHECK(ndim() > 0, IndexError, "size(", dim, "): a 0-d tensor has no dimensions");
+  return shape()[wrap_dim(dim, ndim())];
+}
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;
   int64_t expected = 1;
   for (int64_t d = ndim() - 1; d >= 0; --d) {
     if (shape()[d] == 1) continue;
@@ -97,14 +101,14 @@ Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
 // --- creation ---
 
 const Shape& check_shape(const Shape& shape, const char* op) {
-  for (int64_t s : shape)
-    PYSEQ_CHECK(s >= 0, ValueError, op, ": sizes must be non-negative, got shape ", shape);
+  checked_numel(shape, op);
   return shape;
 }
 
 Tensor empty(const Shape& shape, DType dtype) {
-  check_shape(shape, "empty");
-  auto storage = Storage::allocate(static_cast<size_t>(numel_of(shape)) * itemsize(dtype));
+  const int64_t n = checked_numel(shape, "empty");
+  PYSEQ_CHECK(n <= INT64_MAX / 8, ValueError, "empty: shape ", shape, " needs more bytes than fit in int64");
+  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(dtype));
   return make_tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
