@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -120,6 +121,27 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
 // weight (V, D), indices (*) int64 -> (*, D). Rows at padding_idx get no gradient (-1: none).
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
+
+// --- in-place random fills from the global generator ---
+Tensor& uniform_(Tensor& self, double low = 0.0, double high = 1.0);
+Tensor& normal_(Tensor& self, double mean = 0.0, double std = 1.0);
+
+// --- neural-network ops: fused forward and backward kernels ---
+// Normalizes over the last `normalized_ndim` dims; weight and bias (optional) have those dims' shape.
+Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight, const Tensor& bias, double eps);
+// log_softmax + NLL in one pass with PyTorch's semantics. logits (N, C), target (N,) int64,
+// weight (C,) or undefined. reduction: "none" -> (N,), "mean" / "sum" -> ().
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                     double label_smoothing, const std::string& reduction);
+// Inverted dropout: zeroes each element with probability p and scales the rest by 1 / (1 - p).
+Tensor dropout(const Tensor& x, double p, bool training);
+// x (N, C_in, L), weight (C_out, C_in / groups, K), bias (C_out,) or undefined -> (N, C_out, L_out).
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+              int64_t dilation, int64_t groups);
+// x (N, C, L) or (C, L): the max of each window (padding counts as -inf).
+Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t padding, int64_t dilation);
+// x (..., L) -> (..., k): the k largest values of each row, in their original order.
+Tensor kmax_pool1d(const Tensor& x, int64_t k);
 
 // --- C++ operator sugar, used by the backward formulas ---
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
