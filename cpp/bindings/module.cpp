@@ -27,6 +27,7 @@ PYBIND11_MODULE(_core, m) {
   init_ops(m, cls);
   init_autograd(m, cls);
   init_nn(m, cls);
+  init_kernels(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);

@@ -6,9 +6,19 @@
 namespace pyseq {
 namespace {
 
-// `t` with contiguous rows (unit stride along the last dim); copies only when it has not.
-Tensor unit_column_stride(const Tensor& t) {
-  return t.shape().back() <= 1 || t.strides().back() == 1 ? t : contiguous(t);
+// How GEMM reads the last two dims of `t` in place: row-major (unit stride along the last dim) or
+// transposed (unit stride along the second to last, as in x.T). Anything else is copied first.
+struct MatrixOperand {
+  Tensor t;
+  int64_t ld;
+  bool trans;
+};
+MatrixOperand as_matrix(const Tensor& t) {
+  const int64_t rows = t.shape()[t.ndim() - 2], cols = t.shape().back();
+  const int64_t row_stride = t.strides()[t.ndim() - 2], col_stride = t.strides().back();
+  if (cols <= 1 || col_stride == 1) return {t, rows <= 1 ? cols : row_stride, false};
+  if (rows <= 1 || row_stride == 1) return {t, col_stride, true};
+  return {contiguous(t), cols, false};
 }
 
 // a (..., M, K) @ b (..., K, N) -> (..., M, N); both at least 2-D, same dtype, K checked.
@@ -22,21 +32,23 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   Tensor out = empty(out_shape, a.dtype());
   {
     NoGradGuard no_grad;
-    Tensor A = unit_column_stride(a), B = unit_column_stride(b);
+    const MatrixOperand B = as_matrix(b);
     dispatch_numeric(a.dtype(), "matmul", [&](auto tag) {
       using T = decltype(tag);
-      if (b.ndim() == 2 && A.is_contiguous()) {  // (..., M, K) folds into one (B*M, K) matrix
-        kernels::gemm<T>(numel_of(batch) * M, N, K, A.data<T>(), K, B.data<T>(), B.strides()[0],
-                         out.data<T>(), N, false);
+      if (b.ndim() == 2 && a.is_contiguous()) {  // (..., M, K) folds into one (B*M, K) matrix
+        kernels::gemm<T>(false, B.trans, numel_of(batch) * M, N, K, T(1), a.data<T>(), K, B.t.data<T>(), B.ld, T(0),
+                         out.data<T>(), N);
         return;
       }
+      const MatrixOperand A = as_matrix(a);
       Shape full_a = batch, full_b = batch;
       full_a.insert(full_a.end(), {M, K});
       full_b.insert(full_b.end(), {K, N});
-      Tensor Ae = expand(A, full_a), Be = expand(B, full_b);  // stride 0 along broadcast batch dims
+      const Tensor Ae = expand(A.t, full_a), Be = expand(B.t, full_b);  // stride 0 along broadcast batch dims
       const int64_t nb = numel_of(batch), nd = static_cast<int64_t>(batch.size());
-      const int64_t lda = Ae.strides()[nd], ldb = Be.strides()[nd];
-      parallel_for(0, nb, 1, [&](int64_t begin, int64_t end) {
+      // Batches run in parallel when each is small; a large one is threaded inside GEMM instead.
+      const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, M * N * K));
+      parallel_for(0, nb, grain, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           int64_t off_a = 0, off_b = 0;
           for (int64_t d = nd - 1, rem = i; d >= 0; --d) {
@@ -45,8 +57,8 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
             off_a += idx * Ae.strides()[d];
             off_b += idx * Be.strides()[d];
           }
-          kernels::gemm<T>(M, N, K, Ae.data<T>() + off_a, lda, Be.data<T>() + off_b, ldb, out.data<T>() + i * M * N,
-                           N, false);
+          kernels::gemm<T>(A.trans, B.trans, M, N, K, T(1), Ae.data<T>() + off_a, A.ld, Be.data<T>() + off_b, B.ld,
+                           T(0), out.data<T>() + i * M * N, N);
         }
       });
     });

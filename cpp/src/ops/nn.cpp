@@ -239,8 +239,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
       for (int64_t g = 0; g < G; ++g) {
         // y[n, group g] (Og, Lo) = W_g (Og, CK) @ cols (CK, Lo)
         kernels::im2col<T>(xc.data<T>() + (n * C_in + g * Cg) * L, Cg, win, cols.data());
-        kernels::gemm<T>(Og, Lo, CK, wc.data<T>() + g * Og * CK, CK, cols.data(), Lo,
-                         y.data<T>() + (n * C_out + g * Og) * Lo, Lo, false);
+        kernels::gemm<T>(false, false, Og, Lo, CK, T(1), wc.data<T>() + g * Og * CK, CK, cols.data(), Lo, T(0),
+                         y.data<T>() + (n * C_out + g * Og) * Lo, Lo);
       }
   });
   if (bias.defined()) {
@@ -261,17 +261,17 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                      dispatch_float(xs.dtype(), "conv1d backward", [&](auto tag) {
                        using T = decltype(tag);
                        std::vector<T> cols(static_cast<size_t>(CK * Lo));
-                       // W_g^T (CK, Og) for the input gradient.
-                       Tensor wt = need_x ? contiguous(transpose(reshape(ws, {G, Og, CK}), 1, 2)) : Tensor();
                        for (int64_t n = 0; n < N; ++n)
                          for (int64_t gi = 0; gi < G; ++gi) {
                            const T* gy = g.data<T>() + (n * C_out + gi * Og) * Lo;  // (Og, Lo)
                            if (need_w) {  // dW_g (Og, CK) += dy (Og, Lo) @ cols^T (Lo, CK)
-                             kernels::im2col_transposed<T>(xs.data<T>() + (n * C_in + gi * Cg) * L, Cg, win, cols.data());
-                             kernels::gemm<T>(Og, CK, Lo, gy, Lo, cols.data(), CK, gw.data<T>() + gi * Og * CK, CK, true);
+                             kernels::im2col<T>(xs.data<T>() + (n * C_in + gi * Cg) * L, Cg, win, cols.data());
+                             kernels::gemm<T>(false, true, Og, CK, Lo, T(1), gy, Lo, cols.data(), Lo, T(1),
+                                              gw.data<T>() + gi * Og * CK, CK);
                            }
                            if (need_x) {  // dcols (CK, Lo) = W_g^T (CK, Og) @ dy (Og, Lo), folded back onto dx
-                             kernels::gemm<T>(CK, Lo, Og, wt.data<T>() + gi * CK * Og, Og, gy, Lo, cols.data(), Lo, false);
+                             kernels::gemm<T>(true, false, CK, Lo, Og, T(1), ws.data<T>() + gi * Og * CK, CK, gy, Lo, T(0),
+                                              cols.data(), Lo);
                              kernels::col2im_add<T>(cols.data(), Cg, win, gx.data<T>() + (n * C_in + gi * Cg) * L);
                            }
                          }

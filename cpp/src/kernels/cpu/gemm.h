@@ -1,19 +1,22 @@
-// Matrix multiply on raw pointers: C (M, N) = A (M, K) @ B (K, N), plus C when accumulate.
-// Each matrix is row-major with contiguous rows that are ld* elements apart.
+// Matrix multiply on raw pointers: C (M, N) = alpha * op(A) @ op(B) + beta * C.
+//   op(A) is (M, K): element (i, k) is A[i * lda + k], or A[k * lda + i] when trans_a (A stored (K, M)).
+//   op(B) is (K, N): element (k, j) is B[k * ldb + j], or B[j * ldb + k] when trans_b (B stored (N, K)).
+// beta == 0 overwrites C without reading it. Transposed operands are read in place, never copied.
 #pragma once
 
 #include <cstdint>
 
 namespace pyseq::kernels {
 
-// Cache-blocked and threaded.
+// Packed, cache-blocked and threaded, with the micro-kernel of the best instruction set this CPU
+// has (see cpu.h; PYSEQ_CPU_LEVEL lowers it).
 template <class T>
-void gemm(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc,
-          bool accumulate);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
+          int64_t ldb, T beta, T* C, int64_t ldc);
 
 // The textbook triple loop, kept as the reference the fast kernel is tested against.
 template <class T>
-void gemm_reference(int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
-                    int64_t ldc, bool accumulate);
+void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                    const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 }  // namespace pyseq::kernels

@@ -78,17 +78,6 @@ void im2col(const T* x, int64_t channels, const Window1d& w, T* cols) {
 }
 
 template <class T>
-void im2col_transposed(const T* x, int64_t channels, const Window1d& w, T* cols_t) {
-  const int64_t width = channels * w.kernel;
-  for (int64_t l = 0; l < w.out_length; ++l)
-    for (int64_t c = 0; c < channels; ++c)
-      for (int64_t k = 0; k < w.kernel; ++k) {
-        const int64_t at = w.input_at(l, k);
-        cols_t[l * width + c * w.kernel + k] = at >= 0 && at < w.length ? x[c * w.length + at] : T(0);
-      }
-}
-
-template <class T>
 void col2im_add(const T* cols, int64_t channels, const Window1d& w, T* gx) {
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t k = 0; k < w.kernel; ++k) {
@@ -129,7 +118,6 @@ void max_pool1d_forward(const T* x, int64_t rows, const Window1d& w, T* y, int64
   template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, T*, T*, \
                                        T*);                                                                       \
   template void im2col<T>(const T*, int64_t, const Window1d&, T*);                                                \
-  template void im2col_transposed<T>(const T*, int64_t, const Window1d&, T*);                                     \
   template void col2im_add<T>(const T*, int64_t, const Window1d&, T*);                                            \
   template void max_pool1d_forward<T>(const T*, int64_t, const Window1d&, T*, int64_t*);
 PYSEQ_INSTANTIATE(float)

@@ -22,8 +22,6 @@ struct Window1d {
 
 // x (C, L) of one sample -> cols (C * K, L_out): cols[c*K + k, l] = x[c, l*S - P + k*D] or 0 outside.
 template <class T> void im2col(const T* x, int64_t channels, const Window1d& w, T* cols);
-// The same matrix transposed: cols_t (L_out, C * K).
-template <class T> void im2col_transposed(const T* x, int64_t channels, const Window1d& w, T* cols_t);
 // Adds cols (C * K, L_out) back onto gx (C, L): the adjoint of im2col.
 template <class T> void col2im_add(const T* cols, int64_t channels, const Window1d& w, T* gx);
 

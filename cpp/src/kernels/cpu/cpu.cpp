@@ -1,0 +1,44 @@
+#include "cpu.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace pyseq::kernels {
+namespace {
+
+CpuLevel detect() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return CpuLevel::AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CpuLevel::AVX2;
+#endif
+  return CpuLevel::Generic;
+}
+
+CpuLevel from_env(CpuLevel hardware) {
+  const char* env = std::getenv("PYSEQ_CPU_LEVEL");
+  if (!env || !*env) return hardware;
+  CpuLevel wanted = hardware;
+  if (!std::strcmp(env, "generic")) wanted = CpuLevel::Generic;
+  else if (!std::strcmp(env, "avx2")) wanted = CpuLevel::AVX2;
+  else if (!std::strcmp(env, "avx512")) wanted = CpuLevel::AVX512;
+  return std::min(wanted, hardware);  // the variable can only lower the level
+}
+
+}  // namespace
+
+CpuLevel cpu_level() {
+  static const CpuLevel level = from_env(detect());
+  return level;
+}
+
+const char* cpu_level_name(CpuLevel level) {
+  switch (level) {
+    case CpuLevel::AVX512: return "avx512";
+    case CpuLevel::AVX2: return "avx2";
+    default: return "generic";
+  }
+}
+
+}  // namespace pyseq::kernels

@@ -1,0 +1,12 @@
+// GEMM kernels for the avx512 instruction set (64-byte vectors); see gemm_isa.inc.
+#include "gemm_driver.h"
+
+namespace pyseq::kernels::avx512 {
+
+#define PYSEQ_VEC_BYTES 64
+#include "gemm_isa.inc"
+
+GemmKernels<float> kernels_f32() { return Isa<float>::kernels(); }
+GemmKernels<double> kernels_f64() { return Isa<double>::kernels(); }
+
+}  // namespace pyseq::kernels::avx512

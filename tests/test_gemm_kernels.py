@@ -1,0 +1,81 @@
+"""The GEMM kernel on every instruction-set path this CPU has (forced by PYSEQ_CPU_LEVEL),
+against the naive reference kernel kept beside it and against numpy."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import pyseq
+
+LEVELS = ["generic", "avx2", "avx512"]
+ORDER = {name: i for i, name in enumerate(LEVELS)}
+
+# Each case: (M, N, K, trans_a, trans_b, alpha, beta); odd sizes, tile edges, zero-size dims,
+# a K larger than one cache block, and the few-rows path (M <= 4).
+CASES = [
+    (1, 1, 1, False, False, 1.0, 0.0), (7, 13, 5, False, False, 1.0, 0.0), (6, 16, 9, True, False, 2.0, 0.5),
+    (13, 33, 300, False, True, 1.0, 1.0), (65, 129, 257, True, True, -1.5, 0.25), (3, 70, 40, False, False, 1.0, 0.0),
+    (4, 100, 33, False, True, 0.5, 2.0), (2, 3, 0, False, False, 1.0, 0.5), (0, 5, 3, False, False, 1.0, 0.0),
+    (200, 3, 17, False, False, 1.0, 0.0), (97, 250, 600, False, False, 1.0, 0.0),
+]
+
+SCRIPT = r"""
+import json, sys
+import numpy as np
+import pyseq
+rng = np.random.default_rng(0)
+out = {"level": pyseq._core.cpu_level(), "errors": []}
+for dtype in (np.float32, np.float64):
+    for (M, N, K, ta, tb, alpha, beta) in json.loads(sys.argv[1]):
+        a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+        b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+        c0 = rng.standard_normal((M, N)).astype(dtype)
+        fast, ref = pyseq.tensor(c0), pyseq.tensor(c0)
+        pyseq._core._testing.gemm(ta, tb, alpha, pyseq.tensor(a), pyseq.tensor(b), beta, fast, False)
+        pyseq._core._testing.gemm(ta, tb, alpha, pyseq.tensor(a), pyseq.tensor(b), beta, ref, True)
+        expect = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + beta * c0
+        scale = 1 + np.abs(expect).max(initial=0)
+        out["errors"].append([float(np.abs(fast.numpy() - ref.numpy()).max(initial=0) / scale),
+                              float(np.abs(fast.numpy() - expect).max(initial=0) / scale)])
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_gemm_path_matches_reference(tmp_path, level):
+    here = pyseq._core.cpu_level()
+    if ORDER[level] > ORDER[here]:
+        pytest.skip(f"this CPU has no {level} (it runs {here})")
+    env = dict(os.environ, PYSEQ_CPU_LEVEL=level)
+    run = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(CASES)], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["level"] == level
+    for case, (vs_reference, vs_float64) in zip(CASES * 2, result["errors"]):
+        assert vs_reference < 1e-5 and vs_float64 < 1e-5, (case, vs_reference, vs_float64)
+
+
+def test_gemm_int64_is_exact():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(-9, 9, (37, 23)), rng.integers(-9, 9, (23, 41))
+    c = pyseq.zeros(37, 41, dtype=pyseq.int64)
+    pyseq._core._testing.gemm(False, False, 1.0, pyseq.tensor(a), pyseq.tensor(b), 0.0, c)
+    np.testing.assert_array_equal(c.numpy(), a @ b)
+
+
+def test_beta_zero_ignores_nan_in_the_output():
+    c = pyseq.full((5, 7), float("nan"))
+    pyseq._core._testing.gemm(False, False, 1.0, pyseq.ones(5, 3), pyseq.ones(3, 7), 0.0, c)
+    assert c.tolist() == [[3.0] * 7] * 5
+
+
+def test_unknown_level_names_are_ignored(tmp_path):
+    env = dict(os.environ, PYSEQ_CPU_LEVEL="sse9")
+    run = subprocess.run([sys.executable, "-c", "import pyseq; print(pyseq._core.cpu_level())"], env=env,
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == pyseq._core.cpu_level()
