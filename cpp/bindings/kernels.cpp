@@ -3,12 +3,26 @@
 #include "../src/kernels/cpu/cpu.h"
 #include "../src/kernels/cpu/gemm.h"
 #include "convert.h"
+#include "pyseq/storage.h"
 
 namespace pyseq::bindings {
 
 void init_kernels(py::module_& m) {
   m.def("cpu_level", [] { return kernels::cpu_level_name(kernels::cpu_level()); },
         "The instruction-set level of the SIMD kernels: 'avx512', 'avx2' or 'generic' (PYSEQ_CPU_LEVEL lowers it).");
+
+  m.def("empty_cache", &empty_cache, "Return the memory cached by pyseq's allocator to the system.");
+  m.def("memory_stats", [] {
+    AllocatorStats s = allocator_stats();
+    py::dict d;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    d["cached_bytes"] = s.cached_bytes;
+    d["caching"] = s.caching;
+    return d;
+  }, "Counters of the caching allocator: hits, misses, cached_bytes, caching.");
+  m.def("set_allocator_caching", &set_allocator_caching, py::arg("enabled"),
+        "Turn the reuse of freed blocks on or off (off also empties the cache).");
 
   py::module_ testing = m.def_submodule("_testing", "Hooks for pyseq's own tests");
   // C = alpha * op(A) @ op(B) + beta * C on contiguous 2-d tensors, in place; op transposes when asked.

@@ -43,7 +43,18 @@ class Storage {
   Device device_;
   std::shared_ptr<void> owner_;  // null when the memory is ours to free
   bool read_only_;
+  size_t capacity_ = 0;           // bytes reserved by the allocator (>= nbytes_)
   uint64_t version_ = 0;
 };
+
+// The caching allocator behind Storage::allocate (see storage.cpp).
+struct AllocatorStats {
+  uint64_t hits = 0, misses = 0;  // allocations served from the cache / from the system
+  size_t cached_bytes = 0;        // freed memory kept for reuse
+  bool caching = true;
+};
+AllocatorStats allocator_stats();
+void empty_cache();                // returns every cached block to the system
+void set_allocator_caching(bool on);  // off: every free goes straight back (PYSEQ_NO_CACHING=1 at start)
 
 }  // namespace pyseq
