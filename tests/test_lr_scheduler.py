@@ -1,0 +1,268 @@
+"""Learning-rate schedules: the lr sequences equal torch.optim.lr_scheduler's (and Hugging Face's
+warm-up formulas, computed here by hand); state_dict save/load resumes the same sequence."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq import optim
+from pyseq.optim import lr_scheduler as sched
+
+torch = pytest.importorskip("torch")
+
+# torch warns when its schedulers step without optimizer steps, which these tests do on purpose
+pytestmark = pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")
+
+LRS = (0.1, 0.03)
+
+
+def _optimizers(lrs=LRS):
+    """A pyseq and a torch SGD, each with one parameter per group and the group lrs `lrs`."""
+    ours = optim.SGD([{"params": [pyseq.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0)
+    theirs = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0)
+    return ours, theirs
+
+
+def _sequence(scheduler, steps):
+    out = [scheduler.get_last_lr()]
+    for _ in range(steps):
+        scheduler.step()
+        out.append(scheduler.get_last_lr())
+    return np.array(out)
+
+
+def _lrs(opt):
+    return [g["lr"] for g in opt.param_groups]
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda m, o: m.StepLR(o, step_size=3), id="StepLR-3"),
+    pytest.param(lambda m, o: m.StepLR(o, step_size=4, gamma=0.5), id="StepLR-4-0.5"),
+    pytest.param(lambda m, o: m.ExponentialLR(o, gamma=0.9), id="ExponentialLR-0.9"),
+    pytest.param(lambda m, o: m.LambdaLR(o, lambda e: 1.0 / (1 + e)), id="LambdaLR-one"),
+    pytest.param(lambda m, o: m.LambdaLR(o, [lambda e: 0.95 ** e, lambda e: 1 + 0.1 * e]), id="LambdaLR-per-group"),
+])
+def test_schedule_matches_torch(make):
+    ours, theirs = _optimizers()
+    s_ours, s_theirs = make(sched, ours), make(torch.optim.lr_scheduler, theirs)
+    seq_ours, seq_theirs = _sequence(s_ours, 25), _sequence(s_theirs, 25)
+    np.testing.assert_allclose(seq_ours, seq_theirs, rtol=1e-12, atol=0)
+    assert s_ours.last_epoch == s_theirs.last_epoch == 25
+    np.testing.assert_allclose(_lrs(ours), _lrs(theirs), rtol=1e-12)
+    assert [g["initial_lr"] for g in ours.param_groups] == list(LRS)
+    assert s_ours.base_lrs == list(LRS)
+
+
+def test_step_and_exponential_values_by_hand():
+    opt, _ = _optimizers()
+    s = sched.StepLR(opt, step_size=2, gamma=0.5)
+    seq = _sequence(s, 6)[:, 0]
+    np.testing.assert_allclose(seq, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125], rtol=1e-12)
+    opt, _ = _optimizers()
+    seq = _sequence(sched.ExponentialLR(opt, gamma=0.8), 5)[:, 1]
+    np.testing.assert_allclose(seq, [0.03 * 0.8 ** k for k in range(6)], rtol=1e-12)
+
+
+def _linear_by_hand(step, warmup, total):  # transformers' _get_linear_schedule_with_warmup_lr_lambda
+    if step < warmup:
+        return step / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _cosine_by_hand(step, warmup, total, cycles):
+    if step < warmup:
+        return step / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return max(0.0, 0.5 * (1 + math.cos(2 * math.pi * cycles * progress)))
+
+
+@pytest.mark.parametrize("warmup,total", [(3, 10), (0, 8), (5, 5)])
+def test_linear_warmup_schedule(warmup, total):
+    opt, _ = _optimizers()
+    s = sched.get_linear_schedule_with_warmup(opt, num_warmup_steps=warmup, num_training_steps=total)
+    assert isinstance(s, sched.LambdaLR)
+    seq = _sequence(s, total + 3)
+    factors = [_linear_by_hand(k, warmup, total) for k in range(total + 4)]
+    np.testing.assert_allclose(seq, np.outer(factors, LRS), rtol=1e-12, atol=1e-15)
+    if 0 < warmup < total:
+        assert seq[0, 0] == 0.0 and seq[warmup, 0] == pytest.approx(LRS[0])
+    assert seq[total, 0] == 0.0 and seq[-1, 0] == 0.0  # 0 at the end, never negative
+
+
+def test_linear_warmup_known_values():
+    opt, _ = _optimizers(lrs=(1.0,))
+    s = sched.get_linear_schedule_with_warmup(opt, num_warmup_steps=4, num_training_steps=12)
+    np.testing.assert_allclose(_sequence(s, 13)[:, 0],
+                               [0, .25, .5, .75, 1, .875, .75, .625, .5, .375, .25, .125, 0, 0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("cycles", [0.5, 1.0, 2.0])
+def test_cosine_warmup_schedule(cycles):
+    opt, _ = _optimizers()
+    s = sched.get_cosine_schedule_with_warmup(opt, num_warmup_steps=4, num_training_steps=20, num_cycles=cycles)
+    seq = _sequence(s, 24)
+    factors = [_cosine_by_hand(k, 4, 20, cycles) for k in range(25)]
+    np.testing.assert_allclose(seq, np.outer(factors, LRS), rtol=1e-12, atol=1e-15)
+    if cycles == 0.5:  # half a cosine wave: 1 after warm-up, 1/2 halfway through the decay, 0 at the end
+        assert seq[4, 0] == pytest.approx(0.1) and seq[12, 0] == pytest.approx(0.05) and seq[20, 0] == pytest.approx(0)
+
+
+def test_cosine_default_is_half_wave():
+    opt, _ = _optimizers(lrs=(2.0,))
+    s = sched.get_cosine_schedule_with_warmup(opt, 2, 6)
+    np.testing.assert_allclose(_sequence(s, 6)[:, 0],
+                               [0, 1, 2, 2 * (0.5 + 0.5 * math.cos(math.pi / 4)), 1,
+                                2 * (0.5 - 0.5 * math.cos(math.pi / 4)), 0], rtol=1e-12, atol=1e-15)
+
+
+PLATEAU = [
+    dict(),
+    dict(mode="min", factor=0.5, patience=2),
+    dict(mode="max", factor=0.5, patience=1, threshold=0.1),
+    dict(mode="min", factor=0.5, patience=1, threshold=0.05, threshold_mode="abs", cooldown=2),
+    dict(mode="max", factor=0.3, patience=0, threshold_mode="abs", min_lr=0.005),
+    dict(mode="min", factor=0.1, patience=0, min_lr=[0.01, 0.0]),
+    dict(mode="min", factor=0.5, patience=0, eps=0.02),
+]
+
+
+@pytest.mark.parametrize("options", PLATEAU, ids=[str(i) for i in range(len(PLATEAU))])
+def test_reduce_on_plateau_matches_torch(options):
+    rng = np.random.default_rng(7)
+    # a noisy metric that improves, stalls, improves a little, then stalls for good
+    metrics = np.concatenate([np.linspace(1.0, 0.6, 6), np.full(5, 0.6), np.linspace(0.6, 0.55, 4),
+                              0.55 + 0.01 * rng.standard_normal(25)])
+    ours, theirs = _optimizers()
+    s_ours = sched.ReduceLROnPlateau(ours, **options)
+    s_theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs, **options)
+    for k, m in enumerate(metrics):
+        # our step accepts a one-element tensor, like torch's
+        s_ours.step(pyseq.tensor(float(m), dtype=pyseq.float64) if k % 2 else float(m))
+        s_theirs.step(float(m))
+        np.testing.assert_allclose(s_ours.get_last_lr(), s_theirs.get_last_lr(), rtol=1e-12, err_msg=f"step {k}")
+        assert s_ours.num_bad_epochs == s_theirs.num_bad_epochs
+        assert s_ours.cooldown_counter == s_theirs.cooldown_counter
+        assert s_ours.best == pytest.approx(s_theirs.best)
+    assert s_ours.last_epoch == len(metrics)
+    np.testing.assert_allclose(_lrs(ours), _lrs(theirs), rtol=1e-12)
+
+
+def test_reduce_on_plateau_reduces():
+    opt, _ = _optimizers()
+    s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=2)
+    for m in [1.0, 1.0, 1.0]:
+        s.step(m)
+    assert s.get_last_lr() == list(LRS)
+    s.step(1.0)  # a third bad step in a row: more than patience
+    np.testing.assert_allclose(s.get_last_lr(), [0.05, 0.015], rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda m, o: m.StepLR(o, step_size=3, gamma=0.5), id="StepLR"),
+    pytest.param(lambda m, o: m.ExponentialLR(o, gamma=0.9), id="ExponentialLR"),
+    pytest.param(lambda m, o: m.get_linear_schedule_with_warmup(o, 4, 30), id="linear-warmup"),
+    pytest.param(lambda m, o: m.get_cosine_schedule_with_warmup(o, 4, 30, num_cycles=0.75), id="cosine-warmup"),
+])
+def test_state_dict_resumes_the_schedule(make):
+    opt, _ = _optimizers()
+    s = make(sched, opt)
+    for _ in range(7):
+        s.step()
+    saved_opt, saved_sched = opt.state_dict(), s.state_dict()
+    uninterrupted = _sequence(s, 10)
+
+    fresh, _ = _optimizers(lrs=(5.0, 6.0))  # other lrs: all of them must come from the state dicts
+    fresh.load_state_dict(saved_opt)
+    s2 = make(sched, fresh)
+    s2.load_state_dict(saved_sched)
+    assert s2.last_epoch == 7
+    np.testing.assert_allclose(_sequence(s2, 10), uninterrupted, rtol=1e-12)
+
+
+def test_lambda_state_dict_restores_warmup_settings():
+    opt, _ = _optimizers()
+    s = sched.get_linear_schedule_with_warmup(opt, 2, 10)
+    state = s.state_dict()
+    assert state["lr_lambdas"] == [{"num_warmup_steps": 2, "num_training_steps": 10}] * 2
+    other = sched.get_linear_schedule_with_warmup(_optimizers()[0], 5, 50)
+    other.load_state_dict(state)
+    assert other.lr_lambdas[0].num_warmup_steps == 2 and other.lr_lambdas[1].num_training_steps == 10
+    assert state["lr_lambdas"] is not None  # loading did not consume the saved dict
+    plain = sched.LambdaLR(_optimizers()[0], lambda e: 0.5)
+    assert plain.state_dict()["lr_lambdas"] == [None, None]
+
+
+def test_reduce_on_plateau_state_dict():
+    opt, _ = _optimizers()
+    s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1)
+    for m in [1.0, 0.9, 0.95, 0.95]:
+        s.step(m)
+    state = s.state_dict()
+    assert "optimizer" not in state
+    other = sched.ReduceLROnPlateau(_optimizers()[0])
+    other.load_state_dict(state)
+    assert (other.best, other.num_bad_epochs, other.cooldown_counter, other.patience, other.factor) == \
+        (s.best, s.num_bad_epochs, s.cooldown_counter, 1, 0.5)
+
+
+def test_resume_with_last_epoch():
+    opt, theirs = _optimizers()
+    s = sched.StepLR(opt, step_size=2, gamma=0.5)
+    t = torch.optim.lr_scheduler.StepLR(theirs, step_size=2, gamma=0.5)
+    for _ in range(3):
+        s.step()
+        t.step()
+    # rebuild both schedulers over the same optimizers, resuming at epoch 3
+    s = sched.StepLR(opt, step_size=2, gamma=0.5, last_epoch=3)
+    t = torch.optim.lr_scheduler.StepLR(theirs, step_size=2, gamma=0.5, last_epoch=3)
+    np.testing.assert_allclose(_sequence(s, 6), _sequence(t, 6), rtol=1e-12)
+
+
+def test_manual_lr_change_carries_on_like_torch():
+    ours, theirs = _optimizers()
+    s, t = sched.StepLR(ours, step_size=2), torch.optim.lr_scheduler.StepLR(theirs, step_size=2)
+    for k in range(6):
+        if k == 3:
+            ours.param_groups[0]["lr"] = theirs.param_groups[0]["lr"] = 0.7
+        s.step()
+        t.step()
+        np.testing.assert_allclose(s.get_last_lr(), t.get_last_lr(), rtol=1e-12)
+
+
+def test_get_last_lr_is_a_copy():
+    opt, _ = _optimizers()
+    s = sched.ExponentialLR(opt, 0.5)
+    s.get_last_lr()[0] = 123.0
+    assert s.get_last_lr()[0] == 0.1
+
+
+def test_errors():
+    opt, _ = _optimizers()
+    with pytest.raises(TypeError, match="Optimizer"):
+        sched.StepLR("not an optimizer", step_size=2)
+    with pytest.raises(ValueError, match="step_size"):
+        sched.StepLR(opt, step_size=0)
+    with pytest.raises(TypeError, match="step_size"):
+        sched.StepLR(opt, step_size=2.5)
+    with pytest.raises(ValueError, match="expected 2 lr_lambdas"):
+        sched.LambdaLR(opt, [lambda e: 1.0])
+    with pytest.raises(TypeError, match="callable"):
+        sched.LambdaLR(opt, 0.5)
+    with pytest.raises(ValueError, match="initial_lr"):
+        sched.ExponentialLR(_optimizers()[0], gamma=0.9, last_epoch=4)
+    with pytest.raises(ValueError, match="num_warmup_steps"):
+        sched.get_linear_schedule_with_warmup(opt, -1, 10)
+    with pytest.raises(ValueError, match="factor"):
+        sched.ReduceLROnPlateau(opt, factor=1.0)
+    with pytest.raises(ValueError, match="mode"):
+        sched.ReduceLROnPlateau(opt, mode="maximum")
+    with pytest.raises(ValueError, match="threshold_mode"):
+        sched.ReduceLROnPlateau(opt, threshold_mode="relative")
+    with pytest.raises(ValueError, match="expected 2 min_lrs"):
+        sched.ReduceLROnPlateau(opt, min_lr=[0.1])
+    with pytest.raises(TypeError, match="one-element tensor"):
+        sched.ReduceLROnPlateau(opt).step(None)
+    with pytest.raises(ValueError, match="one-element"):
+        sched.ReduceLROnPlateau(opt).step(pyseq.tensor([1.0, 2.0]))
