@@ -54,9 +54,11 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
 
 // --- saved tensors ---
 
-SavedTensor::SavedTensor(const Tensor& t) : tensor_(t.detach()), version_(t.version()) {}
+SavedTensor::SavedTensor(const Tensor& t)
+    : tensor_(t.defined() ? t.detach() : Tensor()), version_(t.defined() ? t.version() : 0) {}
 
 const Tensor& SavedTensor::get() const {
+  if (!tensor_.defined()) return tensor_;  // an optional input that was not given
   PYSEQ_CHECK(tensor_.version() == version_, RuntimeError,
               "one of the tensors needed for gradient computation has been modified by an in-place "
               "operation: a tensor of shape ", tensor_.shape(), " is at version ", tensor_.version(),
