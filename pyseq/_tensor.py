@@ -73,7 +73,18 @@ def _to_python(kind):
     return convert
 
 
+def _rebuild(array, requires_grad):
+    out = from_numpy(array)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def _reduce_ex(self, protocol):
+    """Pickling and copy.deepcopy go through a numpy copy of the values (grad and graph are not kept)."""
+    return _rebuild, (self.detach().numpy().copy(), self.requires_grad and self.is_leaf)
+
+
 Tensor.__repr__ = _repr
+Tensor.__reduce_ex__ = _reduce_ex
 Tensor.__str__ = _repr
 Tensor.tolist = _tolist
 Tensor.__array__ = _array

@@ -87,3 +87,13 @@ def test_threads_setting():
     pyseq.set_num_threads(n)
     with pytest.raises(ValueError, match="positive"):
         pyseq.set_num_threads(0)
+
+
+def test_pickle_and_deepcopy_copy_values_and_leaf_flag():
+    import copy
+    import pickle
+    t = pyseq.tensor([[1.5, -2.0]], requires_grad=True)
+    for u in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+        assert u.tolist() == t.tolist() and u.requires_grad and u.data_ptr() != t.data_ptr()
+    i = copy.deepcopy(pyseq.arange(3))
+    assert i.dtype == pyseq.int64 and i.tolist() == [0, 1, 2]

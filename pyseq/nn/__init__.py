@@ -1,0 +1,20 @@
+"""pyseq.nn: modules, layers, initialisation and losses, named as in torch.nn.
+
+    from pyseq import nn
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    loss = nn.CrossEntropyLoss()(model(x), y)
+"""
+
+from . import functional, init  # noqa: F401
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .conv import AdaptiveMaxPool1d, Conv1d, GlobalMaxPool1d, KMaxPool1d, MaxPool1d  # noqa: F401
+from .dropout import Dropout, GaussianNoise  # noqa: F401
+from .layers import Embedding, Flatten, Identity, Linear  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
+    SmoothL1Loss, SoftmaxFocalLoss,
+)
+from .module import Module, Parameter  # noqa: F401
+from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
+from . import utils  # noqa: F401,E402  (clip_grad_norm_, clip_grad_value_, penalties)

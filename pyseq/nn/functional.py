@@ -1,0 +1,565 @@
+"""Stateless layer and loss functions (torch.nn.functional's names and signatures).
+
+Layer norm, softmax + cross-entropy, dropout, conv1d and the poolings are fused C++ kernels
+(`pyseq._core`); the rest are short compositions of core ops, so autograd handles their
+gradients. This file only checks arguments (with messages naming the shapes) and reshapes.
+"""
+
+import warnings
+
+from .. import _core
+from .._core import Tensor
+from ..autograd import no_grad
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _shape(t):
+    return tuple(t.shape)
+
+
+def _check_tensor(t, name, arg="input"):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name}: {arg} must be a pyseq.Tensor, got {type(t).__name__}")
+
+
+def _check_reduction(reduction, name, extra=()):
+    if reduction not in _REDUCTIONS + tuple(extra):
+        allowed = ", ".join(f"'{r}'" for r in _REDUCTIONS + tuple(extra))
+        raise ValueError(f"{name}: reduction must be one of {allowed}, got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _int_arg(value, name, arg):
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise ValueError(f"{name}: {arg} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: {arg} must be an int, got {type(value).__name__}")
+    return value
+
+
+# --- linear, embedding ---
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias. input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    _check_tensor(input, "linear")
+    if weight.dim() != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {_shape(weight)}")
+    if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input's last dim must be in_features={weight.shape[1]}, got input of shape "
+                         f"{_shape(input)} (weight shape {_shape(weight)})")
+    out = input.matmul(weight.transpose(0, 1))  # (*, in) @ (in, out) -> (*, out)
+    return out if bias is None else out + bias
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of weight (V, D) picked by int64 indices input (*) -> (*, D); padding_idx's row gets no gradient."""
+    return _core.embedding(input, weight, padding_idx)
+
+
+# --- normalisation ---
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalises over the trailing dims `normalized_shape` (fused C++ forward and backward):
+    (x - mean) / sqrt(var + eps) * weight + bias, var biased."""
+    _check_tensor(input, "layer_norm")
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    n = len(normalized_shape)
+    if n == 0 or input.dim() < n or _shape(input)[input.dim() - n:] != normalized_shape:
+        raise ValueError(f"layer_norm: expected input with trailing shape {normalized_shape}, got input of shape "
+                         f"{_shape(input)}")
+    for t, what in ((weight, "weight"), (bias, "bias")):
+        if t is not None and _shape(t) != normalized_shape:
+            raise ValueError(f"layer_norm: {what} must have shape {normalized_shape}, got {_shape(t)}")
+    return _core.layer_norm(input, n, weight, bias, float(eps))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch norm over (N, C) or (N, C, L) input, per channel C.
+
+    training: normalises with the batch's mean and biased variance and, when running stats are
+    given, updates them in place: running = (1 - momentum) * running + momentum * batch (the
+    variance term unbiased). Not training: normalises with running_mean / running_var."""
+    _check_tensor(input, "batch_norm")
+    if input.dim() not in (2, 3):
+        raise ValueError(f"batch_norm: expected 2D (N, C) or 3D (N, C, L) input, got input of shape {_shape(input)}")
+    C = input.shape[1]
+    for t, what in ((running_mean, "running_mean"), (running_var, "running_var"), (weight, "weight"), (bias, "bias")):
+        if t is not None and _shape(t) != (C,):
+            raise ValueError(f"batch_norm: {what} must have shape ({C},) for input of shape {_shape(input)}, "
+                             f"got {_shape(t)}")
+    dims = (0,) if input.dim() == 2 else (0, 2)
+    stat_shape = (C,) if input.dim() == 2 else (C, 1)  # broadcasts against (N, C) or (N, C, L)
+    if training:
+        n = input.numel() // C
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                             f"{_shape(input)}")
+        mean = input.mean(dims, keepdim=True)                 # (1, C) or (1, C, 1)
+        var = input.var(dims, unbiased=False, keepdim=True)   # biased, as used for normalising
+        if running_mean is not None and running_var is not None:
+            with no_grad():
+                running_mean.mul_(1.0 - momentum).add_(mean.detach().reshape(C) * momentum)
+                running_var.mul_(1.0 - momentum).add_(var.detach().reshape(C) * (momentum * n / (n - 1)))
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are required when not training")
+        mean, var = running_mean.view(*stat_shape), running_var.view(*stat_shape)
+    out = (input - mean) * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.view(*stat_shape)
+    if bias is not None:
+        out = out + bias.view(*stat_shape)
+    return out
+
+
+# --- noise ---
+
+def _check_p(p, name):
+    if not isinstance(p, (int, float)) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes each element with probability p and scales the rest by 1 / (1 - p) (fused C++);
+    the identity when not training. `inplace` is accepted for compatibility; the result is new."""
+    _check_tensor(input, "dropout")
+    _check_p(p, "dropout")
+    return _core.dropout(input, float(p), bool(training))
+
+
+def gaussian_noise(input, std=0.1, training=True):
+    """input + N(0, std^2) noise when training (for input or weight noise injection); the
+    identity otherwise. Gradients flow to input unchanged."""
+    _check_tensor(input, "gaussian_noise")
+    if not isinstance(std, (int, float)) or isinstance(std, bool) or std < 0:
+        raise ValueError(f"gaussian_noise: std must be a non-negative number, got {std!r}")
+    if not training or std == 0:
+        return input
+    return input + _core.randn(*input.shape, dtype=input.dtype) * float(std)
+
+
+# --- activations ---
+
+def relu(input, inplace=False):
+    return _core.relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _core.leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _core.elu(input, alpha)
+
+
+def gelu(input, approximate="none"):
+    return _core.gelu(input, approximate)
+
+
+def tanh(input):
+    return _core.tanh(input)
+
+
+def sigmoid(input):
+    return _core.sigmoid(input)
+
+
+def _softmax_dim(input, dim, name):
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=3)
+    return 0 if input.dim() in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None):
+    return _core.softmax(input, _softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=None):
+    return _core.log_softmax(input, _softmax_dim(input, dim, "log_softmax"))
+
+
+# --- convolution and pooling ---
+
+def _check_conv_input(input, name):
+    _check_tensor(input, name)
+    if input.dim() not in (2, 3):
+        raise ValueError(f"{name}: expected 2D (C, L) or 3D (N, C, L) input, got input of shape {_shape(input)}")
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation (fused C++). input (N, C_in, L) or (C_in, L), weight
+    (C_out, C_in / groups, K), bias (C_out,) -> (N, C_out, L_out) with
+    L_out = (L + 2 * padding - dilation * (K - 1) - 1) // stride + 1.
+    padding may be an int, 'valid' (0) or 'same' (stride 1; an odd total pads one more on the right)."""
+    _check_conv_input(input, "conv1d")
+    stride, dilation, groups = (_int_arg(v, "conv1d", a) for v, a in ((stride, "stride"), (dilation, "dilation"),
+                                                                     (groups, "groups")))
+    if weight.dim() != 3:
+        raise ValueError(f"conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape {_shape(weight)}")
+    if stride < 1 or dilation < 1 or groups < 1:
+        raise ValueError(f"conv1d: stride, dilation and groups must be positive, got stride={stride}, "
+                         f"dilation={dilation}, groups={groups}")
+    C_out, C_in_g, K = weight.shape
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)  # (N, C_in, L)
+    if x.shape[1] != C_in_g * groups:
+        raise ValueError(f"conv1d: weight of shape {_shape(weight)} with groups={groups} expects input with "
+                         f"{C_in_g * groups} channels, got input of shape {_shape(input)}")
+    if C_out % groups != 0:
+        raise ValueError(f"conv1d: out_channels ({C_out}) must be divisible by groups ({groups})")
+    if bias is not None and _shape(bias) != (C_out,):
+        raise ValueError(f"conv1d: bias must have shape ({C_out},), got {_shape(bias)}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":
+            if stride != 1:
+                raise ValueError("conv1d: padding='same' is not supported for strided convolutions")
+            total = dilation * (K - 1)
+            padding = total // 2
+            if total % 2:  # one extra zero on the right, as PyTorch does
+                x = _core.cat([x, _core.zeros(x.shape[0], x.shape[1], 1, dtype=x.dtype)], 2)
+        else:
+            raise ValueError(f"conv1d: padding must be an int, 'valid' or 'same', got '{padding}'")
+    padding = _int_arg(padding, "conv1d", "padding")
+    if padding < 0:
+        raise ValueError(f"conv1d: padding must be non-negative, got {padding}")
+    L_out = (x.shape[2] + 2 * padding - dilation * (K - 1) - 1) // stride + 1
+    if L_out < 1:
+        raise ValueError(f"conv1d: input of shape {_shape(input)} is too short for kernel size {K} with "
+                         f"padding={padding}, dilation={dilation}: the output length would be {L_out}")
+    out = _core.conv1d(x, weight, bias, stride, padding, dilation, groups)  # (N, C_out, L_out)
+    return out if batched else out.squeeze(0)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over sliding windows of the last dim (fused C++); padding counts as -inf.
+    input (N, C, L) or (C, L) -> (..., L_out), L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1."""
+    _check_conv_input(input, "max_pool1d")
+    if ceil_mode or return_indices:
+        raise ValueError("max_pool1d: ceil_mode and return_indices are not supported")
+    kernel_size = _int_arg(kernel_size, "max_pool1d", "kernel_size")
+    stride = kernel_size if stride is None or stride == () else _int_arg(stride, "max_pool1d", "stride")
+    padding = _int_arg(padding, "max_pool1d", "padding")
+    dilation = _int_arg(dilation, "max_pool1d", "dilation")
+    if kernel_size < 1 or stride < 1 or dilation < 1:
+        raise ValueError(f"max_pool1d: kernel_size, stride and dilation must be positive, got kernel_size="
+                         f"{kernel_size}, stride={stride}, dilation={dilation}")
+    if padding < 0 or padding > kernel_size // 2:
+        raise ValueError(f"max_pool1d: padding should be between 0 and half of the kernel size ({kernel_size}), "
+                         f"got {padding}")
+    L_out = (input.shape[-1] + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
+    if L_out < 1:
+        raise ValueError(f"max_pool1d: input of shape {_shape(input)} is too short for kernel_size={kernel_size}, "
+                         f"dilation={dilation}, padding={padding}: the output length would be {L_out}")
+    return _core.max_pool1d(input, kernel_size, stride, padding, dilation)
+
+
+def kmax_pool1d(input, k):
+    """The k largest values along the last dim, kept in their original order (fused C++):
+    (..., L) -> (..., k). k-max pooling of TextCNN / DCNN."""
+    _check_tensor(input, "kmax_pool1d")
+    k = _int_arg(k, "kmax_pool1d", "k")
+    if input.dim() == 0 or not 1 <= k <= input.shape[-1]:
+        raise ValueError(f"kmax_pool1d: k must be between 1 and the last dim's size, got k={k} for input of "
+                         f"shape {_shape(input)}")
+    return _core.kmax_pool1d(input, k)
+
+
+def global_max_pool1d(input):
+    """Max over time: (N, C, L) -> (N, C), (C, L) -> (C,)."""
+    _check_conv_input(input, "global_max_pool1d")
+    return input.max(dim=-1).values
+
+
+def adaptive_max_pool1d(input, output_size):
+    """Max over output_size nearly equal bins of the last dim, bin i covering
+    [floor(i * L / out), ceil((i + 1) * L / out)) as in PyTorch: (..., L) -> (..., output_size)."""
+    _check_conv_input(input, "adaptive_max_pool1d")
+    out = _int_arg(output_size, "adaptive_max_pool1d", "output_size")
+    L = input.shape[-1]
+    if out < 1:
+        raise ValueError(f"adaptive_max_pool1d: output_size must be positive, got {out}")
+    if L < 1:
+        raise ValueError(f"adaptive_max_pool1d: input of shape {_shape(input)} has an empty last dim")
+    if out == 1:
+        return input.max(dim=-1, keepdim=True).values
+    if L % out == 0:  # equal bins: (..., out, L / out) -> max over the last dim
+        return input.reshape(*_shape(input)[:-1], out, L // out).max(dim=-1).values
+    # unequal (overlapping) bins: one max per bin; `out` is small in practice
+    bins = [input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out).max(dim=-1, keepdim=True).values
+            for i in range(out)]
+    return _core.cat(bins, -1)
+
+
+# --- losses ---
+
+def _class_layout(input, target, name):
+    """(N, C) input and (N,) target from (C,) / (N, C) / (N, C, d1, ...) inputs, plus the shape of
+    the per-element loss: (), (N,) or (N, d1, ...)."""
+    _check_tensor(input, name)
+    _check_tensor(target, name, "target")
+    ishape, tshape = _shape(input), _shape(target)
+    if input.dim() == 0:
+        raise ValueError(f"{name}: input must have a class dim, got a 0-d input")
+    if input.dim() == 1:
+        expected = ()
+    else:
+        expected = (ishape[0],) + ishape[2:]
+    if tshape != expected:
+        raise ValueError(f"{name}: expected target of shape {expected} for input of shape {ishape} "
+                         f"(input (N, C, d1, ...) takes target (N, d1, ...)), got target of shape {tshape}")
+    C = ishape[0] if input.dim() == 1 else ishape[1]
+    if input.dim() == 1:
+        return input.unsqueeze(0), target.reshape(1), C, ()
+    if input.dim() == 2:
+        return input, target, C, tshape
+    # (N, C, d1, ...) -> (N, d1, ..., C) -> (N * d1 * ..., C)
+    perm = (0,) + tuple(range(2, input.dim())) + (1,)
+    return input.permute(*perm).reshape(-1, C), target.reshape(-1), C, tshape
+
+
+def _check_class_weight(weight, C, name):
+    if weight is not None and _shape(weight) != (C,):
+        raise ValueError(f"{name}: weight must have one entry per class, shape ({C},), got {_shape(weight)}")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax + negative log-likelihood in one fused C++ op, with PyTorch's semantics.
+
+    input (N, C), (C,) or (N, C, d1, ...) logits. target: int64 class indices (N,) / () /
+    (N, d1, ...), or float class probabilities of input's shape. weight (C,) rescales classes;
+    'mean' over index targets divides by the summed weight of the non-ignored targets."""
+    _check_reduction(reduction, "cross_entropy")
+    if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    _check_tensor(target, "cross_entropy", "target")
+    if target.dtype.is_floating_point:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    if target.dtype != _core.dtype.int64:
+        raise TypeError(f"cross_entropy: target must be int64 class indices or float probabilities, got {target.dtype}")
+    x, t, C, loss_shape = _class_layout(input, target, "cross_entropy")
+    _check_class_weight(weight, C, "cross_entropy")
+    loss = _core.cross_entropy(x, t, weight, int(ignore_index), float(label_smoothing), reduction)
+    return loss.reshape(*loss_shape) if reduction == "none" else loss
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    _check_tensor(input, "cross_entropy")
+    if _shape(target) != _shape(input):
+        raise ValueError(f"cross_entropy: probability targets must have the input's shape {_shape(input)}, "
+                         f"got target of shape {_shape(target)} (class-index targets must be int64)")
+    class_dim = 0 if input.dim() == 1 else 1
+    C = input.shape[class_dim]
+    _check_class_weight(weight, C, "cross_entropy")
+    logp = _core.log_softmax(input, class_dim)
+    if label_smoothing > 0:
+        target = target * (1.0 - label_smoothing) + label_smoothing / C
+    if weight is not None:  # (C,) -> (C, 1, ..., 1) to broadcast over the dims after the class dim
+        logp = logp * weight.reshape(C, *([1] * (input.dim() - class_dim - 1)))
+    loss = -(logp * target).sum(class_dim)  # (N, d1, ...)
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-input[target] (input holds log-probabilities), weighted per class; layouts as cross_entropy.
+    'mean' divides by the summed weight of the non-ignored targets."""
+    _check_reduction(reduction, "nll_loss")
+    x, t, C, loss_shape = _class_layout(input, target, "nll_loss")
+    if t.dtype != _core.dtype.int64:
+        raise TypeError(f"nll_loss: target must be int64 class indices, got {t.dtype}")
+    _check_class_weight(weight, C, "nll_loss")
+    keep = t != ignore_index                                    # (M,) bool
+    safe = _core.where(keep, t, 0)                              # ignored targets point at class 0
+    picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)          # (M,)
+    w = weight.index_select(0, safe) if weight is not None else _core.ones(t.shape[0], dtype=x.dtype)
+    w = _core.where(keep, w, 0.0)
+    loss = -picked * w
+    if reduction == "none":
+        return loss.reshape(*loss_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / w.sum()
+
+
+def _check_same_shape(input, target, name):
+    _check_tensor(input, name)
+    _check_tensor(target, name, "target")
+    if _shape(target) != _shape(input):
+        raise ValueError(f"{name}: target of shape {_shape(target)} must have the input's shape {_shape(input)}")
+
+
+def _clamped_log(x):
+    """max(log(x), -100) as PyTorch's BCE takes it; log(0) is never evaluated, so the gradient
+    stays finite (zero) at x == 0."""
+    pos = x > 0
+    return _core.clamp(_core.where(pos, _core.where(pos, x, 1.0).log(), -100.0), -100.0, None)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t * log(x) + (1 - t) * log(1 - x)) for probabilities x, each log clamped to >= -100 as
+    in PyTorch. weight broadcasts against the loss."""
+    _check_reduction(reduction, "binary_cross_entropy")
+    _check_same_shape(input, target, "binary_cross_entropy")
+    if input.numel() and (input.min().item() < 0 or input.max().item() > 1):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
+                         f"(got values in [{input.min().item():.6g}, {input.max().item():.6g}]); "
+                         "use binary_cross_entropy_with_logits for logits")
+    loss = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _softplus_neg(x):
+    """log(1 + exp(-x)) without overflow: relu(-x) + log(1 + exp(-|x|)), written with relu so
+    that the gradient at x == 0 is exactly -1/2 (abs's subgradient 0 would lose it)."""
+    r = _core.relu(-x)
+    return r + ((-x - 2.0 * r).exp() + 1.0).log()
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy, numerically stable for any logit:
+    (1 - t) * x + (1 + (pos_weight - 1) * t) * log(1 + exp(-x)). pos_weight broadcasts over the
+    last (class) dim, weight over the loss."""
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    sp = _softplus_neg(input)
+    if pos_weight is not None:
+        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * sp
+    else:
+        loss = (1.0 - target) * input + sp
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def sigmoid_focal_loss(input, target, alpha=0.25, gamma=2.0, reduction="none"):
+    """Focal loss on logits (torchvision.ops.sigmoid_focal_loss): BCE-with-logits scaled by
+    (1 - p_t)^gamma and, when alpha >= 0, by alpha_t = alpha * t + (1 - alpha) * (1 - t)."""
+    _check_reduction(reduction, "sigmoid_focal_loss")
+    _check_same_shape(input, target, "sigmoid_focal_loss")
+    if gamma < 0:
+        raise ValueError(f"sigmoid_focal_loss: gamma must be non-negative, got {gamma}")
+    p = input.sigmoid()
+    ce = binary_cross_entropy_with_logits(input, target, reduction="none")
+    loss = ce
+    if gamma != 0:
+        p_t = p * target + (1.0 - p) * (1.0 - target)
+        loss = ce * (1.0 - p_t) ** float(gamma)
+    if alpha is not None and alpha >= 0:
+        loss = (alpha * target + (1.0 - alpha) * (1.0 - target)) * loss
+    return _reduce(loss, reduction)
+
+
+def softmax_focal_loss(input, target, gamma=2.0, alpha=None, ignore_index=-100, reduction="mean"):
+    """Multi-class focal loss: -alpha_t * (1 - p_t)^gamma * log(p_t) with p_t the softmax
+    probability of the target class. Layouts as cross_entropy; alpha is None, a number, or a
+    (C,) tensor of class weights. 'mean' averages over the non-ignored targets. gamma=0 and
+    alpha=None give cross_entropy."""
+    _check_reduction(reduction, "softmax_focal_loss")
+    x, t, C, loss_shape = _class_layout(input, target, "softmax_focal_loss")
+    if t.dtype != _core.dtype.int64:
+        raise TypeError(f"softmax_focal_loss: target must be int64 class indices, got {t.dtype}")
+    if gamma < 0:
+        raise ValueError(f"softmax_focal_loss: gamma must be non-negative, got {gamma}")
+    keep = t != ignore_index
+    safe = _core.where(keep, t, 0)
+    logp_t = _core.log_softmax(x, 1).gather(1, safe.unsqueeze(1)).squeeze(1)  # (M,)
+    loss = -logp_t
+    if gamma != 0:
+        loss = loss * (1.0 - logp_t.exp()) ** float(gamma)
+    if isinstance(alpha, Tensor):
+        _check_class_weight(alpha, C, "softmax_focal_loss")
+        loss = loss * alpha.index_select(0, safe)
+    elif alpha is not None:
+        loss = loss * float(alpha)
+    loss = _core.where(keep, loss, 0.0)
+    if reduction == "none":
+        return loss.reshape(*loss_shape)
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / keep.sum().to(loss.dtype)
+
+
+def _warn_size(input, target, name):
+    _check_tensor(input, name)
+    _check_tensor(target, name, "target")
+    if _shape(target) != _shape(input):
+        warnings.warn(f"{name}: using a target size {_shape(target)} that is different to the input size "
+                      f"{_shape(input)}. This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=3)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2."""
+    _check_reduction(reduction, "mse_loss")
+    _warn_size(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|input - target|."""
+    _check_reduction(reduction, "l1_loss")
+    _warn_size(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 * d^2 / beta where |d| < beta, else |d| - 0.5 * beta (d = input - target); beta=0 is L1."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    _warn_size(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    d = input - target
+    a = d.abs()
+    if beta == 0:
+        return _reduce(a, reduction)
+    loss = _core.where(a < beta, (0.5 / beta) * d * d, a - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta)."""
+    _check_reduction(reduction, "huber_loss")
+    _warn_size(input, target, "huber_loss")
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    d = input - target
+    a = d.abs()
+    loss = _core.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL divergence with input holding log-probabilities: target * (log(target) - input)
+    (0 where target is 0), or exp(target) * (target - input) with log_target. 'batchmean'
+    divides the sum by the batch size input.size(0) (the true KL per sample); 'mean' divides by
+    the number of elements, as PyTorch does."""
+    _check_reduction(reduction, "kl_div", extra=("batchmean",))
+    _check_tensor(input, "kl_div")
+    _check_tensor(target, "kl_div", "target")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        pos = target > 0
+        t_log_t = _core.where(pos, target * _core.where(pos, target, 1.0).log(), 0.0)  # xlogy(t, t)
+        loss = t_log_t - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() > 0 else 1)
+    return _reduce(loss, reduction)

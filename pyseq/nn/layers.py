@@ -1,0 +1,116 @@
+"""Basic layers: Linear, Embedding, Identity, Flatten. Parameter layouts and default
+initialisations are PyTorch's, so state dicts carry over in both directions."""
+
+import math
+
+from .. import _core
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+
+class Identity(Module):
+    """Returns its input; any constructor arguments are ignored (as in PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Flatten(Module):
+    """Flattens dims start_dim..end_dim: (N, C, L) -> (N, C * L) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input):
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias. weight (out_features, in_features), bias (out_features,); both
+    start as U(-1/sqrt(in_features), 1/sqrt(in_features)) (PyTorch's kaiming_uniform_(a=sqrt(5)))."""
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        if device not in (None, "cpu"):
+            raise ValueError(f"Linear: only the 'cpu' device is supported, got {device!r}")
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(_core.empty(out_features, in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(_core.empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):  # (*, in_features) -> (*, out_features)
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Embedding(Module):
+    """A lookup table: int64 indices (*) -> rows of weight (num_embeddings, embedding_dim), i.e.
+    (*, embedding_dim). Weight starts N(0, 1); the padding_idx row starts at zero and gets no
+    gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+        super().__init__()
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise ValueError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+        if device not in (None, "cpu"):
+            raise ValueError(f"Embedding: only the 'cpu' device is supported, got {device!r}")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
+                                 f"({num_embeddings})")
+            if padding_idx < 0:
+                padding_idx += num_embeddings
+        self.padding_idx = padding_idx
+        if _weight is None:
+            self.weight = Parameter(_core.empty(num_embeddings, embedding_dim, dtype=dtype), requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight must have shape ({num_embeddings}, {embedding_dim}), "
+                                 f"got {tuple(_weight.shape)}")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            init.zeros_(self.weight[self.padding_idx])
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding whose weight is `embeddings` (V, D) (shared memory); frozen by default."""
+        if embeddings.dim() != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D (V, D), got shape "
+                             f"{tuple(embeddings.shape)}")
+        V, D = embeddings.shape
+        return cls(V, D, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+
+    def forward(self, input):  # (*) int64 -> (*, embedding_dim)
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s

@@ -1,0 +1,485 @@
+"""nn.Module and nn.Parameter: the containers that hold a model's weights, as in PyTorch.
+
+A Module keeps three ordered registries, filled by plain attribute assignment:
+  _parameters  name -> Parameter (or None)       self.weight = Parameter(...)
+  _buffers     name -> Tensor (or None)          self.register_buffer("running_mean", ...)
+  _modules     name -> Module (or None)          self.fc = Linear(...)
+Everything else (iteration, state_dict keys such as "layers.1.bias", train/eval, dtype conversion)
+walks these registries recursively, so the keys and layouts match PyTorch checkpoints.
+"""
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import _core
+from .._core import Tensor, dtype as _dtype
+from ..autograd import no_grad
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a weight; requires grad by default.
+
+    `Parameter(data)` shares `data`'s memory but is a new leaf of its own (like PyTorch's
+    Parameter, which is built from `data.detach()`).
+    """
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = _core.empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter(): data must be a pyseq.Tensor, got {type(data).__name__}")
+        super().__init__(data.detach())
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):  # pickle and copy.deepcopy: through a numpy copy of the values
+        return (_rebuild_parameter, (self.detach().numpy().copy(), self.requires_grad))
+
+
+def _rebuild_parameter(array, requires_grad):
+    return Parameter(_core.from_numpy(array), requires_grad)
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns: the keys the model wanted but did not get, and the extras."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _addindent(text, spaces):
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _shape_str(shape):
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _as_tensor(value, key):
+    """A state-dict value as a pyseq Tensor: pyseq tensors as they are, numpy arrays (and anything
+    with a .numpy(), such as a torch tensor) through numpy."""
+    if isinstance(value, Tensor):
+        return value
+    if not isinstance(value, np.ndarray) and hasattr(value, "numpy"):
+        value = value.detach().numpy() if hasattr(value, "detach") else value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        return _core.from_numpy(np.asarray(arr, order="C"))  # (ascontiguousarray would make 0-d 1-d)
+    raise TypeError(f"load_state_dict: the value for key '{key}' must be a pyseq.Tensor or a numpy array, "
+                    f"got {type(value).__name__}")
+
+
+class Module:
+    """Base class of every layer and model. Subclasses call `super().__init__()` first, assign
+    parameters and submodules as attributes, and define `forward`."""
+
+    _version = 1
+
+    def __init__(self):
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # --- registration ---
+
+    def _check_init(self, what):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call "
+                                 f"(call super().__init__() first in {type(self).__name__}.__init__)")
+
+    @staticmethod
+    def _check_name(name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name == "":
+            raise KeyError(f"{kind} name can't be empty string \"\"")
+        if "." in name:
+            raise KeyError(f"{kind} name can't contain \".\", got '{name}'")
+
+    def register_parameter(self, name, param):
+        """Adds `param` (a Parameter or None) under `name`."""
+        self._check_init("parameters")
+        self._check_name(name, "parameter")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__module__}.{type(param).__name__}' object to parameter "
+                            f"'{name}' (pyseq.nn.Parameter or None required)")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Adds a tensor that is state but not a parameter (e.g. BatchNorm's running_mean).
+        Persistent buffers are part of state_dict()."""
+        self._check_init("buffers")
+        self._check_name(name, "buffer")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(pyseq.Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
+
+    def add_module(self, name, module):
+        """Adds a child module under `name` (same as `self.name = module`)."""
+        self._check_init("child modules")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            self._check_init("parameters")
+            self._remove_from(name, d, self._buffers, self._modules, self._non_persistent_buffers)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__module__}.{type(value).__name__}' as parameter "
+                                f"'{name}' (pyseq.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            self._check_init("child modules")
+            self._remove_from(name, d, self._parameters, self._buffers, self._non_persistent_buffers)
+            self._modules[name] = value
+        elif d.get("_modules") is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                "(pyseq.nn.Module or None expected)")
+            self._modules[name] = None
+        elif d.get("_buffers") is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(pyseq.Tensor or None expected)")
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    @staticmethod
+    def _remove_from(name, *registries):
+        for r in registries:
+            if name in r:
+                if isinstance(r, set):
+                    r.discard(name)
+                else:
+                    del r[name]
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: look in the three registries.
+        d = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            r = d.get(registry)
+            if r is not None and name in r:
+                return r[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent_buffers.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = list(object.__dir__(self)) + list(self._parameters) + list(self._buffers) + list(self._modules)
+        return sorted(k for k in set(keys) if not k[0].isdigit())
+
+    # --- iteration ---
+
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in get_members(module):
+                if value is None or (remove_duplicate and id(value) in memo):
+                    continue
+                if remove_duplicate:
+                    memo.add(id(value))
+                yield (module_prefix + ("." if module_prefix else "") + name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(name, Parameter) pairs with dotted names, each shared parameter once."""
+        yield from self._named_members(lambda m: m._parameters.items(), prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def named_children(self):
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module ("" or `prefix`) and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        if remove_duplicate:
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def get_submodule(self, target):
+        """The submodule at a dotted path such as "encoder.layers.0"; "" is the module itself."""
+        module = self
+        for item in target.split(".") if target else []:
+            if item not in module._modules or module._modules[item] is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule `{item}` (looking up '{target}')")
+            module = module._modules[item]
+        return module
+
+    # --- modes and gradients ---
+
+    def train(self, mode=True):
+        """Sets training mode (Dropout active, BatchNorm uses batch statistics) here and below."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean, got {type(mode).__name__}")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Clears every parameter's .grad (sets it to None, or fills it with zeros)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                g = p.grad
+                with no_grad():
+                    g.zero_()
+                p.grad = g
+
+    # --- functions over the tree ---
+
+    def apply(self, fn):
+        """Calls fn(module) on every submodule (children first) and then on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _apply(self, fn):
+        """Replaces each parameter and buffer t with fn(t) (when that gives a different tensor)."""
+        for m in self.children():
+            m._apply(fn)
+        for name, p in self._parameters.items():
+            if p is None:
+                continue
+            new = fn(p)
+            if new is p:
+                continue
+            new_p = Parameter(new, requires_grad=p.requires_grad)
+            if p.grad is not None:
+                new_p.grad = fn(p.grad)
+            self._parameters[name] = new_p
+        for name, b in self._buffers.items():
+            if b is not None:
+                self._buffers[name] = fn(b)
+        return self
+
+    def to(self, *args, dtype=None, device=None):
+        """Converts floating-point parameters and buffers to `dtype` (module.to(pyseq.float64));
+        "cpu" as a device is accepted and does nothing. Returns self.
+
+        Unlike PyTorch, a converted parameter is a new Parameter object: build the optimizer after
+        calling to()."""
+        for a in args:
+            if isinstance(a, _dtype):
+                dtype = a
+            elif isinstance(a, str):
+                device = a
+            else:
+                raise TypeError(f"to(): expected a pyseq dtype or a device string, got {type(a).__name__}")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"to(): only the 'cpu' device is supported, got '{device}'")
+        if dtype is None:
+            return self
+        if not dtype.is_floating_point:
+            raise TypeError(f"to(): nn.Module.to only accepts floating point dtypes, got {dtype!r}")
+
+        def convert(t):
+            if t.dtype.is_floating_point and t.dtype != dtype:
+                return t.detach().to(dtype)
+            return t
+
+        return self._apply(convert)
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def cpu(self):
+        return self
+
+    # --- state dicts ---
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers:
+                destination[prefix + name] = b if keep_vars else b.detach()
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict of every parameter and persistent buffer under its dotted name
+        ("0.weight", "encoder.layers.1.bias", "bn.running_mean"). Values share memory with the
+        module (detached unless keep_vars)."""
+        if destination is None:
+            destination = OrderedDict()
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        return destination
+
+    def _load_from_state_dict(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs):
+        persistent = [(n, b) for n, b in self._buffers.items() if n not in self._non_persistent_buffers]
+        local = [(n, p) for n, p in self._parameters.items()] + persistent
+        for name, target in local:
+            if target is None:
+                continue
+            key = prefix + name
+            if key not in state_dict:
+                missing_keys.append(key)
+                continue
+            try:
+                value = _as_tensor(state_dict[key], key)
+            except TypeError as e:
+                error_msgs.append(str(e))
+                continue
+            if tuple(value.shape) != tuple(target.shape):
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape {_shape_str(value.shape)} "
+                                  f"from checkpoint, the shape in current model is {_shape_str(target.shape)}.")
+                continue
+            with no_grad():
+                target.copy_(value)
+        child_names = {n for n, m in self._modules.items() if m is not None}
+        local_names = set(self._parameters) | set(self._buffers)
+        for key in state_dict:
+            if not key.startswith(prefix):
+                continue
+            rest = key[len(prefix):]
+            head = rest.split(".", 1)[0]
+            if "." in rest and head in child_names:
+                continue  # a child's key: the child checks it
+            if rest not in local_names or rest in self._non_persistent_buffers:
+                unexpected_keys.append(key)
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copies values from `state_dict` (pyseq tensors or numpy arrays) into this module's
+        parameters and buffers, in place.
+
+        Returns (missing_keys, unexpected_keys). With strict=True (the default) missing or
+        unexpected keys raise; a shape mismatch raises whatever `strict` is. The error lists every
+        problem, naming each key and both shapes."""
+        if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+        missing, unexpected, errors = [], [], []
+        state_dict = OrderedDict(state_dict)
+
+        def load(module, prefix):  # every path to a module, shared ones included (as state_dict writes them)
+            module._load_from_state_dict(state_dict, prefix, missing, unexpected, errors)
+            for name, child in module._modules.items():
+                if child is not None:
+                    load(child, prefix + name + ".")
+
+        load(self, "")
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
+        return _IncompatibleKeys(missing, unexpected)
+
+    # --- repr ---
+
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr, e.g. "in_features=3, out_features=2"."""
+        return ""
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _addindent(repr(module), 2) for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
