@@ -14,12 +14,12 @@ from ._core import (  # noqa: F401  (re-exported API)
     sum, mean, var, std, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,
     cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot,
     reshape, permute, squeeze, unsqueeze, transpose, flatten, narrow, select,
-    is_grad_enabled,
+    is_grad_enabled, cpu_level, empty_cache, memory_stats,
 )
 from ._tensor import tensor
 from .autograd import no_grad, enable_grad, set_grad_enabled
 from . import autograd  # noqa: F401
-from . import nn  # noqa: F401,E402
+from . import nn, optim  # noqa: F401,E402
 
 bool = dtype.bool  # noqa: A001  (pyseq.bool, like torch.bool)
 int64 = dtype.int64
