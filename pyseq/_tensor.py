@@ -3,8 +3,23 @@
 import numpy as np
 
 from ._core import Tensor, dtype, from_numpy
+from ._core import dtype as dtype_
 
 _NUMPY_OF = {dtype.bool: np.bool_, dtype.int64: np.int64, dtype.float32: np.float32, dtype.float64: np.float64}
+
+
+def _check_int_range(data, arr):
+    """Raise for a Python int outside int64 anywhere in `data`: numpy silently turns such lists into
+    float64, uint64 or object arrays. Only walks the data when the array's values could hold one."""
+    if arr.dtype != object and not (arr.dtype.kind in "fu" and arr.size and np.abs(arr).max() >= 2.0 ** 63):
+        return
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, int) and not -2**63 <= item < 2**63:
+            raise ValueError(f"tensor(): integer {item} does not fit in int64")
 
 
 def _infer_numpy_dtype(data, arr):
@@ -32,6 +47,8 @@ def tensor(data, dtype=None, requires_grad=False):
             arr = np.array(data)
         except ValueError as e:  # ragged nested lists
             raise ValueError(f"tensor(): data must be a rectangular nested sequence of numbers: {e}") from None
+        if isinstance(data, (list, tuple)) and dtype in (None, dtype_.int64):
+            _check_int_range(data, arr)
         if dtype is not None and dtype not in _NUMPY_OF:
             raise TypeError(f"tensor(): dtype must be a pyseq dtype (pyseq.float32, ...), got {dtype!r}")
         np_dtype = _NUMPY_OF[dtype] if dtype is not None else _infer_numpy_dtype(data, arr)
@@ -83,7 +100,14 @@ def _reduce_ex(self, protocol):
     return _rebuild, (self.detach().numpy().copy(), self.requires_grad and self.is_leaf)
 
 
+def _iter(self):
+    if self.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (self[i] for i in range(len(self)))
+
+
 Tensor.__repr__ = _repr
+Tensor.__iter__ = _iter
 Tensor.__reduce_ex__ = _reduce_ex
 Tensor.__str__ = _repr
 Tensor.tolist = _tolist
