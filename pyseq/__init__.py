@@ -19,7 +19,7 @@ from ._core import (  # noqa: F401  (re-exported API)
 from ._tensor import tensor
 from .autograd import no_grad, enable_grad, set_grad_enabled
 from . import autograd  # noqa: F401
-from . import nn, optim  # noqa: F401,E402
+from . import data, io, nn, optim, train  # noqa: F401,E402
 
 bool = dtype.bool  # noqa: A001  (pyseq.bool, like torch.bool)
 int64 = dtype.int64

@@ -64,6 +64,8 @@ def tensor(data, dtype=None, requires_grad=False):
 def _repr(self):
     body = np.array2string(self.detach().numpy(), separator=", ", prefix="tensor(", precision=4)
     extras = []
+    if self.numel() == 0 and self.ndim != 1:
+        extras.append(f"size={self.shape}")
     if self.dtype not in (dtype.float32, dtype.int64) or self.numel() == 0:
         extras.append(f"dtype={self.dtype!r}")
     if self.grad_fn is not None:
