@@ -2,6 +2,7 @@
 // (fast or reference) so that every path can be compared against the naive kernel.
 #include "../src/kernels/cpu/cpu.h"
 #include "../src/kernels/cpu/gemm.h"
+#include "../src/kernels/cpu/vecmath.h"
 #include "convert.h"
 #include "pyseq/storage.h"
 
@@ -45,6 +46,17 @@ void init_kernels(py::module_& m) {
     C.bump_version();
   }, py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), py::arg("a"), py::arg("b"), py::arg("beta"),
      py::arg("c"), py::arg("reference") = false);
+  // y = f(x) by the vectorised float32 kernel of this CPU level, for accuracy tests.
+  testing.def("vecmath", [](const std::string& name, const Tensor& x) {
+    PYSEQ_CHECK(x.dtype() == DType::Float32 && x.is_contiguous(), ValueError, "vecmath: expects a contiguous float32 tensor");
+    const kernels::VecMath& vm = kernels::vecmath();
+    kernels::ArrayFn fn = name == "exp" ? vm.exp : name == "log" ? vm.log : name == "tanh" ? vm.tanh
+                          : name == "sigmoid" ? vm.sigmoid : name == "gelu_tanh" ? vm.gelu_tanh : nullptr;
+    PYSEQ_CHECK(fn, ValueError, "vecmath: unknown function '", name, "'");
+    Tensor y = empty(x.shape(), DType::Float32);
+    fn(x.data<float>(), y.data<float>(), x.numel());
+    return y;
+  }, py::arg("name"), py::arg("x"));
 }
 
 }  // namespace pyseq::bindings

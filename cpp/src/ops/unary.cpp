@@ -3,21 +3,26 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <type_traits>
 
 #include "../kernels/cpu/loops.h"
+#include "../kernels/cpu/vecmath.h"
 #include "internal.h"
 
 namespace pyseq {
 namespace {
 
+// Ops with a vectorised float32 kernel (vecmath.h) name it in vector_fn().
 // Flags: kIntegral ops also run on int64 (others promote integer inputs to float32);
 // kUsesX / kUsesY say which of input and output the derivative reads, so only those are saved.
 struct Exp {
+  kernels::ArrayFn vector_fn() const { return kernels::vecmath().exp; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const { return std::exp(x); }
   template <class T> T df(T, T y) const { return y; }
 };
 struct Log {
+  kernels::ArrayFn vector_fn() const { return kernels::vecmath().log; }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   template <class T> T f(T x) const { return std::log(x); }
   template <class T> T df(T x, T) const { return T(1) / x; }
@@ -43,11 +48,13 @@ struct Cos {
   template <class T> T df(T x, T) const { return -std::sin(x); }
 };
 struct Tanh {
+  kernels::ArrayFn vector_fn() const { return kernels::vecmath().tanh; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const { return std::tanh(x); }
   template <class T> T df(T, T y) const { return T(1) - y * y; }
 };
 struct Sigmoid {
+  kernels::ArrayFn vector_fn() const { return kernels::vecmath().sigmoid; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const {  // never exponentiates a large positive number
     if (x >= 0) return T(1) / (T(1) + std::exp(-x));
@@ -57,11 +64,14 @@ struct Sigmoid {
   template <class T> T df(T, T y) const { return y * (T(1) - y); }
 };
 struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
+  kernels::ArrayFn vector_fn() const { return tanh_approx ? kernels::vecmath().gelu_tanh : nullptr; }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   bool tanh_approx;
   template <class T> T f(T x) const {
     if (tanh_approx) return T(0.5) * x * (T(1) + std::tanh(inner(x)));
-    return T(0.5) * x * (T(1) + std::erf(x * T(M_SQRT1_2)));
+    // 0.5 x erfc(-x / sqrt 2) in double: no cancellation for negative x, unlike 0.5 x (1 + erf(...))
+    const double xd = x;
+    return static_cast<T>(0.5 * xd * std::erfc(-xd * M_SQRT1_2));
   }
   template <class T> T df(T x, T) const {
     if (tanh_approx) {
@@ -117,15 +127,32 @@ struct Clamp {  // NaN passes through; the gradient flows where lo <= x <= hi
   template <class T> T df(T x, T) const { return (!lo || x >= T(*lo)) && (!hi || x <= T(*hi)) ? T(1) : T(0); }
 };
 
+// An op's vectorised float32 kernel, when it declares one with vector_fn().
+template <class Op, class = void>
+struct HasVector : std::false_type {};
+template <class Op>
+struct HasVector<Op, std::void_t<decltype(std::declval<const Op&>().vector_fn())>> : std::true_type {};
+template <class Op>
+kernels::ArrayFn vector_fn(const Op& op) {
+  if constexpr (HasVector<Op>::value) return op.vector_fn();
+  else return nullptr;
+}
+
 template <class Op>
 Tensor unary(const Tensor& t, const char* name, const Op& op) {
   PYSEQ_CHECK(t.dtype() != DType::Bool, TypeError, name, ": not supported for bool tensors");
   const Tensor x = Op::kIntegral || is_floating(t.dtype()) ? t : detail::cast(t, DType::Float32);
   Tensor y = empty(x.shape(), x.dtype());
-  dispatch_numeric(x.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::map1<T, T>(y, x, [op](T v) { return op.f(v); });
-  });
+  if (kernels::ArrayFn vec = vector_fn(op); vec && x.dtype() == DType::Float32 && x.is_contiguous()) {
+    const float* in = x.data<float>();
+    float* out = y.data<float>();
+    parallel_for(0, x.numel(), kernels::kGrain, [&](int64_t b, int64_t e) { vec(in + b, out + b, e - b); });
+  } else {
+    dispatch_numeric(x.dtype(), name, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::map1<T, T>(y, x, [op](T v) { return op.f(v); });
+    });
+  }
   if (needs_grad(t)) {
     std::string backward_name = std::string(name) + "Backward";
     backward_name[0] = static_cast<char>(std::toupper(backward_name[0]));

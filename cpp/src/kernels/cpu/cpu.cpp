@@ -1,5 +1,7 @@
 #include "cpu.h"
 
+#include "vecmath.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -39,6 +41,17 @@ const char* cpu_level_name(CpuLevel level) {
     case CpuLevel::AVX2: return "avx2";
     default: return "generic";
   }
+}
+
+}  // namespace pyseq::kernels
+
+namespace pyseq::kernels {
+
+const VecMath& vecmath() {
+  static const VecMath table = cpu_level() == CpuLevel::AVX512 ? avx512::table()
+                               : cpu_level() == CpuLevel::AVX2 ? avx2::table()
+                                                               : generic::table();
+  return table;
 }
 
 }  // namespace pyseq::kernels

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pyseq/parallel.h"
+#include "vecmath.h"
 
 namespace pyseq::kernels {
 namespace {
@@ -130,10 +131,16 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
     for (int64_t i = 0; i < n; ++i) m = std::max(m, in[i]);
     if (std::isinf(m) && m < 0) m = 0;  // an all -inf row gives NaN, as in PyTorch
     Acc<T> s = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      T e = std::exp(in[i] - m);
-      if (!log) out[i] = e;
-      s += e;
+    if constexpr (std::is_same_v<T, float>) {  // exp by the vectorised kernel, in the output row
+      for (int64_t i = 0; i < n; ++i) out[i] = in[i] - m;
+      vecmath().exp(out, out, n);
+      s = sum_contiguous(out, n);
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        T e = std::exp(in[i] - m);
+        if (!log) out[i] = e;
+        s += e;
+      }
     }
     if (log) {  // (x - max) - log(sum): subtracting max first keeps the small terms exact
       const T log_s = static_cast<T>(std::log(s));
