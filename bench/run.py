@@ -95,8 +95,22 @@ def mlp_step_fns(rng, batch=256, d_in=784, hidden=512, classes=10, lr=0.1):
     return {"torch": make_step(torch), "pyseq": make_step(pyseq)}
 
 
+def gemm_cases(rng):
+    """matmul on the square and skinny shapes of the GEMM targets (M x K @ K x N), with GFLOP/s."""
+    shapes = [(256, 256, 256), (512, 512, 512), (2048, 2048, 2048), (1, 384, 1536), (32, 512, 2048), (16, 64, 64)]
+    if args.quick:
+        shapes = shapes[:2] + shapes[3:]
+    cases = []
+    for m, k, n in shapes:
+        x = rng.standard_normal((m, k), dtype=np.float32)
+        w = rng.standard_normal((k, n), dtype=np.float32)
+        cases.append((f"matmul {m}x{k}x{n} f32", same_op(operator.matmul, x, w), 1e-4, 2 * m * k * n, None))
+    return cases
+
+
 def build_cases(rng):
-    """(name, {lib: fn}, rel. tolerance of the check or None, flop count or None) per case."""
+    """(name, {lib: fn}, rel. tolerance of the check or None, flop count or None, bytes moved or
+    None) per case."""
     n = 10_000_000
     a = rng.standard_normal(n, dtype=np.float32)
     b = rng.standard_normal(n, dtype=np.float32)
@@ -105,19 +119,26 @@ def build_cases(rng):
     m1 = rng.standard_normal((1024, 1024), dtype=np.float32)
     m2 = rng.standard_normal((1024, 1024), dtype=np.float32)
     s_torch, s_pyseq = torch.from_numpy(s), pyseq.from_numpy(s)  # zero-copy views of `s`
+    nbytes = 4 * n  # one 10M float32 array
     return [
-        ("add 10M f32", same_op(operator.add, a, b), 1e-6, None),
+        # a plain copy: the memory bandwidth the elementwise cases are measured against
+        ("copy 10M f32", {"numpy": lambda: a.copy(), "torch": lambda: torch.from_numpy(a).clone(),
+                          "pyseq": lambda: pyseq.from_numpy(a).clone()}, 0.0, None, 2 * nbytes),
+        ("add 10M f32", same_op(operator.add, a, b), 1e-6, None, 3 * nbytes),
         # Same kernel work as `add` but no fresh 40 MB output: separates compute from allocation.
-        ("add in place 10M f32 (x += y)", same_op(operator.iadd, acc, b), None, None),
-        ("mul 10M f32", same_op(operator.mul, a, b), 1e-6, None),
-        ("sum 10M f32", same_op(lambda x: x.sum(), a), 1e-4, None),
+        ("add in place 10M f32 (x += y)", same_op(operator.iadd, acc, b), None, None, 3 * nbytes),
+        ("mul 10M f32", same_op(operator.mul, a, b), 1e-6, None, 3 * nbytes),
+        ("exp 10M f32", same_op(lambda x: x.exp() if hasattr(x, "exp") else np.exp(x), a), 1e-6, None, 2 * nbytes),
+        ("tanh 10M f32", same_op(lambda x: x.tanh() if hasattr(x, "tanh") else np.tanh(x), a), 1e-6, None, 2 * nbytes),
+        ("sum 10M f32", same_op(lambda x: x.sum(), a), 1e-4, None, nbytes),
         ("softmax 4096x4096 f32, last dim", {
             "numpy": lambda: numpy_softmax(s),
             "torch": lambda: torch.softmax(s_torch, -1),
             "pyseq": lambda: pyseq.softmax(s_pyseq, -1),
-        }, 1e-5, None),
-        ("matmul 1024x1024x1024 f32", same_op(operator.matmul, m1, m2), 1e-4, 2 * 1024**3),
-        ("MLP train step 256x784-512-10", mlp_step_fns(rng), 1e-4, None),
+        }, 1e-5, None, 2 * s.nbytes),
+        ("matmul 1024x1024x1024 f32", same_op(operator.matmul, m1, m2), 1e-4, 2 * 1024**3, None),
+        *gemm_cases(rng),
+        ("MLP train step 256x784-512-10", mlp_step_fns(rng), 1e-4, None, None),
     ]
 
 
@@ -158,12 +179,14 @@ def fmt_ms(seconds):
 def run_cases():
     rng = np.random.default_rng(0)
     rows = []
-    for name, fns, tol, flops in build_cases(rng):
+    for name, fns, tol, flops, moved in build_cases(rng):
         status = check(fns, tol)
         t = {lib: common.time_median(fns[lib], repeat, WARMUP) if lib in fns else None for lib in LIBS}
         notes = ""
         if flops:
             notes = "GFLOP/s: " + ", ".join(f"{lib} {flops / t[lib] / 1e9:.1f}" for lib in LIBS)
+        if moved:
+            notes = "GB/s: " + ", ".join(f"{lib} {moved / t[lib] / 1e9:.1f}" for lib in LIBS if t[lib])
         rows.append([
             name,
             *(fmt_ms(t[lib]) for lib in LIBS),
