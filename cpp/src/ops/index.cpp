@@ -208,12 +208,14 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
                    [dim, need_src, si = SavedTensor(idx), src_shape = src.shape()](const Tensor& g) {
                      Tensor gs;
                      if (need_src) {
-                       Tensor picked = gather(g, dim, si.get());
-                       gs = picked.shape() == src_shape ? picked : zeros(src_shape, g.dtype());
-                       if (!gs.same(picked)) {
-                         Tensor region = gs;
-                         for (int64_t d = 0; d < region.ndim(); ++d) region = narrow(region, d, 0, picked.shape()[d]);
-                         copy_(region, picked);
+                       Tensor picked = gather(g, dim, si.get());  // the index's shape
+                       if (picked.shape() == src_shape) {
+                         gs = picked;
+                       } else {  // the part of src the index does not reach gets no gradient
+                         gs = zeros(src_shape, g.dtype());
+                         Tensor reached = gs;
+                         for (int64_t d = 0; d < gs.ndim(); ++d) reached = narrow(reached, d, 0, picked.shape()[d]);
+                         copy_(reached, picked);
                        }
                      }
                      return std::vector<Tensor>{g, gs};

@@ -15,7 +15,7 @@ std::vector<int64_t> reduction_dims(const Tensor& t, const Shape& dims, const ch
     for (int64_t d = 0; d < t.ndim(); ++d) out.push_back(d);
     return out;
   }
-  for (int64_t d : dims) out.push_back(t.ndim() == 0 ? (wrap_dim(d, 0), 0) : wrap_dim(d, t.ndim()));
+  for (int64_t d : dims) out.push_back(wrap_dim(d, t.ndim()));  // a 0-d tensor takes dim 0 or -1
   std::sort(out.begin(), out.end());
   for (size_t i = 1; i < out.size(); ++i)
     PYSEQ_CHECK(out[i] != out[i - 1], ValueError, op, ": dim ", out[i], " appears multiple times in the list of dims ", dims);
@@ -218,7 +218,7 @@ namespace {
 // max/min along `dim`: values (dtype of t) and int64 indices, as contiguous rows.
 std::pair<Tensor, Tensor> extremum_along(const Tensor& t, int64_t dim, bool keepdim, bool is_max, const char* op) {
   const Tensor x = t.dtype() == DType::Bool ? detail::cast(t, DType::Int64) : t;
-  const std::vector<int64_t> dims = {t.ndim() == 0 ? (wrap_dim(dim, 0), 0) : wrap_dim(dim, t.ndim())};
+  const std::vector<int64_t> dims = {wrap_dim(dim, t.ndim())};
   Rows r = to_rows(x, t.ndim() == 0 ? std::vector<int64_t>{} : dims, keepdim);
   PYSEQ_CHECK(r.n > 0, ValueError, op, ": cannot reduce over an empty dimension (input shape ", t.shape(), ")");
   Tensor values = empty(r.out_shape, x.dtype()), indices = empty(r.out_shape, DType::Int64);
