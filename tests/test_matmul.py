@@ -68,3 +68,20 @@ def test_matmul_errors_name_the_shapes():
         pyseq.ones(2, 2) @ pyseq.ones(2, 2, dtype=pyseq.float64)
     with pytest.raises(ValueError, match="broadcast"):
         pyseq.ones(2, 3, 4) @ pyseq.ones(3, 4, 5)
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 3, 4), (4,)], ids=str)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_fused_bias_gradcheck_and_parity(op, shape, with_bias):
+    def fn(m, x, w, b):
+        if m is pyseq:
+            return pyseq._core.linear(x, w, b if with_bias else None)
+        return m.nn.functional.linear(x, w, b if with_bias else None)
+    op.check(fn, [shape, (3, 4), (3,)], grad_inputs=[0, 1, 2] if with_bias else [0, 1])
+
+
+def test_linear_errors_name_the_shapes():
+    with pytest.raises(ValueError, match=r"in_features=4.*\[2, 3\]"):
+        pyseq._core.linear(pyseq.ones(2, 3), pyseq.ones(5, 4))
+    with pytest.raises(ValueError, match=r"bias of shape \[5\]"):
+        pyseq._core.linear(pyseq.ones(2, 4), pyseq.ones(5, 4), pyseq.ones(4))

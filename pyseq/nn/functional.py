@@ -57,8 +57,7 @@ def linear(input, weight, bias=None):
     if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input's last dim must be in_features={weight.shape[1]}, got input of shape "
                          f"{_shape(input)} (weight shape {_shape(weight)})")
-    out = input.matmul(weight.transpose(0, 1))  # (*, in) @ (in, out) -> (*, out)
-    return out if bias is None else out + bias
+    return _core.linear(input, weight, bias)  # one GEMM, accumulated onto the bias rows
 
 
 def embedding(input, weight, padding_idx=None):

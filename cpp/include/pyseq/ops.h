@@ -108,6 +108,9 @@ Tensor log_softmax(const Tensor& t, int64_t dim);
 
 // --- matrix products: 1-D, 2-D and batched N-D with broadcast batch dims ---
 Tensor matmul(const Tensor& a, const Tensor& b);
+// x (*, in) @ weight (out, in)^T + bias (out,) -> (*, out) in one GEMM: the output starts as the
+// bias rows and the product is accumulated onto it. bias may be undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // --- joining, splitting and indexing ---
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);

@@ -90,6 +90,49 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  PYSEQ_CHECK(weight.ndim() == 2, ValueError, "linear: weight must be 2-d (out_features, in_features), got shape ",
+              weight.shape());
+  const int64_t out_f = weight.shape()[0], in_f = weight.shape()[1];
+  PYSEQ_CHECK(x.ndim() >= 1 && x.shape().back() == in_f, ValueError, "linear: input's last dim must be in_features=",
+              in_f, ", got input of shape ", x.shape(), " (weight shape ", weight.shape(), ")");
+  PYSEQ_CHECK(x.dtype() == weight.dtype() && is_floating(x.dtype()), TypeError,
+              "linear: expected floating input and weight of one dtype, got ", x.dtype(), " and ", weight.dtype());
+  if (bias.defined())
+    PYSEQ_CHECK(bias.shape() == Shape({out_f}) && bias.dtype() == x.dtype(), ValueError, "linear: expected a bias of shape [",
+                out_f, "] and dtype ", x.dtype(), ", got ", bias.shape(), " ", bias.dtype());
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  const int64_t rows = in_f > 0 ? x.numel() / in_f : numel_of(out_shape) / std::max<int64_t>(out_f, 1);
+  Tensor out = empty(out_shape, x.dtype());
+  {
+    NoGradGuard no_grad;
+    const Tensor x2 = contiguous(x.detach()), w = contiguous(weight.detach());
+    Tensor out2 = reshape(out, {rows, out_f});  // (rows, out), a view of out
+    if (bias.defined()) copy_(out2, bias.detach());  // every row starts as the bias
+    dispatch_float(x.dtype(), "linear", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::gemm<T>(false, true, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.data<T>(), in_f,
+                       bias.defined() ? T(1) : T(0), out2.data<T>(), out_f);
+    });
+  }
+  if (needs_grad(x, weight, bias)) {
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+    attach_grad_fn(out, "LinearBackward", {x, weight, bias},
+                   [need_x, need_w, need_b, rows, in_f, out_f, x_shape = x.shape(),
+                    sx = need_w ? SavedTensor(x) : SavedTensor(), sw = need_x ? SavedTensor(weight) : SavedTensor()](
+                       const Tensor& g) {
+                     const Tensor g2 = reshape(g, {rows, out_f});  // (rows, out)
+                     Tensor gx, gw, gb;
+                     if (need_x) gx = reshape(matmul(g2, sw.get()), x_shape);                              // (rows, in)
+                     if (need_w) gw = matmul(transpose(g2, 0, 1), reshape(sx.get(), {rows, in_f}));  // (out, in)
+                     if (need_b) gb = sum(g2, {0});                                                     // (out,)
+                     return std::vector<Tensor>{gx, gw, gb};
+                   });
+  }
+  return out;
+}
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
   PYSEQ_CHECK(a.ndim() >= 1 && b.ndim() >= 1, ValueError,
               "matmul: both arguments need to be at least 1-D, got shapes ", a.shape(), " and ", b.shape());
