@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "pyseq/parallel.h"
@@ -116,6 +117,12 @@ void map2(const Tensor& out, const Tensor& a, const Tensor& b, const F& f) {
     const A* x = reinterpret_cast<const A*>(p[1]);
     const B* y = reinterpret_cast<const B*>(p[2]);
     if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == sizeof(B)) {
+      if constexpr (std::is_same_v<Out, A>) {
+        if (reinterpret_cast<const A*>(o) == x) {  // in place (x += y): one pointer, so no overlap check
+          for (int64_t i = 0; i < n; ++i) o[i] = f(o[i], y[i]);
+          return;
+        }
+      }
       for (int64_t i = 0; i < n; ++i) o[i] = f(x[i], y[i]);
     } else if (s[0] == sizeof(Out) && s[1] == sizeof(A) && s[2] == 0) {
       const B yv = *y;
