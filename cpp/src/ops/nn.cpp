@@ -234,14 +234,23 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   Tensor y = empty({N, C_out, Lo}, x.dtype());
   dispatch_float(x.dtype(), "conv1d", [&](auto tag) {
     using T = decltype(tag);
-    std::vector<T> cols(static_cast<size_t>(CK * Lo));
-    for (int64_t n = 0; n < N; ++n)
+    // Samples go in chunks whose windows sit side by side in cols (CK, chunk * Lo): one GEMM per
+    // group and chunk instead of one per sample. Chunks keep cols near 16 MB.
+    const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(CK * Lo, 1), 1, std::max<int64_t>(N, 1));
+    std::vector<T> cols(static_cast<size_t>(CK * chunk * Lo)), prod(static_cast<size_t>(Og * chunk * Lo));
+    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+      const int64_t nc = std::min(chunk, N - n0), width = nc * Lo;
       for (int64_t g = 0; g < G; ++g) {
-        // y[n, group g] (Og, Lo) = W_g (Og, CK) @ cols (CK, Lo)
-        kernels::im2col<T>(xc.data<T>() + (n * C_in + g * Cg) * L, Cg, win, cols.data());
-        kernels::gemm<T>(false, false, Og, Lo, CK, T(1), wc.data<T>() + g * Og * CK, CK, cols.data(), Lo, T(0),
-                         y.data<T>() + (n * C_out + g * Og) * Lo, Lo);
+        for (int64_t j = 0; j < nc; ++j)
+          kernels::im2col<T>(xc.data<T>() + ((n0 + j) * C_in + g * Cg) * L, Cg, win, cols.data() + j * Lo, width);
+        // prod (Og, nc * Lo) = W_g (Og, CK) @ cols (CK, nc * Lo), then each sample's block goes to y
+        kernels::gemm<T>(false, false, Og, width, CK, T(1), wc.data<T>() + g * Og * CK, CK, cols.data(), width, T(0),
+                         prod.data(), width);
+        for (int64_t j = 0; j < nc; ++j)
+          for (int64_t o = 0; o < Og; ++o)
+            std::copy_n(prod.data() + o * width + j * Lo, Lo, y.data<T>() + ((n0 + j) * C_out + g * Og + o) * Lo);
       }
+    }
   });
   if (bias.defined()) {
     NoGradGuard no_grad;
@@ -265,14 +274,14 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                          for (int64_t gi = 0; gi < G; ++gi) {
                            const T* gy = g.data<T>() + (n * C_out + gi * Og) * Lo;  // (Og, Lo)
                            if (need_w) {  // dW_g (Og, CK) += dy (Og, Lo) @ cols^T (Lo, CK)
-                             kernels::im2col<T>(xs.data<T>() + (n * C_in + gi * Cg) * L, Cg, win, cols.data());
+                             kernels::im2col<T>(xs.data<T>() + (n * C_in + gi * Cg) * L, Cg, win, cols.data(), Lo);
                              kernels::gemm<T>(false, true, Og, CK, Lo, T(1), gy, Lo, cols.data(), Lo, T(1),
                                               gw.data<T>() + gi * Og * CK, CK);
                            }
                            if (need_x) {  // dcols (CK, Lo) = W_g^T (CK, Og) @ dy (Og, Lo), folded back onto dx
                              kernels::gemm<T>(true, false, CK, Lo, Og, T(1), ws.data<T>() + gi * Og * CK, CK, gy, Lo, T(0),
                                               cols.data(), Lo);
-                             kernels::col2im_add<T>(cols.data(), Cg, win, gx.data<T>() + (n * C_in + gi * Cg) * L);
+                             kernels::col2im_add<T>(cols.data(), Lo, Cg, win, gx.data<T>() + (n * C_in + gi * Cg) * L);
                            }
                          }
                      });

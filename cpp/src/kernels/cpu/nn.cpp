@@ -66,10 +66,10 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
 }
 
 template <class T>
-void im2col(const T* x, int64_t channels, const Window1d& w, T* cols) {
+void im2col(const T* x, int64_t channels, const Window1d& w, T* cols, int64_t ld) {
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t k = 0; k < w.kernel; ++k) {
-      T* row = cols + (c * w.kernel + k) * w.out_length;
+      T* row = cols + (c * w.kernel + k) * ld;
       for (int64_t l = 0; l < w.out_length; ++l) {
         const int64_t at = w.input_at(l, k);
         row[l] = at >= 0 && at < w.length ? x[c * w.length + at] : T(0);
@@ -78,10 +78,10 @@ void im2col(const T* x, int64_t channels, const Window1d& w, T* cols) {
 }
 
 template <class T>
-void col2im_add(const T* cols, int64_t channels, const Window1d& w, T* gx) {
+void col2im_add(const T* cols, int64_t ld, int64_t channels, const Window1d& w, T* gx) {
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t k = 0; k < w.kernel; ++k) {
-      const T* row = cols + (c * w.kernel + k) * w.out_length;
+      const T* row = cols + (c * w.kernel + k) * ld;
       for (int64_t l = 0; l < w.out_length; ++l) {
         const int64_t at = w.input_at(l, k);
         if (at >= 0 && at < w.length) gx[c * w.length + at] += row[l];
@@ -117,8 +117,8 @@ void max_pool1d_forward(const T* x, int64_t rows, const Window1d& w, T* y, int64
   template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double, T*, T*, T*);       \
   template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, T*, T*, \
                                        T*);                                                                       \
-  template void im2col<T>(const T*, int64_t, const Window1d&, T*);                                                \
-  template void col2im_add<T>(const T*, int64_t, const Window1d&, T*);                                            \
+  template void im2col<T>(const T*, int64_t, const Window1d&, T*, int64_t);                                       \
+  template void col2im_add<T>(const T*, int64_t, int64_t, const Window1d&, T*);                                   \
   template void max_pool1d_forward<T>(const T*, int64_t, const Window1d&, T*, int64_t*);
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)

@@ -20,10 +20,11 @@ struct Window1d {
   int64_t input_at(int64_t out, int64_t k) const { return out * stride - padding + k * dilation; }
 };
 
-// x (C, L) of one sample -> cols (C * K, L_out): cols[c*K + k, l] = x[c, l*S - P + k*D] or 0 outside.
-template <class T> void im2col(const T* x, int64_t channels, const Window1d& w, T* cols);
-// Adds cols (C * K, L_out) back onto gx (C, L): the adjoint of im2col.
-template <class T> void col2im_add(const T* cols, int64_t channels, const Window1d& w, T* gx);
+// x (C, L) of one sample -> cols (C * K, L_out), rows `ld` apart (ld >= L_out lets several samples
+// sit side by side): cols[c*K + k, l] = x[c, l*S - P + k*D], or 0 outside x.
+template <class T> void im2col(const T* x, int64_t channels, const Window1d& w, T* cols, int64_t ld);
+// Adds cols (C * K, L_out), rows `ld` apart, back onto gx (C, L): the adjoint of im2col.
+template <class T> void col2im_add(const T* cols, int64_t ld, int64_t channels, const Window1d& w, T* gx);
 
 // rows of x (rows, L) -> y, argmax index (rows, L_out); windows beyond the edges count as -inf.
 template <class T> void max_pool1d_forward(const T* x, int64_t rows, const Window1d& w, T* y, int64_t* index);
