@@ -1,0 +1,296 @@
+// BERT normalizer, BERT pre-tokenizer and WordPiece. Each step keeps, for every byte it outputs,
+// the byte span of the original text it came from, so token offsets point into the input.
+#include "pyseq/text/wordpiece.h"
+
+#include <algorithm>
+
+#include "pyseq/common.h"
+#include "pyseq/parallel.h"
+#include "pyseq/text/unicode.h"
+
+namespace pyseq::text {
+namespace {
+
+bool is_ascii(std::string_view s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return false;
+  return true;
+}
+
+// The normalizer on pure ASCII: one byte in, at most one byte out.
+void normalize_ascii(std::string_view text, const BertNormalizerOptions& opts, NormalizedText& out) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (opts.clean_text) {
+      if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) continue;  // Cc
+      if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    }
+    if (opts.lowercase && c >= 'A' && c <= 'Z') c += 32;
+    out.text.push_back(static_cast<char>(c));
+    out.starts.push_back(static_cast<uint32_t>(i));
+    out.ends.push_back(static_cast<uint32_t>(i + 1));
+  }
+}
+
+// Canonical ordering: within each run of combining characters, a stable sort by combining class.
+void canonical_reorder(std::u32string& chars, std::vector<uint32_t>& starts, std::vector<uint32_t>& ends) {
+  const size_t n = chars.size();
+  for (size_t i = 0; i < n;) {
+    if (combining_class(chars[i]) == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < n && combining_class(chars[j]) != 0) ++j;
+    for (size_t a = i + 1; a < j; ++a)  // insertion sort: runs are a few characters long
+      for (size_t b = a; b > i && combining_class(chars[b - 1]) > combining_class(chars[b]); --b) {
+        std::swap(chars[b - 1], chars[b]);
+        std::swap(starts[b - 1], starts[b]);
+        std::swap(ends[b - 1], ends[b]);
+      }
+    i = j;
+  }
+}
+
+void normalize_unicode(std::string_view text, const BertNormalizerOptions& opts, NormalizedText& out) {
+  std::u32string chars;
+  std::vector<uint32_t> starts, ends;
+  chars.reserve(text.size());
+  bool reorder = false;
+  auto push = [&](char32_t c, uint32_t b, uint32_t e) {
+    if (opts.strip_accents && c >= 0xC0) {
+      const size_t k = chars.size();
+      append_decomposition(c, chars);
+      for (size_t j = k; j < chars.size(); ++j) {
+        starts.push_back(b);
+        ends.push_back(e);
+        reorder = reorder || combining_class(chars[j]) != 0;
+      }
+    } else {
+      chars.push_back(c);
+      starts.push_back(b);
+      ends.push_back(e);
+    }
+  };
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<uint32_t>(i);
+    char32_t c = utf8_next(text, i);
+    const auto e = static_cast<uint32_t>(i);
+    if (opts.clean_text) {
+      if (c == 0 || c == 0xFFFD) continue;
+      const uint16_t f = unicode_flags(c);
+      if ((f & kBertControl) && c != '\t' && c != '\n' && c != '\r') continue;
+      if (f & kWhitespace) c = ' ';
+    }
+    if (opts.handle_chinese_chars && is_bert_chinese(c)) {
+      push(' ', b, e);
+      push(c, b, e);
+      push(' ', b, e);
+    } else {
+      push(c, b, e);
+    }
+  }
+  if (opts.strip_accents && reorder) canonical_reorder(chars, starts, ends);
+  std::u32string lower;
+  for (size_t k = 0; k < chars.size(); ++k) {
+    const char32_t c = chars[k];
+    if (opts.strip_accents && has_flag(c, kBertNonspacingMark)) continue;
+    lower.clear();
+    if (opts.lowercase) append_lowercase(c, lower);
+    else lower.push_back(c);
+    for (char32_t l : lower) {
+      const size_t before = out.text.size();
+      utf8_append(l, out.text);
+      out.starts.insert(out.starts.end(), out.text.size() - before, starts[k]);
+      out.ends.insert(out.ends.end(), out.text.size() - before, ends[k]);
+    }
+  }
+}
+
+bool is_bert_punctuation(char32_t c) { return is_ascii_punctuation(c) || (c >= 0x80 && has_flag(c, kBertPunct)); }
+
+}  // namespace
+
+NormalizedText bert_normalize(std::string_view text, const BertNormalizerOptions& opts) {
+  NormalizedText out;
+  out.text.reserve(text.size());
+  out.starts.reserve(text.size());
+  out.ends.reserve(text.size());
+  if (is_ascii(text)) normalize_ascii(text, opts, out);
+  else normalize_unicode(text, opts, out);
+  return out;
+}
+
+void bert_pre_tokenize(std::string_view text, std::vector<std::pair<uint32_t, uint32_t>>& words) {
+  words.clear();
+  size_t word_start = 0;
+  bool in_word = false;
+  for (size_t i = 0; i < text.size();) {
+    const size_t b = i;
+    const auto byte = static_cast<unsigned char>(text[i]);
+    char32_t c;
+    if (byte < 0x80) {
+      c = byte;
+      ++i;
+    } else {
+      c = utf8_next(text, i);
+    }
+    const bool space = c == ' ' || has_flag(c, kWhitespace);
+    const bool punct = !space && is_bert_punctuation(c);
+    if (space || punct) {
+      if (in_word) words.emplace_back(word_start, b);
+      in_word = false;
+      if (punct) words.emplace_back(b, i);
+    } else if (!in_word) {
+      in_word = true;
+      word_start = b;
+    }
+  }
+  if (in_word) words.emplace_back(word_start, text.size());
+}
+
+WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
+    : vocab_(std::move(vocab)), options_(std::move(options)) {
+  PYSEQ_CHECK(!vocab_.empty(), ValueError, "WordPiece: the vocabulary is empty");
+  PYSEQ_CHECK(options_.max_input_chars_per_word > 0, ValueError,
+              "WordPiece: max_input_chars_per_word must be positive, got ", options_.max_input_chars_per_word);
+  const std::string& prefix = options_.continuing_subword_prefix;
+  for (size_t id = 0; id < vocab_.size(); ++id) {
+    const std::string& t = vocab_[id];
+    utf8_check(t, "WordPiece vocabulary");
+    if (!tokens_.insert(t, static_cast<int32_t>(id))) continue;  // a duplicate keeps its first id
+    if (!prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0)
+      continuation_.insert(std::string_view(t).substr(prefix.size()), static_cast<int32_t>(id));
+  }
+  unk_id_ = tokens_.find(options_.unk_token);
+  PYSEQ_CHECK(unk_id_ >= 0, ValueError, "WordPiece: the unknown token '", options_.unk_token,
+              "' is not in the vocabulary");
+  is_special_.assign(vocab_.size(), 0);
+  for (const std::string& s : options_.special_tokens) {
+    const int32_t id = tokens_.find(s);
+    PYSEQ_CHECK(id >= 0, ValueError, "WordPiece: the special token '", s, "' is not in the vocabulary");
+    PYSEQ_CHECK(!s.empty(), ValueError, "WordPiece: a special token is empty");
+    special_ids_.push_back(id);
+    is_special_[id] = 1;
+  }
+}
+
+const std::string& WordPieceTokenizer::id_to_token(int32_t id) const {
+  PYSEQ_CHECK(id >= 0 && static_cast<size_t>(id) < vocab_.size(), IndexError, "WordPiece: token id ", id,
+              " is out of range for a vocabulary of ", vocab_.size());
+  return vocab_[id];
+}
+
+void WordPieceTokenizer::encode_word(std::string_view word, const uint32_t* starts, const uint32_t* ends,
+                                     Encoding& out) const {
+  const size_t n = word.size();
+  size_t chars = 0;
+  for (unsigned char c : word) chars += (c & 0xC0) != 0x80;
+  if (static_cast<int64_t>(chars) > options_.max_input_chars_per_word) {
+    out.push(unk_id_, starts[0], ends[n - 1]);
+    return;
+  }
+  const size_t first = out.size();
+  for (size_t s = 0; s < n;) {
+    const StringMap& map = s == 0 ? tokens_ : continuation_;
+    size_t e = std::min(n, s + map.max_key_length());
+    while (e > s && e < n && (static_cast<unsigned char>(word[e]) & 0xC0) == 0x80) --e;  // a char boundary
+    int32_t id = -1;
+    while (e > s) {
+      id = map.find(word.substr(s, e - s));
+      if (id >= 0) break;
+      do --e;
+      while (e > s && (static_cast<unsigned char>(word[e]) & 0xC0) == 0x80);
+    }
+    if (id < 0) {  // some piece has no match: the whole word is unknown
+      out.truncate(first);
+      out.push(unk_id_, starts[0], ends[n - 1]);
+      return;
+    }
+    out.push(id, starts[s], ends[e - 1]);
+    s = e;
+  }
+}
+
+void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, Encoding& out) const {
+  if (text.empty()) return;
+  NormalizedText norm = bert_normalize(text, options_.normalizer);
+  std::vector<std::pair<uint32_t, uint32_t>> words;
+  bert_pre_tokenize(norm.text, words);
+  for (uint32_t& s : norm.starts) s += base;
+  for (uint32_t& e : norm.ends) e += base;
+  for (auto [b, e] : words)
+    encode_word(std::string_view(norm.text).substr(b, e - b), norm.starts.data() + b, norm.ends.data() + b, out);
+}
+
+Encoding WordPieceTokenizer::encode(std::string_view text) const {
+  Encoding out;
+  out.ids.reserve(text.size() / 4 + 4);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    // The leftmost special token in the raw text (the longest one where several start there).
+    size_t best = std::string_view::npos, best_len = 0;
+    int32_t best_id = -1;
+    for (size_t k = 0; k < special_ids_.size(); ++k) {
+      const std::string& s = options_.special_tokens[k];
+      const size_t at = text.find(s, pos);
+      if (at == std::string_view::npos) continue;
+      if (at < best || (at == best && s.size() > best_len)) best = at, best_len = s.size(), best_id = special_ids_[k];
+    }
+    const size_t end = best == std::string_view::npos ? text.size() : best;
+    encode_segment(text.substr(pos, end - pos), static_cast<uint32_t>(pos), out);
+    if (best == std::string_view::npos) break;
+    out.push(best_id, static_cast<uint32_t>(best), static_cast<uint32_t>(best + best_len));
+    pos = best + best_len;
+  }
+  return out;
+}
+
+std::vector<Encoding> WordPieceTokenizer::encode_batch(const std::vector<std::string_view>& texts) const {
+  std::vector<Encoding> out(texts.size());
+  parallel_for(0, static_cast<int64_t>(texts.size()), 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = encode(texts[i]);
+  });
+  return out;
+}
+
+namespace {
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+}
+
+// Hugging Face's `cleanup` of the WordPiece decoder, applied to each token.
+void cleanup(std::string& t) {
+  static const std::pair<std::string_view, std::string_view> rules[] = {
+      {" .", "."},   {" ?", "?"},     {" !", "!"},   {" ,", ","},   {" ' ", "'"},  {" n't", "n't"},
+      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
+  };
+  for (auto [from, to] : rules) replace_all(t, from, to);
+}
+
+}  // namespace
+
+std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::string out, token;
+  const std::string& prefix = options_.continuing_subword_prefix;
+  bool first = true;
+  for (int32_t id : ids) {
+    const std::string& t = id_to_token(id);
+    if (skip_special && is_special_[id]) continue;
+    token.clear();
+    if (!first && !prefix.empty() && t.compare(0, prefix.size(), prefix) == 0) {
+      token.append(t, prefix.size(), std::string::npos);
+    } else {
+      if (!first) token.push_back(' ');
+      token += t;
+    }
+    cleanup(token);
+    out += token;
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace pyseq::text
