@@ -15,6 +15,7 @@ namespace py = pybind11;
 void init_tensor(py::module_& m, py::class_<Tensor>& cls);
 void init_ops(py::module_& m, py::class_<Tensor>& cls);
 void init_autograd(py::module_& m, py::class_<Tensor>& cls);
+void init_text(py::module_& m);
 
 // Defines `name` both as a module function (first argument "input") and as a Tensor method.
 template <class F, class... Extra>

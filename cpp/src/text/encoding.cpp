@@ -86,3 +86,29 @@ PaddedBatch pad_batch(const std::vector<Encoding>& batch, int32_t pad_id, int64_
 }
 
 }  // namespace pyseq::text
+
+namespace pyseq::text {
+
+void byte_to_char_offsets(std::string_view text, Encoding& e) {
+  bool ascii = true;
+  for (unsigned char c : text)
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+  if (ascii) return;
+  std::vector<uint32_t> chars_before(text.size() + 1);  // byte offset -> code points before it
+  uint32_t count = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    chars_before[i] = count;
+    count += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+  }
+  chars_before[text.size()] = count;
+  for (size_t i = 0; i < e.size(); ++i) {
+    if (!e.special.empty() && e.special[i]) continue;
+    e.starts[i] = chars_before[std::min<size_t>(e.starts[i], text.size())];
+    e.ends[i] = chars_before[std::min<size_t>(e.ends[i], text.size())];
+  }
+}
+
+}  // namespace pyseq::text

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pyseq::text {
@@ -43,4 +44,10 @@ struct PaddedBatch {
 };
 PaddedBatch pad_batch(const std::vector<Encoding>& batch, int32_t pad_id, int64_t length);
 
+}  // namespace pyseq::text
+
+namespace pyseq::text {
+// Turns the byte offsets of `e` (into `text`, valid UTF-8) into code point offsets, as Python's
+// str indexes. Added specials keep (0, 0).
+void byte_to_char_offsets(std::string_view text, Encoding& e);
 }  // namespace pyseq::text

@@ -1,0 +1,169 @@
+"""BERT's WordPiece tokenizer over the C++ core (pyseq._core.text.WordPiece)."""
+
+import json
+
+from .._core import text as _text
+from ._common import Encoding, as_batch_output
+
+
+class WordPieceTokenizer:
+    """BERT's tokenizer: normalizer, pre-tokenizer, WordPiece model and [CLS]/[SEP] template.
+
+    Gives exactly the ids and offsets of Hugging Face tokenizers' BertNormalizer +
+    BertPreTokenizer + WordPiece + TemplateProcessing. Build it with `from_file` (a tokenizer.json)
+    or `from_vocab` (a vocab.txt).
+    """
+
+    def __init__(self, vocab, *, unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100,
+                 clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True,
+                 special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), cls_token="[CLS]",
+                 sep_token="[SEP]", pad_token="[PAD]"):
+        vocab = list(vocab)
+        present = set(vocab)
+        special_tokens = [t for t in special_tokens if t in present]
+        self._core = _text.WordPiece(
+            vocab, unk_token, continuing_subword_prefix, int(max_input_chars_per_word), bool(clean_text),
+            bool(handle_chinese_chars), bool(lowercase if strip_accents is None else strip_accents), bool(lowercase),
+            special_tokens)
+        self.unk_token, self.cls_token, self.sep_token, self.pad_token = unk_token, cls_token, sep_token, pad_token
+        self.special_tokens = special_tokens
+        self._cls = self._id_or(cls_token, "cls_token")
+        self._sep = self._id_or(sep_token, "sep_token")
+        self._pad = self._id_or(pad_token, "pad_token")
+
+    def _id_or(self, token, what):
+        if token is None:
+            return -1
+        i = self._core.token_to_id(token)
+        if i is None:
+            raise ValueError(f"WordPieceTokenizer: {what} {token!r} is not in the vocabulary")
+        return i
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_vocab(cls, path, **kwargs):
+        """From a BERT vocab.txt (one token a line; the line number is the id)."""
+        with open(path, encoding="utf-8") as f:
+            vocab = [line.rstrip("\n").rstrip("\r") for line in f]
+        if vocab and vocab[-1] == "":
+            vocab.pop()
+        return cls(vocab, **kwargs)
+
+    @classmethod
+    def from_file(cls, path):
+        """From a Hugging Face tokenizer.json with a WordPiece model and a BERT normalizer."""
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+        return cls.from_json(spec)
+
+    @classmethod
+    def from_json(cls, spec):
+        model = spec.get("model") or {}
+        if model.get("type") != "WordPiece":
+            raise ValueError(f"WordPieceTokenizer: expected a WordPiece model, got {model.get('type')!r}")
+        vocab_map = model["vocab"]
+        vocab = [None] * (max(vocab_map.values()) + 1)
+        for tok, i in vocab_map.items():
+            vocab[i] = tok
+        if any(v is None for v in vocab):
+            raise ValueError("WordPieceTokenizer: the vocabulary's ids are not contiguous from 0")
+        norm = spec.get("normalizer") or {}
+        if norm and norm.get("type") != "BertNormalizer":
+            raise ValueError(f"WordPieceTokenizer: unsupported normalizer {norm.get('type')!r}")
+        kwargs = dict(
+            unk_token=model.get("unk_token", "[UNK]"),
+            continuing_subword_prefix=model.get("continuing_subword_prefix", "##"),
+            max_input_chars_per_word=model.get("max_input_chars_per_word", 100),
+            clean_text=norm.get("clean_text", False) if norm else False,
+            handle_chinese_chars=norm.get("handle_chinese_chars", False) if norm else False,
+            strip_accents=norm.get("strip_accents") if norm else False,
+            lowercase=norm.get("lowercase", False) if norm else False,
+            special_tokens=[t["content"] for t in spec.get("added_tokens", []) if t.get("special")],
+        )
+        post = spec.get("post_processor") or {}
+        if post.get("type") == "TemplateProcessing":
+            single = [p for p in post["single"] if "SpecialToken" in p]
+            ids = [p["SpecialToken"]["id"] for p in single]
+            kwargs["cls_token"] = ids[0] if len(ids) > 0 else None
+            kwargs["sep_token"] = ids[1] if len(ids) > 1 else None
+        elif post.get("type") == "BertProcessing":
+            kwargs["cls_token"], kwargs["sep_token"] = post["cls"][0], post["sep"][0]
+        elif not post:
+            kwargs["cls_token"] = kwargs["sep_token"] = None
+        pad = spec.get("padding") or {}
+        kwargs["pad_token"] = pad.get("pad_token", "[PAD]") if "[PAD]" in vocab_map or pad else None
+        return cls(vocab, **kwargs)
+
+    # --- encoding -----------------------------------------------------------------------------
+    def _specials(self, add_special_tokens):
+        return (self._cls, self._sep) if add_special_tokens else (-1, -1)
+
+    def encode(self, text, pair=None, *, add_special_tokens=True, max_length=None):
+        """One text (or a pair) -> Encoding. `max_length` truncates (longest first), counting [CLS]/[SEP]."""
+        cls_id, sep_id = self._specials(add_special_tokens)
+        return Encoding(self._core.encode(text, pair, cls_id, sep_id, max_length or 0), self)
+
+    def encode_batch(self, texts, pairs=None, *, add_special_tokens=True, max_length=None):
+        """Many texts at once, over pyseq's threads (see pyseq.set_num_threads)."""
+        cls_id, sep_id = self._specials(add_special_tokens)
+        return [Encoding(e, self) for e in self._core.encode_batch(_seq(texts), _seq(pairs), cls_id, sep_id,
+                                                                   max_length or 0)]
+
+    def __call__(self, texts, pairs=None, *, add_special_tokens=True, max_length=None, padding="longest",
+                 return_tensors="np"):
+        """A batch as padded arrays: {"input_ids", "token_type_ids", "attention_mask"}, each (n, T) int64.
+
+        padding="longest" pads to the longest row, "max_length" to `max_length`. return_tensors
+        "np" gives numpy arrays, "pyseq" pyseq tensors.
+        """
+        if isinstance(texts, str):
+            texts = [texts]
+            pairs = [pairs] if isinstance(pairs, str) else pairs
+        cls_id, sep_id = self._specials(add_special_tokens)
+        if padding not in ("longest", "max_length"):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        pad_to = (max_length or 0) if padding == "max_length" else 0
+        out = self._core.encode_batch_arrays(_seq(texts), _seq(pairs), cls_id, sep_id, max_length or 0,
+                                             max(self._pad, 0), pad_to)
+        return as_batch_output(out, return_tensors)
+
+    def decode(self, ids, *, skip_special_tokens=True):
+        return self._core.decode(list(ids), skip_special_tokens)
+
+    def decode_batch(self, batch, *, skip_special_tokens=True):
+        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in batch]
+
+    # --- vocabulary ---------------------------------------------------------------------------
+    def token_to_id(self, token):
+        return self._core.token_to_id(token)
+
+    def id_to_token(self, i):
+        return self._core.id_to_token(i)
+
+    def get_vocab(self):
+        return {t: i for i, t in enumerate(self._core.vocab)}
+
+    @property
+    def vocab_size(self):
+        return self._core.vocab_size
+
+    def normalize(self, text):
+        """The BERT normalizer alone (as Hugging Face's normalizer.normalize_str)."""
+        return self._core.normalize(text)
+
+    def pre_tokenize(self, text):
+        """Normalized words (as Hugging Face's pre_tokenizer.pre_tokenize_str, without offsets)."""
+        return self._core.pre_tokenize(text)
+
+    def save_vocab(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            for t in self._core.vocab:
+                f.write(t + "\n")
+
+
+def _seq(x):
+    if x is None or isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, str):
+        raise TypeError("expected a sequence of str, got a str (wrap it in a list)")
+    return list(x)
