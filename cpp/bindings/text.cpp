@@ -4,6 +4,7 @@
 
 #include "convert.h"
 #include "pyseq/parallel.h"
+#include "pyseq/text/bpe.h"
 #include "pyseq/text/wordpiece.h"
 
 namespace pyseq::bindings {
@@ -149,12 +150,187 @@ void bind_wordpiece(py::module_& m) {
       });
 }
 
+std::vector<text::SpecialToken> to_specials(const py::dict& specials) {
+  std::vector<text::SpecialToken> out;
+  for (auto [k, v] : specials) out.push_back({std::string(utf8_view(k, "special_tokens")), v.cast<int32_t>()});
+  return out;
+}
+
+std::vector<uint8_t> to_mask(const py::object& allowed) {
+  return allowed.is_none() ? std::vector<uint8_t>{} : allowed.cast<std::vector<uint8_t>>();
+}
+
+py::bytes as_bytes(const std::string& s) { return py::bytes(s.data(), s.size()); }
+
+void bind_bpe(py::module_& m) {
+  using text::BytePairEncoder;
+  py::class_<BytePairEncoder>(m, "BPE", "Byte-level BPE with a GPT-2 / cl100k / o200k pre-tokenizer.")
+      .def_static("from_tiktoken", [](py::bytes contents, const std::string& pattern, const py::dict& specials) {
+             std::string_view data = contents;
+             const text::Pattern p = text::pattern_from_name(pattern);
+             std::vector<text::SpecialToken> sp = to_specials(specials);
+             py::gil_scoped_release release;
+             return BytePairEncoder::from_ranks(text::parse_tiktoken_ranks(data), p, std::move(sp));
+           }, py::arg("contents"), py::arg("pattern"), py::arg("special_tokens"))
+      .def_static("from_ranks", [](const py::dict& ranks, const std::string& pattern, const py::dict& specials) {
+             std::vector<std::pair<std::string, int32_t>> r;
+             r.reserve(ranks.size());
+             for (auto [k, v] : ranks) {
+               PYSEQ_CHECK(PyBytes_Check(k.ptr()), TypeError, "from_ranks: keys must be bytes, got ", type_name(k));
+               r.emplace_back(k.cast<std::string>(), v.cast<int32_t>());
+             }
+             const text::Pattern p = text::pattern_from_name(pattern);
+             std::vector<text::SpecialToken> sp = to_specials(specials);
+             py::gil_scoped_release release;
+             return BytePairEncoder::from_ranks(std::move(r), p, std::move(sp));
+           }, py::arg("ranks"), py::arg("pattern"), py::arg("special_tokens"))
+      .def_static("from_byte_level_merges", [](const py::dict& vocab, const py::sequence& merges,
+                                               const std::string& pattern, const py::dict& specials) {
+             // vocab and merges in GPT-2's byte-level alphabet (encoder.json / vocab.bpe / tokenizer.json).
+             std::vector<std::pair<std::string, int32_t>> v;
+             v.reserve(vocab.size());
+             std::vector<text::SpecialToken> sp = to_specials(specials);
+             std::vector<std::string> special_texts;
+             for (const auto& s : sp) special_texts.push_back(s.text);
+             for (auto [k, id] : vocab) {
+               std::string_view key = utf8_view(k, "vocab");
+               if (std::find(special_texts.begin(), special_texts.end(), key) != special_texts.end()) continue;
+               v.emplace_back(text::byte_level_decode(key), id.cast<int32_t>());
+             }
+             std::vector<std::pair<std::string, std::string>> mg;
+             mg.reserve(merges.size());
+             for (py::handle h : merges) {
+               std::string_view a, b;
+               if (PyUnicode_Check(h.ptr())) {
+                 std::string_view line = utf8_view(h, "merges");
+                 const size_t sp_at = line.find(' ');
+                 PYSEQ_CHECK(sp_at != std::string_view::npos, ValueError, "merges: expected 'a b', got '", line, "'");
+                 a = line.substr(0, sp_at);
+                 b = line.substr(sp_at + 1);
+               } else {
+                 py::sequence pair = h.cast<py::sequence>();
+                 PYSEQ_CHECK(pair.size() == 2, ValueError, "merges: expected pairs of tokens");
+                 a = utf8_view(pair[0], "merges");
+                 b = utf8_view(pair[1], "merges");
+               }
+               mg.emplace_back(text::byte_level_decode(a), text::byte_level_decode(b));
+             }
+             const text::Pattern p = text::pattern_from_name(pattern);
+             py::gil_scoped_release release;
+             return BytePairEncoder::from_merges(std::move(v), mg, p, std::move(sp));
+           }, py::arg("vocab"), py::arg("merges"), py::arg("pattern"), py::arg("special_tokens"))
+      .def("encode_ordinary", [](const BytePairEncoder& t, py::handle s) {
+             const std::string_view v = utf8_view(s, "encode_ordinary");
+             py::gil_scoped_release release;
+             return t.encode_ordinary(v);
+           }, py::arg("text"))
+      .def("encode", [](const BytePairEncoder& t, py::handle s, const py::object& allowed) {
+             const std::string_view v = utf8_view(s, "encode");
+             const std::vector<uint8_t> mask = to_mask(allowed);
+             py::gil_scoped_release release;
+             return t.encode(v, mask).ids;
+           }, py::arg("text"), py::arg("allowed"))
+      .def("encode_with_offsets", [](const BytePairEncoder& t, py::handle s, const py::object& allowed) {
+             const std::string_view v = utf8_view(s, "encode");
+             const std::vector<uint8_t> mask = to_mask(allowed);
+             py::gil_scoped_release release;
+             Encoding e = t.encode(v, mask);
+             text::byte_to_char_offsets(v, e);
+             return e;
+           }, py::arg("text"), py::arg("allowed"))
+      .def("encode_batch", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed) {
+             const std::vector<std::string_view> v = utf8_views(texts, "encode_batch");
+             const std::vector<uint8_t> mask = to_mask(allowed);
+             std::vector<std::vector<int32_t>> out(v.size());
+             {
+               py::gil_scoped_release release;
+               parallel_for(0, static_cast<int64_t>(v.size()), 4, [&](int64_t lo, int64_t hi) {
+                 for (int64_t i = lo; i < hi; ++i) out[i] = t.encode(v[i], mask).ids;
+               });
+             }
+             return out;
+           }, py::arg("texts"), py::arg("allowed"))
+      .def("encode_batch_arrays", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed,
+                                     int64_t max_length, int32_t pad_id, int64_t pad_to) {
+             const std::vector<std::string_view> v = utf8_views(texts, "encode_batch");
+             const std::vector<uint8_t> mask = to_mask(allowed);
+             text::PaddedBatch p;
+             {
+               py::gil_scoped_release release;
+               std::vector<Encoding> encs(v.size());
+               parallel_for(0, static_cast<int64_t>(v.size()), 4, [&](int64_t lo, int64_t hi) {
+                 for (int64_t i = lo; i < hi; ++i) {
+                   encs[i] = t.encode(v[i], mask);
+                   if (max_length > 0) encs[i].truncate(static_cast<size_t>(max_length));
+                 }
+               });
+               p = text::pad_batch(encs, pad_id, pad_to);
+             }
+             const std::vector<py::ssize_t> shape{p.rows, p.cols};
+             py::dict out;
+             out["input_ids"] = to_numpy(std::move(p.ids), shape);
+             out["attention_mask"] = to_numpy(std::move(p.attention_mask), shape);
+             return out;
+           }, py::arg("texts"), py::arg("allowed"), py::arg("max_length"), py::arg("pad_id"), py::arg("pad_to"))
+      .def("find_special", [](const BytePairEncoder& t, py::handle s, const py::object& check) {
+             const std::string_view v = utf8_view(s, "encode");
+             return t.find_special(v, to_mask(check));
+           }, py::arg("text"), py::arg("check"))
+      .def("decode_bytes", [](const BytePairEncoder& t, const std::vector<int32_t>& ids) {
+             std::string out;
+             {
+               py::gil_scoped_release release;
+               out = t.decode_bytes(ids);
+             }
+             return as_bytes(out);
+           }, py::arg("ids"))
+      .def("decode_batch_bytes", [](const BytePairEncoder& t, const std::vector<std::vector<int32_t>>& batch) {
+             std::vector<std::string> out(batch.size());
+             {
+               py::gil_scoped_release release;
+               for (size_t i = 0; i < batch.size(); ++i) out[i] = t.decode_bytes(batch[i]);
+             }
+             py::list res(out.size());
+             for (size_t i = 0; i < out.size(); ++i) res[i] = as_bytes(out[i]);
+             return res;
+           }, py::arg("batch"))
+      .def("token_bytes", [](const BytePairEncoder& t, int32_t id) { return as_bytes(t.token_bytes(id)); })
+      .def("token_to_id", [](const BytePairEncoder& t, py::bytes b) -> py::object {
+             const int32_t id = t.token_to_id(std::string_view(b));
+             return id < 0 ? py::none() : py::cast(id);
+           })
+      .def("encode_piece", [](const BytePairEncoder& t, py::bytes b) {
+             std::vector<int32_t> out;
+             t.encode_piece(std::string_view(b), out);
+             return out;
+           })
+      .def_property_readonly("vocab_size", &BytePairEncoder::vocab_size)
+      .def_property_readonly("special_tokens", [](const BytePairEncoder& t) {
+        py::dict d;
+        for (const auto& s : t.specials()) d[py::str(s.text)] = s.id;
+        return d;
+      })
+      .def("merges", &BytePairEncoder::merges);
+
+  m.def("pre_tokenize", [](py::handle s, const std::string& pattern) {
+    const std::string_view v = utf8_view(s, "pre_tokenize");
+    std::vector<std::pair<uint32_t, uint32_t>> pieces;
+    text::pre_tokenize(text::pattern_from_name(pattern), v, pieces);
+    std::vector<std::string> out;
+    for (auto [b, e] : pieces) out.emplace_back(v.substr(b, e - b));
+    return out;
+  }, py::arg("text"), py::arg("pattern"));
+  m.def("byte_level_encode", [](py::bytes b) { return text::byte_level_encode(std::string_view(b)); });
+  m.def("byte_level_decode", [](std::string_view s) { return as_bytes(text::byte_level_decode(s)); });
+}
+
 }  // namespace
 
 void init_text(py::module_& m) {
   py::module_ t = m.def_submodule("text", "Tokenizers: WordPiece and byte-level BPE");
   bind_encoding(t);
   bind_wordpiece(t);
+  bind_bpe(t);
 }
 
 }  // namespace pyseq::bindings

@@ -3,7 +3,9 @@
 Ids match Hugging Face `tokenizers` and `tiktoken` exactly; batches run on pyseq's threads.
 """
 
+from .._core.text import pre_tokenize
+from ._bpe import BPETokenizer
 from ._common import Encoding
 from ._wordpiece import WordPieceTokenizer
 
-__all__ = ["Encoding", "WordPieceTokenizer"]
+__all__ = ["BPETokenizer", "Encoding", "WordPieceTokenizer", "pre_tokenize"]

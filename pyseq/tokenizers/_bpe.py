@@ -1,0 +1,188 @@
+"""Byte-level BPE (GPT-2, cl100k_base, o200k_base) over the C++ core (pyseq._core.text.BPE)."""
+
+import gzip
+import json
+
+from .._core import text as _text
+from ._common import Encoding, as_batch_output
+
+# The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
+_ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
+ENCODINGS = {
+    "gpt2": ("gpt2", {_ENDOFTEXT: 50256}),
+    "r50k_base": ("gpt2", {_ENDOFTEXT: 50256}),
+    "p50k_base": ("gpt2", {_ENDOFTEXT: 50256}),
+    "cl100k_base": ("cl100k_base", {_ENDOFTEXT: 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+                                    "<|fim_suffix|>": 100260, _ENDOFPROMPT: 100276}),
+    "o200k_base": ("o200k_base", {_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018}),
+}
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+class BPETokenizer:
+    """Byte-level BPE with tiktoken's API (encode / encode_ordinary / decode / special tokens).
+
+    Build it with `from_tiktoken` (a .tiktoken ranks file, optionally gzipped), `from_gpt2`
+    (encoder.json + vocab.bpe), `from_file` (a Hugging Face tokenizer.json with a BPE model and
+    a ByteLevel pre-tokenizer), or `train`. Ids match tiktoken and Hugging Face exactly.
+    """
+
+    def __init__(self, core, name=None):
+        self._core = core
+        self.name = name
+        specials = core.special_tokens
+        self._special_names = list(specials)  # the order the core indexes them in
+        self.special_tokens = dict(specials)
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_tiktoken(cls, path, encoding="cl100k_base", *, pattern=None, special_tokens=None):
+        """From a tiktoken ranks file. `encoding` names the pre-tokenizer and special tokens of one
+        of tiktoken's encodings ("gpt2"/"r50k_base", "p50k_base", "cl100k_base", "o200k_base");
+        `pattern` and `special_tokens` override them."""
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; expected one of {sorted(ENCODINGS)}")
+        default_pattern, default_specials = ENCODINGS[encoding]
+        core = _text.BPE.from_tiktoken(_read(path), pattern or default_pattern,
+                                       dict(default_specials if special_tokens is None else special_tokens))
+        return cls(core, encoding)
+
+    @classmethod
+    def from_ranks(cls, ranks, pattern="gpt2", special_tokens=None, name=None):
+        """From a {bytes: rank} dict (tiktoken's mergeable_ranks)."""
+        return cls(_text.BPE.from_ranks(dict(ranks), pattern, dict(special_tokens or {})), name)
+
+    @classmethod
+    def from_gpt2(cls, encoder_json, vocab_bpe, *, pattern="gpt2", special_tokens=None):
+        """From GPT-2's original encoder.json and vocab.bpe (or Hugging Face's vocab.json/merges.txt)."""
+        with open(encoder_json, encoding="utf-8") as f:
+            vocab = json.load(f)
+        with open(vocab_bpe, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        merges = [ln for ln in lines if ln and not ln.startswith("#version")]
+        if special_tokens is None:
+            special_tokens = {t: i for t, i in vocab.items() if t == _ENDOFTEXT}
+        return cls(_text.BPE.from_byte_level_merges(vocab, merges, pattern, dict(special_tokens)), "gpt2")
+
+    @classmethod
+    def from_file(cls, path, *, pattern="gpt2"):
+        """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet."""
+        with open(path, encoding="utf-8") as f:
+            spec = json.load(f)
+        model = spec.get("model") or {}
+        if model.get("type") != "BPE":
+            raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
+        specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+        return cls(_text.BPE.from_byte_level_merges(model["vocab"], model["merges"], pattern, specials))
+
+    # --- encoding -----------------------------------------------------------------------------
+    def _allowed(self, text, allowed_special, disallowed_special):
+        """tiktoken's rules: allowed specials are encoded as such; finding a disallowed one in the
+        text is a ValueError; the rest is ordinary text."""
+        names = self._special_names
+        if allowed_special == "all":
+            allowed = set(names)
+        else:
+            allowed = set(allowed_special)
+        if disallowed_special == "all":
+            disallowed = set(names) - allowed
+        else:
+            disallowed = set(disallowed_special)
+        if disallowed and text is not None:
+            texts = [text] if isinstance(text, str) else text
+            check = [n in disallowed for n in names]
+            for t in texts:
+                k = self._core.find_special(t, check)
+                if k >= 0:
+                    raise ValueError(
+                        f"Encountered text corresponding to disallowed special token {names[k]!r}.\n"
+                        "Pass it in allowed_special (or allowed_special='all') to encode it as a special "
+                        "token, or disallowed_special=() to encode it as normal text.")
+        return [n in allowed for n in names] if allowed else None
+
+    def encode(self, text, *, allowed_special=(), disallowed_special="all"):
+        """Text -> ids, as tiktoken's Encoding.encode."""
+        return self._core.encode(text, self._allowed(text, allowed_special, disallowed_special))
+
+    def encode_ordinary(self, text):
+        """Text -> ids, with special tokens treated as plain text."""
+        return self._core.encode_ordinary(text)
+
+    def encode_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
+        """Many texts at once, over pyseq's threads."""
+        texts = list(texts)
+        return self._core.encode_batch(texts, self._allowed(texts, allowed_special, disallowed_special))
+
+    def encode_ordinary_batch(self, texts):
+        return self._core.encode_batch(list(texts), None)
+
+    def encode_with_offsets(self, text, *, allowed_special=(), disallowed_special="all"):
+        """Text -> Encoding with (start, end) str offsets per token (a token that splits a
+        character covers the whole character)."""
+        return Encoding(self._core.encode_with_offsets(text, self._allowed(text, allowed_special,
+                                                                            disallowed_special)), self)
+
+    def __call__(self, texts, *, max_length=None, padding="longest", pad_id=None, allowed_special=(),
+                 disallowed_special="all", return_tensors="np"):
+        """A batch as padded arrays {"input_ids", "attention_mask"}, each (n, T) int64."""
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        allowed = self._allowed(texts, allowed_special, disallowed_special)
+        if padding not in ("longest", "max_length"):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        if pad_id is None:
+            pad_id = self.special_tokens.get(_ENDOFTEXT, 0)
+        pad_to = (max_length or 0) if padding == "max_length" else 0
+        out = self._core.encode_batch_arrays(texts, allowed, max_length or 0, pad_id, pad_to)
+        return as_batch_output(out, return_tensors)
+
+    def decode_bytes(self, ids):
+        return self._core.decode_bytes(list(ids))
+
+    def decode(self, ids, errors="replace"):
+        """Ids -> str (invalid UTF-8 is replaced, as in tiktoken)."""
+        return self._core.decode_bytes(list(ids)).decode("utf-8", errors=errors)
+
+    def decode_batch(self, batch, errors="replace"):
+        return [b.decode("utf-8", errors=errors) for b in self._core.decode_batch_bytes([list(x) for x in batch])]
+
+    # --- vocabulary ---------------------------------------------------------------------------
+    def token_bytes(self, i):
+        return self._core.token_bytes(i)
+
+    def id_to_token(self, i):
+        """The token as a str in GPT-2's byte-level alphabet (Hugging Face's spelling, "Ġworld")."""
+        b = self._core.token_bytes(i)
+        name = b.decode("utf-8", errors="ignore")
+        return name if name in self.special_tokens else _text.byte_level_encode(b)
+
+    def token_to_id(self, token):
+        """Id of a token given as bytes, or as a str in the byte-level alphabet; None if absent."""
+        if isinstance(token, str):
+            if token in self.special_tokens:
+                return self.special_tokens[token]
+            token = _text.byte_level_decode(token)
+        return self._core.token_to_id(token)
+
+    @property
+    def n_vocab(self):
+        return self._core.vocab_size
+
+    vocab_size = n_vocab
+
+    @property
+    def eot_token(self):
+        return self.special_tokens.get(_ENDOFTEXT)
+
+    def pre_tokenize(self, text, pattern=None):
+        """The pieces the pre-tokenizer cuts `text` into."""
+        return _text.pre_tokenize(text, pattern or self._pattern_name())
+
+    def _pattern_name(self):
+        return ENCODINGS.get(self.name, ("gpt2",))[0] if self.name else "gpt2"
