@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "pyseq/parallel.h"
 #include "pyseq/text/bpe.h"
+#include "pyseq/text/bpe_trainer.h"
 #include "pyseq/text/wordpiece.h"
 
 namespace pyseq::bindings {
@@ -324,6 +325,49 @@ void bind_bpe(py::module_& m) {
   m.def("byte_level_decode", [](std::string_view s) { return as_bytes(text::byte_level_decode(s)); });
 }
 
+// Word counts fed text by text, then a trained BytePairEncoder.
+struct WordCounter {
+  text::Pattern pattern;
+  bool add_prefix_space;
+  text::WordCounts counts;
+};
+
+void bind_trainer(py::module_& m) {
+  py::class_<WordCounter>(m, "WordCounter", "Counts pre-tokenized words of a corpus for BPE training.")
+      .def(py::init([](const std::string& pattern, bool add_prefix_space) {
+             return new WordCounter{text::pattern_from_name(pattern), add_prefix_space, {}};
+           }), py::arg("pattern"), py::arg("add_prefix_space"))
+      .def("add", [](WordCounter& c, const py::sequence& texts) {
+             const std::vector<std::string_view> v = utf8_views(texts, "train");
+             py::gil_scoped_release release;
+             text::WordCounts more = text::count_words(v, c.pattern, c.add_prefix_space);
+             if (c.counts.words.empty()) c.counts = std::move(more);
+             else text::merge_word_counts(c.counts, more);
+           }, py::arg("texts"))
+      .def("__len__", [](const WordCounter& c) { return c.counts.words.size(); })
+      .def("train", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
+                       std::vector<std::string> special_tokens, bool full_byte_alphabet, int64_t max_token_length) {
+             py::gil_scoped_release release;
+             text::BpeTrainerOptions o;
+             o.vocab_size = vocab_size;
+             o.min_frequency = min_frequency;
+             o.special_tokens = special_tokens;
+             o.full_byte_alphabet = full_byte_alphabet;
+             o.max_token_length = max_token_length;
+             text::BpeTrainingResult r = text::train_bpe(c.counts, o);
+             std::vector<text::SpecialToken> specials;
+             std::vector<std::pair<std::string, int32_t>> vocab;
+             for (size_t id = 0; id < r.vocab.size(); ++id) {
+               if (id < special_tokens.size()) specials.push_back({r.vocab[id], static_cast<int32_t>(id)});
+               else vocab.emplace_back(r.vocab[id], static_cast<int32_t>(id));
+             }
+             std::vector<std::pair<std::string, std::string>> merges;
+             for (auto [a, b] : r.merges) merges.emplace_back(r.vocab[a], r.vocab[b]);
+             return text::BytePairEncoder::from_merges(std::move(vocab), merges, c.pattern, std::move(specials));
+           }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
+           py::arg("full_byte_alphabet"), py::arg("max_token_length"));
+}
+
 }  // namespace
 
 void init_text(py::module_& m) {
@@ -331,6 +375,7 @@ void init_text(py::module_& m) {
   bind_encoding(t);
   bind_wordpiece(t);
   bind_bpe(t);
+  bind_trainer(t);
 }
 
 }  // namespace pyseq::bindings

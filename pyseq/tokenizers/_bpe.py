@@ -80,6 +80,31 @@ class BPETokenizer:
         specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
         return cls(_text.BPE.from_byte_level_merges(model["vocab"], model["merges"], pattern, specials))
 
+    @classmethod
+    def train(cls, texts, vocab_size, *, min_frequency=0, special_tokens=(), pattern="gpt2",
+              add_prefix_space=False, full_byte_alphabet=True, max_token_length=None, chunk_size=10000):
+        """Learns a byte-level BPE vocabulary from an iterable of str.
+
+        Gives the vocabulary and merges of Hugging Face's BpeTrainer(vocab_size, min_frequency,
+        special_tokens, initial_alphabet=ByteLevel.alphabet() when full_byte_alphabet) with a
+        ByteLevel(add_prefix_space) pre-tokenizer; `pattern` may also be "cl100k_base" or
+        "o200k_base" to split words like those encodings. Special tokens take the first ids.
+        """
+        counter = _text.WordCounter(pattern, bool(add_prefix_space))
+        chunk = []
+        for t in texts:
+            chunk.append(t)
+            if len(chunk) >= chunk_size:
+                counter.add(chunk)
+                chunk = []
+        if chunk:
+            counter.add(chunk)
+        core = counter.train(int(vocab_size), int(min_frequency), list(special_tokens), bool(full_byte_alphabet),
+                             int(max_token_length or 0))
+        tok = cls(core)
+        tok._pattern = pattern
+        return tok
+
     # --- encoding -----------------------------------------------------------------------------
     def _allowed(self, text, allowed_special, disallowed_special):
         """tiktoken's rules: allowed specials are encoded as such; finding a disallowed one in the
@@ -185,4 +210,57 @@ class BPETokenizer:
         return _text.pre_tokenize(text, pattern or self._pattern_name())
 
     def _pattern_name(self):
+        if getattr(self, "_pattern", None):
+            return self._pattern
         return ENCODINGS.get(self.name, ("gpt2",))[0] if self.name else "gpt2"
+
+    # --- saving -------------------------------------------------------------------------------
+    def merges(self):
+        """The merges in priority order, as pairs of token bytes."""
+        return [(self._core.token_bytes(a), self._core.token_bytes(b)) for a, b in self._core.merges()]
+
+    def get_vocab(self):
+        """{token in GPT-2's byte-level alphabet (or special token): id}."""
+        return {self.id_to_token(i): i for i in range(self.n_vocab) if self._has(i)}
+
+    def _has(self, i):
+        try:
+            self._core.token_bytes(i)
+            return True
+        except IndexError:
+            return False
+
+    def to_json(self):
+        """A Hugging Face tokenizer.json (as a dict): BPE model, ByteLevel pre-tokenizer and decoder."""
+        specials = self.special_tokens
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                              "normalized": False, "special": True} for t, i in sorted(specials.items(),
+                                                                                       key=lambda x: x[1])],
+            "normalizer": None,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            "post_processor": None,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                      "vocab": self.get_vocab(),
+                      "merges": [[_text.byte_level_encode(a), _text.byte_level_encode(b)] for a, b in self.merges()]},
+        }
+
+    def save(self, path):
+        """Writes a Hugging Face tokenizer.json (load it back with from_file, or with `tokenizers`)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_json(), f, ensure_ascii=False)
+
+    def save_tiktoken(self, path):
+        """Writes a tiktoken ranks file ("<base64 token> <id>" per line; special tokens are not in it).
+
+        Only faithful for vocabularies whose merge order is their id order (tiktoken's rule)."""
+        import base64
+        with open(path, "wb") as f:
+            for i in range(self.n_vocab):
+                if self._has(i) and self.id_to_token(i) not in self.special_tokens:
+                    f.write(base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n")
