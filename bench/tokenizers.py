@@ -121,6 +121,15 @@ def main():
             "tiktoken": (lambda i=ids, r=ref: r.decode_batch(i, num_threads=args.threads), lambda r: r),
         })
 
+    # BPE training on the Bible (same vocabulary checked), vs Hugging Face's BpeTrainer
+    train_texts = kjv
+    vocab_size = 2000 if args.quick else 8000
+    run_case(rows, f"BPE train, vocab {vocab_size} (kjv)", train_texts, {
+        "pyseq": (lambda: BPETokenizer.train(train_texts, vocab_size, special_tokens=["<|endoftext|>"]),
+                  lambda t: sorted(t.get_vocab().items())),
+        "tokenizers": (lambda: _hf_train(train_texts, vocab_size), lambda t: sorted(t.get_vocab().items())),
+    })
+
     print(f"\n## Tokenizers: pyseq vs tokenizers {tokenizers.__version__} vs tiktoken {tiktoken.__version__}\n")
     print(f"{common.cpu_name()}, {args.threads} threads, median of {repeat}; "
           f"news {megabytes(news):.1f} MB, kjv {megabytes(kjv):.1f} MB\n")
@@ -128,6 +137,15 @@ def main():
     print("|---|---|---:|---:|---:|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
+
+
+def _hf_train(texts, vocab_size):
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.train_from_iterator(texts, tokenizers.trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>"], show_progress=False,
+        initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet()))
+    return tok
 
 
 def _hf_padded(hf, texts):
