@@ -87,3 +87,35 @@ def test_train_other_patterns_and_errors(kjv):
         BPETokenizer.train([b"bytes"], 300)
     small = BPETokenizer.train(["ab ab ab"], 10 ** 6)  # stops when no pair is left
     assert small.encode("ab") == [small.token_to_id(b"ab")]
+
+
+def hf_train_wordpiece(texts, vocab_size, min_frequency):
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = tokenizers.normalizers.BertNormalizer()
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, tokenizers.trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    return tok
+
+
+def test_train_wordpiece_matches_hf(kjv):
+    """Hugging Face numbers the "##" alphabet in hash order, so its ids (and, where pair counts tie
+    at the end, its last few tokens) change from run to run; here the result is deterministic. With
+    no ties at stake the tokens are the same, and so is the tokenization of new text."""
+    texts = kjv[:8000]
+    ref = hf_train_wordpiece(texts, 2000, 0)
+    from pyseq.tokenizers import WordPieceTokenizer
+    ours = WordPieceTokenizer.train(texts, 2000)
+    assert set(ours.get_vocab()) == set(ref.get_vocab())
+    assert ours.encode("x").ids[0] == ours.token_to_id("[CLS]") == 2
+    held_out = kjv[20000:20300]
+    assert [e.tokens for e in ours.encode_batch(held_out, add_special_tokens=False)] == [
+        e.tokens for e in ref.encode_batch(held_out)]
+    again = WordPieceTokenizer.train(texts, 2000)
+    assert again.get_vocab() == ours.get_vocab()
+    bigger_ref = set(hf_train_wordpiece(texts, 5000, 2).get_vocab())
+    bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2).get_vocab())
+    assert len(bigger) == len(bigger_ref) == 5000
+    assert len(bigger & bigger_ref) >= 0.995 * 5000

@@ -325,10 +325,12 @@ void bind_bpe(py::module_& m) {
   m.def("byte_level_decode", [](std::string_view s) { return as_bytes(text::byte_level_decode(s)); });
 }
 
-// Word counts fed text by text, then a trained BytePairEncoder.
+// Word counts fed text by text, then a trained BytePairEncoder (or a WordPiece vocabulary).
 struct WordCounter {
   text::Pattern pattern;
   bool add_prefix_space;
+  bool bert = false;  // BERT normalizer + pre-tokenizer instead of a byte-level pattern
+  text::BertNormalizerOptions normalizer;
   text::WordCounts counts;
 };
 
@@ -337,10 +339,17 @@ void bind_trainer(py::module_& m) {
       .def(py::init([](const std::string& pattern, bool add_prefix_space) {
              return new WordCounter{text::pattern_from_name(pattern), add_prefix_space, {}};
            }), py::arg("pattern"), py::arg("add_prefix_space"))
+      .def_static("bert", [](bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase) {
+             auto* c = new WordCounter{text::Pattern::kNone, false};
+             c->bert = true;
+             c->normalizer = {clean_text, handle_chinese_chars, strip_accents, lowercase};
+             return c;
+           }, py::arg("clean_text"), py::arg("handle_chinese_chars"), py::arg("strip_accents"), py::arg("lowercase"))
       .def("add", [](WordCounter& c, const py::sequence& texts) {
              const std::vector<std::string_view> v = utf8_views(texts, "train");
              py::gil_scoped_release release;
-             text::WordCounts more = text::count_words(v, c.pattern, c.add_prefix_space);
+             text::WordCounts more = c.bert ? text::count_bert_words(v, c.normalizer)
+                                            : text::count_words(v, c.pattern, c.add_prefix_space);
              if (c.counts.words.empty()) c.counts = std::move(more);
              else text::merge_word_counts(c.counts, more);
            }, py::arg("texts"))
@@ -365,7 +374,21 @@ void bind_trainer(py::module_& m) {
              for (auto [a, b] : r.merges) merges.emplace_back(r.vocab[a], r.vocab[b]);
              return text::BytePairEncoder::from_merges(std::move(vocab), merges, c.pattern, std::move(specials));
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
-           py::arg("full_byte_alphabet"), py::arg("max_token_length"));
+           py::arg("full_byte_alphabet"), py::arg("max_token_length"))
+      .def("train_vocab", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
+                             std::vector<std::string> special_tokens, std::string prefix, int64_t max_token_length) {
+             // Character-level BPE with a continuation prefix: a WordPiece vocabulary, id order.
+             py::gil_scoped_release release;
+             text::BpeTrainerOptions o;
+             o.vocab_size = vocab_size;
+             o.min_frequency = min_frequency;
+             o.special_tokens = std::move(special_tokens);
+             o.characters = true;
+             o.continuing_subword_prefix = std::move(prefix);
+             o.max_token_length = max_token_length;
+             return text::train_bpe(c.counts, o).vocab;
+           }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
+           py::arg("continuing_subword_prefix"), py::arg("max_token_length"));
 }
 
 }  // namespace

@@ -94,6 +94,35 @@ class WordPieceTokenizer:
         kwargs["pad_token"] = pad.get("pad_token", "[PAD]") if "[PAD]" in vocab_map or pad else None
         return cls(vocab, **kwargs)
 
+    @classmethod
+    def train(cls, texts, vocab_size=30000, *, min_frequency=0,
+              special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), continuing_subword_prefix="##",
+              clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True, max_token_length=None,
+              chunk_size=10000, **kwargs):
+        """Learns a WordPiece vocabulary from an iterable of str, as Hugging Face's WordPieceTrainer
+        with a BERT normalizer and pre-tokenizer: the same tokens (Hugging Face's ids for the
+        "##" alphabet depend on hash order; here they follow code point order)."""
+        strip = lowercase if strip_accents is None else strip_accents
+        counter = _text.WordCounter.bert(bool(clean_text), bool(handle_chinese_chars), bool(strip), bool(lowercase))
+        chunk = []
+        for t in texts:
+            chunk.append(t)
+            if len(chunk) >= chunk_size:
+                counter.add(chunk)
+                chunk = []
+        if chunk:
+            counter.add(chunk)
+        vocab = counter.train_vocab(int(vocab_size), int(min_frequency), list(special_tokens),
+                                    continuing_subword_prefix, int(max_token_length or 0))
+        specials = list(special_tokens)
+        defaults = dict(cls_token="[CLS]" if "[CLS]" in specials else None,
+                        sep_token="[SEP]" if "[SEP]" in specials else None,
+                        pad_token="[PAD]" if "[PAD]" in specials else None)
+        defaults.update(kwargs)
+        return cls(vocab, continuing_subword_prefix=continuing_subword_prefix, clean_text=clean_text,
+                   handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase,
+                   special_tokens=specials, **defaults)
+
     # --- encoding -----------------------------------------------------------------------------
     def _specials(self, add_special_tokens):
         return (self._cls, self._sep) if add_special_tokens else (-1, -1)

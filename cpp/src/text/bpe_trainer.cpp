@@ -8,6 +8,8 @@
 
 #include "pyseq/common.h"
 #include "pyseq/parallel.h"
+#include "pyseq/text/unicode.h"
+#include "pyseq/text/wordpiece.h"
 
 namespace pyseq::text {
 namespace {
@@ -34,39 +36,58 @@ uint64_t pack(uint32_t a, uint32_t b) { return (uint64_t(a) << 32) | b; }
 
 }  // namespace
 
-WordCounts count_words(const std::vector<std::string_view>& texts, Pattern pattern, bool add_prefix_space) {
+namespace {
+
+// Counts the words that `split(text, words)` gives for every text, over parallel_for.
+template <class Split>
+WordCounts count_with(const std::vector<std::string_view>& texts, const Split& split) {
   const int64_t n = static_cast<int64_t>(texts.size());
   const int threads = std::max(1, get_num_threads());
   std::vector<CountMap> partial(static_cast<size_t>(threads));
-  // One chunk of texts per slot; the slots are merged below in a fixed order.
   const int64_t chunk = (n + threads - 1) / threads;
   parallel_for(0, threads, 1, [&](int64_t lo, int64_t hi) {
-    std::vector<std::pair<uint32_t, uint32_t>> pieces;
-    std::string buffer;
-    for (int64_t t = lo; t < hi; ++t) {
-      auto& map = partial[t].map;
+    std::vector<std::string> words;
+    for (int64_t t = lo; t < hi; ++t)
       for (int64_t i = t * chunk; i < std::min(n, (t + 1) * chunk); ++i) {
-        std::string_view text = texts[i];
-        if (add_prefix_space && !text.empty() && text[0] != ' ') {
-          buffer.assign(1, ' ');
-          buffer.append(text);
-          text = buffer;
-        }
-        pre_tokenize(pattern, text, pieces);
-        for (auto [b, e] : pieces) ++map[std::string(text.substr(b, e - b))];
+        words.clear();
+        split(texts[i], words);
+        for (std::string& w : words) ++partial[t].map[std::move(w)];
       }
-    }
   });
   std::unordered_map<std::string, int64_t> total;
   for (auto& p : partial)
     for (auto& [w, c] : p.map) total[w] += c;
   WordCounts out;
-  out.words.reserve(total.size());
   for (auto& [w, c] : total) {
     out.words.push_back(w);
     out.counts.push_back(c);
   }
   return out;
+}
+
+}  // namespace
+
+WordCounts count_bert_words(const std::vector<std::string_view>& texts, const BertNormalizerOptions& normalizer) {
+  return count_with(texts, [&](std::string_view text, std::vector<std::string>& words) {
+    const NormalizedText norm = bert_normalize(text, normalizer);
+    std::vector<std::pair<uint32_t, uint32_t>> spans;
+    bert_pre_tokenize(norm.text, spans);
+    for (auto [b, e] : spans) words.emplace_back(norm.text.substr(b, e - b));
+  });
+}
+
+WordCounts count_words(const std::vector<std::string_view>& texts, Pattern pattern, bool add_prefix_space) {
+  return count_with(texts, [&](std::string_view text, std::vector<std::string>& words) {
+    std::string buffer;
+    if (add_prefix_space && !text.empty() && text[0] != ' ') {  // Hugging Face's ByteLevel(add_prefix_space)
+      buffer.assign(1, ' ');
+      buffer.append(text);
+      text = buffer;
+    }
+    std::vector<std::pair<uint32_t, uint32_t>> pieces;
+    pre_tokenize(pattern, text, pieces);
+    for (auto [b, e] : pieces) words.emplace_back(text.substr(b, e - b));
+  });
 }
 
 void merge_word_counts(WordCounts& into, const WordCounts& more) {
@@ -96,20 +117,58 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
   };
   // 1. special tokens, 2. the alphabet in byte-alphabet order (all bytes, or those seen).
   for (const std::string& s : opt.special_tokens) add_token(s);
-  bool seen[256] = {};
-  for (const std::string& w : wc.words)
-    for (unsigned char b : w) seen[b] = true;
-  for (int b : byte_alphabet_order())
-    if (opt.full_byte_alphabet || seen[b]) add_token(std::string(1, static_cast<char>(b)));
+  std::vector<std::vector<uint32_t>> words(wc.words.size());
+  std::vector<std::vector<uint32_t>> lens(wc.words.size());  // initial symbols per symbol
+  const std::string& prefix = opt.continuing_subword_prefix;
+  if (!opt.characters) {
+    bool seen[256] = {};
+    for (const std::string& w : wc.words)
+      for (unsigned char b : w) seen[b] = true;
+    for (int b : byte_alphabet_order())
+      if (opt.full_byte_alphabet || seen[b]) add_token(std::string(1, static_cast<char>(b)));
+  } else {
+    // The characters seen, by code point; then the prefixed forms, by code point.
+    std::vector<char32_t> chars, inner;
+    for (const std::string& w : wc.words)
+      for (size_t i = 0; i < w.size();) {
+        const bool first = i == 0;
+        const char32_t c = utf8_next(w, i);
+        chars.push_back(c);
+        if (!first && !prefix.empty()) inner.push_back(c);
+      }
+    for (auto* v : {&chars, &inner}) {
+      std::sort(v->begin(), v->end());
+      v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    std::string s;
+    for (char32_t c : chars) {
+      s.clear();
+      utf8_append(c, s);
+      add_token(s);
+    }
+    for (char32_t c : inner) {
+      s = prefix;
+      utf8_append(c, s);
+      add_token(s);
+    }
+  }
 
   // 3. words as symbol ids; 4. pair counts and where each pair occurs.
-  std::vector<std::vector<uint32_t>> words(wc.words.size());
-  std::vector<std::vector<uint32_t>> lens(wc.words.size());  // bytes per symbol
-  for (size_t i = 0; i < wc.words.size(); ++i)
-    for (unsigned char b : wc.words[i]) {
-      words[i].push_back(static_cast<uint32_t>(token_id[std::string(1, static_cast<char>(b))]));
-      lens[i].push_back(1);
+  for (size_t i = 0; i < wc.words.size(); ++i) {
+    const std::string& w = wc.words[i];
+    if (!opt.characters) {
+      for (unsigned char b : w) words[i].push_back(static_cast<uint32_t>(token_id[std::string(1, static_cast<char>(b))]));
+    } else {
+      std::string s;
+      for (size_t k = 0; k < w.size();) {
+        const bool first = k == 0;
+        s = first ? std::string() : prefix;
+        utf8_append(utf8_next(w, k), s);
+        words[i].push_back(static_cast<uint32_t>(token_id[s]));
+      }
     }
+    lens[i].assign(words[i].size(), 1);
+  }
   std::unordered_map<uint64_t, int64_t> pair_counts;
   std::unordered_map<uint64_t, std::vector<uint32_t>> where;
   pair_counts.reserve(1 << 16);
@@ -167,7 +226,9 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
     }
     if (top.count < 1 || top.count < opt.min_frequency) break;
     const auto a = static_cast<uint32_t>(top.pair >> 32), b = static_cast<uint32_t>(top.pair & 0xFFFFFFFFu);
-    const int32_t new_id = add_token(out.vocab[a] + out.vocab[b]);
+    std::string_view right = out.vocab[b];
+    if (!prefix.empty() && right.substr(0, prefix.size()) == prefix) right.remove_prefix(prefix.size());
+    const int32_t new_id = add_token(out.vocab[a] + std::string(right));
     merges.emplace_back(top.pair, new_id);
     const auto r = static_cast<uint32_t>(new_id);
     changes.clear();

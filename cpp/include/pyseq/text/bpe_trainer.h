@@ -21,6 +21,9 @@ struct WordCounts {
   std::vector<int64_t> counts;
 };
 WordCounts count_words(const std::vector<std::string_view>& texts, Pattern pattern, bool add_prefix_space);
+// The words of BERT's normalizer + pre-tokenizer (for training WordPiece vocabularies).
+struct BertNormalizerOptions;
+WordCounts count_bert_words(const std::vector<std::string_view>& texts, const BertNormalizerOptions& normalizer);
 // Adds `more` into `into`.
 void merge_word_counts(WordCounts& into, const WordCounts& more);
 
@@ -29,7 +32,12 @@ struct BpeTrainerOptions {
   int64_t min_frequency = 0;
   std::vector<std::string> special_tokens;  // ids 0, 1, ... in this order
   bool full_byte_alphabet = true;           // all 256 bytes (Hugging Face: initial_alphabet=ByteLevel.alphabet())
-  int64_t max_token_length = 0;             // in bytes; 0 = no limit
+  int64_t max_token_length = 0;             // in symbols (bytes, or characters); 0 = no limit
+  // Character-level training (WordPiece vocabularies): symbols are code points instead of bytes,
+  // the alphabet is the characters seen, and a symbol after a word's first carries this prefix
+  // ("##"), as Hugging Face's WordPieceTrainer does.
+  bool characters = false;
+  std::string continuing_subword_prefix;
 };
 
 struct BpeTrainingResult {
