@@ -343,3 +343,5 @@ def test_bpe_errors(tmp_path):
         BPETokenizer.from_ranks({bytes([i]): i for i in range(256)}, "nope")
     with pytest.raises(ValueError, match="unknown encoding"):
         BPETokenizer.from_tiktoken(str(bad), "gpt5")
+    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8: a Python error, no crash
+        ours.encode("a\ud800b")
