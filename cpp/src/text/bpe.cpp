@@ -235,6 +235,10 @@ Encoding BytePairEncoder::encode(std::string_view text, const std::vector<uint8_
   };
   bool any_allowed = false;
   for (size_t k = 0; k < specials_.size() && k < allowed.size(); ++k) any_allowed = any_allowed || allowed[k];
+  // Next occurrence of each allowed special token at or after `pos` (found again only once passed).
+  std::vector<size_t> next(specials_.size(), std::string_view::npos);
+  for (size_t k = 0; any_allowed && k < specials_.size() && k < allowed.size(); ++k)
+    if (allowed[k]) next[k] = text.find(specials_[k].text);
   size_t pos = 0;
   while (pos < text.size()) {
     size_t best = std::string_view::npos, best_len = 0;
@@ -242,7 +246,8 @@ Encoding BytePairEncoder::encode(std::string_view text, const std::vector<uint8_
     if (any_allowed) {
       for (size_t k = 0; k < specials_.size() && k < allowed.size(); ++k) {
         if (!allowed[k]) continue;
-        const size_t at = text.find(specials_[k].text, pos);
+        if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(specials_[k].text, pos);
+        const size_t at = next[k];
         if (at == std::string_view::npos) continue;
         if (at < best || (at == best && specials_[k].text.size() > best_len))
           best = at, best_len = specials_[k].text.size(), best_id = specials_[k].id;

@@ -226,6 +226,9 @@ void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, En
 Encoding WordPieceTokenizer::encode(std::string_view text) const {
   Encoding out;
   out.ids.reserve(text.size() / 4 + 4);
+  // Next occurrence of each special token at or after `pos` (found again only once passed).
+  std::vector<size_t> next(special_ids_.size());
+  for (size_t k = 0; k < next.size(); ++k) next[k] = text.find(options_.special_tokens[k]);
   size_t pos = 0;
   while (pos < text.size()) {
     // The leftmost special token in the raw text (the longest one where several start there).
@@ -233,7 +236,8 @@ Encoding WordPieceTokenizer::encode(std::string_view text) const {
     int32_t best_id = -1;
     for (size_t k = 0; k < special_ids_.size(); ++k) {
       const std::string& s = options_.special_tokens[k];
-      const size_t at = text.find(s, pos);
+      if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(s, pos);
+      const size_t at = next[k];
       if (at == std::string_view::npos) continue;
       if (at < best || (at == best && s.size() > best_len)) best = at, best_len = s.size(), best_id = special_ids_[k];
     }
