@@ -345,3 +345,18 @@ def test_bpe_errors(tmp_path):
         BPETokenizer.from_tiktoken(str(bad), "gpt5")
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8: a Python error, no crash
         ours.encode("a\ud800b")
+
+
+def test_unicode_tables_are_generated(tmp_path):
+    """cpp/src/text/unicode_tables.cpp is exactly what scripts/gen_unicode_tables.py writes."""
+    U = pytest.importorskip("unicodedataplus")
+    if U.unidata_version != "16.0.0":
+        pytest.skip(f"the generator needs unicodedataplus 16.0.0, found {U.unidata_version}")
+    import os
+    import runpy
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    gen = runpy.run_path(os.path.join(root, "scripts", "gen_unicode_tables.py"))
+    out = tmp_path / "unicode_tables.cpp"
+    gen["main"](str(out))
+    with open(os.path.join(root, "cpp", "src", "text", "unicode_tables.cpp")) as f:
+        assert out.read_text() == f.read()
