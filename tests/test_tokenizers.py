@@ -343,6 +343,10 @@ def test_bpe_errors(tmp_path):
         BPETokenizer.from_ranks({bytes([i]): i for i in range(256)}, "nope")
     with pytest.raises(ValueError, match="unknown encoding"):
         BPETokenizer.from_tiktoken(str(bad), "gpt5")
+    with pytest.raises(ValueError, match="ByteLevel"):
+        (tmp_path / "t.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": {}, "merges": []},
+                                                     "pre_tokenizer": {"type": "Whitespace"}}))
+        BPETokenizer.from_file(str(tmp_path / "t.json"))
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8: a Python error, no crash
         ours.encode("a\ud800b")
 

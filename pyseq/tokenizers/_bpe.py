@@ -77,6 +77,12 @@ class BPETokenizer:
         model = spec.get("model") or {}
         if model.get("type") != "BPE":
             raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
+        pre = spec.get("pre_tokenizer") or {}
+        if pre.get("type") != "ByteLevel" or pre.get("add_prefix_space") or not pre.get("use_regex", True):
+            raise ValueError("BPETokenizer.from_file: only a ByteLevel pre-tokenizer with add_prefix_space=false and "
+                             f"use_regex=true is supported, got {pre!r}")
+        if spec.get("normalizer"):
+            raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
         specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
         return cls(_text.BPE.from_byte_level_merges(model["vocab"], model["merges"], pattern, specials))
 
