@@ -323,6 +323,8 @@ def test_gpt2_files_match_hf_and_tiktoken():
     for text in texts:
         assert ours.encode(text) == hf.encode(text).ids == tik.encode(text)
         assert ours.decode(ours.encode(text)) == text
+        enc = ours.encode_with_offsets(text)
+        assert enc.offsets == hf.encode(text).offsets  # tokens splitting a character cover all of it
     assert ours.id_to_token(995) == "Ġworld"
     assert ours.token_to_id("Ġworld") == 995 and ours.token_to_id(b" world") == 995
 

@@ -106,7 +106,11 @@ void byte_to_char_offsets(std::string_view text, Encoding& e) {
   chars_before[text.size()] = count;
   for (size_t i = 0; i < e.size(); ++i) {
     if (!e.special.empty() && e.special[i]) continue;
-    e.starts[i] = chars_before[std::min<size_t>(e.starts[i], text.size())];
+    // A span that starts inside a character (a BPE token splitting its bytes) starts at that
+    // character, and one that ends inside a character ends after it, as in Hugging Face.
+    const size_t s = std::min<size_t>(e.starts[i], text.size());
+    const bool inside = s < text.size() && (static_cast<unsigned char>(text[s]) & 0xC0) == 0x80;
+    e.starts[i] = chars_before[s] - (inside ? 1 : 0);
     e.ends[i] = chars_before[std::min<size_t>(e.ends[i], text.size())];
   }
 }
