@@ -38,6 +38,7 @@ class BPETokenizer:
         specials = core.special_tokens
         self._special_names = list(specials)  # the order the core indexes them in
         self.special_tokens = dict(specials)
+        self._check_all = [True] * len(self._special_names)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -116,6 +117,13 @@ class BPETokenizer:
         """tiktoken's rules: allowed specials are encoded as such; finding a disallowed one in the
         text is a ValueError; the rest is ordinary text."""
         names = self._special_names
+        if not allowed_special and disallowed_special == "all":  # the default: every special is disallowed
+            if names:
+                for t in [text] if isinstance(text, str) else text:
+                    k = self._core.find_special(t, self._check_all)
+                    if k >= 0:
+                        self._raise_disallowed(names[k])
+            return None
         if allowed_special == "all":
             allowed = set(names)
         else:
@@ -130,11 +138,14 @@ class BPETokenizer:
             for t in texts:
                 k = self._core.find_special(t, check)
                 if k >= 0:
-                    raise ValueError(
-                        f"Encountered text corresponding to disallowed special token {names[k]!r}.\n"
-                        "Pass it in allowed_special (or allowed_special='all') to encode it as a special "
-                        "token, or disallowed_special=() to encode it as normal text.")
+                    self._raise_disallowed(names[k])
         return [n in allowed for n in names] if allowed else None
+
+    @staticmethod
+    def _raise_disallowed(name):
+        raise ValueError(f"Encountered text corresponding to disallowed special token {name!r}.\n"
+                         "Pass it in allowed_special (or allowed_special='all') to encode it as a special "
+                         "token, or disallowed_special=() to encode it as normal text.")
 
     def encode(self, text, *, allowed_special=(), disallowed_special="all"):
         """Text -> ids, as tiktoken's Encoding.encode."""
