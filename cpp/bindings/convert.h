@@ -15,7 +15,6 @@ namespace py = pybind11;
 void init_tensor(py::module_& m, py::class_<Tensor>& cls);
 void init_ops(py::module_& m, py::class_<Tensor>& cls);
 void init_autograd(py::module_& m, py::class_<Tensor>& cls);
-void init_text(py::module_& m);
 
 // Defines `name` both as a module function (first argument "input") and as a Tensor method.
 template <class F, class... Extra>
@@ -78,5 +77,8 @@ inline py::tuple to_tuple(const Shape& shape) {
   for (size_t i = 0; i < shape.size(); ++i) t[i] = shape[i];
   return t;
 }
+
+// Tokenizers (text.cpp): the submodule pyseq._core.text.
+void init_text(py::module_& m);
 
 }  // namespace pyseq::bindings

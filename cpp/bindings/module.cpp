@@ -26,10 +26,10 @@ PYBIND11_MODULE(_core, m) {
   init_tensor(m, cls);
   init_ops(m, cls);
   init_autograd(m, cls);
-  init_text(m);
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  init_text(m);
 #ifdef _OPENMP
   m.attr("has_openmp") = true;
 #else
