@@ -120,7 +120,7 @@ def test_bert_known_ids(minilm_json):
 
 def test_bert_vocab_txt_same_as_tokenizer_json(minilm_json):
     a = WordPieceTokenizer.from_file(minilm_json)
-    b = WordPieceTokenizer.from_vocab(minilm_json.replace("tokenizer.json", "vocab.txt"))
+    b = WordPieceTokenizer.from_vocab(minilm_json.replace("tokenizer.json", "vocab.txt"), profile="huggingface")
     text = "Héllo, wörld! Don't [MASK] 東京 naïve café x" * 3
     assert a.encode(text).ids == b.encode(text).ids
     assert a.vocab_size == b.vocab_size == 30522

@@ -107,15 +107,15 @@ def test_train_wordpiece_matches_hf(kjv):
     texts = kjv[:8000]
     ref = hf_train_wordpiece(texts, 2000, 0)
     from pyseq.tokenizers import WordPieceTokenizer
-    ours = WordPieceTokenizer.train(texts, 2000)
+    ours = WordPieceTokenizer.train(texts, 2000, profile="huggingface")
     assert set(ours.get_vocab()) == set(ref.get_vocab())
     assert ours.encode("x").ids[0] == ours.token_to_id("[CLS]") == 2
     held_out = kjv[20000:20300]
     assert [e.tokens for e in ours.encode_batch(held_out, add_special_tokens=False)] == [
         e.tokens for e in ref.encode_batch(held_out)]
-    again = WordPieceTokenizer.train(texts, 2000)
+    again = WordPieceTokenizer.train(texts, 2000, profile="huggingface")
     assert again.get_vocab() == ours.get_vocab()
     bigger_ref = set(hf_train_wordpiece(texts, 5000, 2).get_vocab())
-    bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2).get_vocab())
+    bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2, profile="huggingface").get_vocab())
     assert len(bigger) == len(bigger_ref) == 5000
     assert len(bigger & bigger_ref) >= 0.995 * 5000

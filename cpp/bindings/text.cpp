@@ -86,23 +86,32 @@ std::vector<Encoding> encode_many(const text::WordPieceTokenizer& tok, const py:
   return out;
 }
 
+text::BertProfile to_profile(const std::string& name) {
+  if (name == "bert" || name == "google") return text::BertProfile::kGoogle;
+  if (name == "huggingface" || name == "hf") return text::BertProfile::kHuggingFace;
+  throw ValueError(str("WordPiece: unknown profile '", name, "' (expected 'bert' or 'huggingface')"));
+}
+
 void bind_wordpiece(py::module_& m) {
   using text::WordPieceTokenizer;
   py::class_<WordPieceTokenizer>(m, "WordPiece", "BERT normalizer + pre-tokenizer + WordPiece model.")
       .def(py::init([](std::vector<std::string> vocab, std::string unk_token, std::string prefix,
                        int64_t max_input_chars_per_word, bool clean_text, bool handle_chinese_chars,
-                       bool strip_accents, bool lowercase, std::vector<std::string> special_tokens) {
+                       bool strip_accents, bool lowercase, std::vector<std::string> special_tokens,
+                       const std::string& profile, std::vector<std::string> never_split) {
              text::WordPieceOptions o;
              o.unk_token = std::move(unk_token);
              o.continuing_subword_prefix = std::move(prefix);
              o.max_input_chars_per_word = max_input_chars_per_word;
-             o.normalizer = {clean_text, handle_chinese_chars, strip_accents, lowercase};
+             o.normalizer = {to_profile(profile), clean_text, handle_chinese_chars, strip_accents, lowercase};
              o.special_tokens = std::move(special_tokens);
+             o.never_split = std::move(never_split);
              return new WordPieceTokenizer(std::move(vocab), std::move(o));
            }),
            py::arg("vocab"), py::arg("unk_token"), py::arg("continuing_subword_prefix"),
            py::arg("max_input_chars_per_word"), py::arg("clean_text"), py::arg("handle_chinese_chars"),
-           py::arg("strip_accents"), py::arg("lowercase"), py::arg("special_tokens"))
+           py::arg("strip_accents"), py::arg("lowercase"), py::arg("special_tokens"), py::arg("profile"),
+           py::arg("never_split"))
       .def("encode", [](const WordPieceTokenizer& t, py::handle a, py::handle b, int32_t cls, int32_t sep,
                         int64_t max_length) {
              const std::string_view va = utf8_view(a, "encode");
@@ -139,12 +148,16 @@ void bind_wordpiece(py::module_& m) {
       .def_property_readonly("vocab_size", &WordPieceTokenizer::vocab_size)
       .def_property_readonly("vocab", &WordPieceTokenizer::vocab)
       .def("normalize", [](const WordPieceTokenizer& t, std::string_view s) {
-        return text::bert_normalize(s, t.options().normalizer).text;
+        text::NormalizedText n;
+        std::vector<std::pair<uint32_t, uint32_t>> words;
+        if (t.options().normalizer.profile == text::BertProfile::kHuggingFace) return text::bert_normalize(s, t.options().normalizer).text;
+        text::basic_tokenize(s, t.options().normalizer, t.options().never_split, n, words);
+        return n.text;
       })
       .def("pre_tokenize", [](const WordPieceTokenizer& t, std::string_view s) {
-        text::NormalizedText n = text::bert_normalize(s, t.options().normalizer);
+        text::NormalizedText n;
         std::vector<std::pair<uint32_t, uint32_t>> words;
-        text::bert_pre_tokenize(n.text, words);
+        text::basic_tokenize(s, t.options().normalizer, t.options().never_split, n, words);
         std::vector<std::string> out;
         for (auto [b, e] : words) out.emplace_back(n.text.substr(b, e - b));
         return out;
@@ -339,12 +352,14 @@ void bind_trainer(py::module_& m) {
       .def(py::init([](const std::string& pattern, bool add_prefix_space) {
              return new WordCounter{text::pattern_from_name(pattern), add_prefix_space, {}};
            }), py::arg("pattern"), py::arg("add_prefix_space"))
-      .def_static("bert", [](bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase) {
+      .def_static("bert", [](bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase,
+                             const std::string& profile) {
              auto* c = new WordCounter{text::Pattern::kNone, false};
              c->bert = true;
-             c->normalizer = {clean_text, handle_chinese_chars, strip_accents, lowercase};
+             c->normalizer = {to_profile(profile), clean_text, handle_chinese_chars, strip_accents, lowercase};
              return c;
-           }, py::arg("clean_text"), py::arg("handle_chinese_chars"), py::arg("strip_accents"), py::arg("lowercase"))
+           }, py::arg("clean_text"), py::arg("handle_chinese_chars"), py::arg("strip_accents"), py::arg("lowercase"),
+           py::arg("profile"))
       .def("add", [](WordCounter& c, const py::sequence& texts) {
              const std::vector<std::string_view> v = utf8_views(texts, "train");
              py::gil_scoped_release release;

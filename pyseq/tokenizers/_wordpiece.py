@@ -7,24 +7,27 @@ from ._common import Encoding, as_batch_output
 
 
 class WordPieceTokenizer:
-    """BERT's tokenizer: normalizer, pre-tokenizer, WordPiece model and [CLS]/[SEP] template.
+    """BERT's tokenizer: basic tokenizer, WordPiece model and [CLS]/[SEP] template.
 
-    Gives exactly the ids and offsets of Hugging Face tokenizers' BertNormalizer +
-    BertPreTokenizer + WordPiece + TemplateProcessing. Build it with `from_file` (a tokenizer.json)
-    or `from_vocab` (a vocab.txt).
+    profile="bert" (the default) follows google-research/bert's BasicTokenizer over Unicode 16.0
+    (Final_Sigma lowercasing, its CJK ranges, Cc/Cf controls, Zs spaces); profile="huggingface"
+    reproduces Hugging Face tokenizers' BertNormalizer + BertPreTokenizer exactly, ids and offsets
+    (`from_file` on a tokenizer.json uses it). `never_split` (bert profile): whitespace-separated
+    tokens kept whole, neither lowercased nor split.
     """
 
     def __init__(self, vocab, *, unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100,
                  clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True,
                  special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), cls_token="[CLS]",
-                 sep_token="[SEP]", pad_token="[PAD]"):
+                 sep_token="[SEP]", pad_token="[PAD]", profile="bert", never_split=()):
         vocab = list(vocab)
         present = set(vocab)
         special_tokens = [t for t in special_tokens if t in present]
         self._core = _text.WordPiece(
             vocab, unk_token, continuing_subword_prefix, int(max_input_chars_per_word), bool(clean_text),
             bool(handle_chinese_chars), bool(lowercase if strip_accents is None else strip_accents), bool(lowercase),
-            special_tokens)
+            special_tokens, profile, list(never_split))
+        self.profile = profile
         self.unk_token, self.cls_token, self.sep_token, self.pad_token = unk_token, cls_token, sep_token, pad_token
         self.special_tokens = special_tokens
         self._cls = self._id_or(cls_token, "cls_token")
@@ -79,6 +82,7 @@ class WordPieceTokenizer:
             strip_accents=norm.get("strip_accents") if norm else False,
             lowercase=norm.get("lowercase", False) if norm else False,
             special_tokens=[t["content"] for t in spec.get("added_tokens", []) if t.get("special")],
+            profile="huggingface",
         )
         post = spec.get("post_processor") or {}
         if post.get("type") == "TemplateProcessing":
@@ -98,12 +102,14 @@ class WordPieceTokenizer:
     def train(cls, texts, vocab_size=30000, *, min_frequency=0,
               special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), continuing_subword_prefix="##",
               clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True, max_token_length=None,
-              chunk_size=10000, **kwargs):
+              chunk_size=10000, profile="bert", **kwargs):
         """Learns a WordPiece vocabulary from an iterable of str, as Hugging Face's WordPieceTrainer
-        with a BERT normalizer and pre-tokenizer: the same tokens (Hugging Face's ids for the
-        "##" alphabet depend on hash order; here they follow code point order)."""
+        does (with profile="huggingface" its words are those of its BertNormalizer and
+        BertPreTokenizer): the same tokens, deterministically (Hugging Face's ids for the "##"
+        alphabet depend on hash order; here they follow code point order)."""
         strip = lowercase if strip_accents is None else strip_accents
-        counter = _text.WordCounter.bert(bool(clean_text), bool(handle_chinese_chars), bool(strip), bool(lowercase))
+        counter = _text.WordCounter.bert(bool(clean_text), bool(handle_chinese_chars), bool(strip), bool(lowercase),
+                                         profile)
         chunk = []
         for t in texts:
             chunk.append(t)
@@ -121,7 +127,7 @@ class WordPieceTokenizer:
         defaults.update(kwargs)
         return cls(vocab, continuing_subword_prefix=continuing_subword_prefix, clean_text=clean_text,
                    handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase,
-                   special_tokens=specials, **defaults)
+                   special_tokens=specials, profile=profile, **defaults)
 
     # --- encoding -----------------------------------------------------------------------------
     def _specials(self, add_special_tokens):
@@ -177,7 +183,8 @@ class WordPieceTokenizer:
         return self._core.vocab_size
 
     def normalize(self, text):
-        """The BERT normalizer alone (as Hugging Face's normalizer.normalize_str)."""
+        """The normalized text (huggingface profile: as its normalizer.normalize_str; bert profile:
+        the basic tokenizer's words joined by spaces)."""
         return self._core.normalize(text)
 
     def pre_tokenize(self, text):

@@ -69,9 +69,9 @@ WordCounts count_with(const std::vector<std::string_view>& texts, const Split& s
 
 WordCounts count_bert_words(const std::vector<std::string_view>& texts, const BertNormalizerOptions& normalizer) {
   return count_with(texts, [&](std::string_view text, std::vector<std::string>& words) {
-    const NormalizedText norm = bert_normalize(text, normalizer);
+    NormalizedText norm;
     std::vector<std::pair<uint32_t, uint32_t>> spans;
-    bert_pre_tokenize(norm.text, spans);
+    basic_tokenize(text, normalizer, {}, norm, spans);
     for (auto [b, e] : spans) words.emplace_back(norm.text.substr(b, e - b));
   });
 }

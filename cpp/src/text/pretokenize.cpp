@@ -32,7 +32,7 @@ const AsciiClasses kAscii;
 
 inline uint8_t classes_of(char32_t cp) {
   if (cp < 0x80) return kAscii.c[cp];
-  const uint16_t f = unicode_flags(cp);
+  const uint32_t f = unicode_flags(cp);
   uint8_t out = 0;
   if (f & kLetter) out |= L;
   if (f & kNumber) out |= N;

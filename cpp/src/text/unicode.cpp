@@ -18,12 +18,12 @@ const T* find_cp(const T* table, size_t n, char32_t cp) {
 
 }  // namespace
 
-uint16_t unicode_flags(char32_t cp) {
+uint32_t unicode_flags(char32_t cp) {
   if (cp >= 0x110000) return 0;
   return tables::kStage2[tables::kStage1[cp >> 8]][cp & 0xFF];
 }
 
-void append_lowercase(char32_t cp, std::u32string& out) {
+void append_lowercase(char32_t cp, std::u32string& out, UnicodeProfile profile) {
   if (cp < 0x80) {
     out.push_back(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
     return;
@@ -34,32 +34,35 @@ void append_lowercase(char32_t cp, std::u32string& out) {
     return;
   }
   const auto* e = find_cp(tables::kLower, tables::kLowerCount, cp);
-  out.push_back(e ? e->value : cp);
+  if (e && (e->value >> 31) && profile == UnicodeProfile::kUnicode16) e = nullptr;  // a 17.0 letter
+  out.push_back(e ? (e->value & 0x7FFFFFFFu) : cp);
 }
 
-void append_decomposition(char32_t cp, std::u32string& out) {
+void append_decomposition(char32_t cp, std::u32string& out, UnicodeProfile profile) {
   if (cp < 0xC0) {
     out.push_back(cp);
     return;
   }
   const auto* e = find_cp(tables::kDecomposition, tables::kDecompositionCount, cp);
-  if (!e) {
+  if (!e || ((e->length >> 8) && profile == UnicodeProfile::kHuggingFace)) {  // newer than HF's 12.1
     out.push_back(cp);
     return;
   }
-  out.append(reinterpret_cast<const char32_t*>(tables::kDecompositionData + e->offset), e->length);
+  out.append(reinterpret_cast<const char32_t*>(tables::kDecompositionData + e->offset), e->length & 0xFF);
 }
 
-uint8_t combining_class(char32_t cp) {
+uint8_t combining_class(char32_t cp, UnicodeProfile profile) {
   if (cp < 0x300) return 0;
   const auto* e = find_cp(tables::kCombiningClass, tables::kCombiningClassCount, cp);
-  return e ? static_cast<uint8_t>(e->value) : 0;
+  if (!e || ((e->value >> 8) && profile == UnicodeProfile::kHuggingFace)) return 0;
+  return static_cast<uint8_t>(e->value & 0xFF);
 }
 
-bool is_bert_chinese(char32_t c) {
+bool is_bert_chinese(char32_t c, bool hugging_face_range) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
-         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
-         (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) ||
+         (c >= (hugging_face_range ? 0x2B920u : 0x2B820u) && c <= 0x2CEAF) || (c >= 0xF900 && c <= 0xFAFF) ||
+         (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 void utf8_append(char32_t cp, std::string& out) {

@@ -78,7 +78,7 @@ void normalize_unicode(std::string_view text, const BertNormalizerOptions& opts,
     const auto e = static_cast<uint32_t>(i);
     if (opts.clean_text) {
       if (c == 0 || c == 0xFFFD) continue;
-      const uint16_t f = unicode_flags(c);
+      const uint32_t f = unicode_flags(c);
       if ((f & kBertControl) && c != '\t' && c != '\n' && c != '\r') continue;
       if (f & kWhitespace) c = ' ';
     }
@@ -149,6 +149,172 @@ void bert_pre_tokenize(std::string_view text, std::vector<std::pair<uint32_t, ui
   if (in_word) words.emplace_back(word_start, text.size());
 }
 
+namespace {
+
+bool is_google_punctuation(char32_t c) { return is_ascii_punctuation(c) || (c >= 0x80 && has_flag(c, kPunct)); }
+
+// Python's str.lower() of chars[a, b): full lowercase, and U+03A3 becomes final sigma when a cased
+// letter precedes it and none follows (skipping case-ignorable characters both ways).
+void lower_token(const std::u32string& chars, const std::vector<uint32_t>& starts, const std::vector<uint32_t>& ends,
+                 size_t a, size_t b, std::u32string& out, std::vector<uint32_t>& out_starts,
+                 std::vector<uint32_t>& out_ends) {
+  for (size_t i = a; i < b; ++i) {
+    const char32_t c = chars[i];
+    const size_t before = out.size();
+    if (c == 0x3A3) {
+      size_t j = i;
+      while (j > a && has_flag(chars[j - 1], kCaseIgnorable)) --j;
+      bool final_sigma = j > a && has_flag(chars[j - 1], kCased);
+      if (final_sigma) {
+        size_t k = i + 1;
+        while (k < b && has_flag(chars[k], kCaseIgnorable)) ++k;
+        final_sigma = k == b || !has_flag(chars[k], kCased);
+      }
+      out.push_back(final_sigma ? 0x3C2 : 0x3C3);
+    } else {
+      append_lowercase(c, out, UnicodeProfile::kUnicode16);
+    }
+    out_starts.insert(out_starts.end(), out.size() - before, starts[i]);
+    out_ends.insert(out_ends.end(), out.size() - before, ends[i]);
+  }
+}
+
+}  // namespace
+
+void google_basic_tokenize(std::string_view text, const BertNormalizerOptions& opts,
+                           const std::vector<std::string>& never_split, NormalizedText& out,
+                           std::vector<std::pair<uint32_t, uint32_t>>& words) {
+  constexpr auto kU16 = UnicodeProfile::kUnicode16;
+  out.text.clear();
+  out.starts.clear();
+  out.ends.clear();
+  words.clear();
+  // 1. clean text and space out CJK ideographs, keeping each character's span.
+  std::u32string chars;
+  std::vector<uint32_t> starts, ends;
+  chars.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<uint32_t>(i);
+    char32_t c = utf8_next(text, i);
+    const auto e = static_cast<uint32_t>(i);
+    if (opts.clean_text) {
+      if (c == 0 || c == 0xFFFD) continue;
+      const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+      if (!space && has_flag(c, kControl)) continue;
+      if (space || has_flag(c, kSpaceSeparator)) c = ' ';
+    }
+    const bool cjk = opts.handle_chinese_chars && is_bert_chinese(c, false);
+    if (cjk) chars.push_back(' '), starts.push_back(b), ends.push_back(e);
+    chars.push_back(c), starts.push_back(b), ends.push_back(e);
+    if (cjk) chars.push_back(' '), starts.push_back(b), ends.push_back(e);
+  }
+  // 2. whitespace tokens; 3. per token: lowercase, strip accents, split punctuation.
+  std::u32string low, dec;
+  std::vector<uint32_t> low_s, low_e, dec_s, dec_e;
+  std::string token_text;
+  auto emit = [&](const char32_t* cs, const uint32_t* ss, const uint32_t* es, size_t n, bool split_punct) {
+    size_t word_start = out.text.size();
+    bool in_word = false;
+    auto close = [&]() {
+      if (in_word) words.emplace_back(static_cast<uint32_t>(word_start), static_cast<uint32_t>(out.text.size()));
+      in_word = false;
+    };
+    for (size_t k = 0; k < n; ++k) {
+      const bool punct = split_punct && is_google_punctuation(cs[k]);
+      if (punct) close();
+      if (!in_word) {
+        if (!out.text.empty()) {  // words are separated by one space (spanning nothing)
+          out.text.push_back(' ');
+          out.starts.push_back(ss[k]);
+          out.ends.push_back(ss[k]);
+        }
+        word_start = out.text.size();
+        in_word = true;
+      }
+      const size_t before = out.text.size();
+      utf8_append(cs[k], out.text);
+      out.starts.insert(out.starts.end(), out.text.size() - before, ss[k]);
+      out.ends.insert(out.ends.end(), out.text.size() - before, es[k]);
+      if (punct) close();
+    }
+    close();
+  };
+  for (size_t i = 0; i < chars.size();) {
+    if (has_flag(chars[i], kPySpace)) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < chars.size() && !has_flag(chars[j], kPySpace)) ++j;
+    if (!never_split.empty()) {
+      token_text.clear();
+      for (size_t k = i; k < j; ++k) utf8_append(chars[k], token_text);
+      if (std::find(never_split.begin(), never_split.end(), token_text) != never_split.end()) {
+        emit(chars.data() + i, starts.data() + i, ends.data() + i, j - i, false);
+        i = j;
+        continue;
+      }
+    }
+    const char32_t* cs = chars.data() + i;
+    const uint32_t *ss = starts.data() + i, *es = ends.data() + i;
+    size_t n = j - i;
+    if (opts.lowercase) {
+      low.clear(), low_s.clear(), low_e.clear();
+      lower_token(chars, starts, ends, i, j, low, low_s, low_e);
+      cs = low.data(), ss = low_s.data(), es = low_e.data(), n = low.size();
+    }
+    if (opts.strip_accents) {
+      dec.clear(), dec_s.clear(), dec_e.clear();
+      bool reorder = false;
+      for (size_t k = 0; k < n; ++k) {
+        const size_t before = dec.size();
+        append_decomposition(cs[k], dec, kU16);
+        for (size_t q = before; q < dec.size(); ++q) {
+          dec_s.push_back(ss[k]);
+          dec_e.push_back(es[k]);
+          reorder = reorder || combining_class(dec[q], kU16) != 0;
+        }
+      }
+      if (reorder)  // canonical ordering within each run of combining characters
+        for (size_t a = 0; a < dec.size();) {
+          if (combining_class(dec[a], kU16) == 0) {
+            ++a;
+            continue;
+          }
+          size_t z = a;
+          while (z < dec.size() && combining_class(dec[z], kU16) != 0) ++z;
+          for (size_t x = a + 1; x < z; ++x)
+            for (size_t y = x; y > a && combining_class(dec[y - 1], kU16) > combining_class(dec[y], kU16); --y) {
+              std::swap(dec[y - 1], dec[y]);
+              std::swap(dec_s[y - 1], dec_s[y]);
+              std::swap(dec_e[y - 1], dec_e[y]);
+            }
+          a = z;
+        }
+      size_t kept = 0;  // drop nonspacing marks
+      for (size_t k = 0; k < dec.size(); ++k) {
+        if (has_flag(dec[k], kNonspacingMark)) continue;
+        dec[kept] = dec[k], dec_s[kept] = dec_s[k], dec_e[kept] = dec_e[k];
+        ++kept;
+      }
+      dec.resize(kept), dec_s.resize(kept), dec_e.resize(kept);
+      cs = dec.data(), ss = dec_s.data(), es = dec_e.data(), n = dec.size();
+    }
+    emit(cs, ss, es, n, true);
+    i = j;
+  }
+}
+
+void basic_tokenize(std::string_view text, const BertNormalizerOptions& opts, const std::vector<std::string>& never_split,
+                    NormalizedText& out, std::vector<std::pair<uint32_t, uint32_t>>& words) {
+  if (opts.profile == BertProfile::kGoogle) {
+    google_basic_tokenize(text, opts, never_split, out, words);
+    return;
+  }
+  out = bert_normalize(text, opts);
+  bert_pre_tokenize(out.text, words);
+}
+
 WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPieceOptions options)
     : vocab_(std::move(vocab)), options_(std::move(options)) {
   PYSEQ_CHECK(!vocab_.empty(), ValueError, "WordPiece: the vocabulary is empty");
@@ -214,9 +380,9 @@ void WordPieceTokenizer::encode_word(std::string_view word, const uint32_t* star
 
 void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, Encoding& out) const {
   if (text.empty()) return;
-  NormalizedText norm = bert_normalize(text, options_.normalizer);
+  NormalizedText norm;
   std::vector<std::pair<uint32_t, uint32_t>> words;
-  bert_pre_tokenize(norm.text, words);
+  basic_tokenize(text, options_.normalizer, options_.never_split, norm, words);
   for (uint32_t& s : norm.starts) s += base;
   for (uint32_t& e : norm.ends) e += base;
   for (auto [b, e] : words)

@@ -11,7 +11,7 @@
 namespace pyseq::text {
 
 // Flag bits per code point.
-enum UnicodeFlag : uint16_t {
+enum UnicodeFlag : uint32_t {
   kLetter = 1 << 0,          // \p{L}
   kNumber = 1 << 1,          // \p{N}
   kMark = 1 << 2,            // \p{M}
@@ -22,20 +22,34 @@ enum UnicodeFlag : uint16_t {
   kBertControl = 1 << 7,     // Cc, Cf or Co (Unicode 8.0): dropped by BERT's clean_text
   kBertPunct = 1 << 8,       // P* (Unicode 8.0): split off by BERT's pre-tokenizer
   kBertNonspacingMark = 1 << 9,  // Mn (Unicode 8.0): dropped by BERT's accent stripping
+  // Unicode 16.0, for the google-research/bert profile:
+  kControl = 1 << 10,         // Cc or Cf
+  kSpaceSeparator = 1 << 11,  // Zs
+  kPySpace = 1 << 12,         // what Python's str.split() splits on (Zs, or bidi class WS, B or S)
+  kPunct = 1 << 13,           // P*
+  kNonspacingMark = 1 << 14,  // Mn
+  kCased = 1 << 15,           // Cased (for the Final_Sigma rule of lowercasing)
+  kCaseIgnorable = 1 << 16,   // Case_Ignorable
 };
 
-uint16_t unicode_flags(char32_t cp);
-inline bool has_flag(char32_t cp, uint16_t flag) { return (unicode_flags(cp) & flag) != 0; }
+uint32_t unicode_flags(char32_t cp);
+inline bool has_flag(char32_t cp, uint32_t flag) { return (unicode_flags(cp) & flag) != 0; }
 
-// Rust's char::to_lowercase for one code point: appends 1 or 2 code points to `out`.
-void append_lowercase(char32_t cp, std::u32string& out);
+// Which Unicode data a step follows: that of Hugging Face tokenizers (categories 8.0, NFD 12.1,
+// lowercase 17.0, see scripts/gen_unicode_tables.py) or Unicode 16.0 throughout.
+enum class UnicodeProfile { kHuggingFace, kUnicode16 };
+
+// Lowercase of one code point (full mapping, without the Final_Sigma context): appends 1 or 2
+// code points to `out`.
+void append_lowercase(char32_t cp, std::u32string& out, UnicodeProfile profile = UnicodeProfile::kHuggingFace);
 // Full canonical decomposition of one code point (itself when it has none), without reordering.
-void append_decomposition(char32_t cp, std::u32string& out);
+void append_decomposition(char32_t cp, std::u32string& out, UnicodeProfile profile = UnicodeProfile::kHuggingFace);
 // Canonical combining class (0 for starters).
-uint8_t combining_class(char32_t cp);
+uint8_t combining_class(char32_t cp, UnicodeProfile profile = UnicodeProfile::kHuggingFace);
 
-// The CJK ideograph ranges that BERT surrounds with spaces.
-bool is_bert_chinese(char32_t cp);
+// The CJK ideograph ranges that BERT surrounds with spaces: google-research/bert's, or Hugging
+// Face's (whose fifth range starts at U+2B920 instead of U+2B820).
+bool is_bert_chinese(char32_t cp, bool hugging_face_range = true);
 // Rust's char::is_ascii_punctuation.
 inline bool is_ascii_punctuation(char32_t cp) {
   return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||

@@ -1,6 +1,8 @@
-// BERT's tokenizer: the BERT normalizer, the BERT pre-tokenizer (split on whitespace, isolate
-// punctuation) and WordPiece (greedy longest match with a "##" continuation prefix), matching
-// Hugging Face tokenizers' BertNormalizer + BertPreTokenizer + WordPiece exactly.
+// BERT's tokenizer: the basic tokenizer (clean text, CJK spacing, whitespace split, lowercase,
+// accent stripping, punctuation split) and WordPiece (greedy longest match with a "##"
+// continuation prefix). Two profiles: google-research/bert's BasicTokenizer over Unicode 16.0, and
+// Hugging Face tokenizers' BertNormalizer + BertPreTokenizer (its CJK range, its control set,
+// char-by-char lowercasing, its Unicode versions), each reproduced exactly.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,13 @@
 
 namespace pyseq::text {
 
+enum class BertProfile {
+  kGoogle,       // google-research/bert tokenization.py (Final_Sigma, Zs/Cc/Cf/P*/Mn of Unicode 16.0)
+  kHuggingFace,  // Hugging Face tokenizers' BertNormalizer + BertPreTokenizer
+};
+
 struct BertNormalizerOptions {
+  BertProfile profile = BertProfile::kGoogle;
   bool clean_text = true;            // drop control characters, map whitespace to ' '
   bool handle_chinese_chars = true;  // put spaces around CJK ideographs
   bool strip_accents = true;         // NFD, then drop nonspacing marks (Hugging Face: default = lowercase)
@@ -26,10 +34,22 @@ struct NormalizedText {
   std::vector<uint32_t> starts, ends;  // per byte of `text`
 };
 
+// Hugging Face's BertNormalizer.
 NormalizedText bert_normalize(std::string_view text, const BertNormalizerOptions& opts);
 
-// Byte spans [start, end) of the words of BERT's pre-tokenizer over (normalized) text.
+// Byte spans [start, end) of the words of Hugging Face's BertPreTokenizer over (normalized) text.
 void bert_pre_tokenize(std::string_view text, std::vector<std::pair<uint32_t, uint32_t>>& words);
+
+// google-research/bert's BasicTokenizer: the normalized text of its words (separated by single
+// spaces) with spans into `text`, and the byte span of each word in it. Whitespace tokens equal to
+// one of `never_split` are kept whole and unchanged.
+void google_basic_tokenize(std::string_view text, const BertNormalizerOptions& opts,
+                           const std::vector<std::string>& never_split, NormalizedText& out,
+                           std::vector<std::pair<uint32_t, uint32_t>>& words);
+
+// Either profile: normalized text and word spans.
+void basic_tokenize(std::string_view text, const BertNormalizerOptions& opts, const std::vector<std::string>& never_split,
+                    NormalizedText& out, std::vector<std::pair<uint32_t, uint32_t>>& words);
 
 struct WordPieceOptions {
   std::string unk_token = "[UNK]";
@@ -37,6 +57,7 @@ struct WordPieceOptions {
   int64_t max_input_chars_per_word = 100;
   BertNormalizerOptions normalizer;
   std::vector<std::string> special_tokens;  // matched verbatim in the raw text, before normalization
+  std::vector<std::string> never_split;     // google profile: whitespace tokens kept as they are
 };
 
 class WordPieceTokenizer {
