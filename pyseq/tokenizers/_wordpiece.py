@@ -6,6 +6,9 @@ from .._core import text as _text
 from ._common import Encoding, as_batch_output
 
 
+_DEFAULT = object()
+
+
 class WordPieceTokenizer:
     """BERT's tokenizer: basic tokenizer, WordPiece model and [CLS]/[SEP] template.
 
@@ -18,8 +21,8 @@ class WordPieceTokenizer:
 
     def __init__(self, vocab, *, unk_token="[UNK]", continuing_subword_prefix="##", max_input_chars_per_word=100,
                  clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True,
-                 special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), cls_token="[CLS]",
-                 sep_token="[SEP]", pad_token="[PAD]", profile="bert", never_split=()):
+                 special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), cls_token=_DEFAULT,
+                 sep_token=_DEFAULT, pad_token=_DEFAULT, profile="bert", never_split=()):
         vocab = list(vocab)
         present = set(vocab)
         special_tokens = [t for t in special_tokens if t in present]
@@ -28,11 +31,21 @@ class WordPieceTokenizer:
             bool(handle_chinese_chars), bool(lowercase if strip_accents is None else strip_accents), bool(lowercase),
             special_tokens, profile, list(never_split))
         self.profile = profile
+        # [CLS], [SEP], [PAD] by default when the vocabulary has them; named ones must be there.
+        cls_token = self._default(cls_token, "[CLS]", present)
+        sep_token = self._default(sep_token, "[SEP]", present)
+        pad_token = self._default(pad_token, "[PAD]", present)
         self.unk_token, self.cls_token, self.sep_token, self.pad_token = unk_token, cls_token, sep_token, pad_token
         self.special_tokens = special_tokens
         self._cls = self._id_or(cls_token, "cls_token")
         self._sep = self._id_or(sep_token, "sep_token")
         self._pad = self._id_or(pad_token, "pad_token")
+
+    @staticmethod
+    def _default(token, default, present):
+        if token is _DEFAULT:
+            return default if default in present else None
+        return token
 
     def _id_or(self, token, what):
         if token is None:
@@ -95,7 +108,8 @@ class WordPieceTokenizer:
         elif not post:
             kwargs["cls_token"] = kwargs["sep_token"] = None
         pad = spec.get("padding") or {}
-        kwargs["pad_token"] = pad.get("pad_token", "[PAD]") if "[PAD]" in vocab_map or pad else None
+        if pad.get("pad_token"):
+            kwargs["pad_token"] = pad["pad_token"]
         return cls(vocab, **kwargs)
 
     @classmethod
@@ -121,13 +135,9 @@ class WordPieceTokenizer:
         vocab = counter.train_vocab(int(vocab_size), int(min_frequency), list(special_tokens),
                                     continuing_subword_prefix, int(max_token_length or 0))
         specials = list(special_tokens)
-        defaults = dict(cls_token="[CLS]" if "[CLS]" in specials else None,
-                        sep_token="[SEP]" if "[SEP]" in specials else None,
-                        pad_token="[PAD]" if "[PAD]" in specials else None)
-        defaults.update(kwargs)
         return cls(vocab, continuing_subword_prefix=continuing_subword_prefix, clean_text=clean_text,
                    handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase,
-                   special_tokens=specials, profile=profile, **defaults)
+                   special_tokens=specials, profile=profile, **kwargs)
 
     # --- encoding -----------------------------------------------------------------------------
     def _specials(self, add_special_tokens):
