@@ -325,6 +325,7 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     const std::string& t = vocab_[id];
     utf8_check(t, "WordPiece vocabulary");
     if (!tokens_.insert(t, static_cast<int32_t>(id))) continue;  // a duplicate keeps its first id
+    first_trie_.insert(t, static_cast<int32_t>(id));
     if (!prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0)
       continuation_.insert(std::string_view(t).substr(prefix.size()), static_cast<int32_t>(id));
   }
@@ -356,25 +357,19 @@ void WordPieceTokenizer::encode_word(std::string_view word, const uint32_t* star
     out.push(unk_id_, starts[0], ends[n - 1]);
     return;
   }
+  // Greedy longest match: each piece is one walk down a trie, so a word costs
+  // O(its length x the longest token), never a lookup per candidate substring.
   const size_t first = out.size();
   for (size_t s = 0; s < n;) {
-    const StringMap& map = s == 0 ? tokens_ : continuation_;
-    size_t e = std::min(n, s + map.max_key_length());
-    while (e > s && e < n && (static_cast<unsigned char>(word[e]) & 0xC0) == 0x80) --e;  // a char boundary
-    int32_t id = -1;
-    while (e > s) {
-      id = map.find(word.substr(s, e - s));
-      if (id >= 0) break;
-      do --e;
-      while (e > s && (static_cast<unsigned char>(word[e]) & 0xC0) == 0x80);
-    }
+    const TokenTrie& trie = s == 0 ? first_trie_ : continuation_;
+    const auto [id, len] = trie.longest_prefix(word.substr(s));
     if (id < 0) {  // some piece has no match: the whole word is unknown
       out.truncate(first);
       out.push(unk_id_, starts[0], ends[n - 1]);
       return;
     }
-    out.push(id, starts[s], ends[e - 1]);
-    s = e;
+    out.push(id, starts[s], ends[s + len - 1]);
+    s += len;
   }
 }
 

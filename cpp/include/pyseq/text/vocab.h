@@ -148,4 +148,44 @@ class PairMap {
   size_t mask_ = 0, size_ = 0;
 };
 
+// A byte trie over tokens: the longest token that prefixes a string, in one walk.
+class TokenTrie {
+ public:
+  TokenTrie() : ids_(1, -1) {}
+
+  void insert(std::string_view token, int32_t id) {
+    uint32_t node = 0;
+    for (unsigned char b : token) {
+      const PairMap::Value* child = edges_.find(node, b);
+      if (child) {
+        node = child->id;
+      } else {
+        const auto next = static_cast<uint32_t>(ids_.size());
+        ids_.push_back(-1);
+        edges_.insert(node, b, {0, next});
+        node = next;
+      }
+    }
+    if (ids_[node] < 0) ids_[node] = id;  // a duplicate keeps its first id
+  }
+
+  // The longest token that s starts with: its id and length in bytes, or (-1, 0).
+  std::pair<int32_t, size_t> longest_prefix(std::string_view s) const {
+    uint32_t node = 0;
+    int32_t best = -1;
+    size_t best_len = 0;
+    for (size_t k = 0; k < s.size(); ++k) {
+      const PairMap::Value* child = edges_.find(node, static_cast<unsigned char>(s[k]));
+      if (!child) break;
+      node = child->id;
+      if (ids_[node] >= 0) best = ids_[node], best_len = k + 1;
+    }
+    return {best, best_len};
+  }
+
+ private:
+  PairMap edges_;             // (node, byte) -> child node (in Value::id)
+  std::vector<int32_t> ids_;  // per node: the token ending there, or -1
+};
+
 }  // namespace pyseq::text

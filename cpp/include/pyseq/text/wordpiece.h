@@ -86,8 +86,9 @@ class WordPieceTokenizer {
 
   std::vector<std::string> vocab_;
   WordPieceOptions options_;
-  StringMap tokens_;        // token -> id
-  StringMap continuation_;  // token without its "##" prefix -> id, for pieces after the first
+  StringMap tokens_;         // token -> id
+  TokenTrie first_trie_;     // all tokens, for a word's first piece
+  TokenTrie continuation_;   // tokens without their "##" prefix, for the pieces after the first
   int32_t unk_id_ = -1;
   std::vector<int32_t> special_ids_;
   std::vector<uint8_t> is_special_;  // per id
