@@ -137,6 +137,25 @@ def test_bert_profile_matches_reference(bert, vocab_set, text):
     check_against_reference(bert, vocab_set, text)
 
 
+@pytest.mark.parametrize("profile", ["bert", "huggingface"])
+@pytest.mark.parametrize("options", [{}, {"lowercase": False}, {"clean_text": False, "handle_chinese_chars": False},
+                                     {"strip_accents": False}, {"never_split": ["Hello-World", "ΣΑΣ"]}])
+def test_fast_path_matches_reference_path(vocab_txt, profile, options):
+    """The fused encoder (ASCII inline, words encoded as they end) against the unfused one."""
+    import random
+    fast = WordPieceTokenizer.from_vocab(vocab_txt, profile=profile, **options)
+    slow = WordPieceTokenizer.from_vocab(vocab_txt, profile=profile, **options)
+    slow._core._set_reference(True)
+    rng = random.Random(7)
+    pool = EDGE + "Hello-World ΣΑΣ \u0345\u0f71\u1d165"
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) if rng.random() < 0.8 else chr(rng.randint(0, 0x10FFFF) & ~0x800 | 0x20)
+                       for _ in range(rng.randint(0, 30)))
+        text = "".join(c for c in text if not 0xD800 <= ord(c) < 0xE000)
+        a, b = fast.encode(text), slow.encode(text)
+        assert (a.ids, a.offsets) == (b.ids, b.offsets), repr(text)
+
+
 def test_bert_profile_on_news(bert, vocab_set):
     import csv
     import io

@@ -145,6 +145,7 @@ void bind_wordpiece(py::module_& m) {
              return id < 0 ? py::none() : py::cast(id);
            })
       .def("id_to_token", &WordPieceTokenizer::id_to_token)
+      .def("_set_reference", &WordPieceTokenizer::set_reference, "Use the unfused reference path (for tests).")
       .def_property_readonly("vocab_size", &WordPieceTokenizer::vocab_size)
       .def_property_readonly("vocab", &WordPieceTokenizer::vocab)
       .def("normalize", [](const WordPieceTokenizer& t, std::string_view s) {

@@ -357,6 +357,13 @@ void WordPieceTokenizer::encode_word(std::string_view word, const uint32_t* star
     out.push(unk_id_, starts[0], ends[n - 1]);
     return;
   }
+  if (n <= tokens_.max_key_length()) {  // most words are a token
+    const int32_t id = tokens_.find(word);
+    if (id >= 0) {
+      out.push(id, starts[0], ends[n - 1]);
+      return;
+    }
+  }
   // Greedy longest match: each piece is one walk down a trie, so a word costs
   // O(its length x the longest token), never a lookup per candidate substring.
   const size_t first = out.size();
@@ -373,8 +380,7 @@ void WordPieceTokenizer::encode_word(std::string_view word, const uint32_t* star
   }
 }
 
-void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, Encoding& out) const {
-  if (text.empty()) return;
+void WordPieceTokenizer::encode_segment_reference(std::string_view text, uint32_t base, Encoding& out) const {
   NormalizedText norm;
   std::vector<std::pair<uint32_t, uint32_t>> words;
   basic_tokenize(text, options_.normalizer, options_.never_split, norm, words);
@@ -382,6 +388,214 @@ void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, En
   for (uint32_t& e : norm.ends) e += base;
   for (auto [b, e] : words)
     encode_word(std::string_view(norm.text).substr(b, e - b), norm.starts.data() + b, norm.ends.data() + b, out);
+}
+
+void WordPieceTokenizer::encode_segment(std::string_view text, uint32_t base, Encoding& out) const {
+  if (text.empty()) return;
+  if (reference_) encode_segment_reference(text, base, out);
+  else if (options_.normalizer.profile == BertProfile::kHuggingFace) encode_segment_huggingface(text, base, out);
+  else encode_segment_google(text, base, out);
+}
+
+namespace {
+
+// A word being built: normalized bytes and, per byte, the span of the input it came from.
+struct WordBuffer {
+  std::string text;
+  std::vector<uint32_t> starts, ends;
+  bool reorder = false;  // holds combining marks that may need canonical reordering
+  void push(char c, uint32_t b, uint32_t e) {
+    text.push_back(c);
+    starts.push_back(b);
+    ends.push_back(e);
+  }
+  void push(char32_t c, uint32_t b, uint32_t e) {
+    const size_t before = text.size();
+    utf8_append(c, text);
+    starts.insert(starts.end(), text.size() - before, b);
+    ends.insert(ends.end(), text.size() - before, e);
+  }
+  void clear() {
+    text.clear();
+    starts.clear();
+    ends.clear();
+    reorder = false;
+  }
+};
+
+// ASCII classes of the Hugging Face profile: dropped, whitespace, punctuation, word.
+enum AsciiClass : uint8_t { kDrop, kSpace, kPunctuation, kWordChar };
+
+AsciiClass hf_ascii_class(unsigned char c, bool clean_text) {
+  if (clean_text && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)) return kDrop;
+  if ((c >= 0x09 && c <= 0x0D) || c == ' ') return kSpace;
+  if (is_ascii_punctuation(c)) return kPunctuation;
+  return kWordChar;
+}
+
+}  // namespace
+
+// Hugging Face profile, fused: each input character is cleaned, decomposed, filtered, lowercased
+// and classified (space / punctuation / word) in one pass; words are encoded as they end.
+void WordPieceTokenizer::encode_segment_huggingface(std::string_view text, uint32_t base, Encoding& out) const {
+  const BertNormalizerOptions& o = options_.normalizer;
+  AsciiClass ascii[128];
+  for (int c = 0; c < 128; ++c) ascii[c] = hf_ascii_class(static_cast<unsigned char>(c), o.clean_text);
+  WordBuffer w;
+  auto flush = [&]() {
+    if (w.text.empty()) return;
+    if (w.reorder) {  // canonical ordering of the combining marks that stripping kept
+      std::u32string cs;
+      std::vector<uint32_t> ss, es;
+      for (size_t i = 0; i < w.text.size();) {
+        ss.push_back(w.starts[i]);
+        es.push_back(w.ends[i]);
+        cs.push_back(utf8_next(w.text, i));
+      }
+      canonical_reorder(cs, ss, es);
+      w.clear();
+      for (size_t k = 0; k < cs.size(); ++k) w.push(cs[k], ss[k], es[k]);
+    }
+    encode_word(w.text, w.starts.data(), w.ends.data(), out);
+    w.clear();
+  };
+  std::u32string dec, low;
+  for (size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const uint32_t b = base + static_cast<uint32_t>(i);
+    if (byte < 0x80) {
+      ++i;
+      switch (ascii[byte]) {
+        case kDrop: break;
+        case kSpace: flush(); break;
+        case kPunctuation:
+          flush();
+          w.push(static_cast<char>(byte), b, b + 1);
+          flush();
+          break;
+        case kWordChar:
+          w.push(static_cast<char>(o.lowercase && byte >= 'A' && byte <= 'Z' ? byte + 32 : byte), b, b + 1);
+          break;
+      }
+      continue;
+    }
+    const char32_t c = utf8_next(text, i);
+    const uint32_t e = base + static_cast<uint32_t>(i);
+    const uint32_t f = unicode_flags(c);
+    if (o.clean_text) {
+      if (c == 0xFFFD || (f & kBertControl)) continue;
+      if (f & kWhitespace) {
+        flush();
+        continue;
+      }
+    }
+    const bool cjk = o.handle_chinese_chars && is_bert_chinese(c);
+    if (cjk) flush();
+    dec.clear();
+    if (o.strip_accents) append_decomposition(c, dec);
+    else dec.push_back(c);
+    for (char32_t d : dec) {
+      if (o.strip_accents && has_flag(d, kBertNonspacingMark)) continue;
+      low.clear();
+      if (o.lowercase) append_lowercase(d, low);
+      else low.push_back(d);
+      for (char32_t l : low) {
+        if (l == ' ' || has_flag(l, kWhitespace)) {
+          flush();
+        } else if (is_bert_punctuation(l)) {
+          flush();
+          w.push(l, b, e);
+          flush();
+        } else {
+          w.push(l, b, e);
+          w.reorder = w.reorder || (o.strip_accents && combining_class(l) != 0);
+        }
+      }
+    }
+    if (cjk) flush();
+  }
+  flush();
+}
+
+// google profile: whitespace tokens of pure ASCII (most of them) are lowercased and split at
+// punctuation inline; any other token goes through google_basic_tokenize.
+void WordPieceTokenizer::encode_segment_google(std::string_view text, uint32_t base, Encoding& out) const {
+  const BertNormalizerOptions& o = options_.normalizer;
+  WordBuffer w;
+  auto flush = [&]() {
+    if (w.text.empty()) return;
+    encode_word(w.text, w.starts.data(), w.ends.data(), out);
+    w.clear();
+  };
+  NormalizedText norm;
+  std::vector<std::pair<uint32_t, uint32_t>> words;
+  std::string token;
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    // A run up to the next separator (a space that cleaning keeps: ASCII ' ', \t, \n, \r here).
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == ' ' || byte == '\t' || byte == '\n' || byte == '\r' ||
+        (!o.clean_text && ((byte >= 0x0B && byte <= 0x0C) || (byte >= 0x1C && byte <= 0x1F)))) {
+      ++i;
+      continue;
+    }
+    if (byte >= 0x80) {  // a non-ASCII separator (U+00A0, U+3000, U+2028, ...)
+      size_t k = i;
+      const char32_t cp = utf8_next(text, k);
+      const bool dropped = o.clean_text && (cp == 0xFFFD || has_flag(cp, kControl));
+      if (!dropped && has_flag(cp, kPySpace)) {
+        i = k;
+        continue;
+      }
+    }
+    size_t j = i;
+    bool simple = true;  // printable ASCII only
+    while (j < n) {
+      const auto c = static_cast<unsigned char>(text[j]);
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
+      if (c < 0x20 || c >= 0x7F) {
+        simple = false;
+        if (c < 0x80) {
+          ++j;
+          continue;
+        }
+        // A non-ASCII separator ends the run too (U+00A0, U+3000, U+2028, ...).
+        size_t k = j;
+        const char32_t cp = utf8_next(text, k);
+        const bool dropped = o.clean_text && (cp == 0xFFFD || has_flag(cp, kControl));
+        if (!dropped && has_flag(cp, kPySpace)) break;
+        j = k;
+        continue;
+      }
+      ++j;
+    }
+    const std::string_view run = text.substr(i, j - i);
+    if (simple) {
+      bool keep = false;
+      if (!options_.never_split.empty())
+        keep = std::find(options_.never_split.begin(), options_.never_split.end(), run) != options_.never_split.end();
+      for (size_t k = 0; k < run.size(); ++k) {
+        const auto c = static_cast<unsigned char>(run[k]);
+        const uint32_t b = base + static_cast<uint32_t>(i + k);
+        if (!keep && is_ascii_punctuation(c)) {
+          flush();
+          w.push(static_cast<char>(c), b, b + 1);
+          flush();
+        } else {
+          w.push(static_cast<char>(!keep && o.lowercase && c >= 'A' && c <= 'Z' ? c + 32 : c), b, b + 1);
+        }
+      }
+      flush();
+    } else {
+      google_basic_tokenize(run, o, options_.never_split, norm, words);
+      const uint32_t at = base + static_cast<uint32_t>(i);
+      for (uint32_t& s : norm.starts) s += at;
+      for (uint32_t& e : norm.ends) e += at;
+      for (auto [b, e] : words)
+        encode_word(std::string_view(norm.text).substr(b, e - b), norm.starts.data() + b, norm.ends.data() + b, out);
+    }
+    i = j;
+  }
 }
 
 Encoding WordPieceTokenizer::encode(std::string_view text) const {

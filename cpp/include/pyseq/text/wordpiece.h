@@ -81,8 +81,20 @@ class WordPieceTokenizer {
   int32_t unk_id() const { return unk_id_; }
 
  private:
+  // The fast path (words scanned and encoded on the fly, ASCII inline) and the reference path
+  // (normalize the whole text, then split it, then encode the words); `reference_` picks it.
   void encode_segment(std::string_view text, uint32_t base, Encoding& out) const;
+  void encode_segment_reference(std::string_view text, uint32_t base, Encoding& out) const;
+  void encode_segment_huggingface(std::string_view text, uint32_t base, Encoding& out) const;
+  void encode_segment_google(std::string_view text, uint32_t base, Encoding& out) const;
   void encode_word(std::string_view word, const uint32_t* starts, const uint32_t* ends, Encoding& out) const;
+
+ public:
+  // Use the reference path (for tests that compare the two).
+  void set_reference(bool on) { reference_ = on; }
+
+ private:
+  bool reference_ = false;
 
   std::vector<std::string> vocab_;
   WordPieceOptions options_;
