@@ -130,7 +130,7 @@ def test_bert_vocab_txt_same_as_tokenizer_json(minilm_json):
 def test_bert_corpus_parity(minilm_json, corpus, request):
     texts = request.getfixturevalue(corpus)
     ours, ref = ours_and_hf_bert(minilm_json)
-    a, b = ours.encode_batch(texts), ref.encode_batch(texts)
+    a, b = ours.encode_batch_encodings(texts), ref.encode_batch(texts)
     for i, (x, y) in enumerate(zip(a, b)):
         assert x.ids == y.ids, f"text {i}"
         assert x.offsets == y.offsets, f"text {i}"
@@ -144,7 +144,7 @@ def test_bert_pairs_truncation_and_padding(minilm_json, kjv):
             ref.enable_truncation(max_length)
         else:
             ref.no_truncation()
-        got = ours.encode_batch(firsts, seconds, max_length=max_length)
+        got = ours.encode_batch_encodings(firsts, seconds, max_length=max_length)
         want = ref.encode_batch(list(zip(firsts, seconds)))
         for x, y in zip(got, want):
             assert (x.ids, x.type_ids, x.offsets, x.special_tokens_mask) == (
@@ -222,7 +222,7 @@ def test_bert_errors():
     with pytest.raises(TypeError, match="expected str"):
         tok.encode_batch(["a", 3])
     with pytest.raises(TypeError):
-        tok.encode_batch("a str, not a list")
+        tok.encode_batch_encodings("a str, not a list")
     with pytest.raises(IndexError, match="out of range"):
         tok.decode([99])
     with pytest.raises(ValueError, match="unknown token"):
@@ -243,7 +243,8 @@ def test_bert_errors():
                                            ("o200k_base", [13225, 2375])])
 def test_tiktoken_known_ids(name, expected):
     ours, _ = ours_and_tiktoken(name)
-    assert ours.encode("Hello world") == expected
+    assert ours.encode_ids("Hello world") == expected
+    assert ours.encode("Hello world").ids == expected
     assert ours.decode(expected) == "Hello world"
 
 
@@ -278,15 +279,20 @@ def test_tiktoken_long_pieces():
 def test_tiktoken_special_tokens():
     ours, ref = ours_and_tiktoken("cl100k_base")
     text = "hi <|endoftext|> there <|fim_prefix|>x<|endofprompt|>"
-    assert ours.encode(text, allowed_special="all") == ref.encode(text, allowed_special="all")
-    assert ours.encode(text, allowed_special={"<|endoftext|>"}, disallowed_special=()) == ref.encode(
+    assert ours.encode_ids(text, allowed_special="all") == ref.encode(text, allowed_special="all")
+    assert ours.encode(text, allowed_special="all").ids == ref.encode(text, allowed_special="all")
+    assert ours.encode_ids(text, allowed_special={"<|endoftext|>"}, disallowed_special=()) == ref.encode(
         text, allowed_special={"<|endoftext|>"}, disallowed_special=())
-    assert ours.encode(text, disallowed_special=()) == ref.encode(text, disallowed_special=())
+    assert ours.encode_ids(text, disallowed_special=()) == ref.encode(text, disallowed_special=())
+    with pytest.raises(ValueError, match="disallowed special token"):
+        ours.encode_ids(text)
     with pytest.raises(ValueError, match="disallowed special token"):
         ours.encode(text)
     with pytest.raises(ValueError, match="disallowed special token"):
+        ours.encode_ids_batch(["fine", text])
+    with pytest.raises(ValueError, match="disallowed special token"):
         ours.encode_batch(["fine", text])
-    assert ours.encode_batch(["a <|endoftext|>", "b"], allowed_special="all") == [
+    assert ours.encode_ids_batch(["a <|endoftext|>", "b"], allowed_special="all") == [
         ref.encode("a <|endoftext|>", allowed_special="all"), ref.encode("b")]
     assert ours.eot_token == 100257
     assert ours.decode([100257]) == "<|endoftext|>"
@@ -295,8 +301,8 @@ def test_tiktoken_special_tokens():
 def test_bpe_offsets_and_arrays():
     ours, _ = ours_and_tiktoken("r50k_base")
     text = "Hello wörld, 😀!"
-    enc = ours.encode_with_offsets(text)
-    assert enc.ids == ours.encode(text)
+    enc = ours.encode(text)
+    assert enc.ids == ours.encode_ids(text)
     pieces = [text[a:b] for a, b in enc.offsets]
     assert pieces[:2] == ["Hello", " w"]
     assert all(0 <= a <= b <= len(text) for a, b in enc.offsets)
@@ -321,9 +327,9 @@ def test_gpt2_files_match_hf_and_tiktoken():
     tik, _ = ours_and_tiktoken("r50k_base")
     texts = ["Hello world", "  multiple   spaces\n\n", "naïve café 東京 😀", "don't STOP 12345"]
     for text in texts:
-        assert ours.encode(text) == hf.encode(text).ids == tik.encode(text)
-        assert ours.decode(ours.encode(text)) == text
-        enc = ours.encode_with_offsets(text)
+        assert ours.encode_ids(text) == hf.encode(text).ids == tik.encode_ids(text)
+        assert ours.decode(ours.encode_ids(text)) == text
+        enc = ours.encode(text)
         assert enc.offsets == hf.encode(text).offsets  # tokens splitting a character cover all of it
     assert ours.id_to_token(995) == "Ġworld"
     assert ours.token_to_id("Ġworld") == 995 and ours.token_to_id(b" world") == 995
@@ -350,7 +356,7 @@ def test_bpe_errors(tmp_path):
                                                      "pre_tokenizer": {"type": "Whitespace"}}))
         BPETokenizer.from_file(str(tmp_path / "t.json"))
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8: a Python error, no crash
-        ours.encode("a\ud800b")
+        ours.encode_ids("a\ud800b")
 
 
 def test_unicode_tables_are_generated(tmp_path):

@@ -49,7 +49,7 @@ def test_train_matches_hf(kjv, vocab_size, min_frequency, add_prefix_space, full
     assert ours.to_json()["model"]["merges"] == [list(m) for m in json.loads(ref.to_str())["model"]["merges"]]
     held_out = kjv[20000:20300]
     prefixed = [" " + t if add_prefix_space and not t.startswith(" ") else t for t in held_out]
-    assert ours.encode_batch(prefixed) == [e.ids for e in ref.encode_batch(held_out)]
+    assert ours.encode_ids_batch(prefixed) == [e.ids for e in ref.encode_batch(held_out)]
     assert ours.special_tokens == {"<|endoftext|>": 0, "<pad>": 1}
 
 
@@ -61,9 +61,9 @@ def test_train_save_and_load_round_trip(kjv, tmp_path):
     again = BPETokenizer.from_file(str(path))
     hf = tokenizers.Tokenizer.from_file(str(path))
     text = "And God said, Let there be light: and there was light. <|endoftext|> Amen 😀"
-    assert again.encode(text, allowed_special="all") == ours.encode(text, allowed_special="all")
-    assert hf.encode(text).ids == ours.encode(text, allowed_special="all")
-    assert again.decode(again.encode(text, allowed_special="all")) == text
+    assert again.encode_ids(text, allowed_special="all") == ours.encode_ids(text, allowed_special="all")
+    assert hf.encode(text).ids == ours.encode_ids(text, allowed_special="all")
+    assert again.decode(again.encode_ids(text, allowed_special="all")) == text
 
 
 def test_train_tiktoken_round_trip(kjv, tmp_path):
@@ -72,13 +72,13 @@ def test_train_tiktoken_round_trip(kjv, tmp_path):
     ours.save_tiktoken(str(path))
     again = BPETokenizer.from_tiktoken(str(path), "r50k_base", special_tokens={})
     for text in kjv[5000:5200]:
-        assert again.encode(text) == ours.encode(text)
+        assert again.encode_ids(text) == ours.encode_ids(text)
 
 
 def test_train_other_patterns_and_errors(kjv):
     tok = BPETokenizer.train(kjv[:2000], 500, pattern="o200k_base")
     assert tok.pre_tokenize("Hello world's") == ["Hello", " world's"]
-    assert tok.decode(tok.encode("In the beginning")) == "In the beginning"
+    assert tok.decode(tok.encode_ids("In the beginning")) == "In the beginning"
     with pytest.raises(ValueError, match="vocab_size"):
         BPETokenizer.train(["a"], 0)
     with pytest.raises(ValueError, match="pattern"):
@@ -86,7 +86,7 @@ def test_train_other_patterns_and_errors(kjv):
     with pytest.raises(TypeError, match="expected str"):
         BPETokenizer.train([b"bytes"], 300)
     small = BPETokenizer.train(["ab ab ab"], 10 ** 6)  # stops when no pair is left
-    assert small.encode("ab") == [small.token_to_id(b"ab")]
+    assert small.encode_ids("ab") == [small.token_to_id(b"ab")]
 
 
 def hf_train_wordpiece(texts, vocab_size, min_frequency):
@@ -111,7 +111,7 @@ def test_train_wordpiece_matches_hf(kjv):
     assert set(ours.get_vocab()) == set(ref.get_vocab())
     assert ours.encode("x").ids[0] == ours.token_to_id("[CLS]") == 2
     held_out = kjv[20000:20300]
-    assert [e.tokens for e in ours.encode_batch(held_out, add_special_tokens=False)] == [
+    assert [e.tokens for e in ours.encode_batch_encodings(held_out, add_special_tokens=False)] == [
         e.tokens for e in ref.encode_batch(held_out)]
     again = WordPieceTokenizer.train(texts, 2000, profile="huggingface")
     assert again.get_vocab() == ours.get_vocab()

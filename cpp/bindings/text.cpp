@@ -55,22 +55,42 @@ void bind_encoding(py::module_& m) {
       .def_property_readonly("attention_mask", [](const Encoding& e) { return std::vector<int32_t>(e.size(), 1); })
       .def_property_readonly("offsets", &offsets_list,
                              "(start, end) per id: a slice of the input str; (0, 0) for added special tokens")
+      .def_property_readonly("overflowing", [](const Encoding& e) { return e.overflowing; })
       .def("__len__", &Encoding::size);
 }
 
-// The ids of one text or a pair, post-processed, with str offsets.
-Encoding encode_one(const text::WordPieceTokenizer& tok, std::string_view a, const std::string_view* b,
-                    int32_t cls, int32_t sep, int64_t max_length) {
-  Encoding ea = tok.encode(a);
-  text::byte_to_char_offsets(a, ea);
-  if (!b) return text::post_process(std::move(ea), nullptr, cls, sep, max_length);
-  Encoding eb = tok.encode(*b);
-  text::byte_to_char_offsets(*b, eb);
-  return text::post_process(std::move(ea), &eb, cls, sep, max_length);
+text::PostProcessOptions post_options(int32_t cls, int32_t sep, int64_t max_length, const std::string& strategy,
+                                      bool left, int64_t stride) {
+  text::PostProcessOptions o;
+  o.cls_id = cls;
+  o.sep_id = sep;
+  o.max_length = max_length;
+  if (strategy == "longest_first") o.strategy = text::Truncation::kLongestFirst;
+  else if (strategy == "only_first") o.strategy = text::Truncation::kOnlyFirst;
+  else if (strategy == "only_second") o.strategy = text::Truncation::kOnlySecond;
+  else throw ValueError(str("truncation must be 'longest_first', 'only_first' or 'only_second', got '", strategy, "'"));
+  o.truncate_left = left;
+  PYSEQ_CHECK(stride >= 0, ValueError, "stride must be >= 0, got ", stride);
+  o.stride = stride;
+  return o;
 }
 
-std::vector<Encoding> encode_many(const text::WordPieceTokenizer& tok, const py::sequence& texts,
-                                  const py::object& pairs, int32_t cls, int32_t sep, int64_t max_length) {
+// One text (or pair) through `encode` (text -> Encoding with byte offsets), then str offsets
+// and post-processing.
+template <class EncodeFn>
+Encoding encode_one(const EncodeFn& encode, std::string_view a, const std::string_view* b,
+                    const text::PostProcessOptions& o) {
+  Encoding ea = encode(a);
+  text::byte_to_char_offsets(a, ea);
+  if (!b) return text::post_process(std::move(ea), nullptr, o);
+  Encoding eb = encode(*b);
+  text::byte_to_char_offsets(*b, eb);
+  return text::post_process(std::move(ea), &eb, o);
+}
+
+template <class EncodeFn>
+std::vector<Encoding> encode_many(const EncodeFn& encode, const py::sequence& texts, const py::object& pairs,
+                                  const text::PostProcessOptions& o) {
   const std::vector<std::string_view> a = utf8_views(texts, "encode_batch");
   std::vector<std::string_view> b;
   if (!pairs.is_none()) {
@@ -81,9 +101,69 @@ std::vector<Encoding> encode_many(const text::WordPieceTokenizer& tok, const py:
   std::vector<Encoding> out(a.size());
   py::gil_scoped_release release;
   parallel_for(0, static_cast<int64_t>(a.size()), 4, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) out[i] = encode_one(tok, a[i], b.empty() ? nullptr : &b[i], cls, sep, max_length);
+    for (int64_t i = lo; i < hi; ++i) out[i] = encode_one(encode, a[i], b.empty() ? nullptr : &b[i], o);
   });
   return out;
+}
+
+py::dict arrays_dict(std::vector<Encoding>&& encs, const text::PadOptions& p) {
+  text::BatchArrays a;
+  {
+    py::gil_scoped_release release;
+    a = text::to_arrays(encs, p);
+    std::vector<Encoding>().swap(encs);
+  }
+  std::vector<py::ssize_t> shape = p.pad ? std::vector<py::ssize_t>{a.rows, a.cols}
+                                         : std::vector<py::ssize_t>{static_cast<py::ssize_t>(a.ids.size())};
+  std::vector<py::ssize_t> shape2 = shape;
+  shape2.push_back(2);
+  py::dict out;
+  out["input_ids"] = to_numpy(std::move(a.ids), shape);
+  out["token_type_ids"] = to_numpy(std::move(a.type_ids), shape);
+  out["attention_mask"] = to_numpy(std::move(a.attention_mask), shape);
+  out["special_tokens_mask"] = to_numpy(std::move(a.special_tokens_mask), shape);
+  out["offset_mapping"] = to_numpy(std::move(a.offsets), shape2);
+  out["lengths"] = to_numpy(std::move(a.lengths), {a.rows});
+  if (p.overflowing) out["overflow_to_sample_mapping"] = to_numpy(std::move(a.sample_of_row), {a.rows});
+  return out;
+}
+
+// Binds encode / encode_batch / encode_batch_arrays on a tokenizer class; `make` turns the
+// per-call extra argument into the text -> Encoding function.
+template <class Cls, class Make>
+void def_encoders(Cls& cls, const Make& make) {
+  using T = typename Cls::type;
+  cls.def("encode", [make](const T& t, py::handle a, py::handle b, const py::object& extra, int32_t cls_id,
+                           int32_t sep_id, int64_t max_length, const std::string& strategy, bool left, int64_t stride) {
+        const std::string_view va = utf8_view(a, "encode");
+        std::string_view vb;
+        if (!b.is_none()) vb = utf8_view(b, "encode (pair)");
+        const text::PostProcessOptions o = post_options(cls_id, sep_id, max_length, strategy, left, stride);
+        auto encode = make(t, extra);
+        py::gil_scoped_release release;
+        return encode_one(encode, va, b.is_none() ? nullptr : &vb, o);
+      }, py::arg("text"), py::arg("pair"), py::arg("extra"), py::arg("cls_id"), py::arg("sep_id"),
+      py::arg("max_length"), py::arg("truncation"), py::arg("truncate_left"), py::arg("stride"));
+  cls.def("encode_batch", [make](const T& t, const py::sequence& texts, const py::object& pairs,
+                                 const py::object& extra, int32_t cls_id, int32_t sep_id, int64_t max_length,
+                                 const std::string& strategy, bool left, int64_t stride) {
+        const text::PostProcessOptions o = post_options(cls_id, sep_id, max_length, strategy, left, stride);
+        return encode_many(make(t, extra), texts, pairs, o);
+      }, py::arg("texts"), py::arg("pairs"), py::arg("extra"), py::arg("cls_id"), py::arg("sep_id"),
+      py::arg("max_length"), py::arg("truncation"), py::arg("truncate_left"), py::arg("stride"));
+  cls.def("encode_batch_arrays", [make](const T& t, const py::sequence& texts, const py::object& pairs,
+                                        const py::object& extra, int32_t cls_id, int32_t sep_id, int64_t max_length,
+                                        const std::string& strategy, bool left, int64_t stride, bool pad,
+                                        int32_t pad_id, int64_t pad_to, int64_t multiple_of, bool pad_left,
+                                        bool overflowing) {
+        const text::PostProcessOptions o = post_options(cls_id, sep_id, max_length, strategy, left, stride);
+        PYSEQ_CHECK(multiple_of >= 0, ValueError, "pad_to_multiple_of must be >= 0, got ", multiple_of);
+        text::PadOptions p{pad, pad_id, pad_to, multiple_of, pad_left, overflowing};
+        return arrays_dict(encode_many(make(t, extra), texts, pairs, o), p);
+      }, py::arg("texts"), py::arg("pairs"), py::arg("extra"), py::arg("cls_id"), py::arg("sep_id"),
+      py::arg("max_length"), py::arg("truncation"), py::arg("truncate_left"), py::arg("stride"), py::arg("pad"),
+      py::arg("pad_id"), py::arg("pad_to"), py::arg("pad_to_multiple_of"), py::arg("pad_left"),
+      py::arg("overflowing"));
 }
 
 text::BertProfile to_profile(const std::string& name) {
@@ -94,7 +174,11 @@ text::BertProfile to_profile(const std::string& name) {
 
 void bind_wordpiece(py::module_& m) {
   using text::WordPieceTokenizer;
-  py::class_<WordPieceTokenizer>(m, "WordPiece", "BERT normalizer + pre-tokenizer + WordPiece model.")
+  py::class_<WordPieceTokenizer> cls(m, "WordPiece", "BERT basic tokenizer + WordPiece model.");
+  def_encoders(cls, [](const WordPieceTokenizer& t, const py::object&) {
+    return [&t](std::string_view s) { return t.encode(s); };
+  });
+  cls
       .def(py::init([](std::vector<std::string> vocab, std::string unk_token, std::string prefix,
                        int64_t max_input_chars_per_word, bool clean_text, bool handle_chinese_chars,
                        bool strip_accents, bool lowercase, std::vector<std::string> special_tokens,
@@ -112,32 +196,6 @@ void bind_wordpiece(py::module_& m) {
            py::arg("max_input_chars_per_word"), py::arg("clean_text"), py::arg("handle_chinese_chars"),
            py::arg("strip_accents"), py::arg("lowercase"), py::arg("special_tokens"), py::arg("profile"),
            py::arg("never_split"))
-      .def("encode", [](const WordPieceTokenizer& t, py::handle a, py::handle b, int32_t cls, int32_t sep,
-                        int64_t max_length) {
-             const std::string_view va = utf8_view(a, "encode");
-             std::string_view vb;
-             if (!b.is_none()) vb = utf8_view(b, "encode (pair)");
-             py::gil_scoped_release release;
-             return encode_one(t, va, b.is_none() ? nullptr : &vb, cls, sep, max_length);
-           }, py::arg("text"), py::arg("pair"), py::arg("cls_id"), py::arg("sep_id"), py::arg("max_length"))
-      .def("encode_batch", &encode_many, py::arg("texts"), py::arg("pairs"), py::arg("cls_id"), py::arg("sep_id"),
-           py::arg("max_length"))
-      .def("encode_batch_arrays", [](const WordPieceTokenizer& t, const py::sequence& texts, const py::object& pairs,
-                                     int32_t cls, int32_t sep, int64_t max_length, int32_t pad_id, int64_t pad_to) {
-             std::vector<Encoding> encs = encode_many(t, texts, pairs, cls, sep, max_length);
-             text::PaddedBatch p;
-             {
-               py::gil_scoped_release release;
-               p = text::pad_batch(encs, pad_id, pad_to);
-             }
-             const std::vector<py::ssize_t> shape{p.rows, p.cols};
-             py::dict out;
-             out["input_ids"] = to_numpy(std::move(p.ids), shape);
-             out["token_type_ids"] = to_numpy(std::move(p.type_ids), shape);
-             out["attention_mask"] = to_numpy(std::move(p.attention_mask), shape);
-             return out;
-           }, py::arg("texts"), py::arg("pairs"), py::arg("cls_id"), py::arg("sep_id"), py::arg("max_length"),
-           py::arg("pad_id"), py::arg("pad_to"))
       .def("decode", &WordPieceTokenizer::decode, py::arg("ids"), py::arg("skip_special_tokens"),
            py::call_guard<py::gil_scoped_release>())
       .def("token_to_id", [](const WordPieceTokenizer& t, std::string_view s) -> py::object {
@@ -179,7 +237,11 @@ py::bytes as_bytes(const std::string& s) { return py::bytes(s.data(), s.size());
 
 void bind_bpe(py::module_& m) {
   using text::BytePairEncoder;
-  py::class_<BytePairEncoder>(m, "BPE", "Byte-level BPE with a GPT-2 / cl100k / o200k pre-tokenizer.")
+  py::class_<BytePairEncoder> cls(m, "BPE", "Byte-level BPE with a GPT-2 / cl100k / o200k pre-tokenizer.");
+  def_encoders(cls, [](const BytePairEncoder& t, const py::object& allowed) {
+    return [&t, mask = to_mask(allowed)](std::string_view s) { return t.encode(s, mask); };
+  });
+  cls
       .def_static("from_tiktoken", [](py::bytes contents, const std::string& pattern, const py::dict& specials) {
              std::string_view data = contents;
              const text::Pattern p = text::pattern_from_name(pattern);
@@ -239,21 +301,13 @@ void bind_bpe(py::module_& m) {
              py::gil_scoped_release release;
              return t.encode_ordinary(v);
            }, py::arg("text"))
-      .def("encode", [](const BytePairEncoder& t, py::handle s, const py::object& allowed) {
+      .def("encode_ids", [](const BytePairEncoder& t, py::handle s, const py::object& allowed) {
              const std::string_view v = utf8_view(s, "encode");
              const std::vector<uint8_t> mask = to_mask(allowed);
              py::gil_scoped_release release;
              return t.encode(v, mask).ids;
            }, py::arg("text"), py::arg("allowed"))
-      .def("encode_with_offsets", [](const BytePairEncoder& t, py::handle s, const py::object& allowed) {
-             const std::string_view v = utf8_view(s, "encode");
-             const std::vector<uint8_t> mask = to_mask(allowed);
-             py::gil_scoped_release release;
-             Encoding e = t.encode(v, mask);
-             text::byte_to_char_offsets(v, e);
-             return e;
-           }, py::arg("text"), py::arg("allowed"))
-      .def("encode_batch", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed) {
+      .def("encode_ids_batch", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed) {
              const std::vector<std::string_view> v = utf8_views(texts, "encode_batch");
              const std::vector<uint8_t> mask = to_mask(allowed);
              std::vector<std::vector<int32_t>> out(v.size());
@@ -265,28 +319,6 @@ void bind_bpe(py::module_& m) {
              }
              return out;
            }, py::arg("texts"), py::arg("allowed"))
-      .def("encode_batch_arrays", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed,
-                                     int64_t max_length, int32_t pad_id, int64_t pad_to) {
-             const std::vector<std::string_view> v = utf8_views(texts, "encode_batch");
-             const std::vector<uint8_t> mask = to_mask(allowed);
-             text::PaddedBatch p;
-             {
-               py::gil_scoped_release release;
-               std::vector<Encoding> encs(v.size());
-               parallel_for(0, static_cast<int64_t>(v.size()), 4, [&](int64_t lo, int64_t hi) {
-                 for (int64_t i = lo; i < hi; ++i) {
-                   encs[i] = t.encode(v[i], mask);
-                   if (max_length > 0) encs[i].truncate(static_cast<size_t>(max_length));
-                 }
-               });
-               p = text::pad_batch(encs, pad_id, pad_to);
-             }
-             const std::vector<py::ssize_t> shape{p.rows, p.cols};
-             py::dict out;
-             out["input_ids"] = to_numpy(std::move(p.ids), shape);
-             out["attention_mask"] = to_numpy(std::move(p.attention_mask), shape);
-             return out;
-           }, py::arg("texts"), py::arg("allowed"), py::arg("max_length"), py::arg("pad_id"), py::arg("pad_to"))
       .def("find_special", [](const BytePairEncoder& t, py::handle s, const py::object& check) {
              const std::string_view v = utf8_view(s, "encode");
              return t.find_special(v, to_mask(check));

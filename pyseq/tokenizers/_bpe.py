@@ -4,7 +4,7 @@ import gzip
 import json
 
 from .._core import text as _text
-from ._common import Encoding, as_batch_output
+from ._common import Encoding, as_batch_output, padding_args, seq, truncation_args
 
 # The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
 _ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
@@ -147,42 +147,61 @@ class BPETokenizer:
                          "Pass it in allowed_special (or allowed_special='all') to encode it as a special "
                          "token, or disallowed_special=() to encode it as normal text.")
 
-    def encode(self, text, *, allowed_special=(), disallowed_special="all"):
-        """Text -> ids, as tiktoken's Encoding.encode."""
-        return self._core.encode(text, self._allowed(text, allowed_special, disallowed_special))
+    def encode(self, text, pair=None, *, allowed_special=(), disallowed_special="all", max_length=None,
+               truncation=None, stride=0, truncation_side="right"):
+        """One text (or a pair: type id 1) -> Encoding: ids, tokens, type ids, masks, offsets.
+
+        Special tokens follow tiktoken's rules (allowed_special / disallowed_special); truncation
+        and overflow windows as in WordPieceTokenizer.encode."""
+        texts = [text] if pair is None else [text, pair]
+        allowed = self._allowed(texts, allowed_special, disallowed_special)
+        return Encoding(self._core.encode(text, pair, allowed, -1, -1,
+                                          *truncation_args(max_length, truncation, stride, truncation_side)), self)
+
+    def encode_ids(self, text, *, allowed_special=(), disallowed_special="all"):
+        """Text -> list of ids, exactly as tiktoken's Encoding.encode."""
+        return self._core.encode_ids(text, self._allowed(text, allowed_special, disallowed_special))
 
     def encode_ordinary(self, text):
-        """Text -> ids, with special tokens treated as plain text."""
+        """Text -> list of ids, with special tokens treated as plain text (tiktoken's encode_ordinary)."""
         return self._core.encode_ordinary(text)
 
-    def encode_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
-        """Many texts at once, over pyseq's threads."""
-        texts = list(texts)
-        return self._core.encode_batch(texts, self._allowed(texts, allowed_special, disallowed_special))
+    def encode_ids_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
+        """Many texts -> list of lists of ids (tiktoken's encode_batch), on pyseq's threads."""
+        texts = seq(texts)
+        return self._core.encode_ids_batch(texts, self._allowed(texts, allowed_special, disallowed_special))
 
     def encode_ordinary_batch(self, texts):
-        return self._core.encode_batch(list(texts), None)
+        return self._core.encode_ids_batch(seq(texts), None)
 
-    def encode_with_offsets(self, text, *, allowed_special=(), disallowed_special="all"):
-        """Text -> Encoding with (start, end) str offsets per token (a token that splits a
-        character covers the whole character)."""
-        return Encoding(self._core.encode_with_offsets(text, self._allowed(text, allowed_special,
-                                                                            disallowed_special)), self)
+    def encode_batch_encodings(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all",
+                               max_length=None, truncation=None, stride=0, truncation_side="right"):
+        """Many texts at once -> a list of Encoding."""
+        texts, pairs = seq(texts), seq(pairs)
+        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
+        core = self._core.encode_batch(texts, pairs, allowed, -1, -1,
+                                       *truncation_args(max_length, truncation, stride, truncation_side))
+        return [Encoding(e, self) for e in core]
 
-    def __call__(self, texts, *, max_length=None, padding="longest", pad_id=None, allowed_special=(),
-                 disallowed_special="all", return_tensors="np"):
-        """A batch as padded arrays {"input_ids", "attention_mask"}, each (n, T) int64."""
+    def encode_batch(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all", max_length=None,
+                     truncation=None, stride=0, truncation_side="right", padding="longest", pad_to_multiple_of=None,
+                     padding_side="right", pad_id=None, return_overflowing=False, return_tensors="np"):
+        """Many texts at once, on all of pyseq's threads with the GIL released, as arrays (see
+        WordPieceTokenizer.encode_batch). pad_id defaults to <|endoftext|> (else 0)."""
         if isinstance(texts, str):
             texts = [texts]
-        texts = list(texts)
-        allowed = self._allowed(texts, allowed_special, disallowed_special)
-        if padding not in ("longest", "max_length"):
-            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+            pairs = [pairs] if isinstance(pairs, str) else pairs
+        texts, pairs = seq(texts), seq(pairs)
+        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
         if pad_id is None:
             pad_id = self.special_tokens.get(_ENDOFTEXT, 0)
-        pad_to = (max_length or 0) if padding == "max_length" else 0
-        out = self._core.encode_batch_arrays(texts, allowed, max_length or 0, pad_id, pad_to)
+        pad, length, multiple, left = padding_args(padding, max_length, pad_to_multiple_of, padding_side)
+        out = self._core.encode_batch_arrays(texts, pairs, allowed, -1, -1,
+                                             *truncation_args(max_length, truncation, stride, truncation_side),
+                                             pad, int(pad_id), length, multiple, left, bool(return_overflowing))
         return as_batch_output(out, return_tensors)
+
+    __call__ = encode_batch
 
     def decode_bytes(self, ids):
         return self._core.decode_bytes(list(ids))

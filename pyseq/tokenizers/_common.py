@@ -1,8 +1,9 @@
-"""Shared pieces of the tokenizer API: the Encoding view and batch outputs."""
+"""Shared pieces of the tokenizer API: the Encoding view, truncation / padding arguments, batch
+outputs."""
 
 
 class Encoding:
-    """One tokenized text (or pair): ids, tokens, offsets, type ids, masks."""
+    """One tokenized text (or pair): ids, tokens, offsets, type ids, masks, overflow windows."""
 
     __slots__ = ("_core", "_tokenizer")
 
@@ -35,11 +36,59 @@ class Encoding:
     def special_tokens_mask(self):
         return self._core.special_tokens_mask
 
+    @property
+    def overflowing(self):
+        """The windows truncation cut off (consecutive ones share `stride` tokens), as Encodings."""
+        return [Encoding(e, self._tokenizer) for e in self._core.overflowing]
+
     def __len__(self):
         return len(self._core)
 
     def __repr__(self):
         return f"Encoding(num_tokens={len(self)}, ids={self.ids[:8]}{'...' if len(self) > 8 else ''})"
+
+
+def truncation_args(max_length, truncation, stride, truncation_side):
+    """(max_length, strategy, from_left, stride) for the core. truncation: None (truncate when
+    max_length is given), True / "longest_first", "only_first", "only_second", or False."""
+    if truncation is None:
+        truncation = max_length is not None
+    if truncation is False or truncation == "do_not_truncate":
+        return 0, "longest_first", False, 0
+    if max_length is None:
+        raise ValueError("truncation needs max_length")
+    if int(max_length) <= 0:
+        raise ValueError(f"max_length must be positive, got {max_length}")
+    strategy = "longest_first" if truncation is True else truncation
+    if truncation_side not in ("right", "left"):
+        raise ValueError(f"truncation_side must be 'right' or 'left', got {truncation_side!r}")
+    return int(max_length), strategy, truncation_side == "left", int(stride)
+
+
+def padding_args(padding, max_length, pad_to_multiple_of, padding_side):
+    """(pad, length, multiple_of, left) for the core. padding: True / "longest", "max_length",
+    or False / None (no padding: the arrays are the rows one after another, with "lengths")."""
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+    if padding in (False, None, "do_not_pad"):
+        return False, 0, 0, False
+    if padding is True or padding == "longest":
+        length = 0
+    elif padding == "max_length":
+        if max_length is None:
+            raise ValueError("padding='max_length' needs max_length")
+        length = int(max_length)
+    else:
+        raise ValueError(f"padding must be True, 'longest', 'max_length' or False, got {padding!r}")
+    return True, length, int(pad_to_multiple_of or 0), padding_side == "left"
+
+
+def seq(x):
+    if x is None or isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, (str, bytes)):
+        raise TypeError("expected a sequence of str, got a single str (wrap it in a list)")
+    return list(x)
 
 
 def as_batch_output(arrays, return_tensors):

@@ -3,7 +3,7 @@
 import json
 
 from .._core import text as _text
-from ._common import Encoding, as_batch_output
+from ._common import Encoding, as_batch_output, padding_args, seq, truncation_args
 
 
 _DEFAULT = object()
@@ -139,38 +139,53 @@ class WordPieceTokenizer:
                    handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase,
                    special_tokens=specials, profile=profile, **kwargs)
 
-    # --- encoding -----------------------------------------------------------------------------
+    # --- encoding ---------------------------------------------------------------------------
     def _specials(self, add_special_tokens):
         return (self._cls, self._sep) if add_special_tokens else (-1, -1)
 
-    def encode(self, text, pair=None, *, add_special_tokens=True, max_length=None):
-        """One text (or a pair) -> Encoding. `max_length` truncates (longest first), counting [CLS]/[SEP]."""
+    def encode(self, text, pair=None, *, add_special_tokens=True, max_length=None, truncation=None, stride=0,
+               truncation_side="right"):
+        """One text (or a pair) -> Encoding: ids, tokens, type ids, masks, offsets into `text`.
+
+        max_length truncates (counting [CLS]/[SEP]) with `truncation` = "longest_first",
+        "only_first" or "only_second", from the right or left; the cut-off part is kept in
+        `overflowing` as windows that overlap by `stride` tokens."""
         cls_id, sep_id = self._specials(add_special_tokens)
-        return Encoding(self._core.encode(text, pair, cls_id, sep_id, max_length or 0), self)
+        return Encoding(self._core.encode(text, pair, None, cls_id, sep_id,
+                                          *truncation_args(max_length, truncation, stride, truncation_side)), self)
 
-    def encode_batch(self, texts, pairs=None, *, add_special_tokens=True, max_length=None):
-        """Many texts at once, over pyseq's threads (see pyseq.set_num_threads)."""
+    def encode_batch_encodings(self, texts, pairs=None, *, add_special_tokens=True, max_length=None, truncation=None,
+                               stride=0, truncation_side="right"):
+        """Many texts at once (on all of pyseq's threads) -> a list of Encoding."""
         cls_id, sep_id = self._specials(add_special_tokens)
-        return [Encoding(e, self) for e in self._core.encode_batch(_seq(texts), _seq(pairs), cls_id, sep_id,
-                                                                   max_length or 0)]
+        core = self._core.encode_batch(seq(texts), seq(pairs), None, cls_id, sep_id,
+                                       *truncation_args(max_length, truncation, stride, truncation_side))
+        return [Encoding(e, self) for e in core]
 
-    def __call__(self, texts, pairs=None, *, add_special_tokens=True, max_length=None, padding="longest",
-                 return_tensors="np"):
-        """A batch as padded arrays: {"input_ids", "token_type_ids", "attention_mask"}, each (n, T) int64.
+    def encode_batch(self, texts, pairs=None, *, add_special_tokens=True, max_length=None, truncation=None, stride=0,
+                     truncation_side="right", padding="longest", pad_to_multiple_of=None, padding_side="right",
+                     return_overflowing=False, return_tensors="np"):
+        """Many texts (or pairs) at once, on all of pyseq's threads with the GIL released, as arrays:
+        input_ids, token_type_ids, attention_mask, special_tokens_mask (rows, T) int64,
+        offset_mapping (rows, T, 2), lengths (rows,), and with return_overflowing the overflow
+        windows as extra rows plus overflow_to_sample_mapping (rows,).
 
-        padding="longest" pads to the longest row, "max_length" to `max_length`. return_tensors
-        "np" gives numpy arrays, "pyseq" pyseq tensors.
-        """
+        padding: "longest" / True, "max_length" (to max_length), or False (no padding: each array
+        is the rows one after another, cut them with `lengths`); pad_to_multiple_of rounds the
+        length up; padding_side "right" or "left". return_tensors: "np" or "pyseq"."""
         if isinstance(texts, str):
             texts = [texts]
             pairs = [pairs] if isinstance(pairs, str) else pairs
         cls_id, sep_id = self._specials(add_special_tokens)
-        if padding not in ("longest", "max_length"):
-            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
-        pad_to = (max_length or 0) if padding == "max_length" else 0
-        out = self._core.encode_batch_arrays(_seq(texts), _seq(pairs), cls_id, sep_id, max_length or 0,
-                                             max(self._pad, 0), pad_to)
+        if self._pad < 0 and padding not in (False, None, "do_not_pad"):
+            raise ValueError("WordPieceTokenizer: padding needs a pad_token in the vocabulary")
+        out = self._core.encode_batch_arrays(
+            seq(texts), seq(pairs), None, cls_id, sep_id, *truncation_args(max_length, truncation, stride,
+                                                                            truncation_side),
+            *_pad(padding, max_length, pad_to_multiple_of, padding_side, max(self._pad, 0)), bool(return_overflowing))
         return as_batch_output(out, return_tensors)
+
+    __call__ = encode_batch
 
     def decode(self, ids, *, skip_special_tokens=True):
         return self._core.decode(list(ids), skip_special_tokens)
@@ -207,9 +222,6 @@ class WordPieceTokenizer:
                 f.write(t + "\n")
 
 
-def _seq(x):
-    if x is None or isinstance(x, (list, tuple)):
-        return x
-    if isinstance(x, str):
-        raise TypeError("expected a sequence of str, got a str (wrap it in a list)")
-    return list(x)
+def _pad(padding, max_length, multiple_of, side, pad_id):
+    pad, length, multiple, left = padding_args(padding, max_length, multiple_of, side)
+    return pad, pad_id, length, multiple, left

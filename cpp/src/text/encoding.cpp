@@ -1,4 +1,4 @@
-// Post-processing (special tokens, truncation) and padding of encodings.
+// Post-processing (truncation, overflow windows, special tokens) and batching of encodings.
 #include "pyseq/text/encoding.h"
 
 #include <algorithm>
@@ -7,35 +7,47 @@
 
 namespace pyseq::text {
 
-Encoding post_process(Encoding a, const Encoding* b, int32_t cls_id, int32_t sep_id, int64_t max_length) {
-  const int64_t added = (cls_id >= 0) + (sep_id >= 0) + (b && sep_id >= 0);
-  if (max_length > 0) {
-    PYSEQ_CHECK(max_length >= added, ValueError, "truncation: max_length ", max_length,
-                " is smaller than the ", added, " special tokens it must hold");
-    const int64_t budget = max_length - added;
-    if (!b) {
-      a.truncate(static_cast<size_t>(budget));
-    } else {
-      // Hugging Face's longest_first: keep both as long as possible, cutting the longer first.
-      int64_t n1 = static_cast<int64_t>(a.size()), n2 = static_cast<int64_t>(b->size());
-      if (n1 + n2 > budget) {
-        const bool swap = n1 > n2;
-        if (swap) std::swap(n1, n2);
-        n2 = n1 > budget ? n1 : std::max(n1, budget - n1);
-        if (n1 + n2 > budget) {
-          n1 = budget / 2;
-          n2 = n1 + budget % 2;
-        }
-        if (swap) std::swap(n1, n2);
-        a.truncate(static_cast<size_t>(n1));
-        Encoding bt = *b;
-        bt.truncate(static_cast<size_t>(n2));
-        return post_process(std::move(a), &bt, cls_id, sep_id, 0);
-      }
+Encoding Encoding::slice(size_t b, size_t e) const {
+  Encoding out;
+  out.ids.assign(ids.begin() + b, ids.begin() + e);
+  out.starts.assign(starts.begin() + b, starts.begin() + e);
+  out.ends.assign(ends.begin() + b, ends.begin() + e);
+  if (!type_ids.empty()) out.type_ids.assign(type_ids.begin() + b, type_ids.begin() + e);
+  if (!special.empty()) out.special.assign(special.begin() + b, special.begin() + e);
+  return out;
+}
+
+namespace {
+
+// Hugging Face's Encoding::truncate: the kept window first, then the overflow windows, each at
+// most max_len ids, consecutive windows sharing `stride` ids.
+std::vector<Encoding> windows(const Encoding& e, size_t max_len, size_t stride, bool left) {
+  const size_t n = e.size();
+  if (max_len >= n) return {e};
+  if (max_len == 0) return {Encoding{}, e};
+  PYSEQ_CHECK(stride < max_len, ValueError, "truncation: stride (", stride, ") must be smaller than the ", max_len,
+              " ids left for the sequence");
+  const size_t step = max_len - stride;
+  std::vector<Encoding> out;
+  if (!left) {
+    for (size_t start = 0;; start += step) {
+      const size_t stop = std::min(start + max_len, n);
+      out.push_back(e.slice(start, stop));
+      if (stop == n) break;
+    }
+  } else {
+    for (size_t stop = n;; stop -= std::min(step, stop)) {
+      const size_t start = stop > max_len ? stop - max_len : 0;
+      out.push_back(e.slice(start, stop));
+      if (start == 0) break;
     }
   }
+  return out;
+}
+
+Encoding apply_template(const Encoding& a, const Encoding* b, int32_t cls_id, int32_t sep_id) {
   Encoding out;
-  const size_t total = a.size() + (b ? b->size() : 0) + added;
+  const size_t total = a.size() + (b ? b->size() : 0) + 3;
   out.ids.reserve(total);
   out.type_ids.reserve(total);
   out.special.reserve(total);
@@ -50,7 +62,8 @@ Encoding post_process(Encoding a, const Encoding* b, int32_t cls_id, int32_t sep
     out.starts.insert(out.starts.end(), e.starts.begin(), e.starts.end());
     out.ends.insert(out.ends.end(), e.ends.begin(), e.ends.end());
     out.type_ids.insert(out.type_ids.end(), e.size(), type);
-    out.special.insert(out.special.end(), e.size(), 0);
+    if (e.special.empty()) out.special.insert(out.special.end(), e.size(), 0);
+    else out.special.insert(out.special.end(), e.special.begin(), e.special.end());
   };
   add_special(cls_id, 0);
   add(a, 0);
@@ -62,34 +75,107 @@ Encoding post_process(Encoding a, const Encoding* b, int32_t cls_id, int32_t sep
   return out;
 }
 
-PaddedBatch pad_batch(const std::vector<Encoding>& batch, int32_t pad_id, int64_t length) {
-  PaddedBatch out;
-  out.rows = static_cast<int64_t>(batch.size());
-  out.cols = std::max<int64_t>(length, 0);
-  for (const Encoding& e : batch) out.cols = std::max<int64_t>(out.cols, static_cast<int64_t>(e.size()));
-  const size_t total = static_cast<size_t>(out.rows * out.cols);
-  out.ids.assign(total, pad_id);
-  out.attention_mask.assign(total, 0);
-  out.type_ids.assign(total, 0);
-  for (size_t r = 0; r < batch.size(); ++r) {
-    const Encoding& e = batch[r];
-    int64_t* ids = out.ids.data() + r * out.cols;  // row r of (rows, cols)
-    int64_t* mask = out.attention_mask.data() + r * out.cols;
-    int64_t* types = out.type_ids.data() + r * out.cols;
-    for (size_t t = 0; t < e.size(); ++t) {
-      ids[t] = e.ids[t];
-      mask[t] = 1;
-      types[t] = e.type_ids.empty() ? 0 : e.type_ids[t];
+}  // namespace
+
+Encoding post_process(Encoding a, const Encoding* b, const PostProcessOptions& o) {
+  const int64_t added = (o.cls_id >= 0) + (o.sep_id >= 0) + (b && o.sep_id >= 0);
+  std::vector<Encoding> wa{a}, wb;
+  if (b) wb.push_back(*b);
+  if (o.max_length > 0) {
+    PYSEQ_CHECK(o.max_length >= added, ValueError, "truncation: max_length ", o.max_length, " is smaller than the ",
+                added, " special tokens it must hold");
+    const int64_t budget = o.max_length - added;
+    const auto stride = static_cast<size_t>(std::max<int64_t>(o.stride, 0));
+    const int64_t n1 = static_cast<int64_t>(a.size()), n2 = b ? static_cast<int64_t>(b->size()) : 0;
+    if (n1 + n2 > budget) {
+      if (!b || o.strategy != Truncation::kLongestFirst) {
+        const bool second = b && o.strategy == Truncation::kOnlySecond;
+        PYSEQ_CHECK(b || o.strategy != Truncation::kOnlySecond, ValueError,
+                    "truncation: only_second needs a pair of sequences");
+        const int64_t target = second ? n2 : n1, other = second ? n1 : n2;
+        PYSEQ_CHECK(target > n1 + n2 - budget, ValueError, "truncation: the sequence to truncate (", target,
+                    " ids) is too short to reach max_length ", o.max_length, " (", other + added,
+                    " ids are not truncated)");
+        auto& w = second ? wb : wa;
+        w = windows(second ? *b : a, static_cast<size_t>(budget - other), stride, o.truncate_left);
+      } else {
+        // longest_first: keep both as long as possible, cutting the longer first.
+        PYSEQ_CHECK(o.stride == 0, ValueError,
+                    "truncation: overflow windows (stride > 0) need only_first or only_second for a pair");
+        int64_t m1 = n1, m2 = n2;
+        const bool swap = m1 > m2;
+        if (swap) std::swap(m1, m2);
+        m2 = m1 > budget ? m1 : std::max(m1, budget - m1);
+        if (m1 + m2 > budget) {
+          m1 = budget / 2;
+          m2 = m1 + budget % 2;
+        }
+        if (swap) std::swap(m1, m2);
+        wa = windows(a, static_cast<size_t>(m1), 0, o.truncate_left);
+        wb = windows(*b, static_cast<size_t>(m2), 0, o.truncate_left);
+        wa.resize(1);  // longest_first keeps no overflow for pairs
+        wb.resize(1);
+      }
     }
+  }
+  // The first window of each is the encoding; further windows pair with the other's first.
+  Encoding out = apply_template(wa[0], b ? &wb[0] : nullptr, o.cls_id, o.sep_id);
+  for (size_t k = 1; k < wa.size(); ++k)
+    out.overflowing.push_back(apply_template(wa[k], b ? &wb[0] : nullptr, o.cls_id, o.sep_id));
+  for (size_t k = 1; k < wb.size(); ++k) out.overflowing.push_back(apply_template(wa[0], &wb[k], o.cls_id, o.sep_id));
+  return out;
+}
+
+BatchArrays to_arrays(const std::vector<Encoding>& batch, const PadOptions& o) {
+  std::vector<const Encoding*> rows;
+  BatchArrays out;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    rows.push_back(&batch[i]);
+    out.sample_of_row.push_back(static_cast<int64_t>(i));
+    if (o.overflowing)
+      for (const Encoding& w : batch[i].overflowing) {
+        rows.push_back(&w);
+        out.sample_of_row.push_back(static_cast<int64_t>(i));
+      }
+  }
+  out.rows = static_cast<int64_t>(rows.size());
+  int64_t longest = 0, total = 0;
+  for (const Encoding* e : rows) {
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(e->size()));
+    total += static_cast<int64_t>(e->size());
+    out.lengths.push_back(static_cast<int64_t>(e->size()));
+  }
+  if (o.pad) {
+    int64_t cols = std::max(longest, o.length);
+    if (o.multiple_of > 1 && cols % o.multiple_of) cols += o.multiple_of - cols % o.multiple_of;
+    out.cols = cols;
+    total = out.rows * cols;
+  }
+  out.ids.assign(static_cast<size_t>(total), o.pad_id);
+  out.type_ids.assign(static_cast<size_t>(total), 0);
+  out.attention_mask.assign(static_cast<size_t>(total), 0);
+  out.special_tokens_mask.assign(static_cast<size_t>(total), o.pad ? 1 : 0);
+  out.offsets.assign(static_cast<size_t>(total) * 2, 0);
+  int64_t at = 0;  // where the row's first id goes
+  for (const Encoding* e : rows) {
+    const auto n = static_cast<int64_t>(e->size());
+    const int64_t first = o.pad ? at + (o.left ? out.cols - n : 0) : at;  // row r of (rows, cols)
+    for (int64_t t = 0; t < n; ++t) {
+      const size_t k = static_cast<size_t>(first + t);
+      out.ids[k] = e->ids[t];
+      out.type_ids[k] = e->type_ids.empty() ? 0 : e->type_ids[t];
+      out.attention_mask[k] = 1;
+      out.special_tokens_mask[k] = e->special.empty() ? 0 : e->special[t];
+      out.offsets[2 * k] = e->starts[t];
+      out.offsets[2 * k + 1] = e->ends[t];
+    }
+    at += o.pad ? out.cols : n;
   }
   return out;
 }
 
-}  // namespace pyseq::text
-
-namespace pyseq::text {
-
 void byte_to_char_offsets(std::string_view text, Encoding& e) {
+  for (Encoding& w : e.overflowing) byte_to_char_offsets(text, w);
   bool ascii = true;
   for (unsigned char c : text)
     if (c >= 0x80) {
