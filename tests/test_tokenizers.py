@@ -372,3 +372,63 @@ def test_unicode_tables_are_generated(tmp_path):
     gen["main"](str(out))
     with open(os.path.join(root, "cpp", "src", "text", "unicode_tables.cpp")) as f:
         assert out.read_text() == f.read()
+
+
+@pytest.mark.parametrize("strategy", ["longest_first", "only_first", "only_second"])
+@pytest.mark.parametrize("direction", ["right", "left"])
+@pytest.mark.parametrize("stride", [0, 3])
+def test_truncation_strategies_match_hf(minilm_json, kjv, strategy, direction, stride):
+    ours, ref = ours_and_hf_bert(minilm_json)
+    firsts, seconds = kjv[:60], kjv[60:120]
+    max_length = 24 if strategy == "longest_first" else 48
+    ref.enable_truncation(max_length, stride=stride, strategy=strategy, direction=direction)
+    try:
+        for a, b in zip(firsts, seconds):
+            try:
+                want = ref.encode(a, b)
+            except BaseException:  # too short to truncate, or stride too long: both refuse (HF panics)
+                with pytest.raises(ValueError, match="too short|stride"):
+                    ours.encode(a, b, max_length=max_length, truncation=strategy, stride=stride,
+                                truncation_side=direction)
+                continue
+            got = ours.encode(a, b, max_length=max_length, truncation=strategy, stride=stride,
+                              truncation_side=direction)
+            assert (got.ids, got.type_ids, got.offsets) == (want.ids, want.type_ids, want.offsets)
+            assert [o.ids for o in got.overflowing] == [o.ids for o in want.overflowing]
+        for a in firsts[:20]:  # single sequences: windows with stride, either side
+            if strategy == "only_second":
+                continue
+            want, got = ref.encode(a), ours.encode(a, max_length=max_length, truncation=strategy, stride=stride,
+                                                   truncation_side=direction)
+            assert got.ids == want.ids
+            assert [o.ids for o in got.overflowing] == [o.ids for o in want.overflowing]
+    finally:
+        ref.no_truncation()
+
+
+def test_batch_arrays_padding_and_overflow(minilm_json, kjv):
+    ours, ref = ours_and_hf_bert(minilm_json)
+    texts = kjv[:30]
+    ref.enable_padding(direction="left", pad_id=0, pad_token="[PAD]", pad_to_multiple_of=8)
+    try:
+        want = ref.encode_batch(texts)
+    finally:
+        ref.no_padding()
+    got = ours.encode_batch(texts, padding_side="left", pad_to_multiple_of=8)
+    assert got["input_ids"].shape[1] % 8 == 0
+    np.testing.assert_array_equal(got["input_ids"], [e.ids for e in want])
+    np.testing.assert_array_equal(got["attention_mask"], [e.attention_mask for e in want])
+    np.testing.assert_array_equal(got["special_tokens_mask"], [e.special_tokens_mask for e in want])
+    np.testing.assert_array_equal(got["offset_mapping"], [e.offsets for e in want])
+    # overflow windows as extra rows, with the sample each came from
+    windows = ours.encode_batch(texts[:5], max_length=16, stride=4, return_overflowing=True)
+    encs = [ours.encode(t, max_length=16, stride=4) for t in texts[:5]]
+    rows = [row for e in encs for row in [e.ids] + [o.ids for o in e.overflowing]]
+    assert windows["overflow_to_sample_mapping"].tolist() == [i for i, e in enumerate(encs)
+                                                              for _ in range(1 + len(e.overflowing))]
+    for r, ids in enumerate(rows):
+        assert windows["input_ids"][r, :len(ids)].tolist() == ids
+    # no padding: the rows one after another, cut by lengths
+    flat = ours.encode_batch(texts, padding=False)
+    pieces = np.split(flat["input_ids"], np.cumsum(flat["lengths"])[:-1])
+    assert [p.tolist() for p in pieces] == [e.ids for e in ours.encode_batch_encodings(texts)]

@@ -100,8 +100,6 @@ Encoding post_process(Encoding a, const Encoding* b, const PostProcessOptions& o
         w = windows(second ? *b : a, static_cast<size_t>(budget - other), stride, o.truncate_left);
       } else {
         // longest_first: keep both as long as possible, cutting the longer first.
-        PYSEQ_CHECK(o.stride == 0, ValueError,
-                    "truncation: overflow windows (stride > 0) need only_first or only_second for a pair");
         int64_t m1 = n1, m2 = n2;
         const bool swap = m1 > m2;
         if (swap) std::swap(m1, m2);
@@ -111,18 +109,21 @@ Encoding post_process(Encoding a, const Encoding* b, const PostProcessOptions& o
           m2 = m1 + budget % 2;
         }
         if (swap) std::swap(m1, m2);
-        wa = windows(a, static_cast<size_t>(m1), 0, o.truncate_left);
-        wb = windows(*b, static_cast<size_t>(m2), 0, o.truncate_left);
-        wa.resize(1);  // longest_first keeps no overflow for pairs
-        wb.resize(1);
+        wa = windows(a, static_cast<size_t>(m1), stride, o.truncate_left);
+        wb = windows(*b, static_cast<size_t>(m2), stride, o.truncate_left);
       }
     }
   }
-  // The first window of each is the encoding; further windows pair with the other's first.
-  Encoding out = apply_template(wa[0], b ? &wb[0] : nullptr, o.cls_id, o.sep_id);
-  for (size_t k = 1; k < wa.size(); ++k)
-    out.overflowing.push_back(apply_template(wa[k], b ? &wb[0] : nullptr, o.cls_id, o.sep_id));
-  for (size_t k = 1; k < wb.size(); ++k) out.overflowing.push_back(apply_template(wa[0], &wb[k], o.cls_id, o.sep_id));
+  // The first window of each makes the encoding. The overflow rows, in Hugging Face's order (that
+  // of merging the template's pieces one by one): each further window of A with B's first and
+  // then with each further window of B, then A's first with each further window of B.
+  const Encoding* b0 = b ? &wb[0] : nullptr;
+  Encoding out = apply_template(wa[0], b0, o.cls_id, o.sep_id);
+  for (size_t k = 1; k < wa.size(); ++k) {
+    out.overflowing.push_back(apply_template(wa[k], b0, o.cls_id, o.sep_id));
+    for (size_t j = 1; j < wb.size(); ++j) out.overflowing.push_back(apply_template(wa[k], &wb[j], o.cls_id, o.sep_id));
+  }
+  for (size_t j = 1; j < wb.size(); ++j) out.overflowing.push_back(apply_template(wa[0], &wb[j], o.cls_id, o.sep_id));
   return out;
 }
 
