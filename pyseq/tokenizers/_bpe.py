@@ -24,6 +24,22 @@ def _read(path):
     return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
 
 
+def _load_json(path):
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+
+
+def _in_file(path, fn, *args):
+    """fn(*args), with the file's name in front of a ValueError's message."""
+    try:
+        return fn(*args)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
 class BPETokenizer:
     """Byte-level BPE with tiktoken's API (encode / encode_ordinary / decode / special tokens).
 
@@ -34,6 +50,7 @@ class BPETokenizer:
 
     def __init__(self, core, name=None):
         self._core = core
+        self._pattern = None
         self.name = name
         specials = core.special_tokens
         self._special_names = list(specials)  # the order the core indexes them in
@@ -49,8 +66,8 @@ class BPETokenizer:
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; expected one of {sorted(ENCODINGS)}")
         default_pattern, default_specials = ENCODINGS[encoding]
-        core = _text.BPE.from_tiktoken(_read(path), pattern or default_pattern,
-                                       dict(default_specials if special_tokens is None else special_tokens))
+        core = _in_file(path, _text.BPE.from_tiktoken, _read(path), pattern or default_pattern,
+                        dict(default_specials if special_tokens is None else special_tokens))
         return cls(core, encoding)
 
     @classmethod
@@ -61,20 +78,28 @@ class BPETokenizer:
     @classmethod
     def from_gpt2(cls, encoder_json, vocab_bpe, *, pattern="gpt2", special_tokens=None):
         """From GPT-2's original encoder.json and vocab.bpe (or Hugging Face's vocab.json/merges.txt)."""
-        with open(encoder_json, encoding="utf-8") as f:
-            vocab = json.load(f)
+        vocab = _load_json(encoder_json)
+        if not isinstance(vocab, dict):
+            raise ValueError(f"{encoder_json}: expected a JSON object of token -> id")
         with open(vocab_bpe, encoding="utf-8") as f:
             lines = f.read().split("\n")
-        merges = [ln for ln in lines if ln and not ln.startswith("#version")]
+        merges = []
+        for number, line in enumerate(lines, 1):
+            if not line or line.startswith("#version"):
+                continue
+            if len(line.split(" ")) != 2:
+                raise ValueError(f"{vocab_bpe}: line {number}: expected two tokens separated by a space, "
+                                 f"got {line!r}")
+            merges.append(line)
         if special_tokens is None:
             special_tokens = {t: i for t, i in vocab.items() if t == _ENDOFTEXT}
-        return cls(_text.BPE.from_byte_level_merges(vocab, merges, pattern, dict(special_tokens)), "gpt2")
+        return cls(_in_file(vocab_bpe, _text.BPE.from_byte_level_merges, vocab, merges, pattern,
+                            dict(special_tokens)), "gpt2")
 
     @classmethod
     def from_file(cls, path, *, pattern="gpt2"):
         """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet."""
-        with open(path, encoding="utf-8") as f:
-            spec = json.load(f)
+        spec = _load_json(path)
         model = spec.get("model") or {}
         if model.get("type") != "BPE":
             raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
@@ -85,7 +110,8 @@ class BPETokenizer:
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
         specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
-        return cls(_text.BPE.from_byte_level_merges(model["vocab"], model["merges"], pattern, specials))
+        return cls(_in_file(path, _text.BPE.from_byte_level_merges, model["vocab"], model["merges"], pattern,
+                            specials))
 
     @classmethod
     def train(cls, texts, vocab_size, *, min_frequency=0, special_tokens=(), pattern="gpt2",
@@ -119,7 +145,7 @@ class BPETokenizer:
         names = self._special_names
         if not allowed_special and disallowed_special == "all":  # the default: every special is disallowed
             if names:
-                for t in [text] if isinstance(text, str) else text:
+                for t in [text] if isinstance(text, (str, bytes)) else text:
                     k = self._core.find_special(t, self._check_all)
                     if k >= 0:
                         self._raise_disallowed(names[k])
@@ -133,7 +159,7 @@ class BPETokenizer:
         else:
             disallowed = set(disallowed_special)
         if disallowed and text is not None:
-            texts = [text] if isinstance(text, str) else text
+            texts = [text] if isinstance(text, (str, bytes)) else text
             check = [n in disallowed for n in names]
             for t in texts:
                 k = self._core.find_special(t, check)
@@ -210,6 +236,11 @@ class BPETokenizer:
         """Ids -> str (invalid UTF-8 is replaced, as in tiktoken)."""
         return self._core.decode_bytes(list(ids)).decode("utf-8", errors=errors)
 
+    def decode_stream(self, errors="replace"):
+        """An incremental decoder: `step(ids)` returns the text the ids complete, holding back an
+        incomplete UTF-8 sequence until the ids that finish it arrive (for streaming generation)."""
+        return StreamDecoder(self, errors)
+
     def decode_batch(self, batch, errors="replace"):
         return [b.decode("utf-8", errors=errors) for b in self._core.decode_batch_bytes([list(x) for x in batch])]
 
@@ -245,8 +276,24 @@ class BPETokenizer:
         """The pieces the pre-tokenizer cuts `text` into."""
         return _text.pre_tokenize(text, pattern or self._pattern_name())
 
+    def __getstate__(self):
+        return {"json": self.to_json(), "name": self.name, "pattern": self._pattern_name()}
+
+    def __setstate__(self, state):
+        spec = state["json"]
+        model = spec["model"]
+        specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+        tiktoken_rule = state.get("name") in ENCODINGS
+        if tiktoken_rule:  # ranks = ids: rebuild with tiktoken's merge rule
+            ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
+            core = _text.BPE.from_ranks(ranks, state["pattern"], specials)
+        else:
+            core = _text.BPE.from_byte_level_merges(model["vocab"], model["merges"], state["pattern"], specials)
+        self.__init__(core, state.get("name"))
+        self._pattern = state["pattern"]
+
     def _pattern_name(self):
-        if getattr(self, "_pattern", None):
+        if self._pattern:
             return self._pattern
         return ENCODINGS.get(self.name, ("gpt2",))[0] if self.name else "gpt2"
 
@@ -300,3 +347,22 @@ class BPETokenizer:
             for i in range(self.n_vocab):
                 if self._has(i) and self.id_to_token(i) not in self.special_tokens:
                     f.write(base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n")
+
+
+class StreamDecoder:
+    """Turns ids into text as they come, never splitting a UTF-8 sequence (see decode_stream)."""
+
+    def __init__(self, tokenizer, errors="replace"):
+        import codecs
+        self._tokenizer = tokenizer
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
+
+    def step(self, ids):
+        """Text completed by `ids` (an id or a list of ids); "" while a character is incomplete."""
+        if isinstance(ids, int):
+            ids = [ids]
+        return self._decoder.decode(self._tokenizer.decode_bytes(ids))
+
+    def flush(self):
+        """The rest (an incomplete sequence left at the end becomes U+FFFD with errors="replace")."""
+        return self._decoder.decode(b"", final=True)

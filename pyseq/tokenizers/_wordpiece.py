@@ -31,11 +31,17 @@ class WordPieceTokenizer:
             bool(handle_chinese_chars), bool(lowercase if strip_accents is None else strip_accents), bool(lowercase),
             special_tokens, profile, list(never_split))
         self.profile = profile
+        self._options = dict(unk_token=unk_token, continuing_subword_prefix=continuing_subword_prefix,
+                             max_input_chars_per_word=int(max_input_chars_per_word), clean_text=bool(clean_text),
+                             handle_chinese_chars=bool(handle_chinese_chars), strip_accents=strip_accents,
+                             lowercase=bool(lowercase), special_tokens=list(special_tokens), profile=profile,
+                             never_split=list(never_split))
         # [CLS], [SEP], [PAD] by default when the vocabulary has them; named ones must be there.
         cls_token = self._default(cls_token, "[CLS]", present)
         sep_token = self._default(sep_token, "[SEP]", present)
         pad_token = self._default(pad_token, "[PAD]", present)
         self.unk_token, self.cls_token, self.sep_token, self.pad_token = unk_token, cls_token, sep_token, pad_token
+        self._options.update(cls_token=cls_token, sep_token=sep_token, pad_token=pad_token)
         self.special_tokens = special_tokens
         self._cls = self._id_or(cls_token, "cls_token")
         self._sep = self._id_or(sep_token, "sep_token")
@@ -63,14 +69,30 @@ class WordPieceTokenizer:
             vocab = [line.rstrip("\n").rstrip("\r") for line in f]
         if vocab and vocab[-1] == "":
             vocab.pop()
-        return cls(vocab, **kwargs)
+        for number, token in enumerate(vocab, 1):
+            if not token:
+                raise ValueError(f"{path}: line {number} is empty (every line must hold one token)")
+        if not vocab:
+            raise ValueError(f"{path}: the vocabulary is empty")
+        try:
+            return cls(vocab, **kwargs)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     @classmethod
     def from_file(cls, path):
         """From a Hugging Face tokenizer.json with a WordPiece model and a BERT normalizer."""
         with open(path, encoding="utf-8") as f:
-            spec = json.load(f)
-        return cls.from_json(spec)
+            try:
+                spec = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        try:
+            return cls.from_json(spec)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{path}: not a WordPiece tokenizer.json ({type(e).__name__}: {e})") from None
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
 
     @classmethod
     def from_json(cls, spec):
@@ -215,6 +237,53 @@ class WordPieceTokenizer:
     def pre_tokenize(self, text):
         """Normalized words (as Hugging Face's pre_tokenizer.pre_tokenize_str, without offsets)."""
         return self._core.pre_tokenize(text)
+
+    def to_json(self):
+        """A Hugging Face tokenizer.json (as a dict). The huggingface profile round-trips exactly;
+        the bert profile is saved as Hugging Face's BertNormalizer (its closest equivalent)."""
+        vocab = self._core.vocab
+        specials = [t for t in self.special_tokens]
+        single, pair = [], []
+        if self.cls_token:
+            single.append({"SpecialToken": {"id": self.cls_token, "type_id": 0}})
+            pair.append({"SpecialToken": {"id": self.cls_token, "type_id": 0}})
+        single.append({"Sequence": {"id": "A", "type_id": 0}})
+        pair.append({"Sequence": {"id": "A", "type_id": 0}})
+        if self.sep_token:
+            single.append({"SpecialToken": {"id": self.sep_token, "type_id": 0}})
+            pair.append({"SpecialToken": {"id": self.sep_token, "type_id": 0}})
+        pair.append({"Sequence": {"id": "B", "type_id": 1}})
+        if self.sep_token:
+            pair.append({"SpecialToken": {"id": self.sep_token, "type_id": 1}})
+        post_specials = {t: {"id": t, "ids": [self.token_to_id(t)], "tokens": [t]}
+                         for t in (self.cls_token, self.sep_token) if t}
+        return {
+            "version": "1.0", "truncation": None, "padding": None,
+            "added_tokens": [{"id": self.token_to_id(t), "content": t, "single_word": False, "lstrip": False,
+                              "rstrip": False, "normalized": False, "special": True} for t in specials],
+            "normalizer": {"type": "BertNormalizer", "clean_text": self._options["clean_text"],
+                           "handle_chinese_chars": self._options["handle_chinese_chars"],
+                           "strip_accents": self._options["strip_accents"], "lowercase": self._options["lowercase"]},
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": {"type": "TemplateProcessing", "single": single, "pair": pair,
+                               "special_tokens": post_specials},
+            "decoder": {"type": "WordPiece", "prefix": self._options["continuing_subword_prefix"], "cleanup": True},
+            "model": {"type": "WordPiece", "unk_token": self.unk_token,
+                      "continuing_subword_prefix": self._options["continuing_subword_prefix"],
+                      "max_input_chars_per_word": self._options["max_input_chars_per_word"],
+                      "vocab": {t: i for i, t in enumerate(vocab)}},
+        }
+
+    def save(self, path):
+        """Writes a Hugging Face tokenizer.json (load it with from_file, or with `tokenizers`)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_json(), f, ensure_ascii=False)
+
+    def __getstate__(self):
+        return {"vocab": list(self._core.vocab), "options": self._options}
+
+    def __setstate__(self, state):
+        self.__init__(state["vocab"], **state["options"])
 
     def save_vocab(self, path):
         with open(path, "w", encoding="utf-8") as f:
