@@ -119,3 +119,12 @@ def test_train_wordpiece_matches_hf(kjv):
     bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2, profile="huggingface").get_vocab())
     assert len(bigger) == len(bigger_ref) == 5000
     assert len(bigger & bigger_ref) >= 0.995 * 5000
+
+
+def test_train_from_files_with_progress(kjv, tmp_path, capsys):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(kjv[:3000]) + "\n", encoding="utf-8")
+    from_files = BPETokenizer.train(files=[str(path)], vocab_size=700, show_progress=True)
+    from_texts = BPETokenizer.train([t + "\n" for t in kjv[:3000]], 700)
+    assert from_files.get_vocab() == from_texts.get_vocab()
+    assert capsys.readouterr().err  # the progress bar went to stderr

@@ -393,6 +393,16 @@ struct WordCounter {
   text::WordCounts counts;
 };
 
+// A Python callable (done, total) as the trainer's progress callback; it takes the GIL to run.
+std::function<void(int64_t, int64_t)> progress_callback(const py::object& fn) {
+  if (fn.is_none()) return {};
+  auto held = std::make_shared<py::object>(fn);
+  return [held](int64_t done, int64_t total) {
+    py::gil_scoped_acquire gil;
+    (*held)(done, total);
+  };
+}
+
 void bind_trainer(py::module_& m) {
   py::class_<WordCounter>(m, "WordCounter", "Counts pre-tokenized words of a corpus for BPE training.")
       .def(py::init([](const std::string& pattern, bool add_prefix_space) {
@@ -416,9 +426,11 @@ void bind_trainer(py::module_& m) {
            }, py::arg("texts"))
       .def("__len__", [](const WordCounter& c) { return c.counts.words.size(); })
       .def("train", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
-                       std::vector<std::string> special_tokens, bool full_byte_alphabet, int64_t max_token_length) {
-             py::gil_scoped_release release;
+                       std::vector<std::string> special_tokens, bool full_byte_alphabet, int64_t max_token_length,
+                       const py::object& progress) {
              text::BpeTrainerOptions o;
+             o.progress = progress_callback(progress);
+             py::gil_scoped_release release;
              o.vocab_size = vocab_size;
              o.min_frequency = min_frequency;
              o.special_tokens = special_tokens;
@@ -435,12 +447,14 @@ void bind_trainer(py::module_& m) {
              for (auto [a, b] : r.merges) merges.emplace_back(r.vocab[a], r.vocab[b]);
              return text::BytePairEncoder::from_merges(std::move(vocab), merges, c.pattern, std::move(specials));
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
-           py::arg("full_byte_alphabet"), py::arg("max_token_length"))
+           py::arg("full_byte_alphabet"), py::arg("max_token_length"), py::arg("progress"))
       .def("train_vocab", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
-                             std::vector<std::string> special_tokens, std::string prefix, int64_t max_token_length) {
+                             std::vector<std::string> special_tokens, std::string prefix, int64_t max_token_length,
+                             const py::object& progress) {
              // Character-level BPE with a continuation prefix: a WordPiece vocabulary, id order.
-             py::gil_scoped_release release;
              text::BpeTrainerOptions o;
+             o.progress = progress_callback(progress);
+             py::gil_scoped_release release;
              o.vocab_size = vocab_size;
              o.min_frequency = min_frequency;
              o.special_tokens = std::move(special_tokens);
@@ -449,7 +463,7 @@ void bind_trainer(py::module_& m) {
              o.max_token_length = max_token_length;
              return text::train_bpe(c.counts, o).vocab;
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
-           py::arg("continuing_subword_prefix"), py::arg("max_token_length"));
+           py::arg("continuing_subword_prefix"), py::arg("max_token_length"), py::arg("progress"));
 }
 
 }  // namespace

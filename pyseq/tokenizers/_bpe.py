@@ -4,7 +4,8 @@ import gzip
 import json
 
 from .._core import text as _text
-from ._common import Encoding, as_batch_output, padding_args, seq, truncation_args
+from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
+                      truncation_args)
 
 # The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
 _ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
@@ -114,26 +115,27 @@ class BPETokenizer:
                             specials))
 
     @classmethod
-    def train(cls, texts, vocab_size, *, min_frequency=0, special_tokens=(), pattern="gpt2",
-              add_prefix_space=False, full_byte_alphabet=True, max_token_length=None, chunk_size=10000):
+    def train(cls, texts=None, vocab_size=30000, *, files=None, min_frequency=0, special_tokens=(), pattern="gpt2",
+              add_prefix_space=False, full_byte_alphabet=True, max_token_length=None, show_progress=False,
+              chunk_size=10000):
         """Learns a byte-level BPE vocabulary from an iterable of str.
 
         Gives the vocabulary and merges of Hugging Face's BpeTrainer(vocab_size, min_frequency,
         special_tokens, initial_alphabet=ByteLevel.alphabet() when full_byte_alphabet) with a
         ByteLevel(add_prefix_space) pre-tokenizer; `pattern` may also be "cl100k_base" or
         "o200k_base" to split words like those encodings. Special tokens take the first ids.
+        Texts come from `texts` (any iterable of str) and/or the lines of `files`; words are
+        counted on all threads, in chunks of `chunk_size` texts, with 64-bit counts; ties break
+        deterministically.
         """
         counter = _text.WordCounter(pattern, bool(add_prefix_space))
-        chunk = []
-        for t in texts:
-            chunk.append(t)
-            if len(chunk) >= chunk_size:
-                counter.add(chunk)
-                chunk = []
-        if chunk:
-            counter.add(chunk)
-        core = counter.train(int(vocab_size), int(min_frequency), list(special_tokens), bool(full_byte_alphabet),
-                             int(max_token_length or 0))
+        count_into(counter, iter_texts(texts, files), chunk_size)
+        progress = Progress(show_progress, "BPE merges")
+        try:
+            core = counter.train(int(vocab_size), int(min_frequency), list(special_tokens), bool(full_byte_alphabet),
+                                 int(max_token_length or 0), progress.callback())
+        finally:
+            progress.close()
         tok = cls(core)
         tok._pattern = pattern
         return tok

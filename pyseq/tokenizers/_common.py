@@ -98,3 +98,53 @@ def as_batch_output(arrays, return_tensors):
         from .. import from_numpy
         return {k: from_numpy(v) for k, v in arrays.items()}
     raise ValueError(f"return_tensors must be 'np' or 'pyseq', got {return_tensors!r}")
+
+
+def iter_texts(texts, files):
+    """The training texts: an iterable of str, and/or the lines of text files."""
+    if texts is not None:
+        yield from texts
+    for path in files or ():
+        with open(path, encoding="utf-8") as f:
+            yield from f
+
+
+def count_into(counter, texts, chunk_size):
+    chunk = []
+    for t in texts:
+        chunk.append(t)
+        if len(chunk) >= chunk_size:
+            counter.add(chunk)
+            chunk = []
+    if chunk:
+        counter.add(chunk)
+
+
+class Progress:
+    """A progress bar for training: tqdm when it is installed, else a line on stderr."""
+
+    def __init__(self, show, desc):
+        self.show, self.desc, self.bar, self.last = show, desc, None, 0
+
+    def __call__(self, done, total):
+        if not self.show:
+            return
+        if self.bar is None:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, desc=self.desc, unit="tok")
+            except ImportError:
+                self.bar = False
+        if self.bar:
+            self.bar.update(done - self.last)
+        else:
+            import sys
+            print(f"\r{self.desc}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        self.last = done
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+
+    def callback(self):
+        return self if self.show else None

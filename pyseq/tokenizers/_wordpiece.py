@@ -3,7 +3,8 @@
 import json
 
 from .._core import text as _text
-from ._common import Encoding, as_batch_output, padding_args, seq, truncation_args
+from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
+                      truncation_args)
 
 
 _DEFAULT = object()
@@ -135,7 +136,7 @@ class WordPieceTokenizer:
         return cls(vocab, **kwargs)
 
     @classmethod
-    def train(cls, texts, vocab_size=30000, *, min_frequency=0,
+    def train(cls, texts=None, vocab_size=30000, *, files=None, min_frequency=0, show_progress=False,
               special_tokens=("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"), continuing_subword_prefix="##",
               clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True, max_token_length=None,
               chunk_size=10000, profile="bert", **kwargs):
@@ -146,16 +147,13 @@ class WordPieceTokenizer:
         strip = lowercase if strip_accents is None else strip_accents
         counter = _text.WordCounter.bert(bool(clean_text), bool(handle_chinese_chars), bool(strip), bool(lowercase),
                                          profile)
-        chunk = []
-        for t in texts:
-            chunk.append(t)
-            if len(chunk) >= chunk_size:
-                counter.add(chunk)
-                chunk = []
-        if chunk:
-            counter.add(chunk)
-        vocab = counter.train_vocab(int(vocab_size), int(min_frequency), list(special_tokens),
-                                    continuing_subword_prefix, int(max_token_length or 0))
+        count_into(counter, iter_texts(texts, files), chunk_size)
+        progress = Progress(show_progress, "WordPiece merges")
+        try:
+            vocab = counter.train_vocab(int(vocab_size), int(min_frequency), list(special_tokens),
+                                        continuing_subword_prefix, int(max_token_length or 0), progress.callback())
+        finally:
+            progress.close()
         specials = list(special_tokens)
         return cls(vocab, continuing_subword_prefix=continuing_subword_prefix, clean_text=clean_text,
                    handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents, lowercase=lowercase,

@@ -214,7 +214,13 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
   // 5. merges.
   std::vector<std::pair<uint64_t, int32_t>> merges;  // (pair, new id) in the order made
   std::vector<std::pair<uint64_t, int64_t>> changes;
+  const int64_t report_every = std::max<int64_t>(1, opt.vocab_size / 100);
+  int64_t last_report = 0;
   while (static_cast<int64_t>(token_id.size()) < opt.vocab_size && !queue.empty()) {
+    if (opt.progress && static_cast<int64_t>(token_id.size()) - last_report >= report_every) {
+      last_report = static_cast<int64_t>(token_id.size());
+      opt.progress(last_report, opt.vocab_size);
+    }
     Candidate top = queue.top();
     queue.pop();
     const int64_t live = pair_counts[top.pair];
@@ -263,6 +269,7 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
     flush();
   }
 
+  if (opt.progress) opt.progress(static_cast<int64_t>(token_id.size()), opt.vocab_size);
   // A pair merged more than once keeps its last position, as in Hugging Face's model.
   std::unordered_map<uint64_t, size_t> last;
   for (size_t i = 0; i < merges.size(); ++i) last[merges[i].first] = i;

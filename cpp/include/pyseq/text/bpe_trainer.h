@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,8 @@ struct BpeTrainerOptions {
   // ("##"), as Hugging Face's WordPieceTrainer does.
   bool characters = false;
   std::string continuing_subword_prefix;
+  // Called now and then with (tokens so far, vocab_size) while merging; may be empty.
+  std::function<void(int64_t, int64_t)> progress;
 };
 
 struct BpeTrainingResult {
