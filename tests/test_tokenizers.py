@@ -421,7 +421,8 @@ def test_batch_arrays_padding_and_overflow(minilm_json, kjv):
         want = ref.encode_batch(texts)
     finally:
         ref.no_padding()
-    got = ours.encode_batch(texts, padding_side="left", pad_to_multiple_of=8)
+    got = ours.encode_batch(texts, padding_side="left", pad_to_multiple_of=8, return_offsets_mapping=True,
+                            return_special_tokens_mask=True)
     assert got["input_ids"].shape[1] % 8 == 0
     np.testing.assert_array_equal(got["input_ids"], [e.ids for e in want])
     np.testing.assert_array_equal(got["attention_mask"], [e.attention_mask for e in want])

@@ -134,8 +134,8 @@ py::dict arrays_dict(std::vector<Encoding>&& encs, const text::PadOptions& p) {
   out["input_ids"] = to_numpy(std::move(a.ids), shape);
   out["token_type_ids"] = to_numpy(std::move(a.type_ids), shape);
   out["attention_mask"] = to_numpy(std::move(a.attention_mask), shape);
-  out["special_tokens_mask"] = to_numpy(std::move(a.special_tokens_mask), shape);
-  out["offset_mapping"] = to_numpy(std::move(a.offsets), shape2);
+  if (p.special_mask) out["special_tokens_mask"] = to_numpy(std::move(a.special_tokens_mask), shape);
+  if (p.offsets) out["offset_mapping"] = to_numpy(std::move(a.offsets), shape2);
   out["lengths"] = to_numpy(std::move(a.lengths), {a.rows});
   if (p.overflowing) out["overflow_to_sample_mapping"] = to_numpy(std::move(a.sample_of_row), {a.rows});
   return out;
@@ -168,15 +168,15 @@ void def_encoders(Cls& cls, const Make& make) {
                                         const py::object& extra, int32_t cls_id, int32_t sep_id, int64_t max_length,
                                         const std::string& strategy, bool left, int64_t stride, bool pad,
                                         int32_t pad_id, int64_t pad_to, int64_t multiple_of, bool pad_left,
-                                        bool overflowing) {
+                                        bool overflowing, bool offsets, bool special_mask) {
         const text::PostProcessOptions o = post_options(cls_id, sep_id, max_length, strategy, left, stride);
         PYSEQ_CHECK(multiple_of >= 0, ValueError, "pad_to_multiple_of must be >= 0, got ", multiple_of);
-        text::PadOptions p{pad, pad_id, pad_to, multiple_of, pad_left, overflowing};
+        text::PadOptions p{pad, pad_id, pad_to, multiple_of, pad_left, overflowing, offsets, special_mask};
         return arrays_dict(encode_many(make(t, extra), texts, pairs, o), p);
       }, py::arg("texts"), py::arg("pairs"), py::arg("extra"), py::arg("cls_id"), py::arg("sep_id"),
       py::arg("max_length"), py::arg("truncation"), py::arg("truncate_left"), py::arg("stride"), py::arg("pad"),
       py::arg("pad_id"), py::arg("pad_to"), py::arg("pad_to_multiple_of"), py::arg("pad_left"),
-      py::arg("overflowing"));
+      py::arg("overflowing"), py::arg("offsets"), py::arg("special_tokens_mask"));
 }
 
 text::BertProfile to_profile(const std::string& name) {

@@ -213,7 +213,8 @@ class BPETokenizer:
 
     def encode_batch(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all", max_length=None,
                      truncation=None, stride=0, truncation_side="right", padding="longest", pad_to_multiple_of=None,
-                     padding_side="right", pad_id=None, return_overflowing=False, return_tensors="np"):
+                     padding_side="right", pad_id=None, return_overflowing=False, return_offsets_mapping=False,
+                     return_special_tokens_mask=False, return_tensors="np"):
         """Many texts at once, on all of pyseq's threads with the GIL released, as arrays (see
         WordPieceTokenizer.encode_batch). pad_id defaults to <|endoftext|> (else 0)."""
         if isinstance(texts, str):
@@ -226,7 +227,8 @@ class BPETokenizer:
         pad, length, multiple, left = padding_args(padding, max_length, pad_to_multiple_of, padding_side)
         out = self._core.encode_batch_arrays(texts, pairs, allowed, -1, -1,
                                              *truncation_args(max_length, truncation, stride, truncation_side),
-                                             pad, int(pad_id), length, multiple, left, bool(return_overflowing))
+                                             pad, int(pad_id), length, multiple, left, bool(return_overflowing),
+            bool(return_offsets_mapping), bool(return_special_tokens_mask))
         return as_batch_output(out, return_tensors)
 
     __call__ = encode_batch

@@ -184,11 +184,13 @@ class WordPieceTokenizer:
 
     def encode_batch(self, texts, pairs=None, *, add_special_tokens=True, max_length=None, truncation=None, stride=0,
                      truncation_side="right", padding="longest", pad_to_multiple_of=None, padding_side="right",
-                     return_overflowing=False, return_tensors="np"):
+                     return_overflowing=False, return_offsets_mapping=False,
+                     return_special_tokens_mask=False, return_tensors="np"):
         """Many texts (or pairs) at once, on all of pyseq's threads with the GIL released, as arrays:
-        input_ids, token_type_ids, attention_mask, special_tokens_mask (rows, T) int64,
-        offset_mapping (rows, T, 2), lengths (rows,), and with return_overflowing the overflow
-        windows as extra rows plus overflow_to_sample_mapping (rows,).
+        input_ids, token_type_ids, attention_mask (rows, T) int64, lengths (rows,), and with
+        return_overflowing the overflow
+        windows as extra rows plus overflow_to_sample_mapping (rows,). offset_mapping (rows, T, 2)
+        and special_tokens_mask come with return_offsets_mapping / return_special_tokens_mask.
 
         padding: "longest" / True, "max_length" (to max_length), or False (no padding: each array
         is the rows one after another, cut them with `lengths`); pad_to_multiple_of rounds the
@@ -202,7 +204,8 @@ class WordPieceTokenizer:
         out = self._core.encode_batch_arrays(
             seq(texts), seq(pairs), None, cls_id, sep_id, *truncation_args(max_length, truncation, stride,
                                                                             truncation_side),
-            *_pad(padding, max_length, pad_to_multiple_of, padding_side, max(self._pad, 0)), bool(return_overflowing))
+            *_pad(padding, max_length, pad_to_multiple_of, padding_side, max(self._pad, 0)), bool(return_overflowing),
+            bool(return_offsets_mapping), bool(return_special_tokens_mask))
         return as_batch_output(out, return_tensors)
 
     __call__ = encode_batch

@@ -155,21 +155,27 @@ BatchArrays to_arrays(const std::vector<Encoding>& batch, const PadOptions& o) {
   out.ids.assign(static_cast<size_t>(total), o.pad_id);
   out.type_ids.assign(static_cast<size_t>(total), 0);
   out.attention_mask.assign(static_cast<size_t>(total), 0);
-  out.special_tokens_mask.assign(static_cast<size_t>(total), o.pad ? 1 : 0);
-  out.offsets.assign(static_cast<size_t>(total) * 2, 0);
+  if (o.special_mask) out.special_tokens_mask.assign(static_cast<size_t>(total), o.pad ? 1 : 0);
+  if (o.offsets) out.offsets.assign(static_cast<size_t>(total) * 2, 0);
   int64_t at = 0;  // where the row's first id goes
   for (const Encoding* e : rows) {
     const auto n = static_cast<int64_t>(e->size());
     const int64_t first = o.pad ? at + (o.left ? out.cols - n : 0) : at;  // row r of (rows, cols)
+    int64_t* ids = out.ids.data() + first;  // the row's ids, (n,)
+    int64_t* types = out.type_ids.data() + first;
+    int64_t* mask = out.attention_mask.data() + first;
     for (int64_t t = 0; t < n; ++t) {
-      const size_t k = static_cast<size_t>(first + t);
-      out.ids[k] = e->ids[t];
-      out.type_ids[k] = e->type_ids.empty() ? 0 : e->type_ids[t];
-      out.attention_mask[k] = 1;
-      out.special_tokens_mask[k] = e->special.empty() ? 0 : e->special[t];
-      out.offsets[2 * k] = e->starts[t];
-      out.offsets[2 * k + 1] = e->ends[t];
+      ids[t] = e->ids[t];
+      types[t] = e->type_ids.empty() ? 0 : e->type_ids[t];
+      mask[t] = 1;
     }
+    if (o.special_mask)
+      for (int64_t t = 0; t < n; ++t) out.special_tokens_mask[first + t] = e->special.empty() ? 0 : e->special[t];
+    if (o.offsets)
+      for (int64_t t = 0; t < n; ++t) {
+        out.offsets[2 * (first + t)] = e->starts[t];  // (rows, cols, 2)
+        out.offsets[2 * (first + t) + 1] = e->ends[t];
+      }
     at += o.pad ? out.cols : n;
   }
   return out;

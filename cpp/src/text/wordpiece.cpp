@@ -329,6 +329,8 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
     if (!prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0)
       continuation_.insert(std::string_view(t).substr(prefix.size()), static_cast<int32_t>(id));
   }
+  first_trie_.build();
+  continuation_.build();
   unk_id_ = tokens_.find(options_.unk_token);
   PYSEQ_CHECK(unk_id_ >= 0, ValueError, "WordPiece: the unknown token '", options_.unk_token,
               "' is not in the vocabulary");

@@ -54,6 +54,8 @@ struct PadOptions {
   int64_t multiple_of = 0;    // round the padded length up to a multiple of this
   bool left = false;          // pad on the left
   bool overflowing = false;   // add each encoding's overflow windows as rows of their own
+  bool offsets = true;        // fill `offsets`
+  bool special_mask = true;   // fill `special_tokens_mask`
 };
 struct BatchArrays {
   int64_t rows = 0, cols = 0;  // padded: (rows, cols); not padded: cols = 0

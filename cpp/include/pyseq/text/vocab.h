@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -148,25 +149,45 @@ class PairMap {
   size_t mask_ = 0, size_ = 0;
 };
 
-// A byte trie over tokens: the longest token that prefixes a string, in one walk.
+// A byte trie over tokens: the longest token that prefixes a string, in one walk. Nodes are laid
+// out breadth first with each node's child labels sorted and contiguous, so a walk touches a few
+// cache lines. Call insert for every token, then build, then look up.
 class TokenTrie {
  public:
-  TokenTrie() : ids_(1, -1) {}
+  void insert(std::string_view token, int32_t id) { entries_.emplace_back(std::string(token), id); }
 
-  void insert(std::string_view token, int32_t id) {
-    uint32_t node = 0;
-    for (unsigned char b : token) {
-      const PairMap::Value* child = edges_.find(node, b);
-      if (child) {
-        node = child->id;
-      } else {
-        const auto next = static_cast<uint32_t>(ids_.size());
-        ids_.push_back(-1);
-        edges_.insert(node, b, {0, next});
-        node = next;
+  void build() {
+    // Sorted tokens: a node's subtree is a contiguous range, its own token (if any) comes first.
+    std::stable_sort(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+      return std::string_view(a.first) < std::string_view(b.first);
+    });
+    nodes_.assign(1, Node{});
+    labels_.clear();
+    children_.clear();
+    struct Range { uint32_t node; size_t lo, hi, depth; };
+    std::vector<Range> queue{{0, 0, entries_.size(), 0}};
+    for (size_t q = 0; q < queue.size(); ++q) {
+      const Range r = queue[q];
+      size_t i = r.lo;
+      if (i < r.hi && entries_[i].first.size() == r.depth) nodes_[r.node].id = entries_[i].second;
+      while (i < r.hi && entries_[i].first.size() == r.depth) ++i;  // a duplicate keeps its first id
+      nodes_[r.node].first = static_cast<uint32_t>(labels_.size());
+      uint32_t count = 0;
+      while (i < r.hi) {
+        const auto b = static_cast<unsigned char>(entries_[i].first[r.depth]);
+        size_t k = i;
+        while (k < r.hi && static_cast<unsigned char>(entries_[k].first[r.depth]) == b) ++k;
+        const auto child = static_cast<uint32_t>(nodes_.size());
+        nodes_.push_back(Node{});
+        labels_.push_back(b);
+        children_.push_back(child);
+        queue.push_back({child, i, k, r.depth + 1});
+        ++count;
+        i = k;
       }
+      nodes_[r.node].count = count;
     }
-    if (ids_[node] < 0) ids_[node] = id;  // a duplicate keeps its first id
+    std::vector<std::pair<std::string, int32_t>>().swap(entries_);
   }
 
   // The longest token that s starts with: its id and length in bytes, or (-1, 0).
@@ -175,17 +196,30 @@ class TokenTrie {
     int32_t best = -1;
     size_t best_len = 0;
     for (size_t k = 0; k < s.size(); ++k) {
-      const PairMap::Value* child = edges_.find(node, static_cast<unsigned char>(s[k]));
-      if (!child) break;
-      node = child->id;
-      if (ids_[node] >= 0) best = ids_[node], best_len = k + 1;
+      const Node& n = nodes_[node];
+      const uint8_t* first = labels_.data() + n.first;
+      const uint8_t* last = first + n.count;
+      const auto b = static_cast<uint8_t>(s[k]);
+      const uint8_t* it = n.count > 8 ? std::lower_bound(first, last, b) : first;
+      if (n.count <= 8)
+        while (it != last && *it < b) ++it;
+      if (it == last || *it != b) break;
+      node = children_[n.first + (it - first)];
+      if (nodes_[node].id >= 0) best = nodes_[node].id, best_len = k + 1;
     }
     return {best, best_len};
   }
 
  private:
-  PairMap edges_;             // (node, byte) -> child node (in Value::id)
-  std::vector<int32_t> ids_;  // per node: the token ending there, or -1
+  struct Node {
+    uint32_t first = 0;  // index of the first child in labels_ / children_
+    uint32_t count = 0;  // number of children
+    int32_t id = -1;     // the token ending here, or -1
+  };
+  std::vector<std::pair<std::string, int32_t>> entries_;  // until build()
+  std::vector<Node> nodes_;
+  std::vector<uint8_t> labels_;     // child labels, sorted within each node
+  std::vector<uint32_t> children_;  // child node per label
 };
 
 }  // namespace pyseq::text
