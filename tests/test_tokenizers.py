@@ -128,8 +128,12 @@ def test_bert_vocab_txt_same_as_tokenizer_json(minilm_json):
 
 @pytest.mark.parametrize("corpus", ["news", "kjv"])
 def test_bert_corpus_parity(minilm_json, corpus, request):
+    """The whole corpus, MiniLM's vocab.txt: ids and offsets as tokenizers' BertWordPieceTokenizer."""
+    tokenizers = pytest.importorskip("tokenizers")
     texts = request.getfixturevalue(corpus)
-    ours, ref = ours_and_hf_bert(minilm_json)
+    vocab_txt = minilm_json.replace("tokenizer.json", "vocab.txt")
+    ours = WordPieceTokenizer.from_vocab(vocab_txt, profile="huggingface")
+    ref = tokenizers.BertWordPieceTokenizer(vocab_txt)
     a, b = ours.encode_batch_encodings(texts), ref.encode_batch(texts)
     for i, (x, y) in enumerate(zip(a, b)):
         assert x.ids == y.ids, f"text {i}"
@@ -538,3 +542,23 @@ def test_random_bytes_never_crash(minilm_json, data):
         return
     assert ours.encode(data).ids == ours.encode(text).ids
     assert bpe.encode(data, disallowed_special=()).ids == bpe.encode(text, disallowed_special=()).ids
+
+
+def test_thread_safety(minilm_json, kjv):
+    """Several Python threads at once on one tokenizer (the GIL is released inside)."""
+    from concurrent.futures import ThreadPoolExecutor
+    wp, _ = ours_and_hf_bert(minilm_json)
+    bpe, _ = ours_and_tiktoken("cl100k_base")
+    texts = kjv[:400]
+    want_wp = [e.ids for e in wp.encode_batch_encodings(texts)]
+    want_bpe = bpe.encode_ordinary_batch(texts)
+
+    def work(k):
+        chunk = texts[k::8]
+        assert [wp.encode(t).ids for t in chunk] == want_wp[k::8]
+        assert bpe.encode_ordinary_batch(chunk) == want_bpe[k::8]
+        assert wp.encode_batch(chunk, padding=False)["input_ids"].tolist() == [i for r in want_wp[k::8] for i in r]
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(work, range(8)))
