@@ -85,4 +85,7 @@ inline py::tuple to_tuple(const Shape& shape) {
   return t;
 }
 
+// Tokenizers (text.cpp): the submodule pyseq._core.text.
+void init_text(py::module_& m);
+
 }  // namespace pyseq::bindings

@@ -31,6 +31,7 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
+  init_text(m);
 #ifdef _OPENMP
   m.attr("has_openmp") = true;
 #else

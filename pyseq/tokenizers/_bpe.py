@@ -1,0 +1,372 @@
+"""Byte-level BPE (GPT-2, cl100k_base, o200k_base) over the C++ core (pyseq._core.text.BPE)."""
+
+import gzip
+import json
+
+from .._core import text as _text
+from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
+                      truncation_args)
+
+# The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
+_ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
+ENCODINGS = {
+    "gpt2": ("gpt2", {_ENDOFTEXT: 50256}),
+    "r50k_base": ("gpt2", {_ENDOFTEXT: 50256}),
+    "p50k_base": ("gpt2", {_ENDOFTEXT: 50256}),
+    "cl100k_base": ("cl100k_base", {_ENDOFTEXT: 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
+                                    "<|fim_suffix|>": 100260, _ENDOFPROMPT: 100276}),
+    "o200k_base": ("o200k_base", {_ENDOFTEXT: 199999, _ENDOFPROMPT: 200018}),
+}
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
+def _load_json(path):
+    with open(path, encoding="utf-8") as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+
+
+def _in_file(path, fn, *args):
+    """fn(*args), with the file's name in front of a ValueError's message."""
+    try:
+        return fn(*args)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+class BPETokenizer:
+    """Byte-level BPE with tiktoken's API (encode / encode_ordinary / decode / special tokens).
+
+    Build it with `from_tiktoken` (a .tiktoken ranks file, optionally gzipped), `from_gpt2`
+    (encoder.json + vocab.bpe), `from_file` (a Hugging Face tokenizer.json with a BPE model and
+    a ByteLevel pre-tokenizer), or `train`. Ids match tiktoken and Hugging Face exactly.
+    """
+
+    def __init__(self, core, name=None):
+        self._core = core
+        self._pattern = None
+        self.name = name
+        specials = core.special_tokens
+        self._special_names = list(specials)  # the order the core indexes them in
+        self.special_tokens = dict(specials)
+        self._check_all = [True] * len(self._special_names)
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_tiktoken(cls, path, encoding="cl100k_base", *, pattern=None, special_tokens=None):
+        """From a tiktoken ranks file. `encoding` names the pre-tokenizer and special tokens of one
+        of tiktoken's encodings ("gpt2"/"r50k_base", "p50k_base", "cl100k_base", "o200k_base");
+        `pattern` and `special_tokens` override them."""
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; expected one of {sorted(ENCODINGS)}")
+        default_pattern, default_specials = ENCODINGS[encoding]
+        core = _in_file(path, _text.BPE.from_tiktoken, _read(path), pattern or default_pattern,
+                        dict(default_specials if special_tokens is None else special_tokens))
+        return cls(core, encoding)
+
+    @classmethod
+    def from_ranks(cls, ranks, pattern="gpt2", special_tokens=None, name=None):
+        """From a {bytes: rank} dict (tiktoken's mergeable_ranks)."""
+        return cls(_text.BPE.from_ranks(dict(ranks), pattern, dict(special_tokens or {})), name)
+
+    @classmethod
+    def from_gpt2(cls, encoder_json, vocab_bpe, *, pattern="gpt2", special_tokens=None):
+        """From GPT-2's original encoder.json and vocab.bpe (or Hugging Face's vocab.json/merges.txt)."""
+        vocab = _load_json(encoder_json)
+        if not isinstance(vocab, dict):
+            raise ValueError(f"{encoder_json}: expected a JSON object of token -> id")
+        with open(vocab_bpe, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        merges = []
+        for number, line in enumerate(lines, 1):
+            if not line or line.startswith("#version"):
+                continue
+            if len(line.split(" ")) != 2:
+                raise ValueError(f"{vocab_bpe}: line {number}: expected two tokens separated by a space, "
+                                 f"got {line!r}")
+            merges.append(line)
+        if special_tokens is None:
+            special_tokens = {t: i for t, i in vocab.items() if t == _ENDOFTEXT}
+        return cls(_in_file(vocab_bpe, _text.BPE.from_byte_level_merges, vocab, merges, pattern,
+                            dict(special_tokens)), "gpt2")
+
+    @classmethod
+    def from_file(cls, path, *, pattern="gpt2"):
+        """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet."""
+        spec = _load_json(path)
+        model = spec.get("model") or {}
+        if model.get("type") != "BPE":
+            raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
+        pre = spec.get("pre_tokenizer") or {}
+        if pre.get("type") != "ByteLevel" or pre.get("add_prefix_space") or not pre.get("use_regex", True):
+            raise ValueError("BPETokenizer.from_file: only a ByteLevel pre-tokenizer with add_prefix_space=false and "
+                             f"use_regex=true is supported, got {pre!r}")
+        if spec.get("normalizer"):
+            raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
+        specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+        return cls(_in_file(path, _text.BPE.from_byte_level_merges, model["vocab"], model["merges"], pattern,
+                            specials))
+
+    @classmethod
+    def train(cls, texts=None, vocab_size=30000, *, files=None, min_frequency=0, special_tokens=(), pattern="gpt2",
+              add_prefix_space=False, full_byte_alphabet=True, max_token_length=None, show_progress=False,
+              chunk_size=10000):
+        """Learns a byte-level BPE vocabulary from an iterable of str.
+
+        Gives the vocabulary and merges of Hugging Face's BpeTrainer(vocab_size, min_frequency,
+        special_tokens, initial_alphabet=ByteLevel.alphabet() when full_byte_alphabet) with a
+        ByteLevel(add_prefix_space) pre-tokenizer; `pattern` may also be "cl100k_base" or
+        "o200k_base" to split words like those encodings. Special tokens take the first ids.
+        Texts come from `texts` (any iterable of str) and/or the lines of `files`; words are
+        counted on all threads, in chunks of `chunk_size` texts, with 64-bit counts; ties break
+        deterministically.
+        """
+        counter = _text.WordCounter(pattern, bool(add_prefix_space))
+        count_into(counter, iter_texts(texts, files), chunk_size)
+        progress = Progress(show_progress, "BPE merges")
+        try:
+            core = counter.train(int(vocab_size), int(min_frequency), list(special_tokens), bool(full_byte_alphabet),
+                                 int(max_token_length or 0), progress.callback())
+        finally:
+            progress.close()
+        tok = cls(core)
+        tok._pattern = pattern
+        return tok
+
+    # --- encoding -----------------------------------------------------------------------------
+    def _allowed(self, text, allowed_special, disallowed_special):
+        """tiktoken's rules: allowed specials are encoded as such; finding a disallowed one in the
+        text is a ValueError; the rest is ordinary text."""
+        names = self._special_names
+        if not allowed_special and disallowed_special == "all":  # the default: every special is disallowed
+            if names:
+                for t in [text] if isinstance(text, (str, bytes)) else text:
+                    k = self._core.find_special(t, self._check_all)
+                    if k >= 0:
+                        self._raise_disallowed(names[k])
+            return None
+        if allowed_special == "all":
+            allowed = set(names)
+        else:
+            allowed = set(allowed_special)
+        if disallowed_special == "all":
+            disallowed = set(names) - allowed
+        else:
+            disallowed = set(disallowed_special)
+        if disallowed and text is not None:
+            texts = [text] if isinstance(text, (str, bytes)) else text
+            check = [n in disallowed for n in names]
+            for t in texts:
+                k = self._core.find_special(t, check)
+                if k >= 0:
+                    self._raise_disallowed(names[k])
+        return [n in allowed for n in names] if allowed else None
+
+    @staticmethod
+    def _raise_disallowed(name):
+        raise ValueError(f"Encountered text corresponding to disallowed special token {name!r}.\n"
+                         "Pass it in allowed_special (or allowed_special='all') to encode it as a special "
+                         "token, or disallowed_special=() to encode it as normal text.")
+
+    def encode(self, text, pair=None, *, allowed_special=(), disallowed_special="all", max_length=None,
+               truncation=None, stride=0, truncation_side="right"):
+        """One text (or a pair: type id 1) -> Encoding: ids, tokens, type ids, masks, offsets.
+
+        Special tokens follow tiktoken's rules (allowed_special / disallowed_special); truncation
+        and overflow windows as in WordPieceTokenizer.encode."""
+        texts = [text] if pair is None else [text, pair]
+        allowed = self._allowed(texts, allowed_special, disallowed_special)
+        return Encoding(self._core.encode(text, pair, allowed, -1, -1,
+                                          *truncation_args(max_length, truncation, stride, truncation_side)), self)
+
+    def encode_ids(self, text, *, allowed_special=(), disallowed_special="all"):
+        """Text -> list of ids, exactly as tiktoken's Encoding.encode."""
+        return self._core.encode_ids(text, self._allowed(text, allowed_special, disallowed_special))
+
+    def encode_ordinary(self, text):
+        """Text -> list of ids, with special tokens treated as plain text (tiktoken's encode_ordinary)."""
+        return self._core.encode_ordinary(text)
+
+    def encode_ids_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
+        """Many texts -> list of lists of ids (tiktoken's encode_batch), on pyseq's threads."""
+        texts = seq(texts)
+        return self._core.encode_ids_batch(texts, self._allowed(texts, allowed_special, disallowed_special))
+
+    def encode_ordinary_batch(self, texts):
+        return self._core.encode_ids_batch(seq(texts), None)
+
+    def encode_batch_encodings(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all",
+                               max_length=None, truncation=None, stride=0, truncation_side="right"):
+        """Many texts at once -> a list of Encoding."""
+        texts, pairs = seq(texts), seq(pairs)
+        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
+        core = self._core.encode_batch(texts, pairs, allowed, -1, -1,
+                                       *truncation_args(max_length, truncation, stride, truncation_side))
+        return [Encoding(e, self) for e in core]
+
+    def encode_batch(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all", max_length=None,
+                     truncation=None, stride=0, truncation_side="right", padding="longest", pad_to_multiple_of=None,
+                     padding_side="right", pad_id=None, return_overflowing=False, return_offsets_mapping=False,
+                     return_special_tokens_mask=False, return_tensors="np"):
+        """Many texts at once, on all of pyseq's threads with the GIL released, as arrays (see
+        WordPieceTokenizer.encode_batch). pad_id defaults to <|endoftext|> (else 0)."""
+        if isinstance(texts, str):
+            texts = [texts]
+            pairs = [pairs] if isinstance(pairs, str) else pairs
+        texts, pairs = seq(texts), seq(pairs)
+        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
+        if pad_id is None:
+            pad_id = self.special_tokens.get(_ENDOFTEXT, 0)
+        pad, length, multiple, left = padding_args(padding, max_length, pad_to_multiple_of, padding_side)
+        out = self._core.encode_batch_arrays(texts, pairs, allowed, -1, -1,
+                                             *truncation_args(max_length, truncation, stride, truncation_side),
+                                             pad, int(pad_id), length, multiple, left, bool(return_overflowing),
+            bool(return_offsets_mapping), bool(return_special_tokens_mask))
+        return as_batch_output(out, return_tensors)
+
+    __call__ = encode_batch
+
+    def decode_bytes(self, ids):
+        return self._core.decode_bytes(list(ids))
+
+    def decode(self, ids, errors="replace"):
+        """Ids -> str (invalid UTF-8 is replaced, as in tiktoken)."""
+        return self._core.decode_bytes(list(ids)).decode("utf-8", errors=errors)
+
+    def decode_stream(self, errors="replace"):
+        """An incremental decoder: `step(ids)` returns the text the ids complete, holding back an
+        incomplete UTF-8 sequence until the ids that finish it arrive (for streaming generation)."""
+        return StreamDecoder(self, errors)
+
+    def decode_batch(self, batch, errors="replace"):
+        return [b.decode("utf-8", errors=errors) for b in self._core.decode_batch_bytes([list(x) for x in batch])]
+
+    # --- vocabulary ---------------------------------------------------------------------------
+    def token_bytes(self, i):
+        return self._core.token_bytes(i)
+
+    def id_to_token(self, i):
+        """The token as a str in GPT-2's byte-level alphabet (Hugging Face's spelling, "Ġworld")."""
+        b = self._core.token_bytes(i)
+        name = b.decode("utf-8", errors="ignore")
+        return name if name in self.special_tokens else _text.byte_level_encode(b)
+
+    def token_to_id(self, token):
+        """Id of a token given as bytes, or as a str in the byte-level alphabet; None if absent."""
+        if isinstance(token, str):
+            if token in self.special_tokens:
+                return self.special_tokens[token]
+            token = _text.byte_level_decode(token)
+        return self._core.token_to_id(token)
+
+    @property
+    def n_vocab(self):
+        return self._core.vocab_size
+
+    vocab_size = n_vocab
+
+    @property
+    def eot_token(self):
+        return self.special_tokens.get(_ENDOFTEXT)
+
+    def pre_tokenize(self, text, pattern=None):
+        """The pieces the pre-tokenizer cuts `text` into."""
+        return _text.pre_tokenize(text, pattern or self._pattern_name())
+
+    def __getstate__(self):
+        return {"json": self.to_json(), "name": self.name, "pattern": self._pattern_name()}
+
+    def __setstate__(self, state):
+        spec = state["json"]
+        model = spec["model"]
+        specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+        tiktoken_rule = state.get("name") in ENCODINGS
+        if tiktoken_rule:  # ranks = ids: rebuild with tiktoken's merge rule
+            ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
+            core = _text.BPE.from_ranks(ranks, state["pattern"], specials)
+        else:
+            core = _text.BPE.from_byte_level_merges(model["vocab"], model["merges"], state["pattern"], specials)
+        self.__init__(core, state.get("name"))
+        self._pattern = state["pattern"]
+
+    def _pattern_name(self):
+        if self._pattern:
+            return self._pattern
+        return ENCODINGS.get(self.name, ("gpt2",))[0] if self.name else "gpt2"
+
+    # --- saving -------------------------------------------------------------------------------
+    def merges(self):
+        """The merges in priority order, as pairs of token bytes."""
+        return [(self._core.token_bytes(a), self._core.token_bytes(b)) for a, b in self._core.merges()]
+
+    def get_vocab(self):
+        """{token in GPT-2's byte-level alphabet (or special token): id}."""
+        return {self.id_to_token(i): i for i in range(self.n_vocab) if self._has(i)}
+
+    def _has(self, i):
+        try:
+            self._core.token_bytes(i)
+            return True
+        except IndexError:
+            return False
+
+    def to_json(self):
+        """A Hugging Face tokenizer.json (as a dict): BPE model, ByteLevel pre-tokenizer and decoder."""
+        specials = self.special_tokens
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
+                              "normalized": False, "special": True} for t, i in sorted(specials.items(),
+                                                                                       key=lambda x: x[1])],
+            "normalizer": None,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            "post_processor": None,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                      "vocab": self.get_vocab(),
+                      "merges": [[_text.byte_level_encode(a), _text.byte_level_encode(b)] for a, b in self.merges()]},
+        }
+
+    def save(self, path):
+        """Writes a Hugging Face tokenizer.json (load it back with from_file, or with `tokenizers`)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_json(), f, ensure_ascii=False)
+
+    def save_tiktoken(self, path):
+        """Writes a tiktoken ranks file ("<base64 token> <id>" per line; special tokens are not in it).
+
+        Only faithful for vocabularies whose merge order is their id order (tiktoken's rule)."""
+        import base64
+        with open(path, "wb") as f:
+            for i in range(self.n_vocab):
+                if self._has(i) and self.id_to_token(i) not in self.special_tokens:
+                    f.write(base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n")
+
+
+class StreamDecoder:
+    """Turns ids into text as they come, never splitting a UTF-8 sequence (see decode_stream)."""
+
+    def __init__(self, tokenizer, errors="replace"):
+        import codecs
+        self._tokenizer = tokenizer
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
+
+    def step(self, ids):
+        """Text completed by `ids` (an id or a list of ids); "" while a character is incomplete."""
+        if isinstance(ids, int):
+            ids = [ids]
+        return self._decoder.decode(self._tokenizer.decode_bytes(ids))
+
+    def flush(self):
+        """The rest (an incomplete sequence left at the end becomes U+FFFD with errors="replace")."""
+        return self._decoder.decode(b"", final=True)

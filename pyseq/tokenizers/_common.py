@@ -1,0 +1,150 @@
+"""Shared pieces of the tokenizer API: the Encoding view, truncation / padding arguments, batch
+outputs."""
+
+
+class Encoding:
+    """One tokenized text (or pair): ids, tokens, offsets, type ids, masks, overflow windows."""
+
+    __slots__ = ("_core", "_tokenizer")
+
+    def __init__(self, core, tokenizer):
+        self._core = core
+        self._tokenizer = tokenizer
+
+    @property
+    def ids(self):
+        return self._core.ids
+
+    @property
+    def tokens(self):
+        return [self._tokenizer.id_to_token(i) for i in self._core.ids]
+
+    @property
+    def offsets(self):
+        """(start, end) per token: text[start:end] is where it came from; (0, 0) for added specials."""
+        return self._core.offsets
+
+    @property
+    def type_ids(self):
+        return self._core.type_ids
+
+    @property
+    def attention_mask(self):
+        return self._core.attention_mask
+
+    @property
+    def special_tokens_mask(self):
+        return self._core.special_tokens_mask
+
+    @property
+    def overflowing(self):
+        """The windows truncation cut off (consecutive ones share `stride` tokens), as Encodings."""
+        return [Encoding(e, self._tokenizer) for e in self._core.overflowing]
+
+    def __len__(self):
+        return len(self._core)
+
+    def __repr__(self):
+        return f"Encoding(num_tokens={len(self)}, ids={self.ids[:8]}{'...' if len(self) > 8 else ''})"
+
+
+def truncation_args(max_length, truncation, stride, truncation_side):
+    """(max_length, strategy, from_left, stride) for the core. truncation: None (truncate when
+    max_length is given), True / "longest_first", "only_first", "only_second", or False."""
+    if truncation is None:
+        truncation = max_length is not None
+    if truncation is False or truncation == "do_not_truncate":
+        return 0, "longest_first", False, 0
+    if max_length is None:
+        raise ValueError("truncation needs max_length")
+    if int(max_length) <= 0:
+        raise ValueError(f"max_length must be positive, got {max_length}")
+    strategy = "longest_first" if truncation is True else truncation
+    if truncation_side not in ("right", "left"):
+        raise ValueError(f"truncation_side must be 'right' or 'left', got {truncation_side!r}")
+    return int(max_length), strategy, truncation_side == "left", int(stride)
+
+
+def padding_args(padding, max_length, pad_to_multiple_of, padding_side):
+    """(pad, length, multiple_of, left) for the core. padding: True / "longest", "max_length",
+    or False / None (no padding: the arrays are the rows one after another, with "lengths")."""
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"padding_side must be 'right' or 'left', got {padding_side!r}")
+    if padding in (False, None, "do_not_pad"):
+        return False, 0, 0, False
+    if padding is True or padding == "longest":
+        length = 0
+    elif padding == "max_length":
+        if max_length is None:
+            raise ValueError("padding='max_length' needs max_length")
+        length = int(max_length)
+    else:
+        raise ValueError(f"padding must be True, 'longest', 'max_length' or False, got {padding!r}")
+    return True, length, int(pad_to_multiple_of or 0), padding_side == "left"
+
+
+def seq(x):
+    if x is None or isinstance(x, (list, tuple)):
+        return x
+    if isinstance(x, (str, bytes)):
+        raise TypeError("expected a sequence of str, got a single str (wrap it in a list)")
+    return list(x)
+
+
+def as_batch_output(arrays, return_tensors):
+    if return_tensors == "np":
+        return dict(arrays)
+    if return_tensors == "pyseq":
+        from .. import from_numpy
+        return {k: from_numpy(v) for k, v in arrays.items()}
+    raise ValueError(f"return_tensors must be 'np' or 'pyseq', got {return_tensors!r}")
+
+
+def iter_texts(texts, files):
+    """The training texts: an iterable of str, and/or the lines of text files."""
+    if texts is not None:
+        yield from texts
+    for path in files or ():
+        with open(path, encoding="utf-8") as f:
+            yield from f
+
+
+def count_into(counter, texts, chunk_size):
+    chunk = []
+    for t in texts:
+        chunk.append(t)
+        if len(chunk) >= chunk_size:
+            counter.add(chunk)
+            chunk = []
+    if chunk:
+        counter.add(chunk)
+
+
+class Progress:
+    """A progress bar for training: tqdm when it is installed, else a line on stderr."""
+
+    def __init__(self, show, desc):
+        self.show, self.desc, self.bar, self.last = show, desc, None, 0
+
+    def __call__(self, done, total):
+        if not self.show:
+            return
+        if self.bar is None:
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, desc=self.desc, unit="tok")
+            except ImportError:
+                self.bar = False
+        if self.bar:
+            self.bar.update(done - self.last)
+        else:
+            import sys
+            print(f"\r{self.desc}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        self.last = done
+
+    def close(self):
+        if self.bar:
+            self.bar.close()
+
+    def callback(self):
+        return self if self.show else None

