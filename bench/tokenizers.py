@@ -12,6 +12,8 @@ pyseq's batch encoding scales from 1 to N threads. Prints markdown.
 """
 
 import argparse
+import ctypes
+import gc
 import os
 import sys
 import threading
@@ -69,8 +71,19 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _release_free_heap():
+    """Give the heap's free pages back to the system, so that what a call reuses from earlier calls
+    (of any library) still counts as memory it needs."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
 def peak_memory(fn):
     """Peak resident memory (MB) that one call of fn adds, sampled every millisecond."""
+    _release_free_heap()
     base, peak, done = _rss_bytes(), [0], threading.Event()
 
     def sample():
