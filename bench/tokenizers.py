@@ -181,10 +181,19 @@ def main():
             "pyseq": (lambda i=ids, o=ours: o.decode_batch(i), lambda r: r),
             "tiktoken": (lambda i=ids, r=ref: r.decode_batch(i, num_threads=1), lambda r: r),
         })
+    ours_cl, ref_cl = assets.ours_and_tiktoken("cl100k_base")
     ours, ref = assets.ours_and_tiktoken("r50k_base")
     run_case(rows, "BPE r50k_base encode, one call per verse", verses, {
         "pyseq": (lambda: [ours.encode_ordinary(s) for s in verses], lambda r: r),
         "tiktoken": (lambda: [ref.encode_ordinary(s) for s in verses], lambda r: r),
+    })
+
+    # The worst case for BPE: 100,000 characters without a space, where a whole run is one piece
+    # to merge (pyseq merges long pieces with a heap: n log n)
+    runs = ["a" * 100_000, "7" * 100_000, "東" * 100_000, "😀" * 100_000, "_" * 100_000, "aB3東😀_" * 16_000]
+    run_case(rows, "BPE cl100k_base, 6 runs of 100,000 chars without spaces", runs, {
+        "pyseq": (lambda: [ours_cl.encode_ordinary(s) for s in runs], lambda r: r),
+        "tiktoken": (lambda: [ref_cl.encode_ordinary(s) for s in runs], lambda r: r),
     })
 
     # BPE training on the Bible to 8,000 tokens (the same vocabulary is checked)
