@@ -1,5 +1,10 @@
 """Shared test helpers: parity with PyTorch and float64 gradchecks for any op."""
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -59,3 +64,24 @@ class OpChecker:
 @pytest.fixture
 def op(rng):
     return OpChecker(rng)
+
+
+CPU_LEVELS = ["generic", "avx2", "avx512"]
+
+
+@pytest.fixture
+def at_cpu_level(tmp_path):
+    """run(level, script, *args): runs `script` in a fresh interpreter with PYSEQ_CPU_LEVEL=level
+    (skipping levels this CPU lacks) and returns the JSON it prints. A subprocess, because the
+    level is read once per process."""
+    def run(level, script, *args, timeout=300):
+        here = pyseq._core.cpu_level()
+        if CPU_LEVELS.index(level) > CPU_LEVELS.index(here):
+            pytest.skip(f"this CPU has no {level} (it runs {here})")
+        done = subprocess.run([sys.executable, "-c", script, *args], env=dict(os.environ, PYSEQ_CPU_LEVEL=level),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result.pop("level") == level
+        return result
+    return run
