@@ -4,7 +4,7 @@ Tensors, ops and reverse-mode autograd live in the C++ core (``pyseq._core``); t
 thin Python layer over it, with names that follow PyTorch where the concept is the same.
 """
 
-from . import _core
+from . import _core  # noqa: F401
 from ._core import (  # noqa: F401  (re-exported API)
     Tensor, dtype, from_numpy, manual_seed, set_num_threads, get_num_threads,
     empty, zeros, ones, full, arange, eye, rand, randn, randint, zeros_like, ones_like, empty_like,
@@ -16,8 +16,8 @@ from ._core import (  # noqa: F401  (re-exported API)
     reshape, permute, squeeze, unsqueeze, transpose, flatten, narrow, select,
     is_grad_enabled, cpu_level, empty_cache, memory_stats,
 )
-from ._tensor import tensor
-from .autograd import no_grad, enable_grad, set_grad_enabled
+from ._tensor import tensor  # noqa: F401
+from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
 from . import autograd  # noqa: F401
 from . import data, io, nn, optim, train  # noqa: F401,E402
 

@@ -80,7 +80,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         return [o.detach().numpy().astype(np.float64).ravel().copy() for o in outs]
 
     # Numerical Jacobian columns: perturb one input element at a time, in place, through numpy.
-    base = outputs()
     numerical = {}
     for i in diff:
         data = inputs[i].detach().numpy()  # a view: writes change the input itself

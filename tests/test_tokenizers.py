@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import pyseq
 from pyseq.tokenizers import BPETokenizer, WordPieceTokenizer, pre_tokenize
 
 
