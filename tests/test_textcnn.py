@@ -122,4 +122,5 @@ def test_textcnn_beats_the_majority_baseline_on_held_out_verses(one_thread):
     # the best epoch's weights were restored
     assert _accuracy(model, val_loader) == pytest.approx(max(history["val_accuracy"]), abs=1e-6)
     test_accuracy = _accuracy(model, test_loader)
-    assert test_accuracy >= baseline + 0.3, (test_accuracy, history)  # 0.90 when this was written
+    print(f"TextCNN held-out accuracy {test_accuracy:.3f} (majority baseline {baseline:.2f})")
+    assert test_accuracy >= baseline + 0.3, (test_accuracy, history)
