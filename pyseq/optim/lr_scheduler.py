@@ -72,8 +72,8 @@ class LRScheduler:
         self.step()  # last_epoch -1 -> 0: the lrs get their step-0 values
 
     def get_lr(self):
-        """The lr of each param group at step `self.last_epoch`."""
-        raise NotImplementedError
+        """The lr of each param group at step `self.last_epoch`: each schedule defines it."""
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr() (the schedule's formula)")
 
     def get_last_lr(self):
         """The lrs the last step() set, one per param group."""

@@ -15,6 +15,7 @@ The differences: "step" is a Python int (torch keeps a 0-d float tensor), and SG
 too; the groups hold only the hyper-parameters pyseq has (no foreach / fused / capturable).
 """
 
+import abc
 import numbers
 from collections.abc import Mapping, MutableMapping
 
@@ -88,7 +89,7 @@ def _check_bool(opt, name, value):
         raise TypeError(f"{opt}: {name} must be True or False, got {type(value).__name__} {value!r}")
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class of the optimizers: `param_groups`, `state`, `zero_grad`, `step`, `state_dict`.
 
     params: an iterable of tensors (one group), or of dicts, each with "params" (the group's
@@ -121,10 +122,10 @@ class Optimizer:
     def _check_group(self, group):
         """Raises TypeError / ValueError for a bad hyper-parameter of `group` (all keys filled in)."""
 
+    @abc.abstractmethod
     def _update(self, param, grad, state, group):
         """Updates `param` in place from its contiguous `grad` with one fused C++ call.
         `state["step"]` has already been incremented (1 on the first step)."""
-        raise NotImplementedError
 
     @staticmethod
     def _buffer(state, name, param, fill=0.0):
