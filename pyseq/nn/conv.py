@@ -1,7 +1,6 @@
 """Conv1d and 1-D pooling (max, adaptive/global max, k-max) for TextCNN-style models.
 Conv1d, max_pool1d and kmax_pool1d are fused C++ kernels."""
 
-import math
 
 from .. import _core
 from . import functional as F
@@ -50,12 +49,7 @@ class Conv1d(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):  # (N, C_in, L) -> (N, C_out, L_out)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]

@@ -1,7 +1,6 @@
 """Basic layers: Linear, Embedding, Identity, Flatten. Parameter layouts and default
 initialisations are PyTorch's, so state dicts carry over in both directions."""
 
-import math
 
 from .. import _core
 from . import functional as F
@@ -50,11 +49,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):  # (*, in_features) -> (*, out_features)
         return F.linear(input, self.weight, self.bias)
