@@ -3,8 +3,8 @@
 import numpy as np
 
 from ._core import Tensor, dtype, from_numpy
-from ._core import dtype as dtype_
 
+_INT64 = dtype.int64  # module-level name: tensor()'s `dtype` argument shadows the class
 _NUMPY_OF = {dtype.bool: np.bool_, dtype.int64: np.int64, dtype.float32: np.float32, dtype.float64: np.float64}
 
 
@@ -47,7 +47,7 @@ def tensor(data, dtype=None, requires_grad=False):
             arr = np.array(data)
         except ValueError as e:  # ragged nested lists
             raise ValueError(f"tensor(): data must be a rectangular nested sequence of numbers: {e}") from None
-        if isinstance(data, (list, tuple)) and dtype in (None, dtype_.int64):
+        if isinstance(data, (list, tuple)) and dtype in (None, _INT64):
             _check_int_range(data, arr)
         if dtype is not None and dtype not in _NUMPY_OF:
             raise TypeError(f"tensor(): dtype must be a pyseq dtype (pyseq.float32, ...), got {dtype!r}")
