@@ -18,6 +18,11 @@ CASES = [
     (13, 33, 300, False, True, 1.0, 1.0), (65, 129, 257, True, True, -1.5, 0.25), (3, 70, 40, False, False, 1.0, 0.0),
     (4, 100, 33, False, True, 0.5, 2.0), (2, 3, 0, False, False, 1.0, 0.5), (0, 5, 3, False, False, 1.0, 0.0),
     (200, 3, 17, False, False, 1.0, 0.0), (97, 250, 600, False, False, 1.0, 0.0),
+    # Threaded: C split by columns over two blocks of N and three of K; split by rows, transposed A.
+    (20, 2100, 600, False, False, 1.0, 0.5), (20, 2100, 300, True, True, 1.0, 0.0), (300, 40, 520, True, False, 1.0, 1.0),
+    # Operands read in place (few rows of C, or few columns) with ragged edges, and packed ones.
+    (16, 64, 64, False, False, 1.0, 0.0), (17, 70, 33, True, False, 1.0, 0.0), (50, 37, 129, False, True, 1.0, 1.0),
+    (64, 48, 300, False, False, 1.0, 0.0), (31, 1000, 100, True, False, 1.0, 0.0),
 ]
 
 SCRIPT = r"""
@@ -28,12 +33,15 @@ rng = np.random.default_rng(0)
 out = {"level": pyseq._core.cpu_level(), "errors": []}
 for dtype in (np.float32, np.float64):
     for (M, N, K, ta, tb, alpha, beta) in json.loads(sys.argv[1]):
-        a = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-        b = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-        c0 = rng.standard_normal((M, N)).astype(dtype)
-        fast, ref = pyseq.tensor(c0), pyseq.tensor(c0)
-        pyseq._core._testing.gemm(ta, tb, alpha, pyseq.tensor(a), pyseq.tensor(b), beta, fast, False)
-        pyseq._core._testing.gemm(ta, tb, alpha, pyseq.tensor(a), pyseq.tensor(b), beta, ref, True)
+        # Every operand is a slice of a wider array: its rows are further apart than its width.
+        a = rng.standard_normal((K, M + 3) if ta else (M, K + 3)).astype(dtype)[:, :-3]
+        b = rng.standard_normal((N, K + 5) if tb else (K, N + 5)).astype(dtype)[:, :-5]
+        c0 = rng.standard_normal((M, N + 1)).astype(dtype)
+        fast, ref = pyseq.from_numpy(c0.copy())[:, :N], pyseq.from_numpy(c0.copy())[:, :N]
+        c0 = c0[:, :N]
+        a_t, b_t = pyseq.from_numpy(np.ascontiguousarray(a.base))[:, : a.shape[1]], pyseq.from_numpy(b.base)[:, : b.shape[1]]
+        pyseq._core._testing.gemm(ta, tb, alpha, a_t, b_t, beta, fast, False)
+        pyseq._core._testing.gemm(ta, tb, alpha, a_t, b_t, beta, ref, True)
         expect = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + beta * c0
         scale = 1 + np.abs(expect).max(initial=0)
         out["errors"].append([float(np.abs(fast.numpy() - ref.numpy()).max(initial=0) / scale),

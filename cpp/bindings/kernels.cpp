@@ -26,22 +26,24 @@ void init_kernels(py::module_& m) {
         "Turn the reuse of freed blocks on or off (off also empties the cache).");
 
   py::module_ testing = m.def_submodule("_testing", "Hooks for pyseq's own tests");
-  // C = alpha * op(A) @ op(B) + beta * C on contiguous 2-d tensors, in place; op transposes when asked.
+  // C = alpha * op(A) @ op(B) + beta * C on 2-d tensors with contiguous rows (any row stride, so
+  // slices test leading dimensions), in place; op transposes when asked.
   testing.def("gemm", [](bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tensor& B, double beta,
                          Tensor& C, bool reference) {
     for (const Tensor* t : {&A, &B, static_cast<const Tensor*>(&C)})
-      PYSEQ_CHECK(t->ndim() == 2 && t->is_contiguous() && t->dtype() == C.dtype(), ValueError,
-                  "gemm: expects contiguous 2-d tensors of one dtype");
+      PYSEQ_CHECK(t->ndim() == 2 && t->dtype() == C.dtype() &&
+                      (t->numel() == 0 || (t->strides()[1] == 1 && t->strides()[0] >= t->shape()[1])),
+                  ValueError, "gemm: expects 2-d tensors of one dtype with contiguous rows");
     const int64_t M = C.shape()[0], N = C.shape()[1], K = trans_a ? A.shape()[0] : A.shape()[1];
     PYSEQ_CHECK((trans_a ? A.shape()[1] : A.shape()[0]) == M && (trans_b ? B.shape()[0] : B.shape()[1]) == N &&
                     (trans_b ? B.shape()[1] : B.shape()[0]) == K,
                 ValueError, "gemm: shapes ", A.shape(), ", ", B.shape(), ", ", C.shape(), " do not fit");
+    auto ld = [](const Tensor& t) { return std::max<int64_t>(t.strides()[0], t.shape()[1]); };
     py::gil_scoped_release release;
     dispatch_numeric(C.dtype(), "gemm", [&](auto tag) {
       using T = decltype(tag);
       auto fn = reference ? &kernels::gemm_reference<T> : &kernels::gemm<T>;
-      fn(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), A.shape()[1], B.data<T>(), B.shape()[1], T(beta),
-         C.data<T>(), N);
+      fn(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta), C.data<T>(), ld(C));
     });
     C.bump_version();
   }, py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), py::arg("a"), py::arg("b"), py::arg("beta"),

@@ -1,9 +1,10 @@
 // GEMM driver: blocking, packing and threads (the BLIS loop structure). Per instruction set
 // micro-kernels come from gemm_<isa>.cpp through gemm_driver.h.
 //
-//   for jc in N by NC:            a block of B's columns (threads split N, or M when N is narrow)
-//     for pc in K by KC:          pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers (L3)
-//       for ic in M by MC:        pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers (L2)
+//   for jc in N by NC:            a block of B's columns
+//     for pc in K by KC:          pack B[pc:pc+KC, jc:jc+NC] into NR-wide slivers (all threads)
+//       threads split M (or N when M is small):
+//       for ic in M by MC:        pack A[ic:ic+MC, pc:pc+KC] into MR-tall slivers
 //         for each NR x MR tile:  micro-kernel over KC, in registers
 #include "gemm.h"
 
@@ -16,7 +17,9 @@
 namespace pyseq::kernels {
 namespace {
 
-constexpr int64_t kKC = 256, kMC = 192, kNC = 2048;
+// Cache blocks: a KC x NC block of packed B (shared, L3), an MC x KC block of packed A per
+// thread (L2), a KC x NR sliver of B (L1). C with at most kFewCols columns reads A in place.
+constexpr int64_t kKC = 256, kMC = 192, kNC = 2048, kFewCols = 256;
 
 template <class T> GemmKernels<T> select_kernels();
 template <> GemmKernels<float> select_kernels<float>() {
@@ -41,67 +44,59 @@ const GemmKernels<T>& kernels() {
   return k;
 }
 
-// An operand seen as a logical (rows, cols) matrix, stored row-major or transposed.
-template <class T>
-struct Operand {
-  const T* p;
-  int64_t ld;
-  bool trans;
-  T at(int64_t r, int64_t c) const { return trans ? p[c * ld + r] : p[r * ld + c]; }
-};
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// Packs rows [r0, r0 + rows) x cols [c0, c0 + cols) of op(A) into slivers of `mr` rows:
-// sliver s holds, for each col k, the mr values of rows s*mr .. s*mr+mr-1 (zero beyond `rows`).
+// C = alpha op(A) op(B) + beta C by the blocked loops on `threads` threads. The threads split the
+// rows of C (each packs its own rows of A), or its columns when C has too few rows to share.
+// Each block of B is packed once, by all threads together, into a buffer they share. When C has
+// few columns, A is read in place (it is used by few slivers of B) and only its ragged last rows
+// are packed.
 template <class T>
-void pack_a(const Operand<T>& A, int64_t r0, int64_t rows, int64_t c0, int64_t cols, int64_t mr, T* out) {
-  for (int64_t s = 0; s < rows; s += mr) {
-    const int64_t m = std::min(mr, rows - s);
-    for (int64_t k = 0; k < cols; ++k, out += mr) {
-      for (int64_t r = 0; r < m; ++r) out[r] = A.at(r0 + s + r, c0 + k);
-      for (int64_t r = m; r < mr; ++r) out[r] = T(0);
-    }
-  }
-}
-
-// Packs rows [r0, r0 + rows) (the K range) x cols [c0, c0 + cols) of op(B) into slivers of `nr`
-// cols: sliver s holds, for each row k, the nr values of cols s*nr .. s*nr+nr-1.
-template <class T>
-void pack_b(const Operand<T>& B, int64_t r0, int64_t rows, int64_t c0, int64_t cols, int64_t nr, T* out) {
-  for (int64_t s = 0; s < cols; s += nr) {
-    const int64_t n = std::min(nr, cols - s);
-    for (int64_t k = 0; k < rows; ++k, out += nr) {
-      if (!B.trans && n == nr) {
-        std::copy(B.p + (r0 + k) * B.ld + c0 + s, B.p + (r0 + k) * B.ld + c0 + s + nr, out);
-        continue;
-      }
-      for (int64_t j = 0; j < n; ++j) out[j] = B.at(r0 + k, c0 + s + j);
-      for (int64_t j = n; j < nr; ++j) out[j] = T(0);
-    }
-  }
-}
-
-// C[i0:i1, j0:j1] by the blocked loops, on the calling thread.
-template <class T>
-void gemm_block(const GemmKernels<T>& kern, const Operand<T>& A, const Operand<T>& B, int64_t i0, int64_t i1,
-                int64_t j0, int64_t j1, int64_t K, T alpha, T beta, T* C, int64_t ldc) {
+void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand<T>& B, int64_t M, int64_t N,
+                  int64_t K, T alpha, T beta, T* C, int64_t ldc, int threads) {
   const int64_t mr = kern.mr, nr = kern.nr, mc_max = kMC / mr * mr;
-  thread_local std::vector<T> packed_a, packed_b;
-  packed_a.resize(static_cast<size_t>(mc_max * kKC));
-  packed_b.resize(static_cast<size_t>((kNC + nr) * kKC));
-  for (int64_t jc = j0; jc < j1; jc += kNC) {
-    const int64_t nc = std::min(kNC, j1 - jc);
+  const bool split_rows = ceil_div(M, mr) >= 8 * threads || M >= N, a_in_place = N <= kFewCols;
+  thread_local std::vector<T> packed_b_buffer;  // the calling thread's, read by all workers
+  packed_b_buffer.resize(static_cast<size_t>((kNC + nr) * kKC));
+  T* packed_b = packed_b_buffer.data();
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = std::min(kNC, N - jc), col_slivers = ceil_div(nc, nr);
     for (int64_t pc = 0; pc < K; pc += kKC) {
       const int64_t kc = std::min(kKC, K - pc);
       const T beta_here = pc == 0 ? beta : T(1);  // later K blocks add onto the first
-      pack_b(B, pc, kc, jc, nc, nr, packed_b.data());
-      for (int64_t ic = i0; ic < i1; ic += mc_max) {
-        const int64_t mc = std::min(mc_max, i1 - ic);
-        pack_a(A, ic, mc, pc, kc, mr, packed_a.data());
-        for (int64_t jr = 0; jr < nc; jr += nr)
-          for (int64_t ir = 0; ir < mc; ir += mr)
-            kern.micro(kc, packed_a.data() + ir * kc, packed_b.data() + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,
-                       alpha, beta_here, std::min(mr, mc - ir), std::min(nr, nc - jr));
-      }
+      parallel_for(0, col_slivers, ceil_div(col_slivers, threads), [&](int64_t s0, int64_t s1) {
+        kern.pack_b(B, pc, kc, jc + s0 * nr, std::min(nc, s1 * nr) - s0 * nr, packed_b + s0 * nr * kc);
+      });
+      parallel_for(0, threads, 1, [&](int64_t p0, int64_t p1) {
+        thread_local std::vector<T> packed_a_buffer;
+        packed_a_buffer.resize(static_cast<size_t>(mc_max * kKC));
+        T* packed_a = packed_a_buffer.data();
+        for (int64_t p = p0; p < p1; ++p) {
+          // This part's rows [i0, i1) of C and its slivers [s0, s1) of the B block.
+          const int64_t units = split_rows ? ceil_div(M, mr) : col_slivers;
+          const int64_t u0 = units * p / threads, u1 = units * (p + 1) / threads;
+          const int64_t i0 = split_rows ? std::min(M, u0 * mr) : 0, i1 = split_rows ? std::min(M, u1 * mr) : M;
+          const int64_t s0 = split_rows ? 0 : u0, s1 = split_rows ? col_slivers : u1;
+          for (int64_t ic = i0; ic < i1; ic += mc_max) {
+            const int64_t mc = std::min(mc_max, i1 - ic), in_place_rows = a_in_place ? mc / mr * mr : 0;
+            if (in_place_rows < mc) kern.pack_a(A, ic + in_place_rows, mc - in_place_rows, pc, kc, packed_a);
+            for (int64_t s = s0; s < s1; ++s) {
+              const int64_t n = std::min(nr, nc - s * nr);
+              const T* b = packed_b + s * nr * kc;
+              for (int64_t ir = 0; ir < mc; ir += mr) {
+                T* c = C + (ic + ir) * ldc + jc + s * nr;
+                const int64_t m = std::min(mr, mc - ir);
+                if (ir >= in_place_rows)
+                  kern.micro(kc, packed_a + (ir - in_place_rows) * kc, mr, b, c, ldc, alpha, beta_here, m, n);
+                else if (A.trans)
+                  kern.micro(kc, A.p + pc * A.ld + ic + ir, A.ld, b, c, ldc, alpha, beta_here, m, n);
+                else
+                  kern.micro_a_rows(kc, A.p + (ic + ir) * A.ld + pc, A.ld, b, c, ldc, alpha, beta_here, m, n);
+              }
+            }
+          }
+        }
+      });
     }
   }
 }
@@ -132,18 +127,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     return;
   }
   const Operand<T> a{A, lda, trans_a}, b{B, ldb, trans_b};
-  // Threads take column ranges (each packs its own B part and all of A), or row ranges when N is narrow.
-  const bool split_n = N >= threads * 2 * kern.nr;
-  const int64_t extent = split_n ? N : M, unit = split_n ? kern.nr : kern.mr;
-  const int64_t units = (extent + unit - 1) / unit;
-  const int64_t parts = std::min<int64_t>(threads, units);
-  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t lo = std::min(extent, units * p / parts * unit), hi = std::min(extent, units * (p + 1) / parts * unit);
-      if (split_n) gemm_block(kern, a, b, 0, M, lo, hi, K, alpha, beta, C, ldc);
-      else gemm_block(kern, a, b, lo, hi, 0, N, K, alpha, beta, C, ldc);
-    }
-  });
+  gemm_blocked(kern, a, b, M, N, K, alpha, beta, C, ldc, threads);
 }
 
 template <class T>
