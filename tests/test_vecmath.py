@@ -11,6 +11,7 @@ import pyseq
 
 SCRIPT = r"""
 import json
+import math
 import numpy as np
 import pyseq
 
@@ -26,6 +27,8 @@ reference = {
     "sigmoid": lambda d: 1 / (1 + np.exp(-d)),
     # 0.5 d (1 + tanh u) written as d * sigmoid(2u), which float64 evaluates without cancellation
     "gelu_tanh": lambda d: d / (1 + np.exp(-2 * 0.7978845608028654 * (d + 0.044715 * d ** 3))),
+    # x Phi(x) = x erfc(-x / sqrt 2) / 2, by the C library's double erfc (no cancellation for x < 0)
+    "gelu_erf": lambda d: d * np.vectorize(math.erfc, otypes=[np.float64])(-d / math.sqrt(2)) / 2,
 }
 out = {"level": pyseq._core.cpu_level()}
 with np.errstate(all="ignore"):

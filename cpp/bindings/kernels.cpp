@@ -53,7 +53,8 @@ void init_kernels(py::module_& m) {
     PYSEQ_CHECK(x.dtype() == DType::Float32 && x.is_contiguous(), ValueError, "vecmath: expects a contiguous float32 tensor");
     const kernels::VecMath& vm = kernels::vecmath();
     kernels::ArrayFn fn = name == "exp" ? vm.exp : name == "log" ? vm.log : name == "tanh" ? vm.tanh
-                          : name == "sigmoid" ? vm.sigmoid : name == "gelu_tanh" ? vm.gelu_tanh : nullptr;
+                          : name == "sigmoid" ? vm.sigmoid : name == "gelu_tanh" ? vm.gelu_tanh
+                          : name == "gelu_erf"  ? vm.gelu_erf : nullptr;
     PYSEQ_CHECK(fn, ValueError, "vecmath: unknown function '", name, "'");
     Tensor y = empty(x.shape(), DType::Float32);
     fn(x.data<float>(), y.data<float>(), x.numel());

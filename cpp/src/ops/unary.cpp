@@ -64,7 +64,7 @@ struct Sigmoid {
   template <class T> T df(T, T y) const { return y * (T(1) - y); }
 };
 struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
-  kernels::ArrayFn vector_fn() const { return tanh_approx ? kernels::vecmath().gelu_tanh : nullptr; }
+  kernels::ArrayFn vector_fn() const { return tanh_approx ? kernels::vecmath().gelu_tanh : kernels::vecmath().gelu_erf; }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   bool tanh_approx;
   template <class T> T f(T x) const {

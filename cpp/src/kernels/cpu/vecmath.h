@@ -9,7 +9,7 @@ namespace pyseq::kernels {
 using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 
 struct VecMath {
-  ArrayFn exp, log, tanh, sigmoid, gelu_tanh;
+  ArrayFn exp, log, tanh, sigmoid, gelu_tanh, gelu_erf;
 };
 
 namespace generic { VecMath table(); }
