@@ -127,26 +127,24 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
   for_rows(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
     const T* in = x + r * n;
     T* out = y + r * n;
+    if constexpr (std::is_same_v<T, float>) {
+      vecmath().softmax_row(in, out, n, log);  // the same three passes, vectorised
+      return;
+    }
     T m = -std::numeric_limits<T>::infinity();
     for (int64_t i = 0; i < n; ++i) m = std::max(m, in[i]);
     if (std::isinf(m) && m < 0) m = 0;  // an all -inf row gives NaN, as in PyTorch
-    Acc<T> s = 0;
-    if constexpr (std::is_same_v<T, float>) {  // exp by the vectorised kernel, in the output row
-      for (int64_t i = 0; i < n; ++i) out[i] = in[i] - m;
-      vecmath().exp(out, out, n);
-      s = sum_contiguous(out, n);
-    } else {
-      for (int64_t i = 0; i < n; ++i) {
-        T e = std::exp(in[i] - m);
-        if (!log) out[i] = e;
-        s += e;
-      }
+    T s = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      T e = std::exp(in[i] - m);
+      if (!log) out[i] = e;
+      s += e;
     }
     if (log) {  // (x - max) - log(sum): subtracting max first keeps the small terms exact
-      const T log_s = static_cast<T>(std::log(s));
+      const T log_s = std::log(s);
       for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - m) - log_s;
     } else {
-      const T inv = static_cast<T>(1.0 / s);
+      const T inv = T(1) / s;
       for (int64_t i = 0; i < n; ++i) out[i] *= inv;
     }
   });

@@ -2,6 +2,7 @@
 // The instruction-set version is picked at run time like GEMM's (cpu.h).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace pyseq::kernels {
@@ -10,6 +11,8 @@ using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 
 struct VecMath {
   ArrayFn exp, log, tanh, sigmoid, gelu_tanh, gelu_erf;
+  // One row of n floats: y = softmax(x), or log_softmax(x) when `log`; y may alias x.
+  void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
 };
 
 namespace generic { VecMath table(); }
