@@ -179,3 +179,20 @@ def test_gradcheck_rejects_a_wrong_gradient():
 def test_gradcheck_requires_float64():
     with pytest.raises(TypeError, match="float64"):
         pyseq.autograd.gradcheck(lambda t: t * 2, [pyseq.ones(2, requires_grad=True)])
+
+
+def test_leaf_gradients_never_share_memory():
+    # A leaf takes the incoming gradient without a copy only when nothing else refers to it.
+    a, b = pyseq.ones(3, requires_grad=True), pyseq.ones(3, requires_grad=True)
+    g = pyseq.tensor([1.0, 2.0, 3.0])
+    (a + b).backward(g)  # add hands the same gradient to both inputs
+    a.grad.add_(10.0)
+    assert b.grad.tolist() == [1.0, 2.0, 3.0] and g.tolist() == [1.0, 2.0, 3.0]
+    c = pyseq.ones(3, requires_grad=True)
+    c.backward(g)  # the seed itself reaches the leaf: the caller still holds it
+    g.mul_(0.0)
+    assert c.grad.tolist() == [1.0, 2.0, 3.0]
+    d = pyseq.ones(2, 3, requires_grad=True)
+    (d * 2).sum().backward()  # a fresh gradient is taken as it is, and accumulates later
+    (d * 3).sum().backward()
+    assert d.grad.tolist() == [[5.0] * 3] * 2

@@ -33,8 +33,15 @@ struct AccumulateGrad : Node {
 
   std::vector<Tensor> apply(const Tensor& grad) override {
     Tensor& acc = leaf->grad;
-    if (!acc.defined()) acc = clone(grad);  // own the memory: `grad` may alias another gradient
-    else add_(acc, grad);
+    if (acc.defined()) {
+      add_(acc, grad);
+      return {};
+    }
+    // The engine's reference is the only one to a gradient that owns its whole storage: take it
+    // as it is. Anything else may alias another gradient or a saved tensor: take a copy.
+    const bool unshared = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 &&
+                          !grad.is_view() && grad.is_contiguous() && !grad.grad_fn();
+    acc = unshared ? grad : clone(grad);
     return {};
   }
   void release() override {}  // reused by every graph that reaches this leaf

@@ -1,33 +1,60 @@
 #include "nn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "pyseq/parallel.h"
+#include "vecmath.h"
 
 namespace pyseq::kernels {
+namespace {
+
+// The row kernels for float are vectorised per instruction set (vecmath.h); these are the
+// portable ones, used for double.
+template <class T>
+void layer_norm_row(const T* x, const T* w, const T* b, int64_t D, double eps, T* y, T* mean, T* rstd) {
+  double s = 0;
+  for (int64_t i = 0; i < D; ++i) s += x[i];
+  const double mu = s / static_cast<double>(D);
+  double ss = 0;  // two passes: no cancellation for rows with a large mean
+  for (int64_t i = 0; i < D; ++i) ss += (x[i] - mu) * (x[i] - mu);
+  const T m = static_cast<T>(mu), rs = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+  for (int64_t i = 0; i < D; ++i) y[i] = ((x[i] - m) * rs) * (w ? w[i] : T(1)) + (b ? b[i] : T(0));
+  *mean = m;
+  *rstd = rs;
+}
+
+template <class T>
+void layer_norm_backward_row(const T* g, const T* x, const T* w, int64_t D, T m, T rs, T* gx, T* gw, T* gb) {
+  double sum_gw = 0, sum_gw_xhat = 0;
+  for (int64_t i = 0; i < D; ++i) {
+    const T gwi = w ? g[i] * w[i] : g[i];
+    sum_gw += gwi;
+    sum_gw_xhat += gwi * ((x[i] - m) * rs);
+  }
+  const T a = static_cast<T>(sum_gw / D), c = static_cast<T>(sum_gw_xhat / D);
+  for (int64_t i = 0; i < D; ++i) {
+    const T xhat = (x[i] - m) * rs, gwi = w ? g[i] * w[i] : g[i];
+    gx[i] = rs * (gwi - a - xhat * c);
+    if (gw) gw[i] += g[i] * xhat;
+    if (gb) gb[i] += g[i];
+  }
+}
+
+}  // namespace
 
 template <class T>
 void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_t D, double eps, T* y, T* mean,
                         T* rstd) {
   parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * D;
-      T* yr = y + r * D;
-      double s = 0;
-      for (int64_t i = 0; i < D; ++i) s += xr[i];
-      const double mu = s / static_cast<double>(D);
-      double ss = 0;  // two passes: no cancellation for rows with a large mean
-      for (int64_t i = 0; i < D; ++i) ss += (xr[i] - mu) * (xr[i] - mu);
-      const T m = static_cast<T>(mu), rs = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
-      for (int64_t i = 0; i < D; ++i) {
-        T v = (xr[i] - m) * rs;
-        if (w) v *= w[i];
-        if (b) v += b[i];
-        yr[i] = v;
-      }
-      mean[r] = m;
-      rstd[r] = rs;
+      if constexpr (std::is_same_v<T, float>)
+        vecmath().layer_norm_row(x + r * D, w, b, D, eps, y + r * D, mean + r, rstd + r);
+      else
+        layer_norm_row(x + r * D, w, b, D, eps, y + r * D, mean + r, rstd + r);
     }
   });
 }
@@ -35,34 +62,27 @@ void layer_norm_forward(const T* x, const T* w, const T* b, int64_t rows, int64_
 template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, const T* rstd, int64_t rows, int64_t D,
                          T* gx, T* gw, T* gb) {
-  // gx = rstd * (g*w - mean(g*w) - xhat * mean(g*w * xhat)), row by row.
-  parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(D, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T *gr = g + r * D, *xr = x + r * D;
-      const T m = mean[r], rs = rstd[r];
-      double sum_gw = 0, sum_gw_xhat = 0;
-      for (int64_t i = 0; i < D; ++i) {
-        const T gwi = w ? gr[i] * w[i] : gr[i];
-        sum_gw += gwi;
-        sum_gw_xhat += gwi * ((xr[i] - m) * rs);
-      }
-      const T a = static_cast<T>(sum_gw / D), c = static_cast<T>(sum_gw_xhat / D);
-      T* gxr = gx + r * D;
-      for (int64_t i = 0; i < D; ++i) {
-        const T gwi = w ? gr[i] * w[i] : gr[i];
-        gxr[i] = rs * (gwi - a - (xr[i] - m) * rs * c);
+  // Threads take row ranges, each adding its rows' parameter gradients into partial sums of its
+  // own, which are added into gw, gb at the end: one pass over g and x.
+  const int64_t parts = rows * D < 16384 ? 1 : std::min<int64_t>(get_num_threads(), rows);
+  std::vector<T> partial(gw || gb ? static_cast<size_t>(parts * 2 * D) : 0, T(0));
+  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      T* pgw = gw ? partial.data() + p * 2 * D : nullptr;
+      T* pgb = gb ? partial.data() + p * 2 * D + D : nullptr;
+      for (int64_t r = rows * p / parts; r < rows * (p + 1) / parts; ++r) {
+        if constexpr (std::is_same_v<T, float>)
+          vecmath().layer_norm_backward_row(g + r * D, x + r * D, w, D, mean[r], rstd[r], gx + r * D, pgw, pgb);
+        else
+          layer_norm_backward_row(g + r * D, x + r * D, w, D, mean[r], rstd[r], gx + r * D, pgw, pgb);
       }
     }
   });
-  // Parameter gradients sum over rows: one pass, vectorised along D.
-  for (int64_t r = 0; r < rows && (gw || gb); ++r) {
-    const T *gr = g + r * D, *xr = x + r * D;
-    const T m = mean[r], rs = rstd[r];
-    if (gw)
-      for (int64_t i = 0; i < D; ++i) gw[i] += gr[i] * ((xr[i] - m) * rs);
-    if (gb)
-      for (int64_t i = 0; i < D; ++i) gb[i] += gr[i];
-  }
+  for (int64_t p = 0; p < parts && (gw || gb); ++p)
+    for (int64_t i = 0; i < D; ++i) {
+      if (gw) gw[i] += partial[p * 2 * D + i];
+      if (gb) gb[i] += partial[p * 2 * D + D + i];
+    }
 }
 
 template <class T>

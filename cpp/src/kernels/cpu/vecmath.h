@@ -1,4 +1,5 @@
-// Vectorised float32 math over arrays (see vecmath_isa.inc): y[i] = f(x[i]), x and y may alias.
+// Vectorised float32 math over arrays (see vecmath_isa.inc): y[i] = f(x[i]), x and y may alias;
+// and fused row kernels.
 // The instruction-set version is picked at run time like GEMM's (cpu.h).
 #pragma once
 
@@ -11,8 +12,14 @@ using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 
 struct VecMath {
   ArrayFn exp, log, tanh, sigmoid, gelu_tanh, gelu_erf;
-  // One row of n floats: y = softmax(x), or log_softmax(x) when `log`; y may alias x.
+  // Fused row kernels, one row of n floats. softmax_row: y = softmax(x), or log_softmax(x) when
+  // `log` (y may alias x). layer_norm_row: y and the row's mean and 1/std (w, b may be null).
+  // layer_norm_backward_row: gx from g = dL/dy, and the row's share added into gw, gb (if not null).
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
+  void (*layer_norm_row)(const float* x, const float* w, const float* b, int64_t n, double eps, float* y,
+                         float* mean, float* rstd);
+  void (*layer_norm_backward_row)(const float* g, const float* x, const float* w, int64_t n, float mean, float rstd,
+                                  float* gx, float* gw, float* gb);
 };
 
 namespace generic { VecMath table(); }
