@@ -59,6 +59,12 @@ def numpy_softmax(x):
     return e
 
 
+def numpy_log_softmax(x):
+    """(x - max) - log(sum(exp(x - max))) over the last dim."""
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def mlp_step_fns(rng, batch=256, d_in=784, hidden=512, classes=10, lr=0.1):
     """One SGD step of a 2-layer MLP (relu, log_softmax + NLL via gather) in torch and pyseq.
 
@@ -93,6 +99,35 @@ def mlp_step_fns(rng, batch=256, d_in=784, hidden=512, classes=10, lr=0.1):
         return step
 
     return {"torch": make_step(torch), "pyseq": make_step(pyseq)}
+
+
+def layer_norm_fns(rng, rows=8192, d=1024, backward=False):
+    """layer_norm over the last dim with weight and bias in each library (numpy: the formula), or
+    its backward: the input gradient from one backward pass through a kept graph."""
+    x = rng.standard_normal((rows, d), dtype=np.float32)
+    w, b = rng.standard_normal(d, dtype=np.float32), rng.standard_normal(d, dtype=np.float32)
+    g = rng.standard_normal((rows, d), dtype=np.float32)
+
+    def numpy_layer_norm():
+        mean = x.mean(-1, keepdims=True)
+        return (x - mean) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * w + b
+
+    def make(lib, functional):
+        xt, wt, bt = (lib.from_numpy(a) for a in (x, w, b))
+        if not backward:
+            return lambda: functional.layer_norm(xt, (d,), wt, bt, 1e-5)
+        xt, wt, bt = (t.clone().requires_grad_() for t in (xt, wt, bt))
+        y, gt = functional.layer_norm(xt, (d,), wt, bt, 1e-5), lib.from_numpy(g)
+
+        def step():
+            xt.grad = wt.grad = bt.grad = None
+            y.backward(gt, retain_graph=True)
+            return xt.grad
+
+        return step
+
+    fns = {"torch": make(torch, torch.nn.functional), "pyseq": make(pyseq, pyseq.nn.functional)}
+    return fns if backward else {"numpy": numpy_layer_norm, **fns}
 
 
 def gemm_cases(rng):
@@ -136,6 +171,16 @@ def build_cases(rng):
             "torch": lambda: torch.softmax(s_torch, -1),
             "pyseq": lambda: pyseq.softmax(s_pyseq, -1),
         }, 1e-5, None, 2 * s.nbytes),
+        ("log_softmax 4096x4096 f32, last dim", {
+            "numpy": lambda: numpy_log_softmax(s),
+            "torch": lambda: torch.log_softmax(s_torch, -1),
+            "pyseq": lambda: pyseq.log_softmax(s_pyseq, -1),
+        }, 1e-5, None, 2 * s.nbytes),
+        ("layer_norm 8192x1024 f32 (weight, bias)", layer_norm_fns(rng), 1e-4, None, 2 * 8192 * 1024 * 4),
+        # reads x and dy, writes dx (the weight and bias gradients are small)
+        ("layer_norm backward 8192x1024 f32", layer_norm_fns(rng, backward=True), 1e-4, None, 3 * 8192 * 1024 * 4),
+        ("gelu (erf) 10M f32", {"torch": lambda: torch.nn.functional.gelu(torch.from_numpy(a)),
+                                "pyseq": lambda: pyseq.nn.functional.gelu(pyseq.from_numpy(a))}, 1e-6, None, 2 * nbytes),
         ("matmul 1024x1024x1024 f32", same_op(operator.matmul, m1, m2), 1e-4, 2 * 1024**3, None),
         *gemm_cases(rng),
         ("MLP train step 256x784-512-10", mlp_step_fns(rng), 1e-4, None, None),
