@@ -79,6 +79,39 @@ def test_layer_norm_errors():
         F.layer_norm(x, (3,), pyseq.ones(2))
 
 
+# --- linear with an activation in the GEMM epilogue (a pyseq addition) ---
+
+ACTIVATIONS = {"relu": TF.relu, "gelu": TF.gelu, "gelu_tanh": lambda t: TF.gelu(t, approximate="tanh")}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_linear_with_fused_activation(op, activation):
+    def fn(lib, x, w, b):
+        if lib is pyseq:
+            return F.linear(x, w, b, activation=activation)
+        return ACTIVATIONS[activation](TF.linear(x, w, b))
+
+    op.check(fn, [(4, 7, 9), (5, 9), (5,)])
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("rows", [3, 200])  # the few-rows GEMM path, and the blocked, threaded one
+def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows):
+    x = rng.standard_normal((rows, 300), dtype=np.float32)
+    w = rng.standard_normal((257, 300), dtype=np.float32) / 17
+    b = rng.standard_normal(257, dtype=np.float32)
+    with pyseq.no_grad():
+        ours = F.linear(pyseq.from_numpy(x), pyseq.from_numpy(w), pyseq.from_numpy(b), activation=activation)
+    assert ours.grad_fn is None
+    ref = ACTIVATIONS[activation](TF.linear(*map(torch.from_numpy, (x, w, b)))).numpy()
+    np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_linear_unknown_activation():
+    with pytest.raises(ValueError, match="activation must be .*got 'tanh'"):
+        F.linear(pyseq.ones(2, 3), pyseq.ones(4, 3), activation="tanh")
+
+
 # --- cross_entropy (index targets go through the fused kernel) ---
 
 CE_OPTIONS = [

@@ -42,8 +42,12 @@ void init_kernels(py::module_& m) {
     py::gil_scoped_release release;
     dispatch_numeric(C.dtype(), "gemm", [&](auto tag) {
       using T = decltype(tag);
-      auto fn = reference ? &kernels::gemm_reference<T> : &kernels::gemm<T>;
-      fn(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta), C.data<T>(), ld(C));
+      if (reference)
+        kernels::gemm_reference<T>(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta),
+                                   C.data<T>(), ld(C));
+      else
+        kernels::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta),
+                         C.data<T>(), ld(C));
     });
     C.bump_version();
   }, py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), py::arg("a"), py::arg("b"), py::arg("beta"),

@@ -28,11 +28,11 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
     return self;
   }, py::arg("mean") = 0.0, py::arg("std") = 1.0);
 
-  m.def("linear", [](const Tensor& x, const Tensor& weight, py::handle bias) {
+  m.def("linear", [](const Tensor& x, const Tensor& weight, py::handle bias, const std::string& activation) {
     Tensor b = optional_tensor(bias, "linear");
     py::gil_scoped_release r;
-    return linear(x, weight, b);
-  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none());
+    return linear(x, weight, b, activation);
+  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("activation") = "none");
   m.def("layer_norm", [](const Tensor& x, int64_t normalized_ndim, py::handle weight, py::handle bias, double eps) {
     Tensor w = optional_tensor(weight, "layer_norm"), b = optional_tensor(bias, "layer_norm");
     py::gil_scoped_release r;

@@ -49,15 +49,19 @@ def _int_arg(value, name, arg):
 
 # --- linear, embedding ---
 
-def linear(input, weight, bias=None):
-    """y = input @ weight.T + bias. input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+def linear(input, weight, bias=None, activation=None):
+    """y = input @ weight.T + bias. input (*, in), weight (out, in), bias (out,) -> (*, out).
+
+    pyseq's addition: activation None, "relu", "gelu" or "gelu_tanh" is applied by the matrix
+    multiply itself (its epilogue, while the output is in cache) instead of by a second pass.
+    """
     _check_tensor(input, "linear")
     if weight.dim() != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {_shape(weight)}")
     if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input's last dim must be in_features={weight.shape[1]}, got input of shape "
                          f"{_shape(input)} (weight shape {_shape(weight)})")
-    return _core.linear(input, weight, bias)  # one GEMM, accumulated onto the bias rows
+    return _core.linear(input, weight, bias, activation or "none")  # one GEMM, onto the bias rows
 
 
 def embedding(input, weight, padding_idx=None):

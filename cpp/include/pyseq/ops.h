@@ -109,8 +109,10 @@ Tensor log_softmax(const Tensor& t, int64_t dim);
 // --- matrix products: 1-D, 2-D and batched N-D with broadcast batch dims ---
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x (*, in) @ weight (out, in)^T + bias (out,) -> (*, out) in one GEMM: the output starts as the
-// bias rows and the product is accumulated onto it. bias may be undefined.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// bias rows and the product is accumulated onto it. bias may be undefined. `activation` ("none",
+// "relu", "gelu", "gelu_tanh") is applied by the GEMM epilogue while the output is in cache;
+// GELU with gradients (or in float64) falls back to a separate gelu op.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::string& activation = "none");
 
 // --- joining, splitting and indexing ---
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);

@@ -1,5 +1,8 @@
 // matmul: 1-D, 2-D and batched N-D with broadcast batch dims, on the blocked GEMM kernel.
+#include <type_traits>
+
 #include "../kernels/cpu/gemm.h"
+#include "../kernels/cpu/vecmath.h"
 #include "internal.h"
 #include "pyseq/parallel.h"
 
@@ -88,9 +91,28 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// The GEMM epilogues of linear: activations applied in place to finished rows of the output.
+template <class T>
+void relu_rows(const T* x, T* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+template <class T>
+kernels::Epilogue<T> gelu_rows(bool tanh_approximation) {
+  if constexpr (std::is_same_v<T, float>) {
+    const kernels::VecMath& vm = kernels::vecmath();
+    return tanh_approximation ? vm.gelu_tanh : vm.gelu_erf;
+  }
+  return nullptr;  // double: the separate gelu op
+}
+
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::string& activation) {
+  PYSEQ_CHECK(activation == "none" || activation == "relu" || activation == "gelu" || activation == "gelu_tanh",
+              ValueError, "linear: activation must be 'none', 'relu', 'gelu' or 'gelu_tanh', got '", activation, "'");
+  const bool is_gelu = activation == "gelu" || activation == "gelu_tanh";
+  if (is_gelu && (needs_grad(x, weight, bias) || x.dtype() != DType::Float32))  // gelu's backward needs its input
+    return gelu(linear(x, weight, bias), activation == "gelu_tanh");
   PYSEQ_CHECK(weight.ndim() == 2, ValueError, "linear: weight must be 2-d (out_features, in_features), got shape ",
               weight.shape());
   const int64_t out_f = weight.shape()[0], in_f = weight.shape()[1];
@@ -112,17 +134,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (bias.defined()) copy_(out2, bias.detach());  // every row starts as the bias
     dispatch_float(x.dtype(), "linear", [&](auto tag) {
       using T = decltype(tag);
+      kernels::Epilogue<T> epilogue = activation == "relu" ? &relu_rows<T> : is_gelu ? gelu_rows<T>(activation == "gelu_tanh") : nullptr;
       kernels::gemm<T>(false, true, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.data<T>(), in_f,
-                       bias.defined() ? T(1) : T(0), out2.data<T>(), out_f);
+                       bias.defined() ? T(1) : T(0), out2.data<T>(), out_f, epilogue);
     });
   }
   if (needs_grad(x, weight, bias)) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
-    attach_grad_fn(out, "LinearBackward", {x, weight, bias},
-                   [need_x, need_w, need_b, rows, in_f, out_f, x_shape = x.shape(),
-                    sx = need_w ? SavedTensor(x) : SavedTensor(), sw = need_x ? SavedTensor(weight) : SavedTensor()](
-                       const Tensor& g) {
-                     const Tensor g2 = reshape(g, {rows, out_f});  // (rows, out)
+    const bool relu_out = activation == "relu";
+    attach_grad_fn(out, relu_out ? "LinearReluBackward" : "LinearBackward", {x, weight, bias},
+                   [need_x, need_w, need_b, relu_out, rows, in_f, out_f, x_shape = x.shape(),
+                    sx = need_w ? SavedTensor(x) : SavedTensor(), sw = need_x ? SavedTensor(weight) : SavedTensor(),
+                    sy = relu_out ? SavedTensor(out) : SavedTensor()](const Tensor& g) {
+                     Tensor g2 = reshape(g, {rows, out_f});  // (rows, out)
+                     if (relu_out) g2 = mul(g2, gt(reshape(sy.get(), {rows, out_f}), zeros({}, g.dtype())));  // relu'
                      Tensor gx, gw, gb;
                      if (need_x) gx = reshape(matmul(g2, sw.get()), x_shape);                              // (rows, in)
                      if (need_w) gw = matmul(transpose(g2, 0, 1), reshape(sx.get(), {rows, in_f}));  // (out, in)

@@ -53,7 +53,7 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // are packed.
 template <class T>
 void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand<T>& B, int64_t M, int64_t N,
-                  int64_t K, T alpha, T beta, T* C, int64_t ldc, int threads) {
+                  int64_t K, T alpha, T beta, T* C, int64_t ldc, int threads, Epilogue<T> epilogue) {
   const int64_t mr = kern.mr, nr = kern.nr, mc_max = kMC / mr * mr;
   const bool split_rows = ceil_div(M, mr) >= 8 * threads || M >= N, a_in_place = N <= kFewCols;
   thread_local std::vector<T> packed_b_buffer;  // the calling thread's, read by all workers
@@ -94,6 +94,11 @@ void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand
                   kern.micro_a_rows(kc, A.p + (ic + ir) * A.ld + pc, A.ld, b, c, ldc, alpha, beta_here, m, n);
               }
             }
+            if (epilogue && pc + kc == K)  // this block of C is final and still in cache
+              for (int64_t i = ic; i < ic + mc; ++i) {
+                T* row = C + i * ldc + jc + s0 * nr;
+                epilogue(row, row, std::min(nc, s1 * nr) - s0 * nr);
+              }
           }
         }
       });
@@ -105,7 +110,7 @@ void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand
 
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
-          int64_t ldb, T beta, T* C, int64_t ldc) {
+          int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue) {
   if (M == 0 || N == 0) return;
   const GemmKernels<T>& kern = kernels<T>();
   const double work = static_cast<double>(M) * N * std::max<int64_t>(K, 1);
@@ -113,6 +118,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   if (K == 0) {  // C = beta * C
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc, C + i * ldc, N);
     return;
   }
   if (M <= 4 && !trans_a) {  // a few rows (e.g. one token): stream B once, no packing
@@ -122,12 +128,13 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       for (int64_t c = b; c < e; ++c) {
         const int64_t j0 = c * chunk, n = std::min(chunk, N - j0);
         path(M, n, K, alpha, A, lda, trans_b ? B + j0 * ldb : B + j0, ldb, beta, C + j0, ldc);
+        for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc + j0, C + i * ldc + j0, n);
       }
     });
     return;
   }
   const Operand<T> a{A, lda, trans_a}, b{B, ldb, trans_b};
-  gemm_blocked(kern, a, b, M, N, K, alpha, beta, C, ldc, threads);
+  gemm_blocked(kern, a, b, M, N, K, alpha, beta, C, ldc, threads, epilogue);
 }
 
 template <class T>
@@ -144,7 +151,7 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 
 #define PYSEQ_INSTANTIATE(T)                                                                                     \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
-                        int64_t);                                                                                \
+                        int64_t, Epilogue<T>);                                                                   \
   template void gemm_reference<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
                                   T*, int64_t);
 PYSEQ_INSTANTIATE(float)

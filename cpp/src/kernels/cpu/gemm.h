@@ -8,11 +8,17 @@
 
 namespace pyseq::kernels {
 
+// An activation applied in place to finished pieces of C (a row segment of n values, y may be x),
+// while they are still in cache: the epilogue of a fused linear layer.
+template <class T>
+using Epilogue = void (*)(const T* x, T* y, int64_t n);
+
 // Packed, cache-blocked and threaded, with the micro-kernel of the best instruction set this CPU
-// has (see cpu.h; PYSEQ_CPU_LEVEL lowers it).
+// has (see cpu.h; PYSEQ_CPU_LEVEL lowers it). C = epilogue(alpha op(A) op(B) + beta C) when an
+// epilogue is given.
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
-          int64_t ldb, T beta, T* C, int64_t ldc);
+          int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue = nullptr);
 
 // The textbook triple loop, kept as the reference the fast kernel is tested against.
 template <class T>
