@@ -43,6 +43,25 @@ def time_median(fn, repeat, warmup=1, settle=0.25):
     return statistics.median(times)
 
 
+def time_interleaved(fns, repeat, warmup=1, rounds=3, settle=0.25):
+    """Median wall-clock seconds of each of `fns` ({name: fn}), timed in turns: `rounds` rounds,
+    each timing every function for about repeat / rounds calls (after `settle` seconds and
+    `warmup` untimed calls). On a shared machine a slow spell then lands on all of them alike,
+    not on whichever happened to run during it."""
+    per_round = max(1, -(-repeat // rounds))
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            time.sleep(settle)
+            for _ in range(warmup):
+                fn()
+            for _ in range(per_round):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def _python_c_seconds(code):
     """Wall-clock seconds of one fresh `python -c code`, run from a neutral directory."""
     start = time.perf_counter()

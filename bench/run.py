@@ -1,6 +1,6 @@
 """pyseq vs numpy vs torch on the CPU, in one process, on the same data and thread count.
 
-    python bench/run.py [--threads N] [--repeat R] [--quick]
+    python bench/run.py [--threads N] [--repeat R] [--quick] [--only TEXT]
 
 Every case builds its numpy input arrays once and hands the very same buffers to pyseq and torch
 (`from_numpy`, zero copy). Each library's result is first checked against a reference (numpy, or
@@ -21,10 +21,12 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--threads", type=int, default=2, help="threads for every library (default 2)")
 parser.add_argument("--repeat", type=int, default=None, help="timed calls per case (default 10, --quick 3)")
 parser.add_argument("--quick", action="store_true", help="fewer repeats and import runs (under ~30 s)")
+parser.add_argument("--only", default="", help="run only the cases whose name contains this text (e.g. matmul)")
 args = parser.parse_args()
 START = time.perf_counter()
 sys.stdout.reconfigure(line_buffering=True)  # report lines appear in order with stderr progress
-repeat = args.repeat or (3 if args.quick else 10)
+repeat = args.repeat or (3 if args.quick else 12)
+rounds = 1 if args.quick else 3  # libraries timed in turns, `rounds` times (see common.time_interleaved)
 import_runs = 3 if args.quick else 7
 WARMUP = 2
 
@@ -225,8 +227,11 @@ def run_cases():
     rng = np.random.default_rng(0)
     rows = []
     for name, fns, tol, flops, moved in build_cases(rng):
+        if args.only not in name:
+            continue
         status = check(fns, tol)
-        t = {lib: common.time_median(fns[lib], repeat, WARMUP) if lib in fns else None for lib in LIBS}
+        timed = common.time_interleaved({lib: fns[lib] for lib in LIBS if lib in fns}, repeat, WARMUP, rounds)
+        t = {lib: timed.get(lib) for lib in LIBS}
         notes = ""
         if flops:
             notes = "GFLOP/s: " + ", ".join(f"{lib} {flops / t[lib] / 1e9:.1f}" for lib in LIBS)
@@ -284,13 +289,16 @@ def main():
           f"python {platform.python_version()}")
     print(f"- threads: pyseq {pyseq.get_num_threads()}, torch {torch.get_num_threads()}, "
           f"numpy BLAS via OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
-    print(f"- times: median of {repeat} calls after {WARMUP} warm-up calls, in milliseconds, one library "
-          "after the other with a short pause between; every library reads the same numpy buffers")
+    print(f"- times: median of {-(-repeat // rounds) * rounds} calls per library in milliseconds, timed in "
+          f"{rounds} round(s) that take the libraries in turn ({WARMUP} warm-up calls and a short pause before "
+          "each library's turn); every library reads the same numpy buffers")
     print(f"- OpenMP/BLAS libraries loaded: {'; '.join(common.loaded_libraries('omp', 'blas', 'mkl'))}")
     print(f"- {busy_text(busy)} before the run")
     print("- ratio = pyseq time / other time: below 1 pyseq is faster, above 1 it is slower")
     print("- check: largest |result - reference| / max|reference| (reference: numpy, torch for the MLP)\n")
     print(run_cases())
+    if args.only:  # a partial run: the cases asked for, no import report
+        return
     print("\n## Import time and installed size\n")
     print(f"- import s: median over {import_runs} fresh `python -c 'import X'` processes, minus a "
           "bare interpreter's start-up; includes the package's own imports (pyseq and torch load numpy)")
