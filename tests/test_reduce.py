@@ -113,3 +113,26 @@ def test_mean_of_integers_is_an_error():
 def test_repeated_dims_are_an_error():
     with pytest.raises(ValueError, match="multiple times"):
         pyseq.ones(2, 3).sum(dim=(1, -1))
+
+
+SUM_SCRIPT = r"""
+import json, math
+import numpy as np
+import pyseq
+rng = np.random.default_rng(0)
+worst = 0.0
+# lengths around the vector width and the 16-vector float blocks; rows of a 2-d tensor too
+for n in [1, 7, 8, 15, 16, 17, 255, 256, 257, 4099, 100_003]:
+    x = (rng.standard_normal(n) * 10 + 3).astype(np.float32)
+    exact = math.fsum(x.astype(np.float64))
+    worst = max(worst, abs(pyseq.from_numpy(x).sum().item() - exact) / max(1.0, abs(exact)))
+    rows = pyseq.from_numpy(np.stack([x, -x])).sum(1).numpy()
+    worst = max(worst, abs(float(rows[0]) - exact) / max(1.0, abs(exact)), abs(float(rows[1]) + exact) / max(1.0, abs(exact)))
+print(json.dumps({"level": pyseq._core.cpu_level(), "worst": worst}))
+"""
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+def test_float_sum_kernel_on_every_level(at_cpu_level, level):
+    # the vectorised float32 sum (float blocks, double across) against an exact sum
+    assert at_cpu_level(level, SUM_SCRIPT)["worst"] <= 2e-7

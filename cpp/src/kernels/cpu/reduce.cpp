@@ -15,9 +15,10 @@ namespace {
 template <class T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
 // Sum of n contiguous values with 8 independent accumulators (vectorisable, and more accurate
-// than one running sum).
+// than one running sum). Floats go to the per-ISA kernel (float blocks, double across them).
 template <class T>
 Acc<T> sum_contiguous(const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return vecmath().sum(x, n);
   Acc<T> acc[8] = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)

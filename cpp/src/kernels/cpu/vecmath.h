@@ -16,6 +16,7 @@ struct VecMath {
   // `log` (y may alias x). layer_norm_row: y and the row's mean and 1/std (w, b may be null).
   // layer_norm_backward_row: gx from g = dL/dy, and the row's share added into gw, gb (if not null).
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
+  double (*sum)(const float* x, int64_t n);  // in float blocks of 16 vectors, in double across them
   void (*layer_norm_row)(const float* x, const float* w, const float* b, int64_t n, double eps, float* y,
                          float* mean, float* rstd);
   void (*layer_norm_backward_row)(const float* g, const float* x, const float* w, int64_t n, float mean, float rstd,
