@@ -4,6 +4,7 @@ Only the standard library is imported here, so a script can `import common` and 
 `pin_blas_threads` *before* it imports numpy or torch (BLAS reads its thread count at load time).
 """
 
+import contextlib
 import importlib.util
 import os
 import platform
@@ -43,22 +44,24 @@ def time_median(fn, repeat, warmup=1, settle=0.25):
     return statistics.median(times)
 
 
-def time_interleaved(fns, repeat, warmup=1, rounds=3, settle=0.25):
+def time_interleaved(fns, repeat, warmup=1, rounds=3, settle=0.25, around=None):
     """Median wall-clock seconds of each of `fns` ({name: fn}), timed in turns: `rounds` rounds,
     each timing every function for about repeat / rounds calls (after `settle` seconds and
     `warmup` untimed calls). On a shared machine a slow spell then lands on all of them alike,
-    not on whichever happened to run during it."""
+    not on whichever happened to run during it. `around` ({name: context manager factory})
+    wraps a function's turns, e.g. to change a setting while it runs."""
     per_round = max(1, -(-repeat // rounds))
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             time.sleep(settle)
-            for _ in range(warmup):
-                fn()
-            for _ in range(per_round):
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
+            with (around or {}).get(name, contextlib.nullcontext)():
+                for _ in range(warmup):
+                    fn()
+                for _ in range(per_round):
+                    start = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 

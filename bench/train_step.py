@@ -13,6 +13,7 @@ cache saves on a step.
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import sys
@@ -25,7 +26,8 @@ parser.add_argument("--threads", type=int, default=2, help="threads for both lib
 parser.add_argument("--repeat", type=int, default=None, help="timed steps per case (default 20, --quick 5)")
 parser.add_argument("--quick", action="store_true", help="fewer repeats (a few seconds)")
 args = parser.parse_args()
-repeat = args.repeat or (5 if args.quick else 20)
+repeat = args.repeat or (5 if args.quick else 21)
+rounds = 1 if args.quick else 3  # the libraries timed in turns (common.time_interleaved)
 WARMUP = 3
 
 common.pin_blas_threads(args.threads)  # before numpy is imported
@@ -84,6 +86,16 @@ def build_cases(rng):
     return cases
 
 
+@contextlib.contextmanager
+def allocator_caching_off():
+    """pyseq's caching allocator switched off (every tensor gets fresh memory) for a while."""
+    pyseq._core.set_allocator_caching(False)
+    try:
+        yield
+    finally:
+        pyseq._core.set_allocator_caching(True)
+
+
 def make_step(lib, model, x, y):
     """One training step of `model` on (x, y) with `lib`'s loss and Adam; returns the loss."""
     inputs, target = lib.from_numpy(x), lib.from_numpy(y)
@@ -132,7 +144,8 @@ def main():
           f"torch {torch.__version__}")
     print(f"- threads: pyseq {pyseq.get_num_threads()}, torch {torch.get_num_threads()}")
     print(f"- a step: zero_grad, forward, cross-entropy, backward, Adam update (lr 1e-3), dropout on; "
-          f"median of {repeat} steps after {WARMUP} warm-up steps, in milliseconds")
+          f"median of {-(-repeat // rounds) * rounds} steps in {rounds} round(s) that take the variants in turn, "
+          f"{WARMUP} warm-up steps before each turn, in milliseconds")
     print("- both start from the same weights (torch's init copied into pyseq) and use the same numpy batch")
     print("- check: forward + backward with dropout off; largest relative difference of the loss and the gradients")
     print(f"- CPU use by other processes before the run: {_percent(busy)}\n")
@@ -140,11 +153,10 @@ def main():
     for name, ref, ours, x, y in build_cases(np.random.default_rng(0)):
         ours.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
         status = check(ref, ours, x, y)
-        t_torch = common.time_median(make_step(torch, ref, x, y), repeat, WARMUP)
-        t_pyseq = common.time_median(make_step(pyseq, ours, x, y), repeat, WARMUP)
-        pyseq._core.set_allocator_caching(False)
-        t_uncached = common.time_median(make_step(pyseq, ours, x, y), repeat, WARMUP)
-        pyseq._core.set_allocator_caching(True)
+        pyseq_step = make_step(pyseq, ours, x, y)
+        t = common.time_interleaved({"torch": make_step(torch, ref, x, y), "pyseq": pyseq_step, "uncached": pyseq_step},
+                                    repeat, WARMUP, rounds, around={"uncached": allocator_caching_off})
+        t_torch, t_pyseq, t_uncached = t["torch"], t["pyseq"], t["uncached"]
         rows.append([name, f"{t_torch * 1e3:.2f}", f"{t_pyseq * 1e3:.2f}", common.ratio_text(t_pyseq, t_torch),
                      f"{t_uncached * 1e3:.2f}", f"{1 - t_pyseq / t_uncached:.0%}", status])
         print(f"  done: {name}", file=sys.stderr, flush=True)

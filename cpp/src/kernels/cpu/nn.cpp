@@ -85,28 +85,45 @@ void layer_norm_backward(const T* g, const T* x, const T* w, const T* mean, cons
     }
 }
 
+namespace {
+// The outputs l of window tap k that read inside the input: [first, last) (input_at is
+// increasing in l), so the edges are zeros and the middle a plain (strided) copy.
+std::pair<int64_t, int64_t> inside(const Window1d& w, int64_t k) {
+  const int64_t start = w.input_at(0, k);  // input position of output 0
+  const int64_t first = start >= 0 ? 0 : std::min(w.out_length, (-start + w.stride - 1) / w.stride);
+  const int64_t last = start >= w.length ? 0 : std::min(w.out_length, (w.length - start + w.stride - 1) / w.stride);
+  return {first, std::max(first, last)};
+}
+}  // namespace
+
 template <class T>
 void im2col(const T* x, int64_t channels, const Window1d& w, T* cols, int64_t ld) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t k = 0; k < w.kernel; ++k) {
+  for (int64_t k = 0; k < w.kernel; ++k) {
+    const auto [first, last] = inside(w, k);
+    const int64_t start = w.input_at(0, k);
+    for (int64_t c = 0; c < channels; ++c) {
       T* row = cols + (c * w.kernel + k) * ld;
-      for (int64_t l = 0; l < w.out_length; ++l) {
-        const int64_t at = w.input_at(l, k);
-        row[l] = at >= 0 && at < w.length ? x[c * w.length + at] : T(0);
-      }
+      const T* in = x + c * w.length;  // in[start + l * stride] is x[c, input_at(l, k)]
+      std::fill(row, row + first, T(0));
+      if (w.stride == 1) std::copy(in + start + first, in + start + last, row + first);
+      else
+        for (int64_t l = first; l < last; ++l) row[l] = in[start + l * w.stride];
+      std::fill(row + last, row + w.out_length, T(0));
     }
+  }
 }
 
 template <class T>
 void col2im_add(const T* cols, int64_t ld, int64_t channels, const Window1d& w, T* gx) {
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t k = 0; k < w.kernel; ++k) {
+  for (int64_t k = 0; k < w.kernel; ++k) {
+    const auto [first, last] = inside(w, k);
+    const int64_t start = w.input_at(0, k);
+    for (int64_t c = 0; c < channels; ++c) {
       const T* row = cols + (c * w.kernel + k) * ld;
-      for (int64_t l = 0; l < w.out_length; ++l) {
-        const int64_t at = w.input_at(l, k);
-        if (at >= 0 && at < w.length) gx[c * w.length + at] += row[l];
-      }
+      T* out = gx + c * w.length;
+      for (int64_t l = first; l < last; ++l) out[start + l * w.stride] += row[l];
     }
+  }
 }
 
 template <class T>
