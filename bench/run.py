@@ -181,8 +181,10 @@ def build_cases(rng):
         ("layer_norm 8192x1024 f32 (weight, bias)", layer_norm_fns(rng), 1e-4, None, 2 * 8192 * 1024 * 4),
         # reads x and dy, writes dx (the weight and bias gradients are small)
         ("layer_norm backward 8192x1024 f32", layer_norm_fns(rng, backward=True), 1e-4, None, 3 * 8192 * 1024 * 4),
-        ("gelu (erf) 10M f32", {"torch": lambda: torch.nn.functional.gelu(torch.from_numpy(a)),
-                                "pyseq": lambda: pyseq.nn.functional.gelu(pyseq.from_numpy(a))}, 1e-6, None, 2 * nbytes),
+        ("gelu (erf) 10M f32", {
+            "torch": lambda: torch.nn.functional.gelu(torch.from_numpy(a)),
+            "pyseq": lambda: pyseq.nn.functional.gelu(pyseq.from_numpy(a)),
+        }, 1e-6, None, 2 * nbytes),
         ("matmul 1024x1024x1024 f32", same_op(operator.matmul, m1, m2), 1e-4, 2 * 1024**3, None),
         *gemm_cases(rng),
         ("MLP train step 256x784-512-10", mlp_step_fns(rng), 1e-4, None, None),

@@ -19,7 +19,8 @@ CASES = [
     (4, 100, 33, False, True, 0.5, 2.0), (2, 3, 0, False, False, 1.0, 0.5), (0, 5, 3, False, False, 1.0, 0.0),
     (200, 3, 17, False, False, 1.0, 0.0), (97, 250, 600, False, False, 1.0, 0.0),
     # Threaded: C split by columns over two blocks of N and three of K; split by rows, transposed A.
-    (20, 2100, 600, False, False, 1.0, 0.5), (20, 2100, 300, True, True, 1.0, 0.0), (300, 40, 520, True, False, 1.0, 1.0),
+    (20, 2100, 600, False, False, 1.0, 0.5), (20, 2100, 300, True, True, 1.0, 0.0),
+    (300, 40, 520, True, False, 1.0, 1.0),
     # Operands read in place (few rows of C, or few columns) with ragged edges, and packed ones.
     (16, 64, 64, False, False, 1.0, 0.0), (17, 70, 33, True, False, 1.0, 0.0), (50, 37, 129, False, True, 1.0, 1.0),
     (64, 48, 300, False, False, 1.0, 0.0), (31, 1000, 100, True, False, 1.0, 0.0),
@@ -39,7 +40,8 @@ for dtype in (np.float32, np.float64):
         c0 = rng.standard_normal((M, N + 1)).astype(dtype)
         fast, ref = pyseq.from_numpy(c0.copy())[:, :N], pyseq.from_numpy(c0.copy())[:, :N]
         c0 = c0[:, :N]
-        a_t, b_t = pyseq.from_numpy(np.ascontiguousarray(a.base))[:, : a.shape[1]], pyseq.from_numpy(b.base)[:, : b.shape[1]]
+        a_t = pyseq.from_numpy(a.base)[:, : a.shape[1]]
+        b_t = pyseq.from_numpy(b.base)[:, : b.shape[1]]
         pyseq._core._testing.gemm(ta, tb, alpha, a_t, b_t, beta, fast, False)
         pyseq._core._testing.gemm(ta, tb, alpha, a_t, b_t, beta, ref, True)
         expect = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b)) + beta * c0

@@ -127,7 +127,8 @@ for n in [1, 7, 8, 15, 16, 17, 255, 256, 257, 4099, 100_003]:
     exact = math.fsum(x.astype(np.float64))
     worst = max(worst, abs(pyseq.from_numpy(x).sum().item() - exact) / max(1.0, abs(exact)))
     rows = pyseq.from_numpy(np.stack([x, -x])).sum(1).numpy()
-    worst = max(worst, abs(float(rows[0]) - exact) / max(1.0, abs(exact)), abs(float(rows[1]) + exact) / max(1.0, abs(exact)))
+    scale = max(1.0, abs(exact))
+    worst = max(worst, abs(float(rows[0]) - exact) / scale, abs(float(rows[1]) + exact) / scale)
 print(json.dumps({"level": pyseq._core.cpu_level(), "worst": worst}))
 """
 
