@@ -61,8 +61,11 @@ void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand
   T* packed_b = packed_b_buffer.data();
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc), col_slivers = ceil_div(nc, nr);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+    // K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last block would
+    // cost a whole pass over C for a few multiply-adds)
+    const int64_t kc_even = ceil_div(K, ceil_div(K, kKC));
+    for (int64_t pc = 0; pc < K; pc += kc_even) {
+      const int64_t kc = std::min(kc_even, K - pc);
       const T beta_here = pc == 0 ? beta : T(1);  // later K blocks add onto the first
       parallel_for(0, col_slivers, ceil_div(col_slivers, threads), [&](int64_t s0, int64_t s1) {
         kern.pack_b(B, pc, kc, jc + s0 * nr, std::min(nc, s1 * nr) - s0 * nr, packed_b + s0 * nr * kc);
