@@ -24,6 +24,8 @@ CASES = [
     # Operands read in place (few rows of C, or few columns) with ragged edges, and packed ones.
     (16, 64, 64, False, False, 1.0, 0.0), (17, 70, 33, True, False, 1.0, 0.0), (50, 37, 129, False, True, 1.0, 1.0),
     (64, 48, 300, False, False, 1.0, 0.0), (31, 1000, 100, True, False, 1.0, 0.0),
+    # A few rows times a row-major B on two threads: K split between them, partial rows summed.
+    (3, 300, 1000, False, False, 0.5, 2.0), (1, 1536, 384, False, False, 1.0, 0.0),
 ]
 
 SCRIPT = r"""

@@ -124,6 +124,26 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
     for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc, C + i * ldc, N);
     return;
   }
+  if (M <= 4 && !trans_a && !trans_b && threads > 1 && K >= 8 * threads) {
+    // A few rows times a row-major B: threads split K, so each streams a contiguous band of B's
+    // rows (faster than half-rows of all of them) into partial rows of C, added up at the end.
+    std::vector<T> partial(static_cast<size_t>((threads - 1) * M * N));
+    parallel_for(0, threads, 1, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t k0 = K * p / threads, k1 = K * (p + 1) / threads;
+        T* out = p == 0 ? C : partial.data() + (p - 1) * M * N;  // (M, N), rows ldc or N apart
+        kern.rows_times_matrix(M, N, k1 - k0, alpha, A + k0, lda, B + k0 * ldb, ldb, p == 0 ? beta : T(0), out,
+                               p == 0 ? ldc : N);
+      }
+    });
+    for (int64_t i = 0; i < M; ++i) {
+      T* c = C + i * ldc;
+      for (int64_t p = 1; p < threads; ++p)
+        for (int64_t j = 0; j < N; ++j) c[j] += partial[((p - 1) * M + i) * N + j];
+      if (epilogue) epilogue(c, c, N);
+    }
+    return;
+  }
   if (M <= 4 && !trans_a) {  // a few rows (e.g. one token): stream B once, no packing
     const auto path = trans_b ? kern.rows_dot_rows : kern.rows_times_matrix;
     const int64_t chunk = std::max<int64_t>(64, (N + threads - 1) / threads);
