@@ -137,3 +137,14 @@ print(json.dumps({"level": pyseq._core.cpu_level(), "worst": worst}))
 def test_float_sum_kernel_on_every_level(at_cpu_level, level):
     # the vectorised float32 sum (float blocks, double across) against an exact sum
     assert at_cpu_level(level, SUM_SCRIPT)["worst"] <= 2e-7
+
+
+@pytest.mark.parametrize("shape,dims", [((300, 1100), (0,)), ((4, 50, 600), (0, 1)), ((7, 1), (0,)), ((0, 5), (0,))])
+def test_sum_over_leading_dims(rng, shape, dims):
+    # a bias gradient's reduction: summed row by row in place, in double, without a transposed copy
+    x = rng.standard_normal(shape).astype(np.float32) * 10 + 1
+    exact = x.astype(np.float64).sum(axis=dims)
+    got = pyseq.from_numpy(x).sum(dim=dims).numpy()
+    np.testing.assert_allclose(got, exact, rtol=1e-6, atol=1e-5)
+    i = rng.integers(-1000, 1000, shape)
+    np.testing.assert_array_equal(pyseq.from_numpy(i).sum(dim=dims).numpy(), i.sum(axis=dims))

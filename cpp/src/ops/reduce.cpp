@@ -41,7 +41,7 @@ struct Rows {
   Shape out_shape;   // output shape as requested
 };
 
-Rows to_rows(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
+Rows to_rows(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim, bool copy = true) {
   NoGradGuard no_grad;
   Rows r;
   Shape perm;
@@ -55,7 +55,7 @@ Rows to_rows(const Tensor& t, const std::vector<int64_t>& dims, bool keepdim) {
     perm.push_back(d);
     r.n *= t.shape()[d];
   }
-  r.data = contiguous(permute(t, perm));
+  if (copy) r.data = contiguous(permute(t, perm));
   r.keep_shape = detail::keepdim_shape(t.shape(), dims);
   if (keepdim) r.out_shape = r.keep_shape;
   return r;
@@ -74,11 +74,16 @@ Tensor floating_input(const Tensor& t, const char* op) {
 
 Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
   const Tensor x = t.dtype() == DType::Bool ? detail::cast(t, DType::Int64) : t;
-  Rows r = to_rows(x, detail::reduction_dims(x, dims, "sum"), keepdim);
+  const std::vector<int64_t> rdims = detail::reduction_dims(x, dims, "sum");  // sorted
+  // Over the leading dims of a contiguous tensor (a bias gradient): add whole rows, no transpose.
+  const bool leading = x.is_contiguous() && !rdims.empty() && static_cast<int64_t>(rdims.size()) < x.ndim() &&
+                       rdims.back() == static_cast<int64_t>(rdims.size()) - 1;
+  Rows r = to_rows(x, rdims, keepdim, !leading);
   Tensor out = empty(r.out_shape, x.dtype());
   dispatch_numeric(x.dtype(), "sum", [&](auto tag) {
     using T = decltype(tag);
-    kernels::sum_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
+    if (leading) kernels::sum_leading<T>(x.data<T>(), r.n, r.rows, out.data<T>());
+    else kernels::sum_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
   if (needs_grad(t)) {
     attach_grad_fn(out, "SumBackward", {t}, [keep = r.keep_shape, shape = t.shape()](const Tensor& g) {

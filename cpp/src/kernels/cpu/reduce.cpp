@@ -61,6 +61,24 @@ void sum_rows(const T* x, int64_t rows, int64_t n, T* out) {
 }
 
 template <class T>
+void sum_leading(const T* x, int64_t n, int64_t cols, T* out) {
+  constexpr int64_t kChunk = 512;  // columns per task; their sums stay in L1
+  parallel_for(0, (cols + kChunk - 1) / kChunk, std::max<int64_t>(1, 32768 / std::max<int64_t>(n * kChunk, 1)),
+               [&](int64_t b, int64_t e) {
+                 Acc<T> acc[kChunk];
+                 for (int64_t c = b; c < e; ++c) {
+                   const int64_t c0 = c * kChunk, w = std::min(kChunk, cols - c0);
+                   std::fill(acc, acc + w, Acc<T>(0));
+                   for (int64_t i = 0; i < n; ++i) {
+                     const T* row = x + i * cols + c0;
+                     for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+                   }
+                   for (int64_t j = 0; j < w; ++j) out[c0 + j] = static_cast<T>(acc[j]);
+                 }
+               });
+}
+
+template <class T>
 void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, int64_t* indices) {
   for_rows(rows, n, [&](int64_t r) {
     const T* row = x + r * n;
@@ -158,6 +176,7 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
   template void softmax_rows<T>(const T*, int64_t, int64_t, bool, T*);
 #define PYSEQ_INSTANTIATE_NUMERIC(T)                                                   \
   template void sum_rows<T>(const T*, int64_t, int64_t, T*);                          \
+  template void sum_leading<T>(const T*, int64_t, int64_t, T*);                       \
   template void minmax_rows<T>(const T*, int64_t, int64_t, bool, T*, int64_t*);
 PYSEQ_INSTANTIATE_FLOAT(float)
 PYSEQ_INSTANTIATE_FLOAT(double)

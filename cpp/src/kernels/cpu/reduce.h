@@ -6,6 +6,9 @@
 namespace pyseq::kernels {
 
 template <class T> void sum_rows(const T* x, int64_t rows, int64_t n, T* out);              // (rows,)
+// out[j] = sum over i of x[i, j] for a contiguous (n, cols) block: a sum over leading dims (a bias
+// gradient), done by adding whole rows instead of transposing first.
+template <class T> void sum_leading(const T* x, int64_t n, int64_t cols, T* out);         // (cols,)
 template <class T> void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max,       // NaN wins
                                     T* values, int64_t* indices);                           // (rows,) each
 template <class T> void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out);
