@@ -1,6 +1,7 @@
 // Fused optimizer updates. Each element runs the whole update in registers; the order of the
 // float operations follows torch.optim (foreach=False) so that results agree to rounding.
 #include <cmath>
+#include <type_traits>
 
 #include "internal.h"
 #include "pyseq/optim.h"
@@ -25,12 +26,24 @@ void check_state(const char* op, const Tensor& param, std::initializer_list<std:
 }
 
 // Runs f(i) for every element index, in parallel for large parameters, then bumps versions.
+// f captures by value and runs as a local copy: scalars reached through a reference or a shared
+// closure might (as far as the compiler knows) change with each store into the parameter, which
+// keeps the loop from vectorising.
 template <class F>
 void for_each_element(const Tensor& param, const F& f) {
   parallel_for(0, param.numel(), 65536, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) f(i);
+    const F local = f;
+    for (int64_t i = b; i < e; ++i) local(i);
   });
   param.bump_version();
+}
+
+// Calls f(std::true_type{}) or f(std::false_type{}): a flag that guards a store in an element loop
+// becomes a compile-time constant, so the loop has no branch and vectorises.
+template <class F>
+void with_flag(bool flag, const F& f) {
+  if (flag) f(std::true_type{});
+  else f(std::false_type{});
 }
 
 }  // namespace
@@ -45,7 +58,7 @@ void sgd_step(Tensor& param, const Tensor& grad, Tensor& buf, int64_t step, doub
     const T* g = grad.data<T>();
     T* m = momentum != 0 ? buf.data<T>() : nullptr;
     const T wd = T(weight_decay), mom = T(momentum), damp = T(1 - dampening), neg_lr = T(-lr);
-    for_each_element(param, [&](int64_t i) {
+    for_each_element(param, [=](int64_t i) {
       T d = maximize ? -g[i] : g[i];
       if (weight_decay != 0) d = d + p[i] * wd;
       if (m) {
@@ -66,7 +79,7 @@ void adagrad_step(Tensor& param, const Tensor& grad, Tensor& state_sum, int64_t 
     T *p = param.data<T>(), *s = state_sum.data<T>();
     const T* g = grad.data<T>();
     const T wd = T(weight_decay), e = T(eps), neg_clr = T(-(lr / (1 + (step - 1) * lr_decay)));
-    for_each_element(param, [&](int64_t i) {
+    for_each_element(param, [=](int64_t i) {
       T d = maximize ? -g[i] : g[i];
       if (weight_decay != 0) d = d + p[i] * wd;
       s[i] = s[i] + d * d;
@@ -84,7 +97,7 @@ void adadelta_step(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor
     T *p = param.data<T>(), *sq = square_avg.data<T>(), *acc = acc_delta.data<T>();
     const T* g = grad.data<T>();
     const T wd = T(weight_decay), r = T(rho), one_minus_r = T(1 - rho), e = T(eps), neg_lr = T(-lr);
-    for_each_element(param, [&](int64_t i) {
+    for_each_element(param, [=](int64_t i) {
       T d = maximize ? -g[i] : g[i];
       if (weight_decay != 0) d = d + p[i] * wd;
       sq[i] = sq[i] * r + d * d * one_minus_r;
@@ -111,7 +124,7 @@ void rmsprop_step(Tensor& param, const Tensor& grad, Tensor& square_avg, Tensor&
     const T* g = grad.data<T>();
     const T wd = T(weight_decay), a = T(alpha), one_minus_a = T(1 - alpha), e = T(eps), mom = T(momentum),
             neg_lr = T(-lr);
-    for_each_element(param, [&](int64_t i) {
+    for_each_element(param, [=](int64_t i) {
       T d = maximize ? -g[i] : g[i];
       if (weight_decay != 0) d = d + p[i] * wd;
       sq[i] = sq[i] * a + d * d * one_minus_a;
@@ -153,18 +166,21 @@ void adam_step(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_a
     const T wd = T(weight_decay), decay = T(1 - lr * weight_decay), one_minus_b1 = T(1 - beta1), b2 = T(beta2),
             one_minus_b2 = T(1 - beta2), e = T(eps), bc2_sqrt = T(bias_correction2_sqrt),
             neg_step_size = T(-(lr / bias_correction1));
-    for_each_element(param, [&](int64_t i) {
-      T d = maximize ? -g[i] : g[i];
-      if (weight_decay != 0) {
-        if (decoupled_weight_decay) p[i] = p[i] * decay;
-        else d = d + p[i] * wd;
-      }
-      m[i] = m[i] + one_minus_b1 * (d - m[i]);  // lerp(exp_avg, d, 1 - beta1)
-      v[i] = v[i] * b2 + d * d * one_minus_b2;
-      T second = v[i];
-      if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-      const T denom = std::sqrt(second) / bc2_sqrt + e;
-      p[i] = p[i] + neg_step_size * (m[i] / denom);
+    const bool coupled_decay = weight_decay != 0 && !decoupled_weight_decay;
+    with_flag(weight_decay != 0 && decoupled_weight_decay, [&](auto decay_param) {
+      with_flag(amsgrad, [&](auto keep_max) {
+        for_each_element(param, [=](int64_t i) {
+          T d = maximize ? -g[i] : g[i];
+          if (coupled_decay) d = d + p[i] * wd;
+          if constexpr (decltype(decay_param)::value) p[i] = p[i] * decay;
+          m[i] = m[i] + one_minus_b1 * (d - m[i]);  // lerp(exp_avg, d, 1 - beta1)
+          v[i] = v[i] * b2 + d * d * one_minus_b2;
+          T second = v[i];
+          if constexpr (decltype(keep_max)::value) second = vmax[i] = std::max(vmax[i], v[i]);
+          const T denom = std::sqrt(second) / bc2_sqrt + e;
+          p[i] = p[i] + neg_step_size * (m[i] / denom);
+        });
+      });
     });
   });
   exp_avg.bump_version();
