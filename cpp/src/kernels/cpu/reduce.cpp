@@ -143,11 +143,12 @@ void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
 
 template <class T>
 void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
+  const bool stream = rows * n * static_cast<int64_t>(sizeof(T)) >= (int64_t{16} << 20);  // beyond the caches
   for_rows(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
     const T* in = x + r * n;
     T* out = y + r * n;
     if constexpr (std::is_same_v<T, float>) {
-      vecmath().softmax_row(in, out, n, log);  // the same three passes, vectorised
+      vecmath().softmax_row(in, out, n, log, stream);  // the same three passes, vectorised
       return;
     }
     T m = -std::numeric_limits<T>::infinity();

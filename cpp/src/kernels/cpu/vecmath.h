@@ -3,8 +3,13 @@
 // The instruction-set version is picked at run time like GEMM's (cpu.h).
 #pragma once
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>  // streaming stores
+#endif
+
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace pyseq::kernels {
 
@@ -13,9 +18,10 @@ using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 struct VecMath {
   ArrayFn exp, log, tanh, sigmoid, gelu_tanh, gelu_erf;
   // Fused row kernels, one row of n floats. softmax_row: y = softmax(x), or log_softmax(x) when
-  // `log` (y may alias x). layer_norm_row: y and the row's mean and 1/std (w, b may be null).
+  // `log` (y may alias x); `stream` when y is large and not read soon (written past the caches).
+  // layer_norm_row: y and the row's mean and 1/std (w, b may be null).
   // layer_norm_backward_row: gx from g = dL/dy, and the row's share added into gw, gb (if not null).
-  void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
+  void (*softmax_row)(const float* x, float* y, int64_t n, bool log, bool stream);
   double (*sum)(const float* x, int64_t n);  // in float blocks of 16 vectors, in double across them
   void (*layer_norm_row)(const float* x, const float* w, const float* b, int64_t n, double eps, float* y,
                          float* mean, float* rstd);
