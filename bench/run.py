@@ -22,7 +22,7 @@ parser.add_argument("--threads", type=int, default=2, help="threads for every li
 parser.add_argument("--repeat", type=int, default=None, help="timed calls per case (default 10, --quick 3)")
 parser.add_argument("--quick", action="store_true", help="fewer repeats and import runs (under ~30 s)")
 parser.add_argument("--only", default="",
-                    help="run only the cases whose name contains one of these comma-separated texts (e.g. copy,softmax)")
+                    help="run only the cases whose name contains one of these comma-separated texts, e.g. copy,softmax")
 args = parser.parse_args()
 START = time.perf_counter()
 sys.stdout.reconfigure(line_buffering=True)  # report lines appear in order with stderr progress
@@ -168,6 +168,8 @@ def build_cases(rng):
         ("mul 10M f32", same_op(operator.mul, a, b), 1e-6, None, 3 * nbytes),
         ("exp 10M f32", same_op(lambda x: x.exp() if hasattr(x, "exp") else np.exp(x), a), 1e-6, None, 2 * nbytes),
         ("tanh 10M f32", same_op(lambda x: x.tanh() if hasattr(x, "tanh") else np.tanh(x), a), 1e-6, None, 2 * nbytes),
+        ("sigmoid 10M f32", {"numpy": lambda: 1 / (1 + np.exp(-a)), "torch": lambda: torch.sigmoid(torch.from_numpy(a)),
+                             "pyseq": lambda: pyseq.sigmoid(pyseq.from_numpy(a))}, 1e-6, None, 2 * nbytes),
         ("sum 10M f32", same_op(lambda x: x.sum(), a), 1e-4, None, nbytes),
         ("softmax 4096x4096 f32, last dim", {
             "numpy": lambda: numpy_softmax(s),
