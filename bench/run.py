@@ -153,6 +153,7 @@ def build_cases(rng):
     a = rng.standard_normal(n, dtype=np.float32)
     b = rng.standard_normal(n, dtype=np.float32)
     acc = np.zeros(n, dtype=np.float32)  # own buffer for the in-place case
+    positive = np.abs(a) + np.float32(1e-3)
     s = rng.standard_normal((4096, 4096), dtype=np.float32)
     m1 = rng.standard_normal((1024, 1024), dtype=np.float32)
     m2 = rng.standard_normal((1024, 1024), dtype=np.float32)
@@ -167,6 +168,8 @@ def build_cases(rng):
         ("add in place 10M f32 (x += y)", same_op(operator.iadd, acc, b), None, None, 3 * nbytes),
         ("mul 10M f32", same_op(operator.mul, a, b), 1e-6, None, 3 * nbytes),
         ("exp 10M f32", same_op(lambda x: x.exp() if hasattr(x, "exp") else np.exp(x), a), 1e-6, None, 2 * nbytes),
+        ("log 10M f32", same_op(lambda x: x.log() if hasattr(x, "log") else np.log(x), positive), 1e-6, None,
+         2 * nbytes),
         ("tanh 10M f32", same_op(lambda x: x.tanh() if hasattr(x, "tanh") else np.tanh(x), a), 1e-6, None, 2 * nbytes),
         ("sigmoid 10M f32", {"numpy": lambda: 1 / (1 + np.exp(-a)), "torch": lambda: torch.sigmoid(torch.from_numpy(a)),
                              "pyseq": lambda: pyseq.sigmoid(pyseq.from_numpy(a))}, 1e-6, None, 2 * nbytes),
