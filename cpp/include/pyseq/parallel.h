@@ -28,4 +28,14 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
   detail::parallel_run(begin, end, grain, fn);
 }
 
+// Calls fn(i) for every item i in [0, count), each about `work` elements: threads take chunks of
+// items holding at least 32768 elements between them (fewer stay on the calling thread).
+template <class F>
+void parallel_for_each(int64_t count, int64_t work, const F& fn) {
+  const int64_t grain = work >= 32768 ? 1 : 32768 / (work > 0 ? work : 1);
+  parallel_for(0, count, grain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(i);
+  });
+}
+
 }  // namespace pyseq

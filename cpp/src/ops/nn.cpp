@@ -206,17 +206,6 @@ Tensor dropout(const Tensor& x, double p, bool training) {
 
 // --- conv1d ---
 
-namespace {
-// Runs fn(j) for the samples j in [0, n) of a chunk, on threads when each does `work` elements
-// and there are enough of them (each sample writes its own part of the output).
-template <class F>
-void for_samples(int64_t n, int64_t work, const F& fn) {
-  parallel_for(0, n, std::max<int64_t>(1, 32768 / std::max<int64_t>(work, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t j = b; j < e; ++j) fn(j);
-  });
-}
-}  // namespace
-
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
   PYSEQ_CHECK(x.ndim() == 3, ValueError, "conv1d: expected an input of shape (N, C_in, L), got ", x.shape());
@@ -253,13 +242,13 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     for (int64_t n0 = 0; n0 < N; n0 += chunk) {
       const int64_t nc = std::min(chunk, N - n0), width = nc * Lo;
       for (int64_t g = 0; g < G; ++g) {
-        for_samples(nc, CK * Lo, [&](int64_t j) {
+        parallel_for_each(nc, CK * Lo, [&](int64_t j) {
           kernels::im2col<T>(xc.data<T>() + ((n0 + j) * C_in + g * Cg) * L, Cg, win, cols.data() + j * Lo, width);
         });
         // prod (Og, nc * Lo) = W_g (Og, CK) @ cols (CK, nc * Lo), then each sample's block goes to y
         kernels::gemm<T>(false, false, Og, width, CK, T(1), wc.data<T>() + g * Og * CK, CK, cols.data(), width, T(0),
                          prod.data(), width);
-        for_samples(nc, Og * Lo, [&](int64_t j) {
+        parallel_for_each(nc, Og * Lo, [&](int64_t j) {
           for (int64_t o = 0; o < Og; ++o)
             std::copy_n(prod.data() + o * width + j * Lo, Lo, y.data<T>() + ((n0 + j) * C_out + g * Og + o) * Lo);
         });
@@ -290,13 +279,13 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                        for (int64_t n0 = 0; n0 < N; n0 += chunk) {
                          const int64_t nc = std::min(chunk, N - n0), width = nc * Lo;
                          for (int64_t gi = 0; gi < G; ++gi) {
-                           for_samples(nc, Og * Lo, [&](int64_t j) {  // dy of the chunk as one (Og, nc * Lo) matrix
+                           parallel_for_each(nc, Og * Lo, [&](int64_t j) {  // dy of the chunk as one (Og, nc * Lo) matrix
                              for (int64_t o = 0; o < Og; ++o)
                                std::copy_n(g.data<T>() + ((n0 + j) * C_out + gi * Og + o) * Lo, Lo,
                                            gys.data() + o * width + j * Lo);
                            });
                            if (need_w) {  // dW_g (Og, CK) += dy (Og, nc * Lo) @ cols^T (nc * Lo, CK)
-                             for_samples(nc, CK * Lo, [&](int64_t j) {
+                             parallel_for_each(nc, CK * Lo, [&](int64_t j) {
                                kernels::im2col<T>(xs.data<T>() + ((n0 + j) * C_in + gi * Cg) * L, Cg, win,
                                                   cols.data() + j * Lo, width);
                              });
@@ -306,7 +295,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                            if (need_x) {  // dcols (CK, nc * Lo) = W_g^T (CK, Og) @ dy (Og, nc * Lo), folded back onto dx
                              kernels::gemm<T>(true, false, CK, width, Og, T(1), ws.data<T>() + gi * Og * CK, CK, gys.data(),
                                               width, T(0), cols.data(), width);
-                             for_samples(nc, CK * Lo, [&](int64_t j) {
+                             parallel_for_each(nc, CK * Lo, [&](int64_t j) {
                                kernels::col2im_add<T>(cols.data() + j * Lo, width, Cg, win,
                                                       gx.data<T>() + ((n0 + j) * C_in + gi * Cg) * L);
                              });

@@ -28,14 +28,6 @@ Acc<T> sum_contiguous(const T* x, int64_t n) {
   return total + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// Runs row_fn(r) for every row; threads split the rows (grain ~32K elements per thread chunk).
-template <class F>
-void for_rows(int64_t rows, int64_t n, const F& row_fn) {
-  parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) row_fn(r);
-  });
-}
-
 }  // namespace
 
 template <class T>
@@ -57,30 +49,26 @@ void sum_rows(const T* x, int64_t rows, int64_t n, T* out) {
     }
     return;
   }
-  for_rows(rows, n, [&](int64_t r) { out[r] = static_cast<T>(sum_contiguous(x + r * n, n)); });
+  parallel_for_each(rows, n, [&](int64_t r) { out[r] = static_cast<T>(sum_contiguous(x + r * n, n)); });
 }
 
 template <class T>
 void sum_leading(const T* x, int64_t n, int64_t cols, T* out) {
   constexpr int64_t kChunk = 512;  // columns per task; their sums stay in L1
-  parallel_for(0, (cols + kChunk - 1) / kChunk, std::max<int64_t>(1, 32768 / std::max<int64_t>(n * kChunk, 1)),
-               [&](int64_t b, int64_t e) {
-                 Acc<T> acc[kChunk];
-                 for (int64_t c = b; c < e; ++c) {
-                   const int64_t c0 = c * kChunk, w = std::min(kChunk, cols - c0);
-                   std::fill(acc, acc + w, Acc<T>(0));
-                   for (int64_t i = 0; i < n; ++i) {
-                     const T* row = x + i * cols + c0;
-                     for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
-                   }
-                   for (int64_t j = 0; j < w; ++j) out[c0 + j] = static_cast<T>(acc[j]);
-                 }
-               });
+  parallel_for_each((cols + kChunk - 1) / kChunk, n * kChunk, [&](int64_t c) {
+    const int64_t c0 = c * kChunk, w = std::min(kChunk, cols - c0);
+    Acc<T> acc[kChunk] = {};
+    for (int64_t i = 0; i < n; ++i) {
+      const T* row = x + i * cols + c0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < w; ++j) out[c0 + j] = static_cast<T>(acc[j]);
+  });
 }
 
 template <class T>
 void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, int64_t* indices) {
-  for_rows(rows, n, [&](int64_t r) {
+  parallel_for_each(rows, n, [&](int64_t r) {
     const T* row = x + r * n;
     T best = row[0];
     int64_t at = 0;
@@ -99,7 +87,7 @@ void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, in
 
 template <class T>
 void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out) {
-  for_rows(rows, n, [&](int64_t r) {  // two passes: mean, then squared deviations
+  parallel_for_each(rows, n, [&](int64_t r) {  // two passes: mean, then squared deviations
     const T* row = x + r * n;
     const double mean = static_cast<double>(sum_contiguous(row, n)) / static_cast<double>(n);
     double ss = 0;
@@ -110,7 +98,7 @@ void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out) {
 
 template <class T>
 void logsumexp_rows(const T* x, int64_t rows, int64_t n, T* out) {
-  for_rows(rows, n, [&](int64_t r) {
+  parallel_for_each(rows, n, [&](int64_t r) {
     const T* row = x + r * n;
     T m = -std::numeric_limits<T>::infinity();
     for (int64_t i = 0; i < n; ++i) m = std::max(m, row[i]);
@@ -123,7 +111,7 @@ void logsumexp_rows(const T* x, int64_t rows, int64_t n, T* out) {
 
 template <class T>
 void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
-  for_rows(rows, n, [&](int64_t r) {
+  parallel_for_each(rows, n, [&](int64_t r) {
     const T* row = x + r * n;
     double acc = 0;
     if (std::isinf(p)) {
@@ -144,7 +132,7 @@ void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
 template <class T>
 void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
   const bool stream = rows * n * static_cast<int64_t>(sizeof(T)) >= (int64_t{16} << 20);  // beyond the caches
-  for_rows(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
+  parallel_for_each(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
     const T* in = x + r * n;
     T* out = y + r * n;
     if constexpr (std::is_same_v<T, float>) {
