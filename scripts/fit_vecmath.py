@@ -7,8 +7,9 @@ in (0, 1]. h is smooth on [0, 1] (erfc(z) e^(z^2) ~ 1 / (z sqrt(pi)) as z grows,
 limit at t = 0), and a least-squares Chebyshev fit in u = 2t - 1 of degree 14 is within 4e-10
 relative of erfc, far below float32's 6e-8.
 
-tanh, for |x| < 1: tanh(x) = x + x^3 P(x^2), P a degree-7 polynomial in u = x^2 in [0, 1], fitted
-against 40-digit values (P itself is within 2e-9).
+e^r, for exp (softmax, sigmoid): e^r = 1 + r + r^2 Q(r) on r in [-ln2/2, ln2/2], Q of degree 4;
+and for tanh: e^r - 1 = r + r^2 Q(r) on [0, ln2], Q of degree 5. Fitted against 40-digit values of
+Q = (e^r - 1 - r) / r^2 with the coefficients rounded to float32, as the kernels use them.
 
 Prints each polynomial's coefficients, highest power first (for Horner).
 """
@@ -32,24 +33,30 @@ def fit_erfc(degree=14):
     return coef, f"max relative error of erfc {worst:.2e}"
 
 
-def fit_tanh(degree=7):
+def fit_expm1_tail(a, b, degree):
+    """Q with e^r - 1 = r + r^2 Q(r) on [a, b]; the error reported is relative to e^r - 1."""
     mpmath.mp.dps = 40
 
-    def p_exact(u):  # (tanh(x) - x) / x^3 at x = sqrt(u)
-        if u == 0:
-            return -1.0 / 3
-        x = mpmath.sqrt(mpmath.mpf(u))
-        return float((mpmath.tanh(x) - x) / x**3)
+    def q_exact(r):
+        if r == 0:
+            return 0.5
+        r = mpmath.mpf(r)
+        return (mpmath.expm1(r) - r) / r**2
 
-    u = np.cos(np.linspace(0, np.pi, 4001)) * 0.5 + 0.5
-    cheb = np.polynomial.chebyshev.chebfit(2 * u - 1, [p_exact(v) for v in u], degree)
-    coef = np.polynomial.Polynomial(np.polynomial.chebyshev.cheb2poly(cheb))(np.polynomial.Polynomial([-1, 2])).coef
-    uu = np.linspace(0, 1, 2001)
-    worst = max(abs(np.polyval(coef[::-1], v) - p_exact(v)) for v in uu)
-    return coef, f"max absolute error of P {worst:.2e}"
+    nodes = np.cos(np.linspace(0, np.pi, 2001)) * (b - a) / 2 + (a + b) / 2
+    cheb = np.polynomial.chebyshev.chebfit((2 * nodes - a - b) / (b - a), [float(q_exact(v)) for v in nodes], degree)
+    in_r = np.polynomial.Polynomial([-(a + b) / (b - a), 2 / (b - a)])  # r -> Chebyshev's [-1, 1]
+    coef = np.polynomial.Polynomial(np.polynomial.chebyshev.cheb2poly(cheb))(in_r).coef.astype(np.float32)
+    worst = max(abs(v * v * (mpmath.polyval([mpmath.mpf(float(c)) for c in coef[::-1]], v) - q_exact(v))
+                    / mpmath.expm1(v)) for v in np.linspace(a, b, 4001) if v != 0)
+    return coef, f"max relative error of e^r - 1 {float(worst):.2e}"
 
 
-for name, fit in (("erfc h(t), in u = 2t - 1", fit_erfc), ("tanh P(u), u = x^2", fit_tanh)):
+LN2 = float(mpmath.log(2))
+FITS = (("erfc h(t), in u = 2t - 1", fit_erfc),
+        ("exp Q(r), r in [-ln2/2, ln2/2]", lambda: fit_expm1_tail(-LN2 / 2, LN2 / 2, 4)),
+        ("tanh's e^r - 1: Q(r), r in [0, ln2]", lambda: fit_expm1_tail(0, LN2, 5)))
+for name, fit in FITS:
     coef, check = fit()
     print(f"{name}: degree {len(coef) - 1}, {check}")
     print(",\n".join(f"{c:.17g}" for c in coef[::-1]))
