@@ -131,7 +131,7 @@ void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
 
 template <class T>
 void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
-  const bool stream = rows * n * static_cast<int64_t>(sizeof(T)) >= (getenv("NOSTREAM") ? (int64_t{1} << 60) : (int64_t{16} << 20));  // beyond the caches
+  const bool stream = rows * n * static_cast<int64_t>(sizeof(T)) >= (int64_t{16} << 20);  // beyond the caches
   parallel_for_each(rows, n, [&](int64_t r) {  // y = exp(x - max) / sum, or x - max - log(sum)
     const T* in = x + r * n;
     T* out = y + r * n;
