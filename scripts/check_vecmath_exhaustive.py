@@ -13,7 +13,8 @@ import numpy as np
 
 import pyseq
 
-REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda d: 1 / (1 + np.exp(-d))}
+REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda d: 1 / (1 + np.exp(-d)),
+              "gelu_tanh": lambda d: d / (1 + np.exp(-2 * 0.7978845608028654 * (d + 0.044715 * d**3)))}
 
 name = sys.argv[1] if len(sys.argv) > 1 else "tanh"
 reference = REFERENCES[name]
