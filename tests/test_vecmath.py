@@ -20,6 +20,8 @@ rng = np.random.default_rng(0)
 x = np.concatenate([
     rng.integers(0, 2**32, 1_000_000, dtype=np.uint64).astype(np.uint32).view(np.float32),
     rng.uniform(-30, 30, 200_000).astype(np.float32),
+    # positive normal floats of every size, whole vectors of them (log's fast path)
+    np.exp(rng.uniform(-87, 88, 200_000)).astype(np.float32),
     np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 88.72283, 88.7229, -87.33655, -103.972, -104.0, 1e-30, -1e-30,
               1.17549435e-38, 1.4e-45, 0.00097656, -0.00097656, 3.4028235e38, -3.4028235e38], dtype=np.float32)])
 reference = {
