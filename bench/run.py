@@ -191,6 +191,10 @@ def build_cases(rng):
             "torch": lambda: torch.nn.functional.gelu(torch.from_numpy(a)),
             "pyseq": lambda: pyseq.nn.functional.gelu(pyseq.from_numpy(a)),
         }, 1e-6, None, 2 * nbytes),
+        ("gelu (tanh form) 10M f32", {
+            "torch": lambda: torch.nn.functional.gelu(torch.from_numpy(a), approximate="tanh"),
+            "pyseq": lambda: pyseq.nn.functional.gelu(pyseq.from_numpy(a), approximate="tanh"),
+        }, 1e-6, None, 2 * nbytes),
         ("matmul 1024x1024x1024 f32", same_op(operator.matmul, m1, m2), 1e-4, 2 * 1024**3, None),
         *gemm_cases(rng),
         ("MLP train step 256x784-512-10", mlp_step_fns(rng), 1e-4, None, None),
