@@ -6,12 +6,13 @@ thin Python layer over it, with names that follow PyTorch where the concept is t
 
 from . import _core  # noqa: F401
 from ._core import (  # noqa: F401  (re-exported API)
-    Tensor, dtype, from_numpy, manual_seed, set_num_threads, get_num_threads,
+    Tensor, dtype, from_numpy, manual_seed, initial_seed, get_rng_state, set_rng_state,
+    set_num_threads, get_num_threads,
     empty, zeros, ones, full, arange, eye, rand, randn, randint, zeros_like, ones_like, empty_like,
     add, sub, mul, div, true_divide, pow, neg, matmul, mm, eq, ne, lt, le, gt, ge, logical_not,
     exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, leaky_relu, elu, gelu, clamp,
     where, masked_fill, tril, triu,
-    sum, mean, var, std, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,
+    sum, mean, var, std, var_mean, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,
     cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot,
     reshape, permute, squeeze, unsqueeze, transpose, flatten, narrow, select,
     is_grad_enabled, cpu_level, empty_cache, memory_stats,

@@ -8,7 +8,8 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
       .def("name", [](const Node& n) { return n.name; })
       .def_property_readonly("next_functions", [](const Node& n) {
         py::list out;
-        for (const auto& next : n.next) out.append(py::make_tuple(next ? py::cast(next) : py::none(), 0));
+        for (const Edge& next : n.next)
+          out.append(py::make_tuple(next ? py::cast(next.node) : py::none(), next.output));
         return py::tuple(out);
       })
       .def("__repr__", [](const Node& n) { return str("<", n.name, ">"); });
@@ -30,7 +31,7 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
       .def("backward", [](const Tensor& t, py::object gradient, bool retain_graph) {
         Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
         py::gil_scoped_release release;
-        t.backward(g, retain_graph);
+        backward(t, g, retain_graph);
       }, py::arg("gradient") = py::none(), py::arg("retain_graph") = false);
 
   m.def("is_grad_enabled", &grad_enabled);

@@ -127,6 +127,11 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     py::gil_scoped_release r;
     return std(t, dims, unbiased, keepdim);
   }, py::arg("dim") = py::none(), py::arg("unbiased") = true, py::arg("keepdim") = false);
+  m.def("var_mean", [](const Tensor& t, py::object dim, bool unbiased, bool keepdim) {
+    Shape dims = to_dims(dim, "var_mean");
+    py::gil_scoped_release r;
+    return var_mean(t, dims, unbiased, keepdim);
+  }, py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = true, py::arg("keepdim") = false);
   def_both(m, cls, "logsumexp", [](const Tensor& t, py::object dim, bool keepdim) {
     Shape dims = to_dims(dim, "logsumexp");
     py::gil_scoped_release r;

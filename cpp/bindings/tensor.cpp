@@ -283,7 +283,23 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   m.def("ones_like", &ones_like, py::arg("input"));
   m.def("empty_like", &empty_like, py::arg("input"));
   m.def("from_numpy", &from_numpy, py::arg("array"));
+  // The counter-based generator behind rand, randn, randint, init and dropout (pyseq/random.h).
   m.def("manual_seed", &manual_seed, py::arg("seed"));
+  m.def("initial_seed", &initial_seed);
+  m.def("get_rng_state", [] {  // an int64 tensor (seed, offset): hand it back to set_rng_state
+    const RngState st = get_rng_state();
+    Tensor out = empty({2}, DType::Int64);
+    out.data<int64_t>()[0] = static_cast<int64_t>(st.seed);
+    out.data<int64_t>()[1] = static_cast<int64_t>(st.offset);
+    return out;
+  });
+  m.def("set_rng_state", [](const Tensor& state) {
+    PYSEQ_CHECK(state.dtype() == DType::Int64 && state.shape() == Shape({2}), ValueError,
+                "set_rng_state: expected the int64 tensor of shape [2] that get_rng_state() returns, got ",
+                state.dtype(), " of shape ", state.shape());
+    const Tensor st = contiguous(state);
+    set_rng_state({static_cast<uint64_t>(st.data<int64_t>()[0]), static_cast<uint64_t>(st.data<int64_t>()[1])});
+  }, py::arg("new_state"));
 }
 
 }  // namespace pyseq::bindings

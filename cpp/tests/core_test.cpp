@@ -38,7 +38,7 @@ int main() {
   x.set_requires_grad(true);
   Tensor w = arange(Scalar(1.0), Scalar(5.0), Scalar(1.0), DType::Float64);
   Tensor loss = sum(sigmoid(x) * w);
-  loss.backward();
+  backward(loss);
   const double s = 1 / (1 + std::exp(-0.5));
   bool grads_ok = x.grad().defined();
   for (int i = 0; grads_ok && i < 4; ++i) grads_ok = near(x.grad().data<double>()[i], s * (1 - s) * (i + 1));
@@ -60,8 +60,8 @@ int main() {
     Tensor y = full({2}, Scalar(1.0));
     y.set_requires_grad(true);
     Tensor z = sum(exp(y));
-    z.backward();
-    z.backward();
+    backward(z);
+    backward(z);
   }, "backward twice");
 
   std::printf("%d passed, %d failed\n", passed, failed);

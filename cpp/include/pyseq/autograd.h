@@ -1,18 +1,26 @@
 // Reverse-mode autograd: graph nodes, grad mode and the backward engine.
 //
-// Each differentiable op that sees an input requiring grad (while grad mode is on) attaches a
-// Node to its output. A node has one output and one Edge per input: the node that produced the
-// input (its grad_fn), the input's AccumulateGrad node when it is a leaf, or nothing when the
-// input needs no gradient. Backward walks the nodes in topological order, from the root, and
-// calls each node's backward function with the gradient of its output.
+// Each differentiable op that sees an input requiring grad (while grad mode is on) records one
+// Node for the whole op. A node may have several inputs and several outputs: output k of the node
+// is a tensor whose `output_nr` is k (LSTM's output, h_n and c_n; max's values and indices). Each
+// input has an Edge to where its gradient goes: the (node, output) that produced it, the input's
+// AccumulateGrad node when it is a leaf, or nothing when the input needs no gradient.
+//
+// A node is a named struct holding what its backward needs (`LayerNormBackward` keeps x, weight,
+// mean and rstd). Backward walks the nodes in topological order from the root; the engine keeps
+// one gradient slot per (node, output), sums what arrives there, and calls the node's backward
+// once with the gradients of all its outputs.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "pyseq/tensor.h"
+
+#ifdef PYSEQ_LAYER_BELOW_OPS
+#error "autograd belongs to the ops layer: tensor and kernels may not include it (see DESIGN.md)"
+#endif
 
 namespace pyseq {
 
@@ -28,27 +36,39 @@ struct NoGradGuard {
   bool prev_;
 };
 
+// Where the gradient of one input goes: output `output` of `node`.
+struct Edge {
+  std::shared_ptr<Node> node;  // null: no gradient flows there
+  uint32_t output = 0;
+  explicit operator bool() const { return node != nullptr; }
+};
+
 struct InputMeta {
   Shape shape;
   DType dtype;
 };
 
-// Gradient of the node's output in, gradients of its inputs out (undefined = zero / none).
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
-
 struct Node {
-  Node(std::string name, BackwardFn fn) : name(std::move(name)), fn(std::move(fn)) {}
+  explicit Node(std::string name, uint32_t num_outputs = 1) : name(std::move(name)), num_outputs(num_outputs) {}
   virtual ~Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 
-  virtual std::vector<Tensor> apply(const Tensor& grad_output);
+  // Gradients of the node's outputs in (one per output; undefined where none arrived, which
+  // stands for zero), gradients of its inputs out (one per input; undefined = none).
+  virtual std::vector<Tensor> backward(const std::vector<Tensor>& grad_outputs) = 0;
   // Frees what backward saved (called after backward unless retain_graph).
-  virtual void release();
+  virtual void release() {}
+
+  // Checks that the node still has its saved values, then runs backward.
+  std::vector<Tensor> apply(const std::vector<Tensor>& grad_outputs);
 
   std::string name;
-  BackwardFn fn;
+  uint32_t num_outputs;
   bool released = false;
-  std::vector<std::shared_ptr<Node>> next;  // one per input; null when no gradient flows there
-  std::vector<InputMeta> inputs;            // shape and dtype each input's gradient must have
+  bool persistent = false;         // never released (a leaf's AccumulateGrad)
+  std::vector<Edge> next;          // one per input
+  std::vector<InputMeta> inputs;  // shape and dtype each input's gradient must have
 };
 
 // A tensor kept for backward. It remembers the storage version at save time, so using it after
@@ -56,12 +76,20 @@ struct Node {
 class SavedTensor {
  public:
   SavedTensor() = default;
-  explicit SavedTensor(const Tensor& t);
+  SavedTensor(const Tensor& t);  // implicit: `node->x = x;` saves x
   const Tensor& get() const;
+  bool defined() const { return tensor_.defined(); }
+  void reset() { tensor_ = Tensor(); }
  private:
   Tensor tensor_;  // detached alias: saving never creates a reference cycle with the output
   uint64_t version_ = 0;
 };
+
+// Frees saved tensors: `void release() override { free_saved(x, weight); }`.
+template <class... Ts>
+void free_saved(Ts&... saved) {
+  (saved.reset(), ...);
+}
 
 // True when grad mode is on and any of the tensors requires grad.
 template <class... Ts>
@@ -70,13 +98,13 @@ bool needs_grad(const Ts&... ts) {
 }
 bool needs_grad_list(const std::vector<Tensor>& ts);
 
-// Makes `out` the output of a new node named `name` over `inputs` with backward `fn`.
-void attach_grad_fn(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn);
+// Records `node` as the op that made `outputs` (output k of the node is outputs[k]) from `inputs`.
+void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs);
 
-// The node gradients of `t` flow into: its grad_fn, or the AccumulateGrad of a leaf.
-std::shared_ptr<Node> gradient_edge(const Tensor& t);
+// The edge gradients of `t` flow into: its grad_fn's output, or the AccumulateGrad of a leaf.
+Edge gradient_edge(const Tensor& t);
 
 // Runs backward from `root` seeded with `grad` (ones for a one-element root when undefined).
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
+void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
 
 }  // namespace pyseq

@@ -9,6 +9,10 @@
 
 #include "pyseq/tensor.h"
 
+#ifdef PYSEQ_LAYER_BELOW_OPS
+#error "ops sit above tensor and kernels: a lower layer may not include them (see DESIGN.md)"
+#endif
+
 namespace pyseq {
 
 // --- broadcasting helpers ---
@@ -21,6 +25,19 @@ Tensor sum_to(const Tensor& t, const Shape& shape);
 DType result_type(const Tensor& a, const Tensor& b);
 // A 0-d tensor holding `s`, with the dtype a Python number gets next to `like` (as in PyTorch).
 Tensor scalar_like(Scalar s, const Tensor& like);
+
+// --- creation (random ones draw from the counter-based generator of pyseq/random.h) ---
+Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
+Tensor ones(const Shape& shape, DType dtype = DType::Float32);
+Tensor full(const Shape& shape, Scalar value, DType dtype = DType::Float32);
+Tensor scalar_tensor(Scalar value, DType dtype);
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype);
+Tensor eye(int64_t n, int64_t m, DType dtype = DType::Float32);
+Tensor rand(const Shape& shape, DType dtype = DType::Float32);   // uniform [0, 1)
+Tensor randn(const Shape& shape, DType dtype = DType::Float32);  // standard normal
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64);
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
 
 // --- views (no copy; share storage and version with the input) ---
 Tensor view(const Tensor& t, Shape shape);      // one size may be -1; raises if not viewable
@@ -93,6 +110,8 @@ Tensor sum(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
 Tensor var(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
 Tensor std(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+// (var, mean) from one pass and one autograd node with two outputs, as torch.var_mean.
+std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
 Tensor logsumexp(const Tensor& t, const Shape& dims, bool keepdim = false);
 Tensor norm(const Tensor& t, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
 Tensor max(const Tensor& t);  // over all elements
@@ -127,7 +146,7 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
 Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 
-// --- in-place random fills from the global generator ---
+// --- in-place random fills from the global generator (pyseq/random.h) ---
 Tensor& uniform_(Tensor& self, double low = 0.0, double high = 1.0);
 Tensor& normal_(Tensor& self, double mean = 0.0, double std = 1.0);
 

@@ -8,6 +8,10 @@
 #include "pyseq/dtype.h"
 #include "pyseq/storage.h"
 
+#if defined(PYSEQ_LAYER_TEXT)
+#error "the text layer does not depend on tensors (see DESIGN.md)"
+#endif
+
 namespace pyseq {
 
 struct Node;
@@ -53,8 +57,6 @@ class Tensor {
   bool is_view() const;
   uint64_t version() const { return storage()->version(); }
   void bump_version() const { storage()->bump_version(); }
-  // Reverse-mode differentiation from this tensor. `gradient` may be omitted for one-element tensors.
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false) const;
   // Same data, cut from the graph: no grad_fn, requires_grad false.
   Tensor detach() const;
 
@@ -75,6 +77,7 @@ struct TensorImpl {
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
+  uint32_t output_nr = 0;  // which output of grad_fn this tensor is
   std::weak_ptr<Node> grad_accumulator;
 };
 
@@ -82,20 +85,9 @@ struct TensorImpl {
 Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,
                    DType dtype);
 
-// --- creation ---
+// Fresh, uninitialised memory (the other creation functions are ops: see ops.h).
 Tensor empty(const Shape& shape, DType dtype = DType::Float32);
-Tensor zeros(const Shape& shape, DType dtype = DType::Float32);
-Tensor ones(const Shape& shape, DType dtype = DType::Float32);
-Tensor full(const Shape& shape, Scalar value, DType dtype = DType::Float32);
-Tensor scalar_tensor(Scalar value, DType dtype);
-Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype);
-Tensor eye(int64_t n, int64_t m, DType dtype = DType::Float32);
-Tensor rand(const Shape& shape, DType dtype = DType::Float32);   // uniform [0, 1)
-Tensor randn(const Shape& shape, DType dtype = DType::Float32);  // standard normal
-Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64);
 Tensor empty_like(const Tensor& t);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
 
 // Checks a user-given shape (no negative sizes) and returns it.
 const Shape& check_shape(const Shape& shape, const char* op);

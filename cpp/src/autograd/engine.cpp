@@ -1,3 +1,4 @@
+// The backward engine: gradient slots per (node, output), topological order, leaf accumulation.
 #include <unordered_map>
 
 #include "pyseq/autograd.h"
@@ -15,23 +16,23 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
 // --- nodes ---
 
-std::vector<Tensor> Node::apply(const Tensor& grad_output) {
+std::vector<Tensor> Node::apply(const std::vector<Tensor>& grad_outputs) {
   PYSEQ_CHECK(!released, RuntimeError, "Trying to backward through the graph a second time (", name,
               " was already freed). Saved values are freed when you call backward(); pass "
               "retain_graph=True to backward through the graph again.");
-  return fn(grad_output);
+  return backward(grad_outputs);
 }
 
-void Node::release() {
-  fn = nullptr;  // drops the tensors the backward function captured
-  released = true;
-}
+namespace {
 
-// The sink of a leaf that requires grad: adds incoming gradients into leaf.grad.
-struct AccumulateGrad : Node {
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad", nullptr), leaf(std::move(leaf)) {}
+// The sink of a leaf that requires grad: adds the incoming gradient into leaf.grad.
+struct AccumulateGrad final : Node {
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf(std::move(leaf)) {
+    persistent = true;  // reused by every graph that reaches this leaf
+  }
 
-  std::vector<Tensor> apply(const Tensor& grad) override {
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& grad = grads[0];
     Tensor& acc = leaf->grad;
     if (acc.defined()) {
       add_(acc, grad);
@@ -44,19 +45,20 @@ struct AccumulateGrad : Node {
     acc = unshared ? grad : clone(grad);
     return {};
   }
-  void release() override {}  // reused by every graph that reaches this leaf
 
   std::shared_ptr<TensorImpl> leaf;
 };
 
-std::shared_ptr<Node> gradient_edge(const Tensor& t) {
-  if (!t.defined() || !t.requires_grad()) return nullptr;
-  if (t.grad_fn()) return t.grad_fn();
+}  // namespace
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return {};
+  if (t.grad_fn()) return {t.grad_fn(), t.impl()->output_nr};
   TensorImpl* impl = t.impl();
-  if (auto acc = impl->grad_accumulator.lock()) return acc;
+  if (auto acc = impl->grad_accumulator.lock()) return {acc, 0};
   auto acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
   impl->grad_accumulator = acc;
-  return acc;
+  return {acc, 0};
 }
 
 // --- saved tensors ---
@@ -82,21 +84,27 @@ bool needs_grad_list(const std::vector<Tensor>& ts) {
   return false;
 }
 
-void attach_grad_fn(Tensor& out, const char* name, const std::vector<Tensor>& inputs, BackwardFn fn) {
-  auto node = std::make_shared<Node>(name, std::move(fn));
+void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) {
+  PYSEQ_CHECK(outputs.size() == node->num_outputs, RuntimeError, "internal error: ", node->name, " has ",
+              node->num_outputs, " outputs but ", outputs.size(), " tensors were recorded");
   node->next.reserve(inputs.size());
   node->inputs.reserve(inputs.size());
   for (const Tensor& in : inputs) {
     node->next.push_back(gradient_edge(in));
     node->inputs.push_back(in.defined() ? InputMeta{in.shape(), in.dtype()} : InputMeta{{}, DType::Float32});
   }
-  out.impl()->grad_fn = std::move(node);
-  out.impl()->requires_grad = true;
+  for (uint32_t k = 0; k < outputs.size(); ++k) {
+    TensorImpl* out = outputs[k].impl();
+    if (!out || !is_floating(out->dtype)) continue;  // integer outputs (indices) carry no gradient
+    out->grad_fn = node;
+    out->output_nr = k;
+    out->requires_grad = true;
+  }
 }
 
 // --- engine ---
 
-void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
+void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   PYSEQ_CHECK(root.requires_grad(), RuntimeError,
               "backward(): the tensor does not require grad and has no grad_fn (did you forget "
               "requires_grad=True, or compute it under no_grad?)");
@@ -113,53 +121,64 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   }
 
   NoGradGuard no_grad;  // backward formulas do not build graphs of their own
-  std::shared_ptr<Node> root_node = gradient_edge(root);
+  const Edge root_edge = gradient_edge(root);
 
   // How many edges point at each node: a node runs once all its consumers have sent gradients.
   std::unordered_map<Node*, int> pending;
-  std::vector<Node*> stack{root_node.get()};
-  pending[root_node.get()] = 0;
+  std::vector<Node*> stack{root_edge.node.get()};
+  pending[root_edge.node.get()] = 0;
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
-    for (const auto& next : node->next) {
+    for (const Edge& next : node->next) {
       if (!next) continue;
-      if (pending[next.get()]++ == 0) stack.push_back(next.get());
+      if (pending[next.node.get()]++ == 0) stack.push_back(next.node.get());
     }
   }
 
-  std::unordered_map<Node*, Tensor> grads{{root_node.get(), seed}};
-  std::vector<std::shared_ptr<Node>> ready{root_node};
+  // One slot per output of each node that has received a gradient.
+  std::unordered_map<Node*, std::vector<Tensor>> slots;
+  auto slots_of = [&slots](Node* node) -> std::vector<Tensor>& {
+    std::vector<Tensor>& s = slots[node];
+    if (s.empty()) s.resize(node->num_outputs);
+    return s;
+  };
+  slots_of(root_edge.node.get())[root_edge.output] = seed;
+
+  std::vector<std::shared_ptr<Node>> ready{root_edge.node};
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
-    Tensor grad_out;
-    if (auto it = grads.find(node.get()); it != grads.end()) {
-      grad_out = std::move(it->second);
-      grads.erase(it);
+    std::vector<Tensor> grad_outputs;
+    if (auto it = slots.find(node.get()); it != slots.end()) {
+      grad_outputs = std::move(it->second);
+      slots.erase(it);
     }
     std::vector<Tensor> grad_inputs;
-    if (grad_out.defined()) {
-      grad_inputs = node->apply(grad_out);
+    if (!grad_outputs.empty()) {  // at least one output received a gradient
+      grad_inputs = node->apply(grad_outputs);
       PYSEQ_CHECK(grad_inputs.empty() || grad_inputs.size() == node->next.size(), RuntimeError,
                   "internal error: ", node->name, " returned ", grad_inputs.size(), " gradients for ",
                   node->next.size(), " inputs");
     }
     for (size_t i = 0; i < node->next.size(); ++i) {
-      const auto& next = node->next[i];
+      const Edge& next = node->next[i];
       if (!next) continue;
       if (i < grad_inputs.size() && grad_inputs[i].defined()) {
         Tensor g = grad_inputs[i];
         const InputMeta& meta = node->inputs[i];
-        PYSEQ_CHECK(g.shape() == meta.shape, RuntimeError, "internal error: ", node->name, " produced a gradient of shape ",
-                    g.shape(), " for an input of shape ", meta.shape);
+        PYSEQ_CHECK(g.shape() == meta.shape, RuntimeError, "internal error: ", node->name,
+                    " produced a gradient of shape ", g.shape(), " for an input of shape ", meta.shape);
         if (g.dtype() != meta.dtype) g = to_dtype(g, meta.dtype);
-        Tensor& slot = grads[next.get()];
+        Tensor& slot = slots_of(next.node.get())[next.output];
         slot = slot.defined() ? add(slot, g) : g;
       }
-      if (--pending[next.get()] == 0) ready.push_back(next);
+      if (--pending[next.node.get()] == 0) ready.push_back(next.node);
     }
-    if (!retain_graph) node->release();
+    if (!retain_graph && !node->persistent) {
+      node->release();
+      node->released = true;
+    }
   }
 }
 

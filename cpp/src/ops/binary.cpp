@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "../kernels/cpu/loops.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
@@ -54,50 +55,19 @@ DType result_dtype(BinaryOp op, const Tensor& a, const Tensor& b) {
 // out = a (op) b elementwise; `a`, `b` already have out's dtype and broadcast to its shape.
 void binary_kernel(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
   if (out.dtype() == DType::Bool) {  // only mul reaches here: logical and
-    kernels::map2<bool, bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
+    PYSEQ_DISPATCH(ALL, out.device(), DType::Bool, "mul", {
+      dev::map2<bool, bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
+    });
     return;
   }
-  dispatch_numeric(out.dtype(), op_name(op), [&](auto tag) {
-    using T = decltype(tag);
+  PYSEQ_DISPATCH(NUMERIC, out.device(), out.dtype(), op_name(op), {
     switch (op) {
-      case BinaryOp::Add: kernels::map2<T, T, T>(out, a, b, [](T x, T y) { return x + y; }); break;
-      case BinaryOp::Sub: kernels::map2<T, T, T>(out, a, b, [](T x, T y) { return x - y; }); break;
-      case BinaryOp::Mul: kernels::map2<T, T, T>(out, a, b, [](T x, T y) { return x * y; }); break;
-      case BinaryOp::Div: kernels::map2<T, T, T>(out, a, b, [](T x, T y) { return x / y; }); break;
+      case BinaryOp::Add: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x + y; }); break;
+      case BinaryOp::Sub: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x - y; }); break;
+      case BinaryOp::Mul: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x * y; }); break;
+      case BinaryOp::Div: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x / y; }); break;
     }
   });
-}
-
-// Gradients of out = a (op) b w.r.t. a and b, reduced to their shapes. `a`, `b` are the values
-// before any in-place write; each is only read when the other operand's gradient needs it.
-BackwardFn binary_backward(BinaryOp op, const Tensor& a, const Tensor& b, bool need_a, bool need_b) {
-  const bool save_a = need_b && (op == BinaryOp::Mul || op == BinaryOp::Div);
-  const bool save_b = (need_a && op == BinaryOp::Mul) || op == BinaryOp::Div;
-  return [op, need_a, need_b, sa = save_a ? SavedTensor(a) : SavedTensor(),
-          sb = save_b ? SavedTensor(b) : SavedTensor(), shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
-    Tensor ga, gb;
-    switch (op) {
-      case BinaryOp::Add:  // d(a+b) = da + db
-        if (need_a) ga = g;
-        if (need_b) gb = g;
-        break;
-      case BinaryOp::Sub:  // d(a-b) = da - db
-        if (need_a) ga = g;
-        if (need_b) gb = -g;
-        break;
-      case BinaryOp::Mul:  // d(ab) = b da + a db
-        if (need_a) ga = g * sb.get();
-        if (need_b) gb = g * sa.get();
-        break;
-      case BinaryOp::Div: {  // d(a/b) = da / b - a db / b^2
-        Tensor g_over_b = g / sb.get();
-        if (need_a) ga = g_over_b;
-        if (need_b) gb = -g_over_b * sa.get() / sb.get();
-        break;
-      }
-    }
-    return std::vector<Tensor>{ga.defined() ? sum_to(ga, shape_a) : ga, gb.defined() ? sum_to(gb, shape_b) : gb};
-  };
 }
 
 const char* backward_name(BinaryOp op) {
@@ -110,12 +80,54 @@ const char* backward_name(BinaryOp op) {
   return "?";
 }
 
+// Gradients of out = a (op) b w.r.t. a and b, reduced to their shapes. `a`, `b` are the values
+// before any in-place write; each is only saved when the other operand's gradient needs it.
+struct BinaryBackward final : Node {
+  BinaryOp op;
+  bool need_a, need_b;
+  SavedTensor a, b;
+  Shape shape_a, shape_b;
+
+  BinaryBackward(BinaryOp op, const Tensor& a, const Tensor& b, bool need_a, bool need_b)
+      : Node(backward_name(op)), op(op), need_a(need_a), need_b(need_b),
+        shape_a(a.shape()), shape_b(b.shape()) {
+    if (need_b && (op == BinaryOp::Mul || op == BinaryOp::Div)) this->a = a;
+    if ((need_a && op == BinaryOp::Mul) || op == BinaryOp::Div) this->b = b;
+  }
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    Tensor ga, gb;
+    switch (op) {
+      case BinaryOp::Add:  // d(a+b) = da + db
+        if (need_a) ga = g;
+        if (need_b) gb = g;
+        break;
+      case BinaryOp::Sub:  // d(a-b) = da - db
+        if (need_a) ga = g;
+        if (need_b) gb = -g;
+        break;
+      case BinaryOp::Mul:  // d(ab) = b da + a db
+        if (need_a) ga = g * b.get();
+        if (need_b) gb = g * a.get();
+        break;
+      case BinaryOp::Div: {  // d(a/b) = da / b - a db / b^2
+        Tensor g_over_b = g / b.get();
+        if (need_a) ga = g_over_b;
+        if (need_b) gb = -g_over_b * a.get() / b.get();
+        break;
+      }
+    }
+    return {ga.defined() ? sum_to(ga, shape_a) : ga, gb.defined() ? sum_to(gb, shape_b) : gb};
+  }
+  void release() override { free_saved(a, b); }
+};
+
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const DType dt = result_dtype(op, a, b);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
   binary_kernel(op, out, detail::cast(a, dt), detail::cast(b, dt));
-  if (needs_grad(a, b))
-    attach_grad_fn(out, backward_name(op), {a, b}, binary_backward(op, a, b, a.requires_grad(), b.requires_grad()));
+  if (needs_grad(a, b)) record(std::make_shared<BinaryBackward>(op, a, b, a.requires_grad(), b.requires_grad()), {a, b}, {out});
   return out;
 }
 
@@ -133,8 +145,8 @@ Tensor& binary_(BinaryOp op, Tensor& self, const Tensor& other) {
   // mul_ and div_ read the old self in backward: keep a copy of it before it is overwritten.
   const bool keep_old = track && other.requires_grad() && (op == BinaryOp::Mul || op == BinaryOp::Div);
   const Tensor before = keep_old ? clone(self.detach()) : self;
-  BackwardFn backward =
-      track ? binary_backward(op, before, other, self.requires_grad(), other.requires_grad()) : nullptr;
+  const auto node = track ? std::make_shared<BinaryBackward>(op, before, other, self.requires_grad(), other.requires_grad())
+                          : nullptr;
   {
     NoGradGuard no_grad;
     Tensor rhs = detail::cast(other, self.dtype());
@@ -142,7 +154,7 @@ Tensor& binary_(BinaryOp op, Tensor& self, const Tensor& other) {
     binary_kernel(op, self, self, rhs);
   }
   self.bump_version();
-  if (track) attach_grad_fn(self, backward_name(op), {self, other}, std::move(backward));
+  if (track) record(node, {self, other}, {self});
   return self;
 }
 
@@ -157,12 +169,29 @@ Tensor& sub_(Tensor& self, const Tensor& other) { return binary_(BinaryOp::Sub, 
 Tensor& mul_(Tensor& self, const Tensor& other) { return binary_(BinaryOp::Mul, self, other); }
 Tensor& div_(Tensor& self, const Tensor& other) { return binary_(BinaryOp::Div, self, other); }
 
+struct PowBackward final : Node {
+  bool need_a, need_b;
+  SavedTensor a, b, out;  // x, y and x^y
+  PowBackward() : Node("PowBackward") {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &g = grads[0], &x = a.get(), &y = b.get();
+    const Tensor zero = scalar_tensor(0.0, g.dtype());
+    Tensor ga, gb;
+    if (need_a)  // d(x^y)/dx = y x^(y-1), taken as 0 where y == 0
+      ga = sum_to(where(eq(y, zero), zero, g * y * pow(x, y - 1.0)), x.shape());
+    if (need_b)  // d(x^y)/dy = x^y log x, taken as 0 where x == 0 and y >= 0
+      gb = sum_to(where(mul(eq(x, zero), ge(y, zero)), zero, g * out.get() * log(x)), y.shape());
+    return {ga, gb};
+  }
+  void release() override { free_saved(a, b, out); }
+};
+
 Tensor pow(const Tensor& a, const Tensor& b) {
   const DType dt = result_type(a, b) == DType::Bool ? DType::Int64 : result_type(a, b);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
-  dispatch_numeric(dt, "pow", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::map2<T, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [](T x, T y) {
+  PYSEQ_DISPATCH(NUMERIC, out.device(), dt, "pow", {
+    dev::map2<T, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [](T x, T y) {
       if constexpr (std::is_integral_v<T>) {
         T r = 1;  // exact integer power by squaring; negative exponents give 0 unless |x| == 1
         if (y < 0) return x == 1 ? T(1) : x == -1 ? ((y & 1) ? T(-1) : T(1)) : T(0);
@@ -174,18 +203,13 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     });
   });
   if (needs_grad(a, b)) {
-    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-    attach_grad_fn(out, "PowBackward", {a, b},
-                   [need_a, need_b, sa = SavedTensor(a), sb = SavedTensor(b), sy = SavedTensor(out)](const Tensor& g) {
-                     const Tensor &x = sa.get(), &y = sb.get();
-                     Tensor zero = scalar_tensor(0.0, g.dtype());
-                     Tensor ga, gb;
-                     if (need_a)  // d(x^y)/dx = y x^(y-1), taken as 0 where y == 0
-                       ga = sum_to(where(eq(y, zero), zero, g * y * pow(x, y - 1.0)), x.shape());
-                     if (need_b)  // d(x^y)/dy = x^y log x, taken as 0 where x == 0 and y >= 0
-                       gb = sum_to(where(mul(eq(x, zero), ge(y, zero)), zero, g * sy.get() * log(x)), y.shape());
-                     return std::vector<Tensor>{ga, gb};
-                   });
+    auto node = std::make_shared<PowBackward>();
+    node->need_a = a.requires_grad();
+    node->need_b = b.requires_grad();
+    node->a = a;
+    node->b = b;
+    node->out = out;
+    record(node, {a, b}, {out});
   }
   return out;
 }

@@ -1,5 +1,7 @@
 // Comparisons (bool results), where, masked_fill and triangular masks.
+#include "../kernels/cpu/fill.h"
 #include "../kernels/cpu/loops.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
@@ -9,9 +11,8 @@ template <class Cmp>
 Tensor compare(const Tensor& a, const Tensor& b, const Cmp& cmp) {
   const DType dt = result_type(a, b);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), DType::Bool);
-  dispatch_all(dt, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::map2<bool, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [cmp](T x, T y) { return cmp(x, y); });
+  PYSEQ_DISPATCH(ALL, out.device(), dt, "compare", {
+    dev::map2<bool, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [cmp](T x, T y) { return cmp(x, y); });
   });
   return out;
 }
@@ -31,47 +32,75 @@ Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, [](auto x, au
 
 Tensor logical_not(const Tensor& t) { return eq(t, scalar_tensor(false, DType::Bool)); }
 
+// The gradient goes to a where cond holds and to b elsewhere.
+struct WhereBackward final : Node {
+  SavedTensor cond;
+  bool need_a, need_b;
+  Shape shape_a, shape_b;
+  WhereBackward() : Node("WhereBackward") {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    const Tensor zero = scalar_tensor(0.0, g.dtype());
+    Tensor ga, gb;
+    if (need_a) ga = sum_to(where(cond.get(), g, zero), shape_a);
+    if (need_b) gb = sum_to(where(cond.get(), zero, g), shape_b);
+    return {Tensor(), ga, gb};
+  }
+  void release() override { free_saved(cond); }
+};
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_bool(cond, "where", "condition");
   const DType dt = result_type(a, b);
   Tensor out = empty(broadcast_shapes(cond.shape(), broadcast_shapes(a.shape(), b.shape())), dt);
-  dispatch_all(dt, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::map3<T, bool, T, T>(out, cond, detail::cast(a, dt), detail::cast(b, dt),
+  PYSEQ_DISPATCH(ALL, out.device(), dt, "where", {
+    dev::map3<T, bool, T, T>(out, cond, detail::cast(a, dt), detail::cast(b, dt),
                                  [](bool c, T x, T y) { return c ? x : y; });
   });
   if (needs_grad(a, b)) {
-    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-    attach_grad_fn(out, "WhereBackward", {cond, a, b},
-                   [need_a, need_b, sc = SavedTensor(cond), shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
-                     Tensor zero = scalar_tensor(0.0, g.dtype()), ga, gb;
-                     if (need_a) ga = sum_to(where(sc.get(), g, zero), shape_a);
-                     if (need_b) gb = sum_to(where(sc.get(), zero, g), shape_b);
-                     return std::vector<Tensor>{Tensor(), ga, gb};
-                   });
+    auto node = std::make_shared<WhereBackward>();
+    node->cond = cond;
+    node->need_a = a.requires_grad();
+    node->need_b = b.requires_grad();
+    node->shape_a = a.shape();
+    node->shape_b = b.shape();
+    record(node, {cond, a, b}, {out});
   }
   return out;
 }
+
+// Filled elements get no gradient.
+struct MaskedFillBackward final : Node {
+  SavedTensor mask;
+  explicit MaskedFillBackward(const Tensor& mask) : Node("MaskedFillBackward"), mask(mask) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {masked_fill(grads[0], mask.get(), 0.0)}; }
+  void release() override { free_saved(mask); }
+};
 
 Tensor masked_fill(const Tensor& t, const Tensor& mask, Scalar value) {
   check_bool(mask, "masked_fill", "mask");
   PYSEQ_CHECK(broadcast_shapes(t.shape(), mask.shape()) == t.shape(), ValueError, "masked_fill: mask of shape ",
               mask.shape(), " cannot be broadcast to the tensor's shape ", t.shape());
   Tensor out = empty(t.shape(), t.dtype());
-  dispatch_all(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
+  PYSEQ_DISPATCH(ALL, out.device(), t.dtype(), "masked_fill", {
     const T v = value.to<T>();
-    kernels::map2<T, T, bool>(out, t, mask, [v](T x, bool m) { return m ? v : x; });
+    dev::map2<T, T, bool>(out, t, mask, [v](T x, bool m) { return m ? v : x; });
   });
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "MaskedFillBackward", {t}, [sm = SavedTensor(mask)](const Tensor& g) {
-      return std::vector<Tensor>{masked_fill(g, sm.get(), 0.0)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<MaskedFillBackward>(mask), {t}, {out});
   return out;
 }
 
 namespace {
+
+Tensor triangle(const Tensor& t, int64_t diagonal, bool lower);
+
+// The gradient keeps the same triangle.
+struct TriangleBackward final : Node {
+  int64_t diagonal;
+  bool lower;
+  TriangleBackward(int64_t diagonal, bool lower) : Node(lower ? "TrilBackward" : "TriuBackward"), diagonal(diagonal), lower(lower) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {triangle(grads[0], diagonal, lower)}; }
+};
 
 // Keeps the elements of the last two dims on the kept side of `diagonal`, zeroes the rest.
 Tensor triangle(const Tensor& t, int64_t diagonal, bool lower) {
@@ -79,19 +108,15 @@ Tensor triangle(const Tensor& t, int64_t diagonal, bool lower) {
               t.shape());
   const int64_t rows = t.shape()[t.ndim() - 2], cols = t.shape()[t.ndim() - 1];
   Tensor keep = empty({rows, cols}, DType::Bool);  // (R, C), broadcast over the batch dims
-  bool* k = keep.data<bool>();
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) k[i * cols + j] = lower ? j - i <= diagonal : j - i >= diagonal;
+  PYSEQ_DISPATCH(ALL, keep.device(), DType::Bool, lower ? "tril" : "triu", {
+    dev::triangle_mask(keep.data<bool>(), rows, cols, diagonal, lower);
+  });
   Tensor out;
   {
     NoGradGuard no_grad;
     out = masked_fill(t, logical_not(keep), 0.0);
   }
-  if (needs_grad(t)) {
-    attach_grad_fn(out, lower ? "TrilBackward" : "TriuBackward", {t}, [diagonal, lower](const Tensor& g) {
-      return std::vector<Tensor>{triangle(g, diagonal, lower)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<TriangleBackward>(diagonal, lower), {t}, {out});
   return out;
 }
 

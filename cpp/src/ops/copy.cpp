@@ -1,20 +1,30 @@
 // Copies, dtype conversion and the in-place writes that do not depend on the old value.
 #include "../kernels/cpu/loops.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
+namespace {
+
+// out[i] = src[i] converted to out's dtype; src broadcasts to out's shape.
+void convert_into(const Tensor& out, const Tensor& src) {
+  PYSEQ_DISPATCH(ALL, out.device(), out.dtype(), "copy", {
+    using Out = T;
+    dispatch_all(src.dtype(), [&](auto in_tag) {
+      using In = decltype(in_tag);
+      dev::map1<Out, In>(out, src, [](In v) { return static_cast<Out>(v); });
+    });
+  });
+}
+
+}  // namespace
+
 namespace detail {
 
 Tensor cast(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = empty(t.shape(), dtype);
-  dispatch_all(dtype, [&](auto out_tag) {
-    dispatch_all(t.dtype(), [&](auto in_tag) {
-      using Out = decltype(out_tag);
-      using In = decltype(in_tag);
-      kernels::map1<Out, In>(out, t, [](In v) { return static_cast<Out>(v); });
-    });
-  });
+  convert_into(out, t);
   return out;
 }
 
@@ -38,6 +48,13 @@ void check_inplace(const Tensor& self, const char* op, const std::vector<Tensor>
 
 }  // namespace detail
 
+// The old value is overwritten, so only the source receives a gradient.
+struct CopyBackward final : Node {
+  Shape src_shape;
+  explicit CopyBackward(Shape src_shape) : Node("CopyBackward"), src_shape(std::move(src_shape)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {Tensor(), sum_to(grads[0], src_shape)}; }
+};
+
 Tensor& copy_(Tensor& self, const Tensor& src) {
   detail::check_inplace(self, "copy_", {src});
   const Shape shape = broadcast_shapes(self.shape(), src.shape());
@@ -47,35 +64,28 @@ Tensor& copy_(Tensor& self, const Tensor& src) {
     NoGradGuard no_grad;
     // Reading and writing one storage through different views: copy the source out first.
     Tensor from = src.storage() == self.storage() ? clone(src) : src;
-    dispatch_all(self.dtype(), [&](auto out_tag) {
-      dispatch_all(from.dtype(), [&](auto in_tag) {
-        using Out = decltype(out_tag);
-        using In = decltype(in_tag);
-        kernels::map1<Out, In>(self, from, [](In v) { return static_cast<Out>(v); });
-      });
-    });
+    convert_into(self, from);
   }
   self.bump_version();
-  if (needs_grad(self, src)) {
-    // The old value is overwritten, so only the source receives a gradient.
-    attach_grad_fn(self, "CopyBackward", {self, src}, [shape = src.shape()](const Tensor& g) {
-      return std::vector<Tensor>{Tensor(), sum_to(g, shape)};
-    });
-  }
+  if (needs_grad(self, src)) record(std::make_shared<CopyBackward>(src.shape()), {self, src}, {self});
   return self;
 }
 
+// clone and to_dtype pass the gradient through; fill_ stops it (the old value is gone).
+struct PassBackward final : Node {
+  bool pass;
+  PassBackward(const char* name, bool pass) : Node(name), pass(pass) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {pass ? grads[0] : Tensor()}; }
+};
+
 Tensor& fill_(Tensor& self, Scalar value) {
   detail::check_inplace(self, "fill_");
-  dispatch_all(self.dtype(), [&](auto tag) {
-    using T = decltype(tag);
+  PYSEQ_DISPATCH(ALL, self.device(), self.dtype(), "fill_", {
     const T v = value.to<T>();
-    kernels::map1<T, T>(self, self, [v](T) { return v; });
+    dev::map1<T, T>(self, self, [v](T) { return v; });
   });
   self.bump_version();
-  if (needs_grad(self)) {
-    attach_grad_fn(self, "FillBackward", {self}, [](const Tensor&) { return std::vector<Tensor>{Tensor()}; });
-  }
+  if (needs_grad(self)) record(std::make_shared<PassBackward>("FillBackward", false), {self}, {self});
   return self;
 }
 
@@ -87,9 +97,7 @@ Tensor clone(const Tensor& t) {
     NoGradGuard no_grad;
     copy_(out, t);
   }
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "CloneBackward", {t}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
-  }
+  if (needs_grad(t)) record(std::make_shared<PassBackward>("CloneBackward", true), {t}, {out});
   return out;
 }
 
@@ -98,10 +106,8 @@ Tensor contiguous(const Tensor& t) { return t.is_contiguous() ? t : clone(t); }
 Tensor to_dtype(const Tensor& t, DType dtype) {
   if (t.dtype() == dtype) return t;
   Tensor out = detail::cast(t, dtype);
-  if (needs_grad(t) && is_floating(dtype)) {
-    // The engine converts each gradient to its input's dtype, so the gradient passes unchanged.
-    attach_grad_fn(out, "ToCopyBackward", {t}, [](const Tensor& g) { return std::vector<Tensor>{g}; });
-  }
+  // The engine converts each gradient to its input's dtype, so the gradient passes unchanged.
+  if (needs_grad(t) && is_floating(dtype)) record(std::make_shared<PassBackward>("ToCopyBackward", true), {t}, {out});
   return out;
 }
 

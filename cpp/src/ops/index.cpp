@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../kernels/cpu/index.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
@@ -14,10 +15,12 @@ void check_index_dtype(const Tensor& index, const char* op) {
 
 // Every value of `index` must lie in [0, size); IndexError names the first that does not.
 void check_index_range(const Tensor& index, int64_t size, const char* op) {
-  const int64_t* p = index.data<int64_t>();  // contiguous
-  for (int64_t i = 0; i < index.numel(); ++i)
-    PYSEQ_CHECK(p[i] >= 0 && p[i] < size, IndexError, op, ": index ", p[i], " is out of range for a dimension of size ",
-                size);
+  int64_t bad = -1;  // position of the first index outside [0, size)
+  PYSEQ_DISPATCH(ALL, index.device(), DType::Int64, op, {
+    bad = dev::find_out_of_range(index.data<int64_t>(), index.numel(), size);  // index is contiguous
+  });
+  PYSEQ_CHECK(bad < 0, IndexError, op, ": index ", bad < 0 ? 0 : index.data<int64_t>()[bad],
+              " is out of range for a dimension of size ", size);
 }
 
 // (outer, size of dim, inner) of a shape around `dim`.
@@ -35,6 +38,14 @@ Around around(const Shape& shape, int64_t dim) {
 }
 
 }  // namespace
+
+// Each input's gradient is its slice of the output's gradient along dim.
+struct CatBackward final : Node {
+  int64_t dim;
+  Shape sizes;  // each input's size along dim
+  explicit CatBackward(int64_t dim) : Node("CatBackward"), dim(dim) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return split(grads[0], sizes, dim); }
+};
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   PYSEQ_CHECK(!tensors.empty(), ValueError, "cat: expected a non-empty list of tensors");
@@ -66,9 +77,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     }
   }
   if (needs_grad_list(tensors)) {
-    Shape sizes;
-    for (const Tensor& t : tensors) sizes.push_back(t.shape()[dim]);
-    attach_grad_fn(out, "CatBackward", tensors, [sizes, dim](const Tensor& g) { return split(g, sizes, dim); });
+    auto node = std::make_shared<CatBackward>(dim);
+    for (const Tensor& t : tensors) node->sizes.push_back(t.shape()[dim]);
+    record(node, tensors, {out});
   }
   return out;
 }
@@ -118,6 +129,26 @@ std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim) {
   return split(t, std::max<int64_t>(1, (size + chunks - 1) / chunks), dim);
 }
 
+// index_select and embedding: rows picked k times receive k gradients (none for row `skip`).
+struct IndexSelectBackward final : Node {
+  Shape input_shape;  // (outer, size, inner) around the indexed dim
+  Around around;
+  SavedTensor index;  // (n,) int64, contiguous
+  int64_t skip;       // a row that gets no gradient (embedding's padding_idx), -1 for none
+  IndexSelectBackward(const char* name, Shape input_shape, Around around, const Tensor& index, int64_t skip)
+      : Node(name), input_shape(std::move(input_shape)), around(around), index(index), skip(skip) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& idx = index.get();
+    Tensor gx = zeros(input_shape, grads[0].dtype()), g = contiguous(grads[0]);
+    PYSEQ_DISPATCH(FLOAT, g.device(), g.dtype(), "index_select backward", {
+      dev::index_add<T>(gx.data<T>(), around.outer, around.size, around.inner, idx.data<int64_t>(), idx.numel(),
+                      g.data<T>(), skip);
+    });
+    return {gx};
+  }
+  void release() override { free_saved(index); }
+};
+
 Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
   check_index_dtype(index, "index_select");
   PYSEQ_CHECK(index.ndim() <= 1, ValueError, "index_select: expected a 0-d or 1-d index, got shape ", index.shape());
@@ -129,21 +160,10 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
   if (t.ndim() > 0) shape[dim] = idx.numel();
   Tensor out = empty(shape, t.dtype());
   const Around a = around(t.shape(), dim);
-  dispatch_all(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::index_select<T>(x.data<T>(), a.outer, a.size, a.inner, idx.data<int64_t>(), idx.numel(), out.data<T>());
+  PYSEQ_DISPATCH(ALL, t.device(), t.dtype(), "index_select", {
+    dev::index_select<T>(x.data<T>(), a.outer, a.size, a.inner, idx.data<int64_t>(), idx.numel(), out.data<T>());
   });
-  if (needs_grad(t)) {  // rows picked k times receive k gradients
-    attach_grad_fn(out, "IndexSelectBackward", {t}, [shape = t.shape(), dim, si = SavedTensor(idx), a](const Tensor& g) {
-      Tensor gx = zeros(shape, g.dtype()), gc = contiguous(g);
-      dispatch_float(g.dtype(), "index_select backward", [&](auto tag) {
-        using T = decltype(tag);
-        kernels::index_add<T>(gx.data<T>(), a.outer, a.size, a.inner, si.get().data<int64_t>(), si.get().numel(),
-                              gc.data<T>(), -1);
-      });
-      return std::vector<Tensor>{gx};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<IndexSelectBackward>("IndexSelectBackward", t.shape(), a, idx, -1), {t}, {out});
   return out;
 }
 
@@ -168,21 +188,56 @@ Tensor checked_index(const Tensor& t, int64_t dim, const Tensor& index, const Te
 
 }  // namespace
 
+// Each gathered element's gradient is added back where it came from.
+struct GatherBackward final : Node {
+  Shape input_shape;
+  int64_t dim;
+  SavedTensor index;
+  GatherBackward(Shape input_shape, int64_t dim, const Tensor& index)
+      : Node("GatherBackward"), input_shape(std::move(input_shape)), dim(dim), index(index) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    return {scatter_add(zeros(input_shape, grads[0].dtype()), dim, index.get(), grads[0])};
+  }
+  void release() override { free_saved(index); }
+};
+
 Tensor gather(const Tensor& t, int64_t dim, const Tensor& index) {
   dim = wrap_dim(dim, t.ndim());
   const Tensor idx = checked_index(t, dim, index, nullptr, "gather");
   Tensor out = empty(idx.shape(), t.dtype());
-  dispatch_all(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::gather<T>(idx.shape(), dim, idx.data<int64_t>(), t.data<T>(), t.strides(), out.data<T>());
+  PYSEQ_DISPATCH(ALL, t.device(), t.dtype(), "gather", {
+    dev::gather<T>(idx.shape(), dim, idx.data<int64_t>(), t.data<T>(), t.strides(), out.data<T>());
   });
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "GatherBackward", {t}, [shape = t.shape(), dim, si = SavedTensor(idx)](const Tensor& g) {
-      return std::vector<Tensor>{scatter_add(zeros(shape, g.dtype()), dim, si.get(), g)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<GatherBackward>(t.shape(), dim, idx), {t}, {out});
   return out;
 }
+
+// d out / d t = identity; d out / d src[p] = g[p'] (gather), zero where the index does not reach.
+struct ScatterAddBackward final : Node {
+  int64_t dim;
+  bool need_src;
+  SavedTensor index;
+  Shape src_shape;
+  ScatterAddBackward(int64_t dim, bool need_src, const Tensor& index, Shape src_shape)
+      : Node("ScatterAddBackward"), dim(dim), need_src(need_src), index(index), src_shape(std::move(src_shape)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    Tensor gs;
+    if (need_src) {
+      Tensor picked = gather(g, dim, index.get());  // the index's shape
+      if (picked.shape() == src_shape) {
+        gs = picked;
+      } else {  // the part of src the index does not reach gets no gradient
+        gs = zeros(src_shape, g.dtype());
+        Tensor reached = gs;
+        for (int64_t d = 0; d < gs.ndim(); ++d) reached = narrow(reached, d, 0, picked.shape()[d]);
+        copy_(reached, picked);
+      }
+    }
+    return {g, gs};
+  }
+  void release() override { free_saved(index); }
+};
 
 Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src) {
   dim = wrap_dim(dim, t.ndim());
@@ -196,30 +251,13 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
     NoGradGuard no_grad;
     out = clone(t);
   }
-  dispatch_all(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::scatter_add<T>(idx.shape(), dim, idx.data<int64_t>(), src.data<T>(), src.strides(), out.data<T>(),
+  PYSEQ_DISPATCH(ALL, t.device(), t.dtype(), "scatter_add", {
+    dev::scatter_add<T>(idx.shape(), dim, idx.data<int64_t>(), src.data<T>(), src.strides(), out.data<T>(),
                             out.strides());
   });
   if (needs_grad(t, src)) {
     // d out / d t = identity; d out / d src[p] = g[p'] (gather), zero where the index does not reach.
-    const bool need_src = src.requires_grad();
-    attach_grad_fn(out, "ScatterAddBackward", {t, src},
-                   [dim, need_src, si = SavedTensor(idx), src_shape = src.shape()](const Tensor& g) {
-                     Tensor gs;
-                     if (need_src) {
-                       Tensor picked = gather(g, dim, si.get());  // the index's shape
-                       if (picked.shape() == src_shape) {
-                         gs = picked;
-                       } else {  // the part of src the index does not reach gets no gradient
-                         gs = zeros(src_shape, g.dtype());
-                         Tensor reached = gs;
-                         for (int64_t d = 0; d < gs.ndim(); ++d) reached = narrow(reached, d, 0, picked.shape()[d]);
-                         copy_(reached, picked);
-                       }
-                     }
-                     return std::vector<Tensor>{g, gs};
-                   });
+    record(std::make_shared<ScatterAddBackward>(dim, src.requires_grad(), idx, src.shape()), {t, src}, {out});
   }
   return out;
 }
@@ -234,21 +272,12 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   Shape shape = indices.shape();
   shape.push_back(D);
   Tensor out = empty(shape, weight.dtype());  // (*, D)
-  dispatch_all(weight.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    kernels::index_select<T>(w.data<T>(), 1, V, D, idx.data<int64_t>(), idx.numel(), out.data<T>());
+  PYSEQ_DISPATCH(ALL, weight.device(), weight.dtype(), "embedding", {
+    dev::index_select<T>(w.data<T>(), 1, V, D, idx.data<int64_t>(), idx.numel(), out.data<T>());
   });
   if (needs_grad(weight)) {  // rows add up the gradients of every position that looked them up
-    attach_grad_fn(out, "EmbeddingBackward", {weight},
-                   [V, D, padding_idx, si = SavedTensor(idx)](const Tensor& g) {
-                     Tensor gw = zeros({V, D}, g.dtype()), gc = contiguous(g);
-                     dispatch_float(g.dtype(), "embedding backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       kernels::index_add<T>(gw.data<T>(), 1, V, D, si.get().data<int64_t>(), si.get().numel(),
-                                             gc.data<T>(), padding_idx);
-                     });
-                     return std::vector<Tensor>{gw};
-                   });
+    auto node = std::make_shared<IndexSelectBackward>("EmbeddingBackward", weight.shape(), Around{1, V, D}, idx, padding_idx);
+    record(node, {weight}, {out});
   }
   return out;
 }
@@ -256,17 +285,17 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   check_index_dtype(indices, "one_hot");
   const Tensor idx = contiguous(indices);
-  const int64_t* p = idx.data<int64_t>();
   if (num_classes < 0) {
     PYSEQ_CHECK(idx.numel() > 0, ValueError, "one_hot: cannot infer num_classes from an empty tensor");
-    num_classes = *std::max_element(p, p + idx.numel()) + 1;
+    num_classes = max(idx).item<int64_t>() + 1;
   }
   check_index_range(idx, num_classes, "one_hot");
   Shape shape = indices.shape();
   shape.push_back(num_classes);
-  Tensor out = zeros(shape, DType::Int64);
-  int64_t* o = out.data<int64_t>();
-  for (int64_t i = 0; i < idx.numel(); ++i) o[i * num_classes + p[i]] = 1;
+  Tensor out = zeros(shape, DType::Int64);  // (*, num_classes)
+  PYSEQ_DISPATCH(ALL, idx.device(), DType::Int64, "one_hot", {
+    dev::one_hot(idx.data<int64_t>(), idx.numel(), num_classes, out.data<int64_t>());
+  });
   return out;
 }
 

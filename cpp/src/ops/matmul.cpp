@@ -3,6 +3,7 @@
 
 #include "../kernels/cpu/gemm.h"
 #include "../kernels/cpu/vecmath.h"
+#include "dispatch.h"
 #include "internal.h"
 #include "pyseq/parallel.h"
 
@@ -24,6 +25,35 @@ MatrixOperand as_matrix(const Tensor& t) {
   return {contiguous(t), cols, false};
 }
 
+Tensor matmul_nd(const Tensor& a, const Tensor& b);
+
+// dA = g @ B^T, dB = A^T @ g, each summed over the batch dims its operand was broadcast along.
+struct MatmulBackward final : Node {
+  bool need_a, need_b, b_2d;
+  Shape shape_a, shape_b;
+  SavedTensor a, b;  // each saved only when the other's gradient needs it
+  MatmulBackward(const Tensor& a, const Tensor& b)
+      : Node("MatmulBackward"), need_a(a.requires_grad()), need_b(b.requires_grad()), b_2d(b.ndim() == 2),
+        shape_a(a.shape()), shape_b(b.shape()) {
+    if (need_b) this->a = a;
+    if (need_a) this->b = b;
+  }
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];  // (..., M, N)
+    Tensor ga, gb;
+    if (need_a) ga = sum_to(matmul_nd(g, transpose(b.get(), -1, -2)), shape_a);
+    if (need_b) {
+      const Tensor& av = a.get();
+      const int64_t K = av.shape().back(), N = g.shape().back();
+      // A weight shared by every batch: one (K, B*M) @ (B*M, N) product.
+      gb = b_2d && av.ndim() > 2 ? matmul_nd(transpose(reshape(av, {-1, K}), 0, 1), reshape(g, {-1, N}))
+                                 : sum_to(matmul_nd(transpose(av, -1, -2), g), shape_b);
+    }
+    return {ga, gb};
+  }
+  void release() override { free_saved(a, b); }
+};
+
 // a (..., M, K) @ b (..., K, N) -> (..., M, N); both at least 2-D, same dtype, K checked.
 Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   const int64_t M = a.shape()[a.ndim() - 2], K = a.shape().back(), N = b.shape().back();
@@ -36,10 +66,9 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   {
     NoGradGuard no_grad;
     const MatrixOperand B = as_matrix(b);
-    dispatch_numeric(a.dtype(), "matmul", [&](auto tag) {
-      using T = decltype(tag);
+    PYSEQ_DISPATCH(NUMERIC, a.device(), a.dtype(), "matmul", {
       if (b.ndim() == 2 && a.is_contiguous()) {  // (..., M, K) folds into one (B*M, K) matrix
-        kernels::gemm<T>(false, B.trans, numel_of(batch) * M, N, K, T(1), a.data<T>(), K, B.t.data<T>(), B.ld, T(0),
+        dev::gemm<T>(false, B.trans, numel_of(batch) * M, N, K, T(1), a.data<T>(), K, B.t.data<T>(), B.ld, T(0),
                          out.data<T>(), N);
         return;
       }
@@ -48,62 +77,34 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
       full_a.insert(full_a.end(), {M, K});
       full_b.insert(full_b.end(), {K, N});
       const Tensor Ae = expand(A.t, full_a), Be = expand(B.t, full_b);  // stride 0 along broadcast batch dims
-      const int64_t nb = numel_of(batch), nd = static_cast<int64_t>(batch.size());
-      // Batches run in parallel when each is small; a large one is threaded inside GEMM instead.
-      const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, M * N * K));
-      parallel_for(0, nb, grain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          int64_t off_a = 0, off_b = 0;
-          for (int64_t d = nd - 1, rem = i; d >= 0; --d) {
-            const int64_t idx = rem % batch[d];
-            rem /= batch[d];
-            off_a += idx * Ae.strides()[d];
-            off_b += idx * Be.strides()[d];
-          }
-          kernels::gemm<T>(A.trans, B.trans, M, N, K, T(1), Ae.data<T>() + off_a, A.ld, Be.data<T>() + off_b, B.ld,
-                           T(0), out.data<T>() + i * M * N, N);
-        }
-      });
+      dev::gemm_batched<T>(A.trans, B.trans, M, N, K, Ae.data<T>(), A.ld, Ae.strides().data(), Be.data<T>(), B.ld,
+                           Be.strides().data(), out.data<T>(), batch.data(), static_cast<int64_t>(batch.size()));
     });
   }
-  if (needs_grad(a, b)) {
-    // dA = g @ B^T, dB = A^T @ g, each summed over the batch dims its operand was broadcast along.
-    const bool need_a = a.requires_grad(), need_b = b.requires_grad(), b_2d = b.ndim() == 2;
-    attach_grad_fn(out, "MatmulBackward", {a, b},
-                   [need_a, need_b, b_2d, shape_a = a.shape(), shape_b = b.shape(), sa = need_b ? SavedTensor(a) : SavedTensor(),
-                    sb = need_a ? SavedTensor(b) : SavedTensor()](const Tensor& g) {
-                     Tensor ga, gb;
-                     if (need_a) {
-                       const Tensor& bv = sb.get();
-                       ga = sum_to(matmul_nd(g, transpose(bv, -1, -2)), shape_a);
-                     }
-                     if (need_b) {
-                       const Tensor& av = sa.get();
-                       const int64_t K = av.shape().back(), N = g.shape().back();
-                       // A weight shared by every batch: one (K, B*M) @ (B*M, N) product.
-                       gb = b_2d && av.ndim() > 2
-                                ? matmul_nd(transpose(reshape(av, {-1, K}), 0, 1), reshape(g, {-1, N}))
-                                : sum_to(matmul_nd(transpose(av, -1, -2), g), shape_b);
-                     }
-                     return std::vector<Tensor>{ga, gb};
-                   });
-  }
+  if (needs_grad(a, b)) record(std::make_shared<MatmulBackward>(a, b), {a, b}, {out});
   return out;
 }
 
-// The GEMM epilogues of linear: activations applied in place to finished rows of the output.
-template <class T>
-void relu_rows(const T* x, T* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
-}
-template <class T>
-kernels::Epilogue<T> gelu_rows(bool tanh_approximation) {
-  if constexpr (std::is_same_v<T, float>) {
-    const kernels::VecMath& vm = kernels::vecmath();
-    return tanh_approximation ? vm.gelu_tanh : vm.gelu_erf;
+
+// x (rows, in) @ W^T (in, out) + b, optionally through relu (whose derivative reads the output).
+struct LinearBackward final : Node {
+  bool relu_out, need_x = false, need_weight = false, need_bias = false;
+  int64_t rows = 0, in_features = 0, out_features = 0;
+  Shape x_shape;
+  SavedTensor x, weight, out;
+  explicit LinearBackward(bool relu_out) : Node(relu_out ? "LinearReluBackward" : "LinearBackward"), relu_out(relu_out) {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    Tensor g = reshape(grads[0], {rows, out_features});  // (rows, out)
+    if (relu_out) g = mul(g, gt(reshape(out.get(), {rows, out_features}), zeros({}, g.dtype())));  // relu'
+    Tensor gx, gw, gb;
+    if (need_x) gx = reshape(matmul(g, weight.get()), x_shape);                               // (rows, in)
+    if (need_weight) gw = matmul(transpose(g, 0, 1), reshape(x.get(), {rows, in_features}));  // (out, in)
+    if (need_bias) gb = sum(g, {0});                                                           // (out,)
+    return {gx, gw, gb};
   }
-  return nullptr;  // double: the separate gelu op
-}
+  void release() override { free_saved(x, weight, out); }
+};
 
 }  // namespace
 
@@ -132,28 +133,27 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const s
     const Tensor x2 = contiguous(x.detach()), w = contiguous(weight.detach());
     Tensor out2 = reshape(out, {rows, out_f});  // (rows, out), a view of out
     if (bias.defined()) copy_(out2, bias.detach());  // every row starts as the bias
-    dispatch_float(x.dtype(), "linear", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::Epilogue<T> epilogue = activation == "relu" ? &relu_rows<T> : is_gelu ? gelu_rows<T>(activation == "gelu_tanh") : nullptr;
-      kernels::gemm<T>(false, true, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.data<T>(), in_f,
+    PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "linear", {
+      const dev::Epilogue<T> epilogue = activation == "relu" ? dev::relu_epilogue<T>()
+                                        : is_gelu            ? dev::gelu_epilogue<T>(activation == "gelu_tanh")
+                                                             : nullptr;
+      dev::gemm<T>(false, true, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.data<T>(), in_f,
                        bias.defined() ? T(1) : T(0), out2.data<T>(), out_f, epilogue);
     });
   }
   if (needs_grad(x, weight, bias)) {
-    const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
-    const bool relu_out = activation == "relu";
-    attach_grad_fn(out, relu_out ? "LinearReluBackward" : "LinearBackward", {x, weight, bias},
-                   [need_x, need_w, need_b, relu_out, rows, in_f, out_f, x_shape = x.shape(),
-                    sx = need_w ? SavedTensor(x) : SavedTensor(), sw = need_x ? SavedTensor(weight) : SavedTensor(),
-                    sy = relu_out ? SavedTensor(out) : SavedTensor()](const Tensor& g) {
-                     Tensor g2 = reshape(g, {rows, out_f});  // (rows, out)
-                     if (relu_out) g2 = mul(g2, gt(reshape(sy.get(), {rows, out_f}), zeros({}, g.dtype())));  // relu'
-                     Tensor gx, gw, gb;
-                     if (need_x) gx = reshape(matmul(g2, sw.get()), x_shape);                              // (rows, in)
-                     if (need_w) gw = matmul(transpose(g2, 0, 1), reshape(sx.get(), {rows, in_f}));  // (out, in)
-                     if (need_b) gb = sum(g2, {0});                                                     // (out,)
-                     return std::vector<Tensor>{gx, gw, gb};
-                   });
+    auto node = std::make_shared<LinearBackward>(activation == "relu");
+    node->need_x = x.requires_grad();
+    node->need_weight = weight.requires_grad();
+    node->need_bias = bias.defined() && bias.requires_grad();
+    node->rows = rows;
+    node->in_features = in_f;
+    node->out_features = out_f;
+    node->x_shape = x.shape();
+    if (node->need_weight) node->x = x;
+    if (node->need_x) node->weight = weight;
+    if (node->relu_out) node->out = out;
+    record(node, {x, weight, bias}, {out});
   }
   return out;
 }

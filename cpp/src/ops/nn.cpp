@@ -1,42 +1,43 @@
 // Neural-network ops with fused kernels: layer_norm, cross_entropy, dropout, conv1d, max_pool1d,
-// kmax_pool1d; and the in-place random fills used by weight initialisation.
+// kmax_pool1d. Each op: checks, forward through the kernels, and its backward node beside it.
 #include <algorithm>
-#include <cmath>
-#include <numeric>
 
-#include "../kernels/cpu/gemm.h"
+#include "../kernels/cpu/conv.h"
 #include "../kernels/cpu/index.h"
 #include "../kernels/cpu/nn.h"
+#include "../kernels/cpu/random.h"
 #include "../kernels/cpu/reduce.h"
+#include "dispatch.h"
 #include "internal.h"
-#include "pyseq/parallel.h"
 #include "pyseq/random.h"
 
 namespace pyseq {
 
-// --- random fills ---
-
-Tensor& uniform_(Tensor& self, double low, double high) {
-  PYSEQ_CHECK(low <= high, ValueError, "uniform_: expected low <= high, got low=", low, ", high=", high);
-  Tensor values;
-  {
-    NoGradGuard no_grad;
-    values = rand(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64) * (high - low) + low;
-  }
-  return copy_(self, values);
-}
-
-Tensor& normal_(Tensor& self, double mean, double std) {
-  PYSEQ_CHECK(std >= 0, ValueError, "normal_: expected std >= 0, got ", std);
-  Tensor values;
-  {
-    NoGradGuard no_grad;
-    values = randn(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64) * std + mean;
-  }
-  return copy_(self, values);
-}
-
 // --- layer_norm ---
+
+// x (rows, D) normalised per row; the gradients of x, weight and bias from the saved statistics.
+struct LayerNormBackward final : Node {
+  SavedTensor x, weight, mean, rstd;  // x (rows, D) contiguous; weight (normalized shape) or none; mean, rstd (rows,)
+  int64_t rows, D;
+  bool need_weight, need_bias;
+  LayerNormBackward() : Node("LayerNormBackward") {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &xs = x.get(), &ws = weight.get(), &mu = mean.get(), &rs = rstd.get();
+    const Tensor g = contiguous(grads[0]);
+    const Shape norm_shape = ws.defined() ? ws.shape() : Shape{D};
+    Tensor gx = empty(xs.shape(), xs.dtype()), gw, gb;
+    if (need_weight) gw = zeros(norm_shape, xs.dtype());
+    if (need_bias) gb = zeros(norm_shape, xs.dtype());
+    PYSEQ_DISPATCH(FLOAT, xs.device(), xs.dtype(), "layer_norm backward", {
+      dev::layer_norm_backward<T>(g.data<T>(), xs.data<T>(), ws.defined() ? ws.data<T>() : nullptr, mu.data<T>(),
+                                rs.data<T>(), rows, D, gx.data<T>(), gw.defined() ? gw.data<T>() : nullptr,
+                                gb.defined() ? gb.data<T>() : nullptr);
+    });
+    return {gx, gw, gb};
+  }
+  void release() override { free_saved(x, weight, mean, rstd); }
+};
 
 Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight, const Tensor& bias, double eps) {
   PYSEQ_CHECK(normalized_ndim >= 1 && normalized_ndim <= x.ndim(), ValueError, "layer_norm: cannot normalize over the last ",
@@ -54,37 +55,49 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight
   const Tensor wc = weight.defined() ? contiguous(weight.detach()) : Tensor();
   const Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
   Tensor y = empty(x.shape(), x.dtype()), mean = empty({rows}, x.dtype()), rstd = empty({rows}, x.dtype());
-  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::layer_norm_forward<T>(xc.data<T>(), wc.defined() ? wc.data<T>() : nullptr,
-                                   bc.defined() ? bc.data<T>() : nullptr, rows, D, eps, y.data<T>(), mean.data<T>(),
-                                   rstd.data<T>());
+  PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "layer_norm", {
+    dev::layer_norm_forward<T>(xc.data<T>(), wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr,
+                             rows, D, eps, y.data<T>(), mean.data<T>(), rstd.data<T>());
   });
   if (needs_grad(x, weight, bias)) {
-    attach_grad_fn(y, "LayerNormBackward", {x, weight, bias},
-                   [sx = SavedTensor(xc), sw = SavedTensor(wc), mean, rstd, rows, D, need_w = weight.defined() && weight.requires_grad(),
-                    need_b = bias.defined() && bias.requires_grad()](const Tensor& g) {
-                     const Tensor& xs = sx.get();
-                     const Tensor& ws = sw.get();
-                     const Tensor gc = contiguous(g);
-                     Tensor gx = empty(xs.shape(), xs.dtype()), gw, gb;
-                     if (need_w) gw = zeros(ws.shape(), xs.dtype());
-                     if (need_b) gb = zeros(ws.defined() ? ws.shape() : Shape{D}, xs.dtype());
-                     dispatch_float(xs.dtype(), "layer_norm backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       kernels::layer_norm_backward<T>(gc.data<T>(), xs.data<T>(), ws.defined() ? ws.data<T>() : nullptr,
-                                                       mean.data<T>(), rstd.data<T>(), rows, D, gx.data<T>(),
-                                                       gw.defined() ? gw.data<T>() : nullptr,
-                                                       gb.defined() ? gb.data<T>() : nullptr);
-                     });
-                     if (gb.defined() && ws.defined()) gb = reshape(gb, ws.shape());
-                     return std::vector<Tensor>{gx, gw, gb};
-                   });
+    auto node = std::make_shared<LayerNormBackward>();
+    node->x = xc;
+    node->weight = wc;
+    node->mean = mean;
+    node->rstd = rstd;
+    node->rows = rows;
+    node->D = D;
+    node->need_weight = weight.defined() && weight.requires_grad();
+    node->need_bias = bias.defined() && bias.requires_grad();
+    record(node, {x, weight, bias}, {y});
   }
   return y;
 }
 
 // --- cross_entropy ---
+
+// The gradient of the logits from the saved log-probabilities (see dev::cross_entropy_backward).
+struct CrossEntropyBackward final : Node {
+  SavedTensor logp, target, weight;  // (N, C), (N,) int64, (C,) or none
+  int64_t ignore_index;
+  double label_smoothing;
+  bool per_row;  // reduction "none"
+  double scale;  // "sum": 1, "mean": 1 / (sum of the target weights)
+  CrossEntropyBackward() : Node("CrossEntropyBackward") {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &lp = logp.get(), &t = target.get(), &w = weight.get();
+    const Tensor g = contiguous(grads[0]);
+    const int64_t N = lp.shape()[0], C = lp.shape()[1];
+    Tensor gz = empty({N, C}, lp.dtype());
+    PYSEQ_DISPATCH(FLOAT, lp.device(), lp.dtype(), "cross_entropy backward", {
+      dev::cross_entropy_backward<T>(lp.data<T>(), t.data<int64_t>(), w.defined() ? w.data<T>() : nullptr, N, C,
+                                   ignore_index, label_smoothing, g.data<T>(), per_row, scale, gz.data<T>());
+    });
+    return {gz};
+  }
+  void release() override { free_saved(logp, target, weight); }
+};
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      double label_smoothing, const std::string& reduction) {
@@ -105,106 +118,96 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
                 " but the logits have dtype ", logits.dtype());
   }
   const Tensor z = contiguous(logits.detach()), t = contiguous(target);
-  const int64_t* tp = t.data<int64_t>();
-  for (int64_t i = 0; i < N; ++i)
-    PYSEQ_CHECK(tp[i] == ignore_index || (tp[i] >= 0 && tp[i] < C), IndexError, "cross_entropy: target ", tp[i],
-                " is out of bounds for ", C, " classes");
+  PYSEQ_CHECK(!weight.defined() || !weight.requires_grad() || !grad_enabled(), RuntimeError,
+              "cross_entropy: gradients with respect to the class weights are not supported");
+  int64_t bad = -1;  // the first target that is neither ignore_index nor a class
+  PYSEQ_DISPATCH(ALL, t.device(), DType::Int64, "cross_entropy", {
+    bad = dev::find_out_of_range(t.data<int64_t>(), N, C, &ignore_index);
+  });
+  PYSEQ_CHECK(bad < 0, IndexError, "cross_entropy: target ", bad < 0 ? 0 : t.data<int64_t>()[bad],
+              " is out of bounds for ", C, " classes");
   const Tensor w = weight.defined() ? contiguous(weight.detach()) : Tensor();
-  const double eps = label_smoothing;
-  // Per row i with class t_i (not ignored): w_t = weight[t_i] (1 without weights) and
-  //   loss_i = (1 - eps) * (-w_t * logp[i, t_i]) + eps / C * (-sum_c w_c * logp[i, c]).
-  // "mean" divides the summed loss by sum_i w_t, as PyTorch's nll_loss does.
   Tensor logp = empty({N, C}, logits.dtype()), per_row = empty({N}, logits.dtype());
   double weight_total = 0;
-  dispatch_float(logits.dtype(), "cross_entropy", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::softmax_rows<T>(z.data<T>(), N, C, true, logp.data<T>());
-    const T* lp = logp.data<T>();
-    const T* wp = w.defined() ? w.data<T>() : nullptr;
-    T* out = per_row.data<T>();
-    for (int64_t i = 0; i < N; ++i) {
-      if (tp[i] == ignore_index) { out[i] = 0; continue; }
-      const T* row = lp + i * C;
-      const double wt = wp ? wp[tp[i]] : 1.0;
-      double smooth = 0;
-      if (eps > 0)
-        for (int64_t c = 0; c < C; ++c) smooth -= (wp ? wp[c] : 1.0) * row[c];
-      out[i] = static_cast<T>((1 - eps) * (-wt * row[tp[i]]) + eps / C * smooth);
-      weight_total += wt;
-    }
+  PYSEQ_DISPATCH(FLOAT, logits.device(), logits.dtype(), "cross_entropy", {
+    dev::softmax_rows<T>(z.data<T>(), N, C, true, logp.data<T>());
+    weight_total = dev::cross_entropy_forward<T>(logp.data<T>(), t.data<int64_t>(), w.defined() ? w.data<T>() : nullptr,
+                                               N, C, ignore_index, label_smoothing, per_row.data<T>());
   });
   Tensor loss;
   {
     NoGradGuard no_grad;
     if (reduction == "none") loss = per_row;
     else if (reduction == "sum") loss = sum(per_row);
-    else loss = sum(per_row) / weight_total;
+    else loss = sum(per_row) / weight_total;  // as PyTorch's nll_loss: divided by the summed target weights
   }
-  if (needs_grad(logits, weight)) {
-    PYSEQ_CHECK(!weight.defined() || !weight.requires_grad(), RuntimeError,
-                "cross_entropy: gradients with respect to the class weights are not supported");
-    // dloss_i/dz_c = (1 - eps) w_t (p_c - [c == t_i]) + eps / C (p_c W - w_c), W = sum_c w_c.
-    attach_grad_fn(loss, "CrossEntropyBackward", {logits},
-                   [sp = SavedTensor(logp), st = SavedTensor(t), sw = SavedTensor(w), reduction, weight_total, eps,
-                    ignore_index, N, C](const Tensor& g) {
-                     const Tensor &lp = sp.get(), &tt = st.get(), &ww = sw.get();
-                     const Tensor gc = contiguous(g);
-                     Tensor gz = empty({N, C}, lp.dtype());
-                     dispatch_float(lp.dtype(), "cross_entropy backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       const T* wp = ww.defined() ? ww.data<T>() : nullptr;
-                       const int64_t* tp = tt.data<int64_t>();
-                       double W = C;
-                       if (wp) W = std::accumulate(wp, wp + C, 0.0);
-                       const T* gv = gc.data<T>();
-                       T* out = gz.data<T>();
-                       for (int64_t i = 0; i < N; ++i) {
-                         T* row = out + i * C;
-                         if (tp[i] == ignore_index) { std::fill(row, row + C, T(0)); continue; }
-                         const double scale = reduction == "none" ? gv[i] : reduction == "sum" ? gv[0] : gv[0] / weight_total;
-                         const double wt = wp ? wp[tp[i]] : 1.0;
-                         const T* lrow = lp.data<T>() + i * C;
-                         for (int64_t c = 0; c < C; ++c) {
-                           const double p = std::exp(static_cast<double>(lrow[c]));
-                           double d = (1 - eps) * wt * (p - (c == tp[i] ? 1.0 : 0.0));
-                           if (eps > 0) d += eps / C * (p * W - (wp ? wp[c] : 1.0));
-                           row[c] = static_cast<T>(scale * d);
-                         }
-                       }
-                     });
-                     return std::vector<Tensor>{gz};
-                   });
+  if (needs_grad(logits)) {
+    auto node = std::make_shared<CrossEntropyBackward>();
+    node->logp = logp;
+    node->target = t;
+    node->weight = w;
+    node->ignore_index = ignore_index;
+    node->label_smoothing = label_smoothing;
+    node->per_row = reduction == "none";
+    node->scale = reduction == "sum" ? 1.0 : 1.0 / weight_total;
+    record(node, {logits}, {loss});
   }
   return loss;
 }
 
 // --- dropout ---
 
+// The gradient passes where the element was kept, scaled like it.
+struct DropoutBackward final : Node {
+  Tensor mask;  // (x's shape): 1 / (1 - p) where kept, else 0
+  explicit DropoutBackward(Tensor mask) : Node("DropoutBackward"), mask(std::move(mask)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {grads[0] * mask}; }
+  void release() override { mask = Tensor(); }
+};
+
 Tensor dropout(const Tensor& x, double p, bool training) {
   PYSEQ_CHECK(p >= 0 && p <= 1, ValueError, "dropout: probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   PYSEQ_CHECK(is_floating(x.dtype()), TypeError, "dropout: expected a floating point input, got ", x.dtype());
-  // The kept elements' scale, 1 / (1 - p), or 0 everywhere when p == 1.
   Tensor mask = empty(x.shape(), x.dtype());
-  dispatch_float(x.dtype(), "dropout", [&](auto tag) {
-    using T = decltype(tag);
-    const T keep_scale = p < 1 ? T(1.0 / (1.0 - p)) : T(0);
-    std::bernoulli_distribution keep(1.0 - p);
-    T* m = mask.data<T>();
-    for (int64_t i = 0; i < mask.numel(); ++i) m[i] = keep(generator()) ? keep_scale : T(0);
+  PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "dropout", {
+    const RngState state = reserve_rng(static_cast<uint64_t>(dev::blocks_for(mask.numel(), 4)));
+    dev::fill_dropout_mask<T>(mask.data<T>(), mask.numel(), state, p);
   });
   Tensor y;
   {
     NoGradGuard no_grad;
     y = x * mask;
   }
-  if (needs_grad(x)) {
-    attach_grad_fn(y, "DropoutBackward", {x}, [mask](const Tensor& g) { return std::vector<Tensor>{g * mask}; });
-  }
+  if (needs_grad(x)) record(std::make_shared<DropoutBackward>(mask), {x}, {y});
   return y;
 }
 
 // --- conv1d ---
+
+struct Conv1dBackward final : Node {
+  SavedTensor x, weight;  // contiguous (N, C_in, L), (C_out, C_in / G, K)
+  kernels::cpu::Conv1dShape shape;
+  bool need_x, need_weight, need_bias;
+  Conv1dBackward() : Node("Conv1dBackward") {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &xs = x.get(), &ws = weight.get();
+    const Tensor g = contiguous(grads[0]);  // (N, C_out, L_out)
+    Tensor gx, gw, gb;
+    if (need_x) gx = zeros(xs.shape(), xs.dtype());
+    if (need_weight) gw = zeros(ws.shape(), xs.dtype());
+    if (need_bias) gb = sum(g, {0, 2});
+    if (need_x || need_weight) {
+      PYSEQ_DISPATCH(FLOAT, xs.device(), xs.dtype(), "conv1d backward", {
+        dev::conv1d_backward<T>(g.data<T>(), xs.data<T>(), ws.data<T>(), shape, gx.defined() ? gx.data<T>() : nullptr,
+                              gw.defined() ? gw.data<T>() : nullptr);
+      });
+    }
+    return {gx, gw, gb};
+  }
+  void release() override { free_saved(x, weight); }
+};
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
@@ -228,88 +231,44 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   const int64_t span = dilation * (K - 1) + 1;
   PYSEQ_CHECK(L + 2 * padding >= span, ValueError, "conv1d: the input length ", L, " (padded by ", padding,
               " on each side) is shorter than the kernel span ", span);
-  const kernels::Window1d win{L, (L + 2 * padding - span) / stride + 1, K, stride, padding, dilation};
-  const int64_t G = groups, Cg = C_in / G, Og = C_out / G, CK = Cg * K, Lo = win.out_length;
+  const kernels::cpu::Conv1dShape shape{
+      N, C_in, C_out, groups, {L, (L + 2 * padding - span) / stride + 1, K, stride, padding, dilation}};
 
   const Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach());
-  Tensor y = empty({N, C_out, Lo}, x.dtype());
-  dispatch_float(x.dtype(), "conv1d", [&](auto tag) {
-    using T = decltype(tag);
-    // Samples go in chunks whose windows sit side by side in cols (CK, chunk * Lo): one GEMM per
-    // group and chunk instead of one per sample. Chunks keep cols near 16 MB.
-    const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(CK * Lo, 1), 1, std::max<int64_t>(N, 1));
-    std::vector<T> cols(static_cast<size_t>(CK * chunk * Lo)), prod(static_cast<size_t>(Og * chunk * Lo));
-    for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-      const int64_t nc = std::min(chunk, N - n0), width = nc * Lo;
-      for (int64_t g = 0; g < G; ++g) {
-        parallel_for_each(nc, CK * Lo, [&](int64_t j) {
-          kernels::im2col<T>(xc.data<T>() + ((n0 + j) * C_in + g * Cg) * L, Cg, win, cols.data() + j * Lo, width);
-        });
-        // prod (Og, nc * Lo) = W_g (Og, CK) @ cols (CK, nc * Lo), then each sample's block goes to y
-        kernels::gemm<T>(false, false, Og, width, CK, T(1), wc.data<T>() + g * Og * CK, CK, cols.data(), width, T(0),
-                         prod.data(), width);
-        parallel_for_each(nc, Og * Lo, [&](int64_t j) {
-          for (int64_t o = 0; o < Og; ++o)
-            std::copy_n(prod.data() + o * width + j * Lo, Lo, y.data<T>() + ((n0 + j) * C_out + g * Og + o) * Lo);
-        });
-      }
-    }
+  Tensor y = empty({N, C_out, shape.window.out_length}, x.dtype());
+  PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "conv1d", {
+    dev::conv1d_forward<T>(xc.data<T>(), wc.data<T>(), shape, y.data<T>());
   });
   if (bias.defined()) {
     NoGradGuard no_grad;
     add_(y, reshape(bias.detach(), {C_out, 1}));
   }
   if (needs_grad(x, weight, bias)) {
-    const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.defined() && bias.requires_grad();
-    attach_grad_fn(y, "Conv1dBackward", {x, weight, bias},
-                   [sx = SavedTensor(xc), sw = SavedTensor(wc), win, N, C_in, C_out, G, Cg, Og, CK, Lo, L, K, need_x,
-                    need_w, need_b](const Tensor& grad) {
-                     const Tensor &xs = sx.get(), &ws = sw.get();
-                     const Tensor g = contiguous(grad);  // (N, C_out, Lo)
-                     Tensor gx, gw, gb;
-                     if (need_x) gx = zeros({N, C_in, L}, xs.dtype());
-                     if (need_w) gw = zeros({C_out, Cg, K}, xs.dtype());
-                     if (need_b) gb = sum(g, {0, 2});
-                     dispatch_float(xs.dtype(), "conv1d backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       // Chunks of samples side by side, as in the forward: two GEMMs per group and chunk.
-                       const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 22) / std::max<int64_t>(CK * Lo, 1), 1,
-                                                                 std::max<int64_t>(N, 1));
-                       std::vector<T> cols(static_cast<size_t>(CK * chunk * Lo)), gys(static_cast<size_t>(Og * chunk * Lo));
-                       for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-                         const int64_t nc = std::min(chunk, N - n0), width = nc * Lo;
-                         for (int64_t gi = 0; gi < G; ++gi) {
-                           parallel_for_each(nc, Og * Lo, [&](int64_t j) {  // dy of the chunk as one (Og, nc * Lo) matrix
-                             for (int64_t o = 0; o < Og; ++o)
-                               std::copy_n(g.data<T>() + ((n0 + j) * C_out + gi * Og + o) * Lo, Lo,
-                                           gys.data() + o * width + j * Lo);
-                           });
-                           if (need_w) {  // dW_g (Og, CK) += dy (Og, nc * Lo) @ cols^T (nc * Lo, CK)
-                             parallel_for_each(nc, CK * Lo, [&](int64_t j) {
-                               kernels::im2col<T>(xs.data<T>() + ((n0 + j) * C_in + gi * Cg) * L, Cg, win,
-                                                  cols.data() + j * Lo, width);
-                             });
-                             kernels::gemm<T>(false, true, Og, CK, width, T(1), gys.data(), width, cols.data(), width, T(1),
-                                              gw.data<T>() + gi * Og * CK, CK);
-                           }
-                           if (need_x) {  // dcols (CK, nc * Lo) = W_g^T (CK, Og) @ dy (Og, nc * Lo), folded back onto dx
-                             kernels::gemm<T>(true, false, CK, width, Og, T(1), ws.data<T>() + gi * Og * CK, CK, gys.data(),
-                                              width, T(0), cols.data(), width);
-                             parallel_for_each(nc, CK * Lo, [&](int64_t j) {
-                               kernels::col2im_add<T>(cols.data() + j * Lo, width, Cg, win,
-                                                      gx.data<T>() + ((n0 + j) * C_in + gi * Cg) * L);
-                             });
-                           }
-                         }
-                       }
-                     });
-                     return std::vector<Tensor>{gx, gw, gb};
-                   });
+    auto node = std::make_shared<Conv1dBackward>();
+    node->x = xc;
+    node->weight = wc;
+    node->shape = shape;
+    node->need_x = x.requires_grad();
+    node->need_weight = weight.requires_grad();
+    node->need_bias = bias.defined() && bias.requires_grad();
+    record(node, {x, weight, bias}, {y});
   }
   return y;
 }
 
 // --- pooling ---
+
+// Each window's gradient goes to the element it picked.
+struct MaxPool1dBackward final : Node {
+  Shape input_shape;
+  Tensor index;  // (output shape) int64: the position each window picked along the last dim
+  MaxPool1dBackward(Shape input_shape, Tensor index)
+      : Node("MaxPool1dBackward"), input_shape(std::move(input_shape)), index(std::move(index)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    return {scatter_add(zeros(input_shape, grads[0].dtype()), -1, index, contiguous(grads[0]))};
+  }
+  void release() override { index = Tensor(); }
+};
 
 Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t padding, int64_t dilation) {
   PYSEQ_CHECK(x.ndim() == 2 || x.ndim() == 3, ValueError, "max_pool1d: expected an input of shape (N, C, L) or (C, L), got ",
@@ -322,21 +281,16 @@ Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t 
   const int64_t L = x.shape().back(), span = dilation * (kernel_size - 1) + 1;
   PYSEQ_CHECK(L + 2 * padding >= span, ValueError, "max_pool1d: the input length ", L, " (padded by ", padding,
               ") is shorter than the window span ", span);
-  const kernels::Window1d win{L, (L + 2 * padding - span) / stride + 1, kernel_size, stride, padding, dilation};
+  const kernels::cpu::Window1d win{L, (L + 2 * padding - span) / stride + 1, kernel_size, stride, padding, dilation};
   const int64_t rows = x.numel() / std::max<int64_t>(L, 1);
   Shape out_shape = x.shape();
   out_shape.back() = win.out_length;
   const Tensor xc = contiguous(x.detach());
   Tensor y = empty(out_shape, x.dtype()), index = empty(out_shape, DType::Int64);
-  dispatch_float(x.dtype(), "max_pool1d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::max_pool1d_forward<T>(xc.data<T>(), rows, win, y.data<T>(), index.data<int64_t>());
+  PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "max_pool1d", {
+    dev::max_pool1d_forward<T>(xc.data<T>(), rows, win, y.data<T>(), index.data<int64_t>());
   });
-  if (needs_grad(x)) {  // each window's gradient goes to the element it picked
-    attach_grad_fn(y, "MaxPool1dBackward", {x}, [index, shape = x.shape()](const Tensor& g) {
-      return std::vector<Tensor>{scatter_add(zeros(shape, g.dtype()), -1, index, contiguous(g))};
-    });
-  }
+  if (needs_grad(x)) record(std::make_shared<MaxPool1dBackward>(x.shape(), index), {x}, {y});
   return y;
 }
 
@@ -345,25 +299,12 @@ Tensor kmax_pool1d(const Tensor& x, int64_t k) {
   const int64_t L = x.shape().back();
   PYSEQ_CHECK(k >= 1 && k <= L, ValueError, "kmax_pool1d: k must be in [1, ", L, "] for an input of shape ", x.shape(),
               ", got k=", k);
-  const int64_t rows = x.numel() / L;
   Shape out_shape = x.shape();
   out_shape.back() = k;
   const Tensor xc = contiguous(x.detach());
   Tensor index = empty(out_shape, DType::Int64);
-  dispatch_numeric(x.dtype(), "kmax_pool1d", [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = xc.data<T>();
-    int64_t* ip = index.data<int64_t>();
-    std::vector<int64_t> order(static_cast<size_t>(L));
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* row = xp + r * L;
-      std::iota(order.begin(), order.end(), 0);
-      // The k largest (earlier position first among equal values), then back in positional order.
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [row](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-      std::sort(order.begin(), order.begin() + k);
-      std::copy(order.begin(), order.begin() + k, ip + r * k);
-    }
+  PYSEQ_DISPATCH(NUMERIC, x.device(), x.dtype(), "kmax_pool1d", {
+    dev::kmax_indices<T>(xc.data<T>(), x.numel() / L, L, k, index.data<int64_t>());
   });
   return gather(x, -1, index);  // differentiable: the gradient is scattered back by gather's backward
 }

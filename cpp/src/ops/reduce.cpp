@@ -2,8 +2,10 @@
 // reduced dims last) and a row kernel reduces each row; backward broadcasts the gradient back.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "../kernels/cpu/reduce.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
@@ -72,6 +74,18 @@ Tensor floating_input(const Tensor& t, const char* op) {
 
 }  // namespace
 
+// sum and mean: the gradient, divided by n for mean, broadcast back over the reduced dims.
+struct SumBackward final : Node {
+  Shape keep_shape, input_shape;
+  double divisor;  // 1 for sum, n for mean
+  SumBackward(const char* name, Shape keep_shape, Shape input_shape, double divisor)
+      : Node(name), keep_shape(std::move(keep_shape)), input_shape(std::move(input_shape)), divisor(divisor) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor g = unreduce(grads[0], keep_shape);
+    return {expand(divisor == 1 ? g : g / divisor, input_shape)};
+  }
+};
+
 Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
   const Tensor x = t.dtype() == DType::Bool ? detail::cast(t, DType::Int64) : t;
   const std::vector<int64_t> rdims = detail::reduction_dims(x, dims, "sum");  // sorted
@@ -80,16 +94,11 @@ Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
                        rdims.back() == static_cast<int64_t>(rdims.size()) - 1;
   Rows r = to_rows(x, rdims, keepdim, !leading);
   Tensor out = empty(r.out_shape, x.dtype());
-  dispatch_numeric(x.dtype(), "sum", [&](auto tag) {
-    using T = decltype(tag);
-    if (leading) kernels::sum_leading<T>(x.data<T>(), r.n, r.rows, out.data<T>());
-    else kernels::sum_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
+  PYSEQ_DISPATCH(NUMERIC, x.device(), x.dtype(), "sum", {
+    if (leading) dev::sum_leading<T>(x.data<T>(), r.n, r.rows, out.data<T>());
+    else dev::sum_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "SumBackward", {t}, [keep = r.keep_shape, shape = t.shape()](const Tensor& g) {
-      return std::vector<Tensor>{expand(unreduce(g, keep), shape)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<SumBackward>("SumBackward", r.keep_shape, t.shape(), 1.0), {t}, {out});
   return out;
 }
 
@@ -111,112 +120,175 @@ Tensor mean(const Tensor& t, const Shape& dims, bool keepdim) {
   floating_input(t, "mean");
   Rows r = to_rows(t, detail::reduction_dims(t, dims, "mean"), keepdim);
   Tensor out = empty(r.out_shape, t.dtype());
-  const int64_t n = r.n;
-  dispatch_float(t.dtype(), "mean", [&](auto tag) {
-    using T = decltype(tag);
-    T* o = out.data<T>();
-    kernels::sum_rows<T>(r.data.data<T>(), r.rows, n, o);
-    for (int64_t i = 0; i < r.rows; ++i) o[i] /= static_cast<T>(n);
+  PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "mean", {
+    dev::mean_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "MeanBackward", {t}, [keep = r.keep_shape, shape = t.shape(), n](const Tensor& g) {
-      return std::vector<Tensor>{expand(unreduce(g, keep) / static_cast<double>(n), shape)};
-    });
-  }
+  if (needs_grad(t))
+    record(std::make_shared<SumBackward>("MeanBackward", r.keep_shape, t.shape(), static_cast<double>(r.n)), {t}, {out});
   return out;
 }
 
+// var, std and var_mean. With c the correction and n the count of each row:
+//   d var = 2 (x - mean) / (n - c),  d std = (x - mean) / ((n - c) std),  d mean = 1 / n.
+// var_mean's node has two outputs (var, mean); either or both may bring a gradient.
+struct VarianceBackward final : Node {
+  SavedTensor x, out;  // the input; the output var or std
+  Shape keep_shape, dims;
+  double denom, n;     // n - c and n
+  bool take_sqrt;
+  VarianceBackward(const char* name, uint32_t num_outputs) : Node(name, num_outputs) {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& xs = x.get();
+    Tensor gx;
+    if (grads[0].defined()) {
+      const Tensor g = unreduce(grads[0], keep_shape);
+      const Tensor scale = take_sqrt ? g / (unreduce(out.get(), keep_shape) * denom) : g * (2.0 / denom);
+      gx = (xs - mean(xs, dims, true)) * scale;
+    }
+    if (num_outputs == 2 && grads[1].defined()) {
+      const Tensor gm = expand(unreduce(grads[1], keep_shape) / n, xs.shape());
+      gx = gx.defined() ? gx + gm : gm;
+    }
+    return {gx};
+  }
+  void release() override { free_saved(x, out); }
+};
+
 namespace {
 
-// var and std share the forward; `take_sqrt` selects std.
-Tensor variance(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim, bool take_sqrt) {
-  const char* name = take_sqrt ? "std" : "var";
+// var and std share the forward; `take_sqrt` selects std; `with_mean` also returns the means.
+std::pair<Tensor, Tensor> variance(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim, bool take_sqrt,
+                                   bool with_mean) {
+  const char* name = with_mean ? "var_mean" : take_sqrt ? "std" : "var";
   floating_input(t, name);
   const auto rd = detail::reduction_dims(t, dims, name);
   Rows r = to_rows(t, rd, keepdim);
   const double correction = unbiased ? 1.0 : 0.0;
-  Tensor out = empty(r.out_shape, t.dtype());
-  dispatch_float(t.dtype(), name, [&](auto tag) {
-    using T = decltype(tag);
-    T* o = out.data<T>();
-    kernels::var_rows<T>(r.data.data<T>(), r.rows, r.n, correction, o);
-    if (take_sqrt)
-      for (int64_t i = 0; i < r.rows; ++i) o[i] = std::sqrt(o[i]);
+  Tensor out = empty(r.out_shape, t.dtype()), means = with_mean ? empty(r.out_shape, t.dtype()) : Tensor();
+  PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), name, {
+    dev::var_rows<T>(r.data.data<T>(), r.rows, r.n, correction, take_sqrt, out.data<T>(),
+                     with_mean ? means.data<T>() : nullptr);
   });
   if (needs_grad(t)) {
-    // d var = 2 (x - mean) / (n - c);  d std = (x - mean) / ((n - c) std)
-    const double denom = static_cast<double>(r.n) - correction;
-    Shape dims_kept(rd.begin(), rd.end());
-    attach_grad_fn(out, take_sqrt ? "StdBackward" : "VarBackward", {t},
-                   [sx = SavedTensor(t), sy = SavedTensor(out), keep = r.keep_shape, dims_kept, denom,
-                    take_sqrt](const Tensor& g) {
-                     const Tensor& x = sx.get();
-                     Tensor centered = x - mean(x, dims_kept, true);
-                     Tensor scale = take_sqrt ? unreduce(g, keep) / (unreduce(sy.get(), keep) * denom)
-                                              : unreduce(g, keep) * (2.0 / denom);
-                     return std::vector<Tensor>{centered * scale};
-                   });
+    auto node = std::make_shared<VarianceBackward>(with_mean ? "VarMeanBackward" : take_sqrt ? "StdBackward" : "VarBackward",
+                                                   with_mean ? 2 : 1);
+    node->x = t;
+    node->out = out;
+    node->keep_shape = r.keep_shape;
+    node->dims = Shape(rd.begin(), rd.end());
+    node->denom = static_cast<double>(r.n) - correction;
+    node->n = static_cast<double>(r.n);
+    node->take_sqrt = take_sqrt;
+    record(node, {t}, with_mean ? std::vector<Tensor>{out, means} : std::vector<Tensor>{out});
   }
-  return out;
+  return {out, means};
 }
 
 }  // namespace
 
 Tensor var(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
-  return variance(t, dims, unbiased, keepdim, false);
+  return variance(t, dims, unbiased, keepdim, false, false).first;
 }
 Tensor std(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
-  return variance(t, dims, unbiased, keepdim, true);
+  return variance(t, dims, unbiased, keepdim, true, false).first;
 }
+std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
+  return variance(t, dims, unbiased, keepdim, false, true);
+}
+
+// d lse = softmax(x) = exp(x - lse)
+struct LogsumexpBackward final : Node {
+  SavedTensor x, out;
+  Shape keep_shape;
+  LogsumexpBackward(const Tensor& x, const Tensor& out, Shape keep_shape)
+      : Node("LogsumexpBackward"), x(x), out(out), keep_shape(std::move(keep_shape)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    return {unreduce(grads[0], keep_shape) * exp(x.get() - unreduce(out.get(), keep_shape))};
+  }
+  void release() override { free_saved(x, out); }
+};
 
 Tensor logsumexp(const Tensor& t, const Shape& dims, bool keepdim) {
   const Tensor x = is_floating(t.dtype()) ? t : detail::cast(t, DType::Float32);
   Rows r = to_rows(x, detail::reduction_dims(x, dims, "logsumexp"), keepdim);
   Tensor out = empty(r.out_shape, x.dtype());
-  dispatch_float(x.dtype(), "logsumexp", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::logsumexp_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
+  PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "logsumexp", {
+    dev::logsumexp_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
-  if (needs_grad(t)) {  // d lse = softmax(x) = exp(x - lse)
-    attach_grad_fn(out, "LogsumexpBackward", {t},
-                   [sx = SavedTensor(x), sy = SavedTensor(out), keep = r.keep_shape](const Tensor& g) {
-                     return std::vector<Tensor>{unreduce(g, keep) * exp(sx.get() - unreduce(sy.get(), keep))};
-                   });
-  }
+  if (needs_grad(t)) record(std::make_shared<LogsumexpBackward>(x, out, r.keep_shape), {t}, {out});
   return out;
 }
+
+struct NormBackward final : Node {
+  SavedTensor x, out;
+  Shape keep_shape, dims;
+  double p;
+  NormBackward() : Node("NormBackward") {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& xs = x.get();
+    const Tensor n = unreduce(out.get(), keep_shape), g = unreduce(grads[0], keep_shape);
+    const Tensor zero = scalar_tensor(0.0, xs.dtype());
+    if (p == 1) return {g * sign(xs)};
+    if (std::isinf(p)) {  // shared evenly by the elements that reach the max
+      const Tensor at_max = to_dtype(eq(abs(xs), n), xs.dtype());
+      return {g * sign(xs) * at_max / sum(at_max, dims, true)};
+    }
+    // x |x|^(p-2) / ||x||^(p-1), and 0 where the norm is 0
+    const Tensor d = p == 2 ? xs / n
+                            : xs * pow(abs(xs), scalar_tensor(p - 2, xs.dtype())) / pow(n, scalar_tensor(p - 1, xs.dtype()));
+    return {g * where(eq(n, zero), zero, d)};
+  }
+  void release() override { free_saved(x, out); }
+};
 
 Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim) {
   floating_input(t, "norm");
   PYSEQ_CHECK(p > 0, ValueError, "norm: expected p > 0 (or inf), got p=", p);
   Rows r = to_rows(t, detail::reduction_dims(t, dims, "norm"), keepdim);
   Tensor out = empty(r.out_shape, t.dtype());
-  dispatch_float(t.dtype(), "norm", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::norm_rows<T>(r.data.data<T>(), r.rows, r.n, p, out.data<T>());
+  PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "norm", {
+    dev::norm_rows<T>(r.data.data<T>(), r.rows, r.n, p, out.data<T>());
   });
   if (needs_grad(t)) {
-    attach_grad_fn(out, "NormBackward", {t},
-                   [sx = SavedTensor(t), sy = SavedTensor(out), keep = r.keep_shape, p, dims](const Tensor& g) {
-                     const Tensor& x = sx.get();
-                     Tensor n = unreduce(sy.get(), keep), gk = unreduce(g, keep);
-                     Tensor zero = scalar_tensor(0.0, x.dtype());
-                     Tensor gx;
-                     if (p == 1) {
-                       gx = gk * sign(x);
-                     } else if (std::isinf(p)) {  // shared evenly by the elements that reach the max
-                       Tensor at_max = to_dtype(eq(abs(x), n), x.dtype());
-                       gx = gk * sign(x) * at_max / sum(at_max, dims, true);
-                     } else {  // x |x|^(p-2) / ||x||^(p-1), and 0 where the norm is 0
-                       Tensor d = p == 2 ? x / n : x * pow(abs(x), scalar_tensor(p - 2, x.dtype())) /
-                                                       pow(n, scalar_tensor(p - 1, x.dtype()));
-                       gx = gk * where(eq(n, zero), zero, d);
-                     }
-                     return std::vector<Tensor>{gx};
-                   });
+    auto node = std::make_shared<NormBackward>();
+    node->x = t;
+    node->out = out;
+    node->keep_shape = r.keep_shape;
+    node->dims = dims;
+    node->p = p;
+    record(node, {t}, {out});
   }
   return out;
 }
+
+// max/min along a dim: one node with two outputs, values and indices. The values' gradient goes
+// to the selected element of each row; the indices carry none.
+struct ExtremumBackward final : Node {
+  SavedTensor indices;
+  Shape keep_shape, input_shape;
+  int64_t dim;
+  ExtremumBackward(const char* name, const Tensor& indices, Shape keep_shape, Shape input_shape, int64_t dim)
+      : Node(name, 2), indices(indices), keep_shape(std::move(keep_shape)), input_shape(std::move(input_shape)), dim(dim) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    if (input_shape.empty()) return {reshape(g, input_shape)};
+    return {scatter_add(zeros(input_shape, g.dtype()), dim, unreduce(indices.get(), keep_shape), unreduce(g, keep_shape))};
+  }
+  void release() override { free_saved(indices); }
+};
+
+// max/min over all elements: shared evenly by every element equal to the extremum.
+struct ExtremumAllBackward final : Node {
+  SavedTensor x, out;
+  ExtremumAllBackward(const char* name, const Tensor& x, const Tensor& out) : Node(name), x(x), out(out) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor hit = to_dtype(eq(x.get(), out.get()), grads[0].dtype());
+    return {hit * (grads[0] / sum(hit))};
+  }
+  void release() override { free_saved(x, out); }
+};
 
 namespace {
 
@@ -227,18 +299,14 @@ std::pair<Tensor, Tensor> extremum_along(const Tensor& t, int64_t dim, bool keep
   Rows r = to_rows(x, t.ndim() == 0 ? std::vector<int64_t>{} : dims, keepdim);
   PYSEQ_CHECK(r.n > 0, ValueError, op, ": cannot reduce over an empty dimension (input shape ", t.shape(), ")");
   Tensor values = empty(r.out_shape, x.dtype()), indices = empty(r.out_shape, DType::Int64);
-  dispatch_numeric(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::minmax_rows<T>(r.data.data<T>(), r.rows, r.n, is_max, values.data<T>(), indices.data<int64_t>());
+  PYSEQ_DISPATCH(NUMERIC, x.device(), x.dtype(), op, {
+    dev::minmax_rows<T>(r.data.data<T>(), r.rows, r.n, is_max, values.data<T>(), indices.data<int64_t>());
   });
   if (t.dtype() == DType::Bool) values = detail::cast(values, DType::Bool);
-  if (needs_grad(t)) {  // the gradient goes to the selected element of each row
-    attach_grad_fn(values, is_max ? "MaxBackward" : "MinBackward", {t},
-                   [si = SavedTensor(indices), keep = r.keep_shape, shape = t.shape(), d = dims[0]](const Tensor& g) {
-                     if (shape.empty()) return std::vector<Tensor>{reshape(g, shape)};
-                     return std::vector<Tensor>{
-                         scatter_add(zeros(shape, g.dtype()), d, unreduce(si.get(), keep), unreduce(g, keep))};
-                   });
+  if (needs_grad(t)) {
+    auto node = std::make_shared<ExtremumBackward>(is_max ? "MaxBackward" : "MinBackward", indices, r.keep_shape,
+                                                   t.shape(), dims[0]);
+    record(node, {t}, {values, indices});
   }
   return {values, indices};
 }
@@ -251,13 +319,7 @@ Tensor extremum_all(const Tensor& t, bool is_max) {
     NoGradGuard no_grad;
     out = reshape(extremum_along(reshape(t, {-1}), 0, false, is_max, op).first, {});
   }
-  if (needs_grad(t)) {  // shared evenly by every element equal to the extremum
-    attach_grad_fn(out, is_max ? "MaxBackward" : "MinBackward", {t},
-                   [sx = SavedTensor(t), sy = SavedTensor(out)](const Tensor& g) {
-                     Tensor hit = to_dtype(eq(sx.get(), sy.get()), g.dtype());
-                     return std::vector<Tensor>{hit * (g / sum(hit))};
-                   });
-  }
+  if (needs_grad(t)) record(std::make_shared<ExtremumAllBackward>(is_max ? "MaxBackward" : "MinBackward", t, out), {t}, {out});
   return out;
 }
 

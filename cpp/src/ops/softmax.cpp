@@ -1,9 +1,25 @@
 // softmax and log_softmax along one dim, by a fused row kernel over the last dim.
 #include "../kernels/cpu/reduce.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
 namespace {
+
+// softmax:     dx = y * (g - sum(g * y))
+// log_softmax: dx = g - exp(y) * sum(g)
+struct SoftmaxBackward final : Node {
+  SavedTensor y;
+  int64_t dim;
+  bool log;
+  SoftmaxBackward(const Tensor& y, int64_t dim, bool log)
+      : Node(log ? "LogSoftmaxBackward" : "SoftmaxBackward"), y(y), dim(dim), log(log) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &g = grads[0], &ys = y.get();
+    return {log ? g - exp(ys) * sum(g, {dim}, true) : ys * (g - sum(g * ys, {dim}, true))};
+  }
+  void release() override { free_saved(y); }
+};
 
 Tensor softmax_impl(const Tensor& t, int64_t dim, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
@@ -17,22 +33,12 @@ Tensor softmax_impl(const Tensor& t, int64_t dim, bool log) {
     Tensor out = empty(rows.shape(), x.dtype());
     const int64_t n = x.ndim() > 0 ? rows.shape().back() : 1;
     const int64_t count = n > 0 ? rows.numel() / n : 0;
-    dispatch_float(x.dtype(), name, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::softmax_rows<T>(rows.data<T>(), count, n, log, out.data<T>());
+    PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), name, {
+      dev::softmax_rows<T>(rows.data<T>(), count, n, log, out.data<T>());
     });
     y = dim == last ? out : contiguous(transpose(out, dim, last));
   }
-  if (needs_grad(t)) {
-    // softmax:     dx = y * (g - sum(g * y))
-    // log_softmax: dx = g - exp(y) * sum(g)
-    attach_grad_fn(y, log ? "LogSoftmaxBackward" : "SoftmaxBackward", {t},
-                   [sy = SavedTensor(y), dim, log](const Tensor& g) {
-                     const Tensor& y = sy.get();
-                     Tensor gx = log ? g - exp(y) * sum(g, {dim}, true) : y * (g - sum(g * y, {dim}, true));
-                     return std::vector<Tensor>{gx};
-                   });
-  }
+  if (needs_grad(t)) record(std::make_shared<SoftmaxBackward>(y, dim, log), {t}, {y});
   return y;
 }
 

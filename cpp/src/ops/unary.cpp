@@ -7,6 +7,7 @@
 
 #include "../kernels/cpu/loops.h"
 #include "../kernels/cpu/vecmath.h"
+#include "dispatch.h"
 #include "internal.h"
 
 namespace pyseq {
@@ -16,13 +17,13 @@ namespace {
 // Flags: kIntegral ops also run on int64 (others promote integer inputs to float32);
 // kUsesX / kUsesY say which of input and output the derivative reads, so only those are saved.
 struct Exp {
-  kernels::ArrayFn vector_fn() const { return kernels::vecmath().exp; }
+  kernels::cpu::ArrayFn vector_fn() const { return kernels::cpu::vecmath().exp; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const { return std::exp(x); }
   template <class T> T df(T, T y) const { return y; }
 };
 struct Log {
-  kernels::ArrayFn vector_fn() const { return kernels::vecmath().log; }
+  kernels::cpu::ArrayFn vector_fn() const { return kernels::cpu::vecmath().log; }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   template <class T> T f(T x) const { return std::log(x); }
   template <class T> T df(T x, T) const { return T(1) / x; }
@@ -48,13 +49,13 @@ struct Cos {
   template <class T> T df(T x, T) const { return -std::sin(x); }
 };
 struct Tanh {
-  kernels::ArrayFn vector_fn() const { return kernels::vecmath().tanh; }
+  kernels::cpu::ArrayFn vector_fn() const { return kernels::cpu::vecmath().tanh; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const { return std::tanh(x); }
   template <class T> T df(T, T y) const { return T(1) - y * y; }
 };
 struct Sigmoid {
-  kernels::ArrayFn vector_fn() const { return kernels::vecmath().sigmoid; }
+  kernels::cpu::ArrayFn vector_fn() const { return kernels::cpu::vecmath().sigmoid; }
   static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
   template <class T> T f(T x) const {  // never exponentiates a large positive number
     if (x >= 0) return T(1) / (T(1) + std::exp(-x));
@@ -64,7 +65,9 @@ struct Sigmoid {
   template <class T> T df(T, T y) const { return y * (T(1) - y); }
 };
 struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
-  kernels::ArrayFn vector_fn() const { return tanh_approx ? kernels::vecmath().gelu_tanh : kernels::vecmath().gelu_erf; }
+  kernels::cpu::ArrayFn vector_fn() const {
+    return tanh_approx ? kernels::cpu::vecmath().gelu_tanh : kernels::cpu::vecmath().gelu_erf;
+  }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   bool tanh_approx;
   template <class T> T f(T x) const {
@@ -133,43 +136,50 @@ struct HasVector : std::false_type {};
 template <class Op>
 struct HasVector<Op, std::void_t<decltype(std::declval<const Op&>().vector_fn())>> : std::true_type {};
 template <class Op>
-kernels::ArrayFn vector_fn(const Op& op) {
+kernels::cpu::ArrayFn vector_fn(const Op& op) {
   if constexpr (HasVector<Op>::value) return op.vector_fn();
   else return nullptr;
 }
+
+// g * df(x, y), reading only the operands the derivative needs (kUsesX, kUsesY).
+template <class Op>
+struct UnaryBackward final : Node {
+  Op op;
+  SavedTensor x, y;
+  UnaryBackward(std::string name, const Op& op) : Node(std::move(name)), op(op) {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor& g = grads[0];
+    // Operands the derivative does not read are stood in for by g.
+    const Tensor xv = detail::cast(Op::kUsesX ? x.get() : g, g.dtype());
+    const Tensor yv = detail::cast(Op::kUsesY ? y.get() : g, g.dtype());
+    Tensor gx = empty(g.shape(), g.dtype());
+    PYSEQ_DISPATCH(FLOAT, g.device(), g.dtype(), name.c_str(), {
+      dev::map3<T, T, T, T>(gx, g, xv, yv, [op = op](T gv, T xe, T ye) { return gv * op.df(xe, ye); });
+    });
+    return {gx};
+  }
+  void release() override { free_saved(x, y); }
+};
 
 template <class Op>
 Tensor unary(const Tensor& t, const char* name, const Op& op) {
   PYSEQ_CHECK(t.dtype() != DType::Bool, TypeError, name, ": not supported for bool tensors");
   const Tensor x = Op::kIntegral || is_floating(t.dtype()) ? t : detail::cast(t, DType::Float32);
   Tensor y = empty(x.shape(), x.dtype());
-  if (kernels::ArrayFn vec = vector_fn(op); vec && x.dtype() == DType::Float32 && x.is_contiguous()) {
-    const float* in = x.data<float>();
-    float* out = y.data<float>();
-    parallel_for(0, x.numel(), kernels::kGrain, [&](int64_t b, int64_t e) { vec(in + b, out + b, e - b); });
-  } else {
-    dispatch_numeric(x.dtype(), name, [&](auto tag) {
-      using T = decltype(tag);
-      kernels::map1<T, T>(y, x, [op](T v) { return op.f(v); });
-    });
-  }
+  PYSEQ_DISPATCH(NUMERIC, x.device(), x.dtype(), name, {
+    if (kernels::cpu::ArrayFn vec = vector_fn(op); std::is_same_v<T, float> && vec && x.is_contiguous())
+      dev::apply_array(vec, x.data<float>(), y.data<float>(), x.numel());
+    else
+      dev::map1<T, T>(y, x, [op](T v) { return op.f(v); });
+  });
   if (needs_grad(t)) {
     std::string backward_name = std::string(name) + "Backward";
     backward_name[0] = static_cast<char>(std::toupper(backward_name[0]));
-    attach_grad_fn(y, backward_name.c_str(), {t},
-                   [op, sx = Op::kUsesX ? SavedTensor(x) : SavedTensor(),
-                    sy = Op::kUsesY ? SavedTensor(y) : SavedTensor()](const Tensor& g) {
-                     // Operands the derivative does not read are stood in for by g.
-                     const Tensor& xv = Op::kUsesX ? sx.get() : g;
-                     const Tensor& yv = Op::kUsesY ? sy.get() : g;
-                     Tensor gx = empty(g.shape(), g.dtype());
-                     dispatch_float(g.dtype(), "backward", [&](auto tag) {
-                       using T = decltype(tag);
-                       kernels::map3<T, T, T, T>(gx, g, detail::cast(xv, g.dtype()), detail::cast(yv, g.dtype()),
-                                                 [op](T gv, T xe, T ye) { return gv * op.df(xe, ye); });
-                     });
-                     return std::vector<Tensor>{gx};
-                   });
+    auto node = std::make_shared<UnaryBackward<Op>>(backward_name, op);
+    if (Op::kUsesX) node->x = x;
+    if (Op::kUsesY) node->y = y;
+    record(node, {t}, {y});
   }
   return y;
 }

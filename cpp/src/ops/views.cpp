@@ -25,12 +25,15 @@ Tensor scatter_into_zeros(const Tensor& g, const Shape& input_shape, const PickF
   return z;
 }
 
+// view, squeeze, unsqueeze: the gradient takes back the input's shape.
+struct ReshapeBackward final : Node {
+  Shape input_shape;
+  ReshapeBackward(const char* name, Shape input_shape) : Node(name), input_shape(std::move(input_shape)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {reshape(grads[0], input_shape)}; }
+};
+
 Tensor reshape_backward_view(Tensor& out, const Tensor& t, const char* name) {
-  if (needs_grad(t)) {
-    attach_grad_fn(out, name, {t}, [shape = t.shape()](const Tensor& g) {
-      return std::vector<Tensor>{reshape(g, shape)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<ReshapeBackward>(name, t.shape()), {t}, {out});
   return out;
 }
 
@@ -116,6 +119,12 @@ Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   return reshape(t, shape);
 }
 
+struct TransposeBackward final : Node {
+  int64_t dim0, dim1;
+  TransposeBackward(int64_t dim0, int64_t dim1) : Node("TransposeBackward"), dim0(dim0), dim1(dim1) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {transpose(grads[0], dim0, dim1)}; }
+};
+
 Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
   dim0 = wrap_dim(dim0, t.ndim());
   dim1 = wrap_dim(dim1, t.ndim());
@@ -125,13 +134,15 @@ Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
     std::swap(strides[dim0], strides[dim1]);
   }
   Tensor out = make_view(t, shape, strides, t.offset());
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "TransposeBackward", {t}, [dim0, dim1](const Tensor& g) {
-      return std::vector<Tensor>{transpose(g, dim0, dim1)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<TransposeBackward>(dim0, dim1), {t}, {out});
   return out;
 }
+
+struct PermuteBackward final : Node {
+  Shape inverse;  // the permutation that undoes the forward one
+  explicit PermuteBackward(Shape inverse) : Node("PermuteBackward"), inverse(std::move(inverse)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {permute(grads[0], inverse)}; }
+};
 
 Tensor permute(const Tensor& t, const Shape& dims) {
   PYSEQ_CHECK(static_cast<int64_t>(dims.size()) == t.ndim(), ValueError, "permute: expected ", t.ndim(),
@@ -145,11 +156,7 @@ Tensor permute(const Tensor& t, const Shape& dims) {
     strides[i] = t.strides()[d];
   }
   Tensor out = make_view(t, shape, strides, t.offset());
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "PermuteBackward", {t}, [inverse](const Tensor& g) {
-      return std::vector<Tensor>{permute(g, inverse)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<PermuteBackward>(inverse), {t}, {out});
   return out;
 }
 
@@ -185,6 +192,12 @@ Tensor unsqueeze(const Tensor& t, int64_t dim) {
   return reshape_backward_view(out, t, "UnsqueezeBackward");
 }
 
+struct ExpandBackward final : Node {
+  Shape input_shape;
+  explicit ExpandBackward(Shape input_shape) : Node("ExpandBackward"), input_shape(std::move(input_shape)) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override { return {sum_to(grads[0], input_shape)}; }
+};
+
 Tensor expand(const Tensor& t, const Shape& shape) {
   const int64_t n = static_cast<int64_t>(shape.size()), lead = n - t.ndim();
   PYSEQ_CHECK(lead >= 0, ValueError, "expand: the number of sizes provided (", n,
@@ -209,13 +222,19 @@ Tensor expand(const Tensor& t, const Shape& shape) {
   }
   checked_numel(out_shape, "expand");
   Tensor out = make_view(t, out_shape, strides, t.offset());
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "ExpandBackward", {t}, [shape = t.shape()](const Tensor& g) {
-      return std::vector<Tensor>{sum_to(g, shape)};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<ExpandBackward>(t.shape()), {t}, {out});
   return out;
 }
+
+struct SliceBackward final : Node {
+  Shape input_shape;
+  int64_t dim, start, end, step;
+  SliceBackward(Shape input_shape, int64_t dim, int64_t start, int64_t end, int64_t step)
+      : Node("SliceBackward"), input_shape(std::move(input_shape)), dim(dim), start(start), end(end), step(step) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    return {scatter_into_zeros(grads[0], input_shape, [&](const Tensor& z) { return slice(z, dim, start, end, step); })};
+  }
+};
 
 Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step) {
   PYSEQ_CHECK(t.ndim() > 0, IndexError, "slice: cannot slice a 0-d tensor");
@@ -230,12 +249,7 @@ Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t s
   shape[dim] = (end - start + step - 1) / step;
   strides[dim] *= step;
   Tensor out = make_view(t, shape, strides, t.offset() + start * t.strides()[dim]);
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "SliceBackward", {t}, [shape = t.shape(), dim, start, end, step](const Tensor& g) {
-      return std::vector<Tensor>{
-          scatter_into_zeros(g, shape, [&](const Tensor& z) { return slice(z, dim, start, end, step); })};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<SliceBackward>(t.shape(), dim, start, end, step), {t}, {out});
   return out;
 }
 
@@ -251,6 +265,16 @@ Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length) {
   return slice(t, dim, start, start + length, 1);
 }
 
+struct SelectBackward final : Node {
+  Shape input_shape;
+  int64_t dim, index;
+  SelectBackward(Shape input_shape, int64_t dim, int64_t index)
+      : Node("SelectBackward"), input_shape(std::move(input_shape)), dim(dim), index(index) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    return {scatter_into_zeros(grads[0], input_shape, [&](const Tensor& z) { return select(z, dim, index); })};
+  }
+};
+
 Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   PYSEQ_CHECK(t.ndim() > 0, IndexError, "invalid index of a 0-d tensor");
   dim = wrap_dim(dim, t.ndim());
@@ -262,11 +286,7 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   shape.erase(shape.begin() + dim);
   strides.erase(strides.begin() + dim);
   Tensor out = make_view(t, shape, strides, t.offset() + index * t.strides()[dim]);
-  if (needs_grad(t)) {
-    attach_grad_fn(out, "SelectBackward", {t}, [shape = t.shape(), dim, index](const Tensor& g) {
-      return std::vector<Tensor>{scatter_into_zeros(g, shape, [&](const Tensor& z) { return select(z, dim, index); })};
-    });
-  }
+  if (needs_grad(t)) record(std::make_shared<SelectBackward>(t.shape(), dim, index), {t}, {out});
   return out;
 }
 

@@ -1,12 +1,13 @@
 #include "cpu.h"
 
 #include "vecmath.h"
+#include "pyseq/parallel.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 namespace {
 
 CpuLevel detect() {
@@ -43,9 +44,9 @@ const char* cpu_level_name(CpuLevel level) {
   }
 }
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 const VecMath& vecmath() {
   static const VecMath table = cpu_level() == CpuLevel::AVX512 ? avx512::table()
@@ -54,4 +55,8 @@ const VecMath& vecmath() {
   return table;
 }
 
-}  // namespace pyseq::kernels
+void apply_array(ArrayFn fn, const float* x, float* y, int64_t n) {
+  parallel_for(0, n, 32768, [&](int64_t b, int64_t e) { fn(x + b, y + b, e - b); });
+}
+
+}  // namespace pyseq::kernels::cpu

@@ -1,7 +1,11 @@
 // Run-time CPU feature detection: which instruction-set level the SIMD kernels may use.
 #pragma once
 
-namespace pyseq::kernels {
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
+namespace pyseq::kernels::cpu {
 
 enum class CpuLevel { Generic = 0, AVX2 = 1, AVX512 = 2 };
 
@@ -10,4 +14,4 @@ enum class CpuLevel { Generic = 0, AVX2 = 1, AVX512 = 2 };
 CpuLevel cpu_level();
 const char* cpu_level_name(CpuLevel level);
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -9,12 +9,14 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "gemm_driver.h"
+#include "vecmath.h"
 #include "pyseq/parallel.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 namespace {
 
 // Cache blocks: a KC x NC block of packed B (shared, L3), an MC x KC block of packed A per
@@ -181,4 +183,57 @@ PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
 PYSEQ_INSTANTIATE(int64_t)
 
-}  // namespace pyseq::kernels
+template <class T>
+void gemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                  const int64_t* a_batch_strides, const T* B, int64_t ldb, const int64_t* b_batch_strides, T* C,
+                  const int64_t* batch, int64_t batch_ndim) {
+  int64_t count = 1;
+  for (int64_t d = 0; d < batch_ndim; ++d) count *= batch[d];
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / std::max<int64_t>(1, M * N * K));
+  parallel_for(0, count, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t off_a = 0, off_b = 0;  // the offsets of batch element i (its index unravelled over `batch`)
+      for (int64_t d = batch_ndim - 1, rem = i; d >= 0; --d) {
+        const int64_t idx = rem % batch[d];
+        rem /= batch[d];
+        off_a += idx * a_batch_strides[d];
+        off_b += idx * b_batch_strides[d];
+      }
+      gemm<T>(trans_a, trans_b, M, N, K, T(1), A + off_a, lda, B + off_b, ldb, T(0), C + i * M * N, N);
+    }
+  });
+}
+
+namespace {
+template <class T>
+void relu_rows(const T* x, T* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+}  // namespace
+
+template <class T>
+Epilogue<T> relu_epilogue() {
+  return &relu_rows<T>;
+}
+
+template <class T>
+Epilogue<T> gelu_epilogue(bool tanh_approximation) {
+  if constexpr (std::is_same_v<T, float>) {
+    const VecMath& vm = vecmath();
+    return tanh_approximation ? vm.gelu_tanh : vm.gelu_erf;
+  }
+  return nullptr;  // double: the caller runs the separate gelu op
+}
+
+#define PYSEQ_INSTANTIATE(T)                                                                                   \
+  template void gemm_batched<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*,     \
+                                const T*, int64_t, const int64_t*, T*, const int64_t*, int64_t);              \
+  template Epilogue<T> relu_epilogue<T>();                                                                     \
+  template Epilogue<T> gelu_epilogue<T>(bool);
+PYSEQ_INSTANTIATE(float)
+PYSEQ_INSTANTIATE(double)
+template void gemm_batched<int64_t>(bool, bool, int64_t, int64_t, int64_t, const int64_t*, int64_t, const int64_t*,
+                                    const int64_t*, int64_t, const int64_t*, int64_t*, const int64_t*, int64_t);
+#undef PYSEQ_INSTANTIATE
+
+}  // namespace pyseq::kernels::cpu

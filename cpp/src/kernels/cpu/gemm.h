@@ -4,9 +4,13 @@
 // beta == 0 overwrites C without reading it. Transposed operands are read in place, never copied.
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #include <cstdint>
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 // An activation applied in place to finished pieces of C (a row segment of n values, y may be x),
 // while they are still in cache: the epilogue of a fused linear layer.
@@ -20,9 +24,21 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue = nullptr);
 
+// A batch of products C_i (M, N) = op(A_i) op(B_i), C_i at C + i * M * N (ldc = N). The batch index
+// i runs over `batch` (row-major); A_i and B_i start at the element offsets sum_d idx_d * stride_d
+// (stride 0 along a broadcast dim). Small products run in parallel, a large one is threaded inside.
+template <class T>
+void gemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
+                  const int64_t* a_batch_strides, const T* B, int64_t ldb, const int64_t* b_batch_strides, T* C,
+                  const int64_t* batch, int64_t batch_ndim);
+
+// Epilogues of a fused linear layer: relu, and GELU (erf or tanh form; float only, else null).
+template <class T> Epilogue<T> relu_epilogue();
+template <class T> Epilogue<T> gelu_epilogue(bool tanh_approximation);
+
 // The textbook triple loop, kept as the reference the fast kernel is tested against.
 template <class T>
 void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
                     const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -1,7 +1,7 @@
 // GEMM kernels for the avx512 instruction set (64-byte vectors); see gemm_isa.inc.
 #include "gemm_driver.h"
 
-namespace pyseq::kernels::avx512 {
+namespace pyseq::kernels::cpu::avx512 {
 
 #define PYSEQ_VEC_BYTES 64
 #include "gemm_isa.inc"
@@ -9,4 +9,4 @@ namespace pyseq::kernels::avx512 {
 GemmKernels<float> kernels_f32() { return Isa<float>::kernels(); }
 GemmKernels<double> kernels_f64() { return Isa<double>::kernels(); }
 
-}  // namespace pyseq::kernels::avx512
+}  // namespace pyseq::kernels::cpu::avx512

@@ -2,12 +2,16 @@
 // gemm_<isa>.cpp fills one table from gemm_isa.inc; gemm.cpp picks a table at run time.
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #include <algorithm>
 #include <cstdint>
 
 #include "cpu.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 // An operand seen as a logical (rows, cols) matrix, stored row-major or transposed.
 template <class T>
@@ -56,4 +60,4 @@ GemmKernels<float> kernels_f32();
 GemmKernels<double> kernels_f64();
 }  // namespace avx512
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -5,7 +5,7 @@
 
 #include "pyseq/parallel.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 template <class T>
 void index_select(const T* x, int64_t outer, int64_t D, int64_t inner, const int64_t* index, int64_t n, T* out) {
@@ -30,6 +30,16 @@ void index_add(T* dst, int64_t outer, int64_t D, int64_t inner, const int64_t* i
         for (int64_t i = 0; i < inner; ++i) d[i] += s[i];
       }
   });
+}
+
+int64_t find_out_of_range(const int64_t* index, int64_t n, int64_t size, const int64_t* allowed) {
+  for (int64_t i = 0; i < n; ++i)
+    if ((index[i] < 0 || index[i] >= size) && !(allowed && index[i] == *allowed)) return i;
+  return -1;
+}
+
+void one_hot(const int64_t* index, int64_t n, int64_t num_classes, int64_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i * num_classes + index[i]] = 1;
 }
 
 namespace {
@@ -80,4 +90,4 @@ PYSEQ_INSTANTIATE(double)
 PYSEQ_INSTANTIATE(int64_t)
 PYSEQ_INSTANTIATE(bool)
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -6,6 +6,10 @@
 // unit strides is a plain loop the compiler vectorises. Rows are split across threads.
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -15,7 +19,7 @@
 #include "pyseq/parallel.h"
 #include "pyseq/tensor.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 // Work below this many elements stays on one thread.
 constexpr int64_t kGrain = 32768;
@@ -157,4 +161,4 @@ void map3(const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& c, 
   });
 }
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

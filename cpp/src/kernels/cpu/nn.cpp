@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 #include <vector>
 
 #include "pyseq/parallel.h"
 #include "vecmath.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 namespace {
 
 // The row kernels for float are vectorised per instruction set (vecmath.h); these are the
@@ -150,14 +151,72 @@ void max_pool1d_forward(const T* x, int64_t rows, const Window1d& w, T* y, int64
   });
 }
 
+template <class T>
+double cross_entropy_forward(const T* logp, const int64_t* target, const T* w, int64_t N, int64_t C,
+                             int64_t ignore_index, double eps, T* loss) {
+  double weight_total = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    if (target[i] == ignore_index) { loss[i] = 0; continue; }
+    const T* row = logp + i * C;
+    const double wt = w ? w[target[i]] : 1.0;
+    double smooth = 0;
+    if (eps > 0)
+      for (int64_t c = 0; c < C; ++c) smooth -= (w ? w[c] : 1.0) * row[c];
+    loss[i] = static_cast<T>((1 - eps) * (-wt * row[target[i]]) + eps / C * smooth);
+    weight_total += wt;
+  }
+  return weight_total;
+}
+
+template <class T>
+void cross_entropy_backward(const T* logp, const int64_t* target, const T* w, int64_t N, int64_t C,
+                            int64_t ignore_index, double eps, const T* g, bool per_row, double scale, T* gz) {
+  const double W = w ? std::accumulate(w, w + C, 0.0) : static_cast<double>(C);
+  parallel_for_each(N, C, [&](int64_t i) {
+    T* row = gz + i * C;
+    if (target[i] == ignore_index) { std::fill(row, row + C, T(0)); return; }
+    const double s = per_row ? static_cast<double>(g[i]) : g[0] * scale;
+    const double wt = w ? w[target[i]] : 1.0;
+    const T* lrow = logp + i * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const double p = std::exp(static_cast<double>(lrow[c]));
+      double d = (1 - eps) * wt * (p - (c == target[i] ? 1.0 : 0.0));
+      if (eps > 0) d += eps / C * (p * W - (w ? w[c] : 1.0));
+      row[c] = static_cast<T>(s * d);
+    }
+  });
+}
+
+template <class T>
+void kmax_indices(const T* x, int64_t rows, int64_t L, int64_t k, int64_t* index) {
+  parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(L, 1)), [&](int64_t r0, int64_t r1) {
+    std::vector<int64_t> order(static_cast<size_t>(L));
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = x + r * L;
+      std::iota(order.begin(), order.end(), 0);
+      // The k largest (earlier position first among equal values), then back in positional order.
+      std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                        [row](int64_t a, int64_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+      std::sort(order.begin(), order.begin() + k);
+      std::copy(order.begin(), order.begin() + k, index + r * k);
+    }
+  });
+}
+
 #define PYSEQ_INSTANTIATE(T)                                                                                      \
   template void layer_norm_forward<T>(const T*, const T*, const T*, int64_t, int64_t, double, T*, T*, T*);       \
   template void layer_norm_backward<T>(const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, T*, T*, \
                                        T*);                                                                       \
   template void im2col<T>(const T*, int64_t, const Window1d&, T*, int64_t);                                       \
   template void col2im_add<T>(const T*, int64_t, int64_t, const Window1d&, T*);                                   \
-  template void max_pool1d_forward<T>(const T*, int64_t, const Window1d&, T*, int64_t*);
+  template void max_pool1d_forward<T>(const T*, int64_t, const Window1d&, T*, int64_t*);                         \
+  template double cross_entropy_forward<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, double, \
+                                           T*);                                                                   \
+  template void cross_entropy_backward<T>(const T*, const int64_t*, const T*, int64_t, int64_t, int64_t, double,  \
+                                          const T*, bool, double, T*);                                            \
+  template void kmax_indices<T>(const T*, int64_t, int64_t, int64_t, int64_t*);
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
+template void kmax_indices<int64_t>(const int64_t*, int64_t, int64_t, int64_t, int64_t*);
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -1,9 +1,13 @@
 // Raw-pointer kernels of the neural-network ops (layer norm, conv1d's im2col, pooling).
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #include <cstdint>
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 // x (rows, D) -> y (rows, D), per-row mean and 1/std (rows,). w, b (D,) may be null.
 template <class T>
@@ -26,7 +30,24 @@ template <class T> void im2col(const T* x, int64_t channels, const Window1d& w, 
 // Adds cols (C * K, L_out), rows `ld` apart, back onto gx (C, L): the adjoint of im2col.
 template <class T> void col2im_add(const T* cols, int64_t ld, int64_t channels, const Window1d& w, T* gx);
 
+// Cross entropy over rows of log-probabilities logp (N, C) with targets (N,) and class weights
+// w (C,) or null: per row i with class t_i (rows with t_i == ignore_index give 0),
+//   loss_i = (1 - eps) * (-w_t * logp[i, t_i]) + eps / C * (-sum_c w_c * logp[i, c]).
+// Returns sum_i w_t over the rows not ignored (the divisor of the mean).
+template <class T>
+double cross_entropy_forward(const T* logp, const int64_t* target, const T* w, int64_t N, int64_t C,
+                             int64_t ignore_index, double eps, T* loss);
+// gz (N, C) = scale_i * dloss_i/dz, dloss_i/dz_c = (1 - eps) w_t (p_c - [c == t_i]) + eps / C (p_c W - w_c),
+// W = sum_c w_c, with scale_i = g[i] when `per_row` (reduction "none") else g[0] * scale.
+template <class T>
+void cross_entropy_backward(const T* logp, const int64_t* target, const T* w, int64_t N, int64_t C,
+                            int64_t ignore_index, double eps, const T* g, bool per_row, double scale, T* gz);
+
+// rows of x (rows, L) -> index (rows, k): the positions of each row's k largest values (earlier
+// position first among equal values), in increasing order.
+template <class T> void kmax_indices(const T* x, int64_t rows, int64_t L, int64_t k, int64_t* index);
+
 // rows of x (rows, L) -> y, argmax index (rows, L_out); windows beyond the edges count as -inf.
 template <class T> void max_pool1d_forward(const T* x, int64_t rows, const Window1d& w, T* y, int64_t* index);
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

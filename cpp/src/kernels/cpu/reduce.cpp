@@ -8,7 +8,7 @@
 #include "pyseq/parallel.h"
 #include "vecmath.h"
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 namespace {
 
 // Floating rows accumulate in double; integer rows in int64.
@@ -86,13 +86,21 @@ void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, in
 }
 
 template <class T>
-void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out) {
+void mean_rows(const T* x, int64_t rows, int64_t n, T* out) {
+  sum_rows(x, rows, n, out);
+  for (int64_t r = 0; r < rows; ++r) out[r] /= static_cast<T>(n);
+}
+
+template <class T>
+void var_rows(const T* x, int64_t rows, int64_t n, double correction, bool take_sqrt, T* var, T* mean) {
   parallel_for_each(rows, n, [&](int64_t r) {  // two passes: mean, then squared deviations
     const T* row = x + r * n;
-    const double mean = static_cast<double>(sum_contiguous(row, n)) / static_cast<double>(n);
+    const double m = static_cast<double>(sum_contiguous(row, n)) / static_cast<double>(n);
     double ss = 0;
-    for (int64_t i = 0; i < n; ++i) ss += (row[i] - mean) * (row[i] - mean);
-    out[r] = static_cast<T>(ss / std::max(0.0, static_cast<double>(n) - correction));
+    for (int64_t i = 0; i < n; ++i) ss += (row[i] - m) * (row[i] - m);
+    const T v = static_cast<T>(ss / std::max(0.0, static_cast<double>(n) - correction));
+    var[r] = take_sqrt ? std::sqrt(v) : v;
+    if (mean) mean[r] = static_cast<T>(m);
   });
 }
 
@@ -159,7 +167,8 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
 }
 
 #define PYSEQ_INSTANTIATE_FLOAT(T)                                                     \
-  template void var_rows<T>(const T*, int64_t, int64_t, double, T*);                  \
+  template void var_rows<T>(const T*, int64_t, int64_t, double, bool, T*, T*);        \
+  template void mean_rows<T>(const T*, int64_t, int64_t, T*);                         \
   template void logsumexp_rows<T>(const T*, int64_t, int64_t, T*);                    \
   template void norm_rows<T>(const T*, int64_t, int64_t, double, T*);                 \
   template void softmax_rows<T>(const T*, int64_t, int64_t, bool, T*);
@@ -173,4 +182,4 @@ PYSEQ_INSTANTIATE_NUMERIC(float)
 PYSEQ_INSTANTIATE_NUMERIC(double)
 PYSEQ_INSTANTIATE_NUMERIC(int64_t)
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -1,9 +1,13 @@
 // Row kernels for reductions and softmax. Input rows are contiguous: x is (rows, n) row-major.
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #include <cstdint>
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 template <class T> void sum_rows(const T* x, int64_t rows, int64_t n, T* out);              // (rows,)
 // out[j] = sum over i of x[i, j] for a contiguous (n, cols) block: a sum over leading dims (a bias
@@ -11,9 +15,12 @@ template <class T> void sum_rows(const T* x, int64_t rows, int64_t n, T* out);  
 template <class T> void sum_leading(const T* x, int64_t n, int64_t cols, T* out);         // (cols,)
 template <class T> void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max,       // NaN wins
                                     T* values, int64_t* indices);                           // (rows,) each
-template <class T> void var_rows(const T* x, int64_t rows, int64_t n, double correction, T* out);
+template <class T> void mean_rows(const T* x, int64_t rows, int64_t n, T* out);             // (rows,)
+// var (rows,) with `correction` (1: unbiased), or its square root; the rows' means too when mean is not null.
+template <class T> void var_rows(const T* x, int64_t rows, int64_t n, double correction, bool take_sqrt, T* var,
+                                 T* mean);
 template <class T> void logsumexp_rows(const T* x, int64_t rows, int64_t n, T* out);
 template <class T> void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out);   // p > 0 or inf
 template <class T> void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y);  // (rows, n)
 
-}  // namespace pyseq::kernels
+}  // namespace pyseq::kernels::cpu

@@ -3,6 +3,10 @@
 // The instruction-set version is picked at run time like GEMM's (cpu.h).
 #pragma once
 
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>  // streaming stores
 #endif
@@ -11,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace pyseq::kernels {
+namespace pyseq::kernels::cpu {
 
 using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 
@@ -33,7 +37,10 @@ namespace generic { VecMath table(); }
 namespace avx2 { VecMath table(); }
 namespace avx512 { VecMath table(); }
 
-// The table for this CPU. Callers split long arrays across threads themselves.
+// The table for this CPU.
 const VecMath& vecmath();
 
-}  // namespace pyseq::kernels
+// y = fn(x) over n floats, split across threads.
+void apply_array(ArrayFn fn, const float* x, float* y, int64_t n);
+
+}  // namespace pyseq::kernels::cpu

@@ -1,0 +1,27 @@
+// Hooks into the kernels for pyseq's own tests and benchmarks: every fast path can be compared with
+// its naive reference, and every SIMD level with the others.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "pyseq/tensor.h"
+
+namespace pyseq {
+
+// The instruction-set level of the SIMD kernels: "avx512", "avx2" or "generic" (PYSEQ_CPU_LEVEL lowers it).
+std::string cpu_level();
+
+namespace testing {
+
+// C = alpha op(A) op(B) + beta C on 2-d tensors of one dtype with contiguous rows (any row stride),
+// in place, by the fast GEMM or the reference triple loop.
+void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tensor& B, double beta, Tensor& C,
+          bool reference);
+// y = f(x) by the vectorised float32 kernel of this CPU level: exp, log, tanh, sigmoid, gelu_tanh, gelu_erf.
+Tensor vecmath(const std::string& name, const Tensor& x);
+// One Philox-4x32-10 block, for the known-answer test.
+std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi);
+
+}  // namespace testing
+}  // namespace pyseq

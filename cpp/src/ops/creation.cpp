@@ -1,0 +1,99 @@
+// Creation ops: constant fills, ranges, identity matrices and random tensors. Random ones draw
+// from the counter-based generator (pyseq/random.h): the same seed gives the same values whatever
+// the thread count.
+#include <cmath>
+
+#include "../kernels/cpu/fill.h"
+#include "../kernels/cpu/random.h"
+#include "dispatch.h"
+#include "internal.h"
+#include "pyseq/random.h"
+
+namespace pyseq {
+
+Tensor full(const Shape& shape, Scalar value, DType dtype) {
+  Tensor out = empty(check_shape(shape, "full"), dtype);
+  PYSEQ_DISPATCH(ALL, out.device(), dtype, "full", { dev::fill<T>(out.data<T>(), out.numel(), value.to<T>()); });
+  return out;
+}
+Tensor zeros(const Shape& shape, DType dtype) { return full(shape, Scalar(int64_t{0}), dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(shape, Scalar(int64_t{1}), dtype); }
+Tensor scalar_tensor(Scalar value, DType dtype) { return full({}, value, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
+  const double s = start.to<double>(), e = end.to<double>(), st = step.to<double>();
+  PYSEQ_CHECK(st != 0, ValueError, "arange: step must be non-zero");
+  PYSEQ_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange: upper bound ", e,
+              " and lower bound ", s, " inconsistent with step sign ", st);
+  PYSEQ_CHECK(dtype != DType::Bool, TypeError, "arange: bool dtype is not supported");
+  const int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  Tensor out = empty({n}, dtype);
+  PYSEQ_DISPATCH(NUMERIC, out.device(), dtype, "arange", {
+    dev::arange<T>(out.data<T>(), n, s, st, start.to<int64_t>(), step.to<int64_t>());
+  });
+  return out;
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype) {
+  if (m < 0) m = n;
+  Tensor out = empty(check_shape({n, m}, "eye"), dtype);
+  PYSEQ_DISPATCH(ALL, out.device(), dtype, "eye", { dev::eye<T>(out.data<T>(), n, m); });
+  return out;
+}
+
+// --- random ---
+
+Tensor rand(const Shape& shape, DType dtype) {
+  Tensor out = empty(check_shape(shape, "rand"), dtype);
+  PYSEQ_DISPATCH(FLOAT, out.device(), dtype, "rand", {
+    const RngState st = reserve_rng(dev::blocks_for(out.numel(), dev::values_per_block<T>()));
+    dev::fill_uniform<T>(out.data<T>(), out.numel(), st, 0.0, 1.0);
+  });
+  return out;
+}
+
+Tensor randn(const Shape& shape, DType dtype) {
+  Tensor out = empty(check_shape(shape, "randn"), dtype);
+  PYSEQ_DISPATCH(FLOAT, out.device(), dtype, "randn", {
+    const RngState st = reserve_rng(dev::blocks_for(out.numel(), dev::values_per_block<T>()));
+    dev::fill_normal<T>(out.data<T>(), out.numel(), st, 0.0, 1.0);
+  });
+  return out;
+}
+
+Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
+  check_shape(shape, "randint");
+  PYSEQ_CHECK(low < high, ValueError, "randint: expected low < high, got low=", low, ", high=", high);
+  Tensor out = empty(shape, dtype);
+  PYSEQ_DISPATCH(NUMERIC, out.device(), dtype, "randint", {
+    const RngState st = reserve_rng(dev::blocks_for(out.numel(), 2));
+    dev::fill_randint<T>(out.data<T>(), out.numel(), st, low, high);
+  });
+  return out;
+}
+
+// In place: the values are drawn into a fresh tensor of the parameter's dtype and copied in
+// (copy_ handles any strides and records the write for autograd).
+Tensor& uniform_(Tensor& self, double low, double high) {
+  PYSEQ_CHECK(low <= high, ValueError, "uniform_: expected low <= high, got low=", low, ", high=", high);
+  Tensor values = empty(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64);
+  PYSEQ_DISPATCH(FLOAT, values.device(), values.dtype(), "uniform_", {
+    const RngState st = reserve_rng(dev::blocks_for(values.numel(), dev::values_per_block<T>()));
+    dev::fill_uniform<T>(values.data<T>(), values.numel(), st, low, high);
+  });
+  return copy_(self, values);
+}
+
+Tensor& normal_(Tensor& self, double mean, double std) {
+  PYSEQ_CHECK(std >= 0, ValueError, "normal_: expected std >= 0, got ", std);
+  Tensor values = empty(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64);
+  PYSEQ_DISPATCH(FLOAT, values.device(), values.dtype(), "normal_", {
+    const RngState st = reserve_rng(dev::blocks_for(values.numel(), dev::values_per_block<T>()));
+    dev::fill_normal<T>(values.data<T>(), values.numel(), st, mean, std);
+  });
+  return copy_(self, values);
+}
+
+}  // namespace pyseq

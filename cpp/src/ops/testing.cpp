@@ -1,0 +1,56 @@
+#include "pyseq/testing.h"
+
+#include <algorithm>
+
+#include "../kernels/cpu/cpu.h"
+#include "../kernels/cpu/gemm.h"
+#include "../kernels/cpu/vecmath.h"
+#include "dispatch.h"
+#include "pyseq/random.h"
+
+namespace pyseq {
+
+std::string cpu_level() { return kernels::cpu::cpu_level_name(kernels::cpu::cpu_level()); }
+
+namespace testing {
+
+void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tensor& B, double beta, Tensor& C,
+          bool reference) {
+  for (const Tensor* t : {&A, &B, static_cast<const Tensor*>(&C)})
+    PYSEQ_CHECK(t->ndim() == 2 && t->dtype() == C.dtype() &&
+                    (t->numel() == 0 || (t->strides()[1] == 1 && t->strides()[0] >= t->shape()[1])),
+                ValueError, "gemm: expects 2-d tensors of one dtype with contiguous rows");
+  const int64_t M = C.shape()[0], N = C.shape()[1], K = trans_a ? A.shape()[0] : A.shape()[1];
+  PYSEQ_CHECK((trans_a ? A.shape()[1] : A.shape()[0]) == M && (trans_b ? B.shape()[0] : B.shape()[1]) == N &&
+                  (trans_b ? B.shape()[1] : B.shape()[0]) == K,
+              ValueError, "gemm: shapes ", A.shape(), ", ", B.shape(), ", ", C.shape(), " do not fit");
+  auto ld = [](const Tensor& t) { return std::max<int64_t>(t.strides()[0], t.shape()[1]); };
+  PYSEQ_DISPATCH(NUMERIC, C.device(), C.dtype(), "gemm", {
+    if (reference)
+      dev::gemm_reference<T>(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta),
+                             C.data<T>(), ld(C));
+    else
+      dev::gemm<T>(trans_a, trans_b, M, N, K, T(alpha), A.data<T>(), ld(A), B.data<T>(), ld(B), T(beta), C.data<T>(),
+                   ld(C));
+  });
+  C.bump_version();
+}
+
+Tensor vecmath(const std::string& name, const Tensor& x) {
+  PYSEQ_CHECK(x.dtype() == DType::Float32 && x.is_contiguous(), ValueError, "vecmath: expects a contiguous float32 tensor");
+  const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
+  kernels::cpu::ArrayFn fn = name == "exp" ? vm.exp : name == "log" ? vm.log : name == "tanh" ? vm.tanh
+                             : name == "sigmoid" ? vm.sigmoid : name == "gelu_tanh" ? vm.gelu_tanh
+                             : name == "gelu_erf"  ? vm.gelu_erf : nullptr;
+  PYSEQ_CHECK(fn, ValueError, "vecmath: unknown function '", name, "'");
+  Tensor y = empty(x.shape(), DType::Float32);
+  fn(x.data<float>(), y.data<float>(), x.numel());
+  return y;
+}
+
+std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi) {
+  return philox4x32(key, counter_lo, counter_hi);
+}
+
+}  // namespace testing
+}  // namespace pyseq
