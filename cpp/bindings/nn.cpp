@@ -19,12 +19,18 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
 
   cls.def("uniform_", [](py::object self, double a, double b) {
     Tensor t = self.cast<Tensor>();
-    uniform_(t, a, b);
+    {
+      py::gil_scoped_release release;
+      uniform_(t, a, b);
+    }
     return self;
   }, py::arg("a") = 0.0, py::arg("b") = 1.0);
   cls.def("normal_", [](py::object self, double mean, double std) {
     Tensor t = self.cast<Tensor>();
-    normal_(t, mean, std);
+    {
+      py::gil_scoped_release release;
+      normal_(t, mean, std);
+    }
     return self;
   }, py::arg("mean") = 0.0, py::arg("std") = 1.0);
 

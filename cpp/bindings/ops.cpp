@@ -29,8 +29,20 @@ py::object binary(Binary op, py::handle a, py::handle b, const char* name) {
 
 // max/min: over all elements without dim, else a (values, indices) named tuple.
 py::object extremum(const Tensor& t, py::object dim, bool keepdim, bool is_max) {
-  if (dim.is_none()) return py::cast(is_max ? max(t) : min(t));
-  auto [values, indices] = is_max ? max(t, to_int(dim, "dim"), keepdim) : min(t, to_int(dim, "dim"), keepdim);
+  if (dim.is_none()) {
+    Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = is_max ? max(t) : min(t);
+    }
+    return py::cast(out);
+  }
+  const int64_t d = to_int(dim, "dim");
+  Tensor values, indices;
+  {
+    py::gil_scoped_release release;
+    std::tie(values, indices) = is_max ? max(t, d, keepdim) : min(t, d, keepdim);
+  }
   static py::object result_type = py::module_::import("collections").attr("namedtuple")(
       "values_indices", py::make_tuple("values", "indices"));
   return result_type(values, indices);
@@ -153,10 +165,16 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
            py::arg("dim") = py::none(), py::arg("keepdim") = false);
   def_both(m, cls, "min", [](const Tensor& t, py::object dim, bool keepdim) { return extremum(t, dim, keepdim, false); },
            py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "argmax", [](const Tensor& t, py::object dim, bool keepdim) { return argmax(t, optional_dim(dim), keepdim); },
-           py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "argmin", [](const Tensor& t, py::object dim, bool keepdim) { return argmin(t, optional_dim(dim), keepdim); },
-           py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(m, cls, "argmax", [](const Tensor& t, py::object dim, bool keepdim) {
+    const std::optional<int64_t> d = optional_dim(dim);
+    py::gil_scoped_release r;
+    return argmax(t, d, keepdim);
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
+  def_both(m, cls, "argmin", [](const Tensor& t, py::object dim, bool keepdim) {
+    const std::optional<int64_t> d = optional_dim(dim);
+    py::gil_scoped_release r;
+    return argmin(t, d, keepdim);
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
 
   // --- softmax, matmul ---
   def_both(m, cls, "softmax", &softmax, py::arg("dim"), release);
@@ -175,14 +193,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "gather", &gather, py::arg("dim"), py::arg("index"), release);
   def_both(m, cls, "scatter_add", &scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"), release);
   m.def("embedding", [](const Tensor& indices, const Tensor& weight, py::object padding_idx) {
-    int64_t pad = -1;
-    if (!padding_idx.is_none()) {
-      pad = to_int(padding_idx, "embedding");
-      const int64_t V = weight.ndim() > 0 ? weight.shape()[0] : 0;
-      PYSEQ_CHECK(pad >= -V && pad < V, IndexError, "embedding: padding_idx ", pad, " is out of range for ", V,
-                  " embeddings");
-      if (pad < 0) pad += V;
-    }
+    const std::optional<int64_t> pad = padding_idx.is_none() ? std::nullopt : std::optional(to_int(padding_idx, "embedding"));
     py::gil_scoped_release r;
     return embedding(weight, indices, pad);
   }, py::arg("input"), py::arg("weight"), py::arg("padding_idx") = py::none());

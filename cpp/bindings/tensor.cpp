@@ -70,49 +70,45 @@ Tensor from_numpy(const py::array& arr) {
 
 // --- indexing: ints, slices (step > 0), None, Ellipsis and 1-d int64 tensors ---
 
-Tensor index(const Tensor& t, py::handle key) {
-  std::vector<py::handle> items;
-  if (py::isinstance<py::tuple>(key)) for (py::handle h : key.cast<py::tuple>()) items.push_back(h);
-  else items.push_back(key);
-  int64_t consumed = 0, ellipses = 0;
-  for (py::handle h : items) {
-    if (h.is(py::ellipsis())) ++ellipses;
-    else if (!h.is_none()) ++consumed;
-  }
-  PYSEQ_CHECK(ellipses <= 1, IndexError, "an index can only have a single ellipsis ('...')");
-  PYSEQ_CHECK(consumed <= t.ndim(), IndexError, "too many indices for tensor of dimension ", t.ndim(), " (got ",
-              consumed, ")");
-  Tensor out = t;
-  int64_t dim = 0, input_dim = 0;  // position in `out`, and in `t` for error messages
-  for (py::handle h : items) {
-    if (!h.is_none() && !h.is(py::ellipsis())) ++input_dim;
+std::vector<IndexItem> index_items(py::handle key) {
+  std::vector<py::handle> handles;
+  if (py::isinstance<py::tuple>(key)) for (py::handle h : key.cast<py::tuple>()) handles.push_back(h);
+  else handles.push_back(key);
+  std::vector<IndexItem> items;
+  for (py::handle h : handles) {
+    IndexItem it;
     if (h.is_none()) {
-      out = unsqueeze(out, dim++);
+      it.kind = IndexItem::Kind::NewAxis;
     } else if (h.is(py::ellipsis())) {
-      dim += t.ndim() - consumed;
-      input_dim += t.ndim() - consumed;
+      it.kind = IndexItem::Kind::Ellipsis;
     } else if (py::isinstance<py::bool_>(h)) {
       throw TypeError("indexing with a bool is not supported; use an int, a slice, None or ...");
     } else if (is_integer(h)) {
-      const int64_t i = to_int(h, "index"), size = out.shape()[dim];
-      PYSEQ_CHECK(i >= -size && i < size, IndexError, "index ", i, " is out of bounds for dimension ", input_dim - 1,
-                  " with size ", size);
-      out = select(out, dim, i);
+      it.kind = IndexItem::Kind::Int;
+      it.index = to_int(h, "index");
     } else if (py::isinstance<py::slice>(h)) {
       Py_ssize_t start, stop, step;
       PYSEQ_CHECK(PySlice_Unpack(h.ptr(), &start, &stop, &step) == 0, ValueError, "invalid slice");
-      out = slice(out, dim++, start, stop, step);
+      it.kind = IndexItem::Kind::Slice;
+      it.start = start;
+      it.stop = stop;
+      it.step = step;
     } else if (py::isinstance<Tensor>(h)) {
-      Tensor idx = h.cast<Tensor>();
-      PYSEQ_CHECK(idx.dtype() == DType::Int64 && idx.ndim() == 1, TypeError,
-                  "tensor indices must be 1-d int64 tensors, got dtype ", idx.dtype(), " and shape ", idx.shape());
-      out = index_select(out, dim++, idx);
+      it.kind = IndexItem::Kind::Tensor;
+      it.tensor = h.cast<Tensor>();
     } else {
       throw TypeError(str("only integers, slices, None, ... and 1-d int64 tensors are valid indices (got ",
                           type_name(h), ")"));
     }
+    items.push_back(std::move(it));
   }
-  return out;
+  return items;
+}
+
+Tensor get_index(const Tensor& t, py::handle key) {
+  std::vector<IndexItem> items = index_items(key);
+  py::gil_scoped_release release;
+  return index(t, items);
 }
 
 void set_index(Tensor& t, py::handle key, py::handle value) {
@@ -120,12 +116,14 @@ void set_index(Tensor& t, py::handle key, py::handle value) {
     for (py::handle h : key.cast<py::tuple>())
       PYSEQ_CHECK(!py::isinstance<Tensor>(h), TypeError, "assignment through tensor indices is not supported");
   PYSEQ_CHECK(!py::isinstance<Tensor>(key), TypeError, "assignment through tensor indices is not supported");
-  Tensor part = index(t, key);
-  if (py::isinstance<Tensor>(value)) {
-    copy_(part, value.cast<Tensor>());
-  } else {
-    fill_(part, to_scalar(value, "__setitem__"));
-  }
+  const std::vector<IndexItem> items = index_items(key);
+  const bool is_tensor = py::isinstance<Tensor>(value);
+  const Tensor src = is_tensor ? value.cast<Tensor>() : Tensor();
+  const Scalar fill = is_tensor ? Scalar() : to_scalar(value, "__setitem__");
+  py::gil_scoped_release release;
+  Tensor part = index(t, items);
+  if (is_tensor) copy_(part, src);
+  else fill_(part, fill);
 }
 
 DType to_dtype_arg(py::handle h) {
@@ -137,6 +135,7 @@ DType to_dtype_arg(py::handle h) {
 }  // namespace
 
 void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
+  const auto release = py::call_guard<py::gil_scoped_release>();
   py::enum_<DType> dtype_cls(m, "dtype");
   dtype_cls.value("bool", DType::Bool)
       .value("int64", DType::Int64)
@@ -178,14 +177,18 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
         }
       })
       .def("numpy", &to_numpy)
-      .def("to", [](const Tensor& t, py::handle dtype) { return to_dtype(t, to_dtype_arg(dtype)); }, py::arg("dtype"))
-      .def("float", [](const Tensor& t) { return to_dtype(t, DType::Float32); })
-      .def("double", [](const Tensor& t) { return to_dtype(t, DType::Float64); })
-      .def("long", [](const Tensor& t) { return to_dtype(t, DType::Int64); })
-      .def("bool", [](const Tensor& t) { return to_dtype(t, DType::Bool); })
-      .def("clone", &clone, py::call_guard<py::gil_scoped_release>())
-      .def("contiguous", &contiguous, py::call_guard<py::gil_scoped_release>())
-      .def("__getitem__", &index)
+      .def("to", [](const Tensor& t, py::handle dtype) {
+        const DType dt = to_dtype_arg(dtype);
+        py::gil_scoped_release release;
+        return to_dtype(t, dt);
+      }, py::arg("dtype"))
+      .def("float", [](const Tensor& t) { return to_dtype(t, DType::Float32); }, release)
+      .def("double", [](const Tensor& t) { return to_dtype(t, DType::Float64); }, release)
+      .def("long", [](const Tensor& t) { return to_dtype(t, DType::Int64); }, release)
+      .def("bool", [](const Tensor& t) { return to_dtype(t, DType::Bool); }, release)
+      .def("clone", &clone, release)
+      .def("contiguous", &contiguous, release)
+      .def("__getitem__", &get_index)
       .def("__setitem__", [](Tensor& t, py::handle key, py::handle value) { set_index(t, key, value); })
       .def("__hash__", [](const Tensor& t) { return std::hash<const void*>()(t.impl()); });
 
@@ -216,7 +219,11 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   auto inplace = [&cls](const char* name, Tensor& (*op)(Tensor&, const Tensor&)) {
     cls.def(name, [op, name](py::object self, py::handle other) {
       Tensor t = self.cast<Tensor>();
-      op(t, to_operand(other, t, name));
+      const Tensor operand = to_operand(other, t, name);
+      {
+        py::gil_scoped_release release;
+        op(t, operand);
+      }
       return self;
     }, py::arg("other"));
   };
@@ -231,12 +238,19 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   inplace("copy_", [](Tensor& t, const Tensor& src) -> Tensor& { return copy_(t, src); });
   cls.def("fill_", [](py::object self, py::handle value) {
     Tensor t = self.cast<Tensor>();
-    fill_(t, to_scalar(value, "fill_"));
+    const Scalar v = to_scalar(value, "fill_");
+    {
+      py::gil_scoped_release release;
+      fill_(t, v);
+    }
     return self;
   }, py::arg("value"));
   cls.def("zero_", [](py::object self) {
     Tensor t = self.cast<Tensor>();
-    zero_(t);
+    {
+      py::gil_scoped_release release;
+      zero_(t);
+    }
     return self;
   });
 
@@ -251,23 +265,33 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       {"empty", &empty}, {"zeros", &zeros}, {"ones", &ones}, {"rand", &rand}, {"randn", &randn}};
   for (const auto& [name, factory] : factories) {
     m.def(name, [=, name = name, factory = factory](py::args shape, py::object dtype, bool requires_grad) {
-      return leaf(factory(to_shape(shape, name), dtype_or(dtype, DType::Float32)), requires_grad);
+      const Shape sizes = to_shape(shape, name);
+      const DType dt = dtype_or(dtype, DType::Float32);
+      py::gil_scoped_release release;
+      return leaf(factory(sizes, dt), requires_grad);
     }, py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   }
   m.def("full", [=](const Shape& shape, py::handle value, py::object dtype, bool requires_grad) {
     Scalar v = to_scalar(value, "full");
     DType fallback = v.kind == Scalar::Kind::Float ? DType::Float32 : v.kind == Scalar::Kind::Int ? DType::Int64 : DType::Bool;
-    return leaf(full(shape, v, dtype_or(dtype, fallback)), requires_grad);
+    const DType dt = dtype_or(dtype, fallback);
+    py::gil_scoped_release release;
+    return leaf(full(shape, v, dt), requires_grad);
   }, py::arg("size"), py::arg("fill_value"), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   m.def("arange", [=](py::handle a, py::object b, py::handle step, py::object dtype, bool requires_grad) {
     Scalar start = to_scalar(a, "arange"), end = b.is_none() ? start : to_scalar(b, "arange"), st = to_scalar(step, "arange");
     if (b.is_none()) start = Scalar(int64_t{0});
     const bool any_float = start.kind == Scalar::Kind::Float || end.kind == Scalar::Kind::Float || st.kind == Scalar::Kind::Float;
-    return leaf(arange(start, end, st, dtype_or(dtype, any_float ? DType::Float32 : DType::Int64)), requires_grad);
+    const DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
+    py::gil_scoped_release release;
+    return leaf(arange(start, end, st, dt), requires_grad);
   }, py::arg("start"), py::arg("end") = py::none(), py::arg("step") = 1, py::kw_only(), py::arg("dtype") = py::none(),
      py::arg("requires_grad") = false);
   m.def("eye", [=](int64_t n, py::object m_, py::object dtype, bool requires_grad) {
-    return leaf(eye(n, m_.is_none() ? n : to_int(m_, "eye"), dtype_or(dtype, DType::Float32)), requires_grad);
+    const int64_t cols = m_.is_none() ? n : to_int(m_, "eye");
+    const DType dt = dtype_or(dtype, DType::Float32);
+    py::gil_scoped_release release;
+    return leaf(eye(n, cols, dt), requires_grad);
   }, py::arg("n"), py::arg("m") = py::none(), py::kw_only(), py::arg("dtype") = py::none(), py::arg("requires_grad") = false);
   m.def("randint", [=](int64_t low, py::object high, py::object size, py::object dtype) {
     // randint(high, size) or randint(low, high, size), as in PyTorch
@@ -277,7 +301,11 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       high = py::int_(low);
       low = 0;
     }
-    return randint(low, to_int(high, "randint"), size.cast<Shape>(), dtype_or(dtype, DType::Int64));
+    const int64_t hi = to_int(high, "randint");
+    const Shape sizes = size.cast<Shape>();
+    const DType dt = dtype_or(dtype, DType::Int64);
+    py::gil_scoped_release release;
+    return randint(low, hi, sizes, dt);
   }, py::arg("low"), py::arg("high") = py::none(), py::arg("size") = py::none(), py::kw_only(), py::arg("dtype") = py::none());
   m.def("zeros_like", &zeros_like, py::arg("input"));
   m.def("ones_like", &ones_like, py::arg("input"));
@@ -286,20 +314,8 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   // The counter-based generator behind rand, randn, randint, init and dropout (pyseq/random.h).
   m.def("manual_seed", &manual_seed, py::arg("seed"));
   m.def("initial_seed", &initial_seed);
-  m.def("get_rng_state", [] {  // an int64 tensor (seed, offset): hand it back to set_rng_state
-    const RngState st = get_rng_state();
-    Tensor out = empty({2}, DType::Int64);
-    out.data<int64_t>()[0] = static_cast<int64_t>(st.seed);
-    out.data<int64_t>()[1] = static_cast<int64_t>(st.offset);
-    return out;
-  });
-  m.def("set_rng_state", [](const Tensor& state) {
-    PYSEQ_CHECK(state.dtype() == DType::Int64 && state.shape() == Shape({2}), ValueError,
-                "set_rng_state: expected the int64 tensor of shape [2] that get_rng_state() returns, got ",
-                state.dtype(), " of shape ", state.shape());
-    const Tensor st = contiguous(state);
-    set_rng_state({static_cast<uint64_t>(st.data<int64_t>()[0]), static_cast<uint64_t>(st.data<int64_t>()[1])});
-  }, py::arg("new_state"));
+  m.def("get_rng_state", &rng_state);
+  m.def("set_rng_state", py::overload_cast<const Tensor&>(&set_rng_state), py::arg("new_state"));
 }
 
 }  // namespace pyseq::bindings

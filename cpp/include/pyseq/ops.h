@@ -38,6 +38,9 @@ Tensor randn(const Shape& shape, DType dtype = DType::Float32);  // standard nor
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype = DType::Int64);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
+// The random generator's state as an int64 tensor (seed, offset), and back, as torch.get_rng_state.
+Tensor rng_state();
+void set_rng_state(const Tensor& state);
 
 // --- views (no copy; share storage and version with the input) ---
 Tensor view(const Tensor& t, Shape shape);      // one size may be -1; raises if not viewable
@@ -53,6 +56,16 @@ Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
 Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step);
 Tensor select(const Tensor& t, int64_t dim, int64_t index);
 Tensor contiguous(const Tensor& t);
+
+// One item of a Python-style index t[i, a:b:c, None, ..., idx].
+struct IndexItem {
+  enum class Kind : uint8_t { Int, Slice, NewAxis, Ellipsis, Tensor } kind = Kind::Int;
+  int64_t index = 0;                 // Int: negative counts from the end
+  int64_t start = 0, stop = 0, step = 1;  // Slice: Python bounds, already resolved against the size
+  Tensor tensor;                     // Tensor: a 1-d int64 index (selects rows, copies)
+};
+// A view of `t` (a copy when an item is a tensor), with numpy's rules and IndexErrors.
+Tensor index(const Tensor& t, const std::vector<IndexItem>& items);
 
 // --- copies and conversion ---
 Tensor clone(const Tensor& t);
@@ -142,8 +155,8 @@ std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim = 0);
 Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index);
 Tensor gather(const Tensor& t, int64_t dim, const Tensor& index);
 Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src);
-// weight (V, D), indices (*) int64 -> (*, D). Rows at padding_idx get no gradient (-1: none).
-Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx = -1);
+// weight (V, D), indices (*) int64 -> (*, D). The row at padding_idx (negative: from the end) gets no gradient.
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx = std::nullopt);
 Tensor one_hot(const Tensor& indices, int64_t num_classes = -1);
 
 // --- in-place random fills from the global generator (pyseq/random.h) ---

@@ -74,6 +74,22 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   return out;
 }
 
+Tensor rng_state() {
+  const RngState st = get_rng_state();
+  Tensor out = empty({2}, DType::Int64);
+  out.data<int64_t>()[0] = static_cast<int64_t>(st.seed);
+  out.data<int64_t>()[1] = static_cast<int64_t>(st.offset);
+  return out;
+}
+
+void set_rng_state(const Tensor& state) {
+  PYSEQ_CHECK(state.dtype() == DType::Int64 && state.shape() == Shape({2}), ValueError,
+              "set_rng_state: expected the int64 tensor of shape [2] that get_rng_state() returns, got ",
+              state.dtype(), " of shape ", state.shape());
+  const Tensor st = contiguous(state);
+  set_rng_state(RngState{static_cast<uint64_t>(st.data<int64_t>()[0]), static_cast<uint64_t>(st.data<int64_t>()[1])});
+}
+
 // In place: the values are drawn into a fresh tensor of the parameter's dtype and copied in
 // (copy_ handles any strides and records the write for autograd).
 Tensor& uniform_(Tensor& self, double low, double high) {

@@ -262,9 +262,15 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
   return out;
 }
 
-Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_idx) {
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int64_t> padding_idx) {
   PYSEQ_CHECK(weight.ndim() == 2, ValueError, "embedding: expected a 2-d weight (num_embeddings, dim), got shape ",
               weight.shape());
+  const int64_t num_embeddings = weight.shape()[0];
+  if (padding_idx) {
+    PYSEQ_CHECK(*padding_idx >= -num_embeddings && *padding_idx < num_embeddings, IndexError, "embedding: padding_idx ",
+                *padding_idx, " is out of range for ", num_embeddings, " embeddings");
+    if (*padding_idx < 0) *padding_idx += num_embeddings;
+  }
   check_index_dtype(indices, "embedding");
   const int64_t V = weight.shape()[0], D = weight.shape()[1];
   const Tensor idx = contiguous(indices), w = contiguous(weight.detach());
@@ -276,7 +282,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
     dev::index_select<T>(w.data<T>(), 1, V, D, idx.data<int64_t>(), idx.numel(), out.data<T>());
   });
   if (needs_grad(weight)) {  // rows add up the gradients of every position that looked them up
-    auto node = std::make_shared<IndexSelectBackward>("EmbeddingBackward", weight.shape(), Around{1, V, D}, idx, padding_idx);
+    auto node = std::make_shared<IndexSelectBackward>("EmbeddingBackward", weight.shape(), Around{1, V, D}, idx,
+                                                             padding_idx.value_or(-1));
     record(node, {weight}, {out});
   }
   return out;

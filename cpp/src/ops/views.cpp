@@ -290,4 +290,49 @@ Tensor select(const Tensor& t, int64_t dim, int64_t index) {
   return out;
 }
 
+Tensor index(const Tensor& t, const std::vector<IndexItem>& items) {
+  using Kind = IndexItem::Kind;
+  int64_t consumed = 0, ellipses = 0;
+  for (const IndexItem& it : items) {
+    if (it.kind == Kind::Ellipsis) ++ellipses;
+    else if (it.kind != Kind::NewAxis) ++consumed;
+  }
+  PYSEQ_CHECK(ellipses <= 1, IndexError, "an index can only have a single ellipsis ('...')");
+  PYSEQ_CHECK(consumed <= t.ndim(), IndexError, "too many indices for tensor of dimension ", t.ndim(), " (got ",
+              consumed, ")");
+  Tensor out = t;
+  int64_t dim = 0, input_dim = 0;  // position in `out`, and in `t` for error messages
+  for (const IndexItem& it : items) {
+    switch (it.kind) {
+      case Kind::NewAxis:
+        out = unsqueeze(out, dim++);
+        break;
+      case Kind::Ellipsis:
+        dim += t.ndim() - consumed;
+        input_dim += t.ndim() - consumed;
+        break;
+      case Kind::Int: {
+        const int64_t size = out.shape()[dim];
+        PYSEQ_CHECK(it.index >= -size && it.index < size, IndexError, "index ", it.index,
+                    " is out of bounds for dimension ", input_dim, " with size ", size);
+        out = select(out, dim, it.index);
+        ++input_dim;
+        break;
+      }
+      case Kind::Slice:
+        out = slice(out, dim++, it.start, it.stop, it.step);
+        ++input_dim;
+        break;
+      case Kind::Tensor:
+        PYSEQ_CHECK(it.tensor.dtype() == DType::Int64 && it.tensor.ndim() == 1, TypeError,
+                    "tensor indices must be 1-d int64 tensors, got dtype ", it.tensor.dtype(), " and shape ",
+                    it.tensor.shape());
+        out = index_select(out, dim++, it.tensor);
+        ++input_dim;
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace pyseq
