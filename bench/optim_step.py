@@ -7,7 +7,8 @@ process with the same thread count, and times `optimizer.step()` (the gradients 
 every timed step does the same work) or `clip_grad_norm_` (max_norm large enough that the
 gradients keep their values from call to call). Cases: a parameter group of 200 small tensors
 shaped like the layers of a small BERT ((64,), (64, 64), (256, 64), (64, 256)), and a group of 4
-large ones ((1024, 1024)). torch runs with its default implementation on CPU (foreach=None:
+large ones ((1024, 1024)), and 200 tiny ones ((64,): the cost of a step is then all in the calls
+around the arithmetic). torch runs with its default implementation on CPU (foreach=None:
 one tensor at a time) and with foreach=True (its multi-tensor path).
 
 The column "pyseq, one call per parameter" runs the per-parameter fused kernels
@@ -129,6 +130,7 @@ def main():
     print(f"- CPU use by other processes before the run: {100 * busy:.0f}%\n" if busy is not None else "")
     small, large = small_shapes(), [(1024, 1024)] * 4
     cases = [(f"{name}, 200 small params", lambda n=name: optimizer_case(n, small)) for name in OPTIMIZERS]
+    cases += [(f"{name}, 200 x (64,)", lambda n=name: optimizer_case(n, [(64,)] * 200)) for name in OPTIMIZERS]
     cases += [(f"{name}, 4 x (1024, 1024)", lambda n=name: optimizer_case(n, large)) for name in OPTIMIZERS]
     cases += [("clip_grad_norm_, 200 small grads", lambda: clip_case(small)),
               ("clip_grad_norm_, 4 x (1024, 1024)", lambda: clip_case(large))]
