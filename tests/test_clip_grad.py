@@ -197,3 +197,88 @@ def test_penalties_edge_cases():
     np.testing.assert_array_equal(p.grad.numpy(), [0.0, -1.0])
     with pytest.raises(TypeError, match="item 0"):
         l2_penalty([[1.0, 2.0]])
+
+
+# --- one C++ call over all gradients ---
+
+MANY_SHAPES = [(0,), (1,), (3, 4), (64,), (64, 64), (2, 0, 3), (5,), (256, 64), (70000,), (1, 1)] * 3
+
+
+def _many(rng, dtypes=None):
+    """Parameters of MANY_SHAPES (empty and 1-element ones among them), gradients set: pyseq, torch."""
+    dtypes = dtypes or [np.float32] * len(MANY_SHAPES)
+    return _pairs(rng, scale=0.05, dtypes=dtypes, shapes=MANY_SHAPES)
+
+
+def _reference_clip(grads, max_norm, norm_type):
+    """What clip_grad_norm_ computed before it was one C++ call, tensor op by tensor op."""
+    wide = any(g.dtype == pyseq.float64 for g in grads)
+    dtype = pyseq.float64 if wide else grads[0].dtype
+    total = pyseq.stack([g.norm(norm_type).to(dtype) for g in grads]).norm(norm_type)  # ()
+    coef = (max_norm / (total + 1e-6)).clamp(max=1.0)  # ()
+    return total, [(g * coef).numpy() for g in grads]
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_clip_grad_norm_many_grads_exact(rng, norm_type, mixed):
+    dtypes = [np.float64 if mixed and i % 4 == 0 else np.float32 for i in range(len(MANY_SHAPES))]
+    ours, theirs = _many(rng, dtypes)
+    grads = [p.grad for p in ours]
+    ref_total, ref_grads = _reference_clip(grads, 1.0, norm_type)
+    total = clip_grad_norm_(ours, 1.0, norm_type=norm_type)
+    assert total.dtype == ref_total.dtype and total.item() == ref_total.item()  # bit for bit
+    for p, expected in zip(ours, ref_grads):
+        np.testing.assert_array_equal(p.grad.numpy(), expected)
+    # torch refuses the inf-norm of an empty tensor (we take it as 0, which changes nothing here)
+    torch_total = torch.nn.utils.clip_grad_norm_([t for t in theirs if t.numel() or norm_type != math.inf], 1.0,
+                                                 norm_type=norm_type)
+    np.testing.assert_allclose(total.item(), torch_total.item(), rtol=1e-5)
+    _assert_grads(ours, theirs, rtol=1e-5)
+
+
+def test_clip_grad_norm_strided_and_repeated_grads(rng):
+    ours, theirs = _pairs(rng, scale=4.0, shapes=[(3, 4), (4, 3), (5,)])
+    g = rng.standard_normal((4, 3)).astype(np.float32)
+    ours[0].grad, theirs[0].grad = pyseq.tensor(g).transpose(0, 1), torch.tensor(g).transpose(0, 1)
+    assert not ours[0].grad.is_contiguous()
+    ours.append(ours[2])  # the same gradient twice: counted and scaled twice, as in torch
+    theirs.append(theirs[2])
+    total = clip_grad_norm_(ours, 0.5)
+    np.testing.assert_allclose(total.item(), torch.nn.utils.clip_grad_norm_(theirs, 0.5).item(), rtol=1e-6)
+    _assert_grads(ours, theirs)
+    assert not ours[0].grad.is_contiguous()
+
+
+def test_clip_grad_value_many_and_strided(rng):
+    ours, theirs = _many(rng)
+    g = rng.standard_normal((4, 3)).astype(np.float32)
+    ours[2].grad, theirs[2].grad = pyseq.tensor(g).transpose(0, 1), torch.tensor(g).transpose(0, 1)
+    nan = np.array([np.nan, 5.0], dtype=np.float32)
+    ours[1].grad, theirs[1].grad = pyseq.tensor(nan[:1]), torch.tensor(nan[:1])
+    clip_grad_value_(ours, 0.03)
+    torch.nn.utils.clip_grad_value_(theirs, 0.03)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), t.grad.numpy())
+
+
+def test_clip_calls_errors():
+    good, ints = pyseq.ones(3), pyseq.ones(2, dtype=pyseq.int64)
+    with pytest.raises(TypeError, match="gradient 1 has dtype int64"):
+        pyseq._core.clip_grad_norm_([good, ints], 1.0)
+    with pytest.raises(TypeError, match="gradient 1 has dtype int64"):
+        pyseq._core.clip_grad_value_([good, ints], 1.0)
+    with pytest.raises(TypeError, match="item 1 is a NoneType"):
+        pyseq._core.clip_grad_norm_([good, None], 1.0)
+    with pytest.raises(ValueError, match="norm_type"):
+        pyseq._core.total_norm([good], 0.0)
+    with pytest.raises(ValueError, match="clip_value"):
+        pyseq._core.clip_grad_value_([good], -1.0)
+    frozen = np.ones(2, dtype=np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(RuntimeError, match="gradient 1 is read-only"):
+        pyseq._core.clip_grad_norm_([good, pyseq.from_numpy(frozen)], 0.1)
+    np.testing.assert_array_equal(good.numpy(), np.ones(3))  # checked before anything was scaled
+    assert pyseq._core.total_norm([good, pyseq.ones(2, dtype=pyseq.float64)], 1.0).item() == 5.0
+    pyseq._core.scale_([good], 0.5)
+    np.testing.assert_array_equal(good.numpy(), [0.5] * 3)

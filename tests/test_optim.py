@@ -421,3 +421,146 @@ def test_non_contiguous_gradient():
         opt_b.step()
     np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
     assert np.abs(to_numpy(a) - W0.astype(np.float32)).max() > 0.1
+
+
+# --- one C++ call per parameter group (the multi-tensor step) ---
+
+# Sizes from empty to one larger than a thread's share of elements (so it is cut into pieces).
+GROUP_SHAPES = [(0,), (1,), (3, 4), (64,), (64, 64), (2, 0, 3), (5,), (256, 64), (70000,), (1, 1), (7, 3, 2)]
+
+MULTI_CASES = [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.5, dampening=0.3, maximize=True)),
+    ("Adagrad", dict(lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.1)),
+    ("Adadelta", dict(rho=0.8, weight_decay=0.05, maximize=True)),
+    ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1)), ("RMSprop", dict(alpha=0.9)),
+    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
+    ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
+]
+
+
+def _group_run(lib, name, options, dtype, per_parameter, steps=4):
+    """Steps a group of GROUP_SHAPES parameters with the same random gradients in every library:
+    one optimizer over the group, or (per_parameter) one optimizer per parameter. Some steps leave
+    a parameter without a gradient, so the parameters' step counts differ."""
+    rng = np.random.default_rng(7)
+    params = [lib.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in GROUP_SHAPES]
+    if lib is torch:
+        opts = [getattr(torch.optim, name)([p] if per_parameter else params, **options, foreach=False)
+                for p in (params if per_parameter else params[:1])]
+    else:
+        opts = [getattr(optim, name)([p] if per_parameter else params, **options)
+                for p in (params if per_parameter else params[:1])]
+    for step in range(steps):
+        for i, p in enumerate(params):
+            g = rng.standard_normal(p.shape).astype(dtype)
+            p.grad = None if (step == 1 and i % 3 == 0) else lib.tensor(g)
+        for opt in opts:
+            opt.step()
+    return [to_numpy(p) for p in params], opts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,options", MULTI_CASES)
+def test_group_step_equals_one_parameter_at_a_time_and_torch(name, options, dtype):
+    group, opts = _group_run(pyseq, name, options, dtype, per_parameter=False)
+    one_by_one, _ = _group_run(pyseq, name, options, dtype, per_parameter=True)
+    ref, _ = _group_run(torch, name, options, dtype, per_parameter=False)
+    for i, (a, b, r) in enumerate(zip(group, one_by_one, ref)):
+        assert a.dtype == dtype and a.shape == GROUP_SHAPES[i]
+        np.testing.assert_array_equal(a, b, err_msg=f"parameter {i}")  # bit for bit
+        np.testing.assert_allclose(a, r, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6, err_msg=str(i))
+    assert opts[0].state[opts[0].param_groups[0]["params"][0]]["step"] == 3  # skipped once
+
+
+def test_group_step_same_with_one_thread_and_mixed_dtypes():
+    """The split across threads does not change a bit; a group may mix float32 and float64."""
+    def run(threads):
+        before = pyseq.get_num_threads()
+        pyseq.set_num_threads(threads)
+        try:
+            rng = np.random.default_rng(3)
+            params = [pyseq.tensor(rng.standard_normal(s).astype(np.float64 if i % 2 else np.float32),
+                                   requires_grad=True) for i, s in enumerate(GROUP_SHAPES)]
+            opt = optim.AdamW(params, lr=0.01)
+            for _ in range(3):
+                for p in params:
+                    p.grad = pyseq.tensor(rng.standard_normal(p.shape)).to(p.dtype)
+                opt.step()
+            return [to_numpy(p) for p in params]
+        finally:
+            pyseq.set_num_threads(before)
+    for a, b in zip(run(1), run(4)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_group_step_bumps_versions():
+    params = [pyseq.zeros(3, requires_grad=True), pyseq.zeros(0, requires_grad=True)]
+    opt = optim.Adam(params)
+    for p in params:
+        p.grad = pyseq.ones(p.shape)
+    versions = [p._version for p in params]
+    opt.step()
+    assert all(p._version > v for p, v in zip(params, versions))
+
+
+def _adam_lists(shapes=((2, 3), (4,)), dtype=pyseq.float32):
+    params = [pyseq.zeros(s, dtype=dtype) for s in shapes]
+    return params, [pyseq.ones(s, dtype=dtype) for s in shapes], [pyseq.zeros(s, dtype=dtype) for s in shapes], \
+        [pyseq.zeros(s, dtype=dtype) for s in shapes]
+
+
+def _adam_multi(params, grads, m, v, max_sq=None, steps=None, amsgrad=False):
+    steps = [1] * len(params) if steps is None else steps
+    pyseq._core.adam_step_multi(params, grads, m, v, max_sq, steps, 0.1, 0.9, 0.999, 1e-8, 0.0, amsgrad, False)
+
+
+@pytest.mark.parametrize("change,error,match", [
+    (lambda a: a.update(grads=a["grads"][:1]), ValueError, "got 2 parameters but 1 gradients"),
+    (lambda a: a.update(m=a["m"] + [pyseq.zeros(1)]), ValueError, "got 2 parameters but 3 exp_avg tensors"),
+    (lambda a: a.update(steps=[1]), ValueError, "got 2 parameters but 1 steps"),
+    (lambda a: a.update(amsgrad=True), ValueError, "got 2 parameters but 0 max_exp_avg_sq tensors"),
+    (lambda a: a["grads"].__setitem__(1, pyseq.ones(5)), ValueError,
+     "parameter 1: grad has shape \\[5\\] but the parameter has shape \\[4\\]"),
+    (lambda a: a["v"].__setitem__(1, pyseq.zeros(4, dtype=pyseq.float64)), TypeError,
+     "parameter 1: exp_avg_sq has dtype float64 but the parameter has dtype float32"),
+    (lambda a: a["params"].__setitem__(1, pyseq.zeros(4, dtype=pyseq.int64)), TypeError,
+     "parameter 1: parameters must be floating point"),
+    (lambda a: a["params"].__setitem__(0, pyseq.zeros(3, 2).transpose(0, 1)), ValueError,
+     "parameter 0: the parameter must be contiguous"),
+    (lambda a: a["grads"].__setitem__(0, pyseq.ones(3, 2).transpose(0, 1)), ValueError,
+     "parameter 0: grad must be contiguous"),
+    (lambda a: a.update(steps=[1, 0]), ValueError, "parameter 1: step counts from 1, got 0"),
+    (lambda a: a["m"].__setitem__(1, None), TypeError, "exp_avgs must hold Tensors, but item 1 is a NoneType"),
+    (lambda a: a.update(grads=None), TypeError, "grads must be a list of Tensors, got NoneType"),
+    (lambda a: a.update(steps=[1, "2"]), TypeError, "int"),
+])
+def test_group_step_errors(change, error, match):
+    params, grads, m, v = _adam_lists()
+    args = dict(params=params, grads=grads, m=m, v=v, steps=None, amsgrad=False)
+    change(args)
+    with pytest.raises(error, match=match):
+        _adam_multi(args["params"], args["grads"], args["m"], args["v"], steps=args["steps"], amsgrad=args["amsgrad"])
+    # everything is checked before anything is written
+    for p in params:
+        np.testing.assert_array_equal(p.numpy(), np.zeros(p.shape))
+
+
+def test_group_step_errors_of_each_optimizer():
+    p, g = [pyseq.zeros(2), pyseq.zeros(3)], [pyseq.ones(2), pyseq.ones(3)]
+    with pytest.raises(ValueError, match="sgd_step_multi: parameter 1: momentum_buffer has shape \\[2\\]"):
+        pyseq._core.sgd_step_multi(p, g, [pyseq.zeros(2), pyseq.zeros(2)], [1, 1], 0.1, 0.9, 0.0, 0.0, False)
+    pyseq._core.sgd_step_multi(p, g, None, [1, 1], 0.1, 0.0, 0.0, 0.0, False)  # no momentum: no buffers
+    np.testing.assert_allclose(p[1].numpy(), [-0.1] * 3)
+    with pytest.raises(ValueError, match="adagrad_step_multi: got 2 parameters but 1 state_sum tensors"):
+        pyseq._core.adagrad_step_multi(p, g, [pyseq.zeros(2)], [1, 1], 0.1, 0.0, 0.0, 1e-10)
+    with pytest.raises(TypeError, match="adadelta_step_multi: parameter 0: acc_delta has dtype float64"):
+        pyseq._core.adadelta_step_multi(p, g, [pyseq.zeros(2), pyseq.zeros(3)],
+                                        [pyseq.zeros(2, dtype=pyseq.float64), pyseq.zeros(3)], 1.0, 0.9, 1e-6, 0.0)
+    with pytest.raises(ValueError, match="rmsprop_step_multi: got 2 parameters but 0 grad_avg tensors"):
+        pyseq._core.rmsprop_step_multi(p, g, [pyseq.zeros(2), pyseq.zeros(3)], None, None, 0.01, 0.99, 1e-8, 0.0,
+                                       0.0, True)
+    with pytest.raises(RuntimeError, match="parameter 0: the parameter's memory is read-only"):
+        frozen = np.zeros(2, dtype=np.float32)
+        frozen.flags.writeable = False
+        pyseq._core.sgd_step_multi([pyseq.from_numpy(frozen)], [pyseq.ones(2)], None, [1], 0.1, 0.0, 0.0, 0.0, False)

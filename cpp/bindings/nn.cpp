@@ -1,4 +1,4 @@
-// Neural-network ops, random fills and fused optimizer steps.
+// Neural-network ops, random fills, fused optimizer steps and gradient clipping.
 #include "convert.h"
 #include "pyseq/optim.h"
 
@@ -10,6 +10,30 @@ Tensor optional_tensor(py::handle h, const char* what) {
   if (h.is_none()) return Tensor();
   PYSEQ_CHECK(py::isinstance<Tensor>(h), TypeError, what, ": expected a Tensor or None, got ", type_name(h));
   return h.cast<Tensor>();
+}
+
+// A list of tensors: None -> empty (a state list the options do not use); otherwise a list or tuple
+// of Tensors. `what` names the call and the argument in messages.
+optim::TensorList tensor_list(py::handle h, const char* op, const char* what, bool optional = false) {
+  optim::TensorList out;
+  if (optional && h.is_none()) return out;
+  PYSEQ_CHECK(py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h), TypeError, op, ": ", what,
+              " must be a list of Tensors", optional ? " or None" : "", ", got ", type_name(h));
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) {
+    PYSEQ_CHECK(py::isinstance<Tensor>(item), TypeError, op, ": ", what, " must hold Tensors, but item ", out.size(),
+                " is a ", type_name(item));
+    out.push_back(item.cast<Tensor>());
+  }
+  return out;
+}
+
+// Per-parameter step counts: a list or tuple of ints.
+std::vector<int64_t> step_list(py::handle h, const char* op) {
+  PYSEQ_CHECK(py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h), TypeError, op,
+              ": steps must be a list of ints, got ", type_name(h));
+  std::vector<int64_t> out;
+  for (py::handle item : py::reinterpret_borrow<py::sequence>(h)) out.push_back(to_int(item, op));
+  return out;
 }
 
 }  // namespace
@@ -101,6 +125,87 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
   }, py::arg("param"), py::arg("grad"), py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("max_exp_avg_sq"),
      py::arg("step"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
      py::arg("amsgrad"), py::arg("decoupled_weight_decay"), py::arg("maximize") = false);
+
+  // Multi-tensor optimizer steps: one call per parameter group, lists indexed by parameter (see
+  // pyseq/optim.h). A state list the options do not use may be None.
+  m.def("sgd_step_multi", [](py::handle params, py::handle grads, py::handle bufs, py::handle steps, double lr,
+                             double momentum, double dampening, double weight_decay, bool nesterov, bool maximize) {
+    const char* op = "sgd_step_multi";
+    auto p = tensor_list(params, op, "params"), g = tensor_list(grads, op, "grads");
+    auto b = tensor_list(bufs, op, "momentum_buffers", true);
+    auto s = step_list(steps, op);
+    py::gil_scoped_release r;
+    optim::sgd_step_multi(p, g, b, s, lr, momentum, dampening, weight_decay, nesterov, maximize);
+  }, py::arg("params"), py::arg("grads"), py::arg("momentum_buffers"), py::arg("steps"), py::arg("lr"),
+     py::arg("momentum"), py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"),
+     py::arg("maximize") = false);
+  m.def("adagrad_step_multi", [](py::handle params, py::handle grads, py::handle state_sums, py::handle steps,
+                                 double lr, double lr_decay, double weight_decay, double eps, bool maximize) {
+    const char* op = "adagrad_step_multi";
+    auto p = tensor_list(params, op, "params"), g = tensor_list(grads, op, "grads");
+    auto ss = tensor_list(state_sums, op, "state_sums");
+    auto s = step_list(steps, op);
+    py::gil_scoped_release r;
+    optim::adagrad_step_multi(p, g, ss, s, lr, lr_decay, weight_decay, eps, maximize);
+  }, py::arg("params"), py::arg("grads"), py::arg("state_sums"), py::arg("steps"), py::arg("lr"), py::arg("lr_decay"),
+     py::arg("weight_decay"), py::arg("eps"), py::arg("maximize") = false);
+  m.def("adadelta_step_multi", [](py::handle params, py::handle grads, py::handle square_avgs, py::handle acc_deltas,
+                                  double lr, double rho, double eps, double weight_decay, bool maximize) {
+    const char* op = "adadelta_step_multi";
+    auto p = tensor_list(params, op, "params"), g = tensor_list(grads, op, "grads");
+    auto sq = tensor_list(square_avgs, op, "square_avgs"), acc = tensor_list(acc_deltas, op, "acc_deltas");
+    py::gil_scoped_release r;
+    optim::adadelta_step_multi(p, g, sq, acc, lr, rho, eps, weight_decay, maximize);
+  }, py::arg("params"), py::arg("grads"), py::arg("square_avgs"), py::arg("acc_deltas"), py::arg("lr"),
+     py::arg("rho"), py::arg("eps"), py::arg("weight_decay"), py::arg("maximize") = false);
+  m.def("rmsprop_step_multi", [](py::handle params, py::handle grads, py::handle square_avgs, py::handle bufs,
+                                 py::handle grad_avgs, double lr, double alpha, double eps, double weight_decay,
+                                 double momentum, bool centered, bool maximize) {
+    const char* op = "rmsprop_step_multi";
+    auto p = tensor_list(params, op, "params"), g = tensor_list(grads, op, "grads");
+    auto sq = tensor_list(square_avgs, op, "square_avgs");
+    auto b = tensor_list(bufs, op, "momentum_buffers", true), ga = tensor_list(grad_avgs, op, "grad_avgs", true);
+    py::gil_scoped_release r;
+    optim::rmsprop_step_multi(p, g, sq, b, ga, lr, alpha, eps, weight_decay, momentum, centered, maximize);
+  }, py::arg("params"), py::arg("grads"), py::arg("square_avgs"), py::arg("momentum_buffers"), py::arg("grad_avgs"),
+     py::arg("lr"), py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"), py::arg("momentum"),
+     py::arg("centered"), py::arg("maximize") = false);
+  m.def("adam_step_multi", [](py::handle params, py::handle grads, py::handle exp_avgs, py::handle exp_avg_sqs,
+                              py::handle max_sqs, py::handle steps, double lr, double beta1, double beta2, double eps,
+                              double weight_decay, bool amsgrad, bool decoupled_weight_decay, bool maximize) {
+    const char* op = "adam_step_multi";
+    auto p = tensor_list(params, op, "params"), g = tensor_list(grads, op, "grads");
+    auto m1 = tensor_list(exp_avgs, op, "exp_avgs"), m2 = tensor_list(exp_avg_sqs, op, "exp_avg_sqs");
+    auto mx = tensor_list(max_sqs, op, "max_exp_avg_sqs", true);
+    auto s = step_list(steps, op);
+    py::gil_scoped_release r;
+    optim::adam_step_multi(p, g, m1, m2, mx, s, lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay,
+                           maximize);
+  }, py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"), py::arg("max_exp_avg_sqs"),
+     py::arg("steps"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
+     py::arg("amsgrad"), py::arg("decoupled_weight_decay"), py::arg("maximize") = false);
+
+  // Gradient clipping over lists of tensors (torch.nn.utils semantics; see pyseq/optim.h).
+  m.def("total_norm", [](py::handle tensors, double norm_type) {
+    auto t = tensor_list(tensors, "total_norm", "tensors");
+    py::gil_scoped_release r;
+    return optim::total_norm(t, norm_type);
+  }, py::arg("tensors"), py::arg("norm_type") = 2.0);
+  m.def("scale_", [](py::handle tensors, double coef) {
+    auto t = tensor_list(tensors, "scale_", "tensors");
+    py::gil_scoped_release r;
+    optim::scale_(t, coef);
+  }, py::arg("tensors"), py::arg("coef"));
+  m.def("clip_grad_norm_", [](py::handle grads, double max_norm, double norm_type, bool error_if_nonfinite) {
+    auto g = tensor_list(grads, "clip_grad_norm_", "grads");
+    py::gil_scoped_release r;
+    return optim::clip_grad_norm_(g, max_norm, norm_type, error_if_nonfinite);
+  }, py::arg("grads"), py::arg("max_norm"), py::arg("norm_type") = 2.0, py::arg("error_if_nonfinite") = false);
+  m.def("clip_grad_value_", [](py::handle grads, double clip_value) {
+    auto g = tensor_list(grads, "clip_grad_value_", "grads");
+    py::gil_scoped_release r;
+    optim::clip_grad_value_(g, clip_value);
+  }, py::arg("grads"), py::arg("clip_value"));
 }
 
 }  // namespace pyseq::bindings

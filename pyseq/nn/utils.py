@@ -1,10 +1,7 @@
 """Gradient clipping and weight penalties (torch.nn.utils' clip_grad_norm_ / clip_grad_value_)."""
 
-import math
-
 from .. import _core
 from .._core import Tensor
-from ..autograd import no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty"]
 
@@ -39,21 +36,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be > 0 or inf, got {norm_type}")
     grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return _core.zeros(())
-    with no_grad():
-        wide = any(g.dtype == _core.dtype.float64 for g in grads)
-        dtype = _core.dtype.float64 if wide else grads[0].dtype
-        norms = [g.norm(norm_type).to(dtype) for g in grads]   # each ()
-        total = _core.stack(norms).norm(norm_type)               # ()
-        if error_if_nonfinite and not math.isfinite(total.item()):
-            raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is "
-                               f"{total.item()}, so they cannot be clipped; to scale them by it anyway, "
-                               "pass error_if_nonfinite=False")
-        coef = (max_norm / (total + 1e-6)).clamp(max=1.0)      # ()
-        for g in grads:
-            g.mul_(coef)
-    return total
+    # One C++ call, threaded over the gradients: the norm of each gradient, the norm of those norms
+    # (in float64 if any gradient is float64), then every gradient times min(1, max_norm / (total + 1e-6)).
+    return _core.clip_grad_norm_(grads, max_norm, norm_type, bool(error_if_nonfinite))
 
 
 def clip_grad_value_(parameters, clip_value):
@@ -66,10 +51,7 @@ def clip_grad_value_(parameters, clip_value):
         raise TypeError(f"clip_grad_value_: clip_value must be a number, got {clip_value!r}") from None
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    with no_grad():
-        for p in params:
-            if p.grad is not None:
-                p.grad.copy_(p.grad.clamp(-clip_value, clip_value))
+    _core.clip_grad_value_([p.grad for p in params if p.grad is not None], clip_value)
 
 
 def _penalty(parameters, fn, term):

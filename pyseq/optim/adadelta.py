@@ -29,8 +29,8 @@ class Adadelta(Optimizer):
         _check_number("Adadelta", "weight_decay", group["weight_decay"], lambda v: v >= 0, ">= 0")
         _check_bool("Adadelta", "maximize", group["maximize"])
 
-    def _update(self, param, grad, state, group):
-        square_avg = self._buffer(state, "square_avg", param)
-        acc_delta = self._buffer(state, "acc_delta", param)
-        _core.adadelta_step(param, grad, square_avg, acc_delta, float(group["lr"]), float(group["rho"]),
-                            float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))
+    def _step_group(self, params, grads, states, group):
+        square_avgs = self._buffers(states, "square_avg", params)
+        acc_deltas = self._buffers(states, "acc_delta", params)
+        _core.adadelta_step_multi(params, grads, square_avgs, acc_deltas, float(group["lr"]), float(group["rho"]),
+                                  float(group["eps"]), float(group["weight_decay"]), bool(group["maximize"]))

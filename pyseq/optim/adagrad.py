@@ -28,7 +28,8 @@ class Adagrad(Optimizer):
             _check_number("Adagrad", key, group[key], lambda v: v >= 0, ">= 0")
         _check_bool("Adagrad", "maximize", group["maximize"])
 
-    def _update(self, param, grad, state, group):
-        state_sum = self._buffer(state, "sum", param, fill=float(group["initial_accumulator_value"]))
-        _core.adagrad_step(param, grad, state_sum, state["step"], float(group["lr"]), float(group["lr_decay"]),
-                           float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"]))
+    def _step_group(self, params, grads, states, group):
+        state_sums = self._buffers(states, "sum", params, fill=float(group["initial_accumulator_value"]))
+        _core.adagrad_step_multi(params, grads, state_sums, [s["step"] for s in states], float(group["lr"]),
+                                 float(group["lr_decay"]), float(group["weight_decay"]), float(group["eps"]),
+                                 bool(group["maximize"]))

@@ -39,14 +39,15 @@ class Adam(Optimizer):
         _check_bool(name, "maximize", group["maximize"])
         _check_bool(name, "decoupled_weight_decay", group["decoupled_weight_decay"])
 
-    def _update(self, param, grad, state, group):
-        exp_avg = self._buffer(state, "exp_avg", param)
-        exp_avg_sq = self._buffer(state, "exp_avg_sq", param)
-        max_exp_avg_sq = self._buffer(state, "max_exp_avg_sq", param) if group["amsgrad"] else None
+    def _step_group(self, params, grads, states, group):
+        exp_avgs = self._buffers(states, "exp_avg", params)
+        exp_avg_sqs = self._buffers(states, "exp_avg_sq", params)
+        max_exp_avg_sqs = self._buffers(states, "max_exp_avg_sq", params) if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
-        _core.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, state["step"], float(group["lr"]),
-                        float(beta1), float(beta2), float(group["eps"]), float(group["weight_decay"]),
-                        bool(group["amsgrad"]), bool(group["decoupled_weight_decay"]), bool(group["maximize"]))
+        _core.adam_step_multi(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, [s["step"] for s in states],
+                              float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                              float(group["weight_decay"]), bool(group["amsgrad"]),
+                              bool(group["decoupled_weight_decay"]), bool(group["maximize"]))
 
 
 class AdamW(Adam):

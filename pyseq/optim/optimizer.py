@@ -1,10 +1,11 @@
 """The optimizer base class: parameter groups, per-parameter state, and state_dict save/load.
 
-A subclass only validates its hyper-parameters (`_check_group`) and updates one parameter
-(`_update`) with ONE fused C++ call (`pyseq._core.<name>_step`), which changes the parameter
-and its state tensors in place. This class does the bookkeeping around it: which parameters
-belong to which group, which of them have a gradient, the step counter, and the state tensors
-(allocated once, contiguous, same shape and dtype as the parameter).
+A subclass only validates its hyper-parameters (`_check_group`) and updates the parameters of a
+group that have a gradient (`_step_group`) with ONE fused C++ call (`pyseq._core.<name>_step_multi`),
+which changes the parameters and their state tensors in place, threaded over the parameters. This
+class does the bookkeeping around it: which parameters belong to which group, which of them have a
+gradient, the step counters, and the state tensors (allocated once, contiguous, same shape and
+dtype as the parameter).
 
 `state_dict()` uses PyTorch's layout, so code written for torch.optim carries over:
 
@@ -123,9 +124,10 @@ class Optimizer(abc.ABC):
         """Raises TypeError / ValueError for a bad hyper-parameter of `group` (all keys filled in)."""
 
     @abc.abstractmethod
-    def _update(self, param, grad, state, group):
-        """Updates `param` in place from its contiguous `grad` with one fused C++ call.
-        `state["step"]` has already been incremented (1 on the first step)."""
+    def _step_group(self, params, grads, states, group):
+        """Updates `params` (the parameters of `group` that have a gradient) in place from their
+        contiguous `grads` with one fused C++ call for the whole group. `states[i]` is the state
+        dict of `params[i]`; its "step" has already been incremented (1 on the first step)."""
 
     @staticmethod
     def _buffer(state, name, param, fill=0.0):
@@ -137,6 +139,11 @@ class Optimizer(abc.ABC):
                 buf.fill_(fill)
             state[name] = buf
         return buf
+
+    @classmethod
+    def _buffers(cls, states, name, params, fill=0.0):
+        """`_buffer` for each (state, param) pair: the list of state tensors `name` of a group."""
+        return [cls._buffer(state, name, p, fill) for state, p in zip(states, params)]
 
     # --- groups ---
 
@@ -230,6 +237,7 @@ class Optimizer(abc.ABC):
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                params, grads, states = [], [], []
                 for p in group["params"]:
                     grad = p.grad
                     if grad is None:
@@ -238,7 +246,11 @@ class Optimizer(abc.ABC):
                         grad = grad.contiguous()
                     state = self.state[p]
                     state["step"] = state.get("step", 0) + 1
-                    self._update(p, grad, state, group)
+                    params.append(p)
+                    grads.append(grad)
+                    states.append(state)
+                if params:
+                    self._step_group(params, grads, states, group)
         return loss
 
     # --- save / load ---

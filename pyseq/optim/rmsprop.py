@@ -31,10 +31,10 @@ class RMSprop(Optimizer):
         _check_bool("RMSprop", "centered", group["centered"])
         _check_bool("RMSprop", "maximize", group["maximize"])
 
-    def _update(self, param, grad, state, group):
-        square_avg = self._buffer(state, "square_avg", param)
-        buf = self._buffer(state, "momentum_buffer", param) if group["momentum"] > 0 else None
-        grad_avg = self._buffer(state, "grad_avg", param) if group["centered"] else None
-        _core.rmsprop_step(param, grad, square_avg, buf, grad_avg, float(group["lr"]), float(group["alpha"]),
-                           float(group["eps"]), float(group["weight_decay"]), float(group["momentum"]),
-                           bool(group["centered"]), bool(group["maximize"]))
+    def _step_group(self, params, grads, states, group):
+        square_avgs = self._buffers(states, "square_avg", params)
+        bufs = self._buffers(states, "momentum_buffer", params) if group["momentum"] > 0 else None
+        grad_avgs = self._buffers(states, "grad_avg", params) if group["centered"] else None
+        _core.rmsprop_step_multi(params, grads, square_avgs, bufs, grad_avgs, float(group["lr"]),
+                                 float(group["alpha"]), float(group["eps"]), float(group["weight_decay"]),
+                                 float(group["momentum"]), bool(group["centered"]), bool(group["maximize"]))

@@ -35,13 +35,13 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: Nesterov momentum requires a momentum > 0 and zero dampening, got "
                              f"momentum={group['momentum']} and dampening={group['dampening']}")
 
-    def _update(self, param, grad, state, group):
-        step = state["step"]
-        buf = None
+    def _step_group(self, params, grads, states, group):
+        steps = [s["step"] for s in states]
+        bufs = None
         if group["momentum"] != 0:
-            if state.get("momentum_buffer") is None:
-                step = 1  # a new buffer starts as the gradient, as on the first step
-            buf = self._buffer(state, "momentum_buffer", param)
-        _core.sgd_step(param, grad, buf, step, float(group["lr"]), float(group["momentum"]),
-                       float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
-                       bool(group["maximize"]))
+            # a new buffer starts as the gradient, as on the first step
+            steps = [1 if s.get("momentum_buffer") is None else step for s, step in zip(states, steps)]
+            bufs = self._buffers(states, "momentum_buffer", params)
+        _core.sgd_step_multi(params, grads, bufs, steps, float(group["lr"]), float(group["momentum"]),
+                             float(group["dampening"]), float(group["weight_decay"]), bool(group["nesterov"]),
+                             bool(group["maximize"]))
