@@ -6,6 +6,7 @@
 
 #include "../kernels/cpu/optim.h"
 #include "../kernels/cpu/reduce.h"
+#include "dispatch.h"
 #include "internal.h"
 #include "pyseq/optim.h"
 #include "pyseq/parallel.h"
@@ -109,9 +110,8 @@ void sgd_group(const Where& where, const TensorList& params, const TensorList& g
   check_group(where, params, grads, &steps, {{"momentum_buffer", use_buf ? &bufs : nullptr}});
   const cpu::SgdArgs args{lr, momentum, dampening, weight_decay, nesterov, maximize};
   for_each_piece(params, [&](size_t i, int64_t b, int64_t e) {
-    dispatch_float(params[i].dtype(), where.op, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::sgd_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(bufs, i, b, use_buf),
+    PYSEQ_DISPATCH(FLOAT, params[i].device(), params[i].dtype(), where.op, {
+      dev::sgd_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(bufs, i, b, use_buf),
                          e - b, steps[i], args);
     });
   });
@@ -124,9 +124,8 @@ void adagrad_group(const Where& where, const TensorList& params, const TensorLis
   check_group(where, params, grads, &steps, {{"state_sum", &sums}});
   const cpu::AdagradArgs args{lr, lr_decay, weight_decay, eps, maximize};
   for_each_piece(params, [&](size_t i, int64_t b, int64_t e) {
-    dispatch_float(params[i].dtype(), where.op, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::adagrad_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(sums, i, b),
+    PYSEQ_DISPATCH(FLOAT, params[i].device(), params[i].dtype(), where.op, {
+      dev::adagrad_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(sums, i, b),
                              e - b, steps[i], args);
     });
   });
@@ -139,9 +138,8 @@ void adadelta_group(const Where& where, const TensorList& params, const TensorLi
   check_group(where, params, grads, nullptr, {{"square_avg", &square_avgs}, {"acc_delta", &acc_deltas}});
   const cpu::AdadeltaArgs args{lr, rho, eps, weight_decay, maximize};
   for_each_piece(params, [&](size_t i, int64_t b, int64_t e) {
-    dispatch_float(params[i].dtype(), where.op, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::adadelta_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b),
+    PYSEQ_DISPATCH(FLOAT, params[i].device(), params[i].dtype(), where.op, {
+      dev::adadelta_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b),
                               elements<T>(square_avgs, i, b), elements<T>(acc_deltas, i, b), e - b, args);
     });
   });
@@ -157,9 +155,8 @@ void rmsprop_group(const Where& where, const TensorList& params, const TensorLis
                {"grad_avg", centered ? &grad_avgs : nullptr}});
   const cpu::RmspropArgs args{lr, alpha, eps, weight_decay, momentum, maximize};
   for_each_piece(params, [&](size_t i, int64_t b, int64_t e) {
-    dispatch_float(params[i].dtype(), where.op, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::rmsprop_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(square_avgs, i, b),
+    PYSEQ_DISPATCH(FLOAT, params[i].device(), params[i].dtype(), where.op, {
+      dev::rmsprop_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(square_avgs, i, b),
                              elements<T>(bufs, i, b, use_buf), elements<T>(grad_avgs, i, b, centered), e - b, args);
     });
   });
@@ -176,9 +173,8 @@ void adam_group(const Where& where, const TensorList& params, const TensorList& 
     PYSEQ_CHECK(steps[i] >= 1, ValueError, where(i), ": step counts from 1, got ", steps[i]);
   const cpu::AdamArgs args{lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, maximize};
   for_each_piece(params, [&](size_t i, int64_t b, int64_t e) {
-    dispatch_float(params[i].dtype(), where.op, [&](auto tag) {
-      using T = decltype(tag);
-      cpu::adam_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(exp_avgs, i, b),
+    PYSEQ_DISPATCH(FLOAT, params[i].device(), params[i].dtype(), where.op, {
+      dev::adam_update<T>(elements<T>(params, i, b), elements<const T>(grads, i, b), elements<T>(exp_avgs, i, b),
                           elements<T>(exp_avg_sqs, i, b), elements<T>(max_sqs, i, b, amsgrad), e - b, steps[i], args);
     });
   });
@@ -317,18 +313,16 @@ Tensor total_norm(const TensorList& tensors, double p) {
   const int64_t count = static_cast<int64_t>(flat.size());
   std::vector<double> norms(count);  // (count,): each tensor's norm, rounded to its dtype
   parallel_for_each(count, elements_in_all / count, [&](int64_t i) {
-    dispatch_float(flat[i].dtype(), "total_norm", [&](auto tag) {
-      using T = decltype(tag);
+    PYSEQ_DISPATCH(FLOAT, flat[i].device(), flat[i].dtype(), "total_norm", {
       T norm;
-      kernels::norm_rows<T>(flat[i].data<T>(), 1, flat[i].numel(), p, &norm);
+      dev::norm_rows<T>(flat[i].data<T>(), 1, flat[i].numel(), p, &norm);
       norms[i] = norm;
     });
   });
   Tensor total = zeros({}, out_dtype);  // ()
-  dispatch_float(out_dtype, "total_norm", [&](auto tag) {
-    using T = decltype(tag);
+  PYSEQ_DISPATCH(FLOAT, total.device(), out_dtype, "total_norm", {
     const std::vector<T> rounded(norms.begin(), norms.end());  // (count,) in the total's dtype
-    kernels::norm_rows<T>(rounded.data(), 1, count, p, total.data<T>());
+    dev::norm_rows<T>(rounded.data(), 1, count, p, total.data<T>());
   });
   return total;
 }
@@ -338,9 +332,8 @@ void scale_(const TensorList& tensors, double coef) {
   update_each(
       tensors,
       [&](const Tensor& t, int64_t b, int64_t e) {
-        dispatch_float(t.dtype(), "scale_", [&](auto tag) {
-          using T = decltype(tag);
-          cpu::scale<T>(t.data<T>() + b, e - b, T(coef));
+        PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "scale_", {
+          dev::scale<T>(t.data<T>() + b, e - b, T(coef));
         });
       },
       [&](Tensor& t) { mul_(t, scalar_tensor(coef, t.dtype())); });
@@ -370,9 +363,8 @@ void clip_grad_value_(const TensorList& grads, double clip_value) {
   update_each(
       grads,
       [&](const Tensor& t, int64_t b, int64_t e) {
-        dispatch_float(t.dtype(), "clip_grad_value_", [&](auto tag) {
-          using T = decltype(tag);
-          cpu::clamp<T>(t.data<T>() + b, e - b, T(-clip_value), T(clip_value));
+        PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "clip_grad_value_", {
+          dev::clamp<T>(t.data<T>() + b, e - b, T(-clip_value), T(clip_value));
         });
       },
       [&](Tensor& t) { copy_(t, clamp(t, -clip_value, clip_value)); });
