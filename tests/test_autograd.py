@@ -196,3 +196,68 @@ def test_leaf_gradients_never_share_memory():
     (d * 2).sum().backward()  # a fresh gradient is taken as it is, and accumulates later
     (d * 3).sum().backward()
     assert d.grad.tolist() == [[5.0] * 3] * 2
+
+
+# --- nodes with several outputs: var_mean is one node whose two outputs both carry gradients ---
+
+def _var_mean_inputs(rng, dtype):
+    x = rng.standard_normal((3, 5))
+    return x, pyseq.tensor(x, dtype=dtype, requires_grad=True)
+
+
+@pytest.mark.parametrize("use", ["both", "var", "mean"])
+def test_two_output_node_sends_gradients_from_both_outputs_or_one(rng, use):
+    torch = pytest.importorskip("torch")
+    x, a = _var_mean_inputs(rng, pyseq.float64)
+    t = torch.tensor(x, requires_grad=True)
+    (v, m), (tv, tm) = pyseq.var_mean(a, 1), torch.var_mean(t, 1)
+    assert v.grad_fn is m.grad_fn and v.grad_fn.name() == "VarMeanBackward"
+    gv, gm = rng.standard_normal(3), rng.standard_normal(3)
+    if use == "both":
+        (v * pyseq.tensor(gv) + m * pyseq.tensor(gm)).sum().backward()
+        ((tv * torch.tensor(gv)) + tm * torch.tensor(gm)).sum().backward()
+    elif use == "var":
+        v.backward(pyseq.tensor(gv))
+        tv.backward(torch.tensor(gv))
+    else:
+        m.backward(pyseq.tensor(gm))
+        tm.backward(torch.tensor(gm))
+    np.testing.assert_allclose(v.detach().numpy(), tv.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(m.detach().numpy(), tm.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_two_output_node_gradcheck(rng):
+    _, a = _var_mean_inputs(rng, pyseq.float64)
+    assert pyseq.autograd.gradcheck(lambda x: pyseq.var_mean(x, 1, keepdim=True), [a])
+    assert pyseq.autograd.gradcheck(lambda x: pyseq.var_mean(x, None, unbiased=False), [a])
+
+
+def test_two_output_node_edges_name_the_output():
+    a = pyseq.tensor([[1.0, 2.0, 4.0]], requires_grad=True)
+    v, m = pyseq.var_mean(a, 1)
+    fns = (v + m * 2).grad_fn.next_functions  # AddBackward's inputs: v (output 0), m * 2
+    node, output = fns[0]
+    assert node.name() == "VarMeanBackward" and output == 0
+    mul_node = fns[1][0]
+    assert mul_node.next_functions[0][0] is node and mul_node.next_functions[0][1] == 1
+
+
+def test_two_output_node_retain_graph_runs_twice_and_then_frees(rng):
+    x, a = _var_mean_inputs(rng, pyseq.float64)
+    v, m = pyseq.var_mean(a, 1)
+    loss = (v + 3 * m).sum()
+    loss.backward(retain_graph=True)
+    first = a.grad.numpy().copy()
+    loss.backward()  # the saved values are still there, then freed
+    np.testing.assert_allclose(a.grad.numpy(), 2 * first, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_max_along_dim_is_one_node_whose_indices_carry_no_gradient():
+    a = pyseq.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    values, indices = a.max(1)
+    assert values.grad_fn.name() == "MaxBackward" and indices.grad_fn is None and not indices.requires_grad
+    values.sum().backward()
+    assert a.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]

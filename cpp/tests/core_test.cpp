@@ -3,9 +3,12 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <vector>
 
 #include "pyseq/autograd.h"
 #include "pyseq/ops.h"
+#include "pyseq/parallel.h"
+#include "pyseq/random.h"
 
 using namespace pyseq;
 
@@ -50,6 +53,29 @@ int main() {
   check(near(rowsum.data<float>()[0], 1.0) && near(rowsum.data<float>()[2], 1.0), "softmax rows sum to 1");
   Tensor bc = add(ones({2, 1}), ones({3}));
   check(bc.shape() == Shape({2, 3}) && bc.data<float>()[5] == 2.0f, "broadcast add");
+
+  // a node with two outputs: var_mean, gradients from both. For one row of n values with
+  // c = 1: d var / dx = 2 (x - mean) / (n - 1) and d mean / dx = 1 / n.
+  Tensor v_in = arange(Scalar(1.0), Scalar(5.0), Scalar(1.0), DType::Float64);  // [1, 2, 3, 4]
+  v_in.set_requires_grad(true);
+  auto [var_out, mean_out] = var_mean(v_in);
+  check(var_out.grad_fn() == mean_out.grad_fn() && near(var_out.item<double>(), 5.0 / 3) && near(mean_out.item<double>(), 2.5),
+        "var_mean values, one node");
+  backward(add(var_out, mean_out));
+  bool var_mean_ok = true;
+  for (int i = 0; i < 4; ++i)
+    var_mean_ok = var_mean_ok && near(v_in.grad().data<double>()[i], 2 * (i + 1 - 2.5) / 3 + 0.25);
+  check(var_mean_ok, "var_mean backward from both outputs");
+
+  // the same seed gives the same numbers whatever the thread count
+  std::vector<float> draws[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    manual_seed(42);
+    Tensor r = randn({100000});
+    draws[threads - 1].assign(r.data<float>(), r.data<float>() + r.numel());
+  }
+  check(draws[0] == draws[1], "randn independent of the thread count");
 
   // errors are typed exceptions, never crashes
   expect_throw<ValueError>([] { add(ones({2, 3}), ones({4})); }, "broadcast mismatch");
