@@ -10,6 +10,10 @@ import pytest
 
 import pyseq
 
+# Test files import the plain helpers they share from helpers.py (`from helpers import ...`);
+# with --import-mode=importlib pytest does not put this folder on sys.path itself.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 
 @pytest.fixture
 def rng():

@@ -1,9 +1,10 @@
-"""Arithmetic with broadcasting, Python numbers and type promotion; in-place forms."""
+"""binary.cpp: arithmetic with broadcasting, Python numbers and type promotion; in-place forms."""
 
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import N_CASES, ones, random_broadcast_shapes, random_operand
 
 BROADCAST_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((1,), (2, 3)), ((), (2, 3))]
 
@@ -110,3 +111,140 @@ def test_inplace_result_must_keep_shape_and_dtype():
         i.add_(1.5)
     with pytest.raises(TypeError, match="float32"):
         i /= 2
+
+
+def test_inplace_op_cannot_change_the_shape():
+    x = ones(3)
+    with pytest.raises(ValueError, match=r"add_: output with shape \[3\] doesn't match the broadcast shape \[2, 3\]"):
+        x.add_(ones(2, 3))
+    assert x.tolist() == [1.0, 1.0, 1.0]
+
+
+# --------------------------------------------------------------------------------------------
+# random broadcasting against numpy; dtype promotion against PyTorch
+# --------------------------------------------------------------------------------------------
+
+BROADCAST_BINARY = {
+    "add": (lambda a, b: a + b, "normal", "normal"),
+    "sub": (lambda a, b: a - b, "normal", "normal"),
+    "mul": (lambda a, b: a * b, "normal", "normal"),
+    "div": (lambda a, b: a / b, "normal", "nonzero"),
+    "pow": (lambda a, b: a ** b, "positive", "exponent"),
+    "eq": (lambda a, b: a == b, "small_int", "small_int"),
+    "ne": (lambda a, b: a != b, "small_int", "small_int"),
+    "lt": (lambda a, b: a < b, "small_int", "small_int"),
+    "le": (lambda a, b: a <= b, "small_int", "small_int"),
+    "gt": (lambda a, b: a > b, "small_int", "small_int"),
+    "ge": (lambda a, b: a >= b, "small_int", "small_int"),
+}
+
+
+@pytest.mark.parametrize("op", sorted(BROADCAST_BINARY))
+def test_broadcast_binary_ops_match_numpy(op):
+    fn, kind_a, kind_b = BROADCAST_BINARY[op]
+    rng = np.random.default_rng(sum(map(ord, op)) + 100)
+    for _ in range(N_CASES):
+        sa, sb = random_broadcast_shapes(rng)
+        ta, a = random_operand(rng, sa, kind_a)
+        tb, b = random_operand(rng, sb, kind_b)
+        expected = fn(a, b)
+        out = fn(ta, tb)
+        assert out.shape == expected.shape, (op, sa, sb)
+        if op in ("eq", "ne", "lt", "le", "gt", "ge"):
+            assert out.dtype == pyseq.bool
+            np.testing.assert_array_equal(out.numpy(), expected)
+        else:
+            assert out.dtype == pyseq.float32
+            np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+        # module function form gives the same result
+        out2 = getattr(pyseq, op)(ta, tb)
+        np.testing.assert_array_equal(out2.numpy(), out.numpy())
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "lt", "eq"])
+def test_binary_ops_with_python_numbers(op):
+    fn = BROADCAST_BINARY[op][0]
+    rng = np.random.default_rng(sum(map(ord, op)) + 200)
+    for _ in range(20):
+        (shape,) = random_broadcast_shapes(rng, 1)
+        kind = "positive" if op in ("pow", "div") else "small_int" if op in ("lt", "eq") else "normal"
+        t, a = random_operand(rng, shape, kind)
+        s = float(rng.choice([-1.5, 0.5, 2.0, 3.0])) if op != "pow" else float(rng.choice([0.5, 2.0, 3.0]))
+        if op in ("lt", "eq"):
+            s = float(rng.integers(-2, 3))
+        for left, right, x, y in ((t, s, a, np.float32(s)), (s, t, np.float32(s), a)):
+            out = fn(left, right)
+            expected = fn(x, y)
+            assert out.shape == expected.shape
+            if out.dtype == pyseq.bool:
+                np.testing.assert_array_equal(out.numpy(), expected)
+            else:
+                assert out.dtype == pyseq.float32
+                np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+        # an int number keeps the tensor's float32 dtype
+        if op in ("add", "mul"):
+            out = fn(t, 3)
+            assert out.dtype == pyseq.float32
+            np.testing.assert_allclose(out.numpy(), fn(a, np.float32(3)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("da,db", [("float32", "float64"), ("int64", "float32"), ("int64", "float64"),
+                                   ("int64", "int64"), ("float64", "float64")])
+def test_broadcast_dtype_promotion_matches_torch(da, db):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(41)
+    n_zero_dim = 0
+    for _ in range(16):
+        sa, sb = random_broadcast_shapes(rng)
+        n_zero_dim += (not sa) + (not sb)  # 0-d operands follow PyTorch's rule too
+        a = rng.integers(1, 5, sa).astype(da)
+        b = rng.integers(1, 5, sb).astype(db)
+        for name in ("add", "sub", "mul", "div"):
+            out = getattr(pyseq, name)(pyseq.tensor(a), pyseq.tensor(b))
+            ref = getattr(torch, name)(torch.from_numpy(a), torch.from_numpy(b))
+            assert str(out.dtype) == "pyseq." + str(ref.dtype).replace("torch.", ""), (name, da, db)
+            np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
+    assert n_zero_dim > 0
+
+
+def test_zero_dim_tensor_promotion():
+    # a 0-d tensor, like a Python number, only counts when it is of a higher kind (bool < int < float)
+    out = pyseq.ones(2) + pyseq.tensor(1.0, dtype=pyseq.float64)
+    assert out.dtype == pyseq.float32
+    np.testing.assert_array_equal(out.numpy(), [2.0, 2.0])
+    out = pyseq.tensor(0.5, dtype=pyseq.float64) * pyseq.tensor([1, 2, 3])
+    assert out.dtype == pyseq.float64 and out.tolist() == [0.5, 1.0, 1.5]
+    assert (pyseq.tensor([True]) + pyseq.tensor(2)).dtype == pyseq.int64
+    assert (pyseq.tensor([1, 2]) + pyseq.tensor(True)).dtype == pyseq.int64
+    # two 0-d tensors, or two dimensioned ones, promote as usual
+    assert (pyseq.tensor(1.0) + pyseq.tensor(1.0, dtype=pyseq.float64)).dtype == pyseq.float64
+    assert (pyseq.ones(1) + pyseq.ones(1, dtype=pyseq.float64)).dtype == pyseq.float64
+    # the comparison runs in the result type: 0.1 as float64 rounds to float32's 0.1
+    assert (pyseq.tensor([0.1]) == pyseq.tensor(0.1, dtype=pyseq.float64)).tolist() == [True]
+    assert (pyseq.tensor([0.1], dtype=pyseq.float64) == pyseq.tensor(0.1)).tolist() == [False]
+
+
+DTYPES = ["bool", "int64", "float32", "float64"]
+
+
+@pytest.mark.parametrize("d0", DTYPES)  # of the 0-d operand
+@pytest.mark.parametrize("dn", DTYPES)  # of the dimensioned one
+def test_zero_dim_tensor_promotion_matches_torch(d0, dn):
+    torch = pytest.importorskip("torch")
+    zero_d = np.array(3, dtype=d0)
+    dimmed = np.array([1, 2, 0], dtype=dn)
+    ops = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+           "pow": lambda a, b: a ** b, "lt": lambda a, b: a < b, "eq": lambda a, b: a == b,
+           "where": lambda a, b: (pyseq if isinstance(a, pyseq.Tensor) else torch).where(b > 0, a, b)}
+    if d0 == dn == "bool":  # arithmetic on two bools: PyTorch gives bool or raises, pyseq int64 (by design)
+        ops = {name: ops[name] for name in ("lt", "eq", "where")}
+    for name, fn in ops.items():
+        for order in ((0, 1), (1, 0)):
+            ps = [pyseq.tensor(zero_d), pyseq.tensor(dimmed)]
+            th = [torch.from_numpy(zero_d.copy()), torch.from_numpy(dimmed.copy())]
+            if name == "where" and order == (1, 0):
+                continue
+            out = fn(*[ps[i] for i in order])
+            ref = fn(*[th[i] for i in order])
+            assert str(out.dtype) == str(ref.dtype).replace("torch.", "pyseq."), (name, order, d0, dn)
+            np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)

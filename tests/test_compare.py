@@ -1,9 +1,10 @@
-"""Comparisons, where, masked_fill, tril/triu."""
+"""compare.cpp: comparisons, where, masked_fill, tril/triu."""
 
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import N_CASES, random_broadcast_shapes, random_operand
 
 
 def test_comparisons_broadcast_and_return_bool(rng):
@@ -44,3 +45,27 @@ def test_causal_mask_from_triu():
     mask = pyseq.triu(pyseq.ones(3, 3), 1) == 1
     scores = pyseq.zeros(3, 3).masked_fill(mask, float("-inf")).softmax(-1)
     np.testing.assert_allclose(scores.numpy(), [[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+
+
+def test_where_and_masked_fill_broadcast():
+    rng = np.random.default_rng(31)
+    for _ in range(N_CASES):
+        sc, sa, sb = random_broadcast_shapes(rng, 3)
+        cond_vals = rng.random(sc) < 0.5
+        cond = pyseq.tensor(cond_vals)
+        if len(sc) >= 2 and rng.random() < 0.5:
+            cond = pyseq.tensor(np.ascontiguousarray(np.swapaxes(cond_vals, 0, -1))).transpose(0, -1)
+        ta, a = random_operand(rng, sa)
+        tb, b = random_operand(rng, sb)
+        out = pyseq.where(cond, ta, tb)
+        expected = np.where(cond_vals, a, b)
+        assert out.shape == expected.shape and out.dtype == pyseq.float32
+        np.testing.assert_array_equal(out.numpy(), expected)
+        # masked_fill: the mask broadcasts to the (non-contiguous) tensor's shape
+        (sx,) = random_broadcast_shapes(rng, 1)
+        tx, x = random_operand(rng, sx)
+        mshape = [1 if rng.random() < 0.4 else s for s in sx[int(rng.integers(0, len(sx) + 1)):]]
+        mvals = rng.random(mshape) < 0.5
+        filled = tx.masked_fill(pyseq.tensor(mvals), -3.5)
+        np.testing.assert_array_equal(filled.numpy(), np.where(np.broadcast_to(mvals, sx), np.float32(-3.5), x))
+        np.testing.assert_array_equal(tx.numpy(), x)  # out of place

@@ -1,9 +1,10 @@
-"""cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot."""
+"""index.cpp: cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot."""
 
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import check_values, random_input
 
 
 @pytest.mark.parametrize("dim", [0, 1, -1])
@@ -77,3 +78,30 @@ def test_one_hot_matches_torch():
     assert pyseq.one_hot(pyseq.tensor([1, 3])).shape == (2, 4)
     with pytest.raises(IndexError, match="index 4"):
         pyseq.one_hot(pyseq.tensor([4]), 3)
+
+
+def test_tensor_index_is_a_copy():
+    rng = np.random.default_rng(23)
+    done = 0
+    while done < 40:
+        base, values, steps, x, imap = random_input(rng)
+        dims = [d for d in range(x.ndim)]
+        if not dims:
+            continue
+        d = int(rng.choice(dims))
+        size = x.shape[d]
+        n = int(rng.integers(0, 5))
+        idx = rng.integers(-size, size, n) if size > 0 else np.zeros(0, dtype=np.int64)
+        idx = np.where(idx < 0, idx + size, idx).astype(np.int64)  # index_select takes [0, size)
+        key = (slice(None),) * d + (pyseq.tensor(idx),)
+        if rng.random() < 0.5 and d == x.ndim - 1:
+            key = (Ellipsis, pyseq.tensor(idx))
+        v = x[key]
+        vmap = imap[(slice(None),) * d + (idx,)]
+        check_values(v, values, vmap)
+        sel = x.index_select(d, pyseq.tensor(idx))
+        check_values(sel, values, vmap)
+        # a copy: writing to it leaves the base alone
+        v[...] = -1.0
+        np.testing.assert_array_equal(base.numpy(), values)
+        done += 1

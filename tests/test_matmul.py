@@ -1,9 +1,17 @@
-"""matmul: 1-D, 2-D, batched with broadcasting, transposed operands; values against numpy."""
+"""matmul.cpp: matmul (1-D, 2-D, batched with broadcasting, transposed operands; values against numpy) and
+linear (the fused bias, and the activation in the GEMM epilogue)."""
 
 import numpy as np
 import pytest
 
 import pyseq
+from pyseq.nn import functional as F
+
+try:  # only the parity tests of linear's activations need it
+    import torch
+    TF = torch.nn.functional
+except ImportError:
+    torch = TF = None
 
 SHAPES = [
     ((4,), (4,)),             # dot -> 0-d
@@ -85,3 +93,39 @@ def test_linear_errors_name_the_shapes():
         pyseq._core.linear(pyseq.ones(2, 3), pyseq.ones(5, 4))
     with pytest.raises(ValueError, match=r"bias of shape \[5\]"):
         pyseq._core.linear(pyseq.ones(2, 4), pyseq.ones(5, 4), pyseq.ones(4))
+
+
+# --- linear with an activation in the GEMM epilogue (a pyseq addition) ---
+
+# torch's forms, looked up when called (TF is None without torch)
+ACTIVATIONS = {"relu": lambda t: TF.relu(t), "gelu": lambda t: TF.gelu(t),
+               "gelu_tanh": lambda t: TF.gelu(t, approximate="tanh")}
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_linear_with_fused_activation(op, activation):
+    def fn(lib, x, w, b):
+        if lib is pyseq:
+            return F.linear(x, w, b, activation=activation)
+        return ACTIVATIONS[activation](TF.linear(x, w, b))
+
+    op.check(fn, [(4, 7, 9), (5, 9), (5,)])
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("rows", [3, 200])  # the few-rows GEMM path, and the blocked, threaded one
+@pytest.mark.skipif(torch is None, reason="needs torch")
+def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows):
+    x = rng.standard_normal((rows, 300), dtype=np.float32)
+    w = rng.standard_normal((257, 300), dtype=np.float32) / 17
+    b = rng.standard_normal(257, dtype=np.float32)
+    with pyseq.no_grad():
+        ours = F.linear(pyseq.from_numpy(x), pyseq.from_numpy(w), pyseq.from_numpy(b), activation=activation)
+    assert ours.grad_fn is None
+    ref = ACTIVATIONS[activation](TF.linear(*map(torch.from_numpy, (x, w, b)))).numpy()
+    np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)
+
+
+def test_linear_unknown_activation():
+    with pytest.raises(ValueError, match="activation must be .*got 'tanh'"):
+        F.linear(pyseq.ones(2, 3), pyseq.ones(4, 3), activation="tanh")

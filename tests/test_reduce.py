@@ -1,9 +1,12 @@
-"""Reductions: sum, mean, var, std, logsumexp, norm, max/min, argmax/argmin."""
+"""reduce.cpp: sum, mean, var, std, logsumexp, norm, max/min, argmax/argmin."""
+
+import warnings
 
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import N_CASES, random_input
 
 DIMS = [None, 0, 1, -1, (0, 2), (2, 0, 1)]
 
@@ -148,3 +151,112 @@ def test_sum_over_leading_dims(rng, shape, dims):
     np.testing.assert_allclose(got, exact, rtol=1e-6, atol=1e-5)
     i = rng.integers(-1000, 1000, shape)
     np.testing.assert_array_equal(pyseq.from_numpy(i).sum(dim=dims).numpy(), i.sum(axis=dims))
+
+
+# --------------------------------------------------------------------------------------------
+# random non-contiguous inputs against numpy
+# --------------------------------------------------------------------------------------------
+
+def random_dims(rng, ndim):
+    """None, an int or a tuple of distinct dims (some negative)."""
+    if ndim == 0:
+        return None if rng.random() < 0.5 else int(rng.choice([0, -1]))
+    r = rng.random()
+    if r < 0.2:
+        return None
+    if r < 0.6:
+        return int(rng.integers(-ndim, ndim))
+    k = int(rng.integers(1, ndim + 1))
+    dims = rng.choice(ndim, size=k, replace=False)
+    return tuple(int(d) - ndim if rng.random() < 0.3 else int(d) for d in dims)
+
+
+def np_axis(dims, ndim):
+    if dims is None or ndim == 0:
+        return None
+    return dims
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std"])
+def test_reductions_match_numpy(name):
+    rng = np.random.default_rng(sum(map(ord, name)) + 300)
+    np_fn = {"sum": np.sum, "mean": np.mean,
+             "var": lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=1),
+             "std": lambda a, axis, keepdims: np.std(a, axis=axis, keepdims=keepdims, ddof=1)}[name]
+    for _ in range(N_CASES):
+        base, values, steps, x, imap = random_input(rng)
+        a = values.ravel()[imap]
+        dims = random_dims(rng, x.ndim)
+        keepdim = bool(rng.random() < 0.5)
+        kwargs = {"keepdim": keepdim} if dims is None else {"dim": dims, "keepdim": keepdim}
+        out = getattr(x, name)(**kwargs)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            expected = np.asarray(np_fn(a.astype(np.float64), axis=np_axis(dims, x.ndim), keepdims=keepdim))
+        assert out.shape == expected.shape, (name, x.shape, dims, keepdim)
+        assert out.dtype == pyseq.float32
+        np.testing.assert_allclose(out.numpy(), expected, rtol=2e-5, atol=1e-5, equal_nan=True)
+        out2 = getattr(pyseq, name)(x, **kwargs)
+        np.testing.assert_array_equal(out2.numpy(), out.numpy())
+        np.testing.assert_array_equal(x.numpy(), a)  # input untouched
+
+
+@pytest.mark.parametrize("name", ["max", "min", "argmax", "argmin"])
+def test_extrema_match_numpy(name):
+    rng = np.random.default_rng(sum(map(ord, name)) + 400)
+    n_raised = 0
+    for _ in range(N_CASES):
+        base, values, steps, x, imap = random_input(rng)
+        # distinct values along every dim (expanded inputs repeat values: ties go to the first index)
+        a = values.ravel()[imap]
+        nd = max(x.ndim, 1)
+        dim = None if rng.random() < 0.25 else int(rng.integers(-nd, nd))
+        keepdim = bool(rng.random() < 0.5)
+        np_red = {"max": np.max, "min": np.min, "argmax": np.argmax, "argmin": np.argmin}[name]
+        axis = None if (dim is None or x.ndim == 0) else dim
+        empty = a.size == 0 if axis is None else a.shape[axis] == 0
+        kwargs = {"keepdim": keepdim} if dim is None else {"dim": dim, "keepdim": keepdim}
+        if name in ("max", "min") and dim is None:
+            kwargs = {}
+        if empty:
+            n_raised += 1
+            with pytest.raises(ValueError, match=r"empty"):
+                getattr(x, name)(**kwargs)
+            continue
+        out = getattr(x, name)(**kwargs)
+        if name in ("max", "min") and dim is None:
+            assert out.shape == () and out.item() == np_red(a)
+            continue
+        keep = keepdim and not (x.ndim == 0)
+        if name in ("max", "min"):
+            values_t, indices_t = out
+            assert values_t is out.values and indices_t is out.indices
+            ev = np_red(a, axis=axis, keepdims=keep)
+            ei = {"max": np.argmax, "min": np.argmin}[name](a, axis=axis, keepdims=keep)
+            assert values_t.shape == np.shape(ev) and indices_t.dtype == pyseq.int64
+            np.testing.assert_array_equal(values_t.numpy(), ev)
+            np.testing.assert_array_equal(indices_t.numpy(), ei)
+        else:
+            if axis is None:
+                ei = np.asarray(np_red(a))
+                if keepdim:
+                    ei = ei.reshape((1,) * x.ndim)
+            else:
+                ei = np.asarray(np_red(a, axis=axis, keepdims=keep))
+            assert out.dtype == pyseq.int64 and out.shape == ei.shape, (x.shape, dim, keepdim)
+            np.testing.assert_array_equal(out.numpy(), ei)
+    assert n_raised > 0
+
+
+def test_reduction_fixed_examples():
+    x = pyseq.tensor(np.arange(24, dtype=np.float32).reshape(2, 3, 4)).permute(2, 0, 1)  # (4, 2, 3)
+    # x[k, i, j] = 12 i + 4 j + k
+    assert x.sum(dim=(0, 2)).tolist() == [66.0, 210.0]
+    assert x.sum(dim=-1, keepdim=True).shape == (4, 2, 1)
+    assert x.mean().item() == pytest.approx(11.5)
+    v, i = x.max(dim=0)
+    assert v.tolist() == [[3, 7, 11], [15, 19, 23]] and i.tolist() == [[3, 3, 3], [3, 3, 3]]
+    assert x.argmax().item() == 23 and x.argmin(dim=1).tolist() == [[0] * 3] * 4
+    assert x.var(dim=0).tolist() == [[pytest.approx(5 / 3)] * 3] * 2
+    with pytest.raises(ValueError, match=r"dim 1 appears multiple times"):
+        x.sum(dim=(1, -2))

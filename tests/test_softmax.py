@@ -1,4 +1,4 @@
-"""softmax and log_softmax: gradcheck, parity, stability."""
+"""softmax.cpp: softmax and log_softmax: gradcheck, parity, stability."""
 
 import numpy as np
 import pytest

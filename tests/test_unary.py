@@ -1,4 +1,4 @@
-"""Unary math: float64 gradcheck and float32 parity with PyTorch (values and gradients)."""
+"""unary.cpp: unary math, float64 gradcheck and float32 parity with PyTorch (values and gradients)."""
 
 import math
 

@@ -1,0 +1,34 @@
+"""creation.cpp: zeros, ones, full, arange, eye, empty, zeros_like and the seeded rand, randn, randint."""
+
+import numpy as np
+
+import pyseq
+
+
+def test_factories_match_numpy():
+    assert pyseq.zeros(2, 3).tolist() == np.zeros((2, 3)).tolist()
+    assert pyseq.ones((2,), dtype=pyseq.int64).tolist() == [1, 1]
+    assert pyseq.full((2, 2), 7).dtype == pyseq.int64
+    assert pyseq.full((2, 2), 1.5).tolist() == [[1.5, 1.5], [1.5, 1.5]]
+    assert pyseq.full((1,), True).dtype == pyseq.bool
+    assert pyseq.arange(5).tolist() == [0, 1, 2, 3, 4] and pyseq.arange(5).dtype == pyseq.int64
+    np.testing.assert_allclose(pyseq.arange(0, 1, 0.25).numpy(), [0, 0.25, 0.5, 0.75])
+    assert pyseq.arange(5, 0, -2).tolist() == [5, 3, 1]
+    assert pyseq.eye(2, 3).tolist() == np.eye(2, 3).tolist()
+    assert pyseq.zeros(0, 4).shape == (0, 4) and pyseq.zeros(0, 4).numel() == 0
+    assert pyseq.empty(3, dtype=pyseq.float64).dtype == pyseq.float64
+    assert pyseq.zeros_like(pyseq.ones(2, 2, dtype=pyseq.float64)).dtype == pyseq.float64
+
+
+def test_random_factories_are_seeded_and_in_range():
+    pyseq.manual_seed(7)
+    a = pyseq.rand(1000)
+    pyseq.manual_seed(7)
+    b = pyseq.rand(1000)
+    assert a.tolist() == b.tolist()
+    assert 0 <= a.min().item() and a.max().item() < 1
+    n = pyseq.randn(20000).numpy()
+    assert abs(n.mean()) < 0.05 and abs(n.std() - 1) < 0.05
+    r = pyseq.randint(3, 6, (1000,))
+    assert r.dtype == pyseq.int64 and set(r.tolist()) == {3, 4, 5}
+    assert pyseq.randint(4, (10,)).max().item() < 4
