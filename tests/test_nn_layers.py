@@ -78,7 +78,7 @@ def test_linear(rng, shape, bias):
 
 def test_linear_wrong_input_names_both_shapes():
     lin = nn.Linear(3, 2)
-    with pytest.raises(ValueError, match=r"\(4, 5\).*\(2, 3\)"):
+    with pytest.raises(ValueError, match=r"[\[(]4, 5,?[\])].*[\[(]2, 3,?[\])]"):
         lin(pyseq.randn(4, 5))
 
 
@@ -131,7 +131,7 @@ def test_layer_norm(rng, normalized_shape, shape, affine, bias):
 
 
 def test_layer_norm_wrong_shape():
-    with pytest.raises(ValueError, match=r"\(4,\).*\(2, 5\)"):
+    with pytest.raises(ValueError, match=r"[\[(]4,?[\])].*[\[(]2, 5,?[\])]"):
         nn.LayerNorm(4)(pyseq.randn(2, 5))
 
 
@@ -241,11 +241,11 @@ def test_conv1d_unbatched(rng):
 
 def test_conv1d_errors():
     conv = nn.Conv1d(4, 8, 3)
-    with pytest.raises(ValueError, match=r"\(8, 4, 3\).*\(2, 3, 10\)"):
+    with pytest.raises(ValueError, match=r"[\[(]8, 4, 3,?[\])].*[\[(]2, 3, 10,?[\])]"):
         conv(pyseq.randn(2, 3, 10))
-    with pytest.raises(ValueError, match=r"\(2, 4, 2\).*output length"):
+    with pytest.raises(ValueError, match=r"[\[(]2, 4, 2,?[\])].*output length"):
         conv(pyseq.randn(2, 4, 2))
-    with pytest.raises(ValueError, match=r"\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"[\[(]2, 4,?[\])]"):
         conv(pyseq.randn(2, 4))  # unbatched with 2 channels... too short and wrong channels
     with pytest.raises(ValueError, match="3D"):
         conv(pyseq.randn(1, 2, 4, 10))

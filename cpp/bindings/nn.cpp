@@ -63,11 +63,11 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
     py::gil_scoped_release r;
     return linear(x, weight, b, activation);
   }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("activation") = "none");
-  m.def("layer_norm", [](const Tensor& x, int64_t normalized_ndim, py::handle weight, py::handle bias, double eps) {
+  m.def("layer_norm", [](const Tensor& x, const Shape& normalized_shape, py::handle weight, py::handle bias, double eps) {
     Tensor w = optional_tensor(weight, "layer_norm"), b = optional_tensor(bias, "layer_norm");
     py::gil_scoped_release r;
-    return layer_norm(x, normalized_ndim, w, b, eps);
-  }, py::arg("input"), py::arg("normalized_ndim"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
+    return layer_norm(x, normalized_shape, w, b, eps);
+  }, py::arg("input"), py::arg("normalized_shape"), py::arg("weight") = py::none(), py::arg("bias") = py::none(),
      py::arg("eps") = 1e-5);
   m.def("cross_entropy", [](const Tensor& logits, const Tensor& target, py::handle weight, int64_t ignore_index,
                             double label_smoothing, const std::string& reduction) {

@@ -55,12 +55,6 @@ def linear(input, weight, bias=None, activation=None):
     pyseq's addition: activation None, "relu", "gelu" or "gelu_tanh" is applied by the matrix
     multiply itself (its epilogue, while the output is in cache) instead of by a second pass.
     """
-    _check_tensor(input, "linear")
-    if weight.dim() != 2:
-        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {_shape(weight)}")
-    if input.dim() == 0 or input.shape[-1] != weight.shape[1]:
-        raise ValueError(f"linear: input's last dim must be in_features={weight.shape[1]}, got input of shape "
-                         f"{_shape(input)} (weight shape {_shape(weight)})")
     return _core.linear(input, weight, bias, activation or "none")  # one GEMM, onto the bias rows
 
 
@@ -74,18 +68,9 @@ def embedding(input, weight, padding_idx=None):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalises over the trailing dims `normalized_shape` (fused C++ forward and backward):
     (x - mean) / sqrt(var + eps) * weight + bias, var biased."""
-    _check_tensor(input, "layer_norm")
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
-    normalized_shape = tuple(normalized_shape)
-    n = len(normalized_shape)
-    if n == 0 or input.dim() < n or _shape(input)[input.dim() - n:] != normalized_shape:
-        raise ValueError(f"layer_norm: expected input with trailing shape {normalized_shape}, got input of shape "
-                         f"{_shape(input)}")
-    for t, what in ((weight, "weight"), (bias, "bias")):
-        if t is not None and _shape(t) != normalized_shape:
-            raise ValueError(f"layer_norm: {what} must have shape {normalized_shape}, got {_shape(t)}")
-    return _core.layer_norm(input, n, weight, bias, float(eps))
+    return _core.layer_norm(input, list(normalized_shape), weight, bias, float(eps))
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -208,67 +193,29 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     (C_out, C_in / groups, K), bias (C_out,) -> (N, C_out, L_out) with
     L_out = (L + 2 * padding - dilation * (K - 1) - 1) // stride + 1.
     padding may be an int, 'valid' (0) or 'same' (stride 1; an odd total pads one more on the right)."""
-    _check_conv_input(input, "conv1d")
     stride, dilation, groups = (_int_arg(v, "conv1d", a) for v, a in ((stride, "stride"), (dilation, "dilation"),
                                                                      (groups, "groups")))
-    if weight.dim() != 3:
-        raise ValueError(f"conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape {_shape(weight)}")
-    if stride < 1 or dilation < 1 or groups < 1:
-        raise ValueError(f"conv1d: stride, dilation and groups must be positive, got stride={stride}, "
-                         f"dilation={dilation}, groups={groups}")
-    C_out, C_in_g, K = weight.shape
-    batched = input.dim() == 3
-    x = input if batched else input.unsqueeze(0)  # (N, C_in, L)
-    if x.shape[1] != C_in_g * groups:
-        raise ValueError(f"conv1d: weight of shape {_shape(weight)} with groups={groups} expects input with "
-                         f"{C_in_g * groups} channels, got input of shape {_shape(input)}")
-    if C_out % groups != 0:
-        raise ValueError(f"conv1d: out_channels ({C_out}) must be divisible by groups ({groups})")
-    if bias is not None and _shape(bias) != (C_out,):
-        raise ValueError(f"conv1d: bias must have shape ({C_out},), got {_shape(bias)}")
     if isinstance(padding, str):
-        if padding == "valid":
-            padding = 0
-        elif padding == "same":
-            if stride != 1:
-                raise ValueError("conv1d: padding='same' is not supported for strided convolutions")
-            total = dilation * (K - 1)
-            padding = total // 2
-            if total % 2:  # one extra zero on the right, as PyTorch does
-                x = _core.cat([x, _core.zeros(x.shape[0], x.shape[1], 1, dtype=x.dtype)], 2)
-        else:
+        if padding not in ("valid", "same"):
             raise ValueError(f"conv1d: padding must be an int, 'valid' or 'same', got '{padding}'")
-    padding = _int_arg(padding, "conv1d", "padding")
-    if padding < 0:
-        raise ValueError(f"conv1d: padding must be non-negative, got {padding}")
-    L_out = (x.shape[2] + 2 * padding - dilation * (K - 1) - 1) // stride + 1
-    if L_out < 1:
-        raise ValueError(f"conv1d: input of shape {_shape(input)} is too short for kernel size {K} with "
-                         f"padding={padding}, dilation={dilation}: the output length would be {L_out}")
-    out = _core.conv1d(x, weight, bias, stride, padding, dilation, groups)  # (N, C_out, L_out)
-    return out if batched else out.squeeze(0)
+        if padding == "same" and stride != 1:
+            raise ValueError("conv1d: padding='same' is not supported for strided convolutions")
+        total = dilation * (weight.shape[-1] - 1) if padding == "same" and weight.dim() == 3 else 0
+        padding = total // 2
+        if total % 2:  # one extra zero on the right, as PyTorch does
+            input = _core.cat([input, _core.zeros(*input.shape[:-1], 1, dtype=input.dtype)], -1)
+    return _core.conv1d(input, weight, bias, stride, _int_arg(padding, "conv1d", "padding"), dilation, groups)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of the last dim (fused C++); padding counts as -inf.
     input (N, C, L) or (C, L) -> (..., L_out), L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1."""
-    _check_conv_input(input, "max_pool1d")
     if ceil_mode or return_indices:
         raise ValueError("max_pool1d: ceil_mode and return_indices are not supported")
     kernel_size = _int_arg(kernel_size, "max_pool1d", "kernel_size")
     stride = kernel_size if stride is None or stride == () else _int_arg(stride, "max_pool1d", "stride")
     padding = _int_arg(padding, "max_pool1d", "padding")
     dilation = _int_arg(dilation, "max_pool1d", "dilation")
-    if kernel_size < 1 or stride < 1 or dilation < 1:
-        raise ValueError(f"max_pool1d: kernel_size, stride and dilation must be positive, got kernel_size="
-                         f"{kernel_size}, stride={stride}, dilation={dilation}")
-    if padding < 0 or padding > kernel_size // 2:
-        raise ValueError(f"max_pool1d: padding should be between 0 and half of the kernel size ({kernel_size}), "
-                         f"got {padding}")
-    L_out = (input.shape[-1] + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-    if L_out < 1:
-        raise ValueError(f"max_pool1d: input of shape {_shape(input)} is too short for kernel_size={kernel_size}, "
-                         f"dilation={dilation}, padding={padding}: the output length would be {L_out}")
     return _core.max_pool1d(input, kernel_size, stride, padding, dilation)
 
 

@@ -164,15 +164,16 @@ Tensor& uniform_(Tensor& self, double low = 0.0, double high = 1.0);
 Tensor& normal_(Tensor& self, double mean = 0.0, double std = 1.0);
 
 // --- neural-network ops: fused forward and backward kernels ---
-// Normalizes over the last `normalized_ndim` dims; weight and bias (optional) have those dims' shape.
-Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight, const Tensor& bias, double eps);
+// Normalizes over the trailing dims, which must equal normalized_shape; weight and bias (optional) have that shape.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps);
 // log_softmax + NLL in one pass with PyTorch's semantics. logits (N, C), target (N,) int64,
 // weight (C,) or undefined. reduction: "none" -> (N,), "mean" / "sum" -> ().
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight, int64_t ignore_index,
                      double label_smoothing, const std::string& reduction);
 // Inverted dropout: zeroes each element with probability p and scales the rest by 1 / (1 - p).
 Tensor dropout(const Tensor& x, double p, bool training);
-// x (N, C_in, L), weight (C_out, C_in / groups, K), bias (C_out,) or undefined -> (N, C_out, L_out).
+// x (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, K), bias (C_out,) or undefined -> (N, C_out, L_out)
+// or (C_out, L_out), L_out = (L + 2 padding - dilation (K - 1) - 1) / stride + 1.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups);
 // x (N, C, L) or (C, L): the max of each window (padding counts as -inf).

@@ -39,14 +39,16 @@ struct LayerNormBackward final : Node {
   void release() override { free_saved(x, weight, mean, rstd); }
 };
 
-Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight, const Tensor& bias, double eps) {
-  PYSEQ_CHECK(normalized_ndim >= 1 && normalized_ndim <= x.ndim(), ValueError, "layer_norm: cannot normalize over the last ",
-              normalized_ndim, " dims of an input of shape ", x.shape());
-  const Shape norm_shape(x.shape().end() - normalized_ndim, x.shape().end());
+Tensor layer_norm(const Tensor& x, const Shape& norm_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  const int64_t normalized_ndim = static_cast<int64_t>(norm_shape.size());
+  PYSEQ_CHECK(normalized_ndim >= 1 && normalized_ndim <= x.ndim() &&
+                  Shape(x.shape().end() - normalized_ndim, x.shape().end()) == norm_shape,
+              ValueError, "layer_norm: expected input with trailing shape ", norm_shape, ", got input of shape ",
+              x.shape());
   for (const Tensor* p : {&weight, &bias}) {
     if (!p->defined()) continue;
-    PYSEQ_CHECK(p->shape() == norm_shape, ValueError, "layer_norm: ", p == &weight ? "weight" : "bias", " has shape ",
-                p->shape(), " but the normalized shape is ", norm_shape, " (input shape ", x.shape(), ")");
+    PYSEQ_CHECK(p->shape() == norm_shape, ValueError, "layer_norm: ", p == &weight ? "weight" : "bias",
+                " must have shape ", norm_shape, ", got ", p->shape());
     PYSEQ_CHECK(p->dtype() == x.dtype(), TypeError, "layer_norm: ", p == &weight ? "weight" : "bias", " has dtype ",
                 p->dtype(), " but the input has dtype ", x.dtype());
   }
@@ -209,30 +211,42 @@ struct Conv1dBackward final : Node {
   void release() override { free_saved(x, weight); }
 };
 
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+// The checks 1-d convolution and pooling share: an input (C, L) or (N, C, L), a positive
+// stride and dilation, and a window that fits: L_out = (L + 2 padding - dilation (K - 1) - 1) / stride + 1 >= 1.
+kernels::cpu::Window1d window_1d(const char* op, const Tensor& x, int64_t kernel, int64_t stride, int64_t padding,
+                                 int64_t dilation) {
+  PYSEQ_CHECK(x.ndim() == 2 || x.ndim() == 3, ValueError, op, ": expected 2D (C, L) or 3D (N, C, L) input, got input of shape ",
+              x.shape());
+  PYSEQ_CHECK(padding >= 0, ValueError, op, ": padding must be non-negative, got ", padding);
+  const int64_t L = x.shape().back(), reach = L + 2 * padding - dilation * (kernel - 1) - 1;
+  const int64_t out_length = (reach >= 0 ? reach / stride : -((-reach + stride - 1) / stride)) + 1;  // floor division
+  PYSEQ_CHECK(out_length >= 1, ValueError, op, ": input of shape ", x.shape(), " is too short for kernel size ", kernel,
+              " with padding=", padding, ", dilation=", dilation, ": the output length would be ", out_length);
+  return {L, out_length, kernel, stride, padding, dilation};
+}
+
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
-  PYSEQ_CHECK(x.ndim() == 3, ValueError, "conv1d: expected an input of shape (N, C_in, L), got ", x.shape());
-  PYSEQ_CHECK(weight.ndim() == 3, ValueError, "conv1d: expected a weight of shape (C_out, C_in / groups, K), got ",
+  PYSEQ_CHECK(input.ndim() == 2 || input.ndim() == 3, ValueError,
+              "conv1d: expected 2D (C, L) or 3D (N, C, L) input, got input of shape ", input.shape());
+  PYSEQ_CHECK(weight.ndim() == 3, ValueError, "conv1d: weight must be 3-D (C_out, C_in / groups, K), got shape ",
               weight.shape());
-  PYSEQ_CHECK(stride >= 1 && dilation >= 1 && padding >= 0 && groups >= 1, ValueError,
-              "conv1d: expected stride >= 1, dilation >= 1, padding >= 0, groups >= 1, got stride=", stride,
-              ", padding=", padding, ", dilation=", dilation, ", groups=", groups);
-  PYSEQ_CHECK(x.dtype() == weight.dtype(), TypeError, "conv1d: input has dtype ", x.dtype(), " but weight has dtype ",
-              weight.dtype());
-  const int64_t N = x.shape()[0], C_in = x.shape()[1], L = x.shape()[2];
+  PYSEQ_CHECK(stride >= 1 && dilation >= 1 && groups >= 1, ValueError,
+              "conv1d: stride, dilation and groups must be positive, got stride=", stride, ", dilation=", dilation,
+              ", groups=", groups);
+  PYSEQ_CHECK(input.dtype() == weight.dtype(), TypeError, "conv1d: input has dtype ", input.dtype(),
+              " but weight has dtype ", weight.dtype());
+  const Tensor x = input.ndim() == 3 ? input : unsqueeze(input, 0);  // (N, C_in, L)
+  const int64_t N = x.shape()[0], C_in = x.shape()[1];
   const int64_t C_out = weight.shape()[0], K = weight.shape()[2];
-  PYSEQ_CHECK(C_in % groups == 0 && C_out % groups == 0 && weight.shape()[1] == C_in / groups, ValueError,
-              "conv1d: input of shape ", x.shape(), " with groups=", groups, " needs a weight of shape [C_out, ",
-              C_in / groups, ", K] with C_out divisible by groups, got ", weight.shape());
+  PYSEQ_CHECK(C_in == weight.shape()[1] * groups, ValueError, "conv1d: weight of shape ", weight.shape(), " with groups=",
+              groups, " expects input with ", weight.shape()[1] * groups, " channels, got input of shape ", input.shape());
+  PYSEQ_CHECK(C_out % groups == 0, ValueError, "conv1d: out_channels (", C_out, ") must be divisible by groups (", groups,
+              ")");
   if (bias.defined())
-    PYSEQ_CHECK(bias.shape() == Shape({C_out}) && bias.dtype() == x.dtype(), ValueError,
-                "conv1d: expected a bias of shape [", C_out, "] and dtype ", x.dtype(), ", got ", bias.shape(), " ",
-                bias.dtype());
-  const int64_t span = dilation * (K - 1) + 1;
-  PYSEQ_CHECK(L + 2 * padding >= span, ValueError, "conv1d: the input length ", L, " (padded by ", padding,
-              " on each side) is shorter than the kernel span ", span);
-  const kernels::cpu::Conv1dShape shape{
-      N, C_in, C_out, groups, {L, (L + 2 * padding - span) / stride + 1, K, stride, padding, dilation}};
+    PYSEQ_CHECK(bias.shape() == Shape({C_out}) && bias.dtype() == x.dtype(), ValueError, "conv1d: bias must have shape [",
+                C_out, "] and dtype ", x.dtype(), ", got ", bias.shape(), " ", bias.dtype());
+  const kernels::cpu::Conv1dShape shape{N, C_in, C_out, groups, window_1d("conv1d", input, K, stride, padding, dilation)};
 
   const Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach());
   Tensor y = empty({N, C_out, shape.window.out_length}, x.dtype());
@@ -253,7 +267,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     node->need_bias = bias.defined() && bias.requires_grad();
     record(node, {x, weight, bias}, {y});
   }
-  return y;
+  return input.ndim() == 3 ? y : squeeze(y, 0);  // unbatched in, unbatched out
 }
 
 // --- pooling ---
@@ -271,17 +285,13 @@ struct MaxPool1dBackward final : Node {
 };
 
 Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t padding, int64_t dilation) {
-  PYSEQ_CHECK(x.ndim() == 2 || x.ndim() == 3, ValueError, "max_pool1d: expected an input of shape (N, C, L) or (C, L), got ",
-              x.shape());
   PYSEQ_CHECK(kernel_size >= 1 && stride >= 1 && dilation >= 1, ValueError,
-              "max_pool1d: kernel_size, stride and dilation must be positive, got ", kernel_size, ", ", stride, ", ", dilation);
+              "max_pool1d: kernel_size, stride and dilation must be positive, got kernel_size=", kernel_size,
+              ", stride=", stride, ", dilation=", dilation);
   PYSEQ_CHECK(padding >= 0 && padding <= kernel_size / 2, ValueError,
-              "max_pool1d: padding should be at most half of the kernel size, got padding=", padding,
-              " and kernel_size=", kernel_size);
-  const int64_t L = x.shape().back(), span = dilation * (kernel_size - 1) + 1;
-  PYSEQ_CHECK(L + 2 * padding >= span, ValueError, "max_pool1d: the input length ", L, " (padded by ", padding,
-              ") is shorter than the window span ", span);
-  const kernels::cpu::Window1d win{L, (L + 2 * padding - span) / stride + 1, kernel_size, stride, padding, dilation};
+              "max_pool1d: padding should be between 0 and half of the kernel size (", kernel_size, "), got ", padding);
+  const kernels::cpu::Window1d win = window_1d("max_pool1d", x, kernel_size, stride, padding, dilation);
+  const int64_t L = win.length;
   const int64_t rows = x.numel() / std::max<int64_t>(L, 1);
   Shape out_shape = x.shape();
   out_shape.back() = win.out_length;
