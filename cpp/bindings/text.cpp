@@ -384,15 +384,6 @@ void bind_bpe(py::module_& m) {
   m.def("byte_level_decode", [](std::string_view s) { return as_bytes(text::byte_level_decode(s)); });
 }
 
-// Word counts fed text by text, then a trained BytePairEncoder (or a WordPiece vocabulary).
-struct WordCounter {
-  text::Pattern pattern;
-  bool add_prefix_space;
-  bool bert = false;  // BERT normalizer + pre-tokenizer instead of a byte-level pattern
-  text::BertNormalizerOptions normalizer;
-  text::WordCounts counts;
-};
-
 // A Python callable (done, total) as the trainer's progress callback; it takes the GIL to run.
 std::function<void(int64_t, int64_t)> progress_callback(const py::object& fn) {
   if (fn.is_none()) return {};
@@ -403,65 +394,53 @@ std::function<void(int64_t, int64_t)> progress_callback(const py::object& fn) {
   };
 }
 
+// The trainer's options from Python's arguments; `progress` (done, total) is called with the GIL.
+text::BpeTrainerOptions trainer_options(int64_t vocab_size, int64_t min_frequency, std::vector<std::string> special_tokens,
+                                        int64_t max_token_length, const py::object& progress) {
+  text::BpeTrainerOptions o;
+  o.vocab_size = vocab_size;
+  o.min_frequency = min_frequency;
+  o.special_tokens = std::move(special_tokens);
+  o.max_token_length = max_token_length;
+  o.progress = progress_callback(progress);
+  return o;
+}
+
 void bind_trainer(py::module_& m) {
+  using text::WordCounter;
   py::class_<WordCounter>(m, "WordCounter", "Counts pre-tokenized words of a corpus for BPE training.")
       .def(py::init([](const std::string& pattern, bool add_prefix_space) {
-             return new WordCounter{text::pattern_from_name(pattern), add_prefix_space, {}};
+             return new WordCounter(text::pattern_from_name(pattern), add_prefix_space);
            }), py::arg("pattern"), py::arg("add_prefix_space"))
       .def_static("bert", [](bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase,
                              const std::string& profile) {
-             auto* c = new WordCounter{text::Pattern::kNone, false};
-             c->bert = true;
-             c->normalizer = {to_profile(profile), clean_text, handle_chinese_chars, strip_accents, lowercase};
-             return c;
+             return new WordCounter(text::BertNormalizerOptions{to_profile(profile), clean_text, handle_chinese_chars,
+                                                                strip_accents, lowercase});
            }, py::arg("clean_text"), py::arg("handle_chinese_chars"), py::arg("strip_accents"), py::arg("lowercase"),
            py::arg("profile"))
       .def("add", [](WordCounter& c, const py::sequence& texts) {
              const std::vector<std::string_view> v = utf8_views(texts, "train");
              py::gil_scoped_release release;
-             text::WordCounts more = c.bert ? text::count_bert_words(v, c.normalizer)
-                                            : text::count_words(v, c.pattern, c.add_prefix_space);
-             if (c.counts.words.empty()) c.counts = std::move(more);
-             else text::merge_word_counts(c.counts, more);
+             c.add(v);
            }, py::arg("texts"))
-      .def("__len__", [](const WordCounter& c) { return c.counts.words.size(); })
+      .def("__len__", &WordCounter::size)
       .def("train", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
                        std::vector<std::string> special_tokens, bool full_byte_alphabet, int64_t max_token_length,
                        const py::object& progress) {
-             text::BpeTrainerOptions o;
-             o.progress = progress_callback(progress);
-             py::gil_scoped_release release;
-             o.vocab_size = vocab_size;
-             o.min_frequency = min_frequency;
-             o.special_tokens = special_tokens;
+             text::BpeTrainerOptions o =
+                 trainer_options(vocab_size, min_frequency, std::move(special_tokens), max_token_length, progress);
              o.full_byte_alphabet = full_byte_alphabet;
-             o.max_token_length = max_token_length;
-             text::BpeTrainingResult r = text::train_bpe(c.counts, o);
-             std::vector<text::SpecialToken> specials;
-             std::vector<std::pair<std::string, int32_t>> vocab;
-             for (size_t id = 0; id < r.vocab.size(); ++id) {
-               if (id < special_tokens.size()) specials.push_back({r.vocab[id], static_cast<int32_t>(id)});
-               else vocab.emplace_back(r.vocab[id], static_cast<int32_t>(id));
-             }
-             std::vector<std::pair<std::string, std::string>> merges;
-             for (auto [a, b] : r.merges) merges.emplace_back(r.vocab[a], r.vocab[b]);
-             return text::BytePairEncoder::from_merges(std::move(vocab), merges, c.pattern, std::move(specials));
+             py::gil_scoped_release release;
+             return c.train(o);
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
            py::arg("full_byte_alphabet"), py::arg("max_token_length"), py::arg("progress"))
       .def("train_vocab", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
                              std::vector<std::string> special_tokens, std::string prefix, int64_t max_token_length,
                              const py::object& progress) {
-             // Character-level BPE with a continuation prefix: a WordPiece vocabulary, id order.
-             text::BpeTrainerOptions o;
-             o.progress = progress_callback(progress);
+             text::BpeTrainerOptions o =
+                 trainer_options(vocab_size, min_frequency, std::move(special_tokens), max_token_length, progress);
              py::gil_scoped_release release;
-             o.vocab_size = vocab_size;
-             o.min_frequency = min_frequency;
-             o.special_tokens = std::move(special_tokens);
-             o.characters = true;
-             o.continuing_subword_prefix = std::move(prefix);
-             o.max_token_length = max_token_length;
-             return text::train_bpe(c.counts, o).vocab;
+             return c.train_vocab(o, prefix);
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
            py::arg("continuing_subword_prefix"), py::arg("max_token_length"), py::arg("progress"));
 }

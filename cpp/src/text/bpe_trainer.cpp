@@ -280,4 +280,31 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
   return out;
 }
 
+void WordCounter::add(const std::vector<std::string_view>& texts) {
+  WordCounts more = bert_ ? count_bert_words(texts, normalizer_) : count_words(texts, pattern_, add_prefix_space_);
+  if (counts_.words.empty()) counts_ = std::move(more);
+  else merge_word_counts(counts_, more);
+}
+
+BytePairEncoder WordCounter::train(const BpeTrainerOptions& options) const {
+  const BpeTrainingResult r = train_bpe(counts_, options);
+  std::vector<SpecialToken> specials;
+  std::vector<std::pair<std::string, int32_t>> vocab;
+  for (size_t id = 0; id < r.vocab.size(); ++id) {
+    if (id < options.special_tokens.size()) specials.push_back({r.vocab[id], static_cast<int32_t>(id)});
+    else vocab.emplace_back(r.vocab[id], static_cast<int32_t>(id));
+  }
+  std::vector<std::pair<std::string, std::string>> merges;
+  for (auto [a, b] : r.merges) merges.emplace_back(r.vocab[a], r.vocab[b]);
+  return BytePairEncoder::from_merges(std::move(vocab), merges, pattern_, std::move(specials));
+}
+
+std::vector<std::string> WordCounter::train_vocab(const BpeTrainerOptions& options,
+                                                  const std::string& continuing_subword_prefix) const {
+  BpeTrainerOptions characters = options;
+  characters.characters = true;
+  characters.continuing_subword_prefix = continuing_subword_prefix;
+  return train_bpe(counts_, characters).vocab;
+}
+
 }  // namespace pyseq::text

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pyseq/text/bpe.h"
+#include "pyseq/text/wordpiece.h"
 
 namespace pyseq::text {
 
@@ -23,7 +24,6 @@ struct WordCounts {
 };
 WordCounts count_words(const std::vector<std::string_view>& texts, Pattern pattern, bool add_prefix_space);
 // The words of BERT's normalizer + pre-tokenizer (for training WordPiece vocabularies).
-struct BertNormalizerOptions;
 WordCounts count_bert_words(const std::vector<std::string_view>& texts, const BertNormalizerOptions& normalizer);
 // Adds `more` into `into`.
 void merge_word_counts(WordCounts& into, const WordCounts& more);
@@ -49,5 +49,28 @@ struct BpeTrainingResult {
 };
 
 BpeTrainingResult train_bpe(const WordCounts& words, const BpeTrainerOptions& options);
+
+// A corpus's word counts, fed text by text: byte-level words split by a pre-tokenization pattern,
+// or the words of BERT's normalizer and pre-tokenizer.
+class WordCounter {
+ public:
+  WordCounter(Pattern pattern, bool add_prefix_space) : pattern_(pattern), add_prefix_space_(add_prefix_space) {}
+  explicit WordCounter(const BertNormalizerOptions& normalizer) : bert_(true), normalizer_(normalizer) {}
+  void add(const std::vector<std::string_view>& texts);
+  const WordCounts& counts() const { return counts_; }
+  size_t size() const { return counts_.words.size(); }
+
+  // The byte-level BPE tokenizer trained on the words: special tokens first, then the bytes, then the merges.
+  BytePairEncoder train(const BpeTrainerOptions& options) const;
+  // A WordPiece vocabulary in id order: character-level training with a continuation prefix.
+  std::vector<std::string> train_vocab(const BpeTrainerOptions& options, const std::string& continuing_subword_prefix) const;
+
+ private:
+  Pattern pattern_ = Pattern::kNone;
+  bool add_prefix_space_ = false;
+  bool bert_ = false;
+  BertNormalizerOptions normalizer_;
+  WordCounts counts_;
+};
 
 }  // namespace pyseq::text
