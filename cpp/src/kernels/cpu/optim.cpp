@@ -5,17 +5,6 @@
 #include <type_traits>
 
 namespace pyseq::kernels::cpu {
-namespace {
-
-// Calls f(std::true_type{}) or f(std::false_type{}): a flag that guards a store in an element loop
-// becomes a compile-time constant, so the loop has no branch and vectorises.
-template <class F>
-void with_flag(bool flag, const F& f) {
-  if (flag) f(std::true_type{});
-  else f(std::false_type{});
-}
-
-}  // namespace
 
 // The scalars below are local copies: read through `a` they might (as far as the compiler knows)
 // change with each store into the parameter, which would keep the loops from vectorising.
@@ -97,6 +86,27 @@ void rmsprop_update(T* p, const T* g, T* sq, T* m, T* ga, int64_t n, const Rmspr
   }
 }
 
+namespace {
+
+// Adam's element loop with its two optional stores as compile-time flags (no branch: it vectorises).
+template <class T, bool DecayParam, bool KeepMax>
+void adam_loop(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, bool maximize, bool coupled_decay, T wd, T decay,
+               T one_minus_b1, T b2, T one_minus_b2, T e, T bc2_sqrt, T neg_step_size) {
+  for (int64_t i = 0; i < n; ++i) {
+    T d = maximize ? -g[i] : g[i];
+    if (coupled_decay) d = d + p[i] * wd;
+    if constexpr (DecayParam) p[i] = p[i] * decay;
+    m[i] = m[i] + one_minus_b1 * (d - m[i]);  // lerp(exp_avg, d, 1 - beta1)
+    v[i] = v[i] * b2 + d * d * one_minus_b2;
+    T second = v[i];
+    if constexpr (KeepMax) second = vmax[i] = std::max(vmax[i], v[i]);
+    const T denom = std::sqrt(second) / bc2_sqrt + e;
+    p[i] = p[i] + neg_step_size * (m[i] / denom);
+  }
+}
+
+}  // namespace
+
 template <class T>
 void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, int64_t step, const AdamArgs& a) {
   // p, g, m, v, vmax (n,): d = g (+ wd p, coupled), or p = p (1 - lr wd) first (decoupled, AdamW);
@@ -105,25 +115,12 @@ void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, int64_t step,
   // Scalars computed in double, as torch does in Python, then used at the parameter's precision.
   const double bias_correction1 = 1 - std::pow(a.beta1, static_cast<double>(step));
   const double bias_correction2_sqrt = std::sqrt(1 - std::pow(a.beta2, static_cast<double>(step)));
-  const T wd = T(a.weight_decay), decay = T(1 - a.lr * a.weight_decay), one_minus_b1 = T(1 - a.beta1),
-          b2 = T(a.beta2), one_minus_b2 = T(1 - a.beta2), e = T(a.eps), bc2_sqrt = T(bias_correction2_sqrt),
-          neg_step_size = T(-(a.lr / bias_correction1));
-  const bool maximize = a.maximize, coupled_decay = a.weight_decay != 0 && !a.decoupled_weight_decay;
-  with_flag(a.weight_decay != 0 && a.decoupled_weight_decay, [&](auto decay_param) {
-    with_flag(vmax != nullptr, [&](auto keep_max) {
-      for (int64_t i = 0; i < n; ++i) {
-        T d = maximize ? -g[i] : g[i];
-        if (coupled_decay) d = d + p[i] * wd;
-        if constexpr (decltype(decay_param)::value) p[i] = p[i] * decay;
-        m[i] = m[i] + one_minus_b1 * (d - m[i]);  // lerp(exp_avg, d, 1 - beta1)
-        v[i] = v[i] * b2 + d * d * one_minus_b2;
-        T second = v[i];
-        if constexpr (decltype(keep_max)::value) second = vmax[i] = std::max(vmax[i], v[i]);
-        const T denom = std::sqrt(second) / bc2_sqrt + e;
-        p[i] = p[i] + neg_step_size * (m[i] / denom);
-      }
-    });
-  });
+  const bool decay_param = a.weight_decay != 0 && a.decoupled_weight_decay, keep_max = vmax != nullptr;
+  auto loop = decay_param ? (keep_max ? &adam_loop<T, true, true> : &adam_loop<T, true, false>)
+                          : (keep_max ? &adam_loop<T, false, true> : &adam_loop<T, false, false>);
+  loop(p, g, m, v, vmax, n, a.maximize, a.weight_decay != 0 && !a.decoupled_weight_decay, T(a.weight_decay),
+       T(1 - a.lr * a.weight_decay), T(1 - a.beta1), T(a.beta2), T(1 - a.beta2), T(a.eps), T(bias_correction2_sqrt),
+       T(-(a.lr / bias_correction1)));
 }
 
 template <class T>
