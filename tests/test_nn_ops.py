@@ -228,3 +228,16 @@ def test_kmax_pool1d_keeps_order_and_checks_k():
     for k in (0, 9):
         with pytest.raises(ValueError, match=f"k={k}"):
             F.kmax_pool1d(x, k)
+
+
+@pytest.mark.parametrize("n,c_in,c_out,length,k,stride,padding,dilation,groups", [
+    (2, 4, 6, 9, 3, 1, 0, 1, 1), (3, 4, 8, 17, 5, 2, 2, 2, 2), (1, 6, 6, 7, 1, 1, 0, 1, 6), (70, 3, 5, 40, 4, 3, 1, 1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv1d_kernel_matches_its_reference(n, c_in, c_out, length, k, stride, padding, dilation, groups, dtype):
+    rng = np.random.default_rng(5)
+    x = pyseq.from_numpy(rng.standard_normal((n, c_in, length)).astype(dtype))
+    w = pyseq.from_numpy(rng.standard_normal((c_out, c_in // groups, k)).astype(dtype))
+    fast, ref = (pyseq._core._testing.conv1d(x, w, stride, padding, dilation, groups, reference)
+                 for reference in (False, True))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fast.numpy(), ref.numpy(), rtol=tol, atol=tol)

@@ -30,6 +30,8 @@ void init_kernels(py::module_& m) {
   }, py::arg("trans_a"), py::arg("trans_b"), py::arg("alpha"), py::arg("a"), py::arg("b"), py::arg("beta"),
      py::arg("c"), py::arg("reference") = false);
   testing.def("vecmath", &testing::vecmath, py::arg("name"), py::arg("x"), py::call_guard<py::gil_scoped_release>());
+  testing.def("conv1d", &testing::conv1d, py::arg("x"), py::arg("w"), py::arg("stride"), py::arg("padding"),
+              py::arg("dilation"), py::arg("groups"), py::arg("reference"), py::call_guard<py::gil_scoped_release>());
   testing.def("philox", &testing::philox, py::arg("key"), py::arg("counter_lo"), py::arg("counter_hi") = 0);
 }
 

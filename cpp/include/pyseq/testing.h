@@ -20,6 +20,10 @@ void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& A, const Tenso
           bool reference);
 // y = f(x) by the vectorised float32 kernel of this CPU level: exp, log, tanh, sigmoid, gelu_tanh, gelu_erf.
 Tensor vecmath(const std::string& name, const Tensor& x);
+// conv1d's forward (no bias) by the im2col + GEMM kernel or the textbook loops; x (N, C_in, L) and
+// w (C_out, C_in / groups, K) contiguous, of one floating dtype.
+Tensor conv1d(const Tensor& x, const Tensor& w, int64_t stride, int64_t padding, int64_t dilation, int64_t groups,
+              bool reference);
 // One Philox-4x32-10 block, for the known-answer test.
 std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi);
 

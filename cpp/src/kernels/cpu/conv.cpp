@@ -45,6 +45,24 @@ void conv1d_forward(const T* x, const T* w, const Conv1dShape& s, T* y) {
 }
 
 template <class T>
+void conv1d_reference(const T* x, const T* w, const Conv1dShape& s, T* y) {
+  const Window1d& win = s.window;
+  const int64_t Cg = s.C_in / s.groups, Og = s.C_out / s.groups;
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t o = 0; o < s.C_out; ++o)
+      for (int64_t l = 0; l < win.out_length; ++l) {
+        double acc = 0;
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t k = 0; k < win.kernel; ++k) {
+            const int64_t at = win.input_at(l, k);
+            if (at >= 0 && at < win.length)
+              acc += static_cast<double>(w[(o * Cg + c) * win.kernel + k]) * x[(n * s.C_in + (o / Og) * Cg + c) * win.length + at];
+          }
+        y[(n * s.C_out + o) * win.out_length + l] = static_cast<T>(acc);
+      }
+}
+
+template <class T>
 void conv1d_backward(const T* g, const T* x, const T* w, const Conv1dShape& s, T* gx, T* gw) {
   const Window1d& win = s.window;
   const int64_t L = win.length, Lo = win.out_length, G = s.groups;
@@ -74,6 +92,8 @@ void conv1d_backward(const T* g, const T* x, const T* w, const Conv1dShape& s, T
 
 template void conv1d_forward<float>(const float*, const float*, const Conv1dShape&, float*);
 template void conv1d_forward<double>(const double*, const double*, const Conv1dShape&, double*);
+template void conv1d_reference<float>(const float*, const float*, const Conv1dShape&, float*);
+template void conv1d_reference<double>(const double*, const double*, const Conv1dShape&, double*);
 template void conv1d_backward<float>(const float*, const float*, const float*, const Conv1dShape&, float*, float*);
 template void conv1d_backward<double>(const double*, const double*, const double*, const Conv1dShape&, double*, double*);
 

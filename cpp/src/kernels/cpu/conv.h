@@ -20,6 +20,9 @@ struct Conv1dShape {
 
 // x (N, C_in, L), w (C_out, C_in / G, K) -> y (N, C_out, L_out) (no bias).
 template <class T> void conv1d_forward(const T* x, const T* w, const Conv1dShape& s, T* y);
+// The same by the textbook loops (y[n, o, l] = sum over c, k of w[o, c, k] x[n, g c, l S - P + k D]),
+// kept as the reference the fast kernel is tested against.
+template <class T> void conv1d_reference(const T* x, const T* w, const Conv1dShape& s, T* y);
 // From g = dL/dy (N, C_out, L_out): gx (N, C_in, L) and gw (C_out, C_in / G, K), each zeroed by
 // the caller and skipped when null.
 template <class T>
