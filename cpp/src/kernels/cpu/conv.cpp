@@ -21,20 +21,29 @@ void copy_rows(const T* src, int64_t src_ld, T* dst, int64_t dst_ld, int64_t row
   for (int64_t r = 0; r < rows; ++r) std::copy_n(src + r * src_ld, cols, dst + r * dst_ld);
 }
 
+// cols (C_in / G * K, nc * L_out): the windows of group g of samples n0 .. n0 + nc - 1, sample j's
+// at column j * L_out.
+template <class T>
+void im2col_chunk(const T* x, const Conv1dShape& s, int64_t n0, int64_t nc, int64_t g, T* cols) {
+  const Window1d& win = s.window;
+  const int64_t Cg = s.C_in / s.groups, Lo = win.out_length;
+  parallel_for_each(nc, Cg * win.kernel * Lo, [&](int64_t j) {
+    im2col<T>(x + ((n0 + j) * s.C_in + g * Cg) * win.length, Cg, win, cols + j * Lo, nc * Lo);
+  });
+}
+
 }  // namespace
 
 template <class T>
 void conv1d_forward(const T* x, const T* w, const Conv1dShape& s, T* y) {
   const Window1d& win = s.window;
-  const int64_t L = win.length, Lo = win.out_length, G = s.groups;
+  const int64_t Lo = win.out_length, G = s.groups;
   const int64_t Cg = s.C_in / G, Og = s.C_out / G, CK = Cg * win.kernel, chunk = chunk_of(s, CK);
   std::vector<T> cols(static_cast<size_t>(CK * chunk * Lo)), prod(static_cast<size_t>(Og * chunk * Lo));
   for (int64_t n0 = 0; n0 < s.N; n0 += chunk) {
     const int64_t nc = std::min(chunk, s.N - n0), width = nc * Lo;
     for (int64_t g = 0; g < G; ++g) {
-      parallel_for_each(nc, CK * Lo, [&](int64_t j) {  // cols (CK, nc * Lo): sample j's windows at column j * Lo
-        im2col<T>(x + ((n0 + j) * s.C_in + g * Cg) * L, Cg, win, cols.data() + j * Lo, width);
-      });
+      im2col_chunk(x, s, n0, nc, g, cols.data());  // (CK, nc * Lo)
       // prod (Og, nc * Lo) = W_g (Og, CK) @ cols (CK, nc * Lo), then each sample's block goes to y
       gemm<T>(false, false, Og, width, CK, T(1), w + g * Og * CK, CK, cols.data(), width, T(0), prod.data(), width);
       parallel_for_each(nc, Og * Lo, [&](int64_t j) {
@@ -75,9 +84,7 @@ void conv1d_backward(const T* g, const T* x, const T* w, const Conv1dShape& s, T
         copy_rows(g + ((n0 + j) * s.C_out + gi * Og) * Lo, Lo, gys.data() + j * Lo, width, Og, Lo);
       });
       if (gw) {  // dW_g (Og, CK) += dy (Og, nc * Lo) @ cols^T (nc * Lo, CK)
-        parallel_for_each(nc, CK * Lo, [&](int64_t j) {
-          im2col<T>(x + ((n0 + j) * s.C_in + gi * Cg) * L, Cg, win, cols.data() + j * Lo, width);
-        });
+        im2col_chunk(x, s, n0, nc, gi, cols.data());  // (CK, nc * Lo)
         gemm<T>(false, true, Og, CK, width, T(1), gys.data(), width, cols.data(), width, T(1), gw + gi * Og * CK, CK);
       }
       if (gx) {  // dcols (CK, nc * Lo) = W_g^T (CK, Og) @ dy (Og, nc * Lo), folded back onto dx
