@@ -182,6 +182,7 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
 PYSEQ_INSTANTIATE(int64_t)
+#undef PYSEQ_INSTANTIATE
 
 template <class T>
 void gemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda,
