@@ -1,6 +1,9 @@
 """The autograd engine: accumulation, graph shapes, retain_graph, no_grad, detach, leaf rules,
 version checks and gradcheck itself."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -245,3 +248,20 @@ def test_max_along_dim_is_one_node_whose_indices_carry_no_gradient():
     assert values.grad_fn.name() == "MaxBackward" and indices.grad_fn is None and not indices.requires_grad
     values.sum().backward()
     assert a.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+
+
+def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack():
+    # In its own process: freeing a long chain node by node down the C stack used to segfault.
+    code = ("import pyseq\n"
+            "x = pyseq.ones(1, requires_grad=True)\n"
+            "y = x\n"
+            "for _ in range(200_000): y = y + 1.0\n"
+            "del y\n"
+            "y = x\n"
+            "for _ in range(200_000): y = y * 1.0\n"
+            "y.backward()\n"
+            "assert x.grad.tolist() == [1.0]\n"
+            "del y\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -50,7 +50,7 @@ struct InputMeta {
 
 struct Node {
   explicit Node(std::string name, uint32_t num_outputs = 1) : name(std::move(name)), num_outputs(num_outputs) {}
-  virtual ~Node() = default;
+  virtual ~Node();  // frees the chain of nodes it alone holds iteratively, not recursively
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 

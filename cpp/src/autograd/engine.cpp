@@ -16,6 +16,24 @@ void set_grad_enabled(bool enabled) { t_grad_enabled = enabled; }
 
 // --- nodes ---
 
+Node::~Node() {
+  // A graph of 200,000 ops in a chain would otherwise free itself node by node down the call stack
+  // and overflow it: take over the edges this node alone holds, then free those nodes one at a
+  // time, each after taking its own edges the same way.
+  std::vector<std::shared_ptr<Node>> to_free;
+  auto take_sole_edges = [&to_free](std::vector<Edge>& edges) {
+    for (Edge& e : edges)
+      if (e.node && e.node.use_count() == 1) to_free.push_back(std::move(e.node));
+    edges.clear();
+  };
+  take_sole_edges(next);
+  while (!to_free.empty()) {
+    std::shared_ptr<Node> node = std::move(to_free.back());
+    to_free.pop_back();
+    take_sole_edges(node->next);
+  }  // each node is freed here with no edges left to follow
+}
+
 std::vector<Tensor> Node::apply(const std::vector<Tensor>& grad_outputs) {
   PYSEQ_CHECK(!released, RuntimeError, "Trying to backward through the graph a second time (", name,
               " was already freed). Saved values are freed when you call backward(); pass "
