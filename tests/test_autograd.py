@@ -265,3 +265,24 @@ def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack():
             "print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def test_backward_in_threads_while_others_clear_the_leaf_grad():
+    # Two threads accumulate into x.grad (GIL released) while two set it to None: used to segfault.
+    code = ("import threading, time, pyseq\n"
+            "x = pyseq.ones(1000, requires_grad=True)\n"
+            "stop = threading.Event()\n"
+            "def back():\n"
+            "    while not stop.is_set(): (x * 2).sum().backward()\n"
+            "def clear():\n"
+            "    while not stop.is_set(): x.grad = None\n"
+            "ts = [threading.Thread(target=f) for f in (back, back, clear, clear)]\n"
+            "for t in ts: t.start()\n"
+            "time.sleep(2)\n"
+            "stop.set()\n"
+            "for t in ts: t.join()\n"
+            "g = x.grad\n"
+            "assert g is None or (len(set(g.tolist())) == 1 and g[0].item() % 2 == 0)  # 2 per backward\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

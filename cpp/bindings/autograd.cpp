@@ -20,7 +20,8 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
         return self;
       }, py::arg("requires_grad") = true)
       .def_property("grad", [](const Tensor& t) -> py::object {
-        return t.grad().defined() ? py::cast(t.grad()) : py::none();
+        Tensor g = t.grad();
+        return g.defined() ? py::cast(g) : py::none();
       }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         return t.grad_fn() ? py::cast(t.grad_fn()) : py::none();

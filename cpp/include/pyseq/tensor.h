@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "pyseq/common.h"
@@ -50,7 +51,9 @@ class Tensor {
   // --- autograd ---
   bool requires_grad() const;
   void set_requires_grad(bool requires_grad);  // leaves only
-  const Tensor& grad() const;
+  // The accumulated gradient. Reads and writes of any tensor's grad hold grad_mutex(), so one
+  // thread may set it while another's backward accumulates into it.
+  Tensor grad() const;
   void set_grad(const Tensor& grad);
   const std::shared_ptr<Node>& grad_fn() const;
   bool is_leaf() const;
@@ -80,6 +83,10 @@ struct TensorImpl {
   uint32_t output_nr = 0;  // which output of grad_fn this tensor is
   std::weak_ptr<Node> grad_accumulator;
 };
+
+// Guards TensorImpl::grad of every tensor (see Tensor::grad); the backward engine holds it while it
+// accumulates into a leaf's gradient.
+std::mutex& grad_mutex();
 
 // A new tensor over `storage` with the given geometry (no copy).
 Tensor make_tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset,

@@ -51,6 +51,7 @@ struct AccumulateGrad final : Node {
 
   std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
     const Tensor& grad = grads[0];
+    std::lock_guard<std::mutex> lock(grad_mutex());  // another thread may be setting leaf.grad
     Tensor& acc = leaf->grad;
     if (acc.defined()) {
       add_(acc, grad);

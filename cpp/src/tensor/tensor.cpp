@@ -59,7 +59,15 @@ void Tensor::set_requires_grad(bool requires_grad) {
   impl_->requires_grad = requires_grad;
 }
 
-const Tensor& Tensor::grad() const { return impl_->grad; }
+std::mutex& grad_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+Tensor Tensor::grad() const {
+  std::lock_guard<std::mutex> lock(grad_mutex());
+  return impl_->grad;
+}
 
 void Tensor::set_grad(const Tensor& grad) {
   if (grad.defined()) {
@@ -68,6 +76,9 @@ void Tensor::set_grad(const Tensor& grad) {
     PYSEQ_CHECK(grad.dtype() == dtype(), TypeError, "assigned grad has dtype ", grad.dtype(),
                 " but the tensor has dtype ", dtype());
   }
+  Tensor old;  // freed after the lock is let go
+  std::lock_guard<std::mutex> lock(grad_mutex());
+  old = std::move(impl_->grad);
   impl_->grad = grad;
 }
 
