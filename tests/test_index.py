@@ -105,3 +105,12 @@ def test_tensor_index_is_a_copy():
         v[...] = -1.0
         np.testing.assert_array_equal(base.numpy(), values)
         done += 1
+
+
+@pytest.mark.parametrize("n", [0, 3, 100_000])
+def test_index_select_into_a_0d_tensor_takes_exactly_one_index(n):
+    # as PyTorch ("Index to scalar can have only 1 value"); 100,000 indices used to write past a
+    # one-element output
+    assert pyseq.index_select(pyseq.tensor(5.0), 0, pyseq.zeros(1, dtype=pyseq.int64)).item() == 5.0
+    with pytest.raises(IndexError, match=f"only 1 value, got {n} value"):
+        pyseq.index_select(pyseq.tensor(5.0), 0, pyseq.zeros(n, dtype=pyseq.int64))

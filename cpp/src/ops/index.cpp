@@ -154,6 +154,8 @@ Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index) {
   PYSEQ_CHECK(index.ndim() <= 1, ValueError, "index_select: expected a 0-d or 1-d index, got shape ", index.shape());
   dim = wrap_dim(dim, t.ndim());
   const Tensor x = contiguous(t.detach()), idx = contiguous(index);
+  PYSEQ_CHECK(t.ndim() > 0 || idx.numel() == 1, IndexError,
+              "index_select: an index into a 0-d tensor can have only 1 value, got ", idx.numel(), " value(s)");
   const int64_t tdim = t.ndim() == 0 ? 1 : t.size(dim);
   check_index_range(idx, tdim, "index_select");
   Shape shape = t.shape();
