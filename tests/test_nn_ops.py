@@ -241,3 +241,13 @@ def test_conv1d_kernel_matches_its_reference(n, c_in, c_out, length, k, stride, 
                  for reference in (False, True))
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fast.numpy(), ref.numpy(), rtol=tol, atol=tol)
+
+
+def test_conv1d_with_an_empty_output_does_not_loop_over_its_groups():
+    # 10^12 empty groups used to hang (a loop per group, nothing bounded groups)
+    x = pyseq.zeros(1, 0, 5, requires_grad=True)
+    y = F.conv1d(x, pyseq.zeros(0, 0, 1, requires_grad=True), groups=10**12)
+    assert y.shape == (1, 0, 5)
+    y.sum().backward()
+    assert x.grad.shape == (1, 0, 5)
+    assert pyseq.nn.Conv1d(0, 0, 1, groups=10**12).weight.shape == (0, 0, 1)
