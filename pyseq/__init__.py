@@ -9,7 +9,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     Tensor, dtype, from_numpy, manual_seed, initial_seed, get_rng_state, set_rng_state,
     set_num_threads, get_num_threads,
     empty, zeros, ones, full, arange, eye, rand, randn, randint, zeros_like, ones_like, empty_like,
-    add, sub, mul, div, true_divide, pow, neg, matmul, mm, eq, ne, lt, le, gt, ge, logical_not,
+    add, sub, mul, div, true_divide, pow, neg, matmul, mm, eq, ne, lt, le, gt, ge, logical_not, bitwise_not,
     exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, leaky_relu, elu, gelu, clamp,
     where, masked_fill, tril, triu,
     sum, mean, var, std, var_mean, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,

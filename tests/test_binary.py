@@ -248,3 +248,10 @@ def test_zero_dim_tensor_promotion_matches_torch(d0, dn):
             ref = fn(*[th[i] for i in order])
             assert str(out.dtype) == str(ref.dtype).replace("torch.", "pyseq."), (name, order, d0, dn)
             np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6)
+
+
+def test_integer_to_a_negative_integer_power_raises_like_torch():
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        pyseq.tensor([2, 3]) ** -1
+    assert (pyseq.tensor([2, 3]) ** 2).tolist() == [4, 9]
+    assert (pyseq.tensor([2.0, 4.0]) ** -1).tolist() == [0.5, 0.25]

@@ -69,3 +69,23 @@ def test_where_and_masked_fill_broadcast():
         filled = tx.masked_fill(pyseq.tensor(mvals), -3.5)
         np.testing.assert_array_equal(filled.numpy(), np.where(np.broadcast_to(mvals, sx), np.float32(-3.5), x))
         np.testing.assert_array_equal(tx.numpy(), x)  # out of place
+
+
+def test_masked_fill_of_a_value_int64_cannot_hold_raises():
+    with pytest.raises(RuntimeError, match="cannot be converted to type int64"):
+        pyseq.zeros(2, dtype=pyseq.int64).masked_fill(pyseq.tensor([True, False]), float("inf"))
+
+
+def test_where_of_two_numbers_takes_their_kind():
+    c = pyseq.tensor([True, False])
+    assert pyseq.where(c, 1, 2).dtype == pyseq.int64 and pyseq.where(c, 1, 2).tolist() == [1, 2]
+    assert pyseq.where(c, 1.0, 2).dtype == pyseq.float32
+    assert pyseq.where(c, True, False).dtype == pyseq.bool
+
+
+def test_invert_is_bitwise_for_int64_and_logical_for_bool():
+    assert (~pyseq.tensor([0, 5, -1])).tolist() == [-1, -6, 0]
+    assert (~pyseq.tensor([True, False])).tolist() == [False, True]
+    assert pyseq.bitwise_not(pyseq.tensor([7])).tolist() == [-8]
+    with pytest.raises(TypeError, match="int64 or bool"):
+        ~pyseq.tensor([1.0])

@@ -73,3 +73,11 @@ def test_grad_flows_through_copy_and_fill():
         return x.grad.numpy()
 
     np.testing.assert_allclose(run(pyseq), run(torch))
+
+
+def test_fill_of_a_value_int64_cannot_hold_raises():
+    t = pyseq.zeros(2, dtype=pyseq.int64)
+    for value in (float("nan"), float("-inf"), 1e300):
+        with pytest.raises(RuntimeError, match="cannot be converted to type int64"):
+            t.fill_(value)
+    assert t.fill_(-2.7).tolist() == [-2, -2]

@@ -32,3 +32,18 @@ def test_random_factories_are_seeded_and_in_range():
     r = pyseq.randint(3, 6, (1000,))
     assert r.dtype == pyseq.int64 and set(r.tolist()) == {3, 4, 5}
     assert pyseq.randint(4, (10,)).max().item() < 4
+
+
+def test_full_of_a_value_int64_cannot_hold_raises():
+    import pytest
+    for value in (float("nan"), float("inf"), 1e300):
+        with pytest.raises(RuntimeError, match="cannot be converted to type int64"):
+            pyseq.full((2,), value, dtype=pyseq.int64)
+    assert pyseq.full((2,), 2.7, dtype=pyseq.int64).tolist() == [2, 2]  # truncated, as PyTorch
+
+
+def test_eye_rejects_negative_sizes():
+    import pytest
+    with pytest.raises(ValueError, match="m=-5"):
+        pyseq.eye(3, -5)
+    assert pyseq.eye(2, 3).tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]

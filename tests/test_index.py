@@ -114,3 +114,9 @@ def test_index_select_into_a_0d_tensor_takes_exactly_one_index(n):
     assert pyseq.index_select(pyseq.tensor(5.0), 0, pyseq.zeros(1, dtype=pyseq.int64)).item() == 5.0
     with pytest.raises(IndexError, match=f"only 1 value, got {n} value"):
         pyseq.index_select(pyseq.tensor(5.0), 0, pyseq.zeros(n, dtype=pyseq.int64))
+
+
+def test_one_hot_num_classes_is_minus_one_or_non_negative():
+    with pytest.raises(ValueError, match="-2"):
+        pyseq.one_hot(pyseq.tensor([0, 1]), -2)
+    assert pyseq.one_hot(pyseq.tensor([0, 2]), -1).tolist() == [[1, 0, 0], [0, 0, 1]]

@@ -260,3 +260,10 @@ def test_reduction_fixed_examples():
     assert x.var(dim=0).tolist() == [[pytest.approx(5 / 3)] * 3] * 2
     with pytest.raises(ValueError, match=r"dim 1 appears multiple times"):
         x.sum(dim=(1, -2))
+
+
+def test_nan_is_not_skipped_by_logsumexp_and_the_max_norm():
+    x = pyseq.tensor([[1.0, float("nan"), 3.0], [1.0, 2.0, 3.0]])
+    lse, inf_norm = pyseq.logsumexp(x, 1).numpy(), x.norm(float("inf"), dim=1).numpy()
+    assert np.isnan(lse[0]) and np.isnan(inf_norm[0])
+    np.testing.assert_allclose([lse[1], inf_norm[1]], [np.log(np.exp([1, 2, 3]).sum()), 3.0], rtol=1e-6)

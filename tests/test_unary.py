@@ -80,3 +80,24 @@ def test_integer_inputs_promote_to_float_for_float_ops():
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="approximate"):
         pyseq.gelu(pyseq.ones(2), approximate="fast")
+
+
+# --- special values as in PyTorch (issue 19's silent wrong results) ---
+
+def test_relu_passes_nan_and_negative_zero_like_torch():
+    torch = pytest.importorskip("torch")
+    x = [math.nan, -0.0, -2.0, 3.0]
+    ours, theirs = pyseq.relu(pyseq.tensor(x)).numpy(), torch.relu(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.signbit(ours[1]) == np.signbit(theirs[1])
+    fused = pyseq.nn.functional.linear(pyseq.tensor([[math.nan], [-1.0], [2.0]]), pyseq.ones(1, 1), activation="relu")
+    assert math.isnan(fused[0, 0].item()) and fused[1:].numpy().ravel().tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("x,lo,hi", [([0.0, 5.0, 1.5], 2, 1), ([0.0, math.nan], math.nan, None),
+                                     ([0.0, 5.0], None, math.nan), ([1, 2, 7], 0.5, None), ([1, 2, 7], 2, 5)])
+def test_clamp_edge_cases_like_torch(x, lo, hi):
+    torch = pytest.importorskip("torch")
+    ours, theirs = pyseq.tensor(x).clamp(lo, hi), torch.tensor(x).clamp(lo, hi)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -81,7 +81,8 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   def_both(m, cls, "neg", &neg, release);
   cls.def("__neg__", &neg, release);
   cls.def("__abs__", &abs, release);
-  cls.def("__invert__", &logical_not, release);
+  cls.def("__invert__", &bitwise_not, release);
+  def_both(m, cls, "bitwise_not", &bitwise_not, release);
   def_both(m, cls, "logical_not", &logical_not, release);
 
   // --- unary math ---
@@ -106,7 +107,12 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     Tensor ta, tb;
     if (py::isinstance<Tensor>(a)) { ta = a.cast<Tensor>(); tb = to_operand(b, ta, "where"); }
     else if (py::isinstance<Tensor>(b)) { tb = b.cast<Tensor>(); ta = to_operand(a, tb, "where"); }
-    else { ta = scalar_tensor(to_scalar(a, "where"), DType::Float32); tb = scalar_tensor(to_scalar(b, "where"), DType::Float32); }
+    else {  // two numbers: the dtype of their kinds, as in PyTorch (where(c, 1, 2) is int64)
+      const Scalar sa = to_scalar(a, "where"), sb = to_scalar(b, "where");
+      const DType dt = promote(scalar_dtype(sa), scalar_dtype(sb));
+      ta = scalar_tensor(sa, dt);
+      tb = scalar_tensor(sb, dt);
+    }
     py::gil_scoped_release r;
     return where(cond, ta, tb);
   }, py::arg("condition"), py::arg("input"), py::arg("other"));

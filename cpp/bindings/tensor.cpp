@@ -273,7 +273,7 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
   }
   m.def("full", [=](const Shape& shape, py::handle value, py::object dtype, bool requires_grad) {
     Scalar v = to_scalar(value, "full");
-    DType fallback = v.kind == Scalar::Kind::Float ? DType::Float32 : v.kind == Scalar::Kind::Int ? DType::Int64 : DType::Bool;
+    const DType fallback = scalar_dtype(v);
     const DType dt = dtype_or(dtype, fallback);
     py::gil_scoped_release release;
     return leaf(full(shape, v, dt), requires_grad);

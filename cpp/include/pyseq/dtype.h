@@ -100,6 +100,13 @@ struct Scalar {
     if constexpr (std::is_floating_point_v<T>) return static_cast<T>(kind == Kind::Float ? f : static_cast<double>(i));
     else return kind == Kind::Float ? static_cast<T>(f) : static_cast<T>(i);
   }
+  // Raises when this number has no value of `dt`: NaN, an infinity or a float beyond int64's range
+  // written into an int64 tensor (PyTorch: "value cannot be converted ... without overflow").
+  void check_fits(DType dt, const char* op) const {
+    if (kind != Kind::Float || dt != DType::Int64) return;
+    PYSEQ_CHECK(f == f && f >= -0x1p63 && f < 0x1p63, RuntimeError, op, ": value ", f,
+                " cannot be converted to type int64 without overflow");
+  }
   // The dtype a tensor made from this number gets when combined with a tensor of `other`.
   DType dtype_with(DType other) const {
     if (kind == Kind::Float) return is_floating(other) ? other : DType::Float32;
@@ -107,5 +114,10 @@ struct Scalar {
     return other;
   }
 };
+
+// The dtype of a tensor made from the number alone: float32, int64 or bool.
+inline DType scalar_dtype(const Scalar& s) {
+  return s.kind == Scalar::Kind::Float ? DType::Float32 : s.kind == Scalar::Kind::Int ? DType::Int64 : DType::Bool;
+}
 
 }  // namespace pyseq

@@ -113,6 +113,7 @@ Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
 Tensor logical_not(const Tensor& t);
+Tensor bitwise_not(const Tensor& t);  // ~: bitwise for int64, logical for bool
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor masked_fill(const Tensor& t, const Tensor& mask, Scalar value);
 Tensor tril(const Tensor& t, int64_t diagonal = 0);

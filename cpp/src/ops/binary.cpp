@@ -189,6 +189,11 @@ struct PowBackward final : Node {
 
 Tensor pow(const Tensor& a, const Tensor& b) {
   const DType dt = result_type(a, b) == DType::Bool ? DType::Int64 : result_type(a, b);
+  if (!is_floating(dt) && b.numel() > 0) {
+    NoGradGuard no_grad;
+    PYSEQ_CHECK(min(detail::cast(b, dt)).item<int64_t>() >= 0, RuntimeError,
+                "pow: integers to negative integer powers are not allowed (use a float tensor)");
+  }
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
   PYSEQ_DISPATCH(NUMERIC, out.device(), dt, "pow", {
     dev::map2<T, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [](T x, T y) {

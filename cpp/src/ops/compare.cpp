@@ -32,6 +32,16 @@ Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, [](auto x, au
 
 Tensor logical_not(const Tensor& t) { return eq(t, scalar_tensor(false, DType::Bool)); }
 
+Tensor bitwise_not(const Tensor& t) {
+  if (t.dtype() == DType::Bool) return logical_not(t);
+  PYSEQ_CHECK(t.dtype() == DType::Int64, TypeError, "bitwise_not (~): expected an int64 or bool tensor, got ", t.dtype());
+  Tensor out = empty(t.shape(), DType::Int64);
+  PYSEQ_DISPATCH(ALL, out.device(), DType::Int64, "bitwise_not", {
+    dev::map1<int64_t, int64_t>(out, t, [](int64_t v) { return ~v; });
+  });
+  return out;
+}
+
 // The gradient goes to a where cond holds and to b elsewhere.
 struct WhereBackward final : Node {
   SavedTensor cond;
@@ -81,6 +91,7 @@ Tensor masked_fill(const Tensor& t, const Tensor& mask, Scalar value) {
   check_bool(mask, "masked_fill", "mask");
   PYSEQ_CHECK(broadcast_shapes(t.shape(), mask.shape()) == t.shape(), ValueError, "masked_fill: mask of shape ",
               mask.shape(), " cannot be broadcast to the tensor's shape ", t.shape());
+  value.check_fits(t.dtype(), "masked_fill");
   Tensor out = empty(t.shape(), t.dtype());
   PYSEQ_DISPATCH(ALL, out.device(), t.dtype(), "masked_fill", {
     const T v = value.to<T>();

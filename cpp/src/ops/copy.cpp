@@ -80,6 +80,7 @@ struct PassBackward final : Node {
 
 Tensor& fill_(Tensor& self, Scalar value) {
   detail::check_inplace(self, "fill_");
+  value.check_fits(self.dtype(), "fill_");
   PYSEQ_DISPATCH(ALL, self.device(), self.dtype(), "fill_", {
     const T v = value.to<T>();
     dev::map1<T, T>(self, self, [v](T) { return v; });

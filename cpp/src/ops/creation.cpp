@@ -12,6 +12,7 @@
 namespace pyseq {
 
 Tensor full(const Shape& shape, Scalar value, DType dtype) {
+  value.check_fits(dtype, "full");
   Tensor out = empty(check_shape(shape, "full"), dtype);
   PYSEQ_DISPATCH(ALL, out.device(), dtype, "full", { dev::fill<T>(out.data<T>(), out.numel(), value.to<T>()); });
   return out;
@@ -37,7 +38,7 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype) {
-  if (m < 0) m = n;
+  PYSEQ_CHECK(n >= 0 && m >= 0, ValueError, "eye: n and m must be greater or equal to 0, got n=", n, ", m=", m);
   Tensor out = empty(check_shape({n, m}, "eye"), dtype);
   PYSEQ_DISPATCH(ALL, out.device(), dtype, "eye", { dev::eye<T>(out.data<T>(), n, m); });
   return out;

@@ -294,7 +294,9 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
 Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   check_index_dtype(indices, "one_hot");
   const Tensor idx = contiguous(indices);
-  if (num_classes < 0) {
+  PYSEQ_CHECK(num_classes >= -1, ValueError, "one_hot: num_classes must be -1 (inferred from the indices) or at least 0, got ",
+              num_classes);
+  if (num_classes == -1) {
     PYSEQ_CHECK(idx.numel() > 0, ValueError, "one_hot: cannot infer num_classes from an empty tensor");
     num_classes = max(idx).item<int64_t>() + 1;
   }

@@ -89,7 +89,7 @@ struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
 };
 struct Relu {
   static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
-  template <class T> T f(T x) const { return x > T(0) ? x : T(0); }
+  template <class T> T f(T x) const { return x < T(0) ? T(0) : x; }  // NaN and -0.0 pass, as in PyTorch
   template <class T> T df(T x, T) const { return T(x > T(0)); }  // branch-free: the loop vectorises
 };
 struct LeakyRelu {
@@ -119,12 +119,12 @@ struct Neg {
   template <class T> T f(T x) const { return -x; }
   template <class T> T df(T, T) const { return T(-1); }
 };
-struct Clamp {  // NaN passes through; the gradient flows where lo <= x <= hi
+struct Clamp {  // min(max(x, lo), hi) as PyTorch: NaN passes, a NaN bound gives NaN, hi wins over lo
   static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
   std::optional<double> lo, hi;
   template <class T> T f(T x) const {
-    if (lo && x < T(*lo)) return T(*lo);
-    if (hi && x > T(*hi)) return T(*hi);
+    if (lo) x = *lo != *lo || x < T(*lo) ? T(*lo) : x;
+    if (hi) x = *hi != *hi || x > T(*hi) ? T(*hi) : x;
     return x;
   }
   template <class T> T df(T x, T) const { return (!lo || x >= T(*lo)) && (!hi || x <= T(*hi)) ? T(1) : T(0); }
@@ -204,7 +204,10 @@ Tensor neg(const Tensor& t) { return unary(t, "neg", Neg{}); }
 
 Tensor clamp(const Tensor& t, std::optional<double> min, std::optional<double> max) {
   PYSEQ_CHECK(min || max, ValueError, "clamp: at least one of min and max must be given");
-  return unary(t, "clamp", Clamp{min, max});
+  // A bound that is not an integer makes the result floating, as in PyTorch (clamp(int, 0.5) is float).
+  auto integral = [](std::optional<double> b) { return !b || (std::isfinite(*b) && *b == std::floor(*b)); };
+  const bool promote = !is_floating(t.dtype()) && !(integral(min) && integral(max));
+  return unary(promote ? detail::cast(t, DType::Float32) : t, "clamp", Clamp{min, max});
 }
 
 }  // namespace pyseq

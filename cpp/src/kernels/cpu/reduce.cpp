@@ -109,8 +109,8 @@ void logsumexp_rows(const T* x, int64_t rows, int64_t n, T* out) {
   parallel_for_each(rows, n, [&](int64_t r) {
     const T* row = x + r * n;
     T m = -std::numeric_limits<T>::infinity();
-    for (int64_t i = 0; i < n; ++i) m = std::max(m, row[i]);
-    if (std::isinf(m)) { out[r] = m; return; }  // all -inf, or an inf that dominates
+    for (int64_t i = 0; i < n; ++i) m = row[i] > m || row[i] != row[i] ? row[i] : m;  // NaN wins
+    if (!std::isfinite(m)) { out[r] = m; return; }  // NaN, all -inf, or an inf that dominates
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += std::exp(static_cast<double>(row[i] - m));
     out[r] = static_cast<T>(std::log(s) + m);
@@ -123,7 +123,10 @@ void norm_rows(const T* x, int64_t rows, int64_t n, double p, T* out) {
     const T* row = x + r * n;
     double acc = 0;
     if (std::isinf(p)) {
-      for (int64_t i = 0; i < n; ++i) acc = std::max(acc, static_cast<double>(std::abs(row[i])));
+      for (int64_t i = 0; i < n; ++i) {  // NaN wins
+        const double a = std::abs(static_cast<double>(row[i]));
+        acc = a > acc || a != a ? a : acc;
+      }
     } else if (p == 2) {
       for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(row[i]) * row[i];
       acc = std::sqrt(acc);
