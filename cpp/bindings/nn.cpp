@@ -84,6 +84,20 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
     return conv1d(x, w, b, stride, padding, dilation, groups);
   }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
      py::arg("dilation") = 1, py::arg("groups") = 1);
+  m.def("scaled_dot_product_attention", [](const Tensor& q, const Tensor& k, const Tensor& v, py::handle mask,
+                                           double dropout_p, bool is_causal, std::optional<double> scale) {
+    Tensor m = optional_tensor(mask, "scaled_dot_product_attention");
+    py::gil_scoped_release r;
+    return scaled_dot_product_attention(q, k, v, m, dropout_p, is_causal, scale);
+  }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(), py::arg("dropout_p") = 0.0,
+     py::arg("is_causal") = false, py::arg("scale") = py::none());
+  m.def("attention_with_weights", [](const Tensor& q, const Tensor& k, const Tensor& v, py::handle mask, bool is_causal,
+                                     std::optional<double> scale) {
+    Tensor m = optional_tensor(mask, "attention_with_weights");
+    py::gil_scoped_release r;
+    return attention_with_weights(q, k, v, m, is_causal, scale);
+  }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("attn_mask") = py::none(), py::arg("is_causal") = false,
+     py::arg("scale") = py::none());
   m.def("max_pool1d", &max_pool1d, py::arg("input"), py::arg("kernel_size"), py::arg("stride"),
         py::arg("padding") = 0, py::arg("dilation") = 1, release);
   m.def("kmax_pool1d", &kmax_pool1d, py::arg("input"), py::arg("k"), release);

@@ -207,6 +207,28 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _core.conv1d(input, weight, bias, stride, _int_arg(padding, "conv1d", "padding"), dilation, groups)
 
 
+# --- attention ---
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(query @ key^T * scale + mask) @ value, as torch.nn.functional's, by a fused C++ kernel
+    whose memory grows linearly with the sequence length (neither pass builds the (Tq, Tk) matrix).
+
+    query (..., Tq, d), key (..., Tk, d), value (..., Tk, dv), batch dims broadcast -> (..., Tq, dv).
+    attn_mask: bool (True = may attend) or additive float, broadcast to (..., Tq, Tk); it gets no
+    gradient. is_causal: query i attends keys j <= i (with attn_mask too, both apply). scale:
+    1 / sqrt(d) by default. dropout_p drops attention weights (pass 0.0 in evaluation, as PyTorch).
+    Unlike PyTorch, a query row whose keys are all masked gives zeros, never NaN."""
+    return _core.scaled_dot_product_attention(query, key, value, attn_mask, float(dropout_p), bool(is_causal),
+                                              None if scale is None else float(scale))
+
+
+def attention_with_weights(query, key, value, attn_mask=None, is_causal=False, scale=None):
+    """The same attention without dropout by plain ops, returning (output, weights (..., Tq, Tk)):
+    for inspecting or plotting what each query attends to. Memory grows with Tq * Tk."""
+    return _core.attention_with_weights(query, key, value, attn_mask, bool(is_causal),
+                                        None if scale is None else float(scale))
+
+
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of the last dim (fused C++); padding counts as -inf.
     input (N, C, L) or (C, L) -> (..., L_out), L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1."""

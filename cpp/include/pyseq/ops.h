@@ -182,6 +182,19 @@ Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t 
 // x (..., L) -> (..., k): the k largest values of each row, in their original order.
 Tensor kmax_pool1d(const Tensor& x, int64_t k);
 
+// --- attention ---
+// softmax(q k^T scale + mask) v with PyTorch's semantics: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv)
+// (batch dims broadcast) -> (..., Tq, dv). attn_mask: bool (true = may attend) or additive, broadcast
+// to (..., Tq, Tk), no gradient; is_causal: query i sees keys j <= i; scale defaults to 1 / sqrt(d).
+// A query row whose keys are all masked gives zeros (never NaN). Fused: O(T) memory, backward
+// recomputes each block from the saved row log-sum-exp; dropout_p drops weights (training only).
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask,
+                                    double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = std::nullopt);
+// The same by ops (matmul, softmax, matmul), with the weights (..., Tq, Tk) for inspection (no dropout).
+std::pair<Tensor, Tensor> attention_with_weights(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                 const Tensor& attn_mask, bool is_causal = false,
+                                                 std::optional<double> scale = std::nullopt);
+
 // --- C++ operator sugar, used by the backward formulas ---
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -1,0 +1,162 @@
+#include "attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gemm.h"
+#include "pyseq/parallel.h"
+
+namespace pyseq::kernels::cpu {
+namespace {
+
+constexpr int64_t kBlockQ = 64, kBlockK = 64;  // query rows and keys per block
+
+// 1 / (1 - p) where element (b, i, j) is kept, 0 where dropout drops it.
+struct Dropout {
+  double p, keep_scale;
+  RngState rng;
+  int64_t Tq, Tk;
+  double factor(int64_t b, int64_t i, int64_t j) const {
+    const uint64_t at = static_cast<uint64_t>((b * Tq + i) * Tk + j);
+    const auto w = philox4x32(rng.seed, rng.offset + (at >> 2));
+    return uniform_float(w[at & 3]) < static_cast<float>(1.0 - p) ? keep_scale : 0.0;
+  }
+};
+
+// scores (rows, cols) of queries i0.. and keys j0.. of problem b: scale q k^T, then the mask and
+// the causal cut applied (masked entries -inf).
+template <class T>
+void block_scores(const T* q, const T* k, const AttentionMask<T>& mask, const AttentionShape& s, int64_t b,
+                  int64_t i0, int64_t rows, int64_t j0, int64_t cols, T* scores) {
+  gemm<T>(false, true, rows, cols, s.d, T(s.scale), q + i0 * s.d, s.d, k + j0 * s.d, s.d, T(0), scores, cols);
+  const T minus_inf = -std::numeric_limits<T>::infinity();
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = scores + r * cols;
+    const int64_t i = i0 + r;
+    if (mask.keep || mask.add) {
+      const int64_t base = mask.offsets[b] + i * mask.row_stride;
+      for (int64_t c = 0; c < cols; ++c) {
+        const int64_t at = base + (j0 + c) * mask.col_stride;
+        if (mask.keep) row[c] = mask.keep[at] ? row[c] : minus_inf;
+        else row[c] += mask.add[at];
+      }
+    }
+    if (s.causal)
+      for (int64_t c = std::max<int64_t>(0, i + 1 - j0); c < cols; ++c) row[c] = minus_inf;
+  }
+}
+
+// The keys that query rows i0 .. i0 + rows - 1 may see: all, or up to the last row's diagonal.
+int64_t key_end(const AttentionShape& s, int64_t i0, int64_t rows) {
+  return s.causal ? std::min(s.Tk, i0 + rows) : s.Tk;
+}
+
+}  // namespace
+
+template <class T>
+void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionShape& s,
+                       T* out, T* lse) {
+  const int64_t q_blocks = (s.Tq + kBlockQ - 1) / kBlockQ;
+  const Dropout drop{s.dropout_p, s.dropout_p < 1 ? 1.0 / (1.0 - s.dropout_p) : 0.0, s.rng, s.Tq, s.Tk};
+  parallel_for_each(s.batch * q_blocks, kBlockQ * s.Tk * (s.d + s.dv), [&](int64_t task) {
+    const int64_t b = task / q_blocks, i0 = (task % q_blocks) * kBlockQ, rows = std::min(kBlockQ, s.Tq - i0);
+    const T *qb = q + b * s.Tq * s.d, *kb = k + b * s.Tk * s.d, *vb = v + b * s.Tk * s.dv;
+    std::vector<T> scores(static_cast<size_t>(kBlockQ * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
+    std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);
+    const int64_t kend = key_end(s, i0, rows);
+    for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
+      const int64_t cols = std::min(kBlockK, kend - j0);
+      block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, scores.data());  // (rows, cols)
+      for (int64_t r = 0; r < rows; ++r) {  // online softmax: rescale what came before to the new max
+        T* row = scores.data() + r * cols;
+        double m_new = m[r];
+        for (int64_t c = 0; c < cols; ++c) m_new = std::max(m_new, static_cast<double>(row[c]));
+        if (m_new == -std::numeric_limits<double>::infinity()) {  // every key so far masked
+          std::fill(row, row + cols, T(0));
+          continue;
+        }
+        const double correction = std::exp(m[r] - m_new);
+        double sum = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          const double p = std::exp(static_cast<double>(row[c]) - m_new);
+          sum += p;
+          row[c] = static_cast<T>(s.dropout_p > 0 ? p * drop.factor(b, i0 + r, j0 + c) : p);
+        }
+        l[r] = l[r] * correction + sum;
+        m[r] = m_new;
+        T* a = acc.data() + r * s.dv;
+        for (int64_t c = 0; c < s.dv; ++c) a[c] = static_cast<T>(a[c] * correction);
+      }
+      // acc (rows, dv) += p (rows, cols) @ v[j0 : j0 + cols] (cols, dv)
+      gemm<T>(false, false, rows, s.dv, cols, T(1), scores.data(), cols, vb + j0 * s.dv, s.dv, T(1), acc.data(), s.dv);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      T* o = out + (b * s.Tq + i0 + r) * s.dv;
+      const double inv = l[r] > 0 ? 1.0 / l[r] : 0.0;  // a fully masked row: zeros
+      for (int64_t c = 0; c < s.dv; ++c) o[c] = static_cast<T>(acc[r * s.dv + c] * inv);
+      lse[b * s.Tq + i0 + r] = static_cast<T>(l[r] > 0 ? m[r] + std::log(l[r]) : -std::numeric_limits<double>::infinity());
+    }
+  });
+}
+
+template <class T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout,
+                        const AttentionMask<T>& mask, const AttentionShape& s, T* dq, T* dk, T* dv) {
+  const Dropout drop{s.dropout_p, s.dropout_p < 1 ? 1.0 / (1.0 - s.dropout_p) : 0.0, s.rng, s.Tq, s.Tk};
+  // One problem per task: its dq, dk, dv are written by that task alone.
+  parallel_for_each(s.batch, s.Tq * s.Tk * (s.d + s.dv), [&](int64_t b) {
+    const T *qb = q + b * s.Tq * s.d, *kb = k + b * s.Tk * s.d, *vb = v + b * s.Tk * s.dv;
+    const T *ob = out + b * s.Tq * s.dv, *gb = dout + b * s.Tq * s.dv, *lb = lse + b * s.Tq;
+    T *dqb = dq + b * s.Tq * s.d, *dkb = dk + b * s.Tk * s.d, *dvb = dv + b * s.Tk * s.dv;
+    std::fill(dqb, dqb + s.Tq * s.d, T(0));
+    std::fill(dkb, dkb + s.Tk * s.d, T(0));
+    std::fill(dvb, dvb + s.Tk * s.dv, T(0));
+    std::vector<T> p(static_cast<size_t>(kBlockQ * kBlockK)), dp(p.size()), delta(static_cast<size_t>(s.Tq));
+    for (int64_t i = 0; i < s.Tq; ++i) {  // delta_i = dout_i . out_i  (= sum_j p_ij dp_ij)
+      double acc = 0;
+      for (int64_t c = 0; c < s.dv; ++c) acc += static_cast<double>(gb[i * s.dv + c]) * ob[i * s.dv + c];
+      delta[i] = static_cast<T>(acc);
+    }
+    for (int64_t i0 = 0; i0 < s.Tq; i0 += kBlockQ) {
+      const int64_t rows = std::min(kBlockQ, s.Tq - i0), kend = key_end(s, i0, rows);
+      for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
+        const int64_t cols = std::min(kBlockK, kend - j0);
+        block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, p.data());
+        // dp (rows, cols) = dout_i (rows, dv) @ v_j^T (dv, cols)
+        gemm<T>(false, true, rows, cols, s.dv, T(1), gb + i0 * s.dv, s.dv, vb + j0 * s.dv, s.dv, T(0), dp.data(), cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          const double row_lse = lb[i0 + r];
+          for (int64_t c = 0; c < cols; ++c) {
+            const int64_t at = r * cols + c;
+            const double prob = row_lse == -std::numeric_limits<double>::infinity()
+                                    ? 0.0 : std::exp(static_cast<double>(p[at]) - row_lse);
+            const double keep = s.dropout_p > 0 ? drop.factor(b, i0 + r, j0 + c) : 1.0;
+            // ds = p (keep dp - delta); p[at] becomes the dropped probability that weighted v
+            dp[at] = static_cast<T>(prob * (keep * dp[at] - delta[i0 + r]));
+            p[at] = static_cast<T>(prob * keep);
+          }
+        }
+        // dv_j (cols, dv) += p^T (cols, rows) @ dout_i (rows, dv)
+        gemm<T>(true, false, cols, s.dv, rows, T(1), p.data(), cols, gb + i0 * s.dv, s.dv, T(1), dvb + j0 * s.dv, s.dv);
+        // dq_i (rows, d) += scale ds (rows, cols) @ k_j (cols, d); dk_j (cols, d) += scale ds^T @ q_i (rows, d)
+        gemm<T>(false, false, rows, s.d, cols, T(s.scale), dp.data(), cols, kb + j0 * s.d, s.d, T(1), dqb + i0 * s.d, s.d);
+        gemm<T>(true, false, cols, s.d, rows, T(s.scale), dp.data(), cols, qb + i0 * s.d, s.d, T(1), dkb + j0 * s.d, s.d);
+      }
+    }
+  });
+}
+
+template void attention_forward<float>(const float*, const float*, const float*, const AttentionMask<float>&,
+                                       const AttentionShape&, float*, float*);
+template void attention_forward<double>(const double*, const double*, const double*, const AttentionMask<double>&,
+                                        const AttentionShape&, double*, double*);
+template void attention_backward<float>(const float*, const float*, const float*, const float*, const float*,
+                                        const float*, const AttentionMask<float>&, const AttentionShape&, float*,
+                                        float*, float*);
+template void attention_backward<double>(const double*, const double*, const double*, const double*, const double*,
+                                         const double*, const AttentionMask<double>&, const AttentionShape&, double*,
+                                         double*, double*);
+
+}  // namespace pyseq::kernels::cpu

@@ -1,0 +1,50 @@
+// Fused scaled dot-product attention on raw pointers, in the flash-attention manner: keys in
+// blocks, an online softmax per query row, only each row's log-sum-exp kept for backward, so
+// neither pass materialises the (Tq, Tk) matrix. Causal blocks above the diagonal are skipped.
+//
+// For each of `batch` problems (the flattened leading dims), all contiguous:
+//   q (Tq, d), k (Tk, d), v (Tk, dv) -> out (Tq, dv), lse (Tq,):
+//   s_ij = scale q_i . k_j + mask_ij (masked: -inf; causal: j > i is masked)
+//   p_ij = exp(s_ij - lse_i), lse_i = log sum_j exp(s_ij), out_i = sum_j drop_ij p_ij v_j.
+// A row whose keys are all masked gives out_i = 0 and lse_i = -inf (never NaN).
+// Dropout (p > 0): drop_ij = 0 with probability p, else 1 / (1 - p), drawn from the Philox stream
+// at `rng` with element (b, i, j) at counter index (b Tq + i) Tk + j: backward redraws the same.
+#pragma once
+
+#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
+#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
+#endif
+
+#include <cstdint>
+
+#include "pyseq/random.h"
+
+namespace pyseq::kernels::cpu {
+
+// A mask broadcast to (batch, Tq, Tk): element (b, i, j) at offsets[b] + i * row_stride + j * col_stride.
+// Either `keep` (bool, true = may attend) or `add` (added to the scores) or neither is set.
+template <class T>
+struct AttentionMask {
+  const bool* keep = nullptr;
+  const T* add = nullptr;
+  const int64_t* offsets = nullptr;  // (batch,)
+  int64_t row_stride = 0, col_stride = 0;
+};
+
+struct AttentionShape {
+  int64_t batch, Tq, Tk, d, dv;
+  double scale;
+  bool causal;
+  double dropout_p;  // 0: no dropout
+  RngState rng;      // where the dropout draws start
+};
+
+template <class T>
+void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionShape& s,
+                       T* out, T* lse);
+// From dout (batch, Tq, dv) and the forward's out and lse: dq, dk, dv (each overwritten).
+template <class T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout,
+                        const AttentionMask<T>& mask, const AttentionShape& s, T* dq, T* dk, T* dv);
+
+}  // namespace pyseq::kernels::cpu
