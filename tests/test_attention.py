@@ -1,0 +1,125 @@
+"""attention.cpp: the fused scaled_dot_product_attention (forward and backward) against PyTorch,
+the plain-ops path (attention_with_weights), gradchecks, masks, causal, dropout and bad input."""
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq.nn import functional as F
+
+CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the 64-wide key/query blocks
+    ((2, 3), 5, 7, 4, 6, None, False),
+    ((1, 2), 130, 70, 16, 8, None, False),
+    ((1, 2), 100, 100, 16, 8, None, True),
+    ((2, 1), 70, 150, 8, 8, "bool", False),
+    ((2, 1), 70, 150, 8, 8, "float", False),
+    ((2, 2), 65, 65, 8, 8, "padding", False),
+    ((3,), 66, 129, 8, 5, "bool", True),
+    ((), 9, 9, 3, 3, None, True),
+]
+
+
+def _mask(kind, batch, Tq, Tk, rng):
+    if kind == "bool":
+        return rng.random(batch[:1] + (1,) * (len(batch) - 1) + (Tq, Tk)) > 0.3
+    if kind == "float":
+        return rng.standard_normal((Tq, Tk))
+    if kind == "padding":  # (B, 1, 1, Tk): a key padding mask broadcast over heads and queries
+        return rng.random((batch[0], 1, 1, Tk)) > 0.5
+    return None
+
+
+@pytest.mark.parametrize("batch,Tq,Tk,d,dv,kind,causal", CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matches_torch_forward_and_backward(batch, Tq, Tk, d, dv, kind, causal, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(Tq * Tk + d)
+    arrays = [rng.standard_normal(batch + s).astype(dtype) for s in ((Tq, d), (Tk, d), (Tk, dv))]
+    mask = _mask(kind, batch, Tq, Tk, rng)
+    if mask is not None and mask.dtype != bool:
+        mask = mask.astype(dtype)
+    ours = [pyseq.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ours, attn_mask=None if mask is None else pyseq.tensor(mask), is_causal=causal)
+    if causal and mask is not None:  # torch refuses both at once: give it their conjunction
+        ref = torch.nn.functional.scaled_dot_product_attention(
+            *theirs, attn_mask=torch.tensor(mask) & torch.ones(Tq, Tk, dtype=torch.bool).tril())
+    else:
+        ref = torch.nn.functional.scaled_dot_product_attention(
+            *theirs, attn_mask=None if mask is None else torch.tensor(mask), is_causal=causal)
+    upstream = rng.standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(pyseq.tensor(upstream))
+    ref.backward(torch.tensor(upstream))
+    tol = dict(rtol=1e-4, atol=2e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), **tol)
+    for name, a, b in zip("qkv", ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), err_msg=f"d{name}", **tol)
+    plain, weights = F.attention_with_weights(*[pyseq.tensor(a) for a in arrays],
+                                              attn_mask=None if mask is None else pyseq.tensor(mask), is_causal=causal)
+    np.testing.assert_allclose(plain.numpy(), ref.detach().numpy(), **tol)
+    assert weights.shape == batch + (Tq, Tk)
+
+
+def test_gradcheck_with_mask_causal_broadcast_batch_and_scale():
+    rng = np.random.default_rng(3)
+    q = pyseq.tensor(rng.standard_normal((2, 1, 5, 3)), requires_grad=True)  # batch dims broadcast over k, v
+    k = pyseq.tensor(rng.standard_normal((2, 3, 6, 3)), requires_grad=True)
+    v = pyseq.tensor(rng.standard_normal((1, 3, 6, 2)), requires_grad=True)
+    mask = pyseq.tensor(rng.random((5, 6)) > 0.2)
+    assert pyseq.autograd.gradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=True, scale=0.7), [q, k, v])
+
+
+def test_fully_masked_rows_give_zeros_and_finite_gradients():
+    rng = np.random.default_rng(4)
+    q, k, v = (pyseq.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 4), (5, 4), (5, 2)))
+    mask = np.ones((3, 5), dtype=bool)
+    mask[1] = False  # query 1 may attend nothing
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=pyseq.tensor(mask))
+    assert out[1].tolist() == [0.0, 0.0] and np.isfinite(out.detach().numpy()).all()
+    out.sum().backward()
+    assert all(np.isfinite(t.grad.numpy()).all() for t in (q, k, v))
+    assert q.grad[1].tolist() == [0.0] * 4
+    _, weights = F.attention_with_weights(q, k, v, attn_mask=pyseq.tensor(mask))
+    assert weights[1].tolist() == [0.0] * 5
+
+
+def test_dropout_is_reproducible_from_the_rng_state_and_its_gradient_is_exact():
+    rng = np.random.default_rng(5)
+    q, k, v = (pyseq.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 70, 4), (2, 80, 4), (2, 80, 3)))
+    state = pyseq.get_rng_state()
+
+    def attend(q, k, v):
+        pyseq.set_rng_state(state)  # every call draws the same dropout mask
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+
+    a, b = attend(q, k, v), attend(q, k, v)
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    assert not np.allclose(a.detach().numpy(), F.scaled_dot_product_attention(q, k, v).detach().numpy())
+    small = [pyseq.tensor(rng.standard_normal(s), requires_grad=True) for s in ((1, 4, 3), (1, 6, 3), (1, 6, 2))]
+    assert pyseq.autograd.gradcheck(attend, small)
+
+
+def test_dropout_keeps_the_expected_output():
+    # E[out] over dropout masks equals the output without dropout: the average of many draws is close.
+    rng = np.random.default_rng(6)
+    q, k, v = (pyseq.tensor(rng.standard_normal(s)) for s in ((1, 8, 4), (1, 40, 4), (1, 40, 3)))
+    exact = F.scaled_dot_product_attention(q, k, v).numpy()
+    mean = np.mean([F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).numpy() for _ in range(2000)], axis=0)
+    np.testing.assert_allclose(mean, exact, atol=0.05)
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k[..., :3], v), ValueError, "same last dim"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v[:, :5]), ValueError, "number of positions"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k.double(), v), TypeError, "one dtype"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q[0, 0], k, v), ValueError, r"\(\.\.\., T, d\)"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=pyseq.ones(3, 3)), ValueError, "broadcast"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=pyseq.ones(7, 6, dtype=pyseq.int64)),
+     TypeError, "attn_mask"),
+    (lambda q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=1.5), ValueError, "dropout_p"),
+])
+def test_bad_input_raises(call, error, match):
+    q, k, v = pyseq.randn(2, 7, 4), pyseq.randn(2, 6, 4), pyseq.randn(2, 6, 3)
+    with pytest.raises(error, match=match):
+        call(q, k, v)
