@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "gemm.h"
+#include "vecmath.h"
 #include "pyseq/parallel.h"
 
 namespace pyseq::kernels::cpu {
@@ -48,6 +50,17 @@ void block_scores(const T* q, const T* k, const AttentionMask<T>& mask, const At
   }
 }
 
+// x[i] = exp(x[i] - shift) over n values: the vectorised exp of this CPU for float.
+template <class T>
+void exp_shifted(T* x, int64_t n, T shift) {
+  for (int64_t i = 0; i < n; ++i) x[i] -= shift;
+  if constexpr (std::is_same_v<T, float>) {
+    vecmath().exp(x, x, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+  }
+}
+
 // The keys that query rows i0 .. i0 + rows - 1 may see: all, or up to the last row's diagonal.
 int64_t key_end(const AttentionShape& s, int64_t i0, int64_t rows) {
   return s.causal ? std::min(s.Tk, i0 + rows) : s.Tk;
@@ -71,19 +84,19 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
       block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, scores.data());  // (rows, cols)
       for (int64_t r = 0; r < rows; ++r) {  // online softmax: rescale what came before to the new max
         T* row = scores.data() + r * cols;
-        double m_new = m[r];
-        for (int64_t c = 0; c < cols; ++c) m_new = std::max(m_new, static_cast<double>(row[c]));
+        T block_max = -std::numeric_limits<T>::infinity();
+        for (int64_t c = 0; c < cols; ++c) block_max = std::max(block_max, row[c]);
+        const double m_new = std::max(m[r], static_cast<double>(block_max));
         if (m_new == -std::numeric_limits<double>::infinity()) {  // every key so far masked
           std::fill(row, row + cols, T(0));
           continue;
         }
         const double correction = std::exp(m[r] - m_new);
+        exp_shifted(row, cols, static_cast<T>(m_new));  // p = exp(s - m_new)
         double sum = 0;
-        for (int64_t c = 0; c < cols; ++c) {
-          const double p = std::exp(static_cast<double>(row[c]) - m_new);
-          sum += p;
-          row[c] = static_cast<T>(s.dropout_p > 0 ? p * drop.factor(b, i0 + r, j0 + c) : p);
-        }
+        for (int64_t c = 0; c < cols; ++c) sum += row[c];
+        if (s.dropout_p > 0)
+          for (int64_t c = 0; c < cols; ++c) row[c] = static_cast<T>(row[c] * drop.factor(b, i0 + r, j0 + c));
         l[r] = l[r] * correction + sum;
         m[r] = m_new;
         T* a = acc.data() + r * s.dv;
@@ -127,15 +140,18 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
         // dp (rows, cols) = dout_i (rows, dv) @ v_j^T (dv, cols)
         gemm<T>(false, true, rows, cols, s.dv, T(1), gb + i0 * s.dv, s.dv, vb + j0 * s.dv, s.dv, T(0), dp.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {
-          const double row_lse = lb[i0 + r];
-          for (int64_t c = 0; c < cols; ++c) {
-            const int64_t at = r * cols + c;
-            const double prob = row_lse == -std::numeric_limits<double>::infinity()
-                                    ? 0.0 : std::exp(static_cast<double>(p[at]) - row_lse);
-            const double keep = s.dropout_p > 0 ? drop.factor(b, i0 + r, j0 + c) : 1.0;
-            // ds = p (keep dp - delta); p[at] becomes the dropped probability that weighted v
-            dp[at] = static_cast<T>(prob * (keep * dp[at] - delta[i0 + r]));
-            p[at] = static_cast<T>(prob * keep);
+          T *prob = p.data() + r * cols, *dprob = dp.data() + r * cols;
+          const T row_lse = lb[i0 + r], row_delta = delta[i0 + r];
+          if (row_lse == -std::numeric_limits<T>::infinity()) std::fill(prob, prob + cols, T(0));  // all masked
+          else exp_shifted(prob, cols, row_lse);  // p = exp(s - lse)
+          if (s.dropout_p > 0) {
+            for (int64_t c = 0; c < cols; ++c) {  // prob becomes the dropped probability that weighted v
+              const T keep = static_cast<T>(drop.factor(b, i0 + r, j0 + c));
+              dprob[c] = prob[c] * (keep * dprob[c] - row_delta);
+              prob[c] *= keep;
+            }
+          } else {
+            for (int64_t c = 0; c < cols; ++c) dprob[c] = prob[c] * (dprob[c] - row_delta);  // ds = p (dp - delta)
           }
         }
         // dv_j (cols, dv) += p^T (cols, rows) @ dout_i (rows, dv)
