@@ -6,6 +6,9 @@
 """
 
 from . import functional, init  # noqa: F401
+from .attention import (  # noqa: F401
+    LearnedPositionalEmbedding, MultiheadAttention, RotaryEmbedding, SinusoidalPositionalEncoding, apply_rotary,
+)
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import AdaptiveMaxPool1d, Conv1d, GlobalMaxPool1d, KMaxPool1d, MaxPool1d  # noqa: F401
