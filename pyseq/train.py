@@ -179,11 +179,11 @@ def _is_plateau_scheduler(scheduler):
     return type(scheduler).__name__ == "ReduceLROnPlateau" or getattr(scheduler, "needs_metric", False)
 
 
-def _require_matplotlib():
+def _require_matplotlib(purpose="plotting the loss curve"):
     try:
         from matplotlib.figure import Figure
     except ImportError as e:
-        raise ImportError(f"plotting the loss curve needs matplotlib, an optional dependency of pyseq: "
+        raise ImportError(f"{purpose} needs matplotlib, an optional dependency of pyseq: "
                           f"{PLOT_INSTALL_HINT} (or pip install matplotlib)") from e
     return Figure
 

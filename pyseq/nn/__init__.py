@@ -8,6 +8,7 @@
 from . import functional, init  # noqa: F401
 from .attention import (  # noqa: F401
     LearnedPositionalEmbedding, MultiheadAttention, RotaryEmbedding, SinusoidalPositionalEncoding, apply_rotary,
+    save_attention_heatmap,
 )
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401

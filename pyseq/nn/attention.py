@@ -13,7 +13,39 @@ from .layers import Linear
 from .module import Module, Parameter
 
 __all__ = ["MultiheadAttention", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding", "RotaryEmbedding",
-           "apply_rotary", "merge_masks"]
+           "apply_rotary", "merge_masks", "save_attention_heatmap"]
+
+
+def save_attention_heatmap(weights, path, x_labels=None, y_labels=None, title=None):
+    """Saves attention weights (Tq, Tk) as a PNG heatmap: queries down, keys across, labelled with
+    the tokens when given (x_labels: the keys', y_labels: the queries'). Needs matplotlib (the
+    optional extra pyseq[plot]). Returns path."""
+    from ..train import _require_matplotlib
+    Figure = _require_matplotlib("saving an attention heatmap")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    w = weights.detach().numpy() if isinstance(weights, _core.Tensor) else np.asarray(weights)
+    if w.ndim != 2:
+        raise ValueError(f"save_attention_heatmap: expected weights of shape (Tq, Tk), got {w.shape}")
+    for labels, size, what in ((x_labels, w.shape[1], "x_labels (keys)"), (y_labels, w.shape[0], "y_labels (queries)")):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"save_attention_heatmap: {len(labels)} {what} for {size} positions")
+    fig = Figure(figsize=(1 + 0.4 * w.shape[1], 1 + 0.4 * w.shape[0]) if max(w.shape) <= 40 else (8, 8))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(w, cmap="viridis", aspect="auto")
+    fig.colorbar(image, ax=ax)
+    if x_labels is not None:
+        ax.set_xticks(range(len(x_labels)), labels=list(x_labels), rotation=90)
+    if y_labels is not None:
+        ax.set_yticks(range(len(y_labels)), labels=list(y_labels))
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    return path
 
 
 def merge_masks(attn_mask, key_padding_mask, batch, num_heads, tgt_len, src_len, dtype):
