@@ -123,3 +123,36 @@ def test_bad_input_raises(call, error, match):
     q, k, v = pyseq.randn(2, 7, 4), pyseq.randn(2, 6, 4), pyseq.randn(2, 6, 3)
     with pytest.raises(error, match=match):
         call(q, k, v)
+
+
+@pytest.mark.parametrize("d,Tq,Tk,causal,kind", [(16, 65, 70, True, "padding"), (128, 6, 67, False, "float"),
+                                                 (32, 66, 66, True, None)])
+def test_gradcheck_head_dims_and_lengths_across_the_blocks(d, Tq, Tk, causal, kind):
+    rng = np.random.default_rng(d + Tq)
+    q = pyseq.tensor(rng.standard_normal((1, Tq, d)) * 0.5, requires_grad=True)
+    k = pyseq.tensor(rng.standard_normal((1, Tk, d)) * 0.5, requires_grad=True)
+    v = pyseq.tensor(rng.standard_normal((1, Tk, 1)), requires_grad=True)
+    mask = None
+    if kind == "padding":
+        keep = rng.random((1, 1, Tk)) > 0.3
+        keep[..., 0] = True
+        mask = pyseq.tensor(keep)
+    elif kind == "float":
+        mask = pyseq.tensor(rng.standard_normal((Tq, Tk)))
+    assert pyseq.autograd.gradcheck(
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal), [q, k, v])
+
+
+def test_fused_matches_the_plain_path_on_random_sizes():
+    rng = np.random.default_rng(12)
+    for _ in range(12):
+        B, H = rng.integers(1, 3), rng.integers(1, 4)
+        Tq, Tk = (int(x) for x in rng.integers(1, 150, 2))
+        d, dv = (int(x) for x in rng.integers(1, 70, 2))
+        causal = bool(rng.integers(0, 2))
+        q, k, v = (pyseq.tensor(rng.standard_normal((B, H) + s)) for s in ((Tq, d), (Tk, d), (Tk, dv)))
+        mask = pyseq.tensor(rng.random((B, 1, Tq, Tk)) > 0.2) if rng.integers(0, 2) else None
+        fused = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
+        plain, _ = F.attention_with_weights(q, k, v, attn_mask=mask, is_causal=causal)
+        np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=f"B={B} H={H} Tq={Tq} Tk={Tk} d={d} dv={dv} causal={causal}")
