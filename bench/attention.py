@@ -2,10 +2,11 @@
 
     python bench/attention.py [--threads N] [--repeat R] [--quick]
 
-Times forward and forward + backward of scaled_dot_product_attention (float32, batch 2, 8 heads,
-head dim 64) in pyseq (fused, O(T) memory), pyseq's plain path (attention_with_weights: matmul,
-softmax, matmul) and torch, in one process on the same numpy data and thread count, interleaved;
-prints medians and ratios. Then the peak extra memory of one causal forward + backward (batch 1,
+Times forward and forward + backward of scaled_dot_product_attention (float32) in pyseq (the fused
+kernel) and torch, in one process on the same numpy data and thread count, interleaved: causal
+B1 H8 T2048 d64, a padding mask at B32 H12 T128 d32 (MiniLM's shape), B2 H8 T1024 d64; and a
+TransformerEncoderLayer (d 256, 4 heads, ffn 1024) on B16 T128 with torch's weights loaded.
+Prints medians and ratios. Then the peak extra memory of one causal forward + backward (batch 1,
 1 head, d 64) at T = 1024, 4096, 16384: each measured in a fresh process as the growth of its
 peak resident set (VmHWM) from just before the forward (the inputs exist) to after the backward, for the fused and the plain
 path (the plain path stores the (T, T) weights: 1 GB at T = 16384 in float32).
@@ -31,43 +32,66 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import pyseq  # noqa: E402
+from pyseq import nn as pnn  # noqa: E402
 from pyseq.nn import functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
 pyseq.set_num_threads(args.threads)
 
 
-def timing_rows():
+def _fwd_bwd(fn, inputs, g):
+    def run():
+        out = fn(*inputs)
+        out.backward(g)
+        for t in inputs:
+            t.grad = None
+    return run
+
+
+def attention_rows():
+    # (name, B, H, T, d, causal, padding mask): the issue's cases; B32 H12 T128 d32 is MiniLM's shape
+    cases = [("causal B1 H8 T2048 d64", 1, 8, 2048, 64, True, False),
+             ("padding mask B32 H12 T128 d32", 32, 12, 128, 32, False, True),
+             ("B2 H8 T1024 d64", 2, 8, 1024, 64, False, False)]
     rows = []
-    for T, causal in [(256, False), (1024, False), (1024, True)]:
+    for name, B, H, T, d, causal, padded in cases:
         rng = np.random.default_rng(T)
-        arrays = [rng.standard_normal((2, 8, T, 64)).astype(np.float32) for _ in range(3)]
-        upstream = rng.standard_normal((2, 8, T, 64)).astype(np.float32)
+        arrays = [rng.standard_normal((B, H, T, d)).astype(np.float32) for _ in range(3)]
+        upstream = rng.standard_normal((B, H, T, d)).astype(np.float32)
+        keep = np.ones((B, 1, 1, T), dtype=bool)
+        if padded:  # each sequence keeps a random length of at least T / 4
+            for b, length in enumerate(rng.integers(T // 4, T + 1, B)):
+                keep[b, ..., length:] = False
         ours = [pyseq.from_numpy(a).detach().requires_grad_() for a in arrays]
         theirs = [torch.from_numpy(a).requires_grad_() for a in arrays]
-        g_ours, g_theirs = pyseq.from_numpy(upstream), torch.from_numpy(upstream)
-
-        def fwd_bwd(fn, inputs, g):
-            def run():
-                out = fn(*inputs)
-                out.backward(g)
-                for t in inputs:
-                    t.grad = None
-            return run
-
-        ours_fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # noqa: E731
-        plain_fn = lambda q, k, v: F.attention_with_weights(q, k, v, is_causal=causal)[0]  # noqa: E731
-        torch_fn = lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)  # noqa: E731
+        mask_p, mask_t = (pyseq.from_numpy(keep), torch.from_numpy(keep)) if padded else (None, None)
+        ours_fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=mask_p, is_causal=causal)  # noqa
+        torch_fn = lambda q, k, v: torch.nn.functional.scaled_dot_product_attention(  # noqa: E731
+            q, k, v, attn_mask=mask_t, is_causal=causal)
         with pyseq.no_grad(), torch.no_grad():
-            forward = common.time_interleaved({"torch": lambda: torch_fn(*theirs), "pyseq": lambda: ours_fn(*ours),
-                                               "plain": lambda: plain_fn(*ours)}, repeat)
-        both = common.time_interleaved({"torch": fwd_bwd(torch_fn, theirs, g_theirs),
-                                        "pyseq": fwd_bwd(ours_fn, ours, g_ours),
-                                        "plain": fwd_bwd(plain_fn, ours, g_ours)}, repeat)
+            forward = common.time_interleaved({"torch": lambda: torch_fn(*theirs), "pyseq": lambda: ours_fn(*ours)},
+                                              repeat)
+        both = common.time_interleaved({"torch": _fwd_bwd(torch_fn, theirs, torch.from_numpy(upstream)),
+                                        "pyseq": _fwd_bwd(ours_fn, ours, pyseq.from_numpy(upstream))}, repeat)
         for what, t in (("forward", forward), ("forward + backward", both)):
-            rows.append([f"T={T}{' causal' if causal else ''}, {what}", f"{1e3 * t['torch']:.1f}",
-                         f"{1e3 * t['pyseq']:.1f}", f"{1e3 * t['plain']:.1f}", f"{t['pyseq'] / t['torch']:.2f}"])
+            rows.append([f"attention {name}, {what}", f"{1e3 * t['torch']:.1f}", f"{1e3 * t['pyseq']:.1f}",
+                         f"{t['pyseq'] / t['torch']:.2f}"])
     return rows
+
+
+def encoder_layer_rows():
+    # TransformerEncoderLayer d256 h4 (ffn 1024) on B16 T128, forward + backward, torch's weights loaded
+    rng = np.random.default_rng(0)
+    theirs = torch.nn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True)
+    ours = pnn.TransformerEncoderLayer(256, 4, 1024, dropout=0.0, batch_first=True)
+    ours.load_state_dict({k: pyseq.from_numpy(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal((16, 128, 256)).astype(np.float32)
+    g = rng.standard_normal((16, 128, 256)).astype(np.float32)
+    xp, xt = pyseq.from_numpy(x).detach().requires_grad_(), torch.from_numpy(x).requires_grad_()
+    t = common.time_interleaved({"torch": _fwd_bwd(theirs, [xt], torch.from_numpy(g)),
+                                 "pyseq": _fwd_bwd(ours, [xp], pyseq.from_numpy(g))}, repeat)
+    return [["TransformerEncoderLayer d256 h4 B16 T128, forward + backward", f"{1e3 * t['torch']:.1f}",
+             f"{1e3 * t['pyseq']:.1f}", f"{t['pyseq'] / t['torch']:.2f}"]]
 
 
 MEMORY_CHILD = textwrap.dedent("""
@@ -110,10 +134,10 @@ def memory_rows():
 
 def main():
     print(f"# scaled_dot_product_attention: pyseq vs torch ({'quick' if args.quick else 'full'} run)\n")
-    print(f"- CPU: {common.cpu_name()}; threads {args.threads}; float32, batch 2, 8 heads, d = 64; medians of "
-          f"{repeat} calls, interleaved; ratio = pyseq fused / torch\n")
-    print(common.markdown_table(["case", "torch ms", "pyseq fused ms", "pyseq plain ms", "pyseq/torch"],
-                                timing_rows()))
+    print(f"- CPU: {common.cpu_name()}; threads {args.threads}; float32; medians of {repeat} calls, interleaved; "
+          f"ratio = pyseq / torch\n")
+    print(common.markdown_table(["case", "torch ms", "pyseq ms", "pyseq/torch"],
+                                attention_rows() + encoder_layer_rows()))
     print("\n## Peak extra memory of one causal forward + backward (MB; batch 1, 1 head, d 64, float32)\n")
     print(common.markdown_table(["T", "inputs, output, gradients", "fused", "plain (weights stored)",
                                  "one (T, T) float32 matrix"], memory_rows()))
