@@ -7,14 +7,16 @@ import pytest
 import pyseq
 from pyseq.nn import functional as F
 
-CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the 64-wide key/query blocks
+CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the key (64) and query (128) blocks
     ((2, 3), 5, 7, 4, 6, None, False),
     ((1, 2), 130, 70, 16, 8, None, False),
     ((1, 2), 100, 100, 16, 8, None, True),
     ((2, 1), 70, 150, 8, 8, "bool", False),
     ((2, 1), 70, 150, 8, 8, "float", False),
     ((2, 2), 65, 65, 8, 8, "padding", False),
+    ((2, 1), 260, 140, 8, 8, "padding", False),
     ((3,), 66, 129, 8, 5, "bool", True),
+    ((1, 2), 300, 130, 8, 4, "padding", True),
     ((), 9, 9, 3, 3, None, True),
 ]
 

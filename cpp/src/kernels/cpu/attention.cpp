@@ -13,7 +13,7 @@
 namespace pyseq::kernels::cpu {
 namespace {
 
-constexpr int64_t kBlockQ = 64, kBlockK = 64;  // query rows and keys per block
+constexpr int64_t kBlockQ = 128, kBlockK = 64;  // query rows and keys per block
 
 // 1 / (1 - p) where element (b, i, j) is kept, 0 where dropout drops it.
 struct Dropout {
@@ -61,6 +61,18 @@ void exp_shifted(T* x, int64_t n, T shift) {
   }
 }
 
+// sum of x[0 .. n), in double across float blocks (the vectorised sum of this CPU for float).
+template <class T>
+double row_sum(const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    return vecmath().sum(x, n);
+  } else {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += x[i];
+    return s;
+  }
+}
+
 // The keys that query rows i0 .. i0 + rows - 1 may see: all, or up to the last row's diagonal.
 int64_t key_end(const AttentionShape& s, int64_t i0, int64_t rows) {
   return s.causal ? std::min(s.Tk, i0 + rows) : s.Tk;
@@ -93,14 +105,15 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
         }
         const double correction = std::exp(m[r] - m_new);
         exp_shifted(row, cols, static_cast<T>(m_new));  // p = exp(s - m_new)
-        double sum = 0;
-        for (int64_t c = 0; c < cols; ++c) sum += row[c];
+        l[r] = l[r] * correction + row_sum(row, cols);
+        m[r] = m_new;
         if (s.dropout_p > 0)
           for (int64_t c = 0; c < cols; ++c) row[c] = static_cast<T>(row[c] * drop.factor(b, i0 + r, j0 + c));
-        l[r] = l[r] * correction + sum;
-        m[r] = m_new;
-        T* a = acc.data() + r * s.dv;
-        for (int64_t c = 0; c < s.dv; ++c) a[c] = static_cast<T>(a[c] * correction);
+        if (correction != 1.0) {
+          const T scale = static_cast<T>(correction);
+          T* a = acc.data() + r * s.dv;
+          for (int64_t c = 0; c < s.dv; ++c) a[c] *= scale;
+        }
       }
       // acc (rows, dv) += p (rows, cols) @ v[j0 : j0 + cols] (cols, dv)
       gemm<T>(false, false, rows, s.dv, cols, T(1), scores.data(), cols, vb + j0 * s.dv, s.dv, T(1), acc.data(), s.dv);
