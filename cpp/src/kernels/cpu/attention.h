@@ -11,9 +11,7 @@
 // at `rng` with element (b, i, j) at counter index (b Tq + i) Tk + j: backward redraws the same.
 #pragma once
 
-#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
-#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
-#endif
+#include "../layer.h"  // kernels are called by ops only
 
 #include <cstdint>
 

@@ -2,9 +2,7 @@
 // gemm_<isa>.cpp fills one table from gemm_isa.inc; gemm.cpp picks a table at run time.
 #pragma once
 
-#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
-#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
-#endif
+#include "../layer.h"  // kernels are called by ops only
 
 #include <algorithm>
 #include <cstdint>

@@ -3,9 +3,7 @@
 // computes it. blocks_for(n, per_block) is how many counters a fill of n elements uses.
 #pragma once
 
-#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
-#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
-#endif
+#include "../layer.h"  // kernels are called by ops only
 
 #include <cstdint>
 

@@ -1,9 +1,7 @@
 // Row kernels for reductions and softmax. Input rows are contiguous: x is (rows, n) row-major.
 #pragma once
 
-#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
-#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
-#endif
+#include "../layer.h"  // kernels are called by ops only
 
 #include <cstdint>
 

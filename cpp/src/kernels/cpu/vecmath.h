@@ -3,9 +3,7 @@
 // The instruction-set version is picked at run time like GEMM's (cpu.h).
 #pragma once
 
-#if defined(PYSEQ_LAYER_TENSOR) || defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_BINDINGS)
-#error "kernels sit above tensor and are called by ops only, never by tensor, text or the bindings (DESIGN.md)"
-#endif
+#include "../layer.h"  // kernels are called by ops only
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>  // streaming stores
