@@ -250,7 +250,7 @@ def test_max_along_dim_is_one_node_whose_indices_carry_no_gradient():
     assert a.grad.tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
 
 
-def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack():
+def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack(tmp_path):
     # In its own process: freeing a long chain node by node down the C stack used to segfault.
     code = ("import pyseq\n"
             "x = pyseq.ones(1, requires_grad=True)\n"
@@ -263,11 +263,12 @@ def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack():
             "assert x.grad.tolist() == [1.0]\n"
             "del y\n"
             "print('ok')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # cwd: a temporary directory, so that the child imports the installed pyseq, not the source folder
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
 
 
-def test_backward_in_threads_while_others_clear_the_leaf_grad():
+def test_backward_in_threads_while_others_clear_the_leaf_grad(tmp_path):
     # Two threads accumulate into x.grad (GIL released) while two set it to None: used to segfault.
     code = ("import threading, time, pyseq\n"
             "x = pyseq.ones(1000, requires_grad=True)\n"
@@ -284,5 +285,6 @@ def test_backward_in_threads_while_others_clear_the_leaf_grad():
             "g = x.grad\n"
             "assert g is None or (len(set(g.tolist())) == 1 and g[0].item() % 2 == 0)  # 2 per backward\n"
             "print('ok')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # cwd: a temporary directory, so that the child imports the installed pyseq, not the source folder
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
