@@ -57,7 +57,7 @@ def test_type_promotion_follows_torch():
     assert (f + d).dtype == pyseq.float64
     assert (f + 1).dtype == pyseq.float32
     assert (d * 2.0).dtype == pyseq.float64
-    assert (b + b).dtype == pyseq.int64
+    assert (b + b).dtype == pyseq.bool and (b + b).tolist() == [True, False]  # logical or: torch's bool + bool
     assert (b * b).dtype == pyseq.bool
     assert (i ** 2).tolist() == [1, 4] and (i ** 2).dtype == pyseq.int64
 
@@ -255,3 +255,17 @@ def test_integer_to_a_negative_integer_power_raises_like_torch():
         pyseq.tensor([2, 3]) ** -1
     assert (pyseq.tensor([2, 3]) ** 2).tolist() == [4, 9]
     assert (pyseq.tensor([2.0, 4.0]) ** -1).tolist() == [0.5, 0.25]
+
+
+def test_bool_arithmetic_like_torch():
+    torch = pytest.importorskip("torch")
+    a, b = [True, False, True, False], [True, True, False, False]
+    ours, theirs = pyseq.tensor(a), torch.tensor(a)
+    assert (ours + pyseq.tensor(b)).tolist() == (theirs + torch.tensor(b)).tolist()
+    ours.add_(pyseq.tensor(b))  # used to compute "and"
+    theirs.add_(torch.tensor(b))
+    assert ours.tolist() == theirs.tolist() == [True, True, True, False]
+    with pytest.raises(TypeError, match="subtraction of two bool"):
+        pyseq.tensor(a) - pyseq.tensor(b)
+    with pytest.raises(TypeError, match="can't be cast"):
+        pyseq.tensor(a).add_(pyseq.tensor([1, 2, 3, 4]))

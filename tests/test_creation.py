@@ -47,3 +47,11 @@ def test_eye_rejects_negative_sizes():
     with pytest.raises(ValueError, match="m=-5"):
         pyseq.eye(3, -5)
     assert pyseq.eye(2, 3).tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+
+
+def test_arange_counts_int64_ranges_exactly_and_refuses_a_zero_step():
+    import pytest
+    assert pyseq.arange(2**63 - 3, 2**63 - 1).tolist() == [2**63 - 3, 2**63 - 2]
+    assert pyseq.arange(10, 0, -3).tolist() == [10, 7, 4, 1]
+    with pytest.raises(ValueError, match="truncates to 0"):
+        pyseq.arange(0, 5, 0.5, dtype=pyseq.int64)

@@ -48,15 +48,18 @@ const char* op_name(BinaryOp op) {
 DType result_dtype(BinaryOp op, const Tensor& a, const Tensor& b) {
   DType dt = result_type(a, b);
   if (op == BinaryOp::Div && !is_floating(dt)) return DType::Float32;  // true division
-  if (dt == DType::Bool && op != BinaryOp::Mul) return DType::Int64;
+  // two bools: add is logical or, mul logical and (as PyTorch); subtraction is refused
+  PYSEQ_CHECK(!(dt == DType::Bool && op == BinaryOp::Sub), TypeError,
+              "sub: subtraction of two bool tensors is not supported (PyTorch neither); use logical_xor or ^");
   return dt;
 }
 
 // out = a (op) b elementwise; `a`, `b` already have out's dtype and broadcast to its shape.
 void binary_kernel(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b) {
-  if (out.dtype() == DType::Bool) {  // only mul reaches here: logical and
-    PYSEQ_DISPATCH(ALL, out.device(), DType::Bool, "mul", {
-      dev::map2<bool, bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
+  if (out.dtype() == DType::Bool) {  // add (or) and mul (and) reach here
+    PYSEQ_DISPATCH(ALL, out.device(), DType::Bool, op_name(op), {
+      if (op == BinaryOp::Add) dev::map2<bool, bool, bool>(out, a, b, [](bool x, bool y) { return x || y; });
+      else dev::map2<bool, bool, bool>(out, a, b, [](bool x, bool y) { return x && y; });
     });
     return;
   }
@@ -136,7 +139,8 @@ Tensor& binary_(BinaryOp op, Tensor& self, const Tensor& other) {
   const std::string name = std::string(op_name(op)) + "_";
   detail::check_inplace(self, name.c_str(), {other});
   const DType dt = result_dtype(op, self, other);
-  PYSEQ_CHECK(is_floating(self.dtype()) || !is_floating(dt), TypeError, name, ": result type ", dt,
+  auto kind = [](DType t) { return t == DType::Bool ? 0 : t == DType::Int64 ? 1 : 2; };  // bool, integer, float
+  PYSEQ_CHECK(kind(dt) <= kind(self.dtype()), TypeError, name, ": result type ", dt,
               " can't be cast to the desired output type ", self.dtype());
   const Shape shape = broadcast_shapes(self.shape(), other.shape());
   PYSEQ_CHECK(shape == self.shape(), ValueError, name, ": output with shape ", self.shape(),

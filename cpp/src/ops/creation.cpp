@@ -29,7 +29,18 @@ Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
   PYSEQ_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange: upper bound ", e,
               " and lower bound ", s, " inconsistent with step sign ", st);
   PYSEQ_CHECK(dtype != DType::Bool, TypeError, "arange: bool dtype is not supported");
-  const int64_t n = static_cast<int64_t>(std::ceil((e - s) / st));
+  const bool ints = dtype == DType::Int64;
+  // integer ranges count exactly in int64 (doubles lose the low bits past 2^53), and a step that
+  // truncates to 0 is refused, as in PyTorch
+  PYSEQ_CHECK(!ints || step.to<int64_t>() != 0, ValueError, "arange: step ", st, " truncates to 0 for an int64 range");
+  int64_t n;
+  if (ints && start.kind != Scalar::Kind::Float && end.kind != Scalar::Kind::Float && step.kind != Scalar::Kind::Float) {
+    const int64_t si = start.to<int64_t>(), ei = end.to<int64_t>(), sti = step.to<int64_t>();
+    const __int128 span = static_cast<__int128>(ei) - si;  // the element count ceil(span / step)
+    n = static_cast<int64_t>(sti > 0 ? (span + sti - 1) / sti : (span + sti + 1) / sti);
+  } else {
+    n = static_cast<int64_t>(std::ceil((e - s) / st));
+  }
   Tensor out = empty({n}, dtype);
   PYSEQ_DISPATCH(NUMERIC, out.device(), dtype, "arange", {
     dev::arange<T>(out.data<T>(), n, s, st, start.to<int64_t>(), step.to<int64_t>());
