@@ -406,3 +406,11 @@ def test_textcnn_like_model_parity(rng):
     theirs = build(torch.nn, lambda t: t.amax(dim=-1))
     idx = rng.integers(0, 20, size=(5, 9)).astype(np.int64)
     check_parity(ours, theirs, [idx], rng, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Conv1d(2, 2, 3, stride=0), lambda: nn.Conv1d(2, 2, 3, padding=-1),
+                                  lambda: nn.Conv1d(2, 2, 3, dilation=0), lambda: nn.Conv1d(2, 2, 0),
+                                  lambda: nn.MaxPool1d(2, stride=0), lambda: nn.MaxPool1d(0)])
+def test_windowed_layers_refuse_bad_geometry_at_construction(make):
+    with pytest.raises(ValueError, match="must be positive and padding non-negative"):
+        make()

@@ -290,3 +290,8 @@ def test_kl_div_zero_targets(rng):
           [inp, target], grad=(0,))
     ours = nn.KLDivLoss(reduction="batchmean")
     check(ours, torch.nn.KLDivLoss(reduction="batchmean"), [inp, target], gradcheck=False)
+
+
+def test_binary_cross_entropy_refuses_nan_probabilities():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        pyseq.nn.functional.binary_cross_entropy(pyseq.tensor([float("nan"), 0.5]), pyseq.tensor([1.0, 0.0]))

@@ -251,3 +251,8 @@ def test_conv1d_with_an_empty_output_does_not_loop_over_its_groups():
     y.sum().backward()
     assert x.grad.shape == (1, 0, 5)
     assert pyseq.nn.Conv1d(0, 0, 1, groups=10**12).weight.shape == (0, 0, 1)
+
+
+def test_conv1d_refuses_a_kernel_of_size_zero():
+    with pytest.raises(ValueError, match="kernel size should be greater than zero"):
+        F.conv1d(pyseq.zeros(1, 2, 5), pyseq.zeros(2, 2, 0))

@@ -40,6 +40,8 @@ class Conv1d(Module):
             self.padding = padding
         else:
             self.padding = _single(padding, "Conv1d", "padding")
+        _check_window("Conv1d", self.kernel_size[0], self.stride[0], self.dilation[0],
+                      0 if isinstance(self.padding, str) else self.padding[0])
         self.padding_mode = padding_mode
         self.weight = Parameter(_core.empty(out_channels, in_channels // groups, self.kernel_size[0], dtype=dtype))
         if bias:
@@ -68,6 +70,14 @@ class Conv1d(Module):
         return s
 
 
+def _check_window(layer, kernel_size, stride, dilation, padding):
+    """A window a layer can slide: positive kernel size, stride and dilation, padding >= 0 (at
+    construction, not at the first forward)."""
+    if not (kernel_size >= 1 and stride >= 1 and dilation >= 1 and padding >= 0):
+        raise ValueError(f"{layer}: kernel_size, stride and dilation must be positive and padding non-negative, got "
+                         f"kernel_size={kernel_size}, stride={stride}, dilation={dilation}, padding={padding}")
+
+
 class MaxPool1d(Module):
     """Max over windows of kernel_size along the last dim, every `stride` (default kernel_size)."""
 
@@ -78,6 +88,7 @@ class MaxPool1d(Module):
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
+        _check_window("MaxPool1d", kernel_size, self.stride, dilation, padding)
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input):  # (N, C, L) or (C, L) -> (..., L_out)

@@ -387,7 +387,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     in PyTorch. weight broadcasts against the loss."""
     _check_reduction(reduction, "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
-    if input.numel() and (input.min().item() < 0 or input.max().item() > 1):
+    if input.numel() and not (0 <= input.min().item() and input.max().item() <= 1):  # NaN fails too
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(got values in [{input.min().item():.6g}, {input.max().item():.6g}]); "
                          "use binary_cross_entropy_with_logits for logits")

@@ -239,6 +239,8 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const Tensor x = input.ndim() == 3 ? input : unsqueeze(input, 0);  // (N, C_in, L)
   const int64_t N = x.shape()[0], C_in = x.shape()[1];
   const int64_t C_out = weight.shape()[0], K = weight.shape()[2];
+  PYSEQ_CHECK(K >= 1, ValueError, "conv1d: kernel size should be greater than zero, got a weight of shape ",
+              weight.shape());
   PYSEQ_CHECK(C_in == weight.shape()[1] * groups, ValueError, "conv1d: weight of shape ", weight.shape(), " with groups=",
               groups, " expects input with ", weight.shape()[1] * groups, " channels, got input of shape ", input.shape());
   PYSEQ_CHECK(C_out % groups == 0, ValueError, "conv1d: out_channels (", C_out, ") must be divisible by groups (", groups,
