@@ -267,3 +267,17 @@ def test_nan_is_not_skipped_by_logsumexp_and_the_max_norm():
     lse, inf_norm = pyseq.logsumexp(x, 1).numpy(), x.norm(float("inf"), dim=1).numpy()
     assert np.isnan(lse[0]) and np.isnan(inf_norm[0])
     np.testing.assert_allclose([lse[1], inf_norm[1]], [np.log(np.exp([1, 2, 3]).sum()), 3.0], rtol=1e-6)
+
+
+def test_sum_and_mean_of_an_expanded_view_do_not_materialise_it():
+    # 20000 x 20000 of one value: 1.6 GB if copied; the repeated dims are reduced once and scaled
+    x = pyseq.ones(1).expand(20000, 20000)
+    assert x.sum().item() == 4e8 and x.mean().item() == 1.0
+    assert x.sum(0).shape == (20000,) and x.sum(0)[0].item() == 20000.0
+    assert pyseq._core.memory_stats()["cached_bytes"] < 1e8
+    y = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    z = y.unsqueeze(1).expand(2, 5)
+    np.testing.assert_allclose(z.sum(1).detach().numpy(), [5.0, 10.0])
+    z.mean().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [0.5, 0.5])
+    assert pyseq.tensor([True]).expand(7).sum().item() == 7

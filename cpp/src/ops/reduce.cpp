@@ -86,9 +86,25 @@ struct SumBackward final : Node {
   }
 };
 
+// A reduced dim of stride 0 (an expanded view) repeats one value: `t` narrowed to size 1 along
+// each such dim (nothing is copied), and how many times its values repeat.
+std::pair<Tensor, int64_t> without_repeats(const Tensor& t, const std::vector<int64_t>& rdims) {
+  NoGradGuard no_grad;
+  Tensor compact = t.detach();
+  int64_t repeat = 1;
+  for (int64_t d : rdims)
+    if (t.ndim() > 0 && t.strides()[d] == 0 && t.shape()[d] > 1) {
+      repeat *= t.shape()[d];
+      compact = narrow(compact, d, 0, 1);
+    }
+  return {compact, repeat};
+}
+
 Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
-  const Tensor x = t.dtype() == DType::Bool ? detail::cast(t, DType::Int64) : t;
-  const std::vector<int64_t> rdims = detail::reduction_dims(x, dims, "sum");  // sorted
+  const std::vector<int64_t> rdims = detail::reduction_dims(t, dims, "sum");  // sorted
+  // sum(x expanded n times along d) = n sum(x): reduce the values once, never materialise the view
+  auto [compact, repeat] = without_repeats(t, rdims);
+  const Tensor x = t.dtype() == DType::Bool ? detail::cast(compact, DType::Int64) : compact;
   // Over the leading dims of a contiguous tensor (a bias gradient): add whole rows, no transpose.
   const bool leading = x.is_contiguous() && !rdims.empty() && static_cast<int64_t>(rdims.size()) < x.ndim() &&
                        rdims.back() == static_cast<int64_t>(rdims.size()) - 1;
@@ -98,6 +114,10 @@ Tensor sum(const Tensor& t, const Shape& dims, bool keepdim) {
     if (leading) dev::sum_leading<T>(x.data<T>(), r.n, r.rows, out.data<T>());
     else dev::sum_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
+  if (repeat > 1) {
+    NoGradGuard no_grad;
+    mul_(out, scalar_tensor(repeat, out.dtype()));
+  }
   if (needs_grad(t)) record(std::make_shared<SumBackward>("SumBackward", r.keep_shape, t.shape(), 1.0), {t}, {out});
   return out;
 }
@@ -118,13 +138,16 @@ Tensor sum_to(const Tensor& t, const Shape& shape) {
 
 Tensor mean(const Tensor& t, const Shape& dims, bool keepdim) {
   floating_input(t, "mean");
-  Rows r = to_rows(t, detail::reduction_dims(t, dims, "mean"), keepdim);
+  const std::vector<int64_t> rdims = detail::reduction_dims(t, dims, "mean");
+  const auto [compact, repeat] = without_repeats(t, rdims);  // repeated values leave the mean as it is
+  Rows r = to_rows(compact, rdims, keepdim);
   Tensor out = empty(r.out_shape, t.dtype());
   PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "mean", {
     dev::mean_rows<T>(r.data.data<T>(), r.rows, r.n, out.data<T>());
   });
   if (needs_grad(t))
-    record(std::make_shared<SumBackward>("MeanBackward", r.keep_shape, t.shape(), static_cast<double>(r.n)), {t}, {out});
+    record(std::make_shared<SumBackward>("MeanBackward", r.keep_shape, t.shape(), static_cast<double>(r.n * repeat)),
+           {t}, {out});
   return out;
 }
 
