@@ -10,6 +10,8 @@ import gzip
 import importlib.util
 import io
 import json
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -560,3 +562,29 @@ def test_thread_safety(minilm_json, kjv):
 
     with ThreadPoolExecutor(8) as pool:
         assert all(pool.map(work, range(8)))
+
+
+def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
+    # The texts are read with the GIL released: the binding must hold its own references to them
+    # (a thread clearing the caller's list used to free strings being encoded: segfault; issue 19).
+    code = ("import threading, time\n"
+            "from pyseq.tokenizers import BPETokenizer\n"
+            "tok = BPETokenizer.from_ranks({bytes([i]): i for i in range(256)})\n"
+            "stop, texts = threading.Event(), []\n"
+            "def refill():\n"
+            "    while not stop.is_set():\n"
+            "        texts[:] = ['word ' * 60_000 + str(i) for i in range(16)]\n"
+            "        time.sleep(0.001)\n"
+            "        texts.clear()\n"
+            "def encode():\n"
+            "    while not stop.is_set():\n"
+            "        for ids in tok.encode_ids_batch(texts):\n"
+            "            assert len(ids) >= 300_000\n"
+            "ts = [threading.Thread(target=refill), threading.Thread(target=encode)]\n"
+            "for t in ts: t.start()\n"
+            "time.sleep(2)\n"
+            "stop.set()\n"
+            "for t in ts: t.join()\n"
+            "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -36,10 +36,20 @@ std::string_view utf8_view(py::handle h, const char* what) {
   return std::string_view(data, static_cast<size_t>(size));
 }
 
-std::vector<std::string_view> utf8_views(const py::sequence& seq, const char* what) {
-  std::vector<std::string_view> out;
-  out.reserve(seq.size());
-  for (py::handle h : seq) out.push_back(utf8_view(h, what));
+// Views of the UTF-8 text of each item, and a list of the items that keeps them alive while the
+// GIL is released (another thread may empty or change the caller's list meanwhile). Destroy it
+// with the GIL held.
+struct Utf8Texts {
+  py::list items;
+  std::vector<std::string_view> views;
+};
+Utf8Texts utf8_views(const py::sequence& seq, const char* what) {
+  // PySequence_List makes a new list even from a list (py::list(seq) would alias the caller's)
+  PyObject* items = PySequence_List(seq.ptr());
+  if (!items) throw py::error_already_set();
+  Utf8Texts out{py::reinterpret_steal<py::list>(items), {}};
+  out.views.reserve(out.items.size());
+  for (py::handle h : out.items) out.views.push_back(utf8_view(h, what));
   return out;
 }
 
@@ -104,17 +114,18 @@ Encoding encode_one(const EncodeFn& encode, std::string_view a, const std::strin
 template <class EncodeFn>
 std::vector<Encoding> encode_many(const EncodeFn& encode, const py::sequence& texts, const py::object& pairs,
                                   const text::PostProcessOptions& o) {
-  const std::vector<std::string_view> a = utf8_views(texts, "encode_batch");
-  std::vector<std::string_view> b;
+  const Utf8Texts a = utf8_views(texts, "encode_batch");
+  Utf8Texts b;
   if (!pairs.is_none()) {
     b = utf8_views(pairs.cast<py::sequence>(), "encode_batch (pairs)");
-    PYSEQ_CHECK(b.size() == a.size(), ValueError, "encode_batch: got ", a.size(), " texts but ", b.size(),
-                " pair texts");
+    PYSEQ_CHECK(b.views.size() == a.views.size(), ValueError, "encode_batch: got ", a.views.size(), " texts but ",
+                b.views.size(), " pair texts");
   }
-  std::vector<Encoding> out(a.size());
+  std::vector<Encoding> out(a.views.size());
   py::gil_scoped_release release;
-  parallel_for(0, static_cast<int64_t>(a.size()), 4, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) out[i] = encode_one(encode, a[i], b.empty() ? nullptr : &b[i], o);
+  parallel_for(0, static_cast<int64_t>(a.views.size()), 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      out[i] = encode_one(encode, a.views[i], b.views.empty() ? nullptr : &b.views[i], o);
   });
   return out;
 }
@@ -321,13 +332,13 @@ void bind_bpe(py::module_& m) {
              return t.encode(v, mask).ids;
            }, py::arg("text"), py::arg("allowed"))
       .def("encode_ids_batch", [](const BytePairEncoder& t, const py::sequence& texts, const py::object& allowed) {
-             const std::vector<std::string_view> v = utf8_views(texts, "encode_batch");
+             const Utf8Texts v = utf8_views(texts, "encode_batch");
              const std::vector<uint8_t> mask = to_mask(allowed);
-             std::vector<std::vector<int32_t>> out(v.size());
+             std::vector<std::vector<int32_t>> out(v.views.size());
              {
                py::gil_scoped_release release;
-               parallel_for(0, static_cast<int64_t>(v.size()), 4, [&](int64_t lo, int64_t hi) {
-                 for (int64_t i = lo; i < hi; ++i) out[i] = t.encode(v[i], mask).ids;
+               parallel_for(0, static_cast<int64_t>(v.views.size()), 4, [&](int64_t lo, int64_t hi) {
+                 for (int64_t i = lo; i < hi; ++i) out[i] = t.encode(v.views[i], mask).ids;
                });
              }
              return out;
@@ -419,9 +430,9 @@ void bind_trainer(py::module_& m) {
            }, py::arg("clean_text"), py::arg("handle_chinese_chars"), py::arg("strip_accents"), py::arg("lowercase"),
            py::arg("profile"))
       .def("add", [](WordCounter& c, const py::sequence& texts) {
-             const std::vector<std::string_view> v = utf8_views(texts, "train");
+             const Utf8Texts v = utf8_views(texts, "train");
              py::gil_scoped_release release;
-             c.add(v);
+             c.add(v.views);
            }, py::arg("texts"))
       .def("__len__", &WordCounter::size)
       .def("train", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
