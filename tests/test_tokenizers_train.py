@@ -128,3 +128,14 @@ def test_train_from_files_with_progress(kjv, tmp_path, capsys):
     from_texts = BPETokenizer.train([t + "\n" for t in kjv[:3000]], 700)
     assert from_files.get_vocab() == from_texts.get_vocab()
     assert capsys.readouterr().err  # the progress bar went to stderr
+
+
+@pytest.mark.parametrize("make", [
+    lambda: BPETokenizer.from_ranks({}),
+    lambda: BPETokenizer.train([], 300, full_byte_alphabet=False),
+    lambda: BPETokenizer.train(["", ""], 300, full_byte_alphabet=False),
+])
+def test_an_empty_vocabulary_raises_instead_of_crashing(make):
+    # max id -1 used to make a loop run to size_t(-1) (issue 19, crash 6)
+    with pytest.raises(ValueError, match="no token for the single byte|vocabulary is empty"):
+        make()

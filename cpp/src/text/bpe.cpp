@@ -56,10 +56,10 @@ BytePairEncoder BytePairEncoder::from_ranks(std::vector<std::pair<std::string, i
       if (bpe.merge_list_[id].first < 0) bpe.merge_list_[id] = {left, right};
     }
   }
-  const int32_t max_ordinary = bpe.max_id_;
+  const size_t ordinary = static_cast<size_t>(bpe.max_id_ + 1);  // ids below are ordinary tokens (0 when none)
   bpe.finish(std::move(specials));
   bpe.has_id_.assign(bpe.id_bytes_.size(), 0);
-  for (size_t id = 0; id <= static_cast<size_t>(max_ordinary); ++id) bpe.has_id_[id] = !bpe.id_bytes_[id].empty();
+  for (size_t id = 0; id < ordinary; ++id) bpe.has_id_[id] = !bpe.id_bytes_[id].empty();
   for (const SpecialToken& s : bpe.specials_) bpe.has_id_[s.id] = 1;
   for (int b = 0; b < 256; ++b)
     PYSEQ_CHECK(bpe.byte_id_[b] >= 0, ValueError, "BPE: the ranks have no token for the single byte ", b,
@@ -87,9 +87,10 @@ BytePairEncoder BytePairEncoder::from_merges(std::vector<std::pair<std::string, 
     if (bpe.merges_.insert(left, right, {static_cast<uint32_t>(rank), static_cast<uint32_t>(merged)}))
       bpe.merge_list_.emplace_back(left, right);
   }
-  const int32_t max_ordinary = bpe.max_id_;
+  PYSEQ_CHECK(!vocab.empty() || !specials.empty(), ValueError, "BPE: the vocabulary is empty");
+  const size_t ordinary = static_cast<size_t>(bpe.max_id_ + 1);  // ids below are ordinary tokens (0 when none)
   bpe.finish(std::move(specials));
-  for (size_t id = 0; id <= static_cast<size_t>(max_ordinary); ++id) bpe.has_id_[id] = !bpe.id_bytes_[id].empty();
+  for (size_t id = 0; id < ordinary; ++id) bpe.has_id_[id] = !bpe.id_bytes_[id].empty();
   for (const SpecialToken& s : bpe.specials_) bpe.has_id_[s.id] = 1;
   return bpe;
 }
