@@ -588,3 +588,14 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
             "print('ok')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("kw", [dict(padding="max_length", max_length=2**62 + 1, truncation=False),
+                                dict(pad_to_multiple_of=2**62 + 1)])
+def test_padding_to_an_impossible_length_raises_every_time(kw):
+    # rows * cols used to overflow into a tiny buffer written past (issue 19, crash 5)
+    tok = BPETokenizer.from_ranks({bytes([i]): i for i in range(256)})
+    for _ in range(2):
+        with pytest.raises(ValueError, match="more than fit in memory"):
+            tok.encode_batch(["ab", "c"], **kw)
+    assert tok.encode_batch(["ab", "c"], pad_to_multiple_of=8)["input_ids"].shape == (2, 8)

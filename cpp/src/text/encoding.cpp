@@ -148,9 +148,15 @@ BatchArrays to_arrays(const std::vector<Encoding>& batch, const PadOptions& o) {
   }
   if (o.pad) {
     int64_t cols = std::max(longest, o.length);
-    if (o.multiple_of > 1 && cols % o.multiple_of) cols += o.multiple_of - cols % o.multiple_of;
+    // the padded length, rounded up to multiple_of, and rows * cols, all without overflowing
+    if (o.multiple_of > 1 && cols % o.multiple_of)
+      PYSEQ_CHECK(!__builtin_add_overflow(cols, o.multiple_of - cols % o.multiple_of, &cols), ValueError,
+                  "padding: rounding the length ", std::max(longest, o.length), " up to a multiple of ", o.multiple_of,
+                  " does not fit in int64");
+    int64_t bytes = 0;  // of the offsets array, the largest: 2 int64 per id
+    PYSEQ_CHECK(!__builtin_mul_overflow(out.rows, cols, &total) && !__builtin_mul_overflow(total, int64_t{16}, &bytes),
+                ValueError, "padding: ", out.rows, " rows of ", cols, " ids are more than fit in memory");
     out.cols = cols;
-    total = out.rows * cols;
   }
   out.ids.assign(static_cast<size_t>(total), o.pad_id);
   out.type_ids.assign(static_cast<size_t>(total), 0);
