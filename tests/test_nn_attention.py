@@ -11,6 +11,9 @@ import pyseq
 from pyseq import nn
 
 torch = pytest.importorskip("torch")
+# torch's own advice about its fast paths (nested tensors, mask types), not about pyseq
+pytestmark = [pytest.mark.filterwarnings("ignore:enable_nested_tensor is True"),
+              pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")]
 
 
 def _load(ours, theirs):
