@@ -10,6 +10,9 @@ failure reproduces; the inputs are deliberately non-contiguous (transposed, perm
 steps, expanded) and include size-0 and size-1 dims and 0-d tensors.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -194,3 +197,11 @@ def random_broadcast_shapes(rng, n=2):
             s = [1] * int(rng.integers(1, 3)) + s
         shapes.append(tuple(s))
     return shapes
+
+
+def run_in_subprocess(code, cwd, timeout=120):
+    """Runs `code` in a fresh interpreter (where a crash cannot take the test run down) from `cwd`
+    (a temporary directory, so that it imports the installed pyseq, not the source folder) and
+    checks that it exited cleanly, printing 'ok'."""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", f"exit code {r.returncode}\n{r.stderr[-2000:]}"

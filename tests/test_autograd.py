@@ -1,13 +1,11 @@
 """The autograd engine: accumulation, graph shapes, retain_graph, no_grad, detach, leaf rules,
 version checks and gradcheck itself."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import run_in_subprocess
 
 
 def test_gradients_accumulate_across_backward_calls():
@@ -263,9 +261,7 @@ def test_a_graph_of_200k_ops_frees_without_overflowing_the_stack(tmp_path):
             "assert x.grad.tolist() == [1.0]\n"
             "del y\n"
             "print('ok')\n")
-    # cwd: a temporary directory, so that the child imports the installed pyseq, not the source folder
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+    run_in_subprocess(code, tmp_path)
 
 
 def test_backward_in_threads_while_others_clear_the_leaf_grad(tmp_path):
@@ -285,6 +281,4 @@ def test_backward_in_threads_while_others_clear_the_leaf_grad(tmp_path):
             "g = x.grad\n"
             "assert g is None or (len(set(g.tolist())) == 1 and g[0].item() % 2 == 0)  # 2 per backward\n"
             "print('ok')\n")
-    # cwd: a temporary directory, so that the child imports the installed pyseq, not the source folder
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+    run_in_subprocess(code, tmp_path)

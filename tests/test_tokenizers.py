@@ -10,14 +10,13 @@ import gzip
 import importlib.util
 import io
 import json
-import subprocess
-import sys
 import zipfile
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import run_in_subprocess
 from pyseq.tokenizers import BPETokenizer, WordPieceTokenizer, pre_tokenize
 
 
@@ -586,8 +585,7 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
             "stop.set()\n"
             "for t in ts: t.join()\n"
             "print('ok')\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+    run_in_subprocess(code, tmp_path)
 
 
 @pytest.mark.parametrize("kw", [dict(padding="max_length", max_length=2**62 + 1, truncation=False),
