@@ -569,7 +569,7 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
     code = ("import threading, time\n"
             "from pyseq.tokenizers import BPETokenizer\n"
             "tok = BPETokenizer.from_ranks({bytes([i]): i for i in range(256)})\n"
-            "stop, texts = threading.Event(), []\n"
+            "stop, texts, short = threading.Event(), [], []\n"
             "def refill():\n"
             "    while not stop.is_set():\n"
             "        texts[:] = ['word ' * 60_000 + str(i) for i in range(16)]\n"
@@ -578,13 +578,13 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
             "def encode():\n"
             "    while not stop.is_set():\n"
             "        for ids in tok.encode_ids_batch(texts):\n"
-            "            assert len(ids) >= 300_000\n"
+            "            if len(ids) < 300_000: short.append(len(ids))  # a text changed while being read\n"
             "ts = [threading.Thread(target=refill), threading.Thread(target=encode)]\n"
             "for t in ts: t.start()\n"
             "time.sleep(2)\n"
             "stop.set()\n"
             "for t in ts: t.join()\n"
-            "print('ok')\n")
+            "print('ok' if not short else f'short encodings: {short[:5]}')\n")
     run_in_subprocess(code, tmp_path)
 
 

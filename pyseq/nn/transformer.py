@@ -35,6 +35,13 @@ def _build_feed_forward(layer, d_model, dim_feedforward, dropout, activation, bi
     layer.activation = _activation(activation)
 
 
+def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal):
+    """dropout(attention of x to memory), without weights: the attention step of both layer kinds."""
+    out = attention(x, memory, memory, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
+                    is_causal=is_causal)[0]
+    return dropout(out)
+
+
 def _feed_forward(layer, x, dropout_out):
     """dropout_out(linear2(dropout(activation(linear1(x))))): the block both layer kinds share."""
     return dropout_out(layer.linear2(layer.dropout(layer.activation(layer.linear1(x)))))
@@ -57,17 +64,15 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
 
-    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal):
-        out = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                             is_causal=is_causal and attn_mask is None)[0]
-        return self.dropout1(out)
-
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        def attend(x):
+            return _attend(self.self_attn, self.dropout1, x, x, src_mask, src_key_padding_mask, is_causal)
+
         x = src
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + attend(self.norm1(x))
             return x + _feed_forward(self, self.norm2(x), self.dropout2)
-        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
+        x = self.norm1(x + attend(x))
         return self.norm2(x + _feed_forward(self, x, self.dropout2))
 
 
@@ -91,26 +96,22 @@ class TransformerDecoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
 
-    def _self_attention(self, x, mask, key_padding_mask, is_causal):
-        out = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
-                             is_causal=is_causal and mask is None)[0]
-        return self.dropout1(out)
-
-    def _memory_attention(self, x, memory, mask, key_padding_mask, is_causal):
-        out = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=key_padding_mask,
-                                  need_weights=False, is_causal=is_causal and mask is None)[0]
-        return self.dropout2(out)
-
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        def attend_self(x):
+            return _attend(self.self_attn, self.dropout1, x, x, tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+
+        def attend_memory(x):
+            return _attend(self.multihead_attn, self.dropout2, x, memory, memory_mask, memory_key_padding_mask,
+                           memory_is_causal)
+
         x = tgt
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
-            x = x + self._memory_attention(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
-                                           memory_is_causal)
+            x = x + attend_self(self.norm1(x))
+            x = x + attend_memory(self.norm2(x))
             return x + _feed_forward(self, self.norm3(x), self.dropout3)
-        x = self.norm1(x + self._self_attention(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
-        x = self.norm2(x + self._memory_attention(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal))
+        x = self.norm1(x + attend_self(x))
+        x = self.norm2(x + attend_memory(x))
         return self.norm3(x + _feed_forward(self, x, self.dropout3))
 
 

@@ -115,7 +115,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   const int64_t Tq = q.shape()[q.ndim() - 2], Tk = k.shape()[k.ndim() - 2], d = q.shape().back(), dv = v.shape().back();
   const BroadcastMask mask = broadcast_mask(attn_mask, batch, Tq, Tk, q.dtype());
   kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p, {}};
-  if (dropout_p > 0) s.rng = reserve_rng(static_cast<uint64_t>((s.batch * Tq * Tk + 3) / 4));
+  if (dropout_p > 0) s.rng = reserve_rng(kernels::cpu::dropout_blocks(s));
   Shape out_shape = batch;
   out_shape.push_back(Tq);
   out_shape.push_back(dv);

@@ -57,30 +57,34 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 
 // --- random ---
 
-Tensor rand(const Shape& shape, DType dtype) {
-  Tensor out = empty(check_shape(shape, "rand"), dtype);
-  PYSEQ_DISPATCH(FLOAT, out.device(), dtype, "rand", {
+namespace {
+
+// A fresh tensor of `shape` and floating `dtype` with values from the generator: uniform in [a, b),
+// or normal with mean a and standard deviation b. Each fill reserves the counters its kernel uses.
+Tensor random_values(const Shape& shape, DType dtype, bool normal, double a, double b, const char* op) {
+  Tensor out = empty(check_shape(shape, op), dtype);
+  PYSEQ_DISPATCH(FLOAT, out.device(), dtype, op, {
     const RngState st = reserve_rng(dev::blocks_for(out.numel(), dev::values_per_block<T>()));
-    dev::fill_uniform<T>(out.data<T>(), out.numel(), st, 0.0, 1.0);
+    if (normal) dev::fill_normal<T>(out.data<T>(), out.numel(), st, a, b);
+    else dev::fill_uniform<T>(out.data<T>(), out.numel(), st, a, b);
   });
   return out;
 }
 
-Tensor randn(const Shape& shape, DType dtype) {
-  Tensor out = empty(check_shape(shape, "randn"), dtype);
-  PYSEQ_DISPATCH(FLOAT, out.device(), dtype, "randn", {
-    const RngState st = reserve_rng(dev::blocks_for(out.numel(), dev::values_per_block<T>()));
-    dev::fill_normal<T>(out.data<T>(), out.numel(), st, 0.0, 1.0);
-  });
-  return out;
-}
+// The dtype in-place fills draw in: the tensor's own, or float64 for an integer tensor (then cast).
+DType draw_dtype(const Tensor& t) { return is_floating(t.dtype()) ? t.dtype() : DType::Float64; }
+
+}  // namespace
+
+Tensor rand(const Shape& shape, DType dtype) { return random_values(shape, dtype, false, 0.0, 1.0, "rand"); }
+Tensor randn(const Shape& shape, DType dtype) { return random_values(shape, dtype, true, 0.0, 1.0, "randn"); }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype) {
   check_shape(shape, "randint");
   PYSEQ_CHECK(low < high, ValueError, "randint: expected low < high, got low=", low, ", high=", high);
   Tensor out = empty(shape, dtype);
   PYSEQ_DISPATCH(NUMERIC, out.device(), dtype, "randint", {
-    const RngState st = reserve_rng(dev::blocks_for(out.numel(), 2));
+    const RngState st = reserve_rng(dev::blocks_for(out.numel(), dev::kRandintPerBlock));
     dev::fill_randint<T>(out.data<T>(), out.numel(), st, low, high);
   });
   return out;
@@ -102,26 +106,16 @@ void set_rng_state(const Tensor& state) {
   set_rng_state(RngState{static_cast<uint64_t>(st.data<int64_t>()[0]), static_cast<uint64_t>(st.data<int64_t>()[1])});
 }
 
-// In place: the values are drawn into a fresh tensor of the parameter's dtype and copied in
-// (copy_ handles any strides and records the write for autograd).
+// In place: the values are drawn into a fresh tensor and copied in (copy_ handles any strides and
+// records the write for autograd).
 Tensor& uniform_(Tensor& self, double low, double high) {
   PYSEQ_CHECK(low <= high, ValueError, "uniform_: expected low <= high, got low=", low, ", high=", high);
-  Tensor values = empty(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64);
-  PYSEQ_DISPATCH(FLOAT, values.device(), values.dtype(), "uniform_", {
-    const RngState st = reserve_rng(dev::blocks_for(values.numel(), dev::values_per_block<T>()));
-    dev::fill_uniform<T>(values.data<T>(), values.numel(), st, low, high);
-  });
-  return copy_(self, values);
+  return copy_(self, random_values(self.shape(), draw_dtype(self), false, low, high, "uniform_"));
 }
 
 Tensor& normal_(Tensor& self, double mean, double std) {
   PYSEQ_CHECK(std >= 0, ValueError, "normal_: expected std >= 0, got ", std);
-  Tensor values = empty(self.shape(), is_floating(self.dtype()) ? self.dtype() : DType::Float64);
-  PYSEQ_DISPATCH(FLOAT, values.device(), values.dtype(), "normal_", {
-    const RngState st = reserve_rng(dev::blocks_for(values.numel(), dev::values_per_block<T>()));
-    dev::fill_normal<T>(values.data<T>(), values.numel(), st, mean, std);
-  });
-  return copy_(self, values);
+  return copy_(self, random_values(self.shape(), draw_dtype(self), true, mean, std, "normal_"));
 }
 
 }  // namespace pyseq

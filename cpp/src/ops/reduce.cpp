@@ -155,7 +155,7 @@ Tensor mean(const Tensor& t, const Shape& dims, bool keepdim) {
 //   d var = 2 (x - mean) / (n - c),  d std = (x - mean) / ((n - c) std),  d mean = 1 / n.
 // var_mean's node has two outputs (var, mean); either or both may bring a gradient.
 struct VarianceBackward final : Node {
-  SavedTensor x, out;  // the input; the output var or std
+  SavedTensor x, out;  // the input; the output std (var does not need it)
   Shape keep_shape, dims;
   double denom, n;     // n - c and n
   bool take_sqrt;
@@ -197,7 +197,7 @@ std::pair<Tensor, Tensor> variance(const Tensor& t, const Shape& dims, bool unbi
     auto node = std::make_shared<VarianceBackward>(with_mean ? "VarMeanBackward" : take_sqrt ? "StdBackward" : "VarBackward",
                                                    with_mean ? 2 : 1);
     node->x = t;
-    node->out = out;
+    if (take_sqrt) node->out = out;  // std's derivative reads it; var's does not
     node->keep_shape = r.keep_shape;
     node->dims = Shape(rd.begin(), rd.end());
     node->denom = static_cast<double>(r.n) - correction;

@@ -1,6 +1,7 @@
 #include "attention.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -15,17 +16,21 @@ namespace {
 
 constexpr int64_t kBlockQ = 128, kBlockK = 64;  // query rows and keys per block
 
-// 1 / (1 - p) where element (b, i, j) is kept, 0 where dropout drops it.
-struct Dropout {
-  double p, keep_scale;
-  RngState rng;
-  int64_t Tq, Tk;
-  double factor(int64_t b, int64_t i, int64_t j) const {
-    const uint64_t at = static_cast<uint64_t>((b * Tq + i) * Tk + j);
-    const auto w = philox4x32(rng.seed, rng.offset + (at >> 2));
-    return uniform_float(w[at & 3]) < static_cast<float>(1.0 - p) ? keep_scale : 0.0;
+// The dropout factors of a row segment: keep[c] = 1 / (1 - p) where element (b, i, j0 + c) is
+// kept, 0 where it is dropped. Element (b, i, j) is counter index (b Tq + i) Tk + j, four to a
+// Philox block, so one block serves four neighbours.
+template <class T>
+void dropout_factors(const AttentionShape& s, int64_t b, int64_t i, int64_t j0, int64_t cols, T* keep) {
+  const T keep_scale = s.dropout_p < 1 ? static_cast<T>(1.0 / (1.0 - s.dropout_p)) : T(0);
+  const float keep_prob = static_cast<float>(1.0 - s.dropout_p);
+  const uint64_t first = static_cast<uint64_t>((b * s.Tq + i) * s.Tk + j0);
+  std::array<uint32_t, 4> w{};
+  for (int64_t c = 0; c < cols; ++c) {
+    const uint64_t at = first + static_cast<uint64_t>(c);
+    if (c == 0 || (at & 3) == 0) w = philox4x32(s.rng.seed, s.rng.offset + (at >> 2));
+    keep[c] = uniform_float(w[at & 3]) < keep_prob ? keep_scale : T(0);
   }
-};
+}
 
 // scores (rows, cols) of queries i0.. and keys j0.. of problem b: scale q k^T, then the mask and
 // the causal cut applied (masked entries -inf).
@@ -84,11 +89,11 @@ template <class T>
 void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionShape& s,
                        T* out, T* lse) {
   const int64_t q_blocks = (s.Tq + kBlockQ - 1) / kBlockQ;
-  const Dropout drop{s.dropout_p, s.dropout_p < 1 ? 1.0 / (1.0 - s.dropout_p) : 0.0, s.rng, s.Tq, s.Tk};
   parallel_for_each(s.batch * q_blocks, kBlockQ * s.Tk * (s.d + s.dv), [&](int64_t task) {
     const int64_t b = task / q_blocks, i0 = (task % q_blocks) * kBlockQ, rows = std::min(kBlockQ, s.Tq - i0);
     const T *qb = q + b * s.Tq * s.d, *kb = k + b * s.Tk * s.d, *vb = v + b * s.Tk * s.dv;
     std::vector<T> scores(static_cast<size_t>(kBlockQ * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
+    std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);
     const int64_t kend = key_end(s, i0, rows);
     for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
@@ -107,8 +112,10 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
         exp_shifted(row, cols, static_cast<T>(m_new));  // p = exp(s - m_new)
         l[r] = l[r] * correction + row_sum(row, cols);
         m[r] = m_new;
-        if (s.dropout_p > 0)
-          for (int64_t c = 0; c < cols; ++c) row[c] = static_cast<T>(row[c] * drop.factor(b, i0 + r, j0 + c));
+        if (s.dropout_p > 0) {
+          dropout_factors(s, b, i0 + r, j0, cols, keep.data());
+          for (int64_t c = 0; c < cols; ++c) row[c] *= keep[c];
+        }
         if (correction != 1.0) {
           const T scale = static_cast<T>(correction);
           T* a = acc.data() + r * s.dv;
@@ -130,7 +137,6 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
 template <class T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* lse, const T* dout,
                         const AttentionMask<T>& mask, const AttentionShape& s, T* dq, T* dk, T* dv) {
-  const Dropout drop{s.dropout_p, s.dropout_p < 1 ? 1.0 / (1.0 - s.dropout_p) : 0.0, s.rng, s.Tq, s.Tk};
   // One problem per task: its dq, dk, dv are written by that task alone.
   parallel_for_each(s.batch, s.Tq * s.Tk * (s.d + s.dv), [&](int64_t b) {
     const T *qb = q + b * s.Tq * s.d, *kb = k + b * s.Tk * s.d, *vb = v + b * s.Tk * s.dv;
@@ -140,6 +146,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
     std::fill(dkb, dkb + s.Tk * s.d, T(0));
     std::fill(dvb, dvb + s.Tk * s.dv, T(0));
     std::vector<T> p(static_cast<size_t>(kBlockQ * kBlockK)), dp(p.size()), delta(static_cast<size_t>(s.Tq));
+    std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     for (int64_t i = 0; i < s.Tq; ++i) {  // delta_i = dout_i . out_i  (= sum_j p_ij dp_ij)
       double acc = 0;
       for (int64_t c = 0; c < s.dv; ++c) acc += static_cast<double>(gb[i * s.dv + c]) * ob[i * s.dv + c];
@@ -158,10 +165,10 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
           if (row_lse == -std::numeric_limits<T>::infinity()) std::fill(prob, prob + cols, T(0));  // all masked
           else exp_shifted(prob, cols, row_lse);  // p = exp(s - lse)
           if (s.dropout_p > 0) {
+            dropout_factors(s, b, i0 + r, j0, cols, keep.data());
             for (int64_t c = 0; c < cols; ++c) {  // prob becomes the dropped probability that weighted v
-              const T keep = static_cast<T>(drop.factor(b, i0 + r, j0 + c));
-              dprob[c] = prob[c] * (keep * dprob[c] - row_delta);
-              prob[c] *= keep;
+              dprob[c] = prob[c] * (keep[c] * dprob[c] - row_delta);
+              prob[c] *= keep[c];
             }
           } else {
             for (int64_t c = 0; c < cols; ++c) dprob[c] = prob[c] * (dprob[c] - row_delta);  // ds = p (dp - delta)

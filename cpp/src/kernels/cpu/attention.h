@@ -37,6 +37,11 @@ struct AttentionShape {
   RngState rng;      // where the dropout draws start
 };
 
+// The Philox counters a forward (and its backward) with dropout draws from: four elements a block.
+inline uint64_t dropout_blocks(const AttentionShape& s) {
+  return static_cast<uint64_t>((s.batch * s.Tq * s.Tk + 3) / 4);
+}
+
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionShape& s,
                        T* out, T* lse);

@@ -66,7 +66,7 @@ void fill_normal(T* out, int64_t n, RngState state, double mean, double std) {
 template <class T>
 void fill_randint(T* out, int64_t n, RngState state, int64_t low, int64_t high) {
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  for_each_draw<2>(n, state, [=](int64_t i, uint32_t a, uint32_t b) {
+  for_each_draw<kRandintPerBlock>(n, state, [=](int64_t i, uint32_t a, uint32_t b) {
     const uint64_t r = (uint64_t{b} << 32) | a;
     // r * range / 2^64: a uniform pick in [0, range) without a division
     const uint64_t pick = static_cast<uint64_t>((static_cast<unsigned __int128>(r) * range) >> 64);

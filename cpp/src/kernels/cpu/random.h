@@ -15,6 +15,7 @@ constexpr int64_t blocks_for(int64_t n, int64_t per_block) { return (n + per_blo
 
 // Values drawn per Philox block: four from 32-bit words for float, two from 64 bits for double and int64.
 template <class T> constexpr int64_t values_per_block() { return sizeof(T) == 4 ? 4 : 2; }
+constexpr int64_t kRandintPerBlock = 2;  // randint draws 64 bits per value, whatever T
 
 // out (n,): uniform in [low, high) (rounding into a float can reach `high`: it is pulled back below it).
 template <class T> void fill_uniform(T* out, int64_t n, RngState state, double low, double high);
