@@ -27,6 +27,13 @@ void def_both(py::module_& m, py::class_<Tensor>& cls, const char* name, F&& f, 
 
 inline std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
+// An optional tensor argument: None -> undefined.
+inline Tensor optional_tensor(py::handle h, const char* what) {
+  if (h.is_none()) return Tensor();
+  PYSEQ_CHECK(py::isinstance<Tensor>(h), TypeError, what, ": expected a Tensor or None, got ", type_name(h));
+  return h.cast<Tensor>();
+}
+
 inline bool is_integer(py::handle h) {
   return py::isinstance<py::int_>(h) || (py::hasattr(h, "__index__") && !py::isinstance<Tensor>(h));
 }

@@ -48,30 +48,53 @@ const GemmKernels<T>& kernels() {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+int threads_for(int64_t M, int64_t N, int64_t K) {  // small products stay on one thread
+  const double work = static_cast<double>(M) * N * std::max<int64_t>(K, 1);
+  return work < (1 << 18) ? 1 : get_num_threads();
+}
+
+// K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last block would cost a
+// whole pass over C for a few multiply-adds).
+int64_t k_block(int64_t K) { return ceil_div(K, ceil_div(K, kKC)); }
+
+// Packs the block rows [pc, pc + kc) x cols [jc, jc + nc) of op(B) into NR-wide slivers at `out`.
+template <class T>
+void pack_b_block(const GemmKernels<T>& kern, const Operand<T>& B, int64_t pc, int64_t kc, int64_t jc, int64_t nc,
+                  int threads, T* out) {
+  const int64_t nr = kern.nr, col_slivers = ceil_div(nc, nr);
+  parallel_for(0, col_slivers, ceil_div(col_slivers, threads), [&](int64_t s0, int64_t s1) {
+    kern.pack_b(B, pc, kc, jc + s0 * nr, std::min(nc, s1 * nr) - s0 * nr, out + s0 * nr * kc);
+  });
+}
+
 // C = alpha op(A) op(B) + beta C by the blocked loops on `threads` threads. The threads split the
 // rows of C (each packs its own rows of A), or its columns when C has too few rows to share.
-// Each block of B is packed once, by all threads together, into a buffer they share. When C has
-// few columns, A is read in place (it is used by few slivers of B) and only its ragged last rows
-// are packed.
+// Each block of B is packed once, by all threads together, into a buffer they share, unless
+// `prepacked` holds all of B's blocks already (prepare_b: block after block in the loop order).
+// When C has few columns, A is read in place (it is used by few slivers of B) and only its ragged
+// last rows are packed.
 template <class T>
 void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand<T>& B, int64_t M, int64_t N,
-                  int64_t K, T alpha, T beta, T* C, int64_t ldc, int threads, Epilogue<T> epilogue) {
+                  int64_t K, T alpha, T beta, T* C, int64_t ldc, int threads, Epilogue<T> epilogue,
+                  const T* prepacked = nullptr) {
   const int64_t mr = kern.mr, nr = kern.nr, mc_max = kMC / mr * mr;
   const bool split_rows = ceil_div(M, mr) >= 8 * threads || M >= N, a_in_place = N <= kFewCols;
   thread_local std::vector<T> packed_b_buffer;  // the calling thread's, read by all workers
-  packed_b_buffer.resize(static_cast<size_t>((kNC + nr) * kKC));
-  T* packed_b = packed_b_buffer.data();
+  if (!prepacked) packed_b_buffer.resize(static_cast<size_t>((kNC + nr) * kKC));
+  const T* next_block = prepacked;
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc), col_slivers = ceil_div(nc, nr);
-    // K in equal blocks of at most KC (784 = 4 x 196, not 3 x 256 + 16: a thin last block would
-    // cost a whole pass over C for a few multiply-adds)
-    const int64_t kc_even = ceil_div(K, ceil_div(K, kKC));
+    const int64_t kc_even = k_block(K);
     for (int64_t pc = 0; pc < K; pc += kc_even) {
       const int64_t kc = std::min(kc_even, K - pc);
       const T beta_here = pc == 0 ? beta : T(1);  // later K blocks add onto the first
-      parallel_for(0, col_slivers, ceil_div(col_slivers, threads), [&](int64_t s0, int64_t s1) {
-        kern.pack_b(B, pc, kc, jc + s0 * nr, std::min(nc, s1 * nr) - s0 * nr, packed_b + s0 * nr * kc);
-      });
+      const T* packed_b = next_block;
+      if (prepacked) {
+        next_block += col_slivers * nr * kc;
+      } else {
+        pack_b_block(kern, B, pc, kc, jc, nc, threads, packed_b_buffer.data());
+        packed_b = packed_b_buffer.data();
+      }
       parallel_for(0, threads, 1, [&](int64_t p0, int64_t p1) {
         thread_local std::vector<T> packed_a_buffer;
         packed_a_buffer.resize(static_cast<size_t>(mc_max * kKC));
@@ -118,8 +141,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue) {
   if (M == 0 || N == 0) return;
   const GemmKernels<T>& kern = kernels<T>();
-  const double work = static_cast<double>(M) * N * std::max<int64_t>(K, 1);
-  const int threads = work < (1 << 18) ? 1 : get_num_threads();  // small products stay on one thread
+  const int threads = threads_for(M, N, K);
   if (K == 0) {  // C = beta * C
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
@@ -163,6 +185,45 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 }
 
 template <class T>
+PreparedB<T> prepare_b(bool trans_b, int64_t K, int64_t N, const T* B, int64_t ldb, int64_t rows) {
+  const GemmKernels<T>& kern = kernels<T>();
+  PreparedB<T> p;
+  p.K = K;
+  p.N = N;
+  p.packed = rows > 4 && K > 0;  // gemm's few-rows path reads B row-major in place, unpacked
+  if (!p.packed) {
+    p.data.resize(static_cast<size_t>(K * N));
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j) p.data[k * N + j] = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+    return p;
+  }
+  const Operand<T> b{B, ldb, trans_b};
+  const int64_t nr = kern.nr, kc_even = k_block(K);
+  p.data.resize(static_cast<size_t>((N + nr * ceil_div(N, kNC)) * K));
+  T* out = p.data.data();
+  for (int64_t jc = 0; jc < N; jc += kNC) {  // the blocks in gemm_blocked's order
+    const int64_t nc = std::min(kNC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kc_even) {
+      const int64_t kc = std::min(kc_even, K - pc);
+      pack_b_block(kern, b, pc, kc, jc, nc, threads_for(rows, N, K), out);
+      out += ceil_div(nc, nr) * nr * kc;
+    }
+  }
+  return p;
+}
+
+template <class T>
+void gemm_prepared(int64_t M, T alpha, const T* A, int64_t lda, const PreparedB<T>& B, T beta, T* C, int64_t ldc) {
+  if (!B.packed) {
+    gemm(false, false, M, B.N, B.K, alpha, A, lda, B.data.data(), B.N, beta, C, ldc);
+    return;
+  }
+  const Operand<T> a{A, lda, false}, b_unused{nullptr, 0, false};  // B is read from its packed blocks
+  gemm_blocked(kernels<T>(), a, b_unused, M, B.N, B.K, alpha, beta, C, ldc, threads_for(M, B.N, B.K), Epilogue<T>{},
+               B.data.data());
+}
+
+template <class T>
 void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
                     const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   const Operand<T> a{A, lda, trans_a}, b{B, ldb, trans_b};
@@ -178,7 +239,9 @@ void gemm_reference(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, T*, \
                         int64_t, Epilogue<T>);                                                                   \
   template void gemm_reference<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*, int64_t, T, \
-                                  T*, int64_t);
+                                  T*, int64_t);                                                                  \
+  template PreparedB<T> prepare_b<T>(bool, int64_t, int64_t, const T*, int64_t, int64_t);                          \
+  template void gemm_prepared<T>(int64_t, T, const T*, int64_t, const PreparedB<T>&, T, T*, int64_t);
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
 PYSEQ_INSTANTIATE(int64_t)

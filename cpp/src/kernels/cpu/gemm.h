@@ -7,6 +7,7 @@
 #include "../layer.h"  // kernels are called by ops only
 
 #include <cstdint>
+#include <vector>
 
 namespace pyseq::kernels::cpu {
 
@@ -21,6 +22,22 @@ using Epilogue = void (*)(const T* x, T* y, int64_t n);
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue = nullptr);
+
+// op(B) (K, N) prepared once for many products C = alpha A op(B) + beta C with different A (a
+// recurrent weight, used at every step of a sequence): packed into the blocked layout the
+// micro-kernels read when A has many rows, else copied row-major (K, N) for the few-rows path.
+template <class T>
+struct PreparedB {
+  int64_t K = 0, N = 0;
+  bool packed = false;
+  std::vector<T> data;
+};
+// rows: how many rows the A of the later products will have.
+template <class T>
+PreparedB<T> prepare_b(bool trans_b, int64_t K, int64_t N, const T* B, int64_t ldb, int64_t rows);
+// C (M, N) = alpha A (M, K) B + beta C, A row-major.
+template <class T>
+void gemm_prepared(int64_t M, T alpha, const T* A, int64_t lda, const PreparedB<T>& B, T beta, T* C, int64_t ldc);
 
 // A batch of products C_i (M, N) = op(A_i) op(B_i), C_i at C + i * M * N (ldc = N). The batch index
 // i runs over `batch` (row-major); A_i and B_i start at the element offsets sum_d idx_d * stride_d

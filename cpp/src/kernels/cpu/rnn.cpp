@@ -1,0 +1,380 @@
+#include "rnn.h"
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "gemm.h"
+#include "vecmath.h"
+#include "pyseq/parallel.h"
+
+namespace pyseq::kernels::cpu {
+namespace {
+
+// In place over n values: float through the vectorised table, double in scalar code.
+template <class T>
+void sigmoid_inplace(T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    vecmath().sigmoid(x, x, n);
+  } else {
+    for (int64_t j = 0; j < n; ++j) x[j] = T(1) / (T(1) + std::exp(-x[j]));
+  }
+}
+template <class T>
+void tanh_inplace(T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    vecmath().tanh(x, x, n);
+  } else {
+    for (int64_t j = 0; j < n; ++j) x[j] = std::tanh(x[j]);
+  }
+}
+
+// rows (n, w) = bias broadcast over the rows, or 0.
+template <class T>
+void fill_rows(T* rows, const T* bias, int64_t n, int64_t w) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < w; ++j) rows[r * w + j] = bias ? bias[j] : T(0);
+}
+
+// sums (w,) = the column sums of rows (n, w).
+template <class T>
+void column_sums(const T* rows, int64_t n, int64_t w, T* sums) {
+  std::fill(sums, sums + w, T(0));
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < w; ++j) sums[j] += rows[r * w + j];
+}
+
+bool padded(const int64_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
+
+// One row of one step, forward. gx, gh: the row's input and recurrent projections (G H, with their
+// biases); hp, cp: the state before; hn, cn: the state after; saved: rnn_saved_gates(mode) H values.
+// gh is used as scratch.
+template <class T>
+void cell_forward(RnnMode mode, int64_t H, const T* gx, T* gh, const T* hp, const T* cp, T* hn, T* cn, T* saved) {
+  switch (mode) {
+    case RnnMode::Tanh:
+    case RnnMode::Relu:
+      for (int64_t j = 0; j < H; ++j) hn[j] = gx[j] + gh[j];
+      if (mode == RnnMode::Tanh) tanh_inplace(hn, H);
+      else
+        for (int64_t j = 0; j < H; ++j) hn[j] = hn[j] < T(0) ? T(0) : hn[j];  // NaN passes, as relu's
+      return;
+    case RnnMode::LSTM: {
+      T *i = saved, *f = saved + H, *g = saved + 2 * H, *o = saved + 3 * H;
+      for (int64_t j = 0; j < 4 * H; ++j) saved[j] = gx[j] + gh[j];
+      sigmoid_inplace(i, 2 * H);  // i and f
+      tanh_inplace(g, H);
+      sigmoid_inplace(o, H);
+      for (int64_t j = 0; j < H; ++j) cn[j] = f[j] * cp[j] + i[j] * g[j];
+      std::copy(cn, cn + H, hn);
+      tanh_inplace(hn, H);
+      for (int64_t j = 0; j < H; ++j) hn[j] *= o[j];
+      return;
+    }
+    case RnnMode::GRU: {
+      T *r = saved, *z = saved + H, *n = saved + 2 * H, *hh = saved + 3 * H;  // hh = W_hn h + b_hn
+      for (int64_t j = 0; j < 2 * H; ++j) saved[j] = gx[j] + gh[j];
+      sigmoid_inplace(r, 2 * H);  // r and z
+      for (int64_t j = 0; j < H; ++j) {
+        hh[j] = gh[2 * H + j];
+        n[j] = gx[2 * H + j] + r[j] * hh[j];
+      }
+      tanh_inplace(n, H);
+      for (int64_t j = 0; j < H; ++j) hn[j] = n[j] + z[j] * (hp[j] - n[j]);
+      return;
+    }
+  }
+}
+
+// One row of one step, backward. dh: dL/dh' (the carried gradient plus the output's); dc: dL/dc' in,
+// dL/c out (LSTM). Writes the gradients of the gate pre-activations on the input side (dgx) and
+// the recurrent side (dgh; the same as dgx except GRU's n gate) and the part of dL/dh that does not
+// pass through W_hh (dh_direct: GRU's z h term, else 0). scratch: H values.
+template <class T>
+void cell_backward(RnnMode mode, int64_t H, const T* dh, T* dc, const T* hp, const T* cp, const T* hn, const T* cn,
+                   const T* saved, T* dgx, T* dgh, T* dh_direct, T* scratch) {
+  switch (mode) {
+    case RnnMode::Tanh:
+      for (int64_t j = 0; j < H; ++j) dgx[j] = dh[j] * (T(1) - hn[j] * hn[j]);
+      std::fill(dh_direct, dh_direct + H, T(0));
+      return;
+    case RnnMode::Relu:
+      for (int64_t j = 0; j < H; ++j) dgx[j] = hn[j] > T(0) ? dh[j] : T(0);
+      std::fill(dh_direct, dh_direct + H, T(0));
+      return;
+    case RnnMode::LSTM: {
+      const T *i = saved, *f = saved + H, *g = saved + 2 * H, *o = saved + 3 * H;
+      T* tc = scratch;  // tanh(c')
+      std::copy(cn, cn + H, tc);
+      tanh_inplace(tc, H);
+      for (int64_t j = 0; j < H; ++j) {
+        const T dcj = dc[j] + dh[j] * o[j] * (T(1) - tc[j] * tc[j]);
+        dgx[j] = dcj * g[j] * i[j] * (T(1) - i[j]);
+        dgx[H + j] = dcj * cp[j] * f[j] * (T(1) - f[j]);
+        dgx[2 * H + j] = dcj * i[j] * (T(1) - g[j] * g[j]);
+        dgx[3 * H + j] = dh[j] * tc[j] * o[j] * (T(1) - o[j]);
+        dc[j] = dcj * f[j];
+      }
+      std::fill(dh_direct, dh_direct + H, T(0));
+      return;
+    }
+    case RnnMode::GRU: {
+      const T *r = saved, *z = saved + H, *n = saved + 2 * H, *hh = saved + 3 * H;
+      for (int64_t j = 0; j < H; ++j) {
+        const T dn = dh[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n's tanh
+        const T dr = dn * hh[j] * r[j] * (T(1) - r[j]);
+        const T dz = dh[j] * (hp[j] - n[j]) * z[j] * (T(1) - z[j]);
+        dgx[j] = dgh[j] = dr;
+        dgx[H + j] = dgh[H + j] = dz;
+        dgx[2 * H + j] = dn;
+        dgh[2 * H + j] = dn * r[j];
+        dh_direct[j] = dh[j] * z[j];
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* b_ih,
+                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved) {
+  const int64_t B = s.B, H = s.H, GH = rnn_gates(s.mode) * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
+  const bool lstm = s.mode == RnnMode::LSTM;
+  const int64_t r = s.reverse ? 1 : 0, first = s.reverse ? s.T : 0;
+  // gx (T B, G H) = x W_ih^T + b_ih: every step's input projection at once
+  std::vector<T> gx(static_cast<size_t>(s.T * B * GH)), gh(static_cast<size_t>(B * GH));
+  fill_rows(gx.data(), b_ih, s.T * B, GH);
+  gemm<T>(false, true, s.T * B, GH, s.I, T(1), x, s.I, w_ih, s.I, T(1), gx.data(), GH);
+  const PreparedB<T> w_hh_t = prepare_b<T>(true, H, GH, w_hh, H, B);  // W_hh^T (H, G H)
+  for (int64_t j = 0; j < BH; ++j) saved.states[first * BH + j] = h0 ? h0[j] : T(0);
+  for (int64_t j = 0; j < BH && lstm; ++j) saved.cells[first * BH + j] = c0 ? c0[j] : T(0);
+  for (int64_t step = 0; step < s.T; ++step) {
+    const int64_t t = s.reverse ? s.T - 1 - step : step;
+    const T* hp = saved.states + (t + r) * BH;
+    T* hn = saved.states + (t + 1 - r) * BH;
+    const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
+    T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+    // gh (B, G H) = h W_hh^T + b_hh
+    fill_rows(gh.data(), b_hh, B, GH);
+    gemm_prepared<T>(B, T(1), hp, H, w_hh_t, T(1), gh.data(), GH);
+    parallel_for_each(B, 8 * GH, [&](int64_t b) {
+      T* o = out + (t * B + b) * H;
+      if (padded(lengths, b, t)) {  // the state passes through, the output is 0
+        std::copy(hp + b * H, hp + (b + 1) * H, hn + b * H);
+        if (lstm) std::copy(cp + b * H, cp + (b + 1) * H, cn + b * H);
+        std::fill(o, o + H, T(0));
+        return;
+      }
+      cell_forward(s.mode, H, gx.data() + (t * B + b) * GH, gh.data() + b * GH, hp + b * H,
+                   lstm ? cp + b * H : nullptr, hn + b * H, lstm ? cn + b * H : nullptr,
+                   saved.gates + (t * B + b) * SG);
+      std::copy(hn + b * H, hn + (b + 1) * H, o);
+    });
+  }
+  const int64_t last = s.reverse ? 0 : s.T;
+  std::copy(saved.states + last * BH, saved.states + (last + 1) * BH, h_n);
+  if (lstm) std::copy(saved.cells + last * BH, saved.cells + (last + 1) * BH, c_n);
+}
+
+template <class T>
+void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const int64_t* lengths,
+                  const RnnSaved<T>& saved, const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0,
+                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
+  const int64_t B = s.B, H = s.H, GH = rnn_gates(s.mode) * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
+  const int64_t TB = s.T * B;
+  const bool lstm = s.mode == RnnMode::LSTM, gru = s.mode == RnnMode::GRU;
+  const int64_t r = s.reverse ? 1 : 0;
+  // dgx (T B, G H): gradients of the gates' pre-activations; dgh the same on the recurrent side
+  // where it differs (GRU's n gate sees r (W_hn h + b_hn)).
+  std::vector<T> dgx(static_cast<size_t>(TB * GH)), dgh_gru(gru ? static_cast<size_t>(TB * GH) : 0);
+  T* dgh = gru ? dgh_gru.data() : dgx.data();
+  std::vector<T> dh(static_cast<size_t>(BH)), dh_next(static_cast<size_t>(BH)), dc(lstm ? BH : 0);
+  for (int64_t j = 0; j < BH; ++j) dh[j] = d_hn ? d_hn[j] : T(0);
+  for (int64_t j = 0; j < BH && lstm; ++j) dc[j] = d_cn ? d_cn[j] : T(0);
+  const PreparedB<T> w_hh_p = prepare_b<T>(false, GH, H, w_hh, H, B);  // W_hh (G H, H)
+  for (int64_t step = s.T - 1; step >= 0; --step) {
+    const int64_t t = s.reverse ? s.T - 1 - step : step;
+    const T* hp = saved.states + (t + r) * BH;
+    const T* hn = saved.states + (t + 1 - r) * BH;
+    const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
+    const T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+    parallel_for(0, B, std::max<int64_t>(1, 32768 / (8 * GH)), [&](int64_t b0, int64_t b1) {
+      std::vector<T> scratch(static_cast<size_t>(H));
+      for (int64_t b = b0; b < b1; ++b) {
+        T* gxr = dgx.data() + (t * B + b) * GH;
+        T* ghr = dgh + (t * B + b) * GH;
+        T* dhr = dh.data() + b * H;
+        if (padded(lengths, b, t)) {  // the gradient passes through to the state before
+          std::fill(gxr, gxr + GH, T(0));
+          if (gru) std::fill(ghr, ghr + GH, T(0));
+          std::copy(dhr, dhr + H, dh_next.data() + b * H);
+          continue;
+        }
+        if (d_out)
+          for (int64_t j = 0; j < H; ++j) dhr[j] += d_out[(t * B + b) * H + j];
+        cell_backward(s.mode, H, dhr, lstm ? dc.data() + b * H : nullptr, hp + b * H, lstm ? cp + b * H : nullptr,
+                      hn + b * H, lstm ? cn + b * H : nullptr, saved.gates + (t * B + b) * SG, gxr, ghr,
+                      dh_next.data() + b * H, scratch.data());
+      }
+    });
+    // dh before the step = the direct part + dgh W_hh
+    gemm_prepared<T>(B, T(1), dgh + t * B * GH, GH, w_hh_p, T(1), dh_next.data(), H);
+    std::swap(dh, dh_next);
+  }
+  if (dh0) std::copy(dh.begin(), dh.end(), dh0);
+  if (dc0 && lstm) std::copy(dc.begin(), dc.end(), dc0);
+  // whole-sequence products: dx = dgx W_ih, dW_ih = dgx^T x, dW_hh = dgh^T (the states before each step)
+  if (dx) gemm<T>(false, false, TB, s.I, GH, T(1), dgx.data(), GH, w_ih, s.I, T(0), dx, s.I);
+  if (dw_ih) gemm<T>(true, false, GH, s.I, TB, T(1), dgx.data(), GH, x, s.I, T(0), dw_ih, s.I);
+  if (dw_hh) gemm<T>(true, false, GH, H, TB, T(1), dgh, GH, saved.states + r * BH, H, T(0), dw_hh, H);
+  if (db_ih) column_sums(dgx.data(), TB, GH, db_ih);
+  if (db_hh) column_sums(dgh, TB, GH, db_hh);
+}
+
+template <class T>
+void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh,
+                   const T* b_ih, const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const T* d_out,
+                   const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
+  const int64_t nT = s.T, B = s.B, I = s.I, H = s.H, G = rnn_gates(s.mode);
+  const bool lstm = s.mode == RnnMode::LSTM, gru = s.mode == RnnMode::GRU;
+  auto sigmoid = [](T v) { return T(1) / (T(1) + std::exp(-v)); };
+  auto order = [&](int64_t step) { return s.reverse ? nT - 1 - step : step; };
+  auto live = [&](int64_t b, int64_t t) { return !lengths || t < lengths[b]; };
+  // Per step (in time order) and row: the state and cell before and after, and the pre-activations
+  // of each gate from the input side (ax) and from the recurrent side (ah).
+  const size_t steps = static_cast<size_t>(nT * B);
+  std::vector<std::vector<T>> h_before(steps), c_before(steps), h_after(steps), c_after(steps), ax(steps), ah(steps);
+  std::vector<T> h(static_cast<size_t>(B * H)), c(static_cast<size_t>(B * H));
+  for (int64_t j = 0; j < B * H; ++j) {
+    h[j] = h0 ? h0[j] : T(0);
+    c[j] = c0 ? c0[j] : T(0);
+  }
+  for (int64_t step = 0; step < nT; ++step) {
+    const int64_t t = order(step);
+    for (int64_t b = 0; b < B; ++b) {
+      T* o = out + (t * B + b) * H;
+      const size_t k = static_cast<size_t>(t * B + b);
+      if (!live(b, t)) {
+        for (int64_t j = 0; j < H; ++j) o[j] = T(0);
+        continue;
+      }
+      std::vector<T>&hb = h_before[k], &cb = c_before[k], &a = ax[k], &ar = ah[k];
+      hb.assign(h.begin() + b * H, h.begin() + (b + 1) * H);
+      cb.assign(c.begin() + b * H, c.begin() + (b + 1) * H);
+      a.assign(static_cast<size_t>(G * H), T(0));
+      ar.assign(static_cast<size_t>(G * H), T(0));
+      for (int64_t q = 0; q < G * H; ++q) {
+        for (int64_t i = 0; i < I; ++i) a[q] += w_ih[q * I + i] * x[(t * B + b) * I + i];
+        for (int64_t i = 0; i < H; ++i) ar[q] += w_hh[q * H + i] * hb[i];
+        if (b_ih) a[q] += b_ih[q];
+        if (b_hh) ar[q] += b_hh[q];
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        T hv, cv = cb[j];
+        if (lstm) {
+          const T ig = sigmoid(a[j] + ar[j]), fg = sigmoid(a[H + j] + ar[H + j]),
+                  gg = std::tanh(a[2 * H + j] + ar[2 * H + j]), og = sigmoid(a[3 * H + j] + ar[3 * H + j]);
+          cv = fg * cb[j] + ig * gg;
+          hv = og * std::tanh(cv);
+        } else if (gru) {
+          const T rg = sigmoid(a[j] + ar[j]), zg = sigmoid(a[H + j] + ar[H + j]),
+                  ng = std::tanh(a[2 * H + j] + rg * ar[2 * H + j]);
+          hv = (T(1) - zg) * ng + zg * hb[j];
+        } else {
+          const T v = a[j] + ar[j];
+          hv = s.mode == RnnMode::Tanh ? std::tanh(v) : (v < T(0) ? T(0) : v);
+        }
+        h[b * H + j] = o[j] = hv;
+        c[b * H + j] = cv;
+      }
+      h_after[k].assign(h.begin() + b * H, h.begin() + (b + 1) * H);
+      c_after[k].assign(c.begin() + b * H, c.begin() + (b + 1) * H);
+    }
+  }
+  std::copy(h.begin(), h.end(), h_n);
+  if (lstm) std::copy(c.begin(), c.end(), c_n);
+  if (!d_out && !d_hn && !d_cn) return;
+
+  // Backward: dh, dc carried from the end of the sequence to its start.
+  std::vector<T> dh(static_cast<size_t>(B * H)), dc(static_cast<size_t>(B * H));
+  for (int64_t j = 0; j < B * H; ++j) {
+    dh[j] = d_hn ? d_hn[j] : T(0);
+    dc[j] = d_cn && lstm ? d_cn[j] : T(0);
+  }
+  auto zero = [](T* p, int64_t n) {
+    if (p) std::fill(p, p + n, T(0));
+  };
+  zero(dx, nT * B * I);
+  zero(dw_ih, G * H * I);
+  zero(dw_hh, G * H * H);
+  zero(db_ih, G * H);
+  zero(db_hh, G * H);
+  std::vector<T> dax(static_cast<size_t>(G * H)), dah(static_cast<size_t>(G * H));
+  for (int64_t step = nT - 1; step >= 0; --step) {
+    const int64_t t = order(step);
+    for (int64_t b = 0; b < B; ++b) {
+      if (!live(b, t)) continue;
+      const size_t k = static_cast<size_t>(t * B + b);
+      const std::vector<T>&hb = h_before[k], &cb = c_before[k], &ha = h_after[k], &ca = c_after[k], &a = ax[k],
+                       &ar = ah[k];
+      std::vector<T> dh_prev(static_cast<size_t>(H), T(0));
+      for (int64_t j = 0; j < H; ++j) {
+        const T g = dh[b * H + j] + (d_out ? d_out[k * H + j] : T(0));
+        if (lstm) {
+          const T ig = sigmoid(a[j] + ar[j]), fg = sigmoid(a[H + j] + ar[H + j]),
+                  gg = std::tanh(a[2 * H + j] + ar[2 * H + j]), og = sigmoid(a[3 * H + j] + ar[3 * H + j]);
+          const T tc = std::tanh(ca[j]), dcv = dc[b * H + j] + g * og * (T(1) - tc * tc);
+          dax[j] = dcv * gg * ig * (T(1) - ig);
+          dax[H + j] = dcv * cb[j] * fg * (T(1) - fg);
+          dax[2 * H + j] = dcv * ig * (T(1) - gg * gg);
+          dax[3 * H + j] = g * tc * og * (T(1) - og);
+          for (int64_t q = 0; q < 4; ++q) dah[q * H + j] = dax[q * H + j];
+          dc[b * H + j] = dcv * fg;
+        } else if (gru) {
+          const T rg = sigmoid(a[j] + ar[j]), zg = sigmoid(a[H + j] + ar[H + j]),
+                  ng = std::tanh(a[2 * H + j] + rg * ar[2 * H + j]);
+          const T dn = g * (T(1) - zg) * (T(1) - ng * ng);
+          dax[j] = dah[j] = dn * ar[2 * H + j] * rg * (T(1) - rg);
+          dax[H + j] = dah[H + j] = g * (hb[j] - ng) * zg * (T(1) - zg);
+          dax[2 * H + j] = dn;
+          dah[2 * H + j] = dn * rg;
+          dh_prev[j] += g * zg;
+        } else {
+          dax[j] = dah[j] = s.mode == RnnMode::Tanh ? g * (T(1) - ha[j] * ha[j]) : (ha[j] > T(0) ? g : T(0));
+        }
+      }
+      for (int64_t q = 0; q < G * H; ++q) {
+        for (int64_t i = 0; i < I; ++i) {
+          if (dx) dx[k * I + i] += dax[q] * w_ih[q * I + i];
+          if (dw_ih) dw_ih[q * I + i] += dax[q] * x[k * I + i];
+        }
+        for (int64_t i = 0; i < H; ++i) {
+          dh_prev[i] += dah[q] * w_hh[q * H + i];
+          if (dw_hh) dw_hh[q * H + i] += dah[q] * hb[i];
+        }
+        if (db_ih) db_ih[q] += dax[q];
+        if (db_hh) db_hh[q] += dah[q];
+      }
+      std::copy(dh_prev.begin(), dh_prev.end(), dh.begin() + b * H);
+    }
+  }
+  if (dh0) std::copy(dh.begin(), dh.end(), dh0);
+  if (dc0 && lstm) std::copy(dc.begin(), dc.end(), dc0);
+}
+
+#define PYSEQ_INSTANTIATE(T)                                                                                       \
+  template void rnn_forward<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*, const T*, \
+                               const int64_t*, T*, T*, T*, const RnnSaved<T>&);                                    \
+  template void rnn_backward<T>(const RnnShape&, const T*, const T*, const T*, const int64_t*, const RnnSaved<T>&,  \
+                                const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*);                          \
+  template void rnn_reference<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*,       \
+                                 const T*, const int64_t*, T*, T*, T*, const T*, const T*, const T*, T*, T*, T*, T*, \
+                                 T*, T*, T*);
+PYSEQ_INSTANTIATE(float)
+PYSEQ_INSTANTIATE(double)
+#undef PYSEQ_INSTANTIATE
+
+}  // namespace pyseq::kernels::cpu

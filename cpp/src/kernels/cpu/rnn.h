@@ -1,0 +1,72 @@
+// One recurrent layer in one direction over a whole sequence, forward and backward through time,
+// on raw pointers. PyTorch's cells and weight layouts:
+//
+//   RNN   h' = act(W_ih x + b_ih + W_hh h + b_hh)                   act = tanh or relu, 1 gate
+//   LSTM  i, f, g, o = sigma, sigma, tanh, sigma of (W_ih x + b_ih + W_hh h + b_hh), 4 gates
+//         c' = f c + i g,  h' = o tanh(c')
+//   GRU   r, z = sigma(W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z}), 3 gates
+//         n = tanh(W_in x + b_in + r (W_hn h + b_hn)),  h' = (1 - z) n + z h
+//
+// Shapes (G gates, time-major, all contiguous): x (T, B, I), w_ih (G H, I), w_hh (G H, H), biases
+// (G H,) or null, h0 and c0 (B, H) or null for zeros, lengths (B,) or null for all T.
+// The input projection of all steps is one GEMM (T B, I) x (I, G H); each step is one recurrent
+// GEMM (B, H) x (H, G H) against a weight packed once, then one fused gate kernel over the rows.
+//
+// Variable lengths: sequence b has real steps t < lengths[b]. At a padded step its state is carried
+// unchanged and its output is 0, so the forward direction ends on the last real state and the
+// reverse direction (t from T - 1 down to 0) starts from h0 at t = lengths[b] - 1.
+#pragma once
+
+#include "../layer.h"  // kernels are called by ops only
+
+#include <cstdint>
+
+namespace pyseq::kernels::cpu {
+
+enum class RnnMode { Tanh, Relu, LSTM, GRU };
+
+struct RnnShape {
+  RnnMode mode;
+  int64_t T, B, I, H;
+  bool reverse;  // run t = T - 1 .. 0
+};
+
+inline int64_t rnn_gates(RnnMode mode) { return mode == RnnMode::LSTM ? 4 : mode == RnnMode::GRU ? 3 : 1; }
+// Values a step saves per row for backward: LSTM i, f, g, o; GRU r, z, n and W_hn h + b_hn; RNN none
+// (its derivative comes from the state itself).
+inline int64_t rnn_saved_gates(RnnMode mode) { return mode == RnnMode::Tanh || mode == RnnMode::Relu ? 0 : 4; }
+
+// What the forward keeps for backward, indexed by time:
+//   states (T + 1, B, H): the hidden state before step t is states[t + reverse], after it
+//     states[t + 1 - reverse]; h0 sits at states[0] (forward) or states[T] (reverse).
+//   cells (T + 1, B, H), LSTM only: the cell states, indexed like states.
+//   gates (T, B, rnn_saved_gates(mode) H).
+template <class T>
+struct RnnSaved {
+  T* states;
+  T* cells;
+  T* gates;
+};
+
+// -> out (T, B, H), h_n (B, H), c_n (B, H) (LSTM only), and the saved values.
+template <class T>
+void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* b_ih,
+                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved);
+
+// From d_out (T, B, H), d_hn and d_cn (B, H) (each may be null: zero) -> dx (T, B, I), dh0, dc0
+// (B, H), dw_ih, dw_hh, db_ih, db_hh (overwritten; any may be null when not wanted, LSTM alone has
+// dc0).
+template <class T>
+void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const int64_t* lengths,
+                  const RnnSaved<T>& saved, const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0,
+                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh);
+
+// The same layer written plainly, the reference the fused kernels are tested against: scalar loops
+// one row and one gate at a time, no GEMM, no packing, its own storage. Runs forward, then backward
+// when any of d_out, d_hn, d_cn is given (the gradient pointers may then be null, as above).
+template <class T>
+void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh,
+                   const T* b_ih, const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const T* d_out,
+                   const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh);
+
+}  // namespace pyseq::kernels::cpu
