@@ -21,7 +21,8 @@ from .loss import (  # noqa: F401
 )
 from .module import Module, Parameter  # noqa: F401
 from .normalization import BatchNorm1d, LayerNorm  # noqa: F401
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from .transformer import (  # noqa: F401
     Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 )
-from . import utils  # noqa: F401,E402  (clip_grad_norm_, clip_grad_value_, penalties)
+from . import utils  # noqa: F401,E402  (clip_grad_norm_, clip_grad_value_, penalties; utils.rnn)

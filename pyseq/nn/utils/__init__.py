@@ -1,7 +1,10 @@
-"""Gradient clipping and weight penalties (torch.nn.utils' clip_grad_norm_ / clip_grad_value_)."""
+"""Gradient clipping and weight penalties (torch.nn.utils' clip_grad_norm_ / clip_grad_value_), and
+batches of variable-length sequences (utils.rnn)."""
 
-from .. import _core
-from .._core import Tensor
+from ... import _core
+from ..._core import Tensor
+
+from . import rnn  # noqa: F401,E402  (pack_padded_sequence, pad_packed_sequence, pad_sequence, PackedSequence)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty"]
 

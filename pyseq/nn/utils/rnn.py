@@ -1,0 +1,161 @@
+"""Batches of sequences of different lengths, as torch.nn.utils.rnn: pad_sequence,
+pack_padded_sequence, pad_packed_sequence, pack_sequence and the PackedSequence they pass around.
+
+A PackedSequence holds the real steps of a batch without padding, time step after time step: at
+step t the rows of the batch_sizes[t] sequences still running, longest first. sorted_indices[i] is
+the batch row of the i-th longest sequence (None when the batch came sorted); unsorted_indices is
+its inverse. The layout is PyTorch's, so `packed.data` is the same matrix in both.
+
+Packing and unpacking are row gathers (index_select), so gradients flow through them.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ... import _core
+from ..._core import Tensor
+from ..._tensor import tensor
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence", "pack_sequence"]
+
+
+class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
+    """data (sum of lengths, *), batch_sizes int64 (T,), sorted_indices and unsorted_indices int64
+    (B,) or None. Made by pack_padded_sequence / pack_sequence, taken by the recurrent layers."""
+
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = tensor(np.argsort(sorted_indices.numpy(), kind="stable"))
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+
+    def lengths(self):
+        """The length of each sequence, in the batch's original order (int64 numpy array)."""
+        sizes = self.batch_sizes.numpy()
+        in_sorted_order = (sizes[None, :] > np.arange(int(sizes[0]))[:, None]).sum(axis=1)
+        if self.sorted_indices is None:
+            return in_sorted_order
+        lengths = np.empty_like(in_sorted_order)
+        lengths[self.sorted_indices.numpy()] = in_sorted_order
+        return lengths
+
+    def _rows(self):
+        """For each row of data, its place t * B + b in the padded (T, B) grid (b: the original row)."""
+        sizes = self.batch_sizes.numpy()
+        order = np.arange(int(sizes[0])) if self.sorted_indices is None else self.sorted_indices.numpy()
+        return np.concatenate([t * int(sizes[0]) + order[:n] for t, n in enumerate(sizes)])
+
+
+def _lengths_array(lengths, batch, fn):
+    if isinstance(lengths, Tensor):
+        if lengths.dtype != _core.dtype.int64 or lengths.ndim != 1:
+            raise TypeError(f"{fn}: lengths must be a 1-d int64 tensor or a list of ints, got {lengths.dtype} "
+                            f"of shape {tuple(lengths.shape)}")
+        values = lengths.numpy()
+    else:
+        try:
+            values = np.asarray(lengths)
+        except (TypeError, ValueError):
+            values = None
+        if values is None or values.ndim != 1 or not (values.size == 0 or np.issubdtype(values.dtype, np.integer)):
+            raise TypeError(f"{fn}: lengths must be a 1-d int64 tensor or a list of ints, got {lengths!r}")
+    values = values.astype(np.int64)
+    if values.size != batch:
+        raise ValueError(f"{fn}: expected {batch} lengths (one per sequence of the batch), got {values.size}")
+    return values
+
+
+def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+    """Packs a padded batch input (T, B, *) (or (B, T, *) with batch_first) whose sequence b has
+    lengths[b] real steps (1 <= lengths[b] <= T). enforce_sorted: the lengths must come in
+    decreasing order; otherwise the batch is sorted here and the order remembered."""
+    fn = "pack_padded_sequence"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise ValueError(f"{fn}: expected input of shape (T, B, *) or (B, T, *) with batch_first, got "
+                         f"{tuple(input.shape)}")
+    if batch_first:
+        input = input.transpose(0, 1)
+    T, B = input.shape[0], input.shape[1]
+    values = _lengths_array(lengths, B, fn)
+    if B == 0:
+        raise ValueError(f"{fn}: cannot pack an empty batch")
+    if values.min() <= 0 or values.max() > T:
+        raise ValueError(f"{fn}: every length must be in [1, {T}] (the padded input has {T} steps), got "
+                         f"{values.tolist()}")
+    if enforce_sorted:
+        if np.any(values[1:] > values[:-1]):
+            raise ValueError(f"{fn}: lengths must be in decreasing order when enforce_sorted=True, got "
+                             f"{values.tolist()}; pass enforce_sorted=False to pack an unsorted batch")
+        sorted_indices = None
+    else:
+        sorted_indices = tensor(np.argsort(-values, kind="stable"))
+    sorted_lengths = values if sorted_indices is None else values[sorted_indices.numpy()]
+    batch_sizes = (sorted_lengths[None, :] > np.arange(int(sorted_lengths[0]))[:, None]).sum(axis=1)
+    packed = PackedSequence(None, tensor(batch_sizes.astype(np.int64)), sorted_indices)
+    data = input.reshape([T * B] + list(input.shape[2:])).index_select(0, tensor(packed._rows()))
+    return packed._replace(data=data)
+
+
+def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+    """The inverse of pack_padded_sequence: (padded (T, B, *) or (B, T, *), lengths int64 (B,)), the
+    batch in its original order and padded positions set to padding_value. T is the longest length,
+    or total_length when given (at least the longest)."""
+    fn = "pad_packed_sequence"
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError(f"{fn}: expected a PackedSequence, got {type(sequence).__name__}")
+    data, sizes = sequence.data, sequence.batch_sizes.numpy()
+    T, B = len(sizes), int(sizes[0])
+    if total_length is not None:
+        if total_length < T:
+            raise ValueError(f"{fn}: total_length ({total_length}) must be at least the longest sequence's "
+                             f"length ({T})")
+        T = total_length
+    feature_shape = list(data.shape[1:])
+    # Every cell of the (T, B) grid gathers its row of data, or the padding row appended at the end.
+    source = np.full(T * B, data.shape[0], dtype=np.int64)
+    source[sequence._rows()] = np.arange(data.shape[0])
+    padding_row = _core.full([1] + feature_shape, padding_value, dtype=data.dtype)
+    rows = _core.cat([data, padding_row], 0).index_select(0, tensor(source))
+    padded = rows.reshape([T, B] + feature_shape)
+    if batch_first:
+        padded = padded.transpose(0, 1)
+    return padded, tensor(sequence.lengths())
+
+
+def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+    """Stacks tensors of shape (L_i, *) into (T, B, *) (or (B, T, *) with batch_first), T = max L_i,
+    filling the rest with padding_value on the right (or the left)."""
+    fn = "pad_sequence"
+    if isinstance(sequences, Tensor):
+        sequences = list(sequences.split(1, 0))
+        sequences = [s.squeeze(0) for s in sequences]
+    sequences = list(sequences)
+    if not sequences:
+        raise ValueError(f"{fn}: expected at least one sequence")
+    if padding_side not in ("right", "left"):
+        raise ValueError(f"{fn}: padding_side must be 'right' or 'left', got {padding_side!r}")
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor):
+            raise TypeError(f"{fn}: sequences must be Tensors, but item {i} is a {type(s).__name__}")
+        if s.ndim < 1 or list(s.shape[1:]) != list(sequences[0].shape[1:]) or s.dtype != sequences[0].dtype:
+            raise ValueError(f"{fn}: every sequence must be (L, *) with the same * and dtype; item 0 is "
+                             f"{tuple(sequences[0].shape)} {sequences[0].dtype}, item {i} {tuple(s.shape)} {s.dtype}")
+    T = max(s.shape[0] for s in sequences)
+    padded = []
+    for s in sequences:
+        if s.shape[0] < T:
+            fill = _core.full([T - s.shape[0]] + list(s.shape[1:]), padding_value, dtype=s.dtype)
+            s = _core.cat([s, fill] if padding_side == "right" else [fill, s], 0)
+        padded.append(s)
+    return _core.stack(padded, 0 if batch_first else 1)
+
+
+def pack_sequence(sequences, enforce_sorted=True):
+    """Packs a list of tensors (L_i, *): pack_padded_sequence(pad_sequence(sequences), lengths)."""
+    sequences = list(sequences)
+    lengths = [s.shape[0] if isinstance(s, Tensor) else 0 for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
