@@ -1,0 +1,495 @@
+"""Recurrent layers (nn.RNN / LSTM / GRU, the cells, nn.utils.rnn) against PyTorch, float64 finite
+differences, and the kernel's own plain reference; on every CPU level and with one thread."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq import nn
+from pyseq.autograd import gradcheck
+from pyseq.nn.utils import rnn as rnn_utils
+
+torch = pytest.importorskip("torch")
+
+KINDS = [("RNN", "tanh"), ("RNN", "relu"), ("LSTM", None), ("GRU", None)]
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+LENGTHS = [5, 2, 7, 5]  # ragged, unsorted, with a tie: T = 7, B = 4
+
+
+def _kwargs(kind, nonlinearity):
+    return {"nonlinearity": nonlinearity} if kind == "RNN" else {}
+
+
+def _pair(kind, nonlinearity, input_size, hidden, dtype=torch.float32, **kw):
+    """A torch module and a pyseq module of one kind with the torch module's weights."""
+    torch_module = getattr(torch.nn, kind)(input_size, hidden, **_kwargs(kind, nonlinearity), **kw).to(dtype)
+    ps_dtype = pyseq.float64 if dtype == torch.float64 else pyseq.float32
+    ours = getattr(nn, kind)(input_size, hidden, **_kwargs(kind, nonlinearity), **kw, dtype=ps_dtype)
+    ours.load_state_dict({k: pyseq.tensor(v.detach().numpy()) for k, v in torch_module.state_dict().items()})
+    return torch_module, ours
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+def _close(ours, theirs, what, atol=2e-5, rtol=2e-4):
+    np.testing.assert_allclose(_np(ours), _np(theirs), atol=atol, rtol=rtol, err_msg=what)
+
+
+# --- PyTorch parity over the issue's grid -----------------------------------------------------------
+
+GRID = list(itertools.product(KINDS, [1, 2], [False, True], [False, True], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize("kind_nl,layers,bidirectional,batch_first,ragged,given_state", GRID,
+                         ids=["-".join(map(str, (k[0], k[1] or "", l, "bi" if b else "uni", "bf" if f else "tm",
+                                                 "ragged" if r else "equal", "h0" if h else "zero")))
+                              for k, l, b, f, r, h in GRID])
+def test_matches_torch(kind_nl, layers, bidirectional, batch_first, ragged, given_state):
+    kind, nonlinearity = kind_nl
+    rng = np.random.default_rng(len(GRID))
+    T, B, I, H = 7, 4, 5, 6
+    torch.manual_seed(0)
+    theirs, ours = _pair(kind, nonlinearity, I, H, num_layers=layers, bidirectional=bidirectional,
+                         batch_first=batch_first)
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I)).astype(np.float32)
+    tx, px = torch.tensor(x, requires_grad=True), pyseq.tensor(x).requires_grad_(True)
+    D = 2 if bidirectional else 1
+    states = [rng.standard_normal((layers * D, B, H)).astype(np.float32) for _ in range(2 if kind == "LSTM" else 1)]
+    t_states = [torch.tensor(s, requires_grad=True) for s in states]
+    p_states = [pyseq.tensor(s).requires_grad_(True) for s in states]
+    t_hx = p_hx = None
+    if given_state:
+        t_hx = tuple(t_states) if kind == "LSTM" else t_states[0]
+        p_hx = tuple(p_states) if kind == "LSTM" else p_states[0]
+    t_in, p_in = tx, px
+    if ragged:
+        t_in = torch.nn.utils.rnn.pack_padded_sequence(tx, LENGTHS, batch_first=batch_first, enforce_sorted=False)
+        p_in = rnn_utils.pack_padded_sequence(px, LENGTHS, batch_first=batch_first, enforce_sorted=False)
+        _close(p_in.data, t_in.data, "packed input")
+    t_out, t_h = theirs(t_in, t_hx)
+    p_out, p_h = ours(p_in, p_hx)
+    if ragged:
+        t_out = torch.nn.utils.rnn.pad_packed_sequence(t_out, batch_first=batch_first)[0]
+        p_out = rnn_utils.pad_packed_sequence(p_out, batch_first=batch_first)[0]
+    t_last, p_last = (t_h if kind == "LSTM" else (t_h,)), (p_h if kind == "LSTM" else (p_h,))
+    _close(p_out, t_out, "output")
+    for name, p, t in zip(["h_n", "c_n"], p_last, t_last):
+        _close(p, t, name)
+
+    # one loss that weighs every output differently, so each gradient path is checked
+    weights = [rng.standard_normal(tuple(t.shape)).astype(np.float32) for t in (t_out, *t_last)]
+    sum(((t * torch.tensor(w)).sum() for t, w in zip((t_out, *t_last), weights))).backward()
+    sum(((p * pyseq.tensor(w)).sum() for p, w in zip((p_out, *p_last), weights))).backward()
+    _close(px.grad, tx.grad, "input grad")
+    if given_state:
+        for p, t in zip(p_states, t_states):
+            _close(p.grad, t.grad, "initial state grad")
+    ours_params = dict(ours.named_parameters())
+    for name, t in theirs.named_parameters():
+        _close(ours_params[name].grad, t.grad, f"grad of {name}")
+
+
+@pytest.mark.parametrize("kind,nonlinearity", KINDS)
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("given_state", [False, True])
+def test_cells_match_torch(kind, nonlinearity, batched, given_state):
+    rng = np.random.default_rng(1)
+    I, H, B = 5, 6, 3
+    torch.manual_seed(1)
+    theirs = getattr(torch.nn, kind + "Cell")(I, H, **_kwargs(kind, nonlinearity))
+    ours = getattr(nn, kind + "Cell")(I, H, **_kwargs(kind, nonlinearity))
+    ours.load_state_dict({k: pyseq.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    shape = (B, I) if batched else (I,)
+    state_shape = (B, H) if batched else (H,)
+    x = rng.standard_normal(shape).astype(np.float32)
+    tx, px = torch.tensor(x, requires_grad=True), pyseq.tensor(x).requires_grad_(True)
+    states = [rng.standard_normal(state_shape).astype(np.float32) for _ in range(2 if kind == "LSTM" else 1)]
+    t_hx = p_hx = None
+    if given_state:
+        t_hx = tuple(torch.tensor(s) for s in states) if kind == "LSTM" else torch.tensor(states[0])
+        p_hx = tuple(pyseq.tensor(s) for s in states) if kind == "LSTM" else pyseq.tensor(states[0])
+    t_out, p_out = theirs(tx, t_hx), ours(px, p_hx)
+    t_out = t_out if kind == "LSTM" else (t_out,)
+    p_out = p_out if kind == "LSTM" else (p_out,)
+    for p, t in zip(p_out, t_out):
+        _close(p, t, "cell output")
+    sum((t * (k + 1)).sum() for k, t in enumerate(t_out)).backward()
+    sum((p * (k + 1)).sum() for k, p in enumerate(p_out)).backward()
+    _close(px.grad, tx.grad, "input grad")
+    for name, t in theirs.named_parameters():
+        _close(dict(ours.named_parameters())[name].grad, t.grad, name)
+
+
+def test_unbatched_input_matches_torch():
+    torch.manual_seed(2)
+    theirs, ours = _pair("LSTM", None, 3, 4, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32)
+    h0 = np.ones((4, 4), np.float32) * 0.3
+    t_out, (t_h, t_c) = theirs(torch.tensor(x), (torch.tensor(h0), torch.tensor(-h0)))
+    p_out, (p_h, p_c) = ours(pyseq.tensor(x), (pyseq.tensor(h0), pyseq.tensor(-h0)))
+    assert p_out.shape == (5, 8) and p_h.shape == (4, 4)
+    for p, t in [(p_out, t_out), (p_h, t_h), (p_c, t_c)]:
+        _close(p, t, "unbatched")
+
+
+def test_state_dicts_carry_over_both_ways():
+    torch.manual_seed(3)
+    for kind, nonlinearity in KINDS:
+        ours = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity))
+        theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity))
+        assert list(ours.state_dict()) == list(theirs.state_dict())
+        for (name, p), (tname, t) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+            assert tuple(p.shape) == tuple(t.shape), name
+        theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})  # ours -> torch
+        x = np.random.default_rng(3).standard_normal((4, 2, 3)).astype(np.float32)
+        _close(ours(pyseq.tensor(x))[0], theirs(torch.tensor(x))[0], kind)
+
+
+def test_default_init_is_uniform_within_one_over_sqrt_hidden():
+    pyseq.manual_seed(0)
+    lstm = nn.LSTM(64, 100, num_layers=2, bidirectional=True)
+    names = [n for n, _ in lstm.named_parameters()]
+    assert names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert names[4:8] == ["weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse"]
+    assert tuple(lstm.weight_ih_l1.shape) == (400, 200)
+    values = np.concatenate([p.detach().numpy().ravel() for p in lstm.parameters()])
+    bound = 1 / np.sqrt(100)
+    assert np.abs(values).max() <= bound
+    assert abs(values.std() - bound / np.sqrt(3)) < 0.01 * bound  # the uniform's std
+    assert abs(values.mean()) < 0.01 * bound
+
+
+# --- float64 finite differences --------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind,nonlinearity", KINDS)
+def test_layer_gradcheck(kind, nonlinearity):
+    pyseq.manual_seed(4)
+    rng = np.random.default_rng(4)
+    module = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity),
+                               dtype=pyseq.float64)
+    params = list(module.parameters())
+    x = pyseq.tensor(rng.standard_normal((5, 3, 3))).requires_grad_(True)
+    h0 = pyseq.tensor(rng.standard_normal((4, 3, 4)) * 0.5).requires_grad_(True)
+    c0 = pyseq.tensor(rng.standard_normal((4, 3, 4)) * 0.5).requires_grad_(True)
+    lengths = [5, 2, 4]
+
+    def run():
+        packed = rnn_utils.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        out, h = module(packed, (h0, c0) if kind == "LSTM" else h0)
+        out = rnn_utils.pad_packed_sequence(out)[0]
+        h = h if kind == "LSTM" else (h,)
+        return (out * out).sum() + sum((s * s.sin()).sum() for s in h)
+
+    # central differences of a loss through the module (packing included), each input perturbed in
+    # place through a numpy view of its storage, against the module's own backward
+    inputs = [x, h0] + ([c0] if kind == "LSTM" else []) + params
+    run().backward()
+    analytic = [t.grad.numpy().copy() for t in inputs]
+    eps = 1e-6
+    for t, g in zip(inputs, analytic):
+        flat = t.detach().numpy().reshape(-1)  # a view of t's storage
+        for i in rng.choice(flat.size, size=min(flat.size, 6), replace=False):
+            keep = flat[i]
+            flat[i] = keep + eps
+            up = run().item()
+            flat[i] = keep - eps
+            down = run().item()
+            flat[i] = keep
+            numeric = (up - down) / (2 * eps)
+            assert abs(numeric - g.reshape(-1)[i]) <= 1e-6 + 1e-5 * abs(numeric), (kind, i)
+
+
+@pytest.mark.parametrize("kind,nonlinearity", KINDS)
+def test_cell_gradcheck(kind, nonlinearity):
+    pyseq.manual_seed(5)
+    rng = np.random.default_rng(5)
+    cell = getattr(nn, kind + "Cell")(3, 4, **_kwargs(kind, nonlinearity), dtype=pyseq.float64)
+    x = pyseq.tensor(rng.standard_normal((2, 3))).requires_grad_(True)
+    h = pyseq.tensor(rng.standard_normal((2, 4))).requires_grad_(True)
+    c = pyseq.tensor(rng.standard_normal((2, 4))).requires_grad_(True)
+    w = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+
+    def step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+        mode = cell.mode
+        out = pyseq._core.rnn_layer(mode, x.unsqueeze(0), h, c if mode == "LSTM" else None, w_ih, w_hh, b_ih, b_hh)
+        return (out[1], out[2]) if mode == "LSTM" else out[1]
+
+    inputs = [x, h, c] + w if kind == "LSTM" else [x, h]
+    if kind == "LSTM":
+        assert gradcheck(step, inputs)
+    else:
+        assert gradcheck(lambda x, h, *w: step(x, h, None, *w), [x, h] + w)
+
+
+# --- the fused kernel against its plain reference --------------------------------------------------
+
+MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
+
+
+def _layer_case(rng, mode, dtype, T=6, B=5, I=7, H=9, bias=True, given_state=True):
+    G = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}[mode]
+    t = lambda a: pyseq.tensor(a.astype(dtype))  # noqa: E731
+    args = {
+        "x": t(rng.standard_normal((T, B, I))),
+        "h0": t(rng.standard_normal((B, H))) if given_state else None,
+        "c0": t(rng.standard_normal((B, H))) if given_state and mode == "LSTM" else None,
+        "w_ih": t(rng.standard_normal((G * H, I)) * 0.3),
+        "w_hh": t(rng.standard_normal((G * H, H)) * 0.3),
+        "b_ih": t(rng.standard_normal(G * H) * 0.1) if bias else None,
+        "b_hh": t(rng.standard_normal(G * H) * 0.1) if bias else None,
+    }
+    grads = {"d_out": t(rng.standard_normal((T, B, H))), "d_hn": t(rng.standard_normal((B, H))),
+             "d_cn": t(rng.standard_normal((B, H))) if mode == "LSTM" else None}
+    return args, grads
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("ragged", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_kernel_matches_reference(mode, reverse, ragged, dtype):
+    rng = np.random.default_rng(6)
+    for bias, given_state in [(True, True), (False, False)]:
+        args, grads = _layer_case(rng, mode, dtype, bias=bias, given_state=given_state)
+        lengths = pyseq.tensor(np.array([6, 1, 3, 6, 4])) if ragged else None
+        ref = pyseq._core._testing.rnn_reference(mode, *args.values(), lengths, reverse, *grads.values())
+        leaves = {k: (v.requires_grad_(True) if v is not None else None) for k, v in args.items()}
+        out, h_n, c_n = pyseq._core.rnn_layer(mode, *leaves.values(), lengths, reverse)
+        loss = (out * grads["d_out"]).sum() + (h_n * grads["d_hn"]).sum()
+        if mode == "LSTM":
+            loss = loss + (c_n * grads["d_cn"]).sum()
+        loss.backward()
+        tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(_np(out), ref[0].numpy(), **tol)
+        np.testing.assert_allclose(_np(h_n), ref[1].numpy(), **tol)
+        if mode == "LSTM":
+            np.testing.assert_allclose(_np(c_n), ref[2].numpy(), **tol)
+        names = ["x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh"]
+        for name, r in zip(names, ref[3:]):
+            if leaves[name] is not None:
+                np.testing.assert_allclose(leaves[name].grad.numpy(), r.numpy(), **tol, err_msg=name)
+        if ragged:  # padded steps: zero output, zero input gradient
+            padded = np.arange(6)[:, None] >= np.array([6, 1, 3, 6, 4])[None, :]
+            assert np.all(_np(out)[padded] == 0)
+            assert np.all(leaves["x"].grad.numpy()[padded] == 0)
+
+
+@pytest.mark.parametrize("batch", [1, 4, 5, 33])
+def test_fused_kernel_matches_reference_across_gemm_paths(batch):
+    # batch 1..4 takes the GEMM's unpacked few-rows path, larger batches the prepacked weight
+    rng = np.random.default_rng(7)
+    for mode in MODES:
+        args, grads = _layer_case(rng, mode, np.float32, T=4, B=batch, I=40, H=70)
+        ref = pyseq._core._testing.rnn_reference(mode, *args.values(), None, False, *grads.values())
+        out, h_n, _ = pyseq._core.rnn_layer(mode, *args.values())
+        np.testing.assert_allclose(_np(out), ref[0].numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(_np(h_n), ref[1].numpy(), rtol=1e-4, atol=1e-5)
+
+
+LEVEL_SCRIPT = """
+import json, sys
+import numpy as np
+import pyseq
+pyseq.set_num_threads(int(sys.argv[1]))
+rng = np.random.default_rng(8)
+worst = 0.0
+for mode, G in [("RNN_TANH", 1), ("RNN_RELU", 1), ("LSTM", 4), ("GRU", 3)]:
+    for B in (2, 24):
+        T, I, H = 5, 33, 40
+        t = lambda a: pyseq.tensor(a.astype(np.float32))
+        x, h0 = t(rng.standard_normal((T, B, I))), t(rng.standard_normal((B, H)))
+        c0 = t(rng.standard_normal((B, H))) if mode == "LSTM" else None
+        w = [t(rng.standard_normal(s) * 0.3) for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
+        lengths = pyseq.tensor(np.arange(B) % T + 1)
+        d_out, d_hn = t(rng.standard_normal((T, B, H))), t(rng.standard_normal((B, H)))
+        d_cn = t(rng.standard_normal((B, H))) if mode == "LSTM" else None
+        ref = pyseq._core._testing.rnn_reference(mode, x, h0, c0, *w, lengths, True, d_out, d_hn, d_cn)
+        leaves = [a.requires_grad_(True) if a is not None else None for a in [x, h0, c0, *w]]
+        out, h_n, c_n = pyseq._core.rnn_layer(mode, *leaves, lengths, True)
+        loss = (out * d_out).sum() + (h_n * d_hn).sum() + ((c_n * d_cn).sum() if c_n is not None else 0)
+        loss.backward()
+        pairs = [(out, ref[0]), (h_n, ref[1])] + [(a.grad, r) for a, r in zip(leaves, ref[3:]) if a is not None]
+        for ours, theirs in pairs:
+            a, b = ours.detach().numpy(), theirs.numpy()
+            worst = max(worst, float(np.max(np.abs(a - b) / (1e-3 + np.abs(b)))))
+print(json.dumps({"level": pyseq.cpu_level(), "worst": worst}))
+"""
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_cpu_level_and_thread_count(at_cpu_level, level, threads):
+    assert at_cpu_level(level, LEVEL_SCRIPT, str(threads))["worst"] < 1e-3
+
+
+# --- behaviour ------------------------------------------------------------------------------------
+
+def test_padded_steps_never_touch_the_state():
+    # a sequence's results do not depend on what its padding holds or how long the batch is
+    pyseq.manual_seed(9)
+    gru = nn.GRU(3, 5, bidirectional=True)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    alone_out, alone_h = gru(pyseq.tensor(x[:, None, :]))
+    padded = rng.standard_normal((9, 2, 3)).astype(np.float32) * 100
+    padded[:4, 1] = x
+    packed = rnn_utils.pack_padded_sequence(pyseq.tensor(padded), [9, 4], enforce_sorted=True)
+    out, h = gru(packed)
+    out, lengths = rnn_utils.pad_packed_sequence(out)
+    assert lengths.tolist() == [9, 4]
+    np.testing.assert_allclose(_np(out)[:4, 1], _np(alone_out)[:, 0], atol=1e-6)
+    assert np.all(_np(out)[4:, 1] == 0)
+    np.testing.assert_allclose(_np(h)[:, 1], _np(alone_h)[:, 0], atol=1e-6)  # both directions
+
+
+def test_dropout_between_layers_only_in_training():
+    pyseq.manual_seed(10)
+    lstm = nn.LSTM(4, 8, num_layers=3, dropout=0.5)
+    x = pyseq.randn(6, 2, 4)
+    lstm.eval()
+    a, b = lstm(x)[0], lstm(x)[0]
+    np.testing.assert_array_equal(_np(a), _np(b))
+    lstm.dropout = 0.0
+    np.testing.assert_array_equal(_np(lstm(x)[0]), _np(a))  # eval: as if there were no dropout
+    lstm.dropout = 0.5
+    lstm.train()
+    pyseq.manual_seed(11)
+    c = lstm(x)[0]
+    pyseq.manual_seed(11)
+    d = lstm(x)[0]
+    np.testing.assert_array_equal(_np(c), _np(d))  # seeded: reproducible
+    assert not np.allclose(_np(c), _np(a))
+    with pytest.warns(UserWarning, match="num_layers=1"):
+        nn.GRU(4, 8, dropout=0.2)
+
+
+def test_truncated_bptt_carries_detached_state():
+    pyseq.manual_seed(12)
+    lstm = nn.LSTM(3, 4, batch_first=True)
+    x = pyseq.randn(2, 10, 3)
+    whole, (h_whole, _) = lstm(x)
+    first, state = lstm(x[:, :6])
+    second, (h_split, _) = lstm(x[:, 6:], tuple(s.detach() for s in state))
+    np.testing.assert_allclose(_np(pyseq.cat([first, second], 1)), _np(whole), atol=1e-6)
+    np.testing.assert_allclose(_np(h_split), _np(h_whole), atol=1e-6)
+    second.sum().backward()
+    assert lstm.weight_ih_l0.grad is not None
+
+
+def test_repr_names_the_arguments():
+    assert repr(nn.LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)) == \
+        "LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)"
+    assert repr(nn.RNN(3, 4, nonlinearity="relu", bias=False)) == "RNN(3, 4, nonlinearity='relu', bias=False)"
+    assert repr(nn.GRUCell(3, 4)) == "GRUCell(3, 4)"
+
+
+# --- nn.utils.rnn against torch ------------------------------------------------------------------
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("enforce_sorted", [False, True])
+def test_pack_and_pad_match_torch(batch_first, enforce_sorted):
+    lengths = [6, 4, 4, 1] if enforce_sorted else [4, 6, 1, 4]
+    x = np.random.default_rng(13).standard_normal((4, 7, 3) if batch_first else (7, 4, 3)).astype(np.float32)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths, batch_first, enforce_sorted)
+    pp = rnn_utils.pack_padded_sequence(pyseq.tensor(x), lengths, batch_first, enforce_sorted)
+    np.testing.assert_array_equal(_np(pp.data), tp.data.numpy())
+    assert pp.batch_sizes.tolist() == tp.batch_sizes.tolist()
+    for ours, theirs in [(pp.sorted_indices, tp.sorted_indices), (pp.unsorted_indices, tp.unsorted_indices)]:
+        assert (ours is None and theirs is None) or ours.tolist() == theirs.tolist()
+    for total_length in (None, 9):
+        tpad, tl = torch.nn.utils.rnn.pad_packed_sequence(tp, batch_first, -1.0, total_length)
+        ppad, pl = rnn_utils.pad_packed_sequence(pp, batch_first, -1.0, total_length)
+        np.testing.assert_array_equal(_np(ppad), tpad.numpy())
+        assert pl.tolist() == tl.tolist()
+
+
+def test_pad_sequence_and_pack_sequence_match_torch():
+    rng = np.random.default_rng(14)
+    seqs = [rng.standard_normal((n, 2)).astype(np.float32) for n in (3, 5, 1)]
+    for batch_first, side in itertools.product([False, True], ["right", "left"]):
+        theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first, 7.0, side)
+        ours = rnn_utils.pad_sequence([pyseq.tensor(s) for s in seqs], batch_first, 7.0, side)
+        np.testing.assert_array_equal(_np(ours), theirs.numpy())
+    tp = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    pp = rnn_utils.pack_sequence([pyseq.tensor(s) for s in seqs], enforce_sorted=False)
+    np.testing.assert_array_equal(_np(pp.data), tp.data.numpy())
+
+
+def test_packing_passes_gradients():
+    x = pyseq.randn(5, 3, 2).requires_grad_(True)
+    packed = rnn_utils.pack_padded_sequence(x, [2, 5, 3], enforce_sorted=False)
+    (packed.data * 2).sum().backward()
+    expected = (np.arange(5)[:, None] < np.array([2, 5, 3])[None, :]) * 2.0
+    np.testing.assert_array_equal(x.grad.numpy(), np.repeat(expected[:, :, None], 2, axis=2))
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+def test_bad_input_raises_clear_errors():
+    lstm = nn.LSTM(4, 3, num_layers=2)
+    x = pyseq.randn(5, 2, 4)
+    with pytest.raises(ValueError, match="2 dims .* or 3 dims .* got 4 dims"):
+        lstm(pyseq.randn(5, 2, 4, 1))
+    with pytest.raises(ValueError, match="4 features .* got 6"):
+        lstm(pyseq.randn(5, 2, 6))
+    with pytest.raises(TypeError, match="floating input .*int64"):
+        lstm(pyseq.tensor(np.ones((5, 2, 4), np.int64)))
+    with pytest.raises(ValueError, match=r"h_0 of shape \(2, 2, 3\), got \(1, 2, 3\)"):
+        lstm(x, (pyseq.zeros(1, 2, 3), pyseq.zeros(2, 2, 3)))
+    with pytest.raises(ValueError, match=r"c_0 of shape \(2, 2, 3\), got \(2, 2, 4\)"):
+        lstm(x, (pyseq.zeros(2, 2, 3), pyseq.zeros(2, 2, 4)))
+    with pytest.raises(TypeError, match=r"tuple \(h_0, c_0\)"):
+        lstm(x, pyseq.zeros(2, 2, 3))
+    with pytest.raises(TypeError, match="h_0 of the input's dtype"):
+        nn.GRU(4, 3)(x, pyseq.zeros(1, 2, 3, dtype=pyseq.float64))
+    with pytest.raises(TypeError, match="parameters are pyseq.float32"):
+        nn.GRU(4, 3)(x.double())
+    with pytest.raises(ValueError, match="hidden_size must be at least 1, got 0"):
+        nn.LSTM(4, 0)
+    with pytest.raises(TypeError, match="hidden_size must be an int"):
+        nn.GRU(4, 2.5)
+    with pytest.raises(ValueError, match="num_layers must be at least 1"):
+        nn.RNN(4, 3, num_layers=0)
+    with pytest.raises(ValueError, match="nonlinearity 'sigmoid'"):
+        nn.RNN(4, 3, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="dropout must be a number in"):
+        nn.LSTM(4, 3, num_layers=2, dropout=1.5)
+    with pytest.raises(ValueError, match="at least one step"):
+        lstm(pyseq.randn(0, 2, 4))
+    with pytest.raises(ValueError, match="expected input with 4 features"):
+        nn.LSTMCell(4, 3)(pyseq.randn(2, 5))
+    with pytest.raises(ValueError, match=r"h of shape \(2, 3\), got \(3,\)"):
+        nn.GRUCell(4, 3)(pyseq.randn(2, 4), pyseq.randn(3))
+
+
+def test_bad_lengths_raise_clear_errors():
+    x = pyseq.randn(5, 3, 2)
+    with pytest.raises(ValueError, match=r"every length must be in \[1, 5\].*\[3, 0, 2\]"):
+        rnn_utils.pack_padded_sequence(x, [3, 0, 2], enforce_sorted=False)
+    with pytest.raises(ValueError, match=r"in \[1, 5\].*\[6, 2, 1\]"):
+        rnn_utils.pack_padded_sequence(x, [6, 2, 1])
+    with pytest.raises(ValueError, match="expected 3 lengths .* got 2"):
+        rnn_utils.pack_padded_sequence(x, [3, 2])
+    with pytest.raises(ValueError, match="decreasing order .* enforce_sorted=False"):
+        rnn_utils.pack_padded_sequence(x, [2, 3, 1])
+    with pytest.raises(TypeError, match="lengths must be"):
+        rnn_utils.pack_padded_sequence(x, [2.5, 2, 1])
+    with pytest.raises(ValueError, match="total_length .* at least"):
+        rnn_utils.pad_packed_sequence(rnn_utils.pack_padded_sequence(x, [3, 2, 1]), total_length=2)
+    # the op's own checks, for C++ callers and anyone calling it directly
+    w_ih, w_hh = pyseq.randn(9, 2), pyseq.randn(9, 3)  # GRU, hidden size 3
+    with pytest.raises(ValueError, match=r"lengths must be in \[1, 5\].*got 0 for sequence 1"):
+        pyseq._core.rnn_layer("GRU", x, None, None, w_ih, w_hh, None, None, pyseq.tensor([5, 0, 1]))
+    with pytest.raises(ValueError, match="lengths of dtype int64 and shape"):
+        pyseq._core.rnn_layer("GRU", x, None, None, w_ih, w_hh, None, None, pyseq.tensor([5, 1]))
+    with pytest.raises(ValueError, match=r"weight_hh of shape \(4 \* hidden_size, hidden_size\), got \[9, 3\]"):
+        pyseq._core.rnn_layer("LSTM", x, None, None, w_ih, w_hh, None, None)
+    with pytest.raises(ValueError, match="only LSTM has a cell state"):
+        pyseq._core.rnn_layer("GRU", x, None, pyseq.zeros(3, 3), w_ih, w_hh, None, None)
+    with pytest.raises(ValueError, match="mode must be"):
+        pyseq._core.rnn_layer("lstm", x, None, None, w_ih, w_hh, None, None)
