@@ -28,6 +28,13 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const F& fn) {
   detail::parallel_run(begin, end, grain, fn);
 }
 
+// Runs fn(thread, threads, barrier) on every member of a team of up to `threads` threads (one runs
+// it inline); `threads` in fn is the team's actual size, and barrier() returns once every member
+// has reached it. For recurrences, each step of which needs all of the step before: one team for
+// the whole loop instead of a parallel_for per step. fn must not throw (a member that left early
+// would leave the others waiting at the barrier).
+void parallel_team(int threads, const std::function<void(int, int, const std::function<void()>&)>& fn);
+
 // Calls fn(i) for every item i in [0, count), each about `work` elements: threads take chunks of
 // items holding at least 32768 elements between them (fewer stay on the calling thread).
 template <class F>

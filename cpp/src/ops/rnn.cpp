@@ -83,12 +83,13 @@ struct RnnBackward final : Node {
     Tensor dx = grad_if(true, xs.shape()), dh0 = grad_if(has_h0, {B, H}), dc0 = grad_if(has_c0, {B, H});
     Tensor dwi = grad_if(true, wi.shape()), dwh = grad_if(true, wh.shape());
     Tensor dbi = grad_if(has_b_ih, {wh.shape()[0]}), dbh = grad_if(has_b_hh, {wh.shape()[0]});
+    const Tensor workspace = empty({kernels::cpu::rnn_backward_workspace(shape)}, xs.dtype());
     PYSEQ_DISPATCH(FLOAT, xs.device(), xs.dtype(), "rnn_layer backward", {
       const kernels::cpu::RnnSaved<T> saved{st.data<T>(), data_or_null<T>(cs), data_or_null<T>(gs)};
       dev::rnn_backward<T>(shape, xs.data<T>(), wi.data<T>(), wh.data<T>(), data_or_null<int64_t>(ls), saved,
                            data_or_null<T>(d_out), data_or_null<T>(d_hn), data_or_null<T>(d_cn), dx.data<T>(),
                            data_or_null<T>(dh0), data_or_null<T>(dc0), dwi.data<T>(), dwh.data<T>(),
-                           data_or_null<T>(dbi), data_or_null<T>(dbh));
+                           data_or_null<T>(dbi), data_or_null<T>(dbh), workspace.data<T>());
     });
     return {dx, dh0, dc0, dwi, dwh, dbi, dbh};
   }
@@ -110,11 +111,12 @@ std::vector<Tensor> rnn_layer(const std::string& mode_name, const Tensor& x, con
   Tensor states = empty({T + 1, B, H}, dt), cells = lstm ? empty({T + 1, B, H}, dt) : Tensor();
   const int64_t saved_gates = kernels::cpu::rnn_saved_gates(mode) * H;
   Tensor gates = saved_gates ? empty({T, B, saved_gates}, dt) : Tensor();
+  const Tensor workspace = empty({kernels::cpu::rnn_forward_workspace(s)}, dt);
   PYSEQ_DISPATCH(FLOAT, x.device(), dt, "rnn_layer", {
     const kernels::cpu::RnnSaved<T> saved{states.data<T>(), data_or_null<T>(cells), data_or_null<T>(gates)};
     dev::rnn_forward<T>(s, xc.data<T>(), data_or_null<T>(h0c), data_or_null<T>(c0c), wi.data<T>(), wh.data<T>(),
                         data_or_null<T>(bi), data_or_null<T>(bh), data_or_null<int64_t>(lc), out.data<T>(),
-                        h_n.data<T>(), data_or_null<T>(c_n), saved);
+                        h_n.data<T>(), data_or_null<T>(c_n), saved, workspace.data<T>());
   });
   if (needs_grad(x, h0, c0, w_ih, w_hh, b_ih, b_hh)) {
     auto node = std::make_shared<RnnBackward>();

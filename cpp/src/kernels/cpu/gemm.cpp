@@ -48,7 +48,8 @@ const GemmKernels<T>& kernels() {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-int threads_for(int64_t M, int64_t N, int64_t K) {  // small products stay on one thread
+int threads_for(int64_t M, int64_t N, int64_t K) {  // small products, and those inside a team, stay on one thread
+  if (detail::in_parallel_region()) return 1;
   const double work = static_cast<double>(M) * N * std::max<int64_t>(K, 1);
   return work < (1 << 18) ? 1 : get_num_threads();
 }
@@ -190,11 +191,11 @@ PreparedB<T> prepare_b(bool trans_b, int64_t K, int64_t N, const T* B, int64_t l
   PreparedB<T> p;
   p.K = K;
   p.N = N;
-  p.packed = rows > 4 && K > 0;  // gemm's few-rows path reads B row-major in place, unpacked
+  p.packed = rows > 4 && K > 0;  // gemm's few-rows path reads B in place, unpacked
   if (!p.packed) {
-    p.data.resize(static_cast<size_t>(K * N));
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < N; ++j) p.data[k * N + j] = trans_b ? B[j * ldb + k] : B[k * ldb + j];
+    p.source = B;
+    p.ld = ldb;
+    p.trans = trans_b;
     return p;
   }
   const Operand<T> b{B, ldb, trans_b};
@@ -215,7 +216,7 @@ PreparedB<T> prepare_b(bool trans_b, int64_t K, int64_t N, const T* B, int64_t l
 template <class T>
 void gemm_prepared(int64_t M, T alpha, const T* A, int64_t lda, const PreparedB<T>& B, T beta, T* C, int64_t ldc) {
   if (!B.packed) {
-    gemm(false, false, M, B.N, B.K, alpha, A, lda, B.data.data(), B.N, beta, C, ldc);
+    gemm(false, B.trans, M, B.N, B.K, alpha, A, lda, B.source, B.ld, beta, C, ldc);
     return;
   }
   const Operand<T> a{A, lda, false}, b_unused{nullptr, 0, false};  // B is read from its packed blocks

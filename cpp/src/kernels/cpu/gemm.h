@@ -25,12 +25,16 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 // op(B) (K, N) prepared once for many products C = alpha A op(B) + beta C with different A (a
 // recurrent weight, used at every step of a sequence): packed into the blocked layout the
-// micro-kernels read when A has many rows, else copied row-major (K, N) for the few-rows path.
+// micro-kernels read when A has many rows; read in place when A has few (gemm's few-rows path
+// streams B unpacked), so B must then outlive the PreparedB.
 template <class T>
 struct PreparedB {
   int64_t K = 0, N = 0;
   bool packed = false;
-  std::vector<T> data;
+  std::vector<T> data;       // packed: the blocks in the driver's order
+  const T* source = nullptr;  // not packed: B itself, op(B) = trans ? B^T : B
+  int64_t ld = 0;
+  bool trans = false;
 };
 // rows: how many rows the A of the later products will have.
 template <class T>

@@ -72,4 +72,25 @@ void parallel_run(int64_t begin, int64_t end, int64_t grain,
 }
 
 }  // namespace detail
+
+void parallel_team(int threads, const std::function<void(int, int, const std::function<void()>&)>& fn) {
+  const std::function<void()> no_barrier = [] {};
+#ifdef _OPENMP
+  if (threads > 1 && !detail::in_parallel_region()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const std::function<void()> barrier = [] {
+#pragma omp barrier
+      };
+      t_in_parallel = true;
+      fn(omp_get_thread_num(), omp_get_num_threads(), barrier);
+      t_in_parallel = false;
+    }
+    return;
+  }
+#endif
+  (void)threads;
+  fn(0, 1, no_barrier);
+}
+
 }  // namespace pyseq

@@ -1,6 +1,7 @@
 #include "rnn.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -47,88 +48,94 @@ void column_sums(const T* rows, int64_t n, int64_t w, T* sums) {
 
 bool padded(const int64_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
 
-// One row of one step, forward. gx, gh: the row's input and recurrent projections (G H, with their
-// biases); hp, cp: the state before; hn, cn: the state after; saved: rnn_saved_gates(mode) H values.
-// gh is used as scratch.
+// One row of one step, forward, for n hidden units. Gate q of unit j sits at gx[q * sx + j] (the
+// input projection with b_ih), gh[q * sh + j] (the recurrent one with b_hh; used as scratch) and
+// saved[q * ss + j] (what backward needs); hp, cp: the state before, hn, cn: the state after.
 template <class T>
-void cell_forward(RnnMode mode, int64_t H, const T* gx, T* gh, const T* hp, const T* cp, T* hn, T* cn, T* saved) {
+void cell_forward(RnnMode mode, int64_t n, const T* gx, int64_t sx, T* gh, int64_t sh, const T* hp, const T* cp,
+                  T* hn, T* cn, T* saved, int64_t ss) {
   switch (mode) {
     case RnnMode::Tanh:
     case RnnMode::Relu:
-      for (int64_t j = 0; j < H; ++j) hn[j] = gx[j] + gh[j];
-      if (mode == RnnMode::Tanh) tanh_inplace(hn, H);
+      for (int64_t j = 0; j < n; ++j) hn[j] = gx[j] + gh[j];
+      if (mode == RnnMode::Tanh) tanh_inplace(hn, n);
       else
-        for (int64_t j = 0; j < H; ++j) hn[j] = hn[j] < T(0) ? T(0) : hn[j];  // NaN passes, as relu's
+        for (int64_t j = 0; j < n; ++j) hn[j] = hn[j] < T(0) ? T(0) : hn[j];  // NaN passes, as relu's
       return;
     case RnnMode::LSTM: {
-      T *i = saved, *f = saved + H, *g = saved + 2 * H, *o = saved + 3 * H;
-      for (int64_t j = 0; j < 4 * H; ++j) saved[j] = gx[j] + gh[j];
-      sigmoid_inplace(i, 2 * H);  // i and f
-      tanh_inplace(g, H);
-      sigmoid_inplace(o, H);
-      for (int64_t j = 0; j < H; ++j) cn[j] = f[j] * cp[j] + i[j] * g[j];
-      std::copy(cn, cn + H, hn);
-      tanh_inplace(hn, H);
-      for (int64_t j = 0; j < H; ++j) hn[j] *= o[j];
+      T *i = saved, *f = saved + ss, *g = saved + 2 * ss, *o = saved + 3 * ss;
+      for (int64_t q = 0; q < 4; ++q)
+        for (int64_t j = 0; j < n; ++j) saved[q * ss + j] = gx[q * sx + j] + gh[q * sh + j];
+      sigmoid_inplace(i, n);
+      sigmoid_inplace(f, n);
+      tanh_inplace(g, n);
+      sigmoid_inplace(o, n);
+      for (int64_t j = 0; j < n; ++j) cn[j] = f[j] * cp[j] + i[j] * g[j];
+      std::copy(cn, cn + n, hn);
+      tanh_inplace(hn, n);
+      for (int64_t j = 0; j < n; ++j) hn[j] *= o[j];
       return;
     }
     case RnnMode::GRU: {
-      T *r = saved, *z = saved + H, *n = saved + 2 * H, *hh = saved + 3 * H;  // hh = W_hn h + b_hn
-      for (int64_t j = 0; j < 2 * H; ++j) saved[j] = gx[j] + gh[j];
-      sigmoid_inplace(r, 2 * H);  // r and z
-      for (int64_t j = 0; j < H; ++j) {
-        hh[j] = gh[2 * H + j];
-        n[j] = gx[2 * H + j] + r[j] * hh[j];
+      T *r = saved, *z = saved + ss, *c = saved + 2 * ss, *hh = saved + 3 * ss;  // c: the candidate n
+      for (int64_t q = 0; q < 2; ++q)
+        for (int64_t j = 0; j < n; ++j) saved[q * ss + j] = gx[q * sx + j] + gh[q * sh + j];
+      sigmoid_inplace(r, n);
+      sigmoid_inplace(z, n);
+      for (int64_t j = 0; j < n; ++j) {
+        hh[j] = gh[2 * sh + j];  // W_hn h + b_hn
+        c[j] = gx[2 * sx + j] + r[j] * hh[j];
       }
-      tanh_inplace(n, H);
-      for (int64_t j = 0; j < H; ++j) hn[j] = n[j] + z[j] * (hp[j] - n[j]);
+      tanh_inplace(c, n);
+      for (int64_t j = 0; j < n; ++j) hn[j] = c[j] + z[j] * (hp[j] - c[j]);
       return;
     }
   }
 }
 
-// One row of one step, backward. dh: dL/dh' (the carried gradient plus the output's); dc: dL/dc' in,
-// dL/c out (LSTM). Writes the gradients of the gate pre-activations on the input side (dgx) and
-// the recurrent side (dgh; the same as dgx except GRU's n gate) and the part of dL/dh that does not
-// pass through W_hh (dh_direct: GRU's z h term, else 0). scratch: H values.
+// One row of one step, backward, for n hidden units laid out as in cell_forward (dgx and dgh like
+// gx, gate stride sx). dh: dL/dh' (the carried gradient plus the output's); dc: dL/dc' in, dL/dc
+// out (LSTM). Writes the gradients of the gates' pre-activations on the input side (dgx) and the
+// recurrent side (dgh: the same except GRU's n gate, which sees r (W_hn h + b_hn)), and the part
+// of dL/dh that does not pass through W_hh (dh_direct: GRU's z h term, else 0). scratch: n values.
 template <class T>
-void cell_backward(RnnMode mode, int64_t H, const T* dh, T* dc, const T* hp, const T* cp, const T* hn, const T* cn,
-                   const T* saved, T* dgx, T* dgh, T* dh_direct, T* scratch) {
+void cell_backward(RnnMode mode, int64_t n, const T* dh, T* dc, const T* hp, const T* cp, const T* hn, const T* cn,
+                   const T* saved, int64_t ss, T* dgx, T* dgh, int64_t sx, T* dh_direct, T* scratch) {
   switch (mode) {
     case RnnMode::Tanh:
-      for (int64_t j = 0; j < H; ++j) dgx[j] = dh[j] * (T(1) - hn[j] * hn[j]);
-      std::fill(dh_direct, dh_direct + H, T(0));
+      for (int64_t j = 0; j < n; ++j) dgx[j] = dh[j] * (T(1) - hn[j] * hn[j]);
+      std::fill(dh_direct, dh_direct + n, T(0));
       return;
     case RnnMode::Relu:
-      for (int64_t j = 0; j < H; ++j) dgx[j] = hn[j] > T(0) ? dh[j] : T(0);
-      std::fill(dh_direct, dh_direct + H, T(0));
+      for (int64_t j = 0; j < n; ++j) dgx[j] = hn[j] > T(0) ? dh[j] : T(0);
+      std::fill(dh_direct, dh_direct + n, T(0));
       return;
     case RnnMode::LSTM: {
-      const T *i = saved, *f = saved + H, *g = saved + 2 * H, *o = saved + 3 * H;
+      const T *i = saved, *f = saved + ss, *g = saved + 2 * ss, *o = saved + 3 * ss;
       T* tc = scratch;  // tanh(c')
-      std::copy(cn, cn + H, tc);
-      tanh_inplace(tc, H);
-      for (int64_t j = 0; j < H; ++j) {
+      std::copy(cn, cn + n, tc);
+      tanh_inplace(tc, n);
+      for (int64_t j = 0; j < n; ++j) {
         const T dcj = dc[j] + dh[j] * o[j] * (T(1) - tc[j] * tc[j]);
         dgx[j] = dcj * g[j] * i[j] * (T(1) - i[j]);
-        dgx[H + j] = dcj * cp[j] * f[j] * (T(1) - f[j]);
-        dgx[2 * H + j] = dcj * i[j] * (T(1) - g[j] * g[j]);
-        dgx[3 * H + j] = dh[j] * tc[j] * o[j] * (T(1) - o[j]);
+        dgx[sx + j] = dcj * cp[j] * f[j] * (T(1) - f[j]);
+        dgx[2 * sx + j] = dcj * i[j] * (T(1) - g[j] * g[j]);
+        dgx[3 * sx + j] = dh[j] * tc[j] * o[j] * (T(1) - o[j]);
         dc[j] = dcj * f[j];
       }
-      std::fill(dh_direct, dh_direct + H, T(0));
+      std::fill(dh_direct, dh_direct + n, T(0));
       return;
     }
     case RnnMode::GRU: {
-      const T *r = saved, *z = saved + H, *n = saved + 2 * H, *hh = saved + 3 * H;
-      for (int64_t j = 0; j < H; ++j) {
-        const T dn = dh[j] * (T(1) - z[j]) * (T(1) - n[j] * n[j]);  // through n's tanh
+      const T *r = saved, *z = saved + ss, *c = saved + 2 * ss, *hh = saved + 3 * ss;
+      for (int64_t j = 0; j < n; ++j) {
+        const T dn = dh[j] * (T(1) - z[j]) * (T(1) - c[j] * c[j]);  // through the candidate's tanh
         const T dr = dn * hh[j] * r[j] * (T(1) - r[j]);
-        const T dz = dh[j] * (hp[j] - n[j]) * z[j] * (T(1) - z[j]);
+        const T dz = dh[j] * (hp[j] - c[j]) * z[j] * (T(1) - z[j]);
         dgx[j] = dgh[j] = dr;
-        dgx[H + j] = dgh[H + j] = dz;
-        dgx[2 * H + j] = dn;
-        dgh[2 * H + j] = dn * r[j];
+        dgx[sx + j] = dgh[sx + j] = dz;
+        dgx[2 * sx + j] = dn;
+        dgh[2 * sx + j] = dn * r[j];
         dh_direct[j] = dh[j] * z[j];
       }
       return;
@@ -136,44 +143,76 @@ void cell_backward(RnnMode mode, int64_t H, const T* dh, T* dc, const T* hp, con
   }
 }
 
+// The steps run on a team of threads (parallel_team), each owning a range of hidden units: it
+// computes their gates with its own slice of W_hh, runs their cells, and meets the others at one
+// barrier a step (the next step's GEMM reads every unit of the state). Ranges are whole vectors of
+// 16 units; one thread when a step is too small to share.
+std::pair<int64_t, int64_t> own_units(int64_t H, int thread, int threads) {
+  const int64_t blocks = (H + 15) / 16, b0 = blocks * thread / threads, b1 = blocks * (thread + 1) / threads;
+  return {std::min(H, b0 * 16), std::min(H, b1 * 16)};
+}
+int team_size(int64_t H, int64_t step_multiply_adds) {
+  if (step_multiply_adds < (int64_t{1} << 15)) return 1;
+  return static_cast<int>(std::min<int64_t>(get_num_threads(), (H + 15) / 16));
+}
+
 }  // namespace
 
 template <class T>
 void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* b_ih,
-                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved) {
-  const int64_t B = s.B, H = s.H, GH = rnn_gates(s.mode) * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
+                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved,
+                 T* workspace) {
+  const int64_t B = s.B, H = s.H, G = rnn_gates(s.mode), GH = G * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
   const bool lstm = s.mode == RnnMode::LSTM;
   const int64_t r = s.reverse ? 1 : 0, first = s.reverse ? s.T : 0;
   // gx (T B, G H) = x W_ih^T + b_ih: every step's input projection at once
-  std::vector<T> gx(static_cast<size_t>(s.T * B * GH)), gh(static_cast<size_t>(B * GH));
-  fill_rows(gx.data(), b_ih, s.T * B, GH);
-  gemm<T>(false, true, s.T * B, GH, s.I, T(1), x, s.I, w_ih, s.I, T(1), gx.data(), GH);
-  const PreparedB<T> w_hh_t = prepare_b<T>(true, H, GH, w_hh, H, B);  // W_hh^T (H, G H)
+  T* gx = workspace;
+  fill_rows(gx, b_ih, s.T * B, GH);
+  gemm<T>(false, true, s.T * B, GH, s.I, T(1), x, s.I, w_ih, s.I, T(1), gx, GH);
   for (int64_t j = 0; j < BH; ++j) saved.states[first * BH + j] = h0 ? h0[j] : T(0);
   for (int64_t j = 0; j < BH && lstm; ++j) saved.cells[first * BH + j] = c0 ? c0[j] : T(0);
-  for (int64_t step = 0; step < s.T; ++step) {
-    const int64_t t = s.reverse ? s.T - 1 - step : step;
-    const T* hp = saved.states + (t + r) * BH;
-    T* hn = saved.states + (t + 1 - r) * BH;
-    const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
-    T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
-    // gh (B, G H) = h W_hh^T + b_hh
-    fill_rows(gh.data(), b_hh, B, GH);
-    gemm_prepared<T>(B, T(1), hp, H, w_hh_t, T(1), gh.data(), GH);
-    parallel_for_each(B, 8 * GH, [&](int64_t b) {
-      T* o = out + (t * B + b) * H;
-      if (padded(lengths, b, t)) {  // the state passes through, the output is 0
-        std::copy(hp + b * H, hp + (b + 1) * H, hn + b * H);
-        if (lstm) std::copy(cp + b * H, cp + (b + 1) * H, cn + b * H);
-        std::fill(o, o + H, T(0));
-        return;
+
+  parallel_team(team_size(H, B * GH * H), [&](int thread, int threads, const std::function<void()>& barrier) {
+    const auto [j0, j1] = own_units(H, thread, threads);
+    const int64_t nj = j1 - j0, gn = G * nj;
+    // this thread's rows of W_hh and b_hh (gate q of units j0 .. j1), gathered transposed: W_own^T
+    // (H, G nj), column q nj + j = row q H + j0 + j of W_hh (copied in 16 x 16 tiles); b_own (G nj,)
+    std::vector<T> w_own_t(static_cast<size_t>(H * gn)), b_own(static_cast<size_t>(gn)), gh(static_cast<size_t>(B * gn));
+    for (int64_t q = 0; q < G; ++q)
+      for (int64_t jb = 0; jb < nj; jb += 16)
+        for (int64_t kb = 0; kb < H; kb += 16)
+          for (int64_t k = kb; k < std::min(kb + 16, H); ++k)
+            for (int64_t j = jb; j < std::min(jb + 16, nj); ++j) w_own_t[k * gn + q * nj + j] = w_hh[(q * H + j0 + j) * H + k];
+    for (int64_t q = 0; q < G; ++q)
+      for (int64_t j = 0; j < nj; ++j) b_own[q * nj + j] = b_hh ? b_hh[q * H + j0 + j] : T(0);
+    const PreparedB<T> w = prepare_b<T>(false, H, gn, w_own_t.data(), gn, B);
+    for (int64_t step = 0; step < s.T; ++step) {
+      const int64_t t = s.reverse ? s.T - 1 - step : step;
+      const T* hp = saved.states + (t + r) * BH;
+      T* hn = saved.states + (t + 1 - r) * BH;
+      const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
+      T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+      if (nj > 0) {
+        fill_rows(gh.data(), b_own.data(), B, gn);  // gh (B, G nj) = h W_own^T + b_own
+        gemm_prepared<T>(B, T(1), hp, H, w, T(1), gh.data(), gn);
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t row = b * H + j0;
+          T* o = out + (t * B + b) * H + j0;
+          if (padded(lengths, b, t)) {  // the state passes through, the output is 0
+            std::copy(hp + row, hp + row + nj, hn + row);
+            if (lstm) std::copy(cp + row, cp + row + nj, cn + row);
+            std::fill(o, o + nj, T(0));
+            continue;
+          }
+          cell_forward(s.mode, nj, gx + (t * B + b) * GH + j0, H, gh.data() + b * gn, nj, hp + row,
+                       lstm ? cp + row : nullptr, hn + row, lstm ? cn + row : nullptr,
+                       SG ? saved.gates + (t * B + b) * SG + j0 : nullptr, H);
+          std::copy(hn + row, hn + row + nj, o);
+        }
       }
-      cell_forward(s.mode, H, gx.data() + (t * B + b) * GH, gh.data() + b * GH, hp + b * H,
-                   lstm ? cp + b * H : nullptr, hn + b * H, lstm ? cn + b * H : nullptr,
-                   saved.gates + (t * B + b) * SG);
-      std::copy(hn + b * H, hn + (b + 1) * H, o);
-    });
-  }
+      barrier();  // the step's state is complete
+    }
+  });
   const int64_t last = s.reverse ? 0 : s.T;
   std::copy(saved.states + last * BH, saved.states + (last + 1) * BH, h_n);
   if (lstm) std::copy(saved.cells + last * BH, saved.cells + (last + 1) * BH, c_n);
@@ -182,55 +221,66 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
 template <class T>
 void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const int64_t* lengths,
                   const RnnSaved<T>& saved, const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0,
-                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
+                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* workspace) {
   const int64_t B = s.B, H = s.H, GH = rnn_gates(s.mode) * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
   const int64_t TB = s.T * B;
   const bool lstm = s.mode == RnnMode::LSTM, gru = s.mode == RnnMode::GRU;
   const int64_t r = s.reverse ? 1 : 0;
   // dgx (T B, G H): gradients of the gates' pre-activations; dgh the same on the recurrent side
-  // where it differs (GRU's n gate sees r (W_hn h + b_hn)).
-  std::vector<T> dgx(static_cast<size_t>(TB * GH)), dgh_gru(gru ? static_cast<size_t>(TB * GH) : 0);
-  T* dgh = gru ? dgh_gru.data() : dgx.data();
-  std::vector<T> dh(static_cast<size_t>(BH)), dh_next(static_cast<size_t>(BH)), dc(lstm ? BH : 0);
+  // where it differs (GRU's n gate). dL/dh after the step (dh) and before it (dh_before), swapped
+  // each step; dL/dc in place.
+  T* dgx = workspace;
+  T* dgh = gru ? dgx + TB * GH : dgx;
+  T* dh = dgx + (gru ? 2 : 1) * TB * GH;
+  T* dh_before = dh + BH;
+  std::vector<T> dc(lstm ? BH : 0);
   for (int64_t j = 0; j < BH; ++j) dh[j] = d_hn ? d_hn[j] : T(0);
   for (int64_t j = 0; j < BH && lstm; ++j) dc[j] = d_cn ? d_cn[j] : T(0);
-  const PreparedB<T> w_hh_p = prepare_b<T>(false, GH, H, w_hh, H, B);  // W_hh (G H, H)
-  for (int64_t step = s.T - 1; step >= 0; --step) {
-    const int64_t t = s.reverse ? s.T - 1 - step : step;
-    const T* hp = saved.states + (t + r) * BH;
-    const T* hn = saved.states + (t + 1 - r) * BH;
-    const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
-    const T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
-    parallel_for(0, B, std::max<int64_t>(1, 32768 / (8 * GH)), [&](int64_t b0, int64_t b1) {
-      std::vector<T> scratch(static_cast<size_t>(H));
-      for (int64_t b = b0; b < b1; ++b) {
-        T* gxr = dgx.data() + (t * B + b) * GH;
-        T* ghr = dgh + (t * B + b) * GH;
-        T* dhr = dh.data() + b * H;
+
+  parallel_team(team_size(H, B * GH * H), [&](int thread, int threads, const std::function<void()>& barrier) {
+    const auto [j0, j1] = own_units(H, thread, threads);
+    const int64_t nj = j1 - j0;
+    const PreparedB<T> w_cols = prepare_b<T>(false, GH, nj, w_hh + j0, H, B);  // W_hh[:, j0:j1] (G H, nj)
+    std::vector<T> scratch(static_cast<size_t>(nj));
+    T *after = dh, *before = dh_before;
+    for (int64_t step = s.T - 1; step >= 0; --step) {
+      const int64_t t = s.reverse ? s.T - 1 - step : step;
+      const T* hp = saved.states + (t + r) * BH;
+      const T* hn = saved.states + (t + 1 - r) * BH;
+      const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
+      const T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+      for (int64_t b = 0; b < B && nj > 0; ++b) {
+        const int64_t row = b * H + j0;
+        T* gxr = dgx + (t * B + b) * GH + j0;
+        T* ghr = dgh + (t * B + b) * GH + j0;
         if (padded(lengths, b, t)) {  // the gradient passes through to the state before
-          std::fill(gxr, gxr + GH, T(0));
-          if (gru) std::fill(ghr, ghr + GH, T(0));
-          std::copy(dhr, dhr + H, dh_next.data() + b * H);
+          for (int64_t q = 0; q < GH / H; ++q) {
+            std::fill(gxr + q * H, gxr + q * H + nj, T(0));
+            std::fill(ghr + q * H, ghr + q * H + nj, T(0));
+          }
+          std::copy(after + row, after + row + nj, before + row);
           continue;
         }
         if (d_out)
-          for (int64_t j = 0; j < H; ++j) dhr[j] += d_out[(t * B + b) * H + j];
-        cell_backward(s.mode, H, dhr, lstm ? dc.data() + b * H : nullptr, hp + b * H, lstm ? cp + b * H : nullptr,
-                      hn + b * H, lstm ? cn + b * H : nullptr, saved.gates + (t * B + b) * SG, gxr, ghr,
-                      dh_next.data() + b * H, scratch.data());
+          for (int64_t j = 0; j < nj; ++j) after[row + j] += d_out[(t * B) * H + row + j];
+        cell_backward(s.mode, nj, after + row, lstm ? dc.data() + row : nullptr, hp + row, lstm ? cp + row : nullptr,
+                      hn + row, lstm ? cn + row : nullptr, SG ? saved.gates + (t * B + b) * SG + j0 : nullptr, H,
+                      gxr, ghr, H, before + row, scratch.data());
       }
-    });
-    // dh before the step = the direct part + dgh W_hh
-    gemm_prepared<T>(B, T(1), dgh + t * B * GH, GH, w_hh_p, T(1), dh_next.data(), H);
-    std::swap(dh, dh_next);
-  }
-  if (dh0) std::copy(dh.begin(), dh.end(), dh0);
+      barrier();  // every unit's dgh of this step is written
+      // dL/dh before the step, this thread's units: the direct part + dgh (B, G H) W_hh[:, j0:j1]
+      if (nj > 0) gemm_prepared<T>(B, T(1), dgh + t * B * GH, GH, w_cols, T(1), before + j0, H);
+      std::swap(after, before);
+    }
+  });
+  const T* dh_start = s.T % 2 ? dh_before : dh;  // where the last swap left it
+  if (dh0) std::copy(dh_start, dh_start + BH, dh0);
   if (dc0 && lstm) std::copy(dc.begin(), dc.end(), dc0);
   // whole-sequence products: dx = dgx W_ih, dW_ih = dgx^T x, dW_hh = dgh^T (the states before each step)
-  if (dx) gemm<T>(false, false, TB, s.I, GH, T(1), dgx.data(), GH, w_ih, s.I, T(0), dx, s.I);
-  if (dw_ih) gemm<T>(true, false, GH, s.I, TB, T(1), dgx.data(), GH, x, s.I, T(0), dw_ih, s.I);
+  if (dx) gemm<T>(false, false, TB, s.I, GH, T(1), dgx, GH, w_ih, s.I, T(0), dx, s.I);
+  if (dw_ih) gemm<T>(true, false, GH, s.I, TB, T(1), dgx, GH, x, s.I, T(0), dw_ih, s.I);
   if (dw_hh) gemm<T>(true, false, GH, H, TB, T(1), dgh, GH, saved.states + r * BH, H, T(0), dw_hh, H);
-  if (db_ih) column_sums(dgx.data(), TB, GH, db_ih);
+  if (db_ih) column_sums(dgx, TB, GH, db_ih);
   if (db_hh) column_sums(dgh, TB, GH, db_hh);
 }
 
@@ -367,9 +417,9 @@ void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, cons
 
 #define PYSEQ_INSTANTIATE(T)                                                                                       \
   template void rnn_forward<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*, const T*, \
-                               const int64_t*, T*, T*, T*, const RnnSaved<T>&);                                    \
+                               const int64_t*, T*, T*, T*, const RnnSaved<T>&, T*);                                \
   template void rnn_backward<T>(const RnnShape&, const T*, const T*, const T*, const int64_t*, const RnnSaved<T>&,  \
-                                const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*);                          \
+                                const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*, T*);                      \
   template void rnn_reference<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*,       \
                                  const T*, const int64_t*, T*, T*, T*, const T*, const T*, const T*, T*, T*, T*, T*, \
                                  T*, T*, T*);

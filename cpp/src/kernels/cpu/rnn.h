@@ -48,10 +48,18 @@ struct RnnSaved {
   T* gates;
 };
 
+// Scratch memory (in elements) the caller passes to rnn_forward and rnn_backward: the gates of
+// every step (and, backward, their gradients), from the caller's allocator.
+inline int64_t rnn_forward_workspace(const RnnShape& s) { return s.T * s.B * rnn_gates(s.mode) * s.H; }
+inline int64_t rnn_backward_workspace(const RnnShape& s) {
+  return (s.mode == RnnMode::GRU ? 2 : 1) * s.T * s.B * rnn_gates(s.mode) * s.H + 2 * s.B * s.H;
+}
+
 // -> out (T, B, H), h_n (B, H), c_n (B, H) (LSTM only), and the saved values.
 template <class T>
 void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* b_ih,
-                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved);
+                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved,
+                 T* workspace);
 
 // From d_out (T, B, H), d_hn and d_cn (B, H) (each may be null: zero) -> dx (T, B, I), dh0, dc0
 // (B, H), dw_ih, dw_hh, db_ih, db_hh (overwritten; any may be null when not wanted, LSTM alone has
@@ -59,7 +67,7 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
 template <class T>
 void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const int64_t* lengths,
                   const RnnSaved<T>& saved, const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0,
-                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh);
+                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* workspace);
 
 // The same layer written plainly, the reference the fused kernels are tested against: scalar loops
 // one row and one gate at a time, no GEMM, no packing, its own storage. Runs forward, then backward
