@@ -1,6 +1,6 @@
 """Recurrent layers: pyseq's nn.LSTM / nn.GRU against torch.nn's, same weights, data and threads.
 
-    python bench/rnn.py [--threads N] [--repeat R] [--only pyseq|torch]
+    python bench/rnn.py [--threads N] [--repeat R] [--only pyseq|torch] [--case TEXT]
 
 Cases (float32, time-major input): LSTM and GRU with 2 layers, input 256, hidden 512, batch 32,
 64 steps, forward under no_grad and forward + backward (the gradient of output.sum()); and the
@@ -19,6 +19,7 @@ parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
 parser.add_argument("--repeat", type=int, default=9, help="timed calls per case (default 9)")
 parser.add_argument("--only", choices=["pyseq", "torch"], help="time one library alone")
+parser.add_argument("--case", default="", help="run only the cases whose name contains this text")
 args = parser.parse_args()
 common.pin_blas_threads(args.threads)
 
@@ -56,6 +57,8 @@ def runner(module, x, backward, lib):
 def main():
     rows = []
     for name, kind, layers, I, H, B, T, backward in CASES:
+        if args.case not in name:
+            continue
         torch.manual_seed(0)
         theirs = getattr(torch.nn, kind)(I, H, num_layers=layers)
         ours = getattr(pnn, kind)(I, H, num_layers=layers)

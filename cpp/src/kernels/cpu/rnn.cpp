@@ -1,6 +1,7 @@
 #include "rnn.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <cmath>
 #include <type_traits>
@@ -48,7 +49,8 @@ void column_sums(const T* rows, int64_t n, int64_t w, T* sums) {
 
 bool padded(const int64_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
 
-// One row of one step, forward, for n hidden units. Gate q of unit j sits at gx[q * sx + j] (the
+// One row of one step, forward, for n hidden units (float: LSTM and GRU in one vectorised pass,
+// vecmath.h; these loops are the double version). Gate q of unit j sits at gx[q * sx + j] (the
 // input projection with b_ih), gh[q * sh + j] (the recurrent one with b_hh; used as scratch) and
 // saved[q * ss + j] (what backward needs); hp, cp: the state before, hn, cn: the state after.
 template <class T>
@@ -63,6 +65,10 @@ void cell_forward(RnnMode mode, int64_t n, const T* gx, int64_t sx, T* gh, int64
         for (int64_t j = 0; j < n; ++j) hn[j] = hn[j] < T(0) ? T(0) : hn[j];  // NaN passes, as relu's
       return;
     case RnnMode::LSTM: {
+      if constexpr (std::is_same_v<T, float>) {
+        vecmath().lstm_cell_row(gx, sx, gh, sh, cp, saved, ss, cn, hn, n);
+        return;
+      }
       T *i = saved, *f = saved + ss, *g = saved + 2 * ss, *o = saved + 3 * ss;
       for (int64_t q = 0; q < 4; ++q)
         for (int64_t j = 0; j < n; ++j) saved[q * ss + j] = gx[q * sx + j] + gh[q * sh + j];
@@ -77,6 +83,10 @@ void cell_forward(RnnMode mode, int64_t n, const T* gx, int64_t sx, T* gh, int64
       return;
     }
     case RnnMode::GRU: {
+      if constexpr (std::is_same_v<T, float>) {
+        vecmath().gru_cell_row(gx, sx, gh, sh, hp, saved, ss, hn, n);
+        return;
+      }
       T *r = saved, *z = saved + ss, *c = saved + 2 * ss, *hh = saved + 3 * ss;  // c: the candidate n
       for (int64_t q = 0; q < 2; ++q)
         for (int64_t j = 0; j < n; ++j) saved[q * ss + j] = gx[q * sx + j] + gh[q * sh + j];
@@ -143,17 +153,49 @@ void cell_backward(RnnMode mode, int64_t n, const T* dh, T* dc, const T* hp, con
   }
 }
 
-// The steps run on a team of threads (parallel_team), each owning a range of hidden units: it
-// computes their gates with its own slice of W_hh, runs their cells, and meets the others at one
-// barrier a step (the next step's GEMM reads every unit of the state). Ranges are whole vectors of
-// 16 units; one thread when a step is too small to share.
-std::pair<int64_t, int64_t> own_units(int64_t H, int thread, int threads) {
-  const int64_t blocks = (H + 15) / 16, b0 = blocks * thread / threads, b1 = blocks * (thread + 1) / threads;
-  return {std::min(H, b0 * 16), std::min(H, b1 * 16)};
-}
+// The steps run on a team of threads (parallel_team) that meets at one barrier a step (the next
+// step's GEMM reads every unit of the state), one thread when a step is too small to share.
 int team_size(int64_t H, int64_t step_multiply_adds) {
   if (step_multiply_adds < (int64_t{1} << 15)) return 1;
   return static_cast<int>(std::min<int64_t>(get_num_threads(), (H + 15) / 16));
+}
+
+// Forward, the hidden units come in chunks of whole vectors (four a thread, one for small steps), each with its
+// own slice of W_hh and b_hh: the rows of gate q of units [u0, u1), gathered (G nu, H) and prepared
+// for the step's GEMM (packed for a large batch; for a few rows, stored transposed (H, G nu) in
+// 16 x 16 tiles and streamed). Each step a thread computes the gates and cells of the chunks it
+// claims: its own first (they stay in its cache), then any another thread has not reached, so a
+// slow thread holds the barrier up by one chunk at most.
+template <class T>
+struct alignas(64) UnitChunk {  // a cache line of its own: threads claim chunks side by side
+  int64_t u0 = 0, u1 = 0;
+  std::vector<T> w, b;
+  PreparedB<T> prepared;
+  std::atomic<int64_t> claimed{0};  // the last step (+ 1) a thread took this chunk for
+};
+template <class T>
+void prepare_chunk(UnitChunk<T>& c, const T* w_hh, const T* b_hh, int64_t G, int64_t H, int64_t B) {
+  const int64_t nu = c.u1 - c.u0, gn = G * nu;
+  const bool few_rows = B <= 4;
+  c.w.resize(static_cast<size_t>(gn * H));
+  c.b.resize(static_cast<size_t>(gn));
+  for (int64_t q = 0; q < G; ++q) {
+    const T* rows = w_hh + (q * H + c.u0) * H;
+    if (!few_rows) std::copy(rows, rows + nu * H, c.w.data() + q * nu * H);
+    for (int64_t jb = 0; jb < nu && few_rows; jb += 16)
+      for (int64_t kb = 0; kb < H; kb += 16)
+        for (int64_t k = kb; k < std::min(kb + 16, H); ++k)
+          for (int64_t j = jb; j < std::min(jb + 16, nu); ++j) c.w[k * gn + q * nu + j] = rows[j * H + k];
+    for (int64_t j = 0; j < nu; ++j) c.b[q * nu + j] = b_hh ? b_hh[q * H + c.u0 + j] : T(0);
+  }
+  c.prepared = few_rows ? prepare_b<T>(false, H, gn, c.w.data(), gn, B) : prepare_b<T>(true, H, gn, c.w.data(), H, B);
+}
+
+// Backward, each thread owns one range of units for the whole loop: its cells write dL/dh of its
+// units, which its own GEMM then completes, so one barrier a step suffices.
+std::pair<int64_t, int64_t> own_units(int64_t H, int thread, int threads) {
+  const int64_t blocks = (H + 15) / 16, b0 = blocks * thread / threads, b1 = blocks * (thread + 1) / threads;
+  return {std::min(H, b0 * 16), std::min(H, b1 * 16)};
 }
 
 }  // namespace
@@ -172,42 +214,47 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
   for (int64_t j = 0; j < BH; ++j) saved.states[first * BH + j] = h0 ? h0[j] : T(0);
   for (int64_t j = 0; j < BH && lstm; ++j) saved.cells[first * BH + j] = c0 ? c0[j] : T(0);
 
-  parallel_team(team_size(H, B * GH * H), [&](int thread, int threads, const std::function<void()>& barrier) {
-    const auto [j0, j1] = own_units(H, thread, threads);
-    const int64_t nj = j1 - j0, gn = G * nj;
-    // this thread's rows of W_hh and b_hh (gate q of units j0 .. j1), gathered transposed: W_own^T
-    // (H, G nj), column q nj + j = row q H + j0 + j of W_hh (copied in 16 x 16 tiles); b_own (G nj,)
-    std::vector<T> w_own_t(static_cast<size_t>(H * gn)), b_own(static_cast<size_t>(gn)), gh(static_cast<size_t>(B * gn));
-    for (int64_t q = 0; q < G; ++q)
-      for (int64_t jb = 0; jb < nj; jb += 16)
-        for (int64_t kb = 0; kb < H; kb += 16)
-          for (int64_t k = kb; k < std::min(kb + 16, H); ++k)
-            for (int64_t j = jb; j < std::min(jb + 16, nj); ++j) w_own_t[k * gn + q * nj + j] = w_hh[(q * H + j0 + j) * H + k];
-    for (int64_t q = 0; q < G; ++q)
-      for (int64_t j = 0; j < nj; ++j) b_own[q * nj + j] = b_hh ? b_hh[q * H + j0 + j] : T(0);
-    const PreparedB<T> w = prepare_b<T>(false, H, gn, w_own_t.data(), gn, B);
+  const int team = team_size(H, B * GH * H);
+  const int64_t chunks_per_thread = B * GH * H >= (int64_t{1} << 22) ? 4 : 1;  // small steps: no stealing
+  const int64_t blocks = (H + 15) / 16, per_chunk = 16 * std::max<int64_t>(1, blocks / (chunks_per_thread * team));
+  std::vector<UnitChunk<T>> chunks(static_cast<size_t>((H + per_chunk - 1) / per_chunk));
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    chunks[c].u0 = static_cast<int64_t>(c) * per_chunk;
+    chunks[c].u1 = std::min(H, chunks[c].u0 + per_chunk);
+  }
+  const int64_t n_chunks = static_cast<int64_t>(chunks.size());
+  parallel_team(team, [&](int thread, int threads, const std::function<void()>& barrier) {
+    for (int64_t c = thread; c < n_chunks; c += threads) prepare_chunk(chunks[c], w_hh, b_hh, G, H, B);
+    const int64_t own_count = (n_chunks - thread + threads - 1) / threads;
+    std::vector<T> gh(static_cast<size_t>(B * G * per_chunk));
+    barrier();
     for (int64_t step = 0; step < s.T; ++step) {
       const int64_t t = s.reverse ? s.T - 1 - step : step;
       const T* hp = saved.states + (t + r) * BH;
       T* hn = saved.states + (t + 1 - r) * BH;
       const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
       T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
-      if (nj > 0) {
-        fill_rows(gh.data(), b_own.data(), B, gn);  // gh (B, G nj) = h W_own^T + b_own
-        gemm_prepared<T>(B, T(1), hp, H, w, T(1), gh.data(), gn);
+      for (int64_t k = 0; k < own_count + n_chunks; ++k) {
+        // its own chunks first (thread, thread + threads, ...), then every chunk in order
+        UnitChunk<T>& chunk = chunks[k < own_count ? thread + k * threads : k - own_count];
+        if (chunk.claimed.load(std::memory_order_relaxed) == step + 1 || chunk.claimed.exchange(step + 1) == step + 1)
+          continue;  // another thread has it
+        const int64_t u0 = chunk.u0, nu = chunk.u1 - u0, gn = G * nu;
+        fill_rows(gh.data(), chunk.b.data(), B, gn);  // gh (B, G nu) = h W_chunk^T + b_chunk
+        gemm_prepared<T>(B, T(1), hp, H, chunk.prepared, T(1), gh.data(), gn);
         for (int64_t b = 0; b < B; ++b) {
-          const int64_t row = b * H + j0;
-          T* o = out + (t * B + b) * H + j0;
+          const int64_t row = b * H + u0;
+          T* o = out + (t * B + b) * H + u0;
           if (padded(lengths, b, t)) {  // the state passes through, the output is 0
-            std::copy(hp + row, hp + row + nj, hn + row);
-            if (lstm) std::copy(cp + row, cp + row + nj, cn + row);
-            std::fill(o, o + nj, T(0));
+            std::copy(hp + row, hp + row + nu, hn + row);
+            if (lstm) std::copy(cp + row, cp + row + nu, cn + row);
+            std::fill(o, o + nu, T(0));
             continue;
           }
-          cell_forward(s.mode, nj, gx + (t * B + b) * GH + j0, H, gh.data() + b * gn, nj, hp + row,
+          cell_forward(s.mode, nu, gx + (t * B + b) * GH + u0, H, gh.data() + b * gn, nu, hp + row,
                        lstm ? cp + row : nullptr, hn + row, lstm ? cn + row : nullptr,
-                       SG ? saved.gates + (t * B + b) * SG + j0 : nullptr, H);
-          std::copy(hn + row, hn + row + nj, o);
+                       SG ? saved.gates + (t * B + b) * SG + u0 : nullptr, H);
+          std::copy(hn + row, hn + row + nu, o);
         }
       }
       barrier();  // the step's state is complete

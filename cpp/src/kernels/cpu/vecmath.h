@@ -29,6 +29,13 @@ struct VecMath {
                          float* mean, float* rstd);
   void (*layer_norm_backward_row)(const float* g, const float* x, const float* w, int64_t n, float mean, float rstd,
                                   float* gx, float* gw, float* gb);
+  // Recurrent cells over n hidden units of one row, in one pass (kernels/cpu/rnn.h has the gates):
+  // gate q of unit j is gx[q * sx + j] + gh[q * sh + j]; the activated gates go to saved[q * ss + j]
+  // (LSTM i, f, g, o; GRU r, z, n and gh's n part W_hn h + b_hn). LSTM: cp -> c', h'; GRU: hp -> h'.
+  void (*lstm_cell_row)(const float* gx, int64_t sx, const float* gh, int64_t sh, const float* cp, float* saved,
+                        int64_t ss, float* cn, float* hn, int64_t n);
+  void (*gru_cell_row)(const float* gx, int64_t sx, const float* gh, int64_t sh, const float* hp, float* saved,
+                       int64_t ss, float* hn, int64_t n);
 };
 
 namespace generic { VecMath table(); }
