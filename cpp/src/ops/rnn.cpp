@@ -67,10 +67,10 @@ kernels::cpu::RnnShape check_rnn_args(RnnMode mode, const Tensor& x, const Tenso
 struct RnnBackward final : Node {
   kernels::cpu::RnnShape shape;
   SavedTensor x, w_ih, w_hh, lengths, states, cells, gates;
-  bool has_h0, has_c0, has_b_ih, has_b_hh;
   RnnBackward() : Node("RnnBackward", 3) {}
 
-  // grads: output, h_n, c_n. Returns those of x, h0, c0, w_ih, w_hh, b_ih, b_hh.
+  // grads: output, h_n, c_n. Returns those of x, h0, c0, w_ih, w_hh, b_ih, b_hh: each only where
+  // the input takes one (its edge is set), so a frozen input costs no GEMM.
   std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
     const Tensor &xs = x.get(), &wi = w_ih.get(), &wh = w_hh.get();
     const Tensor ls = lengths.defined() ? lengths.get() : Tensor(), st = states.get();
@@ -79,16 +79,16 @@ struct RnnBackward final : Node {
     const Tensor d_hn = grads[1].defined() ? contiguous(grads[1]) : Tensor();
     const Tensor d_cn = grads.size() > 2 && grads[2].defined() ? contiguous(grads[2]) : Tensor();
     const int64_t B = shape.B, H = shape.H;
-    auto grad_if = [&](bool wanted, const Shape& s) { return wanted ? empty(s, xs.dtype()) : Tensor(); };
-    Tensor dx = grad_if(true, xs.shape()), dh0 = grad_if(has_h0, {B, H}), dc0 = grad_if(has_c0, {B, H});
-    Tensor dwi = grad_if(true, wi.shape()), dwh = grad_if(true, wh.shape());
-    Tensor dbi = grad_if(has_b_ih, {wh.shape()[0]}), dbh = grad_if(has_b_hh, {wh.shape()[0]});
+    auto grad_if = [&](size_t input, const Shape& s) { return next[input] ? empty(s, xs.dtype()) : Tensor(); };
+    Tensor dx = grad_if(0, xs.shape()), dh0 = grad_if(1, {B, H}), dc0 = grad_if(2, {B, H});
+    Tensor dwi = grad_if(3, wi.shape()), dwh = grad_if(4, wh.shape());
+    Tensor dbi = grad_if(5, {wh.shape()[0]}), dbh = grad_if(6, {wh.shape()[0]});
     const Tensor workspace = empty({kernels::cpu::rnn_backward_workspace(shape)}, xs.dtype());
     PYSEQ_DISPATCH(FLOAT, xs.device(), xs.dtype(), "rnn_layer backward", {
       const kernels::cpu::RnnSaved<T> saved{st.data<T>(), data_or_null<T>(cs), data_or_null<T>(gs)};
       dev::rnn_backward<T>(shape, xs.data<T>(), wi.data<T>(), wh.data<T>(), data_or_null<int64_t>(ls), saved,
-                           data_or_null<T>(d_out), data_or_null<T>(d_hn), data_or_null<T>(d_cn), dx.data<T>(),
-                           data_or_null<T>(dh0), data_or_null<T>(dc0), dwi.data<T>(), dwh.data<T>(),
+                           data_or_null<T>(d_out), data_or_null<T>(d_hn), data_or_null<T>(d_cn), data_or_null<T>(dx),
+                           data_or_null<T>(dh0), data_or_null<T>(dc0), data_or_null<T>(dwi), data_or_null<T>(dwh),
                            data_or_null<T>(dbi), data_or_null<T>(dbh), workspace.data<T>());
     });
     return {dx, dh0, dc0, dwi, dwh, dbi, dbh};
@@ -128,10 +128,6 @@ std::vector<Tensor> rnn_layer(const std::string& mode_name, const Tensor& x, con
     node->states = states;
     if (cells.defined()) node->cells = cells;
     if (gates.defined()) node->gates = gates;
-    node->has_h0 = h0.defined();
-    node->has_c0 = c0.defined();
-    node->has_b_ih = b_ih.defined();
-    node->has_b_hh = b_hh.defined();
     record(node, {x, h0, c0, w_ih, w_hh, b_ih, b_hh}, {out, h_n, c_n});
   }
   return {out, h_n, c_n};

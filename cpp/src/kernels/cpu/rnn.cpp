@@ -39,12 +39,14 @@ void fill_rows(T* rows, const T* bias, int64_t n, int64_t w) {
     for (int64_t j = 0; j < w; ++j) rows[r * w + j] = bias ? bias[j] : T(0);
 }
 
-// sums (w,) = the column sums of rows (n, w).
+// sums (w,) = the column sums of rows (n, w), threads taking bands of columns.
 template <class T>
 void column_sums(const T* rows, int64_t n, int64_t w, T* sums) {
-  std::fill(sums, sums + w, T(0));
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t j = 0; j < w; ++j) sums[j] += rows[r * w + j];
+  parallel_for(0, w, std::max<int64_t>(64, (int64_t{1} << 16) / std::max<int64_t>(n, 1)), [&](int64_t j0, int64_t j1) {
+    std::fill(sums + j0, sums + j1, T(0));
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t j = j0; j < j1; ++j) sums[j] += rows[r * w + j];
+  });
 }
 
 bool padded(const int64_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
@@ -328,7 +330,8 @@ void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, c
   if (dw_ih) gemm<T>(true, false, GH, s.I, TB, T(1), dgx, GH, x, s.I, T(0), dw_ih, s.I);
   if (dw_hh) gemm<T>(true, false, GH, H, TB, T(1), dgh, GH, saved.states + r * BH, H, T(0), dw_hh, H);
   if (db_ih) column_sums(dgx, TB, GH, db_ih);
-  if (db_hh) column_sums(dgh, TB, GH, db_hh);
+  if (db_hh && db_ih && !gru) std::copy(db_ih, db_ih + GH, db_hh);  // the same sums
+  else if (db_hh) column_sums(dgh, TB, GH, db_hh);
 }
 
 template <class T>
