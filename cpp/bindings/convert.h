@@ -94,5 +94,6 @@ inline py::tuple to_tuple(const Shape& shape) {
 
 // Tokenizers (text.cpp): the submodule pyseq._core.text.
 void init_text(py::module_& m);
+void init_word2vec(py::module_& m);
 
 }  // namespace pyseq::bindings

@@ -32,6 +32,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &get_num_threads);
   init_text(m);
+  init_word2vec(m);
 #ifdef _OPENMP
   m.attr("has_openmp") = true;
 #else

@@ -9,8 +9,8 @@
 #include "pyseq/dtype.h"
 #include "pyseq/storage.h"
 
-#if defined(PYSEQ_LAYER_TEXT)
-#error "the text layer does not depend on tensors (see DESIGN.md)"
+#if defined(PYSEQ_LAYER_TEXT) || defined(PYSEQ_LAYER_WORD2VEC)
+#error "the text and word2vec layers do not depend on tensors (see DESIGN.md)"
 #endif
 
 namespace pyseq {

