@@ -126,11 +126,8 @@ void init_word2vec(py::module_& m) {
                             uint64_t batch) {
         const std::string_view view = bytes_view(text);
         py::gil_scoped_release release;
-        std::vector<int32_t> ids;
-        std::vector<int64_t> offsets{0};
-        word2vec::for_each_word(view, [&](std::string_view word) { ids.push_back(t.index(word)); },
-                                [&] { offsets.push_back(static_cast<int64_t>(ids.size())); });
-        return std::make_pair(static_cast<int64_t>(ids.size()), t.train(ids, offsets, alpha, alpha_step, min_alpha, batch));
+        const word2vec::BatchStats stats = t.train_text(view, alpha, alpha_step, min_alpha, batch);
+        return std::make_pair(stats.raw_words, stats);
       }, py::arg("text"), py::arg("alpha"), py::arg("alpha_step"), py::arg("min_alpha"), py::arg("batch"),
          "Trains on UTF-8 text, one sentence a line: (words seen, BatchStats).");
 

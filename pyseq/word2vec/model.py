@@ -148,7 +148,7 @@ class Word2Vec:
         words = [w for w, _ in vocab]
         counts = np.array([c for _, c in vocab], dtype=np.int64)
         rng = np.random.default_rng(self.seed)
-        vectors = ((rng.random((len(words), self.vector_size), dtype=np.float32) - 0.5) / self.vector_size)
+        vectors = (rng.random((len(words), self.vector_size), dtype=np.float32) * 2 - 1) / self.vector_size  # U(-1, 1) / D
         self.wv = KeyedVectors(self.vector_size)
         self.wv.add_vectors(words, vectors)
         self.wv.vectors = np.ascontiguousarray(self.wv.vectors, dtype=np.float32)

@@ -66,6 +66,7 @@ struct Options {
 
 // What one call of train() did.
 struct BatchStats {
+  int64_t raw_words = 0;  // words of the batch, in the vocabulary or not
   int64_t words = 0;    // words of the batch in the vocabulary (before subsampling)
   int64_t trained = 0;  // words left after subsampling, each a training centre
   double loss = 0;      // sum of -log sigmoid over every prediction made
@@ -93,8 +94,17 @@ class Trainer {
   // vectors every time.
   BatchStats train(const std::vector<int32_t>& ids, const std::vector<int64_t>& offsets, double alpha_start,
                    double alpha_step, double min_alpha, uint64_t batch);
+  // The same for UTF-8 text, one sentence a line (for_each_word): each thread reads the words of
+  // its share of the lines itself.
+  BatchStats train_text(std::string_view text, double alpha_start, double alpha_step, double min_alpha,
+                        uint64_t batch);
 
  private:
+  // One thread's work: sentences [s0, s1) of (ids, offsets), whose word offsets[s] is word
+  // word_base + offsets[s] of the batch (for the learning rate), with its random stream seeded by seed.
+  void train_sentences(const int32_t* ids, const int64_t* offsets, int64_t s0, int64_t s1, int64_t word_base,
+                       double alpha_start, double alpha_step, double min_alpha, uint64_t seed, BatchStats& stats);
+  uint64_t thread_seed(uint64_t batch, int thread) const;
   void build_huffman(const std::vector<int64_t>& counts);
   void build_tables(const std::vector<int64_t>& counts);
 

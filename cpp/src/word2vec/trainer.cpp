@@ -43,6 +43,17 @@ uint64_t mix(uint64_t x) {  // splitmix64: distinct, well-spread seeds for the t
   return x ^ (x >> 31);
 }
 
+BatchStats sum_stats(const std::vector<BatchStats>& parts, int64_t raw_words) {
+  BatchStats total;
+  for (const BatchStats& p : parts) {
+    total.words += p.words;
+    total.trained += p.trained;
+    total.loss += p.loss;
+  }
+  total.raw_words = raw_words;
+  return total;
+}
+
 }  // namespace
 
 Trainer::Trainer(std::vector<std::string> words, const std::vector<int64_t>& counts, const Options& options,
@@ -63,6 +74,10 @@ Trainer::Trainer(std::vector<std::string> words, const std::vector<int64_t>& cou
   }
   if (opt_.hs) build_huffman(counts);
   build_tables(counts);
+}
+
+uint64_t Trainer::thread_seed(uint64_t batch, int thread) const {
+  return mix(opt_.seed ^ mix(batch * 4096 + static_cast<uint64_t>(thread)));
 }
 
 int32_t Trainer::index(std::string_view word) const {
@@ -139,15 +154,111 @@ void Trainer::build_tables(const std::vector<int64_t>& counts) {
   }
 }
 
+void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_t s0, int64_t s1, int64_t word_base,
+                              double alpha_start, double alpha_step, double min_alpha, uint64_t seed,
+                              BatchStats& stats) {
+  const int64_t D = opt_.vector_size;
+  const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
+  const SigmoidTables& tab = tables();
+  Lcg rng{seed};
+  std::vector<float> neu1(D), neu1e(D);
+  std::vector<int32_t> sentence, targets;
+
+  // One prediction from hidden vector h (D,): of the word `target` by negative sampling, or of
+  // Huffman bit `code` at inner node `target`. Adds the gradient for h into neu1e and updates
+  // the output vector in place. label: 1 for the word itself / code 0, else 0.
+  // A prediction already beyond +-kMaxExp is left alone (gensim's rule; word2vec.c still pushes
+  // the wrong ones of negative sampling).
+  auto predict = [&](const float* h, float* out, float label, float alpha) {
+    const float f = vm.dot(h, out, D);
+    if (f <= -kMaxExp || f >= kMaxExp) return;
+    const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
+    stats.loss -= label > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
+    vm.predict_update((label - tab.sigmoid[k]) * alpha, h, out, neu1e.data(), D);
+  };
+  // The output rows a centre word's predictions will read, fetched ahead: they are scattered
+  // over the vocabulary, so each is a cache miss otherwise.
+  auto prefetch_row = [D](const float* row) {
+    for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
+  };
+  // Every prediction for centre word `word` from hidden vector h; neu1e gets dL/dh.
+  auto predict_all = [&](const float* h, int32_t word, float alpha) {
+    std::fill(neu1e.begin(), neu1e.end(), 0.0f);
+    targets.clear();  // negative sampling: the word itself, then the negatives drawn
+    for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
+      int32_t target = word;
+      if (d > 0) {
+        const int32_t column = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
+        target = rng.next32() < keep_alias_[column] ? column : alias_[column];
+        if (target == word) continue;
+      }
+      targets.push_back(target);
+      prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
+    }
+    if (opt_.hs) {
+      const std::vector<uint8_t>& code = codes_[word];
+      const std::vector<int32_t>& points = points_[word];
+      for (int32_t point : points) prefetch_row(syn1_ + static_cast<int64_t>(point) * D);
+      for (size_t d = 0; d < code.size(); ++d)
+        predict(h, syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d], alpha);
+    }
+    for (size_t d = 0; d < targets.size(); ++d)
+      predict(h, syn1neg_ + static_cast<int64_t>(targets[d]) * D, d == 0 ? 1.0f : 0.0f, alpha);
+  };
+
+  for (int64_t s = s0; s < s1; ++s) {
+    sentence.clear();  // the sentence's words in the vocabulary, frequent ones subsampled
+    for (int64_t p = offsets[s]; p < offsets[s + 1]; ++p) {
+      const int32_t w = ids[p];
+      if (w < 0) continue;
+      ++stats.words;
+      if (keep_[w] != UINT32_MAX && rng.next32() >= keep_[w]) continue;
+      sentence.push_back(w);
+    }
+    stats.trained += static_cast<int64_t>(sentence.size());
+    // the learning rate falls by alpha_step a word (of the corpus, OOV included)
+    const float alpha =
+        static_cast<float>(std::max(min_alpha, alpha_start - alpha_step * static_cast<double>(word_base + offsets[s])));
+    const int64_t n = static_cast<int64_t>(sentence.size());
+    for (int64_t pos = 0; pos < n; ++pos) {
+      const int64_t reach = opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window));
+      const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
+      const int32_t word = sentence[pos];
+      if (opt_.sg) {  // each context word's vector predicts the centre word
+        for (int64_t c = lo; c <= hi; ++c) {
+          if (c == pos) continue;
+          if (c + 1 <= hi) prefetch_row(syn0_ + static_cast<int64_t>(sentence[c + 1]) * D);
+          float* h = syn0_ + static_cast<int64_t>(sentence[c]) * D;
+          predict_all(h, word, alpha);
+          vm.axpy(1.0f, neu1e.data(), h, D);
+        }
+        continue;
+      }
+      // CBOW: the mean (or sum) of the context vectors predicts the centre word
+      std::fill(neu1.begin(), neu1.end(), 0.0f);
+      int64_t count = 0;
+      for (int64_t c = lo; c <= hi; ++c)
+        if (c != pos) {
+          vm.axpy(1.0f, syn0_ + static_cast<int64_t>(sentence[c]) * D, neu1.data(), D);
+          ++count;
+        }
+      if (count == 0) continue;
+      const float inv = 1.0f / static_cast<float>(count);
+      if (opt_.cbow_mean)
+        for (float& v : neu1) v *= inv;
+      predict_all(neu1.data(), word, alpha);
+      if (!opt_.cbow_mean)  // the sum's error is spread over the words (gensim's choice)
+        for (float& v : neu1e) v *= inv;
+      for (int64_t c = lo; c <= hi; ++c)
+        if (c != pos) vm.axpy(1.0f, neu1e.data(), syn0_ + static_cast<int64_t>(sentence[c]) * D, D);
+    }
+  }
+}
 
 BatchStats Trainer::train(const std::vector<int32_t>& ids, const std::vector<int64_t>& offsets, double alpha_start,
                           double alpha_step, double min_alpha, uint64_t batch) {
-  const int64_t D = opt_.vector_size, n_sentences = static_cast<int64_t>(offsets.size()) - 1;
-  const int64_t n_words = n_sentences > 0 ? offsets.back() : 0;
-  const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
-  const SigmoidTables& tab = tables();
+  const int64_t n_sentences = static_cast<int64_t>(offsets.size()) - 1, n_words = n_sentences > 0 ? offsets.back() : 0;
   std::vector<BatchStats> per_thread(static_cast<size_t>(opt_.workers));
-
   parallel_team(opt_.workers, [&](int thread, int threads, const std::function<void()>&) {
     // this thread's sentences: those starting in its share of the batch's words
     auto first_sentence = [&](int t) {
@@ -155,106 +266,39 @@ BatchStats Trainer::train(const std::vector<int32_t>& ids, const std::vector<int
       return static_cast<int64_t>(std::lower_bound(offsets.begin(), offsets.end() - 1, word) - offsets.begin());
     };
     const int64_t s0 = first_sentence(thread), s1 = thread + 1 == threads ? n_sentences : first_sentence(thread + 1);
-    Lcg rng{mix(opt_.seed ^ mix(batch * 4096 + static_cast<uint64_t>(thread)))};
-    BatchStats& stats = per_thread[thread];
-    std::vector<float> neu1(D), neu1e(D);
-    std::vector<int32_t> sentence, targets;
-
-    // One prediction from hidden vector h (D,): of the word `target` by negative sampling, or of
-    // Huffman bit `code` at inner node `target`. Adds the gradient for h into neu1e and updates
-    // the output vector in place. label: 1 for the word itself / code 0, else 0.
-    auto predict = [&](const float* h, float* out, float label, float alpha, bool skip_saturated) {
-      const float f = vm.dot(h, out, D);
-      const bool saturated = f <= -kMaxExp || f >= kMaxExp;
-      if (saturated && skip_saturated) return;  // hierarchical softmax: word2vec.c skips these
-      const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
-      const float p = saturated ? (f > 0 ? 1.0f : 0.0f) : tab.sigmoid[k];
-      stats.loss -= label > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
-      vm.predict_update((label - p) * alpha, h, out, neu1e.data(), D);
-    };
-    // The output rows a centre word's predictions will read, fetched ahead: they are scattered
-    // over the vocabulary, so each is a cache miss otherwise.
-    auto prefetch_row = [D](const float* row) {
-      for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
-    };
-    // Every prediction for centre word `word` from hidden vector h; neu1e gets dL/dh.
-    auto predict_all = [&](const float* h, int32_t word, float alpha) {
-      std::fill(neu1e.begin(), neu1e.end(), 0.0f);
-      targets.clear();  // negative sampling: the word itself, then the negatives drawn
-      for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
-        int32_t target = word;
-        if (d > 0) {
-          const int32_t column = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
-          target = rng.next32() < keep_alias_[column] ? column : alias_[column];
-          if (target == word) continue;
-        }
-        targets.push_back(target);
-        prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
-      }
-      if (opt_.hs) {
-        const std::vector<uint8_t>& code = codes_[word];
-        const std::vector<int32_t>& points = points_[word];
-        for (size_t d = 0; d < code.size(); ++d)
-          predict(h, syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d], alpha, true);
-      }
-      for (size_t d = 0; d < targets.size(); ++d)
-        predict(h, syn1neg_ + static_cast<int64_t>(targets[d]) * D, d == 0 ? 1.0f : 0.0f, alpha, false);
-    };
-
-    for (int64_t s = s0; s < s1; ++s) {
-      sentence.clear();  // the sentence's words in the vocabulary, frequent ones subsampled
-      for (int64_t p = offsets[s]; p < offsets[s + 1]; ++p) {
-        const int32_t w = ids[p];
-        if (w < 0) continue;
-        ++stats.words;
-        if (keep_[w] != UINT32_MAX && rng.next32() >= keep_[w]) continue;
-        sentence.push_back(w);
-      }
-      stats.trained += static_cast<int64_t>(sentence.size());
-      // the learning rate falls by alpha_step a word (of the corpus, OOV included)
-      const float alpha = static_cast<float>(std::max(min_alpha, alpha_start - alpha_step * static_cast<double>(offsets[s])));
-      const int64_t n = static_cast<int64_t>(sentence.size());
-      for (int64_t pos = 0; pos < n; ++pos) {
-        const int64_t reach = opt_.window - static_cast<int64_t>(rng.next() % static_cast<uint64_t>(opt_.window));
-        const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
-        const int32_t word = sentence[pos];
-        if (opt_.sg) {  // each context word's vector predicts the centre word
-          for (int64_t c = lo; c <= hi; ++c) {
-            if (c == pos) continue;
-            if (c + 1 <= hi) prefetch_row(syn0_ + static_cast<int64_t>(sentence[c + 1]) * D);
-            float* h = syn0_ + static_cast<int64_t>(sentence[c]) * D;
-            predict_all(h, word, alpha);
-            vm.axpy(1.0f, neu1e.data(), h, D);
-          }
-          continue;
-        }
-        // CBOW: the mean (or sum) of the context vectors predicts the centre word
-        std::fill(neu1.begin(), neu1.end(), 0.0f);
-        int64_t count = 0;
-        for (int64_t c = lo; c <= hi; ++c)
-          if (c != pos) {
-            vm.axpy(1.0f, syn0_ + static_cast<int64_t>(sentence[c]) * D, neu1.data(), D);
-            ++count;
-          }
-        if (count == 0) continue;
-        const float inv = 1.0f / static_cast<float>(count);
-        if (opt_.cbow_mean)
-          for (float& v : neu1) v *= inv;
-        predict_all(neu1.data(), word, alpha);
-        if (!opt_.cbow_mean)  // the sum's error is spread over the words (gensim's choice)
-          for (float& v : neu1e) v *= inv;
-        for (int64_t c = lo; c <= hi; ++c)
-          if (c != pos) vm.axpy(1.0f, neu1e.data(), syn0_ + static_cast<int64_t>(sentence[c]) * D, D);
-      }
-    }
+    train_sentences(ids.data(), offsets.data(), s0, s1, 0, alpha_start, alpha_step, min_alpha, thread_seed(batch, thread),
+                    per_thread[thread]);
   });
-  BatchStats total;
-  for (const BatchStats& s : per_thread) {
-    total.words += s.words;
-    total.trained += s.trained;
-    total.loss += s.loss;
-  }
-  return total;
+  return sum_stats(per_thread, n_words);
+}
+
+BatchStats Trainer::train_text(std::string_view text, double alpha_start, double alpha_step, double min_alpha,
+                               uint64_t batch) {
+  std::vector<BatchStats> per_thread(static_cast<size_t>(opt_.workers));
+  std::vector<int64_t> words_of(static_cast<size_t>(opt_.workers) + 1, 0);
+  parallel_team(opt_.workers, [&](int thread, int threads, const std::function<void()>& barrier) {
+    // this thread's lines: from the line end after its share of the bytes begins
+    auto line_start = [&](int t) {
+      if (t == 0) return size_t{0};
+      if (t == threads) return text.size();
+      const size_t at = text.find('\n', text.size() * static_cast<size_t>(t) / static_cast<size_t>(threads));
+      return at == std::string_view::npos ? text.size() : at + 1;
+    };
+    const size_t b0 = line_start(thread), b1 = line_start(thread + 1);
+    std::vector<int32_t> ids;
+    std::vector<int64_t> offsets{0};
+    for_each_word(text.substr(b0, b1 - b0), [&](std::string_view word) { ids.push_back(index(word)); },
+                  [&] { offsets.push_back(static_cast<int64_t>(ids.size())); });
+    words_of[thread + 1] = static_cast<int64_t>(ids.size());
+    barrier();  // every part's word count is known: where this part's words start in the batch
+    int64_t word_base = 0;
+    for (int t = 0; t <= thread; ++t) word_base += words_of[t];
+    train_sentences(ids.data(), offsets.data(), 0, static_cast<int64_t>(offsets.size()) - 1, word_base, alpha_start,
+                    alpha_step, min_alpha, thread_seed(batch, thread), per_thread[thread]);
+  });
+  int64_t n_words = 0;
+  for (int64_t w : words_of) n_words += w;
+  return sum_stats(per_thread, n_words);
 }
 
 }  // namespace pyseq::word2vec

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <memory>
 
 #include "pyseq/common.h"
 #include <cstdlib>
@@ -73,15 +74,45 @@ void parallel_run(int64_t begin, int64_t end, int64_t grain,
 
 }  // namespace detail
 
+namespace {
+
+// A sense-reversing spin barrier: the team's threads are busy between barriers (a recurrence's
+// steps are microseconds apart), so waiting spins rather than sleeps; after many idle spins it
+// yields the core, in case the threads outnumber the cores.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int threads) : threads_(threads) {}
+  void wait() {
+    const int phase = phase_.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) == threads_ - 1) {  // the last one in
+      arrived_.store(0, std::memory_order_relaxed);
+      phase_.store(phase + 1, std::memory_order_release);
+      return;
+    }
+    for (int spins = 0; phase_.load(std::memory_order_acquire) == phase; ++spins)
+      if (spins > 20000) std::this_thread::yield();
+  }
+
+ private:
+  const int threads_;
+  alignas(64) std::atomic<int> arrived_{0};
+  alignas(64) std::atomic<int> phase_{0};
+};
+
+}  // namespace
+
 void parallel_team(int threads, const std::function<void(int, int, const std::function<void()>&)>& fn) {
   const std::function<void()> no_barrier = [] {};
 #ifdef _OPENMP
   if (threads > 1 && !detail::in_parallel_region()) {
+    std::unique_ptr<SpinBarrier> spin;
 #pragma omp parallel num_threads(threads)
     {
-      const std::function<void()> barrier = [] {
-#pragma omp barrier
-      };
+      // for the threads OpenMP gave (maybe fewer than asked); single ends with OpenMP's barrier,
+      // so every thread sees the spin barrier after it
+#pragma omp single
+      spin = std::make_unique<SpinBarrier>(omp_get_num_threads());
+      const std::function<void()> barrier = [&spin] { spin->wait(); };
       t_in_parallel = true;
       fn(omp_get_thread_num(), omp_get_num_threads(), barrier);
       t_in_parallel = false;
