@@ -51,8 +51,8 @@ void column_sums(const T* rows, int64_t n, int64_t w, T* sums) {
 
 bool padded(const int64_t* lengths, int64_t b, int64_t t) { return lengths && t >= lengths[b]; }
 
-// One row of one step, forward, for n hidden units (float: LSTM and GRU in one vectorised pass,
-// vecmath.h; these loops are the double version). Gate q of unit j sits at gx[q * sx + j] (the
+// One row of one step, forward, for n hidden units (LSTM and GRU in float run vecmath's fused row
+// kernels; their loops here serve double). Gate q of unit j sits at gx[q * sx + j] (the
 // input projection with b_ih), gh[q * sh + j] (the recurrent one with b_hh; used as scratch) and
 // saved[q * ss + j] (what backward needs); hp, cp: the state before, hn, cn: the state after.
 template <class T>
