@@ -128,15 +128,16 @@ def test_inplace_ops_that_do_not_touch_saved_tensors_are_fine():
 
 
 def test_graph_is_freed_with_the_output():
-    import gc
-    import weakref
-    x = pyseq.ones(1000, requires_grad=True)
+    # the graph holds exp(x) (4 MB) for exp's backward; deleting the output frees the graph, and
+    # the saved tensor's memory comes back to the caching allocator
+    if not pyseq.memory_stats()["caching"]:
+        pytest.skip("the caching allocator is off (PYSEQ_NO_CACHING)")
+    x = pyseq.ones(1_000_000, requires_grad=True)
     y = (x.exp() * 2).sum()
-    node = weakref.ref(y.grad_fn) if hasattr(y.grad_fn, "__weakref__") else None
+    before = pyseq.memory_stats()["cached_bytes"]
     del y
-    gc.collect()
-    if node is not None:
-        assert node() is None
+    after = pyseq.memory_stats()["cached_bytes"]
+    assert after - before >= 4_000_000
 
 
 def test_deep_chain_does_not_overflow_the_stack():

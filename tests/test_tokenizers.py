@@ -135,6 +135,7 @@ def test_bert_corpus_parity(minilm_json, corpus, request):
     ours = WordPieceTokenizer.from_vocab(vocab_txt, profile="huggingface")
     ref = tokenizers.BertWordPieceTokenizer(vocab_txt)
     a, b = ours.encode_batch_encodings(texts), ref.encode_batch(texts)
+    assert len(a) == len(b) == len(texts)
     for i, (x, y) in enumerate(zip(a, b)):
         assert x.ids == y.ids, f"text {i}"
         assert x.offsets == y.offsets, f"text {i}"
@@ -150,6 +151,7 @@ def test_bert_pairs_truncation_and_padding(minilm_json, kjv):
             ref.no_truncation()
         got = ours.encode_batch_encodings(firsts, seconds, max_length=max_length)
         want = ref.encode_batch(list(zip(firsts, seconds)))
+        assert len(got) == len(want) == len(firsts)
         for x, y in zip(got, want):
             assert (x.ids, x.type_ids, x.offsets, x.special_tokens_mask) == (
                 y.ids, y.type_ids, y.offsets, y.special_tokens_mask)
@@ -264,6 +266,7 @@ def test_tiktoken_corpus_parity(name, corpus, request):
     ours, ref = ours_and_tiktoken(name)
     got = ours.encode_ordinary_batch(texts)
     want = ref.encode_ordinary_batch(texts)
+    assert len(got) == len(want) == len(texts)
     for i, (x, y) in enumerate(zip(got, want)):
         assert x == y, f"text {i}"
     assert ours.decode_batch(got[:200]) == texts[:200]

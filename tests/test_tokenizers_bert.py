@@ -169,6 +169,7 @@ def test_bert_profile_on_news(bert, vocab_set):
         rows = list(csv.DictReader(io.TextIOWrapper(z.open(name), encoding="utf-8")))
     texts = [r["title"] + "\n" + r["text"] for r in rows[::12]]  # a sample: the reference is slow
     got = bert.encode_batch_encodings(texts, add_special_tokens=False)
+    assert len(got) == len(texts)
     for text, enc in zip(texts, got):
         assert enc.tokens == reference_wordpiece(reference_basic_tokenize(text), vocab_set)
 
