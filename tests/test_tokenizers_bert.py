@@ -156,6 +156,25 @@ def test_fast_path_matches_reference_path(vocab_txt, profile, options):
         assert (a.ids, a.offsets) == (b.ids, b.offsets), repr(text)
 
 
+@pytest.mark.parametrize("clean_text", [True, False])
+@pytest.mark.parametrize("handle_chinese_chars", [True, False])
+@pytest.mark.parametrize("strip_accents", [None, False, True])
+@pytest.mark.parametrize("lowercase", [True, False])
+def test_huggingface_profile_options_match_hf(vocab_txt, clean_text, handle_chinese_chars, strip_accents, lowercase):
+    """Each normalizer option against tokenizers' BertWordPieceTokenizer given the same options: ids
+    and offsets on text with CJK, accents, capitals and control characters, which each option changes."""
+    tokenizers = pytest.importorskip("tokenizers")
+    options = dict(clean_text=clean_text, handle_chinese_chars=handle_chinese_chars, strip_accents=strip_accents,
+                   lowercase=lowercase)
+    ours = WordPieceTokenizer.from_vocab(vocab_txt, profile="huggingface", **options)
+    ref = tokenizers.BertWordPieceTokenizer(vocab_txt, **options)
+    texts = ["北京是中国的首都。Tokyo 東京", "Café naïve RÉSUMÉ Ångström", "tab\there\x00null\x7fdel\u200bzero width",
+             "Mixed 中文and English字", "ÉCOLE des Beaux-Arts", "\u00e9\u0301 e\u0301 \ufb01", "".join(EDGE)]
+    for text in texts:
+        got, want = ours.encode(text), ref.encode(text)
+        assert (got.ids, got.offsets) == (want.ids, want.offsets), (options, text)
+
+
 def test_bert_profile_on_news(bert, vocab_set):
     import csv
     import io
