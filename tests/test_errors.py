@@ -826,3 +826,33 @@ def test_hammer_random_bad_calls(tmp_path, seed, malloc):
         assert counts.get(kind, 0) > 20, counts
     assert not bad, "calls raising something other than ValueError/TypeError/IndexError/RuntimeError:\n" + \
         "\n".join(f"  {b['call']} -> {b['type']}: {b['message']}" for b in bad[:30])
+
+
+# Messages that used to be pybind11's "Unable to cast ..." or named an internal op (issue 19)
+CLEAR_MESSAGES = [
+    (lambda: pyseq.randint(10, 3), TypeError, r"randint: size: expected a sequence of ints, got int"),
+    (lambda: pyseq.ones(5).split([2.5, 2.5]), TypeError, r"split.*sequence of ints.*float \(2\.5\)"),
+    (lambda: setattr(pyseq.ones(2, requires_grad=True), "grad", 5), TypeError, r"grad: expected a Tensor, got int"),
+    (lambda: pyseq.ones(2, requires_grad=True).sum().backward(3), TypeError, r"backward: gradient: expected a Tensor"),
+    (lambda: pyseq.arange(0, float("inf")), ValueError, r"arange: start, end and step must be finite"),
+    (lambda: pyseq.nn.Linear(-1, 3), ValueError, r"Linear: in_features must be a non-negative int, got -1"),
+    (lambda: pyseq.zeros(-1), ValueError, r"^zeros: sizes must be non-negative"),
+    (lambda: pyseq.ones(2, -3), ValueError, r"^ones: sizes must be non-negative"),
+    (lambda: pyseq.ones(2) + np.ones(2), TypeError, r"add: expected a Tensor or a number, got a ndarray"),
+    (lambda: pyseq.nn.BatchNorm1d(3)(pyseq.ones(2, 3, dtype=pyseq.int64)), TypeError,
+     r"BatchNorm1d: expected a floating input"),
+    (lambda: pyseq.data.DataLoader([1, 2], seed="x"), TypeError, r"DataLoader: seed must be a non-negative int"),
+    (lambda: pyseq.data.random_split([1, 2], [1, 1], seed=1.5), TypeError, r"random_split: seed must be"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", CLEAR_MESSAGES)
+def test_clear_messages(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_numpy_scalars_and_zero_dim_arrays_are_numbers():
+    assert (pyseq.ones(2) * np.array(2.0)).tolist() == [2.0, 2.0]
+    assert (pyseq.ones(2) * np.float32(3)).tolist() == [3.0, 3.0]
+    assert pyseq.zeros(np.int64(2), 3).shape == (2, 3)

@@ -22,7 +22,7 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
       .def_property("grad", [](const Tensor& t) -> py::object {
         Tensor g = t.grad();
         return g.defined() ? py::cast(g) : py::none();
-      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); })
+      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : to_tensor(g, "grad")); })
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         return t.grad_fn() ? py::cast(t.grad_fn()) : py::none();
       })
@@ -30,7 +30,7 @@ void init_autograd(py::module_& m, py::class_<Tensor>& cls) {
       .def_property_readonly("_version", &Tensor::version)
       .def("detach", &Tensor::detach)
       .def("backward", [](const Tensor& t, py::object gradient, bool retain_graph) {
-        Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+        Tensor g = gradient.is_none() ? Tensor() : to_tensor(gradient, "backward: gradient");
         py::gil_scoped_release release;
         backward(t, g, retain_graph);
       }, py::arg("gradient") = py::none(), py::arg("retain_graph") = false);

@@ -192,7 +192,7 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   m.def("stack", &stack, py::arg("tensors"), py::arg("dim") = 0, release);
   def_both(m, cls, "split", [](const Tensor& t, py::object size, int64_t dim) {
     if (is_integer(size)) return split(t, to_int(size, "split"), dim);
-    return split(t, size.cast<Shape>(), dim);
+    return split(t, to_int_list(size, "split: split_size_or_sections"), dim);
   }, py::arg("split_size_or_sections"), py::arg("dim") = 0);
   def_both(m, cls, "chunk", &chunk, py::arg("chunks"), py::arg("dim") = 0);
   def_both(m, cls, "index_select", &index_select, py::arg("dim"), py::arg("index"), release);

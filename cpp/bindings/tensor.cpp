@@ -301,8 +301,8 @@ void init_tensor(py::module_& m, py::class_<Tensor>& cls) {
       high = py::int_(low);
       low = 0;
     }
-    const int64_t hi = to_int(high, "randint");
-    const Shape sizes = size.cast<Shape>();
+    const int64_t hi = to_int(high, "randint: high");
+    const Shape sizes = to_int_list(size, "randint: size");
     const DType dt = dtype_or(dtype, DType::Int64);
     py::gil_scoped_release release;
     return randint(low, hi, sizes, dt);

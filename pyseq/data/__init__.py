@@ -75,8 +75,10 @@ class Subset(Dataset):
         return len(self.indices)
 
 
-def _numpy_rng(seed):
+def _numpy_rng(seed, fn="DataLoader"):
     """A numpy Generator: from `seed`, or seeded from pyseq's global generator when it is None."""
+    if seed is not None and (isinstance(seed, builtins.bool) or not isinstance(seed, numbers.Integral) or seed < 0):
+        raise TypeError(f"{fn}: seed must be a non-negative int or None, got {seed!r}")
     if seed is None:
         seed = int(randint(0, 2**62, (1,)).item())
     return np.random.default_rng(seed)
@@ -98,7 +100,7 @@ def random_split(dataset, lengths, seed=None):
     if any(not isinstance(x, numbers.Integral) or x < 0 for x in lengths) or builtins.sum(lengths) != n:
         raise ValueError(f"random_split: lengths must be non-negative ints summing to the dataset's "
                          f"length {n} (or fractions summing to 1), got {lengths}")
-    perm = _numpy_rng(seed).permutation(n)
+    perm = _numpy_rng(seed, "random_split").permutation(n)
     out, start = [], 0
     for k in lengths:
         out.append(Subset(dataset, perm[start:start + k].tolist()))
@@ -292,7 +294,7 @@ class DataLoader:
         self.drop_last = builtins.bool(drop_last)
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
         self.seed = seed
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._rng = _numpy_rng(seed) if seed is not None else None
 
     def __len__(self):
         n = len(self.dataset)

@@ -2,6 +2,8 @@
 initialisations are PyTorch's, so state dicts carry over in both directions."""
 
 
+import numbers
+
 from .. import _core
 from . import functional as F
 from . import init
@@ -40,6 +42,9 @@ class Linear(Module):
         super().__init__()
         if device not in (None, "cpu"):
             raise ValueError(f"Linear: only the 'cpu' device is supported, got {device!r}")
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"Linear: {name} must be a non-negative int, got {value!r}")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_core.empty(out_features, in_features, dtype=dtype))
         if bias:

@@ -90,6 +90,8 @@ class BatchNorm1d(Module):
             init.zeros_(self.bias)
 
     def forward(self, input):  # (N, C) or (N, C, L) -> same shape
+        if not input.dtype.is_floating_point:
+            raise TypeError(f"BatchNorm1d: expected a floating input (float32 or float64), got {input.dtype}")
         if input.dim() not in (2, 3) or input.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d: expected 2D (N, {self.num_features}) or 3D (N, {self.num_features}, L) "
                              f"input, got input of shape {tuple(input.shape)}")

@@ -17,14 +17,16 @@ Tensor full(const Shape& shape, Scalar value, DType dtype) {
   PYSEQ_DISPATCH(ALL, out.device(), dtype, "full", { dev::fill<T>(out.data<T>(), out.numel(), value.to<T>()); });
   return out;
 }
-Tensor zeros(const Shape& shape, DType dtype) { return full(shape, Scalar(int64_t{0}), dtype); }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, Scalar(int64_t{1}), dtype); }
+Tensor zeros(const Shape& shape, DType dtype) { return full(check_shape(shape, "zeros"), Scalar(int64_t{0}), dtype); }
+Tensor ones(const Shape& shape, DType dtype) { return full(check_shape(shape, "ones"), Scalar(int64_t{1}), dtype); }
 Tensor scalar_tensor(Scalar value, DType dtype) { return full({}, value, dtype); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 
 Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
   const double s = start.to<double>(), e = end.to<double>(), st = step.to<double>();
+  PYSEQ_CHECK(std::isfinite(s) && std::isfinite(e) && std::isfinite(st), ValueError,
+              "arange: start, end and step must be finite, got ", s, ", ", e, ", ", st);
   PYSEQ_CHECK(st != 0, ValueError, "arange: step must be non-zero");
   PYSEQ_CHECK((st > 0 && e >= s) || (st < 0 && e <= s), ValueError, "arange: upper bound ", e,
               " and lower bound ", s, " inconsistent with step sign ", st);
