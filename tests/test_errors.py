@@ -856,3 +856,12 @@ def test_numpy_scalars_and_zero_dim_arrays_are_numbers():
     assert (pyseq.ones(2) * np.array(2.0)).tolist() == [2.0, 2.0]
     assert (pyseq.ones(2) * np.float32(3)).tolist() == [3.0, 3.0]
     assert pyseq.zeros(np.int64(2), 3).shape == (2, 3)
+
+
+def test_nll_loss_names_the_target_out_of_range():
+    with pytest.raises(IndexError, match=r"nll_loss: target 5 is out of range for 3 classes"):
+        pyseq.nn.functional.nll_loss(pyseq.randn(2, 3), pyseq.tensor([0, 5]))
+    with pytest.raises(IndexError, match=r"nll_loss: target -2 is out of range"):
+        pyseq.nn.functional.nll_loss(pyseq.randn(2, 3), pyseq.tensor([-2, 1]))
+    out = pyseq.nn.functional.nll_loss(pyseq.randn(2, 3), pyseq.tensor([-100, 1]))  # ignore_index passes
+    assert out.shape == ()

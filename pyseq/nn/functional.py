@@ -355,6 +355,11 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     if t.dtype != _core.dtype.int64:
         raise TypeError(f"nll_loss: target must be int64 class indices, got {t.dtype}")
     _check_class_weight(weight, C, "nll_loss")
+    targets = t.numpy()
+    bad = (targets != ignore_index) & ((targets < 0) | (targets >= C))
+    if bad.any():
+        raise IndexError(f"nll_loss: target {int(targets[bad][0])} is out of range for {C} classes (expected 0 <= "
+                         f"target < {C}, or ignore_index={ignore_index})")
     keep = t != ignore_index                                    # (M,) bool
     safe = _core.where(keep, t, 0)                              # ignored targets point at class 0
     picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)          # (M,)
