@@ -284,9 +284,8 @@ def test_killed_writer_leaves_previous_checkpoint_intact(tmp_path):
         assert proc.returncode == -signal.SIGKILL
         leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
         killed_mid_write += bool(leftovers)
-        for p in leftovers:  # only temp files named after the target are ever left behind
-            assert p.startswith(".ckpt.safetensors.")
-            os.unlink(tmp_path / p)
+        for p in leftovers:  # only temp files named after the target (and the dead writer's pid) are left
+            assert p.startswith(f".ckpt.safetensors.{proc.pid}.")
 
         loaded = load_file(target)  # complete and valid
         step = int(load_metadata(target)["step"])
@@ -295,6 +294,8 @@ def test_killed_writer_leaves_previous_checkpoint_intact(tmp_path):
         assert big.shape == (8_000_000,)
         assert big.min() == big.max() == step  # one version, not a mix
     assert killed_mid_write >= 1, "the writer was never caught mid-write"
+    save_file({"step": pyseq.tensor([0])}, target)  # the next write of the path clears the dead writers' temp files
+    assert [p for p in os.listdir(tmp_path) if p.endswith(".tmp")] == []
 
 
 # --- models and checkpoints (stand-ins with the torch-style state_dict interface) -----------------
@@ -441,3 +442,22 @@ def test_torch_loads_a_saved_model_and_we_load_torchs(tmp_path, rng):
                                            r"  shape mismatch for '2.weight': the file has \(2, 8\), the model has \(3, 8\)\n"
                                            r"  shape mismatch for '2.bias'"):
         load_model(model, tmp_path / "small.safetensors")
+
+
+def test_checkpoint_with_a_mismatched_optimizer_changes_nothing(tmp_path):
+    # the optimizer's state is checked (and loaded, all or nothing) before the model's weights change
+    model = pyseq.nn.Linear(3, 2)
+    adam = pyseq.optim.Adam(model.parameters(), lr=0.1)
+    model(pyseq.randn(4, 3)).sum().backward()
+    adam.step()
+    path = tmp_path / "ckpt.safetensors"
+    save_checkpoint(path, model, optimizer=adam, step=3)
+    other = pyseq.nn.Linear(3, 2)
+    before = {k: v.detach().numpy().copy() for k, v in other.state_dict().items()}
+    weight_only = pyseq.optim.Adam([other.weight], lr=0.1)  # one group, as saved, but one parameter of two
+    with pytest.raises(ValueError, match="has 2 parameters, the optimizer's group 0 has 1"):
+        load_checkpoint(path, other, weight_only)
+    for k, v in other.state_dict().items():
+        np.testing.assert_array_equal(v.detach().numpy(), before[k])
+    info = load_checkpoint(path, other, pyseq.optim.Adam(other.parameters(), lr=0.1))
+    assert info["step"] == 3

@@ -156,13 +156,15 @@ def load_checkpoint(path, model, optimizer=None, strict=True):
         if n_saved != n_now:
             raise RuntimeError(f"{path}: the checkpoint's optimizer has {n_saved} parameter groups, "
                                f"this optimizer has {n_now}")
-    model.load_state_dict(model_tensors, strict=strict)
-    if opt_state is not None:
-        optimizer.load_state_dict(opt_state)
     try:
         info = {"step": json.loads(metadata.get("step", "null"))}
         info.update(json.loads(metadata.get("extra", "{}")))
     except ValueError as e:
         raise SafetensorsError(f"{path}: corrupt checkpoint metadata ({e})") from None
     info.update({k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")})
+    # Everything is checked before anything changes: the optimizer's load is all-or-nothing and
+    # comes first, the model's was checked above (_check_against).
+    if opt_state is not None:
+        optimizer.load_state_dict(opt_state)
+    model.load_state_dict(model_tensors, strict=strict)
     return info

@@ -62,16 +62,44 @@ class SafetensorsError(ValueError):
 # writing
 
 
+def _remove_stale_temps(directory, prefix):
+    """Deletes the temporary files `prefix<pid>.<random>.tmp` of earlier writes of the same path
+    whose process is gone (killed in the middle of a write): a process that is still running may
+    be writing one now, so its files stay."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+        except (PermissionError, OverflowError):
+            pass  # alive under another user, or not a pid at all
+
+
 def atomic_write(path, write):
     """Calls `write(f)` on a temporary file beside `path`, then atomically renames it to `path`.
 
     The data is flushed and fsync'ed before the rename, and the directory is fsync'ed after it,
     so after a crash `path` holds either its previous content or the complete new one. On an
-    error the temporary file is removed and `path` is untouched.
+    error the temporary file is removed and `path` is untouched; the temporary file of a process
+    killed mid-write (named with its pid) is removed by the next write of the same path.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    prefix = "." + os.path.basename(path) + "."
+    _remove_stale_temps(directory, prefix)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
     try:
         _set_mode(fd, path)
         with os.fdopen(fd, "wb") as f:
