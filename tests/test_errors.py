@@ -865,3 +865,22 @@ def test_nll_loss_names_the_target_out_of_range():
         pyseq.nn.functional.nll_loss(pyseq.randn(2, 3), pyseq.tensor([-2, 1]))
     out = pyseq.nn.functional.nll_loss(pyseq.randn(2, 3), pyseq.tensor([-100, 1]))  # ignore_index passes
     assert out.shape == ()
+
+
+def test_bpe_refuses_ranks_and_special_ids_that_name_two_tokens(tmp_path):
+    import base64
+    from pyseq.tokenizers import BPETokenizer
+    base = {bytes([b]): b for b in range(256)}
+    with pytest.raises(ValueError, match="rank 256 is given to two tokens"):  # tiktoken refuses these too
+        BPETokenizer.from_ranks({**base, b"ab": 256, b"cd": 256})
+    path = tmp_path / "dup.tiktoken"
+    path.write_text("".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in [*base.items(), (b"ab", 256),
+                                                                                  (b"cd", 256)]))
+    with pytest.raises(ValueError, match="rank 256 is given to two tokens"):
+        BPETokenizer.from_tiktoken(str(path), "gpt2", special_tokens={})
+    with pytest.raises(ValueError, match="special token '<s>' has id 256, which is already the ordinary token"):
+        BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 256})
+    with pytest.raises(ValueError, match="special tokens '<s>' and '</s>' have the same id 300"):
+        BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 300, "</s>": 300})
+    ok = BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 257})
+    assert ok.encode("ab<s>", allowed_special="all").ids == [256, 257]

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <queue>
+#include <unordered_map>
 
 #include "pyseq/common.h"
 #include "pyseq/text/unicode.h"
@@ -16,9 +17,16 @@ void BytePairEncoder::finish(std::vector<SpecialToken> specials) {
     byte_id_[b] = tokens_.find(std::string_view(&c, 1));
   }
   specials_ = std::move(specials);
+  std::unordered_map<int32_t, std::string_view> special_of_id;
   for (const SpecialToken& s : specials_) {
     PYSEQ_CHECK(!s.text.empty(), ValueError, "BPE: a special token is empty");
     PYSEQ_CHECK(s.id >= 0, ValueError, "BPE: special token '", s.text, "' has a negative id ", s.id);
+    // an id names one token: not an ordinary one with other bytes, not another special
+    const bool ordinary = s.id < static_cast<int32_t>(id_bytes_.size()) && !id_bytes_[s.id].empty();
+    PYSEQ_CHECK(!ordinary || id_bytes_[s.id] == s.text, ValueError, "BPE: special token '", s.text, "' has id ",
+                s.id, ", which is already the ordinary token of ", id_bytes_[s.id].size(), " bytes at that rank");
+    const auto [it, fresh] = special_of_id.emplace(s.id, s.text);
+    PYSEQ_CHECK(fresh, ValueError, "BPE: special tokens '", it->second, "' and '", s.text, "' have the same id ", s.id);
     max_id_ = std::max(max_id_, s.id);
   }
   id_bytes_.resize(static_cast<size_t>(max_id_ + 1));
@@ -41,7 +49,10 @@ BytePairEncoder BytePairEncoder::from_ranks(std::vector<std::pair<std::string, i
     bpe.max_id_ = std::max(bpe.max_id_, rank);
   }
   bpe.id_bytes_.resize(static_cast<size_t>(bpe.max_id_ + 1));
-  for (auto& [bytes, rank] : ranks) bpe.id_bytes_[rank] = std::move(bytes);
+  for (auto& [bytes, rank] : ranks) {
+    PYSEQ_CHECK(bpe.id_bytes_[rank].empty(), ValueError, "BPE: rank ", rank, " is given to two tokens");
+    bpe.id_bytes_[rank] = std::move(bytes);
+  }
   // tiktoken merges two adjacent parts when their concatenation is a token. Every part is a
   // token, so that is a merge (left id, right id) -> concatenation for every split of every token
   // into two tokens, with the concatenation's rank as priority.
