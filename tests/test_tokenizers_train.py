@@ -139,3 +139,11 @@ def test_an_empty_vocabulary_raises_instead_of_crashing(make):
     # max id -1 used to make a loop run to size_t(-1) (issue 19, crash 6)
     with pytest.raises(ValueError, match="no token for the single byte|vocabulary is empty"):
         make()
+
+
+def test_bpe_train_takes_a_repeated_special_token_once():
+    # (a repeated special used to shift the count, marking the first byte token special too)
+    from pyseq.tokenizers import BPETokenizer
+    tok = BPETokenizer.train(["hello world hello"], vocab_size=300, special_tokens=["<a>", "<a>", "<b>"])
+    assert tok.special_tokens == {"<a>": 0, "<b>": 1}
+    assert tok.decode(tok.encode("<a> hello!", allowed_special="all").ids) == "<a> hello!"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "pyseq/common.h"
 #include "pyseq/parallel.h"
@@ -288,10 +289,13 @@ void WordCounter::add(const std::vector<std::string_view>& texts) {
 
 BytePairEncoder WordCounter::train(const BpeTrainerOptions& options) const {
   const BpeTrainingResult r = train_bpe(counts_, options);
+  // the specials lead the vocabulary, each once however often it was given
+  const size_t n_specials =
+      std::unordered_set<std::string>(options.special_tokens.begin(), options.special_tokens.end()).size();
   std::vector<SpecialToken> specials;
   std::vector<std::pair<std::string, int32_t>> vocab;
   for (size_t id = 0; id < r.vocab.size(); ++id) {
-    if (id < options.special_tokens.size()) specials.push_back({r.vocab[id], static_cast<int32_t>(id)});
+    if (id < n_specials) specials.push_back({r.vocab[id], static_cast<int32_t>(id)});
     else vocab.emplace_back(r.vocab[id], static_cast<int32_t>(id));
   }
   std::vector<std::pair<std::string, std::string>> merges;
