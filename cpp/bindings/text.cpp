@@ -230,14 +230,16 @@ void bind_wordpiece(py::module_& m) {
       .def("_set_reference", &WordPieceTokenizer::set_reference, "Use the unfused reference path (for tests).")
       .def_property_readonly("vocab_size", &WordPieceTokenizer::vocab_size)
       .def_property_readonly("vocab", &WordPieceTokenizer::vocab)
-      .def("normalize", [](const WordPieceTokenizer& t, std::string_view s) {
+      .def("normalize", [](const WordPieceTokenizer& t, py::handle text_or_bytes) {
+        const std::string_view s = utf8_view(text_or_bytes, "normalize");  // bytes: checked UTF-8
         text::NormalizedText n;
         std::vector<std::pair<uint32_t, uint32_t>> words;
         if (t.options().normalizer.profile == text::BertProfile::kHuggingFace) return text::bert_normalize(s, t.options().normalizer).text;
         text::basic_tokenize(s, t.options().normalizer, t.options().never_split, n, words);
         return n.text;
       })
-      .def("pre_tokenize", [](const WordPieceTokenizer& t, std::string_view s) {
+      .def("pre_tokenize", [](const WordPieceTokenizer& t, py::handle text_or_bytes) {
+        const std::string_view s = utf8_view(text_or_bytes, "pre_tokenize");
         text::NormalizedText n;
         std::vector<std::pair<uint32_t, uint32_t>> words;
         text::basic_tokenize(s, t.options().normalizer, t.options().never_split, n, words);
