@@ -897,3 +897,19 @@ def test_wordpiece_normalize_checks_utf8_bytes():
         with pytest.raises(ValueError, match=r"invalid UTF-8 at byte 0 \(byte 0xc3\)"):
             method(b"\xc3")
     assert wp.normalize("Héllo".encode()) == wp.normalize("Héllo") == "hello"
+
+
+def test_bpe_from_ranks_keeps_its_ids_through_pickling_under_any_name():
+    # (a name that is not one of tiktoken's used to reload by merges: [31373, 995] -> [258, 297, 78, 476, 335])
+    import importlib.util
+    import pickle
+    from pyseq.tokenizers import BPETokenizer
+    load = pytest.importorskip("tiktoken.load")
+    spec = importlib.util.find_spec("whisper")
+    if spec is None:
+        pytest.skip("asset package 'openai-whisper' is not installed")
+    ranks = load.load_tiktoken_bpe(spec.submodule_search_locations[0] + "/assets/gpt2.tiktoken")
+    for name in ("my-encoding", None, "gpt2"):
+        tok = BPETokenizer.from_ranks(ranks, pattern="gpt2", name=name)
+        again = pickle.loads(pickle.dumps(tok))
+        assert tok.encode("hello world").ids == again.encode("hello world").ids == [31373, 995], name

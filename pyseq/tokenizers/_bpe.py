@@ -49,10 +49,11 @@ class BPETokenizer:
     a ByteLevel pre-tokenizer), or `train`. Ids match tiktoken and Hugging Face exactly.
     """
 
-    def __init__(self, core, name=None):
+    def __init__(self, core, name=None, from_ranks=False):
         self._core = core
         self._pattern = None
         self.name = name
+        self._from_ranks = from_ranks  # built by tiktoken's rule (ids = ranks), which pickling must keep
         specials = core.special_tokens
         self._special_names = list(specials)  # the order the core indexes them in
         self.special_tokens = dict(specials)
@@ -69,12 +70,12 @@ class BPETokenizer:
         default_pattern, default_specials = ENCODINGS[encoding]
         core = _in_file(path, _text.BPE.from_tiktoken, _read(path), pattern or default_pattern,
                         dict(default_specials if special_tokens is None else special_tokens))
-        return cls(core, encoding)
+        return cls(core, encoding, from_ranks=True)
 
     @classmethod
     def from_ranks(cls, ranks, pattern="gpt2", special_tokens=None, name=None):
         """From a {bytes: rank} dict (tiktoken's mergeable_ranks)."""
-        return cls(_text.BPE.from_ranks(dict(ranks), pattern, dict(special_tokens or {})), name)
+        return cls(_text.BPE.from_ranks(dict(ranks), pattern, dict(special_tokens or {})), name, from_ranks=True)
 
     @classmethod
     def from_gpt2(cls, encoder_json, vocab_bpe, *, pattern="gpt2", special_tokens=None):
@@ -281,19 +282,20 @@ class BPETokenizer:
         return _text.pre_tokenize(text, pattern or self._pattern_name())
 
     def __getstate__(self):
-        return {"json": self.to_json(), "name": self.name, "pattern": self._pattern_name()}
+        return {"json": self.to_json(), "name": self.name, "pattern": self._pattern_name(),
+                "from_ranks": self._from_ranks}
 
     def __setstate__(self, state):
         spec = state["json"]
         model = spec["model"]
         specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
-        tiktoken_rule = state.get("name") in ENCODINGS
+        tiktoken_rule = state.get("from_ranks", state.get("name") in ENCODINGS)  # (older pickles: by name)
         if tiktoken_rule:  # ranks = ids: rebuild with tiktoken's merge rule
             ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
             core = _text.BPE.from_ranks(ranks, state["pattern"], specials)
         else:
             core = _text.BPE.from_byte_level_merges(model["vocab"], model["merges"], state["pattern"], specials)
-        self.__init__(core, state.get("name"))
+        self.__init__(core, state.get("name"), from_ranks=tiktoken_rule)
         self._pattern = state["pattern"]
 
     def _pattern_name(self):
