@@ -913,3 +913,16 @@ def test_bpe_from_ranks_keeps_its_ids_through_pickling_under_any_name():
         tok = BPETokenizer.from_ranks(ranks, pattern="gpt2", name=name)
         again = pickle.loads(pickle.dumps(tok))
         assert tok.encode("hello world").ids == again.encode("hello world").ids == [31373, 995], name
+
+
+def test_bpe_encode_batch_takes_tuples_as_wordpiece_does():
+    import importlib.util
+    from pyseq.tokenizers import BPETokenizer
+    spec = importlib.util.find_spec("whisper")
+    if spec is None:
+        pytest.skip("asset package 'openai-whisper' is not installed")
+    tok = BPETokenizer.from_tiktoken(spec.submodule_search_locations[0] + "/assets/gpt2.tiktoken", "gpt2")
+    from_tuple = tok.encode_batch(("hello", "world"), ("a", "b"))
+    from_list = tok.encode_batch(["hello", "world"], ["a", "b"])
+    np.testing.assert_array_equal(from_tuple["input_ids"], from_list["input_ids"])
+    assert [e.ids for e in tok.encode_batch_encodings(("hello", "world"))] == [[31373], [6894]]

@@ -207,7 +207,7 @@ class BPETokenizer:
                                max_length=None, truncation=None, stride=0, truncation_side="right"):
         """Many texts at once -> a list of Encoding."""
         texts, pairs = seq(texts), seq(pairs)
-        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
+        allowed = self._allowed([*texts, *(pairs or ())], allowed_special, disallowed_special)
         core = self._core.encode_batch(texts, pairs, allowed, -1, -1,
                                        *truncation_args(max_length, truncation, stride, truncation_side))
         return [Encoding(e, self) for e in core]
@@ -222,7 +222,7 @@ class BPETokenizer:
             texts = [texts]
             pairs = [pairs] if isinstance(pairs, str) else pairs
         texts, pairs = seq(texts), seq(pairs)
-        allowed = self._allowed(texts + (pairs or []), allowed_special, disallowed_special)
+        allowed = self._allowed([*texts, *(pairs or ())], allowed_special, disallowed_special)
         if pad_id is None:
             pad_id = self.special_tokens.get(_ENDOFTEXT, 0)
         pad, length, multiple, left = padding_args(padding, max_length, pad_to_multiple_of, padding_side)
