@@ -926,3 +926,25 @@ def test_bpe_encode_batch_takes_tuples_as_wordpiece_does():
     from_list = tok.encode_batch(["hello", "world"], ["a", "b"])
     np.testing.assert_array_equal(from_tuple["input_ids"], from_list["input_ids"])
     assert [e.ids for e in tok.encode_batch_encodings(("hello", "world"))] == [[31373], [6894]]
+
+
+def test_more_clear_messages(tmp_path):
+    import json
+    from pyseq.data import default_collate
+    from pyseq.tokenizers import BPETokenizer, WordPieceTokenizer
+    with pytest.raises(TypeError, match="a batch mixes Tensor and ndarray"):
+        default_collate([pyseq.ones(2), np.ones(2)])
+    for spec, message in [([1, 2], "expected a tokenizer.json object, got a JSON list"),
+                          ({"model": {"type": "WordPiece", "vocab": {}}}, "vocab must be a non-empty object"),
+                          ({"model": {"type": "WordPiece", "vocab": {"[UNK]": -1, "a": 0}}},
+                           "token '\\[UNK\\]' has id -1")]:
+        path = tmp_path / "tokenizer.json"
+        path.write_text(json.dumps(spec))
+        with pytest.raises(ValueError, match=f"tokenizer.json: WordPieceTokenizer: {message}"):
+            WordPieceTokenizer.from_file(str(path))
+    bpe = BPETokenizer.from_ranks({bytes([b]): b for b in range(256)})
+    with pytest.raises(ValueError, match=r"decode: token id 2147483648 is out of range \(this tokenizer's ids are 0 .. 255\)"):
+        bpe.decode([2**31])
+    with pytest.raises(TypeError, match="decode: expected token ids \\(ints\\), got str 'a'"):
+        bpe.decode(["a"])
+    assert bpe.decode([104, 105]) == "hi"

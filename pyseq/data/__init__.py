@@ -132,6 +132,10 @@ def default_collate(batch):
     if not batch:
         raise ValueError("default_collate: got an empty batch")
     elem = batch[0]
+    kinds = {type(b).__name__ for b in batch if isinstance(b, (Tensor, np.ndarray))}
+    if len(kinds) > 1:
+        raise TypeError(f"default_collate: a batch mixes {' and '.join(sorted(kinds))}; make its samples all "
+                        f"Tensors or all numpy arrays")
     if isinstance(elem, Tensor):
         shapes = {tuple(b.shape) for b in batch if isinstance(b, Tensor)}
         if len(shapes) != 1 or not all(isinstance(b, Tensor) for b in batch):

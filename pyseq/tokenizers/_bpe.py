@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import numbers
 
 from .._core import text as _text
 from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
@@ -235,11 +236,24 @@ class BPETokenizer:
     __call__ = encode_batch
 
     def decode_bytes(self, ids):
-        return self._core.decode_bytes(list(ids))
+        return self._decode_bytes(ids, "decode_bytes")
 
     def decode(self, ids, errors="replace"):
         """Ids -> str (invalid UTF-8 is replaced, as in tiktoken)."""
-        return self._core.decode_bytes(list(ids)).decode("utf-8", errors=errors)
+        return self._decode_bytes(ids, "decode").decode("utf-8", errors=errors)
+
+    def _decode_bytes(self, ids, fn):
+        ids = list(ids)
+        try:
+            return self._core.decode_bytes(ids)
+        except TypeError:  # pybind11 could not take an id as int32: say which, and why
+            for i in ids:
+                if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+                    raise TypeError(f"{fn}: expected token ids (ints), got {type(i).__name__} {i!r}") from None
+                if not 0 <= i < 2**31:
+                    raise ValueError(f"{fn}: token id {i} is out of range (this tokenizer's ids are 0 .. "
+                                     f"{self.n_vocab - 1})") from None
+            raise
 
     def decode_stream(self, errors="replace"):
         """An incremental decoder: `step(ids)` returns the text the ids complete, holding back an

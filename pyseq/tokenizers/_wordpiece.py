@@ -97,10 +97,17 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_json(cls, spec):
+        if not isinstance(spec, dict):
+            raise ValueError(f"WordPieceTokenizer: expected a tokenizer.json object, got a JSON {type(spec).__name__}")
         model = spec.get("model") or {}
         if model.get("type") != "WordPiece":
             raise ValueError(f"WordPieceTokenizer: expected a WordPiece model, got {model.get('type')!r}")
         vocab_map = model["vocab"]
+        if not isinstance(vocab_map, dict) or not vocab_map:
+            raise ValueError("WordPieceTokenizer: the model's vocab must be a non-empty object of token -> id")
+        for tok, i in vocab_map.items():
+            if isinstance(i, bool) or not isinstance(i, int) or i < 0:
+                raise ValueError(f"WordPieceTokenizer: token {tok!r} has id {i!r}; ids must be non-negative ints")
         vocab = [None] * (max(vocab_map.values()) + 1)
         for tok, i in vocab_map.items():
             vocab[i] = tok
