@@ -940,7 +940,7 @@ def test_more_clear_messages(tmp_path):
                            "token '\\[UNK\\]' has id -1")]:
         path = tmp_path / "tokenizer.json"
         path.write_text(json.dumps(spec))
-        with pytest.raises(ValueError, match=f"tokenizer.json: WordPieceTokenizer: {message}"):
+        with pytest.raises(ValueError, match=f"tokenizer.json: WordPieceTokenizer: .*{message}"):
             WordPieceTokenizer.from_file(str(path))
     bpe = BPETokenizer.from_ranks({bytes([b]): b for b in range(256)})
     with pytest.raises(ValueError, match=r"decode: token id 2147483648 is out of range \(this tokenizer's ids are 0 .. 255\)"):
