@@ -287,3 +287,24 @@ def test_sum_and_mean_of_an_expanded_view_do_not_materialise_it():
     z.mean().backward()
     np.testing.assert_allclose(y.grad.numpy(), [0.5, 0.5])
     assert pyseq.tensor([True]).expand(7).sum().item() == 7
+
+
+def test_max_min_and_norm_of_an_expanded_view_do_not_materialise_it():
+    x = pyseq.tensor([1.0, -3.0, 2.0]).unsqueeze(0).expand(20000, 3).unsqueeze(2).expand(20000, 3, 10000)
+    assert x.max().item() == 2.0 and x.min().item() == -3.0
+    assert x.norm(float("inf")).item() == 3.0
+    np.testing.assert_allclose(x.norm().item(), np.sqrt(14 * 2e8), rtol=1e-6)  # the 2e8 repeats of 3 values
+    np.testing.assert_allclose(x.norm(1, dim=(0, 2)).numpy(), [2e8, 6e8, 4e8], rtol=1e-6)
+    assert pyseq._core.memory_stats()["cached_bytes"] < 1e8  # (a copy would be 2.4 GB)
+    # values and gradients as on the materialised tensor
+    torch = pytest.importorskip("torch")
+    base = np.array([[0.5, -1.5], [2.0, 1.0]])
+    for p in (1, 2, 3):
+        ours = pyseq.tensor(base, requires_grad=True)
+        theirs = torch.tensor(base, requires_grad=True)
+        a = ours.unsqueeze(1).expand(2, 4, 2).norm(p, dim=(1, 2))
+        b = theirs.unsqueeze(1).expand(2, 4, 2).norm(p, dim=(1, 2))
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12)
+        a.sum().backward()
+        b.sum().backward()
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)

@@ -269,11 +269,18 @@ struct NormBackward final : Node {
 Tensor norm(const Tensor& t, double p, const Shape& dims, bool keepdim) {
   floating_input(t, "norm");
   PYSEQ_CHECK(p > 0, ValueError, "norm: expected p > 0 (or inf), got p=", p);
-  Rows r = to_rows(t, detail::reduction_dims(t, dims, "norm"), keepdim);
+  // over an expanded view, ||x repeated k times||_p = k^(1/p) ||x||_p (the inf-norm is unchanged)
+  const std::vector<int64_t> rdims = detail::reduction_dims(t, dims, "norm");
+  auto [compact, repeat] = without_repeats(t, rdims);
+  Rows r = to_rows(compact, rdims, keepdim);
   Tensor out = empty(r.out_shape, t.dtype());
   PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), "norm", {
     dev::norm_rows<T>(r.data.data<T>(), r.rows, r.n, p, out.data<T>());
   });
+  if (repeat > 1 && std::isfinite(p)) {
+    NoGradGuard no_grad;
+    mul_(out, scalar_tensor(std::pow(static_cast<double>(repeat), 1.0 / p), out.dtype()));
+  }
   if (needs_grad(t)) {
     auto node = std::make_shared<NormBackward>();
     node->x = t;
@@ -340,7 +347,10 @@ Tensor extremum_all(const Tensor& t, bool is_max) {
   Tensor out;
   {
     NoGradGuard no_grad;
-    out = reshape(extremum_along(reshape(t, {-1}), 0, false, is_max, op).first, {});
+    Shape all(static_cast<size_t>(t.ndim()));
+    for (int64_t d = 0; d < t.ndim(); ++d) all[d] = d;
+    const Tensor values = without_repeats(t, all).first;  // an expanded view's values, once each
+    out = reshape(extremum_along(reshape(values, {-1}), 0, false, is_max, op).first, {});
   }
   if (needs_grad(t)) record(std::make_shared<ExtremumAllBackward>(is_max ? "MaxBackward" : "MinBackward", t, out), {t}, {out});
   return out;
