@@ -11,13 +11,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import time
 import types
 
 import numpy as np
 
 from .. import _core
+from ..io.safetensors import atomic_write
 from .keyedvectors import KeyedVectors
 
 __all__ = ["Word2Vec"]
@@ -25,6 +25,9 @@ __all__ = ["Word2Vec"]
 _BATCH_WORDS = 10000      # words of an iterable corpus handed to C++ per call (gensim's batch_words)
 _CHUNK_BYTES = 1 << 20    # bytes of a corpus file per call
 _FORMAT = "pyseq.word2vec/1"
+# the constructor's arguments a saved model records
+_PARAMS = ("vector_size", "window", "min_count", "max_vocab_size", "max_final_vocab", "workers", "epochs", "negative",
+           "sg", "hs", "cbow_mean", "alpha", "min_alpha", "sample", "ns_exponent", "seed")
 
 
 def _file_chunks(path):
@@ -145,25 +148,26 @@ class Word2Vec:
         if not vocab:
             raise ValueError(f"build_vocab: no word occurs min_count={self.min_count} times or more in the corpus "
                              f"({self.corpus_total_words} words); lower min_count")
-        words = [w for w, _ in vocab]
-        counts = np.array([c for _, c in vocab], dtype=np.int64)
         rng = np.random.default_rng(self.seed)
-        vectors = (rng.random((len(words), self.vector_size), dtype=np.float32) * 2 - 1) / self.vector_size  # U(-1, 1) / D
+        vectors = (rng.random((len(vocab), self.vector_size), dtype=np.float32) * 2 - 1) / self.vector_size  # U(-1, 1) / D
+        V = len(vocab)
+        syn1 = np.zeros((max(V - 1, 1), self.vector_size), np.float32) if self.hs else None
+        syn1neg = np.zeros((V, self.vector_size), np.float32) if self.negative else None
+        self._set_vocabulary([w for w, _ in vocab], [c for _, c in vocab], vectors, syn1, syn1neg)
+
+    def _set_vocabulary(self, words, counts, vectors, syn1, syn1neg):
+        """The vocabulary (by decreasing count) with its vectors and output weights, and the C++
+        trainer that updates them in place."""
         self.wv = KeyedVectors(self.vector_size)
         self.wv.add_vectors(words, vectors)
         self.wv.vectors = np.ascontiguousarray(self.wv.vectors, dtype=np.float32)
-        for w, c in zip(words, counts):
-            self.wv.set_vecattr(w, "count", int(c))
-        self.syn1 = np.zeros((max(len(words) - 1, 1), self.vector_size), np.float32) if self.hs else None
-        self.syn1neg = np.zeros((len(words), self.vector_size), np.float32) if self.negative else None
-        self._counts = counts
-        self._make_trainer()
-
-    def _make_trainer(self):
+        self.wv.expandos["count"] = np.asarray(counts, dtype=np.int64)  # (V,), row order
+        self.syn1 = None if syn1 is None else np.ascontiguousarray(syn1, dtype=np.float32)
+        self.syn1neg = None if syn1neg is None else np.ascontiguousarray(syn1neg, dtype=np.float32)
         self._trainer = _core.word2vec.Trainer(
-            list(self.wv.index_to_key), self._counts.tolist(), self.vector_size, self.window, bool(self.sg),
-            bool(self.hs), self.negative, self.ns_exponent, self.sample, bool(self.cbow_mean), self.workers,
-            self.seed, self.wv.vectors, self.syn1, self.syn1neg)
+            list(self.wv.index_to_key), self.wv.expandos["count"].tolist(), self.vector_size, self.window,
+            bool(self.sg), bool(self.hs), self.negative, self.ns_exponent, self.sample, bool(self.cbow_mean),
+            self.workers, self.seed, self.wv.vectors, self.syn1, self.syn1neg)
 
     # --- training ---
 
@@ -229,26 +233,12 @@ class Word2Vec:
     def save(self, fname):
         """Writes the model (vectors, output weights, counts, parameters) to one .npz file,
         atomically: a crash leaves the old file, never half a new one."""
-        params = {k: getattr(self, k) for k in ("vector_size", "window", "min_count", "max_vocab_size",
-                                                 "max_final_vocab", "workers", "epochs", "negative", "sg", "hs",
-                                                 "cbow_mean", "alpha", "min_alpha", "sample", "ns_exponent", "seed",
-                                                 "corpus_total_words", "corpus_count")}
+        params = {k: getattr(self, k) for k in _PARAMS + ("corpus_total_words", "corpus_count")}
         arrays = {"format": np.array(_FORMAT), "params": np.array(json.dumps(params)),
-                  "words": np.array(self.wv.index_to_key, dtype=object).astype(str),
-                  "counts": self._counts, "vectors": self.wv.vectors}
-        if self.syn1 is not None:
-            arrays["syn1"] = self.syn1
-        if self.syn1neg is not None:
-            arrays["syn1neg"] = self.syn1neg
-        directory = os.path.dirname(os.path.abspath(fname))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, fname)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+                  "words": np.array(self.wv.index_to_key, dtype=str), "counts": self.wv.expandos["count"],
+                  "vectors": self.wv.vectors}
+        arrays.update({name: getattr(self, name) for name in ("syn1", "syn1neg") if getattr(self, name) is not None})
+        atomic_write(fname, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, fname):
@@ -261,19 +251,10 @@ class Word2Vec:
         if not ok:
             raise ValueError(f"Word2Vec.load: {fname!r} is not a model saved by pyseq's Word2Vec.save")
         params = json.loads(str(data["params"]))
-        model = cls(**{k: params[k] for k in ("vector_size", "window", "min_count", "max_vocab_size",
-                                              "max_final_vocab", "workers", "epochs", "negative", "sg", "hs",
-                                              "cbow_mean", "alpha", "min_alpha", "sample", "ns_exponent", "seed")})
+        model = cls(**{k: params[k] for k in _PARAMS})
         model.corpus_total_words, model.corpus_count = params["corpus_total_words"], params["corpus_count"]
-        words = [str(w) for w in data["words"]]
-        model._counts = data["counts"].astype(np.int64)
-        model.wv.add_vectors(words, data["vectors"])
-        model.wv.vectors = np.ascontiguousarray(model.wv.vectors, dtype=np.float32)
-        for w, c in zip(words, model._counts):
-            model.wv.set_vecattr(w, "count", int(c))
-        model.syn1 = np.ascontiguousarray(data["syn1"]) if "syn1" in data.files else None
-        model.syn1neg = np.ascontiguousarray(data["syn1neg"]) if "syn1neg" in data.files else None
-        model._make_trainer()
+        optional = {name: data[name] if name in data.files else None for name in ("syn1", "syn1neg")}
+        model._set_vocabulary([str(w) for w in data["words"]], data["counts"], data["vectors"], **optional)
         model.wv.fill_norms(force=True)
         return model
 

@@ -49,6 +49,7 @@ class VocabCounter {
     int64_t count, first_seen;
   };
   std::unordered_map<std::string, Entry> counts_;
+  std::string lookup_;  // the word being counted, in a buffer reused across words
   int64_t max_vocab_size_, floor_ = 1, total_words_ = 0, sentences_ = 0, next_id_ = 0;
 };
 

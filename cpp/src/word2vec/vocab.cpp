@@ -33,12 +33,13 @@ void for_each_word(std::string_view text, const std::function<void(std::string_v
 
 void VocabCounter::count(std::string_view word) {
   ++total_words_;
-  auto it = counts_.find(std::string(word));
+  lookup_.assign(word);  // (a reused string: no allocation per word for the lookup)
+  auto it = counts_.find(lookup_);
   if (it != counts_.end()) {
     ++it->second.count;
     return;
   }
-  counts_.emplace(std::string(word), Entry{1, next_id_++});
+  counts_.emplace(lookup_, Entry{1, next_id_++});
   if (max_vocab_size_ > 0 && static_cast<int64_t>(counts_.size()) > max_vocab_size_) {
     for (auto e = counts_.begin(); e != counts_.end();)  // word2vec.c's ReduceVocab
       e = e->second.count <= floor_ ? counts_.erase(e) : std::next(e);

@@ -305,7 +305,7 @@ void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, c
         if (padded(lengths, b, t)) {  // the gradient passes through to the state before
           for (int64_t q = 0; q < GH / H; ++q) {
             std::fill(gxr + q * H, gxr + q * H + nj, T(0));
-            std::fill(ghr + q * H, ghr + q * H + nj, T(0));
+            if (gru) std::fill(ghr + q * H, ghr + q * H + nj, T(0));  // else ghr is gxr
           }
           std::copy(after + row, after + row + nj, before + row);
           continue;
