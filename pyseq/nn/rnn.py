@@ -160,6 +160,7 @@ class RNNBase(Module):
         lengths, packed = None, None
         if isinstance(input, PackedSequence):
             packed = input
+            _check_input(packed.data, cls)
             input, lengths = pad_packed_sequence(packed)
             batched = True
         else:
@@ -172,7 +173,6 @@ class RNNBase(Module):
                 input = input.unsqueeze(1)
             elif self.batch_first:
                 input = input.transpose(0, 1)
-        _check_input(input, cls)
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{cls}: expected input with {self.input_size} features (input_size) in the last "
                              f"dim, got {input.shape[-1]} (input of shape {tuple(input.shape)})")
