@@ -158,3 +158,24 @@ def test_fused_matches_the_plain_path_on_random_sizes():
         plain, _ = F.attention_with_weights(q, k, v, attn_mask=mask, is_causal=causal)
         np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=f"B={B} H={H} Tq={Tq} Tk={Tk} d={d} dv={dv} causal={causal}")
+
+
+@pytest.mark.parametrize("Tq,Tk", [(1, 37), (5, 70), (3, 3)])
+def test_without_grad_a_kv_cache_prefix_is_read_in_place_and_matches_torch(Tq, Tk):
+    # a preallocated (B, H, T_max, d) cache; attention reads its first Tk rows through a view
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(Tk)
+    B, H, T_max, d, dv = 2, 3, 80, 8, 6
+    k_cache = rng.standard_normal((B, H, T_max, d)).astype(np.float32)
+    v_cache = rng.standard_normal((B, H, T_max, dv)).astype(np.float32)
+    q = rng.standard_normal((B, H, Tq, d)).astype(np.float32)
+    keep = rng.random((B, 1, 1, Tk)) > 0.3
+    keep[..., -1] = True  # every query row sees at least one key
+    k, v = pyseq.from_numpy(k_cache), pyseq.from_numpy(v_cache)
+    with pyseq.no_grad():
+        ours = F.scaled_dot_product_attention(pyseq.from_numpy(q), k[:, :, :Tk], v[:, :, :Tk],
+                                              attn_mask=pyseq.from_numpy(keep))
+    ref = torch.nn.functional.scaled_dot_product_attention(
+        torch.from_numpy(q), torch.from_numpy(k_cache[:, :, :Tk]), torch.from_numpy(v_cache[:, :, :Tk]),
+        attn_mask=torch.from_numpy(keep))
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)

@@ -88,6 +88,16 @@ def test_linear_fused_bias_gradcheck_and_parity(op, shape, with_bias):
     op.check(fn, [shape, (3, 4), (3,)], grad_inputs=[0, 1, 2] if with_bias else [0, 1])
 
 
+@pytest.mark.parametrize("rows", [(2, 5), (300,)], ids=str)
+def test_linear_reads_a_transposed_weight_in_place(op, rows):
+    # GPT-2's Conv1D keeps its weight as (in, out) and passes weight.T: gradients flow back to (in, out)
+    def fn(m, x, w_in_out, b):
+        if m is pyseq:
+            return pyseq._core.linear(x, w_in_out.transpose(0, 1), b)
+        return m.nn.functional.linear(x, w_in_out.T, b)
+    op.check(fn, [rows + (4,), (4, 3), (3,)], grad_inputs=[0, 1, 2])
+
+
 def test_linear_errors_name_the_shapes():
     with pytest.raises(ValueError, match=r"in_features=4.*\[2, 3\]"):
         pyseq._core.linear(pyseq.ones(2, 3), pyseq.ones(5, 4))

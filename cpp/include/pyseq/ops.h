@@ -142,7 +142,8 @@ Tensor log_softmax(const Tensor& t, int64_t dim);
 // --- matrix products: 1-D, 2-D and batched N-D with broadcast batch dims ---
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x (*, in) @ weight (out, in)^T + bias (out,) -> (*, out) in one GEMM: the output starts as the
-// bias rows and the product is accumulated onto it. bias may be undefined. `activation` ("none",
+// bias rows and the product is accumulated onto it. A transposed weight (the .T view of an (in, out)
+// matrix, as GPT-2's Conv1D stores it) is read in place. bias may be undefined. `activation` ("none",
 // "relu", "gelu", "gelu_tanh") is applied by the GEMM epilogue while the output is in cache;
 // GELU with gradients (or in float64) falls back to a separate gelu op.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::string& activation = "none");
@@ -199,6 +200,8 @@ std::vector<Tensor> rnn_layer(const std::string& mode, const Tensor& x, const Te
 // to (..., Tq, Tk), no gradient; is_causal: query i sees keys j <= i; scale defaults to 1 / sqrt(d).
 // A query row whose keys are all masked gives zeros (never NaN). Fused: O(T) memory, backward
 // recomputes each block from the saved row log-sum-exp; dropout_p drops weights (training only).
+// Without gradients, key and value are read in place when their rows are dense and their batch dims
+// are one stride apart, such as the first Tk rows of a preallocated (B, H, T_max, d) KV cache.
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& attn_mask,
                                     double dropout_p = 0.0, bool is_causal = false, std::optional<double> scale = std::nullopt);
 // The same by ops (matmul, softmax, matmul), with the weights (..., Tq, Tk) for inspection (no dropout).

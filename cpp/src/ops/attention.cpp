@@ -33,6 +33,28 @@ Tensor with_batch(const Tensor& t, const Shape& batch) {
   return contiguous(expand(t, shape));
 }
 
+// `t` expanded to batch + its last two dims, read in place when its rows are dense and its batch
+// dims are one stride apart (returned in batch_stride), else copied contiguous (batch_stride 0).
+Tensor with_batch_in_place(const Tensor& t, const Shape& batch, int64_t& batch_stride) {
+  Shape shape = batch;
+  shape.push_back(t.shape()[t.ndim() - 2]);
+  shape.push_back(t.shape().back());
+  const Tensor e = expand(t, shape);
+  const int64_t n = e.ndim(), cols = shape[n - 1];
+  batch_stride = 0;
+  if (e.strides()[n - 1] != 1 && cols > 1) return contiguous(e);
+  if (e.strides()[n - 2] != cols && shape[n - 2] > 1) return contiguous(e);
+  int64_t stride = -1, span = 1;  // the stride of the innermost batch dim of size > 1; span: problems inside it
+  for (int64_t d = n - 3; d >= 0; --d) {
+    if (shape[d] == 1) continue;
+    if (stride < 0) stride = e.strides()[d];
+    else if (e.strides()[d] != stride * span) return contiguous(e);
+    span *= shape[d];
+  }
+  batch_stride = stride > 0 ? stride : 0;
+  return stride == 0 ? contiguous(e) : e;
+}
+
 double scale_or_default(std::optional<double> scale, int64_t d) {
   return scale ? *scale : 1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(d, 1)));
 }
@@ -110,11 +132,15 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   const char* op = "scaled_dot_product_attention";
   const Shape batch = attention_batch(query, key, value, op);
   PYSEQ_CHECK(dropout_p >= 0 && dropout_p <= 1, ValueError, op, ": dropout_p must be in [0, 1], got ", dropout_p);
-  const Tensor q = with_batch(query.detach(), batch), k = with_batch(key.detach(), batch),
-               v = with_batch(value.detach(), batch);
+  const bool grad = needs_grad(query, key, value);  // the backward reads k and v dense
+  int64_t k_batch_stride = 0, v_batch_stride = 0;
+  const Tensor q = with_batch(query.detach(), batch);
+  const Tensor k = grad ? with_batch(key.detach(), batch) : with_batch_in_place(key.detach(), batch, k_batch_stride);
+  const Tensor v = grad ? with_batch(value.detach(), batch) : with_batch_in_place(value.detach(), batch, v_batch_stride);
   const int64_t Tq = q.shape()[q.ndim() - 2], Tk = k.shape()[k.ndim() - 2], d = q.shape().back(), dv = v.shape().back();
   const BroadcastMask mask = broadcast_mask(attn_mask, batch, Tq, Tk, q.dtype());
-  kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p, {}};
+  kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p, {},
+                                 k_batch_stride, v_batch_stride};
   if (dropout_p > 0) s.rng = reserve_rng(kernels::cpu::dropout_blocks(s));
   Shape out_shape = batch;
   out_shape.push_back(Tq);
@@ -126,7 +152,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     dev::attention_forward<T>(q.data<T>(), k.data<T>(), v.data<T>(), kernel_mask<T>(mask), s, out.data<T>(),
                               lse.data<T>());
   });
-  if (needs_grad(query, key, value)) {
+  if (grad) {
     auto node = std::make_shared<AttentionBackward>();
     node->q = q;
     node->k = k;

@@ -130,14 +130,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const s
   Tensor out = empty(out_shape, x.dtype());
   {
     NoGradGuard no_grad;
-    const Tensor x2 = contiguous(x.detach()), w = contiguous(weight.detach());
+    const Tensor x2 = contiguous(x.detach());
+    const MatrixOperand w = as_matrix(weight.detach());  // (out, in), or read as its transpose (in, out) in place
     Tensor out2 = reshape(out, {rows, out_f});  // (rows, out), a view of out
     if (bias.defined()) copy_(out2, bias.detach());  // every row starts as the bias
     PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "linear", {
       const dev::Epilogue<T> epilogue = activation == "relu" ? dev::relu_epilogue<T>()
                                         : is_gelu            ? dev::gelu_epilogue<T>(activation == "gelu_tanh")
                                                              : nullptr;
-      dev::gemm<T>(false, true, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.data<T>(), in_f,
+      dev::gemm<T>(false, !w.trans, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.t.data<T>(), w.ld,
                        bias.defined() ? T(1) : T(0), out2.data<T>(), out_f, epilogue);
     });
   }

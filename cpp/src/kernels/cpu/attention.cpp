@@ -91,7 +91,9 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
   const int64_t q_blocks = (s.Tq + kBlockQ - 1) / kBlockQ;
   parallel_for_each(s.batch * q_blocks, kBlockQ * s.Tk * (s.d + s.dv), [&](int64_t task) {
     const int64_t b = task / q_blocks, i0 = (task % q_blocks) * kBlockQ, rows = std::min(kBlockQ, s.Tq - i0);
-    const T *qb = q + b * s.Tq * s.d, *kb = k + b * s.Tk * s.d, *vb = v + b * s.Tk * s.dv;
+    const int64_t k_stride = s.k_batch_stride ? s.k_batch_stride : s.Tk * s.d;
+    const int64_t v_stride = s.v_batch_stride ? s.v_batch_stride : s.Tk * s.dv;
+    const T *qb = q + b * s.Tq * s.d, *kb = k + b * k_stride, *vb = v + b * v_stride;
     std::vector<T> scores(static_cast<size_t>(kBlockQ * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
     std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);

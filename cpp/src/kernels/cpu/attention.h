@@ -2,7 +2,8 @@
 // blocks, an online softmax per query row, only each row's log-sum-exp kept for backward, so
 // neither pass materialises the (Tq, Tk) matrix. Causal blocks above the diagonal are skipped.
 //
-// For each of `batch` problems (the flattened leading dims), all contiguous:
+// For each of `batch` problems (the flattened leading dims), all contiguous (in the forward, k and v
+// of problem b may start at b * k_batch_stride and b * v_batch_stride instead):
 //   q (Tq, d), k (Tk, d), v (Tk, dv) -> out (Tq, dv), lse (Tq,):
 //   s_ij = scale q_i . k_j + mask_ij (masked: -inf; causal: j > i is masked)
 //   p_ij = exp(s_ij - lse_i), lse_i = log sum_j exp(s_ij), out_i = sum_j drop_ij p_ij v_j.
@@ -35,6 +36,7 @@ struct AttentionShape {
   bool causal;
   double dropout_p;  // 0: no dropout
   RngState rng;      // where the dropout draws start
+  int64_t k_batch_stride = 0, v_batch_stride = 0;  // forward only; 0: dense, Tk d and Tk dv
 };
 
 // The Philox counters a forward (and its backward) with dropout draws from: four elements a block.
