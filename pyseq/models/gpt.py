@@ -1,0 +1,540 @@
+"""GPT-2: a causal language model in the layout of Hugging Face's GPT2LMHeadModel.
+
+    config = GPTConfig(vocab_size=50257, n_positions=256, n_embd=256, n_layer=4, n_head=4)
+    model = GPT(config)                              # or GPT.from_pretrained("gpt2-folder")
+    loss = model(ids, labels=ids).loss               # ids (B, T) int64
+    out = model.generate([[15496, 995]], max_new_tokens=20, do_sample=True, top_p=0.9, seed=0)
+    for piece in model.stream_text(tokenizer, "Hello", max_new_tokens=20): print(piece, end="")
+
+The block (pre-LayerNorm), with x (B, T, C), H heads of size hd = C / H:
+
+    x = x + c_proj(attention(split_heads(c_attn(ln_1(x)))))     causal, fused, O(T) memory
+    x = x + mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(x))))
+
+Module and parameter names are Hugging Face's, and c_attn / c_proj / c_fc are its Conv1D: a weight
+stored (in, out), so `save_pretrained` folders load in `transformers` and theirs load here.
+
+Generation keeps a KVCache: per layer, key and value buffers (B, H, max_length, hd) allocated once;
+each step writes its new position and attends over the filled prefix in place (no recompute, no
+copy of the prefix). Prompts of different lengths are padded on the left, with position ids that
+count only real tokens and a mask that hides the padding, as `transformers` does.
+"""
+
+import json
+import math
+import numbers
+import os
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .. import _core, optim
+from ..autograd import no_grad
+from ..io.safetensors import atomic_write, load_file, save_file
+from ..nn import functional as F
+from ..nn import init
+from ..nn.containers import ModuleList
+from ..nn.dropout import Dropout
+from ..nn.layers import Embedding, Linear
+from ..nn.module import Module, Parameter
+from ..nn.normalization import LayerNorm
+
+__all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
+
+_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
+                "gelu": "gelu", "relu": "relu"}
+
+
+@dataclass
+class GPTConfig:
+    """GPT-2's hyperparameters under Hugging Face's names (config.json of a GPT2LMHeadModel).
+    n_inner: the MLP width (None: 4 * n_embd). activation_function: gelu_new (tanh form), gelu
+    (erf form) or relu."""
+    vocab_size: int = 50257
+    n_positions: int = 1024
+    n_embd: int = 768
+    n_layer: int = 12
+    n_head: int = 12
+    n_inner: int = None
+    activation_function: str = "gelu_new"
+    resid_pdrop: float = 0.1
+    embd_pdrop: float = 0.1
+    attn_pdrop: float = 0.1
+    layer_norm_epsilon: float = 1e-5
+    initializer_range: float = 0.02
+    scale_attn_weights: bool = True
+    scale_attn_by_inverse_layer_idx: bool = False
+    tie_word_embeddings: bool = True
+    bos_token_id: int = 50256
+    eos_token_id: int = 50256
+
+    def __post_init__(self):
+        for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"GPTConfig: {name} must be a positive int, got {value!r}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
+        if self.activation_function not in _ACTIVATIONS:
+            raise ValueError(f"GPTConfig: activation_function must be one of {sorted(_ACTIVATIONS)}, "
+                             f"got {self.activation_function!r}")
+        for name in ("resid_pdrop", "embd_pdrop", "attn_pdrop"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"GPTConfig: {name} must be in [0, 1), got {getattr(self, name)!r}")
+
+    @property
+    def head_dim(self):
+        return self.n_embd // self.n_head
+
+    @classmethod
+    def from_dict(cls, d, source="config"):
+        """From a config.json's dict: a GPT-2 config (model_type 'gpt2'); unknown keys are ignored,
+        n_ctx is an old name of n_positions."""
+        model_type = d.get("model_type", "gpt2")
+        if model_type != "gpt2":
+            raise ValueError(f"{source}: expected a GPT-2 checkpoint (model_type 'gpt2'), got model_type "
+                             f"{model_type!r}")
+        names = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        if "n_positions" not in kwargs and "n_ctx" in d:
+            kwargs["n_positions"] = d["n_ctx"]
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json_file(cls, path):
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = json.load(f)
+        except ValueError as e:
+            raise ValueError(f"{path}: not a valid JSON config ({e})") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: expected a JSON object, got {type(d).__name__}")
+        return cls.from_dict(d, source=path)
+
+    def to_dict(self):
+        d = asdict(self)
+        d.update(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_ctx=self.n_positions, torch_dtype="float32")
+        return d
+
+
+class Conv1D(Module):
+    """Hugging Face's GPT-2 projection: y = x @ weight + bias with weight (in_features, out_features),
+    the transpose of Linear's layout (linear reads weight.T in place). `activation` is fused into the
+    GEMM when no gradient is needed."""
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(_core.empty(in_features, out_features))
+        self.bias = Parameter(_core.zeros(out_features))
+
+    def forward(self, x, activation="none"):  # (*, in) -> (*, out)
+        return F.linear(x, self.weight.transpose(0, 1), self.bias, activation=activation)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class KVCache:
+    """Keys and values of the positions seen so far, per layer: buffers (B, H, max_length, hd)
+    allocated once. `length` positions are filled; `update` writes the next ones in place and
+    returns views of the filled prefix."""
+
+    def __init__(self, config, batch_size, max_length, dtype=None):
+        if max_length > config.n_positions:
+            raise ValueError(f"KVCache: max_length={max_length} exceeds the model's context n_positions="
+                             f"{config.n_positions}")
+        shape = (batch_size, config.n_head, max_length, config.head_dim)
+        self.keys = [_core.zeros(*shape, dtype=dtype) for _ in range(config.n_layer)]
+        self.values = [_core.zeros(*shape, dtype=dtype) for _ in range(config.n_layer)]
+        self.batch_size, self.max_length, self.length = batch_size, max_length, 0
+
+    def update(self, layer, k, v):  # k, v (B, H, T, hd) of the next T positions -> (B, H, length + T, hd)
+        end = self.length + k.shape[2]
+        if end > self.max_length:
+            raise ValueError(f"KVCache: {end} positions do not fit its max_length={self.max_length}")
+        self.keys[layer][:, :, self.length:end] = k
+        self.values[layer][:, :, self.length:end] = v
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+
+
+class CausalSelfAttention(Module):
+    def __init__(self, config, layer_idx):
+        super().__init__()
+        C = config.n_embd
+        self.n_head, self.layer_idx = config.n_head, layer_idx
+        self.c_attn = Conv1D(C, 3 * C)
+        self.c_proj = Conv1D(C, C)
+        self.attn_pdrop = config.attn_pdrop
+        self.resid_dropout = Dropout(config.resid_pdrop)
+        scale = 1.0 / math.sqrt(config.head_dim) if config.scale_attn_weights else 1.0
+        self.scale = scale / (layer_idx + 1) if config.scale_attn_by_inverse_layer_idx else scale
+
+    def forward(self, x, mask, cache=None):  # x (B, T, C) -> (B, T, C); mask: see GPT._attention_mask
+        B, T, C = x.shape
+        qkv = self.c_attn(x).reshape(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
+        q, k, v = qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)
+        if cache is not None:
+            k, v = cache.update(self.layer_idx, k, v)  # (B, H, past + T, hd)
+        attn_mask, is_causal = mask
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=self.scale,
+                                           dropout_p=self.attn_pdrop if self.training else 0.0)  # (B, H, T, hd)
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(B, T, C)))
+
+
+class MLP(Module):
+    def __init__(self, config):
+        super().__init__()
+        inner = config.n_inner or 4 * config.n_embd
+        self.c_fc = Conv1D(config.n_embd, inner)
+        self.c_proj = Conv1D(inner, config.n_embd)
+        self.activation = _ACTIVATIONS[config.activation_function]
+        self.dropout = Dropout(config.resid_pdrop)
+
+    def forward(self, x):  # (B, T, C) -> (B, T, C)
+        return self.dropout(self.c_proj(self.c_fc(x, activation=self.activation)))
+
+
+class Block(Module):
+    def __init__(self, config, layer_idx):
+        super().__init__()
+        self.ln_1 = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.attn = CausalSelfAttention(config, layer_idx)
+        self.ln_2 = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.mlp = MLP(config)
+
+    def forward(self, x, mask, cache=None):  # (B, T, C) -> (B, T, C)
+        x = x + self.attn(self.ln_1(x), mask, cache)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2Model(Module):
+    """The stack without the LM head: token + position embeddings, blocks, final LayerNorm."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.wte = Embedding(config.vocab_size, config.n_embd)
+        self.wpe = Embedding(config.n_positions, config.n_embd)
+        self.drop = Dropout(config.embd_pdrop)
+        self.h = ModuleList([Block(config, i) for i in range(config.n_layer)])
+        self.ln_f = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+
+    def forward(self, input_ids, position_ids, mask, cache=None):  # (B, T) int64 -> (B, T, C)
+        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        for block in self.h:
+            x = block(x, mask, cache)
+        return self.ln_f(x)
+
+
+@dataclass
+class CausalLMOutput:
+    loss: object = None    # scalar Tensor, when labels were given
+    logits: object = None  # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
+
+
+def _as_ids(value, what):
+    """An int64 numpy array from a Tensor, numpy array or nested lists of ints."""
+    if isinstance(value, _core.Tensor):
+        value = value.numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise TypeError(f"GPT: {what} must hold integer token ids, got {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+class GPT(Module):
+    """GPT-2 with its LM head (the token embedding, tied, unless config.tie_word_embeddings is False):
+    Hugging Face's GPT2LMHeadModel, same state-dict keys and layouts."""
+
+    def __init__(self, config):
+        super().__init__()
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"GPT: expected a GPTConfig, got {type(config).__name__}")
+        self.config = config
+        self.transformer = GPT2Model(config)
+        if not config.tie_word_embeddings:
+            self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Hugging Face's initialisation: weights N(0, initializer_range), biases 0, LayerNorms 1 and 0;
+        each residual projection (attn.c_proj, mlp.c_proj) N(0, initializer_range / sqrt(2 n_layer))."""
+        std = self.config.initializer_range
+        for name, p in self.named_parameters():
+            if name.endswith("ln_1.weight") or name.endswith("ln_2.weight") or name.endswith("ln_f.weight"):
+                init.ones_(p)
+            elif name.endswith("bias"):
+                init.zeros_(p)
+            elif name.endswith("c_proj.weight"):
+                init.normal_(p, 0.0, std / math.sqrt(2 * self.config.n_layer))
+            else:
+                init.normal_(p, 0.0, std)
+
+    # --- forward ---
+
+    def _head_weight(self):
+        return self.transformer.wte.weight if self.config.tie_word_embeddings else self.lm_head.weight
+
+    def _check_ids(self, ids, what="input_ids"):
+        if ids.size and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
+            bad = ids[(ids < 0) | (ids >= self.config.vocab_size)].flat[0]
+            raise IndexError(f"GPT: {what} holds id {bad}, outside the vocabulary [0, {self.config.vocab_size})")
+
+    def _attention_mask(self, attention_mask, past, T):
+        """(attn_mask, is_causal) for T new queries after `past` cached positions. attention_mask
+        (B, past + T), 1 = real token, or None. The fused causal cut when nothing is padded and
+        nothing is cached; else a bool (B or 1, 1, T, past + T): key j is seen by query i when
+        j <= past + i and j is not padding."""
+        padded = attention_mask is not None and not attention_mask.all()
+        if not padded and past == 0:
+            return None, T > 1
+        if not padded and T == 1:
+            return None, False
+        keep = np.arange(past + T)[None, :] <= past + np.arange(T)[:, None]  # (T, past + T)
+        if padded:
+            keep = keep[None, None] & attention_mask.astype(bool)[:, None, None, :]  # (B, 1, T, past + T)
+        return _core.from_numpy(np.ascontiguousarray(keep)), False
+
+    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0):
+        """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
+
+        attention_mask (B, past + T): 1 for real tokens, 0 for padding (covering the cached positions
+        too). position_ids (B, T): by default past .. past + T - 1. labels (B, T): the loss is the mean
+        cross entropy of predicting labels[:, t + 1] from position t, ignoring -100 (labels = input_ids
+        for a language model). cache: a KVCache that holds `past` positions and receives these.
+        logits_to_keep: compute the logits of only the last so many positions (0: all)."""
+        ids = _as_ids(input_ids, "input_ids")
+        if ids.ndim == 1:
+            ids = ids[None, :]
+        if ids.ndim != 2 or ids.shape[1] == 0:
+            raise ValueError(f"GPT: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
+        self._check_ids(ids)
+        B, T = ids.shape
+        past = cache.length if cache is not None else 0
+        if past + T > self.config.n_positions:
+            raise ValueError(f"GPT: {past + T} positions exceed the model's context n_positions="
+                             f"{self.config.n_positions}")
+        if cache is not None and cache.batch_size != B:
+            raise ValueError(f"GPT: the cache holds a batch of {cache.batch_size}, input_ids a batch of {B}")
+        mask = None
+        if attention_mask is not None:
+            mask = _as_ids(attention_mask, "attention_mask")
+            if mask.shape != (B, past + T):
+                raise ValueError(f"GPT: expected attention_mask of shape {(B, past + T)} (past + new positions), "
+                                 f"got {mask.shape}")
+        if position_ids is None:
+            positions = np.broadcast_to(np.arange(past, past + T, dtype=np.int64), (B, T))
+        else:
+            positions = _as_ids(position_ids, "position_ids")
+            if positions.shape != (B, T):
+                raise ValueError(f"GPT: expected position_ids of shape {(B, T)}, got {positions.shape}")
+            if positions.min() < 0 or positions.max() >= self.config.n_positions:
+                raise IndexError(f"GPT: position_ids must be in [0, {self.config.n_positions}), got "
+                                 f"[{positions.min()}, {positions.max()}]")
+        h = self.transformer(_core.from_numpy(np.ascontiguousarray(ids)),
+                             _core.from_numpy(np.ascontiguousarray(positions)),
+                             self._attention_mask(mask, past, T), cache)  # (B, T, C)
+        if cache is not None:
+            cache.length += T
+        if logits_to_keep and logits_to_keep < T:
+            h = h.narrow(1, T - logits_to_keep, logits_to_keep)
+        logits = F.linear(h, self._head_weight())  # (B, T', V)
+        loss = None
+        if labels is not None:
+            loss = self._lm_loss(logits, labels, B, T)
+        return CausalLMOutput(loss=loss, logits=logits)
+
+    def _lm_loss(self, logits, labels, B, T):
+        target = _as_ids(labels, "labels")
+        if target.shape != (B, T):
+            raise ValueError(f"GPT: expected labels of shape {(B, T)}, got {target.shape}")
+        if logits.shape[1] != T:
+            raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
+        if T < 2:
+            raise ValueError("GPT: a language-model loss needs at least 2 positions")
+        V = self.config.vocab_size
+        shifted = np.ascontiguousarray(target[:, 1:]).reshape(-1)  # position t predicts token t + 1
+        return F.cross_entropy(logits.narrow(1, 0, T - 1).reshape(-1, V), _core.from_numpy(shifted))
+
+    # --- optimisation ---
+
+    def configure_optimizers(self, weight_decay=0.1, learning_rate=6e-4, betas=(0.9, 0.95), eps=1e-8):
+        """AdamW with two parameter groups: weight decay on the matrices of the projections, none on
+        biases, LayerNorms and the (tied) embeddings."""
+        decay, no_decay = [], []
+        for name, p in self.named_parameters():
+            (decay if p.dim() >= 2 and "wte" not in name and "wpe" not in name else no_decay).append(p)
+        groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return optim.AdamW(groups, lr=learning_rate, betas=betas, eps=eps)
+
+    # --- Hugging Face folders ---
+
+    @classmethod
+    def from_pretrained(cls, path):
+        """Loads a folder with config.json and model.safetensors as written by transformers'
+        GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix)."""
+        path = os.fspath(path)
+        config_path, weights_path = os.path.join(path, "config.json"), os.path.join(path, "model.safetensors")
+        for p in (config_path, weights_path):
+            if not os.path.isfile(p):
+                raise FileNotFoundError(f"GPT.from_pretrained: {p} not found (expected a folder with config.json "
+                                        "and model.safetensors)")
+        model = cls(GPTConfig.from_json_file(config_path))
+        state = {}
+        for key, value in load_file(weights_path).items():
+            if key.endswith(".attn.bias") or key.endswith(".attn.masked_bias"):
+                continue  # the causal-mask buffers of old checkpoints
+            if not key.startswith("transformer.") and not key.startswith("lm_head."):
+                key = "transformer." + key
+            state[key] = value
+        if model.config.tie_word_embeddings:
+            state.pop("lm_head.weight", None)
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, ValueError) as e:
+            raise ValueError(f"GPT.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
+        return model
+
+    def save_pretrained(self, path):
+        """Writes config.json and model.safetensors (Hugging Face's key names and layouts), each atomically."""
+        path = os.fspath(path)
+        os.makedirs(path, exist_ok=True)
+        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
+        atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
+        save_file(self.state_dict(), os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+
+    # --- generation ---
+
+    def _prompts(self, input_ids, attention_mask, pad_token_id):
+        """(ids (B, L), mask (B, L)) with ragged prompts padded on the left."""
+        if isinstance(input_ids, (list, tuple)) and input_ids and isinstance(input_ids[0], (list, tuple, np.ndarray)):
+            rows = [_as_ids(r, "input_ids") for r in input_ids]
+            if any(r.ndim != 1 for r in rows):
+                raise ValueError("GPT.generate: each prompt must be a flat list of token ids")
+            L = max(len(r) for r in rows)
+            ids = np.full((len(rows), L), pad_token_id, dtype=np.int64)
+            mask = np.zeros((len(rows), L), dtype=np.int64)
+            for b, r in enumerate(rows):
+                if len(r):
+                    ids[b, L - len(r):], mask[b, L - len(r):] = r, 1
+        else:
+            ids = _as_ids(input_ids, "input_ids")
+            if ids.ndim == 1:
+                ids = ids[None, :]
+            if ids.ndim != 2:
+                raise ValueError(f"GPT.generate: expected input_ids (batch, length) or a list of prompts, got "
+                                 f"shape {ids.shape}")
+            mask = np.ones_like(ids) if attention_mask is None else _as_ids(attention_mask, "attention_mask")
+            if mask.shape != ids.shape:
+                raise ValueError(f"GPT.generate: attention_mask {mask.shape} does not match input_ids {ids.shape}")
+        if ids.shape[0] == 0 or (mask.sum(axis=1) == 0).any():
+            raise ValueError("GPT.generate: every prompt needs at least one token")
+        self._check_ids(ids[mask.astype(bool)], "the prompt")
+        return np.ascontiguousarray(ids), mask
+
+    def stream(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
+               eos_token_id=None, pad_token_id=None, seed=None, attention_mask=None):
+        """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
+        that has produced eos_token_id gets pad_token_id from then on, and the stream ends when all
+        have (or after max_new_tokens). The arguments are generate's."""
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+            raise ValueError(f"GPT.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
+        if do_sample:
+            if not isinstance(temperature, numbers.Real) or not temperature > 0:
+                raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
+            if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
+                raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
+            if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0):
+                raise ValueError(f"GPT.generate: top_k must be a non-negative int (0 or None: off), got {top_k!r}")
+        if pad_token_id is None:
+            pad_token_id = eos_token_id if eos_token_id is not None else 0
+        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
+        B, L = ids.shape
+        if L + max_new_tokens > self.config.n_positions:
+            raise ValueError(f"GPT.generate: a prompt of {L} tokens plus max_new_tokens={max_new_tokens} exceeds "
+                             f"the model's context n_positions={self.config.n_positions}")
+        if max_new_tokens == 0:
+            return
+        rng = np.random.default_rng(seed)
+        cache = KVCache(self.config, B, L + max_new_tokens, dtype=self.transformer.wte.weight.dtype)
+        positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)  # real tokens count from 0; padding gets 0
+        finished = np.zeros(B, dtype=bool)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                step_ids, step_positions = ids, positions
+                for _ in range(max_new_tokens):
+                    logits = self(step_ids, attention_mask=mask, position_ids=step_positions, cache=cache,
+                                  logits_to_keep=1).logits  # (B, 1, V)
+                    scores = logits.numpy()[:, -1, :].astype(np.float64)  # (B, V)
+                    token = _sample(scores, temperature, top_k, top_p, rng) if do_sample else scores.argmax(axis=1)
+                    token = np.where(finished, pad_token_id, token).astype(np.int64)
+                    if eos_token_id is not None:
+                        finished |= token == eos_token_id
+                    yield token
+                    if finished.all():
+                        return
+                    step_ids, step_positions = token[:, None], step_positions[:, -1:] + 1
+                    mask = np.concatenate([mask, np.ones((B, 1), dtype=mask.dtype)], axis=1)
+        finally:
+            self.train(was_training)
+
+    def generate(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
+                 eos_token_id=None, pad_token_id=None, seed=None, attention_mask=None):
+        """The prompts followed by up to max_new_tokens generated tokens: an int64 Tensor (B, L + n),
+        prompts left-padded to the longest (L) with pad_token_id, as transformers' generate returns.
+
+        input_ids: (B, L) ids (Tensor, array or lists, with attention_mask marking padding) or a list of
+        prompts of different lengths. Greedy unless do_sample; sampling scales the logits by 1 /
+        temperature, keeps the top_k most likely tokens and the smallest set whose probability reaches
+        top_p, then draws from a numpy Generator seeded by `seed`. A prompt stops at eos_token_id
+        (then padded with pad_token_id, default eos_token_id)."""
+        if pad_token_id is None:
+            pad_token_id = eos_token_id if eos_token_id is not None else 0
+        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
+        new = list(self.stream(ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id,
+                               pad_token_id, seed, attention_mask=mask))
+        out = np.concatenate([ids] + [t[:, None] for t in new], axis=1)
+        return _core.from_numpy(np.ascontiguousarray(out))
+
+    def stream_text(self, tokenizer, prompt, max_new_tokens=20, **kwargs):
+        """Yields the generated text of one prompt piece by piece, as tokens are made, through the
+        tokenizer's incremental decoder (a piece never splits a UTF-8 character). kwargs: generate's."""
+        ids = tokenizer.encode_ids(prompt) if isinstance(prompt, str) else prompt
+        decoder = tokenizer.decode_stream()
+        for token in self.stream([list(ids)], max_new_tokens, **kwargs):
+            piece = decoder.step([int(token[0])])
+            if piece:
+                yield piece
+        rest = decoder.flush()
+        if rest:
+            yield rest
+
+
+GPT2LMHeadModel = GPT
+
+
+def _sample(scores, temperature, top_k, top_p, rng):
+    """One token per row of scores (B, V), float64 logits: temperature, then top-k, then top-p
+    (transformers' order), then a draw from the softmax."""
+    scores = scores / temperature
+    V = scores.shape[1]
+    if top_k and top_k < V:
+        kth = np.partition(scores, V - top_k, axis=1)[:, V - top_k][:, None]
+        scores = np.where(scores < kth, -np.inf, scores)
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-scores, axis=1, kind="stable")
+        sorted_scores = np.take_along_axis(scores, order, axis=1)
+        probs = np.exp(sorted_scores - sorted_scores[:, :1])
+        probs /= probs.sum(axis=1, keepdims=True)
+        before = np.cumsum(probs, axis=1) - probs  # probability of the tokens ranked above
+        drop_sorted = before >= top_p  # keep the smallest prefix reaching top_p (always the first)
+        drop = np.zeros_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, axis=1)
+        scores = np.where(drop, -np.inf, scores)
+    probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random(scores.shape[0]) * cdf[:, -1]
+    return np.minimum((cdf < u[:, None]).sum(axis=1), V - 1)
