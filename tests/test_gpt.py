@@ -1,0 +1,285 @@
+"""pyseq.models.gpt against Hugging Face transformers' GPT2LMHeadModel on random-weight checkpoints:
+logits, loss and gradients; greedy generation (one prompt and a left-padded batch); the KV cache
+against a full recompute; folders written by either side loading in the other; sampling rules;
+streaming; bad input."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq.models import GPT, GPTConfig
+from pyseq.models.gpt import KVCache, _sample
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+CONFIGS = {  # transformers GPT2Config arguments
+    "tiny": dict(vocab_size=97, n_positions=128, n_embd=32, n_layer=2, n_head=4),
+    "gelu-erf-inner": dict(vocab_size=300, n_positions=96, n_embd=48, n_layer=3, n_head=3, n_inner=80,
+                           activation_function="gelu"),
+    "relu-untied-layer-scaled": dict(vocab_size=150, n_positions=100, n_embd=64, n_layer=2, n_head=8,
+                                     activation_function="relu", tie_word_embeddings=False,
+                                     scale_attn_by_inverse_layer_idx=True, layer_norm_epsilon=1e-6),
+    "one-head": dict(vocab_size=64, n_positions=80, n_embd=16, n_layer=1, n_head=1),
+}
+
+
+def hf_checkpoint(tmp_path, name, seed=0, initializer_range=0.15):
+    """A random GPT2LMHeadModel saved with save_pretrained; returns (hf model in eval mode, folder).
+    A wide initialisation keeps greedy generation from repeating one token."""
+    torch.manual_seed(seed)
+    args = dict(CONFIGS[name], bos_token_id=0, eos_token_id=0, initializer_range=initializer_range,
+                resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(**args)).eval()
+    folder = tmp_path / name
+    hf.save_pretrained(folder, safe_serialization=True)
+    return hf, folder
+
+
+def random_ids(shape, vocab, seed=0):
+    return np.random.default_rng(seed).integers(0, vocab, shape)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_logits_loss_and_gradients_match_transformers(tmp_path, name):
+    hf, folder = hf_checkpoint(tmp_path, name)
+    model = GPT.from_pretrained(folder)
+    V = CONFIGS[name]["vocab_size"]
+    ids = random_ids((3, 37), V)
+    labels = ids.copy()
+    labels[0, 5:9] = -100  # ignored positions
+    out = model(ids, labels=labels)
+    hf.train()
+    ref = hf(torch.tensor(ids), labels=torch.tensor(labels))
+    np.testing.assert_allclose(out.logits.detach().numpy(), ref.logits.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    out.loss.backward()
+    ref.loss.backward()
+    theirs = dict(hf.named_parameters())
+    for key, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs[key].grad.numpy(), rtol=1e-3, atol=2e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name", ["tiny", "gelu-erf-inner", "relu-untied-layer-scaled"])
+def test_greedy_generation_of_64_tokens_equals_transformers(tmp_path, name):
+    hf, folder = hf_checkpoint(tmp_path, name, seed=1)
+    model = GPT.from_pretrained(folder)
+    prompt = random_ids((1, 7), CONFIGS[name]["vocab_size"], seed=2)
+    ours = model.generate(prompt, max_new_tokens=64).numpy()
+    ref = hf.generate(torch.tensor(prompt), max_new_tokens=64, min_new_tokens=64, do_sample=False,
+                      pad_token_id=0, eos_token_id=None).numpy()
+    assert ours.shape == (1, 71)
+    assert len(set(ours[0, 7:].tolist())) > 3, "the random model should not repeat one token"
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_batch_of_prompts_of_different_lengths_is_left_padded_like_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", seed=3)
+    model = GPT.from_pretrained(folder)
+    prompts = [random_ids(n, 300, seed=n).tolist() for n in (3, 11, 1, 6)]
+    L = 11
+    ids = np.array([[5] * (L - len(p)) + p for p in prompts])
+    mask = np.array([[0] * (L - len(p)) + [1] * len(p) for p in prompts])
+    ours = model.generate(prompts, max_new_tokens=25, pad_token_id=5).numpy()
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), max_new_tokens=25, min_new_tokens=25,
+                      do_sample=False, pad_token_id=5, eos_token_id=None).numpy()
+    np.testing.assert_array_equal(ours, ref)
+    # each row also equals generating that prompt alone
+    for b, p in enumerate(prompts):
+        alone = model.generate([p], max_new_tokens=25).numpy()[0, len(p):]
+        np.testing.assert_array_equal(ours[b, L:], alone)
+
+
+def test_kv_cache_logits_equal_a_full_recompute_at_every_step(tmp_path):
+    _, folder = hf_checkpoint(tmp_path, "relu-untied-layer-scaled")
+    model = GPT.from_pretrained(folder).eval()
+    ids = random_ids((2, 40), 150, seed=4)
+    cache = KVCache(model.config, batch_size=2, max_length=40)
+    with pyseq.no_grad():
+        full = model(ids).logits.numpy()
+        step = model(ids[:, :9], cache=cache).logits.numpy()  # a prefill of 9 positions, then one at a time
+        np.testing.assert_allclose(step, full[:, :9], rtol=1e-4, atol=1e-5)
+        for t in range(9, 40):
+            step = model(ids[:, t:t + 1], cache=cache).logits.numpy()
+            np.testing.assert_allclose(step[:, 0], full[:, t], rtol=1e-4, atol=1e-5, err_msg=f"position {t}")
+        assert cache.length == 40
+        with pytest.raises(ValueError, match="exceed|max_length"):
+            model(ids[:, :1], cache=cache)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_path, tie):
+    pyseq.manual_seed(5)
+    model = GPT(GPTConfig(vocab_size=120, n_positions=64, n_embd=40, n_layer=2, n_head=5, tie_word_embeddings=tie,
+                          bos_token_id=0, eos_token_id=0))
+    model.save_pretrained(tmp_path / "ours")
+    assert sorted(os.listdir(tmp_path / "ours")) == ["config.json", "model.safetensors"]
+    hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "ours").eval()
+    ids = random_ids((2, 30), 120, seed=6)
+    model.eval()
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+    again = GPT.from_pretrained(tmp_path / "ours")
+    for (k, a), (k2, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert k == k2
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_old_checkpoint_keys_without_the_transformer_prefix_load(tmp_path):
+    # GPT-2's original hub files: keys of GPT2Model ('h.0.attn.c_attn.weight', ...) and causal-mask buffers
+    from safetensors.numpy import save_file
+    hf, folder = hf_checkpoint(tmp_path, "tiny")
+    tensors = {k[len("transformer."):]: v.detach().numpy() for k, v in hf.state_dict().items()
+               if k.startswith("transformer.")}
+    tensors["h.0.attn.bias"] = np.tril(np.ones((1, 1, 128, 128), dtype=np.float32))
+    old = tmp_path / "old"
+    old.mkdir()
+    save_file(tensors, str(old / "model.safetensors"), metadata={"format": "pt"})
+    (old / "config.json").write_text((folder / "config.json").read_text())
+    ids = random_ids((1, 20), 97)
+    model = GPT.from_pretrained(old).eval()
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_generation_stops_at_eos_and_pads_after_it(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
+    model = GPT.from_pretrained(folder)
+    prompts = [random_ids(5, 97, seed=8).tolist(), random_ids(9, 97, seed=9).tolist()]
+    free = model.generate(prompts, max_new_tokens=30, pad_token_id=1).numpy()
+    eos = int(free[0, 12])  # the 4th token of prompt 0: generation of that row must end there
+    first_eos = [int(np.flatnonzero(row[9:] == eos)[0]) if (row[9:] == eos).any() else None for row in free]
+    out = model.generate(prompts, max_new_tokens=30, eos_token_id=eos, pad_token_id=1).numpy()
+    L = 9
+    for b in range(2):
+        if first_eos[b] is None:
+            np.testing.assert_array_equal(out[b, L:], free[b, L:out.shape[1] - L + L])
+            continue
+        end = L + first_eos[b]
+        np.testing.assert_array_equal(out[b, :end + 1], free[b, :end + 1])
+        assert (out[b, end + 1:] == 1).all()
+    ids = np.array([[1] * 4 + prompts[0], prompts[1]])
+    mask = (np.arange(9)[None, :] >= np.array([[4], [0]])).astype(np.int64)
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), max_new_tokens=30, do_sample=False,
+                      eos_token_id=eos, pad_token_id=1).numpy()
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_sampling_is_seeded_and_top_k_1_or_a_tiny_top_p_is_greedy(tmp_path):
+    _, folder = hf_checkpoint(tmp_path, "tiny", seed=10)
+    model = GPT.from_pretrained(folder)
+    prompt = [random_ids(4, 97, seed=11).tolist()]
+    greedy = model.generate(prompt, max_new_tokens=20).numpy()
+    a = model.generate(prompt, max_new_tokens=20, do_sample=True, seed=3).numpy()
+    b = model.generate(prompt, max_new_tokens=20, do_sample=True, seed=3).numpy()
+    c = model.generate(prompt, max_new_tokens=20, do_sample=True, seed=4).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and not np.array_equal(a, greedy)
+    for kwargs in (dict(top_k=1), dict(top_p=1e-9), dict(temperature=1e-4)):
+        np.testing.assert_array_equal(model.generate(prompt, max_new_tokens=20, do_sample=True, seed=5, **kwargs),
+                                      greedy, err_msg=str(kwargs))
+
+
+@pytest.mark.parametrize("temperature,top_k,top_p", [(1.0, None, None), (0.7, 5, None), (1.3, None, 0.8),
+                                                     (1.0, 6, 0.5)])
+def test_sample_frequencies_follow_the_truncated_softmax(temperature, top_k, top_p):
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal(10) * 1.5
+    # the reference distribution, computed directly
+    z = logits / temperature
+    keep = np.ones(10, dtype=bool)
+    if top_k:
+        keep &= z >= np.sort(z)[-top_k]
+    if top_p is not None:
+        order = np.argsort(-np.where(keep, z, -np.inf))
+        p = np.exp(z[order] - z[order].max()) * keep[order]
+        p /= p.sum()
+        cut = np.zeros(10, dtype=bool)
+        cut[order[np.cumsum(p) - p >= top_p]] = True
+        keep &= ~cut
+    expected = np.where(keep, np.exp(z - z.max()), 0)
+    expected /= expected.sum()
+    n = 40000
+    draws = _sample(np.tile(logits, (n, 1)), temperature, top_k, top_p, np.random.default_rng(1))
+    freq = np.bincount(draws, minlength=10) / n
+    assert (freq[~keep] == 0).all()
+    sigma = np.sqrt(expected * (1 - expected) / n)
+    assert (np.abs(freq - expected) <= 4 * sigma + 1e-9).all(), (freq, expected)
+
+
+def test_stream_text_yields_the_decoded_generation(tmp_path):
+    import importlib.util
+    from pyseq.tokenizers import BPETokenizer
+    spec = importlib.util.find_spec("whisper")
+    if spec is None:
+        pytest.skip("asset package 'whisper' is not installed")
+    tok = BPETokenizer.from_tiktoken(spec.submodule_search_locations[0] + "/assets/gpt2.tiktoken", "gpt2")
+    pyseq.manual_seed(12)
+    model = GPT(GPTConfig(n_positions=64, n_embd=16, n_layer=1, n_head=2, initializer_range=0.3))
+    pieces = list(model.stream_text(tok, "Héllo wörld", max_new_tokens=30, do_sample=True, seed=1))
+    ids = model.generate([tok.encode_ids("Héllo wörld")], max_new_tokens=30, do_sample=True, seed=1).numpy()[0]
+    new = ids[len(tok.encode_ids("Héllo wörld")):]
+    assert "".join(pieces) == tok.decode(new.tolist())
+    assert len(pieces) > 5  # pieces come as they are made, not all at the end
+
+
+def test_configure_optimizers_decays_only_projection_matrices():
+    model = GPT(GPTConfig(vocab_size=50, n_positions=16, n_embd=8, n_layer=2, n_head=2))
+    opt = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3)
+    decay, no_decay = opt.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert sorted(names[id(p)].split(".")[-2] for p in decay["params"]) == ["c_attn", "c_attn", "c_fc", "c_fc",
+                                                                         "c_proj", "c_proj", "c_proj", "c_proj"]
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+# --- bad input ---
+
+@pytest.fixture(scope="module")
+def small():
+    pyseq.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=50, n_positions=16, n_embd=8, n_layer=1, n_head=2))
+
+
+@pytest.mark.parametrize("call,error,match", [
+    (lambda m: m.generate([[1] * 17], max_new_tokens=1), ValueError, "17 tokens .* n_positions=16"),
+    (lambda m: m.generate([[1] * 10], max_new_tokens=7), ValueError, "max_new_tokens=7 exceeds .* n_positions=16"),
+    (lambda m: m(np.ones((1, 17), dtype=np.int64)), ValueError, "17 positions exceed .* n_positions=16"),
+    (lambda m: m.generate([[1, 50]], max_new_tokens=2), IndexError, "id 50, outside the vocabulary \\[0, 50\\)"),
+    (lambda m: m([[3, -1]]), IndexError, "id -1"),
+    (lambda m: m.generate([[1]], do_sample=True, top_p=0.0), ValueError, "top_p must be in \\(0, 1\\], got 0.0"),
+    (lambda m: m.generate([[1]], do_sample=True, top_p=1.5), ValueError, "top_p must be in"),
+    (lambda m: m.generate([[1]], do_sample=True, temperature=0), ValueError, "temperature must be > 0"),
+    (lambda m: m.generate([[1]], do_sample=True, top_k=-2), ValueError, "top_k"),
+    (lambda m: m.generate([[]], max_new_tokens=2), ValueError, "at least one token"),
+    (lambda m: m.generate([[1]], max_new_tokens=-1), ValueError, "max_new_tokens"),
+    (lambda m: m([[1.5, 2.0]]), TypeError, "integer token ids"),
+    (lambda m: m([[1, 2]], labels=[[1, 2, 3]]), ValueError, "labels of shape \\(1, 2\\)"),
+    (lambda m: m([[1, 2]], attention_mask=[[1]]), ValueError, "attention_mask of shape \\(1, 2\\)"),
+])
+def test_bad_input_raises_a_clear_error(small, call, error, match):
+    with pytest.raises(error, match=match):
+        call(small)
+
+
+def test_bad_checkpoints_raise_a_clear_error(tmp_path, small):
+    with pytest.raises(FileNotFoundError, match="config.json not found"):
+        GPT.from_pretrained(tmp_path)
+    small.save_pretrained(tmp_path / "a")
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    (tmp_path / "a" / "config.json").write_text(json.dumps(dict(config, model_type="bert")))
+    with pytest.raises(ValueError, match="expected a GPT-2 checkpoint .* 'bert'"):
+        GPT.from_pretrained(tmp_path / "a")
+    (tmp_path / "a" / "config.json").write_text(json.dumps(dict(config, n_embd=12, n_head=3)))
+    with pytest.raises(ValueError, match="(?s)does not fit .*wte.weight: copying a param with shape \\(50, 8\\)"):
+        GPT.from_pretrained(tmp_path / "a")
+    with pytest.raises(ValueError, match="n_embd=10 is not divisible by n_head=3"):
+        GPTConfig(n_embd=10, n_head=3)
