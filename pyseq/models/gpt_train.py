@@ -1,0 +1,222 @@
+"""Training a GPT as a causal language model on a text file.
+
+    data = tokenize_file("corpus.txt", tokenizer, "data/")     # once: token ids in numpy memmaps
+    model = GPT(GPTConfig(vocab_size=tokenizer.n_vocab, n_positions=256, n_embd=256, n_layer=4, n_head=4))
+    history = train(model, data, TrainConfig(max_steps=2000, block_size=256), out_dir="run/")
+
+`tokenize_file` encodes the text with a pyseq BPE tokenizer in pieces of whole lines, writes the
+ids to train.bin and val.bin (the last val_fraction of the tokens; uint16 when the vocabulary
+fits, else uint32) and returns a TokenBlocks over them, which draws random contiguous blocks.
+
+`train` runs AdamW (no decay on biases, norms, embeddings), a linear warm-up and cosine decay,
+gradient clipping and accumulation, a validation loss every eval_interval steps (on the same
+batches each time) and a progress bar with tokens/s. With out_dir it writes a checkpoint every
+checkpoint_interval steps and at the end, holding the model, the optimizer, the scheduler, both
+random generators (dropout's and the batch sampler's), the step and the history; calling train
+again with the same out_dir resumes from it exactly where it stopped.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .. import _core
+from ..autograd import no_grad
+from ..io.checkpoint import load_checkpoint, save_checkpoint
+from ..io.safetensors import atomic_write
+from ..nn.utils import clip_grad_norm_
+from ..optim.lr_scheduler import get_cosine_schedule_with_warmup
+
+__all__ = ["TokenBlocks", "tokenize_file", "TrainConfig", "train", "evaluate"]
+
+
+class TokenBlocks:
+    """The token ids of a corpus split in two memmaps (train.bin, val.bin in `directory`, with
+    meta.json giving their dtype); `batch` draws random contiguous blocks."""
+
+    def __init__(self, directory):
+        directory = os.fspath(directory)
+        meta_path = os.path.join(directory, "meta.json")
+        if not os.path.isfile(meta_path):
+            raise FileNotFoundError(f"TokenBlocks: {meta_path} not found (write the folder with tokenize_file)")
+        with open(meta_path, encoding="utf-8") as f:
+            self.meta = json.load(f)
+        self.directory = directory
+        self.splits = {}
+        for split in ("train", "val"):
+            path = os.path.join(directory, f"{split}.bin")
+            self.splits[split] = np.memmap(path, dtype=self.meta["dtype"], mode="r") if os.path.getsize(path) else \
+                np.zeros(0, dtype=self.meta["dtype"])
+
+    def __len__(self):
+        return len(self.splits["train"])
+
+    def batch(self, split, batch_size, block_size, rng):
+        """`batch_size` random blocks of `block_size` consecutive ids of `split` ('train' or 'val'):
+        an int64 Tensor (batch_size, block_size). rng: a numpy Generator."""
+        if split not in self.splits:
+            raise ValueError(f"TokenBlocks.batch: split must be 'train' or 'val', got {split!r}")
+        ids = self.splits[split]
+        if len(ids) < block_size:
+            raise ValueError(f"TokenBlocks.batch: the {split} split has {len(ids)} tokens, fewer than one block "
+                             f"of {block_size}")
+        starts = rng.integers(0, len(ids) - block_size + 1, size=batch_size)
+        return _core.from_numpy(np.stack([ids[s:s + block_size] for s in starts]).astype(np.int64))
+
+
+def _line_chunks(path, chunk_chars):
+    """The text of `path` in pieces of about chunk_chars characters, each ending at a line end."""
+    with open(path, encoding="utf-8") as f:
+        while True:
+            piece = f.read(chunk_chars)
+            if not piece:
+                return
+            rest = f.readline()
+            yield piece + rest
+
+
+def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1 << 18):
+    """Encodes the UTF-8 text file with `tokenizer` (a pyseq BPETokenizer: encode_ordinary_batch,
+    n_vocab) once and writes out_dir/{train.bin, val.bin, meta.json} atomically; the last
+    val_fraction of the ids is the validation split. Returns a TokenBlocks over the folder.
+
+    The text is encoded in pieces of about chunk_chars characters cut at line ends, several
+    pieces at a time on all threads."""
+    text_path, out_dir = os.fspath(text_path), os.fspath(out_dir)
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"tokenize_file: val_fraction must be in [0, 1), got {val_fraction!r}")
+    dtype = np.uint16 if tokenizer.n_vocab <= 1 << 16 else np.uint32
+    pieces, group = [], []
+
+    def encode(group):
+        pieces.extend(np.asarray(ids, dtype=dtype) for ids in tokenizer.encode_ordinary_batch(group))
+        group.clear()
+
+    for chunk in _line_chunks(text_path, chunk_chars):
+        group.append(chunk)
+        if len(group) == 8:
+            encode(group)
+    encode(group)
+    ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    n_val = int(round(len(ids) * val_fraction))
+    os.makedirs(out_dir, exist_ok=True)
+    for split, part in (("train", ids[:len(ids) - n_val]), ("val", ids[len(ids) - n_val:])):
+        atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda f, part=part: f.write(part.tobytes()))
+    meta = {"dtype": np.dtype(dtype).name, "n_vocab": int(tokenizer.n_vocab), "source": os.path.abspath(text_path),
+            "train_tokens": len(ids) - n_val, "val_tokens": n_val}
+    atomic_write(os.path.join(out_dir, "meta.json"), lambda f: f.write(json.dumps(meta, indent=2).encode()))
+    return TokenBlocks(out_dir)
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of `train`. One optimizer step sees batch_size * grad_accum_steps blocks of
+    block_size tokens. The learning rate rises linearly over warmup_steps, then follows a cosine
+    down to 0 at max_steps."""
+    max_steps: int = 1000
+    batch_size: int = 16
+    block_size: int = 128
+    grad_accum_steps: int = 1
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.1
+    betas: tuple = (0.9, 0.95)
+    warmup_steps: int = 100
+    grad_clip: float = 1.0   # max global gradient norm (0: no clipping)
+    eval_interval: int = 200
+    eval_iters: int = 20     # validation batches per evaluation
+    checkpoint_interval: int = 0  # 0: checkpoint only at the end (when out_dir is given)
+    seed: int = 0
+    progress: bool = True
+
+
+@no_grad()
+def evaluate(model, data, split, batch_size, block_size, iters, seed=1234):
+    """The mean loss over `iters` batches of `split`, drawn from a Generator seeded by `seed` (the
+    same batches every time), in eval mode."""
+    was_training = model.training
+    model.eval()
+    rng = np.random.default_rng(seed)
+    losses = [model(x, labels=x).loss.item() for x in (data.batch(split, batch_size, block_size, rng)
+                                                       for _ in range(iters))]
+    model.train(was_training)
+    return float(np.mean(losses))
+
+
+def train(model, data, config, out_dir=None, resume=True):
+    """Trains `model` (a GPT) on `data` (a TokenBlocks) for config.max_steps optimizer steps and returns
+    the history: {"step", "train_loss", "lr", "val_step", "val_loss", "tokens_per_s"}. With out_dir and
+    resume, a checkpoint there (out_dir/checkpoint.safetensors) is loaded first and training goes on
+    from its step."""
+    from tqdm.auto import tqdm
+
+    if config.block_size > model.config.n_positions:
+        raise ValueError(f"train: block_size={config.block_size} exceeds the model's n_positions="
+                         f"{model.config.n_positions}")
+    optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate, config.betas)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
+    rng = np.random.default_rng(config.seed)
+    history = {"step": [], "train_loss": [], "lr": [], "val_step": [], "val_loss": [], "tokens_per_s": []}
+    step = 0
+    path = os.path.join(os.fspath(out_dir), "checkpoint.safetensors") if out_dir is not None else None
+    if path is not None and resume and os.path.exists(path):
+        info = load_checkpoint(path, model, optimizer)
+        step = info["step"]
+        scheduler.load_state_dict(info["scheduler"])
+        rng.bit_generator.state = info["sampler_rng"]
+        _core.set_rng_state(info["rng"])
+        history = info["history"]
+
+    def checkpoint():
+        os.makedirs(out_dir, exist_ok=True)
+        save_checkpoint(path, model, optimizer, step=step, scheduler=scheduler.state_dict(),
+                        sampler_rng=rng.bit_generator.state, rng=_core.get_rng_state(), history=history,
+                        config=asdict(config))
+
+    def validate():
+        history["val_step"].append(step)
+        history["val_loss"].append(evaluate(model, data, "val", config.batch_size, config.block_size,
+                                            config.eval_iters))
+
+    tokens_per_step = config.batch_size * config.block_size * config.grad_accum_steps
+    bar = tqdm(total=config.max_steps, initial=step, unit="step", disable=not config.progress, dynamic_ncols=True)
+    model.train()
+    try:
+        while step < config.max_steps:
+            start = time.perf_counter()
+            total = 0.0
+            for _ in range(config.grad_accum_steps):
+                x = data.batch("train", config.batch_size, config.block_size, rng)  # (B, T)
+                loss = model(x, labels=x).loss
+                (loss / config.grad_accum_steps).backward()
+                total += loss.item() / config.grad_accum_steps
+            if config.grad_clip:
+                clip_grad_norm_(model.parameters(), config.grad_clip)
+            lr = optimizer.param_groups[0]["lr"]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            speed = tokens_per_step / (time.perf_counter() - start)
+            history["step"].append(step)
+            history["train_loss"].append(total)
+            history["lr"].append(lr)
+            history["tokens_per_s"].append(speed)
+            if config.eval_interval and step % config.eval_interval == 0 and step < config.max_steps:
+                validate()
+            if path is not None and config.checkpoint_interval and step % config.checkpoint_interval == 0:
+                checkpoint()
+            postfix = {"loss": f"{total:.3f}", "lr": f"{lr:.2e}", "tok/s": f"{speed:,.0f}"}
+            if history["val_loss"]:
+                postfix["val"] = f"{history['val_loss'][-1]:.3f}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+        if not history["val_step"] or history["val_step"][-1] != step:
+            validate()
+        if path is not None:
+            checkpoint()
+    finally:
+        bar.close()
+    return history
