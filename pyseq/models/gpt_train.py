@@ -30,7 +30,7 @@ from ..io.safetensors import atomic_write
 from ..nn.utils import clip_grad_norm_
 from ..optim.lr_scheduler import get_cosine_schedule_with_warmup
 
-__all__ = ["TokenBlocks", "tokenize_file", "TrainConfig", "train", "evaluate"]
+__all__ = ["TokenBlocks", "tokenize_file", "bigram_loss", "TrainConfig", "train", "evaluate"]
 
 
 class TokenBlocks:
@@ -109,6 +109,24 @@ def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1
             "train_tokens": len(ids) - n_val, "val_tokens": n_val}
     atomic_write(os.path.join(out_dir, "meta.json"), lambda f: f.write(json.dumps(meta, indent=2).encode()))
     return TokenBlocks(out_dir)
+
+
+def bigram_loss(data, smoothing=(0.01, 0.03, 0.1, 0.3, 1.0)):
+    """The baseline a language model should beat: the validation cross entropy (nats per token) of an
+    add-k smoothed bigram model counted on the training split, for the best k of `smoothing` (chosen
+    on the validation split itself, which flatters the baseline). Counts are kept sparse, so a
+    50k-token vocabulary is fine."""
+    V = data.meta["n_vocab"]
+    train_ids = np.asarray(data.splits["train"], dtype=np.int64)
+    val_ids = np.asarray(data.splits["val"], dtype=np.int64)
+    if len(train_ids) < 2 or len(val_ids) < 2:
+        raise ValueError("bigram_loss: both splits need at least 2 tokens")
+    pairs, counts = np.unique(train_ids[:-1] * V + train_ids[1:], return_counts=True)
+    row_totals = np.bincount(train_ids[:-1], minlength=V)  # how often each token is followed by any
+    wanted = val_ids[:-1] * V + val_ids[1:]
+    at = np.minimum(np.searchsorted(pairs, wanted), len(pairs) - 1)
+    seen = np.where(pairs[at] == wanted, counts[at], 0)  # count of each validation pair in training
+    return min(float(-np.mean(np.log((seen + k) / (row_totals[val_ids[:-1]] + k * V)))) for k in smoothing)
 
 
 @dataclass
