@@ -76,3 +76,22 @@ def test_gelu_erf_form_is_accurate_in_the_negative_tail():
     ok = np.abs(ref) >= np.finfo(np.float32).tiny
     assert (np.abs(ours[ok] - ref[ok]) / np.abs(ref[ok])).max() <= 2e-7
     assert np.isnan(pyseq.gelu(pyseq.tensor([-float("inf")])).item())
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_backward_by_the_vector_kernel_matches_the_exact_derivative(approximate):
+    # float32 gradients come from vecmath's gelu_*_grad; the reference is the derivative in float64 by hand
+    x = np.linspace(-20, 20, 40_001, dtype=np.float32)
+    d = x.astype(np.float64)
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (d + 0.044715 * d ** 3))
+        ref = 0.5 * (1 + t) + 0.5 * d * (1 - t * t) * k * (1 + 3 * 0.044715 * d * d)
+    else:
+        ref = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in d]) + d * np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
+    t = pyseq.tensor(x, requires_grad=True)
+    pyseq.nn.functional.gelu(t, approximate=approximate).sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), ref, rtol=2e-6, atol=1e-8)  # atol: where it crosses 0
+    edge = pyseq.tensor([-float("inf"), float("inf"), float("nan")], requires_grad=True)
+    pyseq.nn.functional.gelu(edge, approximate=approximate).sum().backward()
+    assert np.isnan(edge.grad.numpy()).all()  # inf * 0, as PyTorch

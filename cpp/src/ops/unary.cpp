@@ -68,6 +68,9 @@ struct Gelu {  // x * Phi(x), exactly (erf) or with the tanh approximation
   kernels::cpu::ArrayFn vector_fn() const {
     return tanh_approx ? kernels::cpu::vecmath().gelu_tanh : kernels::cpu::vecmath().gelu_erf;
   }
+  kernels::cpu::ArrayFn vector_df() const {  // df(x) over an array, for float32
+    return tanh_approx ? kernels::cpu::vecmath().gelu_tanh_grad : kernels::cpu::vecmath().gelu_erf_grad;
+  }
   static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
   bool tanh_approx;
   template <class T> T f(T x) const {
@@ -140,6 +143,11 @@ kernels::cpu::ArrayFn vector_fn(const Op& op) {
   if constexpr (HasVector<Op>::value) return op.vector_fn();
   else return nullptr;
 }
+// Its vectorised float32 derivative df(x), when it declares one with vector_df() (kUsesX ops only).
+template <class Op, class = void>
+struct HasVectorDf : std::false_type {};
+template <class Op>
+struct HasVectorDf<Op, std::void_t<decltype(std::declval<const Op&>().vector_df())>> : std::true_type {};
 
 // g * df(x, y), reading only the operands the derivative needs (kUsesX, kUsesY).
 template <class Op>
@@ -154,9 +162,18 @@ struct UnaryBackward final : Node {
     const Tensor xv = detail::cast(Op::kUsesX ? x.get() : g, g.dtype());
     const Tensor yv = detail::cast(Op::kUsesY ? y.get() : g, g.dtype());
     Tensor gx = empty(g.shape(), g.dtype());
+    bool vector_df = false;  // gx = df(x) by the op's vector kernel, then gx *= g
     PYSEQ_DISPATCH(FLOAT, g.device(), g.dtype(), name.c_str(), {
+      if constexpr (std::is_same_v<T, float> && HasVectorDf<Op>::value) {
+        if (xv.is_contiguous()) {
+          dev::apply_array(op.vector_df(), xv.data<float>(), gx.data<float>(), gx.numel());
+          vector_df = true;
+          return;
+        }
+      }
       dev::map3<T, T, T, T>(gx, g, xv, yv, [op = op](T gv, T xe, T ye) { return gv * op.df(xe, ye); });
     });
+    if (vector_df) mul_(gx, g);
     return {gx};
   }
   void release() override { free_saved(x, y); }

@@ -19,6 +19,7 @@ using ArrayFn = void (*)(const float* x, float* y, int64_t n);
 
 struct VecMath {
   ArrayFn exp, log, tanh, sigmoid, gelu_tanh, gelu_erf;
+  ArrayFn gelu_tanh_grad, gelu_erf_grad;  // the GELUs' derivatives d gelu(x) / dx
   // Fused row kernels, one row of n floats. softmax_row: y = softmax(x), or log_softmax(x) when
   // `log` (y may alias x); `stream` when y is large and not read soon (written past the caches).
   // layer_norm_row: y and the row's mean and 1/std (w, b may be null).
