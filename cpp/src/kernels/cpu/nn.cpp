@@ -178,10 +178,21 @@ void cross_entropy_backward(const T* logp, const int64_t* target, const T* w, in
     const double s = per_row ? static_cast<double>(g[i]) : g[0] * scale;
     const double wt = w ? w[target[i]] : 1.0;
     const T* lrow = logp + i * C;
+    if constexpr (std::is_same_v<T, float>) {  // p = exp(log p) by the vector kernel, in place
+      vecmath().exp(lrow, row, C);
+    } else {
+      for (int64_t c = 0; c < C; ++c) row[c] = std::exp(lrow[c]);
+    }
+    if (eps == 0) {  // dz_c = s wt (p_c - [c == target])
+      const T scale = static_cast<T>(s * wt);
+      for (int64_t c = 0; c < C; ++c) row[c] *= scale;
+      row[target[i]] -= scale;
+      return;
+    }
     for (int64_t c = 0; c < C; ++c) {
-      const double p = std::exp(static_cast<double>(lrow[c]));
+      const double p = row[c];
       double d = (1 - eps) * wt * (p - (c == target[i] ? 1.0 : 0.0));
-      if (eps > 0) d += eps / C * (p * W - (w ? w[c] : 1.0));
+      d += eps / C * (p * W - (w ? w[c] : 1.0));
       row[c] = static_cast<T>(s * d);
     }
   });
