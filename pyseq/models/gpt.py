@@ -302,7 +302,8 @@ class GPT(Module):
         attention_mask (B, past + T): 1 for real tokens, 0 for padding (covering the cached positions
         too). position_ids (B, T): by default past .. past + T - 1. labels (B, T): the loss is the mean
         cross entropy of predicting labels[:, t + 1] from position t, ignoring -100 (labels = input_ids
-        for a language model). cache: a KVCache that holds `past` positions and receives these.
+        for a language model). cache: a KVCache that holds `past` positions and receives these (for
+        inference, under no_grad).
         logits_to_keep: compute the logits of only the last so many positions (0: all)."""
         ids = _as_ids(input_ids, "input_ids")
         if ids.ndim == 1:
@@ -434,7 +435,7 @@ class GPT(Module):
         return np.ascontiguousarray(ids), mask
 
     def stream(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
-               eos_token_id=None, pad_token_id=None, seed=None, attention_mask=None):
+               eos_token_id=None, seed=None, pad_token_id=None, attention_mask=None):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
         that has produced eos_token_id gets pad_token_id from then on, and the stream ends when all
         have (or after max_new_tokens). The arguments are generate's."""
@@ -482,7 +483,7 @@ class GPT(Module):
             self.train(was_training)
 
     def generate(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
-                 eos_token_id=None, pad_token_id=None, seed=None, attention_mask=None):
+                 eos_token_id=None, seed=None, pad_token_id=None, attention_mask=None):
         """The prompts followed by up to max_new_tokens generated tokens: an int64 Tensor (B, L + n),
         prompts left-padded to the longest (L) with pad_token_id, as transformers' generate returns.
 
@@ -494,8 +495,8 @@ class GPT(Module):
         if pad_token_id is None:
             pad_token_id = eos_token_id if eos_token_id is not None else 0
         ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
-        new = list(self.stream(ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id,
-                               pad_token_id, seed, attention_mask=mask))
+        new = list(self.stream(ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+                               pad_token_id, attention_mask=mask))
         out = np.concatenate([ids] + [t[:, None] for t in new], axis=1)
         return _core.from_numpy(np.ascontiguousarray(out))
 
