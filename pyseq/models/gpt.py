@@ -20,7 +20,6 @@ copy of the prefix). Prompts of different lengths are padded on the left, with p
 count only real tokens and a mask that hides the padding, as `transformers` does.
 """
 
-import json
 import math
 import numbers
 import os
@@ -30,7 +29,7 @@ import numpy as np
 
 from .. import _core, optim
 from ..autograd import no_grad
-from ..io.safetensors import atomic_write, load_file, save_file
+from ..io.safetensors import load_file
 from ..nn import functional as F
 from ..nn import init
 from ..nn.containers import ModuleList
@@ -38,6 +37,7 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
+from ._hf import as_ids, check_ids, check_model_type, folder_files, read_json, save_folder
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
 
@@ -90,10 +90,7 @@ class GPTConfig:
     def from_dict(cls, d, source="config"):
         """From a config.json's dict: a GPT-2 config (model_type 'gpt2'); unknown keys are ignored,
         n_ctx is an old name of n_positions."""
-        model_type = d.get("model_type", "gpt2")
-        if model_type != "gpt2":
-            raise ValueError(f"{source}: expected a GPT-2 checkpoint (model_type 'gpt2'), got model_type "
-                             f"{model_type!r}")
+        check_model_type(d, "gpt2", source)
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
         if "n_positions" not in kwargs and "n_ctx" in d:
@@ -102,15 +99,7 @@ class GPTConfig:
 
     @classmethod
     def from_json_file(cls, path):
-        path = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
-        except ValueError as e:
-            raise ValueError(f"{path}: not a valid JSON config ({e})") from None
-        if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a JSON object, got {type(d).__name__}")
-        return cls.from_dict(d, source=path)
+        return cls.from_dict(read_json(path), source=os.fspath(path))
 
     def to_dict(self):
         d = asdict(self)
@@ -234,13 +223,7 @@ class CausalLMOutput:
 
 
 def _as_ids(value, what):
-    """An int64 numpy array from a Tensor, numpy array or nested lists of ints."""
-    if isinstance(value, _core.Tensor):
-        value = value.numpy()
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-        raise TypeError(f"GPT: {what} must hold integer token ids, got {arr.dtype}")
-    return arr.astype(np.int64, copy=False)
+    return as_ids(value, what, "GPT")
 
 
 class GPT(Module):
@@ -277,9 +260,7 @@ class GPT(Module):
         return self.transformer.wte.weight if self.config.tie_word_embeddings else self.lm_head.weight
 
     def _check_ids(self, ids, what="input_ids"):
-        if ids.size and (ids.min() < 0 or ids.max() >= self.config.vocab_size):
-            bad = ids[(ids < 0) | (ids >= self.config.vocab_size)].flat[0]
-            raise IndexError(f"GPT: {what} holds id {bad}, outside the vocabulary [0, {self.config.vocab_size})")
+        check_ids(ids, self.config.vocab_size, what, "GPT")
 
     def _attention_mask(self, attention_mask, past, T):
         """(attn_mask, is_causal) for T new queries after `past` cached positions. attention_mask
@@ -375,12 +356,7 @@ class GPT(Module):
     def from_pretrained(cls, path):
         """Loads a folder with config.json and model.safetensors as written by transformers'
         GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix)."""
-        path = os.fspath(path)
-        config_path, weights_path = os.path.join(path, "config.json"), os.path.join(path, "model.safetensors")
-        for p in (config_path, weights_path):
-            if not os.path.isfile(p):
-                raise FileNotFoundError(f"GPT.from_pretrained: {p} not found (expected a folder with config.json "
-                                        "and model.safetensors)")
+        config_path, weights_path = folder_files(path, "GPT")
         model = cls(GPTConfig.from_json_file(config_path))
         state = {}
         for key, value in load_file(weights_path).items():
@@ -399,11 +375,7 @@ class GPT(Module):
 
     def save_pretrained(self, path):
         """Writes config.json and model.safetensors (Hugging Face's key names and layouts), each atomically."""
-        path = os.fspath(path)
-        os.makedirs(path, exist_ok=True)
-        text = json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n"
-        atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
-        save_file(self.state_dict(), os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+        save_folder(path, self.config.to_dict(), self.state_dict())
 
     # --- generation ---
 
