@@ -1,0 +1,568 @@
+"""BERT in the layout of Hugging Face transformers: the encoder, its pretraining heads (masked LM,
+next sentence) and fine-tuning heads, loading and saving `save_pretrained` folders both ways.
+
+    model = BertModel.from_pretrained(folder)                 # config.json + model.safetensors
+    out = model(input_ids, attention_mask=mask)               # out.last_hidden_state (B, T, H)
+    clf = BertForSequenceClassification.from_pretrained(folder, num_labels=2)   # a new head
+
+A layer, with x (B, T, H) and a padding mask hiding the keys of padded positions:
+
+    a = LayerNorm(x + dense(attention(query(x), key(x), value(x))))      post-LayerNorm
+    x = LayerNorm(a + output.dense(gelu(intermediate.dense(a))))
+
+Module and parameter names are transformers' ('embeddings.word_embeddings.weight',
+'encoder.layer.0.attention.self.query.weight', ...), so its safetensors load unchanged, with or
+without the 'bert.' prefix (a BertModel's own file has none), and ours load in transformers. The
+masked-LM decoder is tied to the word embeddings.
+"""
+
+import numbers
+import os
+import warnings
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .. import _core
+from ..autograd import no_grad
+from ..io.safetensors import load_file
+from ..nn import functional as F
+from ..nn import init
+from ..nn.containers import ModuleList
+from ..nn.dropout import Dropout
+from ..nn.layers import Embedding, Linear
+from ..nn.module import Module, Parameter
+from ..nn.normalization import LayerNorm
+from ._hf import as_ids, check_ids, check_model_type, folder_files, read_json, save_folder
+
+__all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
+           "BertForSequenceClassification", "BertForTokenClassification", "BertOutput", "HeadOutput"]
+
+_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+
+
+@dataclass
+class BertConfig:
+    """BERT's hyperparameters under Hugging Face's names (its config.json). num_labels: outputs of
+    the classification heads (from id2label when the file has one)."""
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-12
+    pad_token_id: int = 0
+    classifier_dropout: float = None
+    num_labels: int = 2
+    problem_type: str = None
+    id2label: dict = field(default=None)
+
+    def __post_init__(self):
+        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                     "max_position_embeddings", "type_vocab_size", "num_labels"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"BertConfig: {name} must be a positive int, got {value!r}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"BertConfig: hidden_size={self.hidden_size} is not divisible by num_attention_heads="
+                             f"{self.num_attention_heads}")
+        if self.hidden_act not in _ACTIVATIONS:
+            raise ValueError(f"BertConfig: hidden_act must be one of {sorted(_ACTIVATIONS)}, got {self.hidden_act!r}")
+        if self.id2label is not None:
+            self.id2label = {int(k): v for k, v in self.id2label.items()}
+            self.num_labels = len(self.id2label)
+
+    @classmethod
+    def from_dict(cls, d, source="config"):
+        check_model_type(d, "bert", source)
+        if d.get("position_embedding_type", "absolute") != "absolute":
+            raise ValueError(f"{source}: only absolute position embeddings are supported, got "
+                             f"{d['position_embedding_type']!r}")
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    @classmethod
+    def from_json_file(cls, path):
+        return cls.from_dict(read_json(path), source=os.fspath(path))
+
+    def to_dict(self, architecture="BertModel"):
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["id2label"] = {str(k): v for k, v in (self.id2label or {i: f"LABEL_{i}" for i in range(self.num_labels)}
+                                                ).items()}
+        d["label2id"] = {v: int(k) for k, v in d["id2label"].items()}
+        del d["num_labels"]
+        d.update(model_type="bert", architectures=[architecture], position_embedding_type="absolute",
+                 tie_word_embeddings=True, torch_dtype="float32")
+        return d
+
+
+# --- the encoder ---
+
+class BertEmbeddings(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.word_embeddings = Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids, position_ids):  # (B, T) int64 each -> (B, T, H)
+        x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+        return self.dropout(self.LayerNorm(x + self.position_embeddings(position_ids)))
+
+
+class BertSelfAttention(Module):
+    def __init__(self, config):
+        super().__init__()
+        H = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.query, self.key, self.value = Linear(H, H), Linear(H, H), Linear(H, H)
+        self.dropout_p = config.attention_probs_dropout_prob
+
+    def forward(self, x, keep, output_attentions=False):  # x (B, T, H), keep (B, 1, 1, T) bool or None
+        B, T, H = x.shape
+        heads = [t(x).reshape(B, T, self.num_heads, H // self.num_heads).transpose(1, 2)  # (B, heads, T, hd)
+                 for t in (self.query, self.key, self.value)]
+        if output_attentions:  # the plain path, which also returns the weights (no dropout)
+            y, weights = F.attention_with_weights(*heads, attn_mask=keep)
+        else:
+            y, weights = F.scaled_dot_product_attention(*heads, attn_mask=keep,
+                                                        dropout_p=self.dropout_p if self.training else 0.0), None
+        return y.transpose(1, 2).reshape(B, T, H), weights
+
+
+class BertAttention(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = _DenseAddNorm(config, config.hidden_size)
+
+
+class _DenseAddNorm(Module):
+    """LayerNorm(residual + dropout(dense(x))): the output block after attention and after the MLP."""
+
+    def __init__(self, config, in_features):
+        super().__init__()
+        self.dense = Linear(in_features, config.hidden_size)
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = Dropout(config.hidden_dropout_prob)
+
+    def forward(self, x, residual):  # (B, T, in), (B, T, H) -> (B, T, H)
+        return self.LayerNorm(residual + self.dropout(self.dense(x)))
+
+
+class BertIntermediate(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.dense = Linear(config.hidden_size, config.intermediate_size)
+        self.activation = _ACTIVATIONS[config.hidden_act]
+
+    def forward(self, x):  # (B, T, H) -> (B, T, I), the activation fused into the GEMM without grad
+        return F.linear(x, self.dense.weight, self.dense.bias, activation=self.activation)
+
+
+class BertLayer(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = _DenseAddNorm(config, config.intermediate_size)
+
+    def forward(self, x, keep, output_attentions=False):  # (B, T, H) -> (B, T, H), weights or None
+        y, weights = self.attention.self(x, keep, output_attentions)
+        a = self.attention.output(y, x)
+        return self.output(self.intermediate(a), a), weights
+
+
+class BertEncoder(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.layer = ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
+
+
+class BertPooler(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.dense = Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden):  # (B, T, H) -> (B, H): tanh(dense(hidden of [CLS]))
+        return self.dense(hidden.select(1, 0)).tanh()
+
+
+@dataclass
+class BertOutput:
+    last_hidden_state: object = None  # (B, T, H)
+    pooler_output: object = None      # (B, H), or None without a pooler
+    attentions: list = None           # per layer (B, heads, T, T), with output_attentions=True
+
+
+@dataclass
+class HeadOutput:
+    loss: object = None
+    logits: object = None                    # the head's; for pretraining the masked-LM's (B, T, V)
+    seq_relationship_logits: object = None   # BertForPreTraining: (B, 2)
+    hidden_states: object = None             # the encoder's last_hidden_state
+    attentions: list = None
+
+
+class BertPreTrainedModel(Module):
+    """What every BERT model shares: the config, Hugging Face's initialisation, from_pretrained and
+    save_pretrained. `base_prefix` is where the encoder sits ('' for BertModel, 'bert.' in heads)."""
+    base_prefix = "bert."
+
+    def _init_weights(self):
+        """Linear and embedding weights N(0, initializer_range), biases 0 (also the prediction bias),
+        LayerNorms 1 and 0, the padding row of the word embeddings 0."""
+        std = self.config.initializer_range
+        for name, p in self.named_parameters():
+            if "LayerNorm" in name:
+                (init.ones_ if name.endswith("weight") else init.zeros_)(p)
+            elif name.endswith("bias"):
+                init.zeros_(p)
+            else:
+                init.normal_(p, 0.0, std)
+        words = self._bert().embeddings.word_embeddings.weight
+        with no_grad():
+            words[self.config.pad_token_id].zero_()
+
+    def _bert(self):
+        return self if isinstance(self, BertModel) else self.bert
+
+    @classmethod
+    def from_pretrained(cls, path, **config_overrides):
+        """Loads a folder with config.json and model.safetensors written by transformers (any BERT
+        class: keys with or without 'bert.', old LayerNorm 'gamma'/'beta' names). The encoder's weights
+        must all be there; a head the file lacks (e.g. a classifier on a plain BertModel) keeps its
+        fresh initialisation, with a warning. config_overrides: e.g. num_labels=3."""
+        config_path, weights_path = folder_files(path, cls.__name__)
+        d = read_json(config_path)
+        if "num_labels" in config_overrides:
+            d.pop("id2label", None)
+        d.update(config_overrides)
+        model = cls(BertConfig.from_dict(d, source=config_path))
+        own = model.state_dict()
+        state = {}
+        for key, value in load_file(weights_path).items():
+            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+            is_base = not key.startswith(("cls.", "classifier.", "qa_outputs."))
+            if is_base and not key.startswith("bert."):
+                key = "bert." + key
+            if cls.base_prefix == "":
+                if not key.startswith("bert."):
+                    continue  # a head's weights, not needed by the encoder alone
+                key = key[len("bert."):]
+            if key in own:
+                state[key] = value
+        missing = [k for k in own if k not in state]
+        base_missing = [k for k in missing if k.startswith(cls.base_prefix) and not k.startswith(
+            cls.base_prefix + "pooler.")]
+        if base_missing:
+            raise ValueError(f"{cls.__name__}.from_pretrained: {weights_path} lacks the encoder weights "
+                             + ", ".join(repr(k) for k in base_missing[:5]) + (" ..." if len(base_missing) > 5 else ""))
+        if missing:
+            warnings.warn(f"{cls.__name__}.from_pretrained: {weights_path} has no " + ", ".join(missing)
+                          + "; they keep their fresh initialisation (train them)", stacklevel=2)
+        try:
+            model.load_state_dict(state, strict=False)
+        except (RuntimeError, ValueError) as e:
+            raise ValueError(f"{cls.__name__}.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
+        return model
+
+    def save_pretrained(self, path):
+        """Writes config.json and model.safetensors (transformers' key names), each atomically."""
+        save_folder(path, self.config.to_dict(type(self).__name__), self.state_dict())
+
+
+class BertModel(BertPreTrainedModel):
+    """The encoder: embeddings, layers and (add_pooling_layer) the pooler over [CLS]."""
+    base_prefix = ""
+
+    def __init__(self, config, add_pooling_layer=True):
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise TypeError(f"BertModel: expected a BertConfig, got {type(config).__name__}")
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        if type(self) is BertModel:
+            self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
+                output_attentions=False):
+        """input_ids (B, T) (Tensor, array or lists); attention_mask (B, T): 1 real token, 0 padding;
+        token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1 by default."""
+        ids = as_ids(input_ids, "input_ids", "BertModel")
+        if ids.ndim == 1:
+            ids = ids[None, :]
+        if ids.ndim != 2 or ids.shape[1] == 0:
+            raise ValueError(f"BertModel: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
+        B, T = ids.shape
+        c = self.config
+        check_ids(ids, c.vocab_size, "input_ids", "BertModel")
+        if T > c.max_position_embeddings:
+            raise ValueError(f"BertModel: {T} tokens exceed max_position_embeddings={c.max_position_embeddings} "
+                             "(truncate them, or encode long texts in windows with SentenceEncoder)")
+        types = np.zeros((B, T), dtype=np.int64) if token_type_ids is None else self._arg(token_type_ids,
+                                                                                           "token_type_ids", B, T)
+        check_ids(types, c.type_vocab_size, "token_type_ids", "BertModel", "the token types")
+        positions = np.broadcast_to(np.arange(T, dtype=np.int64), (B, T)) if position_ids is None else \
+            self._arg(position_ids, "position_ids", B, T)
+        check_ids(positions, c.max_position_embeddings, "position_ids", "BertModel", "the positions")
+        keep = None
+        if attention_mask is not None:
+            mask = self._arg(attention_mask, "attention_mask", B, T)
+            if not mask.all():
+                keep = _core.from_numpy(np.ascontiguousarray(mask.astype(bool)[:, None, None, :]))  # (B, 1, 1, T)
+        x = self.embeddings(*(_core.from_numpy(np.ascontiguousarray(a)) for a in (ids, types, positions)))
+        attentions = [] if output_attentions else None
+        for layer in self.encoder.layer:
+            x, weights = layer(x, keep, output_attentions)
+            if output_attentions:
+                attentions.append(weights)
+        pooled = self.pooler(x) if self.pooler is not None else None
+        return BertOutput(last_hidden_state=x, pooler_output=pooled, attentions=attentions)
+
+    @staticmethod
+    def _arg(value, name, B, T):
+        arr = as_ids(value, name, "BertModel")
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.shape != (B, T):
+            raise ValueError(f"BertModel: expected {name} of shape {(B, T)} like input_ids, got {arr.shape}")
+        return arr
+
+
+# --- heads ---
+
+class BertPredictionHeadTransform(Module):
+    def __init__(self, config):
+        super().__init__()
+        self.dense = Linear(config.hidden_size, config.hidden_size)
+        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x):
+        return self.LayerNorm(F.linear(x, self.dense.weight, self.dense.bias, activation=self.activation))
+
+
+class BertLMPredictionHead(Module):
+    """transform, then the decoder: the word embeddings (tied, not a parameter here) plus `bias`."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.bias = Parameter(_core.zeros(config.vocab_size))
+
+    def forward(self, x, word_embeddings):  # (B, T, H) -> (B, T, V)
+        return F.linear(self.transform(x), word_embeddings, self.bias)
+
+
+class _Heads(Module):
+    """transformers' `cls` module: predictions (masked LM) and/or seq_relationship (next sentence)."""
+
+    def __init__(self, config, mlm, nsp):
+        super().__init__()
+        if mlm:
+            self.predictions = BertLMPredictionHead(config)
+        if nsp:
+            self.seq_relationship = Linear(config.hidden_size, 2)
+
+
+def _labels(value, shape, name, owner):
+    arr = as_ids(value, name, owner)
+    if arr.shape != shape:
+        raise ValueError(f"{owner}: expected {name} of shape {shape}, got {arr.shape}")
+    return _core.from_numpy(np.ascontiguousarray(arr).reshape(-1))
+
+
+class BertForPreTraining(BertPreTrainedModel):
+    """Masked LM + next sentence prediction; loss = the masked-LM's (labels, -100 ignored) + the
+    next-sentence one (next_sentence_label: 0 = B follows A, 1 = B is random)."""
+    _mlm, _nsp, _pooler = True, True, True
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=self._pooler)
+        self.cls = _Heads(config, self._mlm, self._nsp)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                next_sentence_label=None, output_attentions=False):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+        h = out.last_hidden_state
+        B, T, _ = h.shape
+        name = type(self).__name__
+        mlm_logits = self.cls.predictions(h, self.bert.embeddings.word_embeddings.weight) if self._mlm else None
+        nsp_logits = self.cls.seq_relationship(out.pooler_output) if self._nsp else None
+        loss = None
+        if labels is not None and self._mlm:
+            loss = F.cross_entropy(mlm_logits.reshape(-1, self.config.vocab_size), _labels(labels, (B, T), "labels", name))
+        if next_sentence_label is not None and self._nsp:
+            nsp = F.cross_entropy(nsp_logits, _labels(next_sentence_label, (B,), "next_sentence_label", name))
+            loss = nsp if loss is None else loss + nsp
+        if self._mlm and self._nsp:
+            return HeadOutput(loss, mlm_logits, nsp_logits, h, out.attentions)
+        return HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, None, h, out.attentions)
+
+
+class BertForMaskedLM(BertForPreTraining):
+    """The masked-LM head alone (no pooler); logits (B, T, V); loss from labels (-100 ignored)."""
+    _mlm, _nsp, _pooler = True, False, False
+
+
+class BertForNextSentencePrediction(BertForPreTraining):
+    """The next-sentence head alone; logits (B, 2); loss from next_sentence_label (or labels)."""
+    _mlm, _nsp, _pooler = False, True, True
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                next_sentence_label=None, output_attentions=False):
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None,
+                               labels if next_sentence_label is None else next_sentence_label, output_attentions)
+
+
+class BertForSequenceClassification(BertPreTrainedModel):
+    """dropout + a linear classifier over the pooled [CLS]: logits (B, num_labels). labels (B,):
+    cross entropy over classes, or mean squared error when num_labels == 1 (regression)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config)
+        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = Dropout(p)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+        logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
+        loss = None
+        if labels is not None:
+            B = logits.shape[0]
+            if self.config.num_labels == 1 or self.config.problem_type == "regression":
+                values = labels.numpy() if isinstance(labels, _core.Tensor) else labels
+                loss = F.mse_loss(logits.reshape(-1), _core.from_numpy(np.asarray(values, dtype=np.float32).reshape(-1)))
+            else:
+                loss = F.cross_entropy(logits, _labels(labels, (B,), "labels", type(self).__name__))
+        return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """dropout + a linear classifier on every token: logits (B, T, num_labels); labels (B, T), -100 ignored."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=False)
+        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
+        self.dropout = Dropout(p)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
+        loss = None
+        if labels is not None:
+            B, T, C = logits.shape
+            loss = F.cross_entropy(logits.reshape(-1, C), _labels(labels, (B, T), "labels", type(self).__name__))
+        return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
+
+
+# --- sentence embeddings ---
+
+def _folder_tokenizer(path):
+    """The WordPiece tokenizer of a model folder: tokenizer.json, else vocab.txt (lower-cased unless
+    tokenizer_config.json says do_lower_case false)."""
+    from ..tokenizers import WordPieceTokenizer
+    path = os.fspath(path)
+    if os.path.isfile(os.path.join(path, "tokenizer.json")):
+        return WordPieceTokenizer.from_file(os.path.join(path, "tokenizer.json"))
+    if os.path.isfile(os.path.join(path, "vocab.txt")):
+        lower = True
+        if os.path.isfile(os.path.join(path, "tokenizer_config.json")):
+            lower = bool(read_json(os.path.join(path, "tokenizer_config.json")).get("do_lower_case", True))
+        return WordPieceTokenizer.from_vocab(os.path.join(path, "vocab.txt"), lowercase=lower)
+    raise FileNotFoundError(f"{path}: no tokenizer.json or vocab.txt (pass tokenizer=)")
+
+
+class SentenceEncoder:
+    """Sentence embeddings from a BERT encoder, as sentence-transformers computes them for models such
+    as all-MiniLM-L6-v2: tokenize with pyseq's WordPiece, run the encoder without autograd in batches
+    of similar length, pool the last hidden states (mean over the attention mask, or [CLS]) and
+    L2-normalise.
+
+    A text longer than `max_length` tokens (default: the model's max_position_embeddings) is cut into
+    windows of max_length that overlap by `stride` tokens, each with its own [CLS] and [SEP]; its
+    vector pools all windows' tokens (mean) or their [CLS] vectors, before normalising.
+
+        encoder = SentenceEncoder("path/to/all-MiniLM-L6-v2")
+        vectors = encoder.encode(["Hello world", "Bonjour"])     # (2, 384) float32, unit length
+    """
+
+    def __init__(self, model, tokenizer=None, pooling="mean", normalize=True, max_length=None, stride=64,
+                 batch_size=32):
+        if isinstance(model, (str, os.PathLike)):
+            folder = model
+            model = BertModel.from_pretrained(folder)
+            tokenizer = tokenizer if tokenizer is not None else _folder_tokenizer(folder)
+        if isinstance(model, BertPreTrainedModel) and not isinstance(model, BertModel):
+            model = model.bert
+        if not isinstance(model, BertModel):
+            raise TypeError(f"SentenceEncoder: expected a BertModel or a model folder, got {type(model).__name__}")
+        if tokenizer is None:
+            raise ValueError("SentenceEncoder: pass the tokenizer (or a model folder that has one)")
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"SentenceEncoder: pooling must be 'mean' or 'cls', got {pooling!r}")
+        window = model.config.max_position_embeddings if max_length is None else int(max_length)
+        if not 2 < window <= model.config.max_position_embeddings:
+            raise ValueError(f"SentenceEncoder: max_length must be in [3, {model.config.max_position_embeddings}], "
+                             f"got {max_length}")
+        if not 0 <= stride < window - 2:
+            raise ValueError(f"SentenceEncoder: stride must be in [0, {window - 2}), got {stride}")
+        self.model, self.tokenizer, self.pooling, self.normalize = model.eval(), tokenizer, pooling, normalize
+        self.max_length, self.stride, self.batch_size = window, stride, batch_size
+
+    def encode(self, texts, batch_size=None):
+        """texts: a str or a list of str -> float32 array (len(texts), hidden_size) (or (hidden_size,))."""
+        single = isinstance(texts, str)
+        texts = [texts] if single else list(texts)
+        H = self.model.config.hidden_size
+        if not texts:
+            return np.zeros((0, H), dtype=np.float32)
+        enc = self.tokenizer.encode_batch(texts, max_length=self.max_length, truncation=True, stride=self.stride,
+                                          return_overflowing=True)
+        ids, types, mask = enc["input_ids"], enc["token_type_ids"], enc["attention_mask"]
+        lengths, owner = enc["lengths"], enc["overflow_to_sample_mapping"]
+        sums = np.zeros((len(texts), H), dtype=np.float64)   # per text: summed window vectors
+        counts = np.zeros(len(texts), dtype=np.float64)      # and what they are weighted by
+        order = np.argsort(-lengths, kind="stable")  # longest first: batches of similar length
+        step = batch_size or self.batch_size
+        with no_grad():
+            for start in range(0, len(order), step):
+                rows = order[start:start + step]
+                T = int(lengths[rows].max())
+                out = self.model(ids[rows, :T], mask[rows, :T], types[rows, :T]).last_hidden_state.numpy()  # (b, T, H)
+                if self.pooling == "mean":
+                    m = mask[rows, :T].astype(np.float64)
+                    np.add.at(sums, owner[rows], np.einsum("bt,bth->bh", m, out))
+                    np.add.at(counts, owner[rows], m.sum(axis=1))
+                else:
+                    np.add.at(sums, owner[rows], out[:, 0, :])
+                    np.add.at(counts, owner[rows], 1.0)
+        vectors = sums / counts[:, None]
+        if self.normalize:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = vectors.astype(np.float32)
+        return vectors[0] if single else vectors
