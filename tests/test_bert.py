@@ -236,6 +236,22 @@ def test_minilm_known_values_and_cls_pooling(minilm):
     assert similar[0] @ similar[1] > similar[0] @ similar[2] + 0.3
 
 
+def test_from_pretrained_reads_the_tokenizer_and_save_pretrained_writes_it(minilm, tmp_path, hf_tokenizer):
+    model = pb.BertModel.from_pretrained(minilm)
+    text = "Tokenizers travel with the model: naïve café, 東京."
+    assert model.tokenizer.encode(text).ids == hf_tokenizer.encode(text).ids
+    model.save_pretrained(tmp_path / "copy")
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == ["config.json", "model.safetensors",
+                                                                    "tokenizer.json", "vocab.txt"]
+    again = pb.BertModel.from_pretrained(tmp_path / "copy")
+    assert again.tokenizer.encode(text).ids == hf_tokenizer.encode(text).ids
+    from pyseq.tokenizers import WordPieceTokenizer
+    assert WordPieceTokenizer.from_vocab(str(tmp_path / "copy" / "vocab.txt")).encode(text).ids == \
+        hf_tokenizer.encode(text).ids
+    np.testing.assert_array_equal(pb.SentenceEncoder(tmp_path / "copy").encode(text),
+                                  pb.SentenceEncoder(minilm).encode(text))
+
+
 # --- bad input ---
 
 def test_bad_input_raises_a_clear_error(tmp_path):

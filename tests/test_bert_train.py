@@ -192,9 +192,9 @@ def test_fine_tuned_minilm_tells_the_testaments_apart_better_than_a_textcnn(kjv)
             best = max(best, (cnn(cnn_batch(test_idx)).numpy().argmax(1) == y_test).mean())  # its best epoch
 
     # MiniLM with a fresh classification head, two epochs
-    tok = pb._folder_tokenizer(minilm)
     with pytest.warns(UserWarning, match="classifier.weight"):
         model = pb.BertForSequenceClassification.from_pretrained(minilm, num_labels=2)
+    tok = model.tokenizer  # the folder's tokenizer.json
     opt = pyseq.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     epochs, batch_size = 2, 16
     schedule = get_linear_schedule_with_warmup(opt, 10, epochs * len(train_idx) // batch_size)

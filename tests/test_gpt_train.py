@@ -5,6 +5,7 @@ corpus, and checkpoints that resume a run exactly."""
 import importlib.util
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,9 @@ def test_tokenize_file_writes_the_corpus_ids_once_split_in_train_and_val(kjv_fil
     assert tokenizer.decode(np.concatenate([train_ids, val_ids]).tolist()) == text
     assert len(val_ids) == round(0.1 * (len(train_ids) + len(val_ids)))
     again = TokenBlocks(data.directory)  # reopened from disk
+    meta = (Path(data.directory) / "meta.json").stat().st_mtime_ns
+    assert tokenize_file(kjv_file, tokenizer, data.directory, val_fraction=0.1).meta == data.meta  # reused
+    assert (Path(data.directory) / "meta.json").stat().st_mtime_ns == meta  # not rewritten
     rng = np.random.default_rng(0)
     x = again.batch("val", 4, 32, rng).numpy()
     assert x.shape == (4, 32) and x.dtype == np.int64

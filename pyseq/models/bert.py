@@ -238,9 +238,10 @@ class BertPreTrainedModel(Module):
     @classmethod
     def from_pretrained(cls, path, **config_overrides):
         """Loads a folder with config.json and model.safetensors written by transformers (any BERT
-        class: keys with or without 'bert.', old LayerNorm 'gamma'/'beta' names). The encoder's weights
-        must all be there; a head the file lacks (e.g. a classifier on a plain BertModel) keeps its
-        fresh initialisation, with a warning. config_overrides: e.g. num_labels=3."""
+        class: keys with or without 'bert.', old LayerNorm 'gamma'/'beta' names), and its tokenizer
+        (tokenizer.json or vocab.txt, when there) as `model.tokenizer`. The encoder's weights must all
+        be there; a head the file lacks (e.g. a classifier on a plain BertModel) keeps its fresh
+        initialisation, with a warning. config_overrides: e.g. num_labels=3."""
         config_path, weights_path = folder_files(path, cls.__name__)
         d = read_json(config_path)
         if "num_labels" in config_overrides:
@@ -273,11 +274,18 @@ class BertPreTrainedModel(Module):
             model.load_state_dict(state, strict=False)
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"{cls.__name__}.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
+        has_tokenizer = any(os.path.isfile(os.path.join(path, f)) for f in ("tokenizer.json", "vocab.txt"))
+        model.tokenizer = _folder_tokenizer(path) if has_tokenizer else None
         return model
 
     def save_pretrained(self, path):
-        """Writes config.json and model.safetensors (transformers' key names), each atomically."""
+        """Writes config.json and model.safetensors (transformers' key names) and, when the model has a
+        `tokenizer` (from_pretrained sets it from the folder's files), tokenizer.json and vocab.txt;
+        each file atomically."""
         save_folder(path, self.config.to_dict(type(self).__name__), self.state_dict())
+        if getattr(self, "tokenizer", None) is not None:
+            self.tokenizer.save(os.path.join(path, "tokenizer.json"))
+            self.tokenizer.save_vocab(os.path.join(path, "vocab.txt"))
 
 
 class BertModel(BertPreTrainedModel):
@@ -514,9 +522,9 @@ class SentenceEncoder:
     def __init__(self, model, tokenizer=None, pooling="mean", normalize=True, max_length=None, stride=64,
                  batch_size=32):
         if isinstance(model, (str, os.PathLike)):
-            folder = model
-            model = BertModel.from_pretrained(folder)
-            tokenizer = tokenizer if tokenizer is not None else _folder_tokenizer(folder)
+            model = BertModel.from_pretrained(model)
+        if tokenizer is None:
+            tokenizer = getattr(model, "tokenizer", None)
         if isinstance(model, BertPreTrainedModel) and not isinstance(model, BertModel):
             model = model.bert
         if not isinstance(model, BertModel):

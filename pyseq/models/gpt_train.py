@@ -16,6 +16,7 @@ random generators (dropout's and the batch sampler's), the step and the history;
 again with the same out_dir resumes from it exactly where it stopped.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -84,10 +85,24 @@ def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1
     val_fraction of the ids is the validation split. Returns a TokenBlocks over the folder.
 
     The text is encoded in pieces of about chunk_chars characters cut at line ends, several
-    pieces at a time on all threads."""
+    pieces at a time on all threads. A folder already written for the same file (path, size,
+    modification time), tokenizer and val_fraction is reused as it is."""
     text_path, out_dir = os.fspath(text_path), os.fspath(out_dir)
     if not 0 <= val_fraction < 1:
         raise ValueError(f"tokenize_file: val_fraction must be in [0, 1), got {val_fraction!r}")
+    stat = os.stat(text_path)
+    tokenizer_json = json.dumps(tokenizer.to_json(), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    source = {"source": os.path.abspath(text_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+              "tokenizer_sha256": hashlib.sha256(tokenizer_json).hexdigest(), "val_fraction": val_fraction}
+    meta_path = os.path.join(out_dir, "meta.json")
+    if os.path.isfile(meta_path):
+        with open(meta_path, encoding="utf-8") as f:
+            try:
+                old = json.load(f)
+            except ValueError:
+                old = {}
+        if all(old.get(k) == v for k, v in source.items()):
+            return TokenBlocks(out_dir)
     dtype = np.uint16 if tokenizer.n_vocab <= 1 << 16 else np.uint32
     pieces, group = [], []
 
@@ -105,8 +120,8 @@ def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1
     os.makedirs(out_dir, exist_ok=True)
     for split, part in (("train", ids[:len(ids) - n_val]), ("val", ids[len(ids) - n_val:])):
         atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda f, part=part: f.write(part.tobytes()))
-    meta = {"dtype": np.dtype(dtype).name, "n_vocab": int(tokenizer.n_vocab), "source": os.path.abspath(text_path),
-            "train_tokens": len(ids) - n_val, "val_tokens": n_val}
+    meta = dict(source, dtype=np.dtype(dtype).name, n_vocab=int(tokenizer.n_vocab), train_tokens=len(ids) - n_val,
+                val_tokens=n_val)
     atomic_write(os.path.join(out_dir, "meta.json"), lambda f: f.write(json.dumps(meta, indent=2).encode()))
     return TokenBlocks(out_dir)
 

@@ -5,6 +5,7 @@ import json
 import numbers
 
 from .._core import text as _text
+from ..io.safetensors import atomic_write
 from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
                       truncation_args)
 
@@ -354,19 +355,18 @@ class BPETokenizer:
         }
 
     def save(self, path):
-        """Writes a Hugging Face tokenizer.json (load it back with from_file, or with `tokenizers`)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, ensure_ascii=False)
+        """Writes a Hugging Face tokenizer.json (load it back with from_file, or with `tokenizers`), atomically."""
+        text = json.dumps(self.to_json(), ensure_ascii=False)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
     def save_tiktoken(self, path):
         """Writes a tiktoken ranks file ("<base64 token> <id>" per line; special tokens are not in it).
 
-        Only faithful for vocabularies whose merge order is their id order (tiktoken's rule)."""
+        Only faithful for vocabularies whose merge order is their id order (tiktoken's rule). Atomic."""
         import base64
-        with open(path, "wb") as f:
-            for i in range(self.n_vocab):
-                if self._has(i) and self.id_to_token(i) not in self.special_tokens:
-                    f.write(base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n")
+        lines = [base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n"
+                 for i in range(self.n_vocab) if self._has(i) and self.id_to_token(i) not in self.special_tokens]
+        atomic_write(path, lambda f: f.write(b"".join(lines)))
 
 
 class StreamDecoder:

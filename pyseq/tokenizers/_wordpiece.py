@@ -3,6 +3,7 @@
 import json
 
 from .._core import text as _text
+from ..io.safetensors import atomic_write
 from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
                       truncation_args)
 
@@ -283,9 +284,9 @@ class WordPieceTokenizer:
         }
 
     def save(self, path):
-        """Writes a Hugging Face tokenizer.json (load it with from_file, or with `tokenizers`)."""
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_json(), f, ensure_ascii=False)
+        """Writes a Hugging Face tokenizer.json (load it with from_file, or with `tokenizers`), atomically."""
+        text = json.dumps(self.to_json(), ensure_ascii=False)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
     def __getstate__(self):
         return {"vocab": list(self._core.vocab), "options": self._options}
@@ -294,9 +295,9 @@ class WordPieceTokenizer:
         self.__init__(state["vocab"], **state["options"])
 
     def save_vocab(self, path):
-        with open(path, "w", encoding="utf-8") as f:
-            for t in self._core.vocab:
-                f.write(t + "\n")
+        """Writes vocab.txt (one token a line, in id order), atomically."""
+        text = "".join(t + "\n" for t in self._core.vocab)
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def _pad(padding, max_length, multiple_of, side, pad_id):
