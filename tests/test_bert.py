@@ -64,7 +64,8 @@ def test_every_head_matches_transformers(tmp_path, name, head):
     theirs, folder = hf_folder(tmp_path, name, head)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every weight is in the file: no warning
-        ours = getattr(pb, head).from_pretrained(folder).eval()
+        ours = getattr(pb, head).from_pretrained(folder)
+    assert not ours.training  # dropout off, as transformers' from_pretrained
     ids, mask, types = batch(CONFIGS[name])
     real = mask.astype(bool)
     out = ours(ids, mask, types)

@@ -143,7 +143,8 @@ def test_old_checkpoint_keys_without_the_transformer_prefix_load(tmp_path):
     save_file(tensors, str(old / "model.safetensors"), metadata={"format": "pt"})
     (old / "config.json").write_text((folder / "config.json").read_text())
     ids = random_ids((1, 20), 97)
-    model = GPT.from_pretrained(old).eval()
+    model = GPT.from_pretrained(old)
+    assert not model.training  # dropout off, as transformers' from_pretrained
     with torch.no_grad():
         ref = hf(torch.tensor(ids)).logits.numpy()
     np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)

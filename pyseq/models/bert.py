@@ -241,7 +241,8 @@ class BertPreTrainedModel(Module):
         class: keys with or without 'bert.', old LayerNorm 'gamma'/'beta' names), and its tokenizer
         (tokenizer.json or vocab.txt, when there) as `model.tokenizer`. The encoder's weights must all
         be there; a head the file lacks (e.g. a classifier on a plain BertModel) keeps its fresh
-        initialisation, with a warning. config_overrides: e.g. num_labels=3."""
+        initialisation, with a warning. config_overrides: e.g. num_labels=3. The model comes in eval
+        mode, as transformers' does (call model.train() to fine-tune it)."""
         config_path, weights_path = folder_files(path, cls.__name__)
         d = read_json(config_path)
         if "num_labels" in config_overrides:
@@ -276,7 +277,7 @@ class BertPreTrainedModel(Module):
             raise ValueError(f"{cls.__name__}.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
         has_tokenizer = any(os.path.isfile(os.path.join(path, f)) for f in ("tokenizer.json", "vocab.txt"))
         model.tokenizer = _folder_tokenizer(path) if has_tokenizer else None
-        return model
+        return model.eval()  # as transformers: dropout off until model.train()
 
     def save_pretrained(self, path):
         """Writes config.json and model.safetensors (transformers' key names) and, when the model has a

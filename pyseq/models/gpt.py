@@ -355,7 +355,8 @@ class GPT(Module):
     @classmethod
     def from_pretrained(cls, path):
         """Loads a folder with config.json and model.safetensors as written by transformers'
-        GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix)."""
+        GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix), in eval mode
+        as transformers does (call model.train() to train it)."""
         config_path, weights_path = folder_files(path, "GPT")
         model = cls(GPTConfig.from_json_file(config_path))
         state = {}
@@ -371,7 +372,7 @@ class GPT(Module):
             model.load_state_dict(state)
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"GPT.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
-        return model
+        return model.eval()  # as transformers: dropout off until model.train()
 
     def save_pretrained(self, path):
         """Writes config.json and model.safetensors (Hugging Face's key names and layouts), each atomically."""
