@@ -4,9 +4,9 @@
     model = GPT(GPTConfig(vocab_size=tokenizer.n_vocab, n_positions=256, n_embd=256, n_layer=4, n_head=4))
     history = train(model, data, TrainConfig(max_steps=2000, block_size=256), out_dir="run/")
 
-`tokenize_file` encodes the text with a pyseq BPE tokenizer in pieces of whole lines, writes the
-ids to train.bin and val.bin (the last val_fraction of the tokens; uint16 when the vocabulary
-fits, else uint32) and returns a TokenBlocks over them, which draws random contiguous blocks.
+`tokenize_file` encodes the text with a pyseq BPE tokenizer in pieces of whole lines, streams the
+ids to ids.bin (uint16 when the vocabulary fits, else uint32; the last val_fraction of them is the
+validation split) and returns a TokenBlocks over it, which draws random contiguous blocks.
 
 `train` runs AdamW (no decay on biases, norms, embeddings), a linear warm-up and cosine decay,
 gradient clipping and accumulation, a validation loss every eval_interval steps (on the same
@@ -17,6 +17,7 @@ again with the same out_dir resumes from it exactly where it stopped.
 """
 
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -35,8 +36,9 @@ __all__ = ["TokenBlocks", "tokenize_file", "bigram_loss", "TrainConfig", "train"
 
 
 class TokenBlocks:
-    """The token ids of a corpus split in two memmaps (train.bin, val.bin in `directory`, with
-    meta.json giving their dtype); `batch` draws random contiguous blocks."""
+    """The token ids of a corpus in a memmap (ids.bin in `directory`; meta.json gives their dtype and
+    how many of the first are the training split, the rest being validation); `batch` draws random
+    contiguous blocks of a split."""
 
     def __init__(self, directory):
         directory = os.fspath(directory)
@@ -46,11 +48,10 @@ class TokenBlocks:
         with open(meta_path, encoding="utf-8") as f:
             self.meta = json.load(f)
         self.directory = directory
-        self.splits = {}
-        for split in ("train", "val"):
-            path = os.path.join(directory, f"{split}.bin")
-            self.splits[split] = np.memmap(path, dtype=self.meta["dtype"], mode="r") if os.path.getsize(path) else \
-                np.zeros(0, dtype=self.meta["dtype"])
+        path, dtype = os.path.join(directory, "ids.bin"), self.meta["dtype"]
+        ids = np.memmap(path, dtype=dtype, mode="r") if os.path.getsize(path) else np.zeros(0, dtype=dtype)
+        n_train = self.meta["train_tokens"]
+        self.splits = {"train": ids[:n_train], "val": ids[n_train:]}
 
     def __len__(self):
         return len(self.splits["train"])
@@ -81,8 +82,8 @@ def _line_chunks(path, chunk_chars):
 
 def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1 << 18):
     """Encodes the UTF-8 text file with `tokenizer` (a pyseq BPETokenizer: encode_ordinary_batch,
-    n_vocab) once and writes out_dir/{train.bin, val.bin, meta.json} atomically; the last
-    val_fraction of the ids is the validation split. Returns a TokenBlocks over the folder.
+    n_vocab) once and writes out_dir/{ids.bin, meta.json} atomically; the last val_fraction of the
+    ids is the validation split. Returns a TokenBlocks over the folder.
 
     The text is encoded in pieces of about chunk_chars characters cut at line ends, several
     pieces at a time on all threads. A folder already written for the same file (path, size,
@@ -104,23 +105,20 @@ def tokenize_file(text_path, tokenizer, out_dir, val_fraction=0.1, chunk_chars=1
         if all(old.get(k) == v for k, v in source.items()):
             return TokenBlocks(out_dir)
     dtype = np.uint16 if tokenizer.n_vocab <= 1 << 16 else np.uint32
-    pieces, group = [], []
+    total = 0
 
-    def encode(group):
-        pieces.extend(np.asarray(ids, dtype=dtype) for ids in tokenizer.encode_ordinary_batch(group))
-        group.clear()
+    def write_ids(f):  # streamed: memory holds 8 pieces of the text at a time, not the corpus
+        nonlocal total
+        chunks = _line_chunks(text_path, chunk_chars)
+        while group := list(itertools.islice(chunks, 8)):
+            for ids in tokenizer.encode_ordinary_batch(group):
+                f.write(np.asarray(ids, dtype=dtype).tobytes())
+                total += len(ids)
 
-    for chunk in _line_chunks(text_path, chunk_chars):
-        group.append(chunk)
-        if len(group) == 8:
-            encode(group)
-    encode(group)
-    ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
-    n_val = int(round(len(ids) * val_fraction))
     os.makedirs(out_dir, exist_ok=True)
-    for split, part in (("train", ids[:len(ids) - n_val]), ("val", ids[len(ids) - n_val:])):
-        atomic_write(os.path.join(out_dir, f"{split}.bin"), lambda f, part=part: f.write(part.tobytes()))
-    meta = dict(source, dtype=np.dtype(dtype).name, n_vocab=int(tokenizer.n_vocab), train_tokens=len(ids) - n_val,
+    atomic_write(os.path.join(out_dir, "ids.bin"), write_ids)
+    n_val = int(round(total * val_fraction))
+    meta = dict(source, dtype=np.dtype(dtype).name, n_vocab=int(tokenizer.n_vocab), train_tokens=total - n_val,
                 val_tokens=n_val)
     atomic_write(os.path.join(out_dir, "meta.json"), lambda f: f.write(json.dumps(meta, indent=2).encode()))
     return TokenBlocks(out_dir)
