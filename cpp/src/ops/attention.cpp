@@ -25,21 +25,22 @@ Shape attention_batch(const Tensor& q, const Tensor& k, const Tensor& v, const c
   return broadcast_shapes(broadcast_shapes(batch_of(q), batch_of(k)), batch_of(v));
 }
 
-// `t` expanded to batch + its last two dims, contiguous.
-Tensor with_batch(const Tensor& t, const Shape& batch) {
+// `t` expanded to batch + its last two dims (a view).
+Tensor expand_to_batch(const Tensor& t, const Shape& batch) {
   Shape shape = batch;
   shape.push_back(t.shape()[t.ndim() - 2]);
   shape.push_back(t.shape().back());
-  return contiguous(expand(t, shape));
+  return expand(t, shape);
 }
 
-// `t` expanded to batch + its last two dims, read in place when its rows are dense and its batch
-// dims are one stride apart (returned in batch_stride), else copied contiguous (batch_stride 0).
+// `t` expanded to batch + its last two dims, contiguous.
+Tensor with_batch(const Tensor& t, const Shape& batch) { return contiguous(expand_to_batch(t, batch)); }
+
+// The same, read in place when its rows are dense and its batch dims are one stride apart
+// (returned in batch_stride), else copied contiguous (batch_stride 0).
 Tensor with_batch_in_place(const Tensor& t, const Shape& batch, int64_t& batch_stride) {
-  Shape shape = batch;
-  shape.push_back(t.shape()[t.ndim() - 2]);
-  shape.push_back(t.shape().back());
-  const Tensor e = expand(t, shape);
+  const Tensor e = expand_to_batch(t, batch);
+  const Shape& shape = e.shape();
   const int64_t n = e.ndim(), cols = shape[n - 1];
   batch_stride = 0;
   if (e.strides()[n - 1] != 1 && cols > 1) return contiguous(e);
