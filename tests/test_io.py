@@ -189,6 +189,9 @@ def test_corrupt_headers_give_clear_errors(tmp_path):
         ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, f32, "extra bytes"),
         ({"w": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x07", "BOOL tensor 'w'"),
         ({"__metadata__": {"k": 1}}, b"", "__metadata__"),
+        (b"[" * 100_000 + b"]" * 100_000, b"", "nested too deeply"),  # was a bare RecursionError
+        ({"w": {"dtype": ["F32"], "shape": [4], "data_offsets": [0, 16]}}, f32, "'w' has dtype \\['F32'\\]"),
+        ({"w": {"dtype": "F32", "shape": [2**62, 2**62], "data_offsets": [0, 16]}}, f32, "'w'.*needs \\d+ bytes"),
     ]
     for header, data, pattern in cases:
         _write_raw(path, header, data)

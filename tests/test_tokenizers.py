@@ -508,6 +508,13 @@ def test_file_errors_name_file_and_line(tmp_path):
     empty.write_text("")
     with pytest.raises(ValueError, match="empty"):
         WordPieceTokenizer.from_vocab(str(empty))
+    vocab.write_bytes(b"[UNK]\nword\n\xff\xfeworld\n")  # was a bare UnicodeDecodeError
+    with pytest.raises(ValueError, match=r"vocab.txt: line 3 is not valid UTF-8"):
+        WordPieceTokenizer.from_vocab(str(vocab))
+    truncated = tmp_path / "x.tiktoken.gz"
+    truncated.write_bytes(gzip.compress(b"IQ== 0\nIg== 1\n" * 100)[:40])  # was a bare EOFError
+    with pytest.raises(ValueError, match=r"x.tiktoken.gz: a truncated or corrupt gzip file"):
+        BPETokenizer.from_tiktoken(str(truncated), "r50k_base")
 
 
 @pytest.mark.parametrize("name", ["r50k_base", "cl100k_base", "o200k_base"])

@@ -259,6 +259,8 @@ def _read_header(f, path, file_size):
         header = json.loads(text.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise SafetensorsError(f"{path}: corrupt header: not valid UTF-8 JSON ({e})") from None
+    except RecursionError:
+        raise SafetensorsError(f"{path}: corrupt header: JSON nested too deeply") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path}: corrupt header: expected a JSON object, got {type(header).__name__}")
     metadata = header.pop("__metadata__", None)
@@ -274,7 +276,7 @@ def _check_entry(path, name, info, data_size):
         raise SafetensorsError(f"{path}: corrupt header entry for tensor {name!r}: expected "
                                f"'dtype', 'shape' and 'data_offsets', got {info!r}")
     st_name, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-    if st_name not in _READ:
+    if not isinstance(st_name, str) or st_name not in _READ:
         raise SafetensorsError(f"{path}: tensor {name!r} has dtype {st_name!r}, which pyseq cannot load "
                                f"(supported: {', '.join(_READ)})")
     if not (isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape)):

@@ -3,6 +3,7 @@
 import gzip
 import json
 import numbers
+import zlib
 
 from .._core import text as _text
 from ..io.safetensors import atomic_write
@@ -22,9 +23,15 @@ ENCODINGS = {
 
 
 def _read(path):
+    """The file's bytes, gunzipped when it is gzip."""
     with open(path, "rb") as f:
         data = f.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as e:
+        raise ValueError(f"{path}: a truncated or corrupt gzip file ({e})") from None
 
 
 def _load_json(path):

@@ -67,8 +67,14 @@ class WordPieceTokenizer:
     @classmethod
     def from_vocab(cls, path, **kwargs):
         """From a BERT vocab.txt (one token a line; the line number is the id)."""
-        with open(path, encoding="utf-8") as f:
-            vocab = [line.rstrip("\n").rstrip("\r") for line in f]
+        with open(path, "rb") as f:
+            lines = f.read().split(b"\n")
+        vocab = []
+        for number, line in enumerate(lines, 1):
+            try:
+                vocab.append(line.decode("utf-8").rstrip("\r"))
+            except UnicodeDecodeError as e:
+                raise ValueError(f"{path}: line {number} is not valid UTF-8 ({e.reason} at byte {e.start})") from None
         if vocab and vocab[-1] == "":
             vocab.pop()
         for number, token in enumerate(vocab, 1):
