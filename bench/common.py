@@ -19,6 +19,13 @@ import time
 _THREAD_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def leave_bench_folder_off_path():
+    """Takes bench/ off sys.path, so that bench/tokenizers.py does not shadow the `tokenizers` package
+    (which transformers imports). Call it right after `import common`."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+
+
 def pin_blas_threads(n):
     """Limits numpy's BLAS (and OpenMP) to `n` threads. Must run before numpy is imported."""
     if "numpy" in sys.modules:

@@ -15,14 +15,10 @@ times (for generation the ratio of tokens/s, pyseq over transformers). --only ti
 """
 
 import argparse
-import os
-import sys
 
 import common  # standard library only: safe to import before numpy
 
-# transformers imports the `tokenizers` package, which bench/tokenizers.py would shadow
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+common.leave_bench_folder_off_path()  # transformers imports `tokenizers`, which bench/tokenizers.py shadows
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")

@@ -24,7 +24,7 @@ sys.path.insert(0, _HERE)
 import common  # noqa: E402  (standard library only)
 
 # This script is named like the `tokenizers` package: keep its folder off the path from here on.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+common.leave_bench_folder_off_path()
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--threads", type=int, default=2, help="most threads for the scaling table (default 2)")

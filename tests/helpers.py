@@ -10,10 +10,12 @@ failure reproduces; the inputs are deliberately non-contiguous (transposed, perm
 steps, expanded) and include size-0 and size-1 dims and 0-d tensors.
 """
 
+import importlib.util
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 from numpy.lib.stride_tricks import as_strided
 
 import pyseq
@@ -205,3 +207,12 @@ def run_in_subprocess(code, cwd, timeout=120):
     checks that it exited cleanly, printing 'ok'."""
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=cwd)
     assert r.returncode == 0 and r.stdout.strip() == "ok", f"exit code {r.returncode}\n{r.stderr[-2000:]}"
+
+
+def package_dir(name):
+    """The folder of an installed asset package (../shared/ASSETS.md), found without importing it;
+    skips the test when it is missing."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"asset package {name!r} is not installed")
+    return spec.submodule_search_locations[0]

@@ -4,7 +4,6 @@ weights; the real all-MiniLM-L6-v2: token ids, sentence embeddings on 200+ real 
 German, Spanish; long ones in windows) against transformers' model, the known values; bad input."""
 
 import csv
-import importlib.util
 import io
 import json
 import warnings
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 import pyseq
+from helpers import package_dir
 from pyseq.models import bert as pb
 
 torch = pytest.importorskip("torch")
@@ -150,13 +150,6 @@ def test_attention_weights_on_request_match_transformers(tmp_path):
 
 
 # --- the real all-MiniLM-L6-v2 ---
-
-def package_dir(name):
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"asset package {name!r} is not installed")
-    return spec.submodule_search_locations[0]
-
 
 @pytest.fixture(scope="module")
 def minilm():

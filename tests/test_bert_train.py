@@ -5,25 +5,18 @@ transformers with the same logits), and fine-tuning all-MiniLM-L6-v2 to tell Old
 verses better than a TextCNN trained on the same verses."""
 
 import collections
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 
 import pyseq
+from helpers import package_dir
 from pyseq.models import bert as pb
 from pyseq.models.bert_pretrain import PretrainingData, mask_tokens, next_sentence_pairs
 from pyseq.nn.utils import clip_grad_norm_
 from pyseq.optim.lr_scheduler import get_linear_schedule_with_warmup
 from pyseq.tokenizers import WordPieceTokenizer
-
-
-def package_dir(name):
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"asset package {name!r} is not installed")
-    return spec.submodule_search_locations[0]
 
 
 @pytest.fixture(scope="module")

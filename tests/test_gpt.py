@@ -161,7 +161,7 @@ def test_generation_stops_at_eos_and_pads_after_it(tmp_path):
     L = 9
     for b in range(2):
         if first_eos[b] is None:
-            np.testing.assert_array_equal(out[b, L:], free[b, L:out.shape[1] - L + L])
+            np.testing.assert_array_equal(out[b, L:], free[b, L:out.shape[1]])
             continue
         end = L + first_eos[b]
         np.testing.assert_array_equal(out[b, :end + 1], free[b, :end + 1])

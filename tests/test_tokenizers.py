@@ -7,7 +7,6 @@ when it is not installed."""
 import base64
 import csv
 import gzip
-import importlib.util
 import io
 import json
 import zipfile
@@ -16,15 +15,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from helpers import run_in_subprocess
+from helpers import package_dir, run_in_subprocess
 from pyseq.tokenizers import BPETokenizer, WordPieceTokenizer, pre_tokenize
-
-
-def package_dir(name):
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        pytest.skip(f"asset package {name!r} is not installed")
-    return spec.submodule_search_locations[0]
 
 
 # --- real assets ------------------------------------------------------------------------------

@@ -275,8 +275,7 @@ class BertPreTrainedModel(Module):
             model.load_state_dict(state, strict=False)
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"{cls.__name__}.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
-        has_tokenizer = any(os.path.isfile(os.path.join(path, f)) for f in ("tokenizer.json", "vocab.txt"))
-        model.tokenizer = _folder_tokenizer(path) if has_tokenizer else None
+        model.tokenizer = _folder_tokenizer(path)
         return model.eval()  # as transformers: dropout off until model.train()
 
     def save_pretrained(self, path):
@@ -438,18 +437,23 @@ class BertForNextSentencePrediction(BertForPreTraining):
                                labels if next_sentence_label is None else next_sentence_label, output_attentions)
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
-    """dropout + a linear classifier over the pooled [CLS]: logits (B, num_labels). labels (B,):
-    cross entropy over classes, or mean squared error when num_labels == 1 (regression)."""
+class _BertClassifier(BertPreTrainedModel):
+    """The encoder, dropout (classifier_dropout, else hidden_dropout_prob) and a linear classifier."""
+    _pooler = True
 
     def __init__(self, config):
         super().__init__()
         self.config = config
-        self.bert = BertModel(config)
+        self.bert = BertModel(config, add_pooling_layer=self._pooler)
         p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = Dropout(p)
         self.classifier = Linear(config.hidden_size, config.num_labels)
         self._init_weights()
+
+
+class BertForSequenceClassification(_BertClassifier):
+    """dropout + a linear classifier over the pooled [CLS]: logits (B, num_labels). labels (B,):
+    cross entropy over classes, or mean squared error when num_labels == 1 (regression)."""
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False):
@@ -466,17 +470,9 @@ class BertForSequenceClassification(BertPreTrainedModel):
         return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
 
 
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(_BertClassifier):
     """dropout + a linear classifier on every token: logits (B, T, num_labels); labels (B, T), -100 ignored."""
-
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.bert = BertModel(config, add_pooling_layer=False)
-        p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-        self.dropout = Dropout(p)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
-        self._init_weights()
+    _pooler = False
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False):
@@ -493,7 +489,7 @@ class BertForTokenClassification(BertPreTrainedModel):
 
 def _folder_tokenizer(path):
     """The WordPiece tokenizer of a model folder: tokenizer.json, else vocab.txt (lower-cased unless
-    tokenizer_config.json says do_lower_case false)."""
+    tokenizer_config.json says do_lower_case false), else None."""
     from ..tokenizers import WordPieceTokenizer
     path = os.fspath(path)
     if os.path.isfile(os.path.join(path, "tokenizer.json")):
@@ -503,7 +499,7 @@ def _folder_tokenizer(path):
         if os.path.isfile(os.path.join(path, "tokenizer_config.json")):
             lower = bool(read_json(os.path.join(path, "tokenizer_config.json")).get("do_lower_case", True))
         return WordPieceTokenizer.from_vocab(os.path.join(path, "vocab.txt"), lowercase=lower)
-    raise FileNotFoundError(f"{path}: no tokenizer.json or vocab.txt (pass tokenizer=)")
+    return None
 
 
 class SentenceEncoder:

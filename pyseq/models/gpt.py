@@ -412,6 +412,14 @@ class GPT(Module):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
         that has produced eos_token_id gets pad_token_id from then on, and the stream ends when all
         have (or after max_new_tokens). The arguments are generate's."""
+        pad_token_id = _pad_id(pad_token_id, eos_token_id)
+        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
+        yield from self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+                               pad_token_id)
+
+    def _steps(self, ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+               pad_token_id):
+        """stream's loop over prepared prompts: ids, mask (B, L)."""
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
             raise ValueError(f"GPT.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
         if do_sample:
@@ -421,9 +429,6 @@ class GPT(Module):
                 raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
             if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0):
                 raise ValueError(f"GPT.generate: top_k must be a non-negative int (0 or None: off), got {top_k!r}")
-        if pad_token_id is None:
-            pad_token_id = eos_token_id if eos_token_id is not None else 0
-        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
         B, L = ids.shape
         if L + max_new_tokens > self.config.n_positions:
             raise ValueError(f"GPT.generate: a prompt of {L} tokens plus max_new_tokens={max_new_tokens} exceeds "
@@ -432,6 +437,7 @@ class GPT(Module):
             return
         rng = np.random.default_rng(seed)
         cache = KVCache(self.config, B, L + max_new_tokens, dtype=self.transformer.wte.weight.dtype)
+        full_mask = np.concatenate([mask, np.ones((B, max_new_tokens), dtype=mask.dtype)], axis=1)  # (B, L + n)
         positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)  # real tokens count from 0; padding gets 0
         finished = np.zeros(B, dtype=bool)
         was_training = self.training
@@ -440,7 +446,8 @@ class GPT(Module):
             with no_grad():
                 step_ids, step_positions = ids, positions
                 for _ in range(max_new_tokens):
-                    logits = self(step_ids, attention_mask=mask, position_ids=step_positions, cache=cache,
+                    seen = full_mask[:, :cache.length + step_ids.shape[1]]  # (B, past + T)
+                    logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
                                   logits_to_keep=1).logits  # (B, 1, V)
                     scores = logits.numpy()[:, -1, :].astype(np.float64)  # (B, V)
                     token = _sample(scores, temperature, top_k, top_p, rng) if do_sample else scores.argmax(axis=1)
@@ -451,7 +458,6 @@ class GPT(Module):
                     if finished.all():
                         return
                     step_ids, step_positions = token[:, None], step_positions[:, -1:] + 1
-                    mask = np.concatenate([mask, np.ones((B, 1), dtype=mask.dtype)], axis=1)
         finally:
             self.train(was_training)
 
@@ -465,11 +471,10 @@ class GPT(Module):
         temperature, keeps the top_k most likely tokens and the smallest set whose probability reaches
         top_p, then draws from a numpy Generator seeded by `seed`. A prompt stops at eos_token_id
         (then padded with pad_token_id, default eos_token_id)."""
-        if pad_token_id is None:
-            pad_token_id = eos_token_id if eos_token_id is not None else 0
+        pad_token_id = _pad_id(pad_token_id, eos_token_id)
         ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
-        new = list(self.stream(ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-                               pad_token_id, attention_mask=mask))
+        new = list(self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+                               pad_token_id))
         out = np.concatenate([ids] + [t[:, None] for t in new], axis=1)
         return _core.from_numpy(np.ascontiguousarray(out))
 
@@ -488,6 +493,13 @@ class GPT(Module):
 
 
 GPT2LMHeadModel = GPT
+
+
+def _pad_id(pad_token_id, eos_token_id):
+    """The id that pads prompts and finished rows: pad_token_id, else eos_token_id, else 0."""
+    if pad_token_id is not None:
+        return pad_token_id
+    return eos_token_id if eos_token_id is not None else 0
 
 
 def _sample(scores, temperature, top_k, top_p, rng):
