@@ -7,7 +7,7 @@
 
 from . import functional, init  # noqa: F401
 from .attention import (  # noqa: F401
-    LearnedPositionalEmbedding, MultiheadAttention, RotaryEmbedding, SinusoidalPositionalEncoding, apply_rotary,
+    AdditiveAttention, LearnedPositionalEmbedding, MultiplicativeAttention, MultiheadAttention, RotaryEmbedding, SinusoidalPositionalEncoding, apply_rotary,
     save_attention_heatmap,
 )
 from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401

@@ -1,6 +1,11 @@
 """Attention modules: MultiheadAttention (torch.nn.MultiheadAttention's arguments, masks and
 parameter layout) and positional encodings (sinusoidal, learned, rotary). The attention itself is
-the fused C++ kernel (F.scaled_dot_product_attention); asking for the weights takes the plain path."""
+the fused C++ kernel (F.scaled_dot_product_attention); asking for the weights takes the plain path.
+
+The soft alignments of RNN encoder-decoders: AdditiveAttention (Bahdanau et al. 2015) and
+MultiplicativeAttention (Luong et al. 2015: dot, general, scaled dot, concat; global or local-p),
+both forward(query (B, Tq, Dq), keys (B, Tk, Dk), values (B, Tk, Dv), mask (B, Tk) True where a key
+may be attended) -> (context (B, Tq, Dv), weights (B, Tq, Tk))."""
 
 import math
 
@@ -13,7 +18,7 @@ from .layers import Linear
 from .module import Module, Parameter
 
 __all__ = ["MultiheadAttention", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding", "RotaryEmbedding",
-           "apply_rotary", "merge_masks", "save_attention_heatmap"]
+           "apply_rotary", "merge_masks", "save_attention_heatmap", "AdditiveAttention", "MultiplicativeAttention"]
 
 
 def save_attention_heatmap(weights, path, x_labels=None, y_labels=None, title=None):
@@ -256,3 +261,159 @@ class RotaryEmbedding(Module):
         Tk = k.shape[-2]
         cos_k, sin_k = self.cos[offset:offset + Tk].to(k.dtype), self.sin[offset:offset + Tk].to(k.dtype)
         return apply_rotary(q, cos_q, sin_q), apply_rotary(k, cos_k, sin_k)
+
+
+# ------------------------------------------------------------------------------------------------
+# Soft alignments of RNN encoder-decoders (one query per decoder step, keys = the encoder's states)
+
+
+def _check_alignment_inputs(cls, query, keys, values, mask, query_dim, key_dim):
+    """The shapes every alignment module expects: query (B, Tq, query_dim), keys (B, Tk, key_dim),
+    values (B, Tk, Dv), mask None or bool (B, Tk)."""
+    for name, t in (("query", query), ("keys", keys), ("values", values)):
+        if not isinstance(t, _core.Tensor):
+            raise TypeError(f"{cls}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dim() != 3:
+            raise ValueError(f"{cls}: expected {name} of 3 dims (batch, length, features), got shape {tuple(t.shape)}")
+    B, Tk = keys.shape[0], keys.shape[1]
+    if query.shape[2] != query_dim or keys.shape[2] != key_dim:
+        raise ValueError(f"{cls}: expected query (B, Tq, {query_dim}) and keys (B, Tk, {key_dim}), got "
+                         f"{tuple(query.shape)} and {tuple(keys.shape)}")
+    if query.shape[0] != B or tuple(values.shape[:2]) != (B, Tk):
+        raise ValueError(f"{cls}: query, keys and values must share the batch and keys and values the length; "
+                         f"got {tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}")
+    if Tk == 0:
+        raise ValueError(f"{cls}: there are no keys to attend to (keys of shape {tuple(keys.shape)})")
+    if mask is not None:
+        if not isinstance(mask, _core.Tensor) or mask.dtype != _core.dtype.bool or tuple(mask.shape) != (B, Tk):
+            got = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, _core.Tensor) else type(mask).__name__
+            raise ValueError(f"{cls}: mask must be a bool tensor of shape ({B}, {Tk}) (True where a key may be "
+                             f"attended), got {got}")
+
+
+def _softmax_over_keys(scores, mask):
+    """softmax over the last dim of scores (B, Tq, Tk) where mask (B, Tk) allows; a row with no
+    allowed key gets uniform weights instead of NaN (it attends to padding, harmlessly)."""
+    if mask is not None:
+        scores = scores.masked_fill(~mask.unsqueeze(1), -3.0e38)
+    return scores.softmax(-1)
+
+
+class AdditiveAttention(Module):
+    """Bahdanau's attention: score(q, k) = v^T tanh(W_q q + W_k k + b), weights = softmax over the
+    keys, context = weights @ values. Parameters: query_proj (Linear(query_dim, hidden_dim, no bias)),
+    key_proj (Linear(key_dim, hidden_dim)), v (Linear(hidden_dim, 1, no bias)).
+
+    A decoder attends to the same keys at every step: project_keys(keys) once and pass the result as
+    projected_keys to skip W_k k on each call."""
+
+    def __init__(self, query_dim, key_dim, hidden_dim, dtype=None):
+        super().__init__()
+        self.query_dim, self.key_dim, self.hidden_dim = query_dim, key_dim, hidden_dim
+        self.query_proj = Linear(query_dim, hidden_dim, bias=False, dtype=dtype)
+        self.key_proj = Linear(key_dim, hidden_dim, dtype=dtype)
+        self.v = Linear(hidden_dim, 1, bias=False, dtype=dtype)
+
+    def project_keys(self, keys):  # (B, Tk, key_dim) -> (B, Tk, hidden_dim)
+        return self.key_proj(keys)
+
+    def forward(self, query, keys, values, mask=None, projected_keys=None):
+        _check_alignment_inputs("AdditiveAttention", query, keys, values, mask, self.query_dim, self.key_dim)
+        k = self.project_keys(keys) if projected_keys is None else projected_keys  # (B, Tk, A)
+        q = self.query_proj(query)  # (B, Tq, A)
+        scores = self.v((q.unsqueeze(2) + k.unsqueeze(1)).tanh()).squeeze(-1)  # (B, Tq, Tk, 1) -> (B, Tq, Tk)
+        weights = _softmax_over_keys(scores, mask)
+        return weights @ values, weights  # (B, Tq, Dv), (B, Tq, Tk)
+
+    def extra_repr(self):
+        return f"query_dim={self.query_dim}, key_dim={self.key_dim}, hidden_dim={self.hidden_dim}"
+
+
+class MultiplicativeAttention(Module):
+    """Luong's attention, score(q, k) by mode:
+      "dot"         q . k                      (query_dim == key_dim)
+      "scaled_dot"  q . k / sqrt(key_dim)      (query_dim == key_dim)
+      "general"     q . (W k)                  W: weight (query_dim, key_dim)
+      "concat"      v^T tanh(W [q; k])         W: weight (hidden_dim, query_dim + key_dim), v: (hidden_dim,)
+    weights = softmax over the keys, context = weights @ values.
+
+    local_window=D turns on Luong's local-p attention: each query predicts its centre
+    p = (S - 1) sigmoid(v_p^T tanh(W_p q)) within its own source of S real keys (the mask's count),
+    attends only to keys within D of p, and its softmax weights are multiplied by the Gaussian
+    exp(-(s - p)^2 / (2 (D/2)^2)), through which p learns. Parameters: position_proj (W_p:
+    Linear(query_dim, query_dim, no bias)) and position_v (v_p: Linear(query_dim, 1, no bias))."""
+
+    MODES = ("dot", "scaled_dot", "general", "concat")
+
+    def __init__(self, query_dim, key_dim, mode="general", hidden_dim=None, local_window=None, dtype=None):
+        super().__init__()
+        if mode not in self.MODES:
+            raise ValueError(f"MultiplicativeAttention: unknown mode {mode!r} (expected one of {self.MODES})")
+        if mode in ("dot", "scaled_dot") and query_dim != key_dim:
+            raise ValueError(f"MultiplicativeAttention: mode {mode!r} needs query_dim == key_dim, got {query_dim} "
+                             f"and {key_dim}; use mode='general' to map between them")
+        if local_window is not None and (isinstance(local_window, bool) or not isinstance(local_window, int)
+                                         or local_window < 1):
+            raise ValueError(f"MultiplicativeAttention: local_window must be a positive int (D), got {local_window!r}")
+        self.query_dim, self.key_dim, self.mode, self.local_window = query_dim, key_dim, mode, local_window
+        self.hidden_dim = None
+        if mode == "general":
+            self.weight = Parameter(_core.empty(query_dim, key_dim, dtype=dtype))
+            init.xavier_uniform_(self.weight)
+        elif mode == "concat":
+            self.hidden_dim = hidden_dim or query_dim
+            self.weight = Parameter(_core.empty(self.hidden_dim, query_dim + key_dim, dtype=dtype))
+            self.v = Parameter(_core.empty(self.hidden_dim, dtype=dtype))
+            init.xavier_uniform_(self.weight)
+            init.uniform_(self.v, -1 / math.sqrt(self.hidden_dim), 1 / math.sqrt(self.hidden_dim))
+        if local_window is not None:
+            self.position_proj = Linear(query_dim, query_dim, bias=False, dtype=dtype)
+            self.position_v = Linear(query_dim, 1, bias=False, dtype=dtype)
+
+    def project_keys(self, keys):
+        """What the scores need of the keys, computed once per source: W k (B, Tk, query_dim) for
+        "general", the key half of W [q; k] (B, Tk, hidden_dim) for "concat", the keys otherwise."""
+        if self.mode == "general":
+            return F.linear(keys, self.weight)
+        if self.mode == "concat":
+            return F.linear(keys, self.weight[:, self.query_dim:])
+        return keys
+
+    def forward(self, query, keys, values, mask=None, projected_keys=None):
+        _check_alignment_inputs("MultiplicativeAttention", query, keys, values, mask, self.query_dim, self.key_dim)
+        k = self.project_keys(keys) if projected_keys is None else projected_keys
+        if self.mode == "concat":  # W [q; k] = W_q q + W_k k
+            q = F.linear(query, self.weight[:, :self.query_dim])  # (B, Tq, A)
+            scores = ((q.unsqueeze(2) + k.unsqueeze(1)).tanh() @ self.v.unsqueeze(-1)).squeeze(-1)  # (B, Tq, Tk)
+        else:
+            scores = query @ k.transpose(1, 2)  # (B, Tq, Tk)
+            if self.mode == "scaled_dot":
+                scores = scores * (1.0 / math.sqrt(self.key_dim))
+        if self.local_window is None:
+            weights = _softmax_over_keys(scores, mask)
+        else:
+            weights = self._local_p(query, scores, mask)
+        return weights @ values, weights  # (B, Tq, Dv), (B, Tq, Tk)
+
+    def _local_p(self, query, scores, mask):
+        B, Tq, Tk = scores.shape
+        D = self.local_window
+        if mask is None:
+            last = _core.full([B, 1, 1], float(Tk - 1), dtype=query.dtype)
+        else:
+            last = (mask.to(query.dtype).sum(-1) - 1).clamp(0.0, None).reshape(B, 1, 1)
+        centre = last * self.position_v(self.position_proj(query).tanh()).sigmoid()  # (B, Tq, 1)
+        positions = _core.arange(Tk, dtype=query.dtype).reshape(1, 1, Tk)
+        distance = positions - centre  # (B, Tq, Tk)
+        allowed = distance.detach().abs().le(float(D))
+        if mask is not None:
+            allowed = allowed * mask.unsqueeze(1)
+        weights = scores.masked_fill(allowed.logical_not(), -3.0e38).softmax(-1)
+        sigma = D / 2.0
+        return weights * (distance * distance * (-0.5 / sigma ** 2)).exp()
+
+    def extra_repr(self):
+        s = f"query_dim={self.query_dim}, key_dim={self.key_dim}, mode={self.mode!r}"
+        if self.hidden_dim is not None:
+            s += f", hidden_dim={self.hidden_dim}"
+        return s + ("" if self.local_window is None else f", local_window={self.local_window}")

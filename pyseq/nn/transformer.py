@@ -35,11 +35,12 @@ def _build_feed_forward(layer, d_model, dim_feedforward, dropout, activation, bi
     layer.activation = _activation(activation)
 
 
-def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal):
-    """dropout(attention of x to memory), without weights: the attention step of both layer kinds."""
-    out = attention(x, memory, memory, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
-                    is_causal=is_causal)[0]
-    return dropout(out)
+def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal, need_weights=False):
+    """(dropout(attention of x to memory), weights averaged over heads or None): the attention
+    step of both layer kinds."""
+    out, weights = attention(x, memory, memory, attn_mask=mask, key_padding_mask=key_padding_mask,
+                             need_weights=need_weights, is_causal=is_causal)
+    return dropout(out), weights
 
 
 def _feed_forward(layer, x, dropout_out):
@@ -66,7 +67,7 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         def attend(x):
-            return _attend(self.self_attn, self.dropout1, x, x, src_mask, src_key_padding_mask, is_causal)
+            return _attend(self.self_attn, self.dropout1, x, x, src_mask, src_key_padding_mask, is_causal)[0]
 
         x = src
         if self.norm_first:
@@ -78,7 +79,10 @@ class TransformerEncoderLayer(Module):
 
 class TransformerDecoderLayer(Module):
     """Self-attention over the target, attention to the encoder's memory, then a feed-forward block,
-    each with a residual connection and LayerNorm (post-norm, or pre-norm with norm_first)."""
+    each with a residual connection and LayerNorm (post-norm, or pre-norm with norm_first).
+
+    Set keep_attention_weights = True to keep the attention to the memory of the next forward
+    (averaged over heads, (N, T, S) with batch_first) in attention_weights: a decoder's alignments."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
@@ -95,15 +99,18 @@ class TransformerDecoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
+        self.keep_attention_weights, self.attention_weights = False, None
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
         def attend_self(x):
-            return _attend(self.self_attn, self.dropout1, x, x, tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            return _attend(self.self_attn, self.dropout1, x, x, tgt_mask, tgt_key_padding_mask, tgt_is_causal)[0]
 
         def attend_memory(x):
-            return _attend(self.multihead_attn, self.dropout2, x, memory, memory_mask, memory_key_padding_mask,
-                           memory_is_causal)
+            out, weights = _attend(self.multihead_attn, self.dropout2, x, memory, memory_mask, memory_key_padding_mask,
+                                   memory_is_causal, need_weights=self.keep_attention_weights)
+            self.attention_weights = weights
+            return out
 
         x = tgt
         if self.norm_first:

