@@ -10,8 +10,9 @@ A safetensors file is:
 
 Files written here are read by the `safetensors` package and by PyTorch
 (`safetensors.torch.load_file`), and files they write are read here. pyseq's dtypes map to F32,
-F64, I64 and BOOL; on reading, the narrower types other libraries write (F16, BF16, I8-I32, U8-U32)
-are widened to float32 / int64, since pyseq has no tensors of those types.
+F64, I64 and BOOL (and a numpy float16 array is written as F16, to halve a file); on reading, the
+narrower types other libraries write (F16, BF16, I8-I32, U8-U32) are widened to float32 / int64,
+since pyseq has no tensors of those types.
 
 Writes are atomic: the file is written under a temporary name in the same directory, flushed to
 disk, and renamed over the target, so a crash mid-save leaves the previous file intact.
@@ -164,12 +165,13 @@ def _as_array(name, value):
         st_name, le = _WRITE[value.dtype]
         arr = value.detach().contiguous().numpy()
     elif isinstance(value, np.ndarray):
-        kinds = {"f": {4: "F32", 8: "F64"}, "i": {8: "I64"}, "b": {1: "BOOL"}}
+        kinds = {"f": {2: "F16", 4: "F32", 8: "F64"}, "i": {8: "I64"}, "b": {1: "BOOL"}}
         st_name = kinds.get(value.dtype.kind, {}).get(value.dtype.itemsize)
         if st_name is None:
             raise TypeError(f"save_file: array {name!r} has numpy dtype {value.dtype}; "
-                            "expected float32, float64, int64 or bool")
-        le = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"), "BOOL": np.dtype("u1")}[st_name]
+                            "expected float16, float32, float64, int64 or bool")
+        le = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
+              "BOOL": np.dtype("u1")}[st_name]
         arr = value
     else:
         raise TypeError(f"save_file: value of {name!r} must be a pyseq.Tensor, got {type(value).__name__}")

@@ -641,14 +641,33 @@ class G2P:
         per, wer = error_rates(predictions, [prons for _, prons in pairs])
         return {"per": per, "wer": wer, "words": len(pairs)}
 
-    def save(self, path):
+    def align(self, word, beam_size=5):
+        """(phonemes, alignment): the best hypothesis' attention over the word's characters at each
+        output step, numpy (len(phonemes) + 1, len(word)), the last row the </s> step's."""
+        if not isinstance(word, str) or not word:
+            raise ValueError(f"G2P.align: expected a non-empty word, got {word!r}")
+        src, lengths = pad_ids([self.graphemes.encode(word.lower())])
+        best = self.model.beam_search(src, lengths, beam_size=beam_size, max_len=2 * len(word) + 5)[0][0]
+        return self.phonemes.decode(best.tokens), best.alignment
+
+    def save_alignment(self, word, path, beam_size=5):
+        """A PNG heatmap of align(word): phonemes down, characters across. Needs matplotlib."""
+        phonemes, alignment = self.align(word, beam_size)
+        return nn.save_attention_heatmap(alignment[:len(phonemes) + 1], path, x_labels=list(word),
+                                         y_labels=phonemes + ["</s>"][:len(alignment) - len(phonemes)],
+                                         title=f"{word}: {' '.join(phonemes)}")
+
+    def save(self, path, half=False):
+        """Writes the folder; half=True stores the weights as float16 (half the size; they load
+        back as float32)."""
         path = os.fspath(path)
         os.makedirs(path, exist_ok=True)
         config = {"model": self.model.config, "graphemes": self.graphemes.itos[len(SPECIALS):],
                   "phonemes": self.phonemes.itos[len(SPECIALS):], "info": self.info}
         text = json.dumps(config, indent=1, sort_keys=True) + "\n"
         atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
-        save_file(dict(self.model.state_dict()), os.path.join(path, "model.safetensors"))
+        weights = {k: (v.detach().numpy().astype(np.float16) if half else v) for k, v in self.model.state_dict().items()}
+        save_file(weights, os.path.join(path, "model.safetensors"))
         return path
 
     @classmethod
@@ -694,6 +713,13 @@ def train_g2p(train, val, kind="rnn", epochs=20, batch_size=128, lr=2e-3, warmup
     still anneals and ends when the budget does. After each epoch the greedy WER on (up to
     eval_words of) val picks the best weights, saved to `checkpoint` (a folder) when given.
     Returns the best G2P, its info holding the training history."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("warmup_steps", warmup_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"train_g2p: {name} must be a positive int, got {value!r}")
+    if time_limit is not None and not time_limit > 0:
+        raise ValueError(f"train_g2p: time_limit must be a positive number of seconds, got {time_limit!r}")
+    if not train:
+        raise ValueError("train_g2p: no training words")
     _core.manual_seed(seed)
     rng = random.Random(seed)
     graphemes = Vocabulary.build(w for w, _ in train)
