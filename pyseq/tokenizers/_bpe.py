@@ -22,6 +22,60 @@ ENCODINGS = {
 }
 
 
+# tiktoken's pre-tokenizer regexes (pat_str in tiktoken_ext/openai_public.py) by pyseq's pattern
+# name: a tokenizer.json splits with one of them (then ByteLevel without its own regex), as the
+# files Hugging Face converts from tiktoken do. One change: cl100k's possessive \p{N}{1,3}+ is
+# written \p{N}{1,3} (the same match here), since Oniguruma, which `tokenizers` uses, reads
+# {1,3}+ as a repeated repeat and would keep "4096" whole.
+_POSSESSIVE_DIGITS, _DIGITS = r"\p{N}{1,3}+", r"\p{N}{1,3}"
+PATTERN_REGEX = {
+    "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s""",
+    "cl100k_base": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|"""
+                   r"""\s*[\r\n]|\s+(?!\S)|\s""",
+    "o200k_base": "|".join([
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]),
+}
+
+
+def _all_splits(ranks):
+    """tiktoken's ranks as Hugging Face merges: every split of every token into two tokens, by the
+    token's rank, then the left part's, then the right part's. A BPE that applies these by priority
+    and looks whole pieces up first (ignore_merges) encodes as tiktoken does."""
+    merges = []
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        splits = [(token[:k], token[k:]) for k in range(1, len(token)) if token[:k] in ranks and token[k:] in ranks]
+        merges += sorted(splits, key=lambda pair: (ranks[pair[0]], ranks[pair[1]]))
+    return merges
+
+
+def _pre_tokenizer_pattern(pre, path, default):
+    """The pattern name of a tokenizer.json's pre_tokenizer: ByteLevel with its regex (`default`),
+    or Split on one of tiktoken's regexes followed by ByteLevel without one."""
+    def byte_level(p, use_regex):
+        return (p.get("type") == "ByteLevel" and not p.get("add_prefix_space")
+                and bool(p.get("use_regex", True)) == use_regex)
+
+    if byte_level(pre, True):
+        return default
+    steps = pre.get("pretokenizers") or []
+    if pre.get("type") == "Sequence" and len(steps) == 2 and byte_level(steps[1], False):
+        split = steps[0]
+        regex = str((split.get("pattern") or {}).get("Regex")).replace(_POSSESSIVE_DIGITS, _DIGITS)  # (tiktoken's own)
+        names = [name for name, r in PATTERN_REGEX.items() if r == regex]
+        if split.get("type") == "Split" and names and split.get("behavior") == "Isolated" and not split.get("invert"):
+            return names[0]
+    raise ValueError(f"BPETokenizer.from_file: {path}: only a ByteLevel pre-tokenizer (add_prefix_space=false), "
+                     f"alone with its regex or after a Split on the regex of gpt2, cl100k_base or o200k_base, is "
+                     f"supported, got {pre!r}")
+
+
 def _read(path):
     """The file's bytes, gunzipped when it is gzip."""
     with open(path, "rb") as f:
@@ -109,20 +163,33 @@ class BPETokenizer:
 
     @classmethod
     def from_file(cls, path, *, pattern="gpt2"):
-        """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet."""
+        """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet. The
+        pre-tokenizer is ByteLevel's own regex (then `pattern` picks pyseq's splitter) or a Split
+        on one of tiktoken's regexes; a model with ignore_merges (as written for tiktoken
+        encodings) must hold tiktoken's merges, and then ids follow tiktoken's rule."""
         spec = _load_json(path)
+        if not isinstance(spec, dict):
+            raise ValueError(f"{path}: expected a JSON object (a tokenizer.json), got {type(spec).__name__}")
         model = spec.get("model") or {}
         if model.get("type") != "BPE":
             raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
-        pre = spec.get("pre_tokenizer") or {}
-        if pre.get("type") != "ByteLevel" or pre.get("add_prefix_space") or not pre.get("use_regex", True):
-            raise ValueError("BPETokenizer.from_file: only a ByteLevel pre-tokenizer with add_prefix_space=false and "
-                             f"use_regex=true is supported, got {pre!r}")
+        pattern = _pre_tokenizer_pattern(spec.get("pre_tokenizer") or {}, path, pattern)
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
         specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
-        return cls(_in_file(path, _text.BPE.from_byte_level_merges, model["vocab"], model["merges"], pattern,
-                            specials))
+        if model.get("ignore_merges"):
+            ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
+            merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+            expected = [(_text.byte_level_encode(a), _text.byte_level_encode(b)) for a, b in _all_splits(ranks)]
+            if merges != expected:
+                raise ValueError(f"BPETokenizer.from_file: {path}: ignore_merges is only supported with tiktoken's "
+                                 f"merges (every split of every token, in rank order)")
+            tok = cls(_in_file(path, _text.BPE.from_ranks, ranks, pattern, specials), from_ranks=True)
+        else:
+            tok = cls(_in_file(path, _text.BPE.from_byte_level_merges, model["vocab"], model["merges"], pattern,
+                               specials))
+        tok._pattern = pattern
+        return tok
 
     @classmethod
     def train(cls, texts=None, vocab_size=30000, *, files=None, min_frequency=0, special_tokens=(), pattern="gpt2",
@@ -327,7 +394,12 @@ class BPETokenizer:
 
     # --- saving -------------------------------------------------------------------------------
     def merges(self):
-        """The merges in priority order, as pairs of token bytes."""
+        """The merges in priority order, as pairs of token bytes (for a tokenizer built from
+        tiktoken ranks: every split of every token, see _all_splits)."""
+        if self._from_ranks:
+            specials = set(self.special_tokens.values())
+            return _all_splits({self._core.token_bytes(i): i for i in range(self.n_vocab)
+                                if i not in specials and self._has(i)})
         return [(self._core.token_bytes(a), self._core.token_bytes(b)) for a, b in self._core.merges()]
 
     def get_vocab(self):
@@ -352,14 +424,25 @@ class BPETokenizer:
                               "normalized": False, "special": True} for t, i in sorted(specials.items(),
                                                                                        key=lambda x: x[1])],
             "normalizer": None,
-            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            "pre_tokenizer": self._pre_tokenizer_json(),
             "post_processor": None,
             "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
             "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": False,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                      "ignore_merges": self._from_ranks,
                       "vocab": self.get_vocab(),
                       "merges": [[_text.byte_level_encode(a), _text.byte_level_encode(b)] for a, b in self.merges()]},
         }
+
+    def _pre_tokenizer_json(self):
+        """ByteLevel with GPT-2's regex, or (another pattern, or tiktoken's rule) a Split on
+        tiktoken's regex before a ByteLevel without one: what Hugging Face writes for these."""
+        pattern = self._pattern_name()
+        if pattern == "gpt2" and not self._from_ranks:
+            return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+        return {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": PATTERN_REGEX[pattern]}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
 
     def save(self, path):
         """Writes a Hugging Face tokenizer.json (load it back with from_file, or with `tokenizers`), atomically."""
