@@ -9,6 +9,7 @@ import csv
 import gzip
 import io
 import json
+import random
 import zipfile
 
 import numpy as np
@@ -359,8 +360,10 @@ def test_bpe_errors(tmp_path):
         (tmp_path / "t.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": {}, "merges": []},
                                                      "pre_tokenizer": {"type": "Whitespace"}}))
         BPETokenizer.from_file(str(tmp_path / "t.json"))
-    with pytest.raises(ValueError, match="lone surrogate"):
-        ours.encode_ids("a\ud800b")
+    with pytest.raises(ValueError, match="lone surrogate"):  # (an Encoding's offsets need the str as it is)
+        ours.encode("a\ud800b")
+    with pytest.raises(TypeError, match="expected bytes"):
+        ours.encode_bytes("text")
     with pytest.raises(ValueError, match="invalid UTF-8"):
         ours.encode(b"\xc3\x28")
 
@@ -483,6 +486,25 @@ def test_tiktoken_json_round_trip(name, news, tmp_path):
     again = str(tmp_path / "again.json")
     back.save(again)
     assert open(again, "rb").read() == open(path, "rb").read()
+
+
+@pytest.mark.parametrize("name", ["r50k_base", "cl100k_base", "o200k_base"])
+def test_surrogates_and_bytes_as_tiktoken(name):
+    """tiktoken reads a surrogate pair as its character and a lone surrogate as U+FFFD, and its
+    _encode_bytes takes bytes that are not valid UTF-8: the same ids here."""
+    ours, ref = ours_and_tiktoken(name)
+    for text in ["\ud83d\udc4d", "a\ud800b", "\udc4d\ud83d x", "ok \ud83d\udc4d\ud83d", "plain"]:
+        assert ours.encode_ids(text) == ref.encode(text)
+        assert ours.encode_ordinary(text) == ref.encode_ordinary(text)
+    texts = ["\ud83d\udc4d", "x \ud800", "fine"]
+    assert ours.encode_ids_batch(texts) == ref.encode_batch(texts)
+    assert ours.encode_ordinary_batch(texts) == ref.encode_ordinary_batch(texts)
+    rng = random.Random(name)
+    alphabet = b" \n\r\t'1aAs" + bytes([0xc3, 0xa9, 0xec, 0x8b, 0xa4, 0xed, 0xf0, 0x9f, 0x91, 0x8d, 0x80, 0xff])
+    for _ in range(3000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert ours.encode_bytes(data) == ref._encode_bytes(data), data
+    assert ours_and_tiktoken("cl100k_base")[0].encode_bytes(b" \xec\x8b\xa4\xed") == [62085]
 
 
 def test_trained_pattern_survives_json(tmp_path):

@@ -76,6 +76,23 @@ def _pre_tokenizer_pattern(pre, path, default):
                      f"supported, got {pre!r}")
 
 
+def _with_surrogates_repaired(encode, text_or_texts):
+    """encode(text_or_texts); when that meets a surrogate, again after tiktoken's repair
+    (UTF-16 with surrogatepass, decoded with replacement: pairs joined, lone ones U+FFFD)."""
+    try:
+        return encode(text_or_texts)
+    except ValueError as e:
+        if "surrogate" not in str(e):
+            raise
+
+    def repair(text):
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if isinstance(text, str) else text
+
+    if isinstance(text_or_texts, str):
+        return encode(repair(text_or_texts))
+    return encode([repair(t) for t in text_or_texts])
+
+
 def _read(path):
     """The file's bytes, gunzipped when it is gzip."""
     with open(path, "rb") as f:
@@ -263,21 +280,52 @@ class BPETokenizer:
         return Encoding(self._core.encode(text, pair, allowed, -1, -1,
                                           *truncation_args(max_length, truncation, stride, truncation_side)), self)
 
+    # The tiktoken-style calls take a str with surrogates as tiktoken does: a surrogate pair is
+    # read as its character and a lone surrogate as U+FFFD (other calls raise on them).
     def encode_ids(self, text, *, allowed_special=(), disallowed_special="all"):
         """Text -> list of ids, exactly as tiktoken's Encoding.encode."""
-        return self._core.encode_ids(text, self._allowed(text, allowed_special, disallowed_special))
+        return _with_surrogates_repaired(
+            lambda t: self._core.encode_ids(t, self._allowed(t, allowed_special, disallowed_special)), text)
 
     def encode_ordinary(self, text):
         """Text -> list of ids, with special tokens treated as plain text (tiktoken's encode_ordinary)."""
-        return self._core.encode_ordinary(text)
+        return _with_surrogates_repaired(self._core.encode_ordinary, text)
 
     def encode_ids_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
         """Many texts -> list of lists of ids (tiktoken's encode_batch), on pyseq's threads."""
-        texts = seq(texts)
-        return self._core.encode_ids_batch(texts, self._allowed(texts, allowed_special, disallowed_special))
+        return _with_surrogates_repaired(
+            lambda ts: self._core.encode_ids_batch(ts, self._allowed(ts, allowed_special, disallowed_special)), seq(texts))
 
     def encode_ordinary_batch(self, texts):
-        return self._core.encode_ids_batch(seq(texts), None)
+        return _with_surrogates_repaired(lambda ts: self._core.encode_ids_batch(ts, None), seq(texts))
+
+    def encode_bytes(self, data):
+        """Bytes that need not be valid UTF-8 -> ids, as tiktoken's Encoding._encode_bytes: the
+        valid UTF-8 prefix is encoded as text, then the tokens of its last piece (widened over
+        whitespace-only tokens before it) are joined with the invalid rest and byte-pair encoded
+        again."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"encode_bytes: expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+        try:
+            return self.encode_ordinary(data.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            valid_up_to = e.start
+        text = data[:valid_up_to].decode("utf-8")
+        tokens = self._core.encode_ordinary(text)
+        pieces = self.pre_tokenize(text)
+        last = len(self._core.encode_ordinary(pieces[-1])) if pieces else 0
+
+        def all_space(token):
+            return all(b in b" \n\t" for b in self._core.token_bytes(token))
+
+        if last > 0 and all_space(tokens[-last]):
+            while last < len(tokens) and all_space(tokens[-last - 1]):
+                last += 1
+        if not tokens or last == 0:
+            return tokens + self._core.encode_piece(data[valid_up_to:])
+        unstable = b"".join(self._core.token_bytes(t) for t in tokens[-last:]) + data[valid_up_to:]
+        return tokens[:-last] + self._core.encode_piece(unstable)
 
     def encode_batch_encodings(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all",
                                max_length=None, truncation=None, stride=0, truncation_side="right"):
