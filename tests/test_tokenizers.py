@@ -648,12 +648,15 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
     run_in_subprocess(code, tmp_path)
 
 
-@pytest.mark.parametrize("kw", [dict(padding="max_length", max_length=2**62 + 1, truncation=False),
-                                dict(pad_to_multiple_of=2**62 + 1)])
-def test_padding_to_an_impossible_length_raises_every_time(kw):
+@pytest.mark.parametrize("kw,message", [
+    (dict(padding="max_length", max_length=2**62, truncation=False), "more than fit in memory"),
+    (dict(pad_to_multiple_of=2**62), "more than fit in memory"),
+    (dict(padding="max_length", max_length=2**62 + 1, truncation=False), r"max_length must be in \[1, 2\*\*62\]"),
+    (dict(pad_to_multiple_of=2**70), r"pad_to_multiple_of must be in \[0, 2\*\*62\]")])
+def test_padding_to_an_impossible_length_raises_every_time(kw, message):
     # rows * cols used to overflow into a tiny buffer written past (issue 19, crash 5)
     tok = BPETokenizer.from_ranks({bytes([i]): i for i in range(256)})
     for _ in range(2):
-        with pytest.raises(ValueError, match="more than fit in memory"):
+        with pytest.raises(ValueError, match=message):
             tok.encode_batch(["ab", "c"], **kw)
     assert tok.encode_batch(["ab", "c"], pad_to_multiple_of=8)["input_ids"].shape == (2, 8)

@@ -48,6 +48,19 @@ class Encoding:
         return f"Encoding(num_tokens={len(self)}, ids={self.ids[:8]}{'...' if len(self) > 8 else ''})"
 
 
+_MAX_SIZE = 2 ** 62  # beyond any length the core can hold (sizes are 64-bit)
+
+
+def size_arg(value, name, minimum=1):
+    """An int argument that is a length: int (not bool), in [minimum, 2**62]."""
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if not minimum <= value <= _MAX_SIZE:
+        raise ValueError(f"{name} must be in [{minimum}, 2**62], got {value}")
+    return int(value)
+
+
 def truncation_args(max_length, truncation, stride, truncation_side):
     """(max_length, strategy, from_left, stride) for the core. truncation: None (truncate when
     max_length is given), True / "longest_first", "only_first", "only_second", or False."""
@@ -57,12 +70,11 @@ def truncation_args(max_length, truncation, stride, truncation_side):
         return 0, "longest_first", False, 0
     if max_length is None:
         raise ValueError("truncation needs max_length")
-    if int(max_length) <= 0:
-        raise ValueError(f"max_length must be positive, got {max_length}")
+    max_length = size_arg(max_length, "max_length")
     strategy = "longest_first" if truncation is True else truncation
     if truncation_side not in ("right", "left"):
         raise ValueError(f"truncation_side must be 'right' or 'left', got {truncation_side!r}")
-    return int(max_length), strategy, truncation_side == "left", int(stride)
+    return max_length, strategy, truncation_side == "left", size_arg(stride, "stride", minimum=0)
 
 
 def padding_args(padding, max_length, pad_to_multiple_of, padding_side):
@@ -77,10 +89,11 @@ def padding_args(padding, max_length, pad_to_multiple_of, padding_side):
     elif padding == "max_length":
         if max_length is None:
             raise ValueError("padding='max_length' needs max_length")
-        length = int(max_length)
+        length = size_arg(max_length, "max_length")
     else:
         raise ValueError(f"padding must be True, 'longest', 'max_length' or False, got {padding!r}")
-    return True, length, int(pad_to_multiple_of or 0), padding_side == "left"
+    multiple = 0 if pad_to_multiple_of is None else size_arg(pad_to_multiple_of, "pad_to_multiple_of", minimum=0)
+    return True, length, multiple, padding_side == "left"
 
 
 def seq(x):
