@@ -7,8 +7,8 @@ import zlib
 
 from .._core import text as _text
 from ..io.safetensors import atomic_write
-from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
-                      truncation_args)
+from ._common import (Encoding, Progress, added_tokens, as_batch_output, count_into, iter_texts, padding_args,
+                      seq, truncation_args)
 
 # The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
 _ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
@@ -190,10 +190,15 @@ class BPETokenizer:
         model = spec.get("model") or {}
         if model.get("type") != "BPE":
             raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
-        pattern = _pre_tokenizer_pattern(spec.get("pre_tokenizer") or {}, path, pattern)
+        if not isinstance(model.get("vocab"), dict) or not isinstance(model.get("merges"), list):
+            raise ValueError(f"{path}: the BPE model needs a \"vocab\" object and a \"merges\" list")
+        pre = spec.get("pre_tokenizer") or {}
+        if not isinstance(pre, dict):
+            raise ValueError(f"{path}: the pre_tokenizer must be an object, got {pre!r}")
+        pattern = _pre_tokenizer_pattern(pre, path, pattern)
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
-        specials = {t["content"]: t["id"] for t in spec.get("added_tokens", [])}
+        specials = {t["content"]: t["id"] for t in added_tokens(spec, str(path))}
         if model.get("ignore_merges"):
             ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
             merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]

@@ -61,6 +61,21 @@ def size_arg(value, name, minimum=1):
     return int(value)
 
 
+def added_tokens(spec, owner):
+    """The added_tokens of a tokenizer.json: a list of objects, each with a non-empty "content"
+    string and a non-negative int "id"."""
+    tokens = spec.get("added_tokens") or []
+    if not isinstance(tokens, list):
+        raise ValueError(f"{owner}: added_tokens must be a list, got a JSON {type(tokens).__name__}")
+    for t in tokens:
+        ok = isinstance(t, dict) and isinstance(t.get("content"), str) and t["content"] and \
+            isinstance(t.get("id"), int) and not isinstance(t["id"], bool) and t["id"] >= 0
+        if not ok:
+            raise ValueError(f"{owner}: each added token must be an object with a non-empty \"content\" string and "
+                             f"a non-negative int \"id\", got {t!r}")
+    return tokens
+
+
 def truncation_args(max_length, truncation, stride, truncation_side):
     """(max_length, strategy, from_left, stride) for the core. truncation: None (truncate when
     max_length is given), True / "longest_first", "only_first", "only_second", or False."""

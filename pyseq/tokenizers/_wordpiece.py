@@ -4,8 +4,8 @@ import json
 
 from .._core import text as _text
 from ..io.safetensors import atomic_write
-from ._common import (Encoding, Progress, as_batch_output, count_into, iter_texts, padding_args, seq,
-                      truncation_args)
+from ._common import (Encoding, Progress, added_tokens, as_batch_output, count_into, iter_texts, padding_args,
+                      seq, truncation_args)
 
 
 _DEFAULT = object()
@@ -131,7 +131,7 @@ class WordPieceTokenizer:
             handle_chinese_chars=norm.get("handle_chinese_chars", False) if norm else False,
             strip_accents=norm.get("strip_accents") if norm else False,
             lowercase=norm.get("lowercase", False) if norm else False,
-            special_tokens=[t["content"] for t in spec.get("added_tokens", []) if t.get("special")],
+            special_tokens=[t["content"] for t in added_tokens(spec, "WordPieceTokenizer") if t.get("special")],
             profile="huggingface",
         )
         post = spec.get("post_processor") or {}
