@@ -38,15 +38,20 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=pyseq.get_num_threads())
     parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3 for rnn, 1e-3 for transformer)")
+    parser.add_argument("--start-from", help="a G2P folder to train further (its --kind is used)")
     parser.add_argument("--out", required=True, help="folder for the trained model")
     args = parser.parse_args()
     pyseq.set_num_threads(args.threads)
 
     train, val, test = seq2seq.split_by_word(seq2seq.load_cmudict())
     print(f"{len(train)} training words, {len(val)} validation, {len(test)} test")
+    start = seq2seq.G2P.load(args.start_from) if args.start_from else None
+    history = start.info.get("history", []) if start else []
     g2p = seq2seq.train_g2p(train, val, kind=args.kind, epochs=args.epochs, batch_size=args.batch_size,
-                            lr=LEARNING_RATES[args.kind], time_limit=60 * args.minutes, checkpoint=args.out,
-                            **MODELS[args.kind])
+                            lr=args.lr or LEARNING_RATES[args.kind], time_limit=60 * args.minutes, checkpoint=args.out,
+                            start_from=start, **MODELS[args.kind])
+    g2p.info["history"] = history + g2p.info["history"]  # (a continued run keeps its first part's)
     results = {}
     for beam in (1, args.beam):
         start = time.perf_counter()

@@ -415,3 +415,21 @@ def test_g2p_half_and_alignment(tmp_path):
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="non-empty word"):
         g2p.align("")
+
+
+def test_train_g2p_arguments_and_start_from():
+    words = [("ab", [("AA", "B")]), ("ba", [("B", "AA")]), ("cab", [("K", "AA", "B")])] * 4
+    with pytest.raises(ValueError, match="epochs must be a positive int"):
+        s2s.train_g2p(words, words, epochs=0)
+    with pytest.raises(ValueError, match="time_limit must be a positive"):
+        s2s.train_g2p(words, words, time_limit=0)
+    with pytest.raises(ValueError, match="no training words"):
+        s2s.train_g2p([], words)
+    first = s2s.train_g2p(words, words, epochs=2, batch_size=4, warmup_steps=2, embed_dim=4, hidden_size=4,
+                          log=lambda s: None)
+    before = {k: v.detach().numpy().copy() for k, v in first.model.state_dict().items()}
+    more = s2s.train_g2p(words + [("abz", [("AA", "B", "Z")])], words, epochs=1, batch_size=4, warmup_steps=2,
+                         start_from=first, log=lambda s: None)
+    assert more.graphemes is first.graphemes and more.phonemes is first.phonemes  # ("z", "Z": unknown to them)
+    assert more.model is first.model
+    assert any(not np.array_equal(before[k], v.detach().numpy()) for k, v in more.model.state_dict().items())

@@ -705,13 +705,14 @@ def _batches(examples, batch_size, rng):
 
 def train_g2p(train, val, kind="rnn", epochs=20, batch_size=128, lr=2e-3, warmup_steps=500, label_smoothing=0.1,
               teacher_forcing_ratio=1.0, clip=1.0, seed=0, time_limit=None, eval_words=1000, log=print,
-              checkpoint=None, **model_args):
+              checkpoint=None, start_from=None, **model_args):
     """Trains a G2P model on train (a list of (word, pronunciations); every pronunciation is an
     example) with Adam, gradient clipping and label smoothing. The learning rate warms up linearly
     over warmup_steps, then follows a cosine to zero over the run's progress: the larger of the
     share of the epochs done and the share of time_limit (seconds) used, so a run on a time budget
     still anneals and ends when the budget does. After each epoch the greedy WER on (up to
     eval_words of) val picks the best weights, saved to `checkpoint` (a folder) when given.
+    start_from: a G2P to train further (its model and vocabularies; model_args are then unused).
     Returns the best G2P, its info holding the training history."""
     for name, value in (("epochs", epochs), ("batch_size", batch_size), ("warmup_steps", warmup_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -722,11 +723,14 @@ def train_g2p(train, val, kind="rnn", epochs=20, batch_size=128, lr=2e-3, warmup
         raise ValueError("train_g2p: no training words")
     _core.manual_seed(seed)
     rng = random.Random(seed)
-    graphemes = Vocabulary.build(w for w, _ in train)
-    phonemes = Vocabulary.build(pron for _, prons in train for pron in prons)
-    examples = [(graphemes.encode(w), phonemes.encode(pron)) for w, prons in train for pron in prons]
-    model = _MODELS[kind](len(graphemes), len(phonemes), **model_args)
-    g2p = G2P(model, graphemes, phonemes)
+    if start_from is not None:
+        g2p = G2P(start_from.model, start_from.graphemes, start_from.phonemes)
+    else:
+        graphemes = Vocabulary.build(w for w, _ in train)
+        phonemes = Vocabulary.build(pron for _, prons in train for pron in prons)
+        g2p = G2P(_MODELS[kind](len(graphemes), len(phonemes), **model_args), graphemes, phonemes)
+    model = g2p.model
+    examples = [(g2p.graphemes.encode(w), g2p.phonemes.encode(pron)) for w, prons in train for pron in prons]
     optimizer = optim.Adam(model.parameters(), lr=lr)
     total_steps = epochs * math.ceil(len(examples) / batch_size)
     val_subset = val[:eval_words]
