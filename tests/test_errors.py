@@ -523,8 +523,11 @@ def test_size_of_zero_dim_tensor_without_dim():
 
 
 # An address-space limit makes the allocations fail whatever the machine's overcommit policy (with
-# overcommit on, a 4 TiB allocation could otherwise succeed and then be filled).
-LIMIT_MEMORY = "import resource\nresource.setrlimit(resource.RLIMIT_AS, (64 * 2**30, 64 * 2**30))"
+# overcommit on, a 4 TiB allocation could otherwise succeed and then be filled). Under
+# AddressSanitizer (.ci/sanitizers sets PYSEQ_SANITIZED), whose shadow memory needs terabytes of
+# address space, its max_allocation_size_mb does that instead.
+SANITIZED = bool(os.environ.get("PYSEQ_SANITIZED"))
+LIMIT_MEMORY = "" if SANITIZED else "import resource\nresource.setrlimit(resource.RLIMIT_AS, (64 * 2**30, 64 * 2**30))"
 ALLOCATION_CASES = [
     ("pyseq.zeros(2**40)", 2**42),
     ("pyseq.ones(2**20, 2**20, dtype=pyseq.float64)", 2**43),
@@ -550,14 +553,15 @@ def test_impossible_allocation_raises_runtime_error(in_subprocess, code, nbytes)
 HAMMER = r'''
 """Random bad calls into pyseq. argv: seed, number of calls, log file (each call is written there
 before it runs, so the last line names a call that crashed the process). Prints one JSON line."""
-import json, math, random, resource, sys
+import json, math, os, random, resource, sys
 import numpy as np
 import pyseq
 
 # Sizes such as 2**40 ask for terabytes: an address-space limit makes those allocations fail (with
 # RuntimeError) whatever the machine's overcommit policy, instead of succeeding and being filled.
 try:
-    resource.setrlimit(resource.RLIMIT_AS, (64 * 2**30, 64 * 2**30))
+    if not os.environ.get("PYSEQ_SANITIZED"):  # (see LIMIT_MEMORY)
+        resource.setrlimit(resource.RLIMIT_AS, (64 * 2**30, 64 * 2**30))
 except (ValueError, OSError):  # pragma: no cover - a platform without it
     pass
 
@@ -948,3 +952,30 @@ def test_more_clear_messages(tmp_path):
     with pytest.raises(TypeError, match="decode: expected token ids \\(ints\\), got str 'a'"):
         bpe.decode(["a"])
     assert bpe.decode([104, 105]) == "hi"
+
+
+def test_integer_overflow_wraps_around_as_in_torch():
+    """int64 arithmetic past the range wraps (two's complement) as in PyTorch, instead of being
+    undefined behaviour (found by the sanitizer job: UBSan stopped on each of these)."""
+    torch = pytest.importorskip("torch")
+    big = [2**62, 2**62, 2**62, 2**63 - 1, -2**63, 5]
+    cases = [
+        (lambda m, t: t(big).sum(), "sum"), (lambda m, t: t(big).sum(0, True), "sum keepdim"),
+        (lambda m, t: t(big) + t(big), "add"), (lambda m, t: t(big) - t(big[::-1]), "sub"),
+        (lambda m, t: t(big) * 3, "mul"), (lambda m, t: -t(big), "neg"), (lambda m, t: t(big).abs(), "abs"),
+        (lambda m, t: t([3, 2**40, -7]).pow(t(5)), "pow"),
+    ]
+    for fn, name in cases:
+        ours = fn(pyseq, pyseq.tensor).numpy()
+        theirs = fn(torch, torch.tensor).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=name)
+
+
+def test_huge_steps_and_sizes_of_empty_tensors():
+    x = pyseq.arange(6).reshape(2, 3)
+    assert x[0:2:2**62].tolist() == [[0, 1, 2]]
+    assert x[:, 1::2**62].tolist() == [[1], [4]]
+    assert [c.shape for c in pyseq.chunk(pyseq.ones(4), 2**63 - 1)] == [(1,)] * 4
+    empty = pyseq.full([3, 0, 2**62], 0.0)
+    assert empty.shape == (3, 0, 2**62) and empty.numel() == 0
+    assert empty.sum().item() == 0.0

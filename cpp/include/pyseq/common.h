@@ -56,13 +56,15 @@ inline int64_t checked_numel(const Shape& shape, const char* op) {
   return n;
 }
 
-// Row-major strides (in elements) of a contiguous tensor of `shape`.
+// Row-major strides (in elements) of a contiguous tensor of `shape`. Only a shape with a zero size
+// can overflow them (checked_numel bounds the others); such a tensor has no element to address,
+// so its strides saturate at INT64_MAX.
 inline Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size());
   int64_t step = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = step;
-    step *= shape[i] > 1 ? shape[i] : 1;
+    if (__builtin_mul_overflow(step, shape[i] > 1 ? shape[i] : 1, &step)) step = INT64_MAX;
   }
   return strides;
 }

@@ -4,6 +4,7 @@
 #include "../kernels/cpu/loops.h"
 #include "dispatch.h"
 #include "internal.h"
+#include "wrapping.h"
 
 namespace pyseq {
 
@@ -65,9 +66,9 @@ void binary_kernel(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor
   }
   PYSEQ_DISPATCH(NUMERIC, out.device(), out.dtype(), op_name(op), {
     switch (op) {
-      case BinaryOp::Add: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x + y; }); break;
-      case BinaryOp::Sub: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x - y; }); break;
-      case BinaryOp::Mul: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x * y; }); break;
+      case BinaryOp::Add: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return wrapping_add(x, y); }); break;
+      case BinaryOp::Sub: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return wrapping_sub(x, y); }); break;
+      case BinaryOp::Mul: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return wrapping_mul(x, y); }); break;
       case BinaryOp::Div: dev::map2<T, T, T>(out, a, b, [](T x, T y) { return x / y; }); break;
     }
   });
@@ -204,7 +205,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       if constexpr (std::is_integral_v<T>) {
         T r = 1;  // exact integer power by squaring; negative exponents give 0 unless |x| == 1
         if (y < 0) return x == 1 ? T(1) : x == -1 ? ((y & 1) ? T(-1) : T(1)) : T(0);
-        for (; y; y >>= 1, x *= x) if (y & 1) r *= x;
+        for (; y; y >>= 1, x = wrapping_mul(x, x)) if (y & 1) r = wrapping_mul(r, x);
         return r;
       } else {
         return std::pow(x, y);

@@ -126,7 +126,7 @@ std::vector<Tensor> split(const Tensor& t, int64_t split_size, int64_t dim) {
 std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim) {
   PYSEQ_CHECK(chunks > 0, ValueError, "chunk: number of chunks must be positive, got ", chunks);
   const int64_t size = t.size(dim);
-  return split(t, std::max<int64_t>(1, (size + chunks - 1) / chunks), dim);
+  return split(t, std::max<int64_t>(1, size / chunks + (size % chunks != 0)), dim);  // ceil, without overflow
 }
 
 // index_select and embedding: rows picked k times receive k gradients (none for row `skip`).

@@ -9,6 +9,7 @@
 #include "../kernels/cpu/vecmath.h"
 #include "dispatch.h"
 #include "internal.h"
+#include "wrapping.h"
 
 namespace pyseq {
 namespace {
@@ -114,12 +115,12 @@ struct Sign {
 };
 struct Abs {
   static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
-  template <class T> T f(T x) const { return x < T(0) ? -x : x; }
+  template <class T> T f(T x) const { return x < T(0) ? wrapping_neg(x) : x; }
   template <class T> T df(T x, T) const { return Sign().f(x); }
 };
 struct Neg {
   static constexpr bool kIntegral = true, kUsesX = false, kUsesY = false;
-  template <class T> T f(T x) const { return -x; }
+  template <class T> T f(T x) const { return wrapping_neg(x); }
   template <class T> T df(T, T) const { return T(-1); }
 };
 struct Clamp {  // min(max(x, lo), hi) as PyTorch: NaN passes, a NaN bound gives NaN, hi wins over lo

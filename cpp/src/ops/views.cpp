@@ -245,6 +245,7 @@ Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t s
   auto clamp_bound = [size](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + size : i, 0, size); };
   start = clamp_bound(start);
   end = std::max(start, clamp_bound(end));
+  step = std::min(step, std::max<int64_t>(end - start, 1));  // a longer step picks the same (one) element
   Shape shape = t.shape(), strides = t.strides();
   shape[dim] = (end - start + step - 1) / step;
   strides[dim] *= step;

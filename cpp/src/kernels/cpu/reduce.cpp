@@ -11,8 +11,9 @@
 namespace pyseq::kernels::cpu {
 namespace {
 
-// Floating rows accumulate in double; integer rows in int64.
-template <class T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+// Floating rows accumulate in double; integer rows in uint64, so that a sum past int64 wraps
+// around as in PyTorch (defined for unsigned types) and converts back modulo 2^64.
+template <class T> using Acc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
 
 // Sum of n contiguous values with 8 independent accumulators (vectorisable, and more accurate
 // than one running sum). Floats go to the per-ISA kernel (float blocks, double across them).
