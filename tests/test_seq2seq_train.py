@@ -1,7 +1,7 @@
 """Grapheme-to-phoneme conversion on the CMU Pronouncing Dictionary (the data of
 examples/train_g2p.py, briefly): a small attention RNN trained for four epochs on 6,000 words
 must convert unseen words far better than it did untrained, and the shipped model must convert
-held-out words as its recorded scores say. About 20 s on one core."""
+held-out words as its recorded scores say, beam 5 no worse than greedy. About 30 s on one core."""
 
 import pytest
 
@@ -52,11 +52,13 @@ def test_training_reduces_error(splits, tmp_path):
 
 def test_pretrained(splits):
     g2p = s2s.G2P.pretrained()
-    test = splits[2]
-    scores = g2p.evaluate(test[:500], beam_size=5)
+    test = splits[2][:500]
+    scores = g2p.evaluate(test, beam_size=5)
+    greedy = g2p.evaluate(test, beam_size=1)
     recorded = g2p.info["test"]["beam5"]
-    assert scores["wer"] < 0.35 and scores["per"] < 0.1
+    assert scores["wer"] < 0.36 and scores["per"] < 0.1
     assert abs(scores["wer"] - recorded["wer"]) < 0.06  # the shipped scores are the model's
+    assert scores["wer"] <= greedy["wer"] + 0.005 and scores["per"] <= greedy["per"] + 0.002  # beam 5 loses nothing
     assert g2p.predict("pyseq") and all(p in g2p.phonemes.stoi for p in g2p.predict("pyseq"))
     assert g2p.predict("cat") == ["K", "AE", "T"]
     assert g2p.predict("") == []
