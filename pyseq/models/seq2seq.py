@@ -599,9 +599,10 @@ class G2P:
     save(folder) writes config.json (the model's configuration and both vocabularies) and
     model.safetensors, each atomically; G2P.load(folder) reads them back."""
 
-    def __init__(self, model, graphemes, phonemes, info=None):
+    def __init__(self, model, graphemes, phonemes, info=None, length_penalty=0.6):
         self.model, self.graphemes, self.phonemes = model, graphemes, phonemes
         self.info = dict(info or {})
+        self.length_penalty = length_penalty  # beam search's (GNMT's alpha), saved with the model
         model.eval()
 
     @classmethod
@@ -614,8 +615,8 @@ class G2P:
         return self.predict_batch([word], beam_size=beam_size, max_len=max_len)[0]
 
     def predict_batch(self, words, beam_size=5, max_len=None, batch_size=256):
-        """The phonemes of each word (beam_size=1: greedy). max_len: at most this many phonemes
-        (default: twice the word's length plus 5)."""
+        """The phonemes of each word (beam_size=1: greedy; beams use self.length_penalty). max_len:
+        at most this many phonemes (default: twice the word's length plus 5)."""
         words = list(words)
         for w in words:
             if not isinstance(w, str):
@@ -630,7 +631,8 @@ class G2P:
             if beam_size == 1:
                 hyps = self.model.greedy_decode(src, lengths, max_len=steps)
             else:
-                hyps = [h[0] for h in self.model.beam_search(src, lengths, beam_size=beam_size, max_len=steps)]
+                hyps = [h[0] for h in self.model.beam_search(src, lengths, beam_size=beam_size, max_len=steps,
+                                                             length_penalty=self.length_penalty)]
             for i, hyp in zip(rows, hyps):
                 results[i] = self.phonemes.decode(hyp.tokens)
         return results
@@ -647,7 +649,8 @@ class G2P:
         if not isinstance(word, str) or not word:
             raise ValueError(f"G2P.align: expected a non-empty word, got {word!r}")
         src, lengths = pad_ids([self.graphemes.encode(word.lower())])
-        best = self.model.beam_search(src, lengths, beam_size=beam_size, max_len=2 * len(word) + 5)[0][0]
+        best = self.model.beam_search(src, lengths, beam_size=beam_size, max_len=2 * len(word) + 5,
+                                      length_penalty=self.length_penalty)[0][0]
         return self.phonemes.decode(best.tokens), best.alignment
 
     def save_alignment(self, word, path, beam_size=5):
@@ -663,7 +666,8 @@ class G2P:
         path = os.fspath(path)
         os.makedirs(path, exist_ok=True)
         config = {"model": self.model.config, "graphemes": self.graphemes.itos[len(SPECIALS):],
-                  "phonemes": self.phonemes.itos[len(SPECIALS):], "info": self.info}
+                  "phonemes": self.phonemes.itos[len(SPECIALS):], "length_penalty": self.length_penalty,
+                  "info": self.info}
         text = json.dumps(config, indent=1, sort_keys=True) + "\n"
         atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
         weights = {k: (v.detach().numpy().astype(np.float16) if half else v) for k, v in self.model.state_dict().items()}
@@ -683,7 +687,8 @@ class G2P:
                 raise ValueError(f"G2P.load: {path}/config.json has no {key!r}")
         model = _build_model(config["model"])
         model.load_state_dict(load_file(os.path.join(path, "model.safetensors")))
-        return cls(model, Vocabulary(config["graphemes"]), Vocabulary(config["phonemes"]), config.get("info"))
+        return cls(model, Vocabulary(config["graphemes"]), Vocabulary(config["phonemes"]), config.get("info"),
+                   config.get("length_penalty", 0.6))
 
     def __repr__(self):
         return f"G2P({self.model.config['kind']}, {len(self.graphemes)} graphemes, {len(self.phonemes)} phonemes)"
