@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import pyseq
 from pyseq import nn, optim
-from pyseq.io import SafetensorsError, load_checkpoint, save_checkpoint
+from pyseq.io import load_checkpoint, save_checkpoint
 from pyseq.io.safetensors import load_file, save_file
 from pyseq.tokenizers import BPETokenizer, WordPieceTokenizer
 

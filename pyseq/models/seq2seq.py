@@ -354,8 +354,11 @@ class AttentionDecoder(nn.Module):
         """prev (N,) ids; state {"h": [(N, H)] per layer, "c" (LSTM), "feed" (N, H) (luong)};
         memory {"values" (N, S, M), "keys" (projected), "mask" (N, S)} -> (logits (N, V), state, weights (N, S))."""
         e = self.dropout(self.embedding(prev))  # (N, E)
-        attend = lambda q: self.attention(q.unsqueeze(1), memory["values"], memory["values"], memory["mask"],  # noqa: E731
-                                          projected_keys=memory["keys"])
+
+        def attend(query):  # (N, H) -> context (N, 1, M), weights (N, 1, S)
+            return self.attention(query.unsqueeze(1), memory["values"], memory["values"], memory["mask"],
+                                  projected_keys=memory["keys"])
+
         new_state = {}
         if self.style == "bahdanau":
             context, weights = attend(state["h"][-1])  # (N, 1, M), (N, 1, S)
