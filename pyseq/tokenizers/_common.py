@@ -1,6 +1,8 @@
 """Shared pieces of the tokenizer API: the Encoding view, truncation / padding arguments, batch
 outputs."""
 
+import numbers
+
 
 class Encoding:
     """One tokenized text (or pair): ids, tokens, offsets, type ids, masks, overflow windows."""
@@ -53,7 +55,6 @@ _MAX_SIZE = 2 ** 62  # beyond any length the core can hold (sizes are 64-bit)
 
 def size_arg(value, name, minimum=1):
     """An int argument that is a length: int (not bool), in [minimum, 2**62]."""
-    import numbers
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
     if not minimum <= value <= _MAX_SIZE:
