@@ -18,7 +18,6 @@ G2P.pretrained().predict("pyseq") -> ['P', 'AY', 'S', 'IY', 'K'] (ARPAbet withou
 """
 
 import collections
-import json
 import math
 import os
 import random
@@ -30,9 +29,10 @@ from .. import _core, nn, optim
 from .._core import Tensor
 from .._tensor import tensor
 from ..autograd import no_grad
-from ..io.safetensors import atomic_write, load_file, save_file
+from ..io.safetensors import load_file
 from ..nn import functional as F
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from ._hf import read_json, save_folder
 
 __all__ = ["PAD", "BOS", "EOS", "UNK", "Vocabulary", "pad_ids", "Hypothesis", "Seq2Seq", "RNNEncoder",
            "AttentionDecoder", "RNNSeq2Seq", "TransformerSeq2Seq", "edit_distance", "error_rates", "load_cmudict",
@@ -666,20 +666,15 @@ class G2P:
     def save(self, path, half=False):
         """Writes the folder; half=True stores the weights as float16 (half the size; they load
         back as float32)."""
-        path = os.fspath(path)
-        os.makedirs(path, exist_ok=True)
         config = {"model": self.model.config, "graphemes": self.graphemes.itos[len(SPECIALS):],
                   "phonemes": self.phonemes.itos[len(SPECIALS):], "length_penalty": self.length_penalty,
                   "info": self.info}
-        text = json.dumps(config, indent=1, sort_keys=True) + "\n"
-        atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
         weights = {k: (v.detach().numpy().astype(np.float16) if half else v) for k, v in self.model.state_dict().items()}
-        save_file(weights, os.path.join(path, "model.safetensors"))
-        return path
+        save_folder(path, config, weights)
+        return os.fspath(path)
 
     @classmethod
     def load(cls, path):
-        from ._hf import read_json
         path = os.fspath(path)
         for name in ("config.json", "model.safetensors"):
             if not os.path.isfile(os.path.join(path, name)):
