@@ -283,3 +283,22 @@ def test_backward_in_threads_while_others_clear_the_leaf_grad(tmp_path):
             "assert g is None or (len(set(g.tolist())) == 1 and g[0].item() % 2 == 0)  # 2 per backward\n"
             "print('ok')\n")
     run_in_subprocess(code, tmp_path)
+
+
+def test_threads_recording_ops_on_the_same_leaf(tmp_path):
+    # Ops run with the GIL released: two threads recording an op on the same leaf, each graph
+    # freed at once, used to race on the leaf's cached gradient accumulator (one thread replacing
+    # it while the other read it: a use after free, caught under AddressSanitizer).
+    code = ("import threading, pyseq\n"
+            "x = pyseq.ones(4, requires_grad=True)\n"
+            "start = threading.Barrier(2)\n"
+            "def record():\n"
+            "    start.wait()\n"
+            "    for _ in range(200_000): x * 2\n"
+            "ts = [threading.Thread(target=record) for _ in range(2)]\n"
+            "for t in ts: t.start()\n"
+            "for t in ts: t.join()\n"
+            "(x * 2).sum().backward()\n"
+            "assert x.grad.tolist() == [2.0] * 4\n"
+            "print('ok')\n")
+    run_in_subprocess(code, tmp_path)

@@ -1,6 +1,7 @@
 // Reference-counted, 64-byte aligned memory shared by a tensor and all of its views.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,9 +32,10 @@ class Storage {
   bool read_only() const { return read_only_; }
 
   // Bumped by every in-place write, so autograd can tell that a tensor it saved has changed.
-  // Views share their storage, hence their version.
-  uint64_t version() const { return version_; }
-  void bump_version() { ++version_; }
+  // Views share their storage, hence their version. Atomic: threads running ops with the GIL
+  // released may read it while another writes in place.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   Storage(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner, bool read_only)
@@ -44,7 +46,7 @@ class Storage {
   std::shared_ptr<void> owner_;  // null when the memory is ours to free
   bool read_only_;
   size_t capacity_ = 0;           // bytes reserved by the allocator (>= nbytes_)
-  uint64_t version_ = 0;
+  std::atomic<uint64_t> version_{0};
 };
 
 // The caching allocator behind Storage::allocate (see storage.cpp).

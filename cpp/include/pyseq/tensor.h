@@ -76,7 +76,8 @@ struct TensorImpl {
   bool is_view = false;
 
   // Autograd state. A leaf that requires grad accumulates into `grad` through a cached
-  // AccumulateGrad node (held weakly here; the node holds this impl).
+  // AccumulateGrad node (held weakly here, read and set under a lock in gradient_edge; the node
+  // holds this impl).
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;

@@ -1,4 +1,5 @@
 // The backward engine: gradient slots per (node, output), topological order, leaf accumulation.
+#include <mutex>
 #include <unordered_map>
 
 #include "pyseq/autograd.h"
@@ -74,6 +75,9 @@ Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
   if (t.grad_fn()) return {t.grad_fn(), t.impl()->output_nr};
   TensorImpl* impl = t.impl();
+  // Ops run with the GIL released, so two threads may reach the same leaf at once.
+  static std::mutex accumulator_mutex;
+  std::lock_guard<std::mutex> lock(accumulator_mutex);
   if (auto acc = impl->grad_accumulator.lock()) return {acc, 0};
   auto acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
   impl->grad_accumulator = acc;
