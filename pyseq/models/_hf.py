@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import _core
 from ..io.safetensors import atomic_write, save_file
+from ..nn import functional as F
 
 
 def as_ids(value, what, owner):
@@ -24,6 +25,18 @@ def check_ids(ids, limit, what, owner, space="the vocabulary"):
     if ids.size and (ids.min() < 0 or ids.max() >= limit):
         bad = ids[(ids < 0) | (ids >= limit)].flat[0]
         raise IndexError(f"{owner}: {what} holds id {bad}, outside {space} [0, {limit})")
+
+
+def causal_lm_loss(logits, labels, owner):
+    """The mean cross entropy of predicting labels[:, t + 1] from logits[:, t] (B, T, V), ignoring -100."""
+    B, T, V = logits.shape
+    target = as_ids(labels, "labels", owner)
+    if target.shape != (B, T):
+        raise ValueError(f"{owner}: expected labels of shape {(B, T)}, got {target.shape}")
+    if T < 2:
+        raise ValueError(f"{owner}: a language-model loss needs at least 2 positions")
+    shifted = np.ascontiguousarray(target[:, 1:]).reshape(-1)  # position t predicts token t + 1
+    return F.cross_entropy(logits.narrow(1, 0, T - 1).reshape(-1, V), _core.from_numpy(shifted))
 
 
 def folder_files(path, owner):

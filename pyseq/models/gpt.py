@@ -37,7 +37,7 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
-from ._hf import as_ids, check_ids, check_model_type, folder_files, read_json, save_folder
+from ._hf import as_ids, causal_lm_loss, check_ids, check_model_type, folder_files, read_json, save_folder
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
 
@@ -324,20 +324,10 @@ class GPT(Module):
         logits = F.linear(h, self._head_weight())  # (B, T', V)
         loss = None
         if labels is not None:
-            loss = self._lm_loss(logits, labels, B, T)
+            if logits.shape[1] != T:
+                raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
+            loss = causal_lm_loss(logits, labels, "GPT")
         return CausalLMOutput(loss=loss, logits=logits)
-
-    def _lm_loss(self, logits, labels, B, T):
-        target = _as_ids(labels, "labels")
-        if target.shape != (B, T):
-            raise ValueError(f"GPT: expected labels of shape {(B, T)}, got {target.shape}")
-        if logits.shape[1] != T:
-            raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
-        if T < 2:
-            raise ValueError("GPT: a language-model loss needs at least 2 positions")
-        V = self.config.vocab_size
-        shifted = np.ascontiguousarray(target[:, 1:]).reshape(-1)  # position t predicts token t + 1
-        return F.cross_entropy(logits.narrow(1, 0, T - 1).reshape(-1, V), _core.from_numpy(shifted))
 
     # --- optimisation ---
 

@@ -177,13 +177,13 @@ def evaluate(model, data, split, batch_size, block_size, iters, seed=1234):
 
 
 def train(model, data, config, out_dir=None, resume=True):
-    """Trains `model` (a GPT) on `data` (a TokenBlocks) for config.max_steps optimizer steps and returns
+    """Trains `model` (a GPT or an LSTMLM) on `data` (a TokenBlocks) for config.max_steps optimizer steps and returns
     the history: {"step", "train_loss", "lr", "val_step", "val_loss", "tokens_per_s"}. With out_dir and
     resume, a checkpoint there (out_dir/checkpoint.safetensors) is loaded first and training goes on
     from its step."""
     from tqdm.auto import tqdm
 
-    if config.block_size > model.config.n_positions:
+    if config.block_size > getattr(model.config, "n_positions", config.block_size):  # (an LSTM has no limit)
         raise ValueError(f"train: block_size={config.block_size} exceeds the model's n_positions="
                          f"{model.config.n_positions}")
     optimizer = model.configure_optimizers(config.weight_decay, config.learning_rate, config.betas)
