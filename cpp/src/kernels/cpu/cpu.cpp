@@ -13,7 +13,8 @@ namespace {
 CpuLevel detect() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return CpuLevel::AVX512;
+  // The AVX-512 files are compiled with -mavx512f -mavx512dq (CMakeLists.txt): both must be there.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return CpuLevel::AVX512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CpuLevel::AVX2;
 #endif
   return CpuLevel::Generic;
