@@ -7,6 +7,7 @@ the test split, greedy and with beam search, and saves the model as a folder G2P
 
     python examples/train_g2p.py --kind rnn --minutes 80 --threads 1 --out runs/g2p_rnn
     python examples/train_g2p.py --kind transformer --minutes 80 --threads 1 --out runs/g2p_transformer
+    python examples/train_g2p.py --minutes 0.1 --epochs 1 --test-words 300 --out /tmp/g2p   # a smoke run
 
 The shipped model (pyseq/models/data/g2p) is the better of the two runs of the README.
 """
@@ -38,6 +39,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=pyseq.get_num_threads())
     parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--test-words", type=int, default=0, help="score only the first N test words (0: all)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3 for rnn, 1e-3 for transformer)")
     parser.add_argument("--start-from", help="a G2P folder to train further (its --kind is used)")
     parser.add_argument("--out", required=True, help="folder for the trained model")
@@ -46,6 +48,8 @@ def main():
 
     train, val, test = seq2seq.split_by_word(seq2seq.load_cmudict())
     print(f"{len(train)} training words, {len(val)} validation, {len(test)} test")
+    if args.test_words > 0:
+        test = test[:args.test_words]
     start = seq2seq.G2P.load(args.start_from) if args.start_from else None
     history = start.info.get("history", []) if start else []
     g2p = seq2seq.train_g2p(train, val, kind=args.kind, epochs=args.epochs, batch_size=args.batch_size,
