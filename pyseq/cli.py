@@ -200,7 +200,7 @@ def cmd_demo(args):
 
     for prompt in DEMO_PROMPTS:
         print(f"--- {prompt}", end="", flush=True)
-        for piece in model.stream_text(tokenizer, prompt, max_new_tokens=min(40, args.context - 8), do_sample=True,
+        for piece in model.stream_text(tokenizer, prompt, max_new_tokens=min(60, args.context - 8), do_sample=True,
                                        temperature=0.8, top_k=40, seed=args.seed):
             print(piece, end="", flush=True)
         print()
@@ -536,14 +536,14 @@ def build_parser():
     p = command("demo", cmd_demo, "train a small GPT on the KJV shipped with pyseq (about two minutes on 2 cores), "
                                   "print samples and a line of each other capability")
     p.add_argument("--out", default="pyseq-demo", help="folder for the model, tokenizer and loss curve")
-    p.add_argument("--steps", type=_positive_int, default=300, help="training steps")
+    p.add_argument("--steps", type=_positive_int, default=2000, help="training steps")
     p.add_argument("--layers", type=_positive_int, default=4, help="transformer blocks")
     p.add_argument("--d", type=_positive_int, default=128, help="model width")
     p.add_argument("--heads", type=_positive_int, default=4, help="attention heads")
-    p.add_argument("--context", type=_positive_int, default=128, help="context length and training block size")
-    p.add_argument("--batch", type=_positive_int, default=16, help="blocks per training step")
-    p.add_argument("--lr", type=_positive_float, default=2e-3, help="peak learning rate (warm-up, then cosine)")
-    p.add_argument("--vocab-size", type=_positive_int, default=2048, help="BPE vocabulary trained on the text")
+    p.add_argument("--context", type=_positive_int, default=96, help="context length and training block size")
+    p.add_argument("--batch", type=_positive_int, default=8, help="blocks per training step")
+    p.add_argument("--lr", type=_positive_float, default=3e-3, help="peak learning rate (warm-up, then cosine)")
+    p.add_argument("--vocab-size", type=_positive_int, default=512, help="BPE vocabulary trained on the text")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on a sliver of the text")
 
     p = command("train-tokenizer", cmd_train_tokenizer, "train a byte-level BPE or a WordPiece tokenizer on text "

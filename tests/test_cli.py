@@ -65,7 +65,7 @@ def test_every_command_has_help_with_its_defaults(capsys):
 def test_demo_quick_then_generate_from_its_folder(tmp_path):
     code, out, err = run_cli("demo", "--quick", "--steps", "12", "--out", "demo", cwd=tmp_path)
     assert code == 0, err
-    for line in ("corpus: the King James Bible", "tokenizer: byte-level BPE of 2,048 tokens", "validation loss",
+    for line in ("corpus: the King James Bible", "tokenizer: byte-level BPE of 512 tokens", "validation loss",
                  "--- And God said", "word2vec: CBOW", "seq2seq: grapheme-to-phoneme"):
         assert line in out, line
     for name in ("config.json", "model.safetensors", "tokenizer.json"):
