@@ -80,6 +80,15 @@ def _check_utf8(path):
         raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
 
 
+def _in_batches(items, size, args, unit):
+    """Yields slices of `items` of `size`, with a progress bar (see _progress) counting `unit`s."""
+    from tqdm.auto import tqdm
+    with tqdm(total=len(items), unit=unit, disable=not _progress(args), dynamic_ncols=True) as bar:
+        for start in range(0, len(items), size):
+            yield items[start:start + size]
+            bar.update(min(size, len(items) - start))
+
+
 def _save_npy(path, array):
     from .io.safetensors import atomic_write
     atomic_write(path, lambda f: np.save(f, array))
@@ -385,7 +394,8 @@ def cmd_embed(args):
     encoder = SentenceEncoder(args.model, pooling=args.pooling, max_length=args.max_length,
                               batch_size=args.batch_size)
     t = time.perf_counter()
-    vectors = encoder.encode(texts)
+    chunks = [encoder.encode(chunk) for chunk in _in_batches(texts, 16 * args.batch_size, args, "text")]
+    vectors = np.concatenate(chunks) if chunks else encoder.encode([])
     _save_npy(args.output, vectors)
     _say(args, f"{len(texts):,} texts -> {args.output} {vectors.shape} in {time.perf_counter() - t:.1f} s")
 
@@ -439,8 +449,9 @@ def cmd_g2p(args):
     from .models.seq2seq import G2P
     g2p = G2P.load(args.model) if args.model else G2P.pretrained()
     words = args.words or [line.strip() for line in sys.stdin if line.strip()]
-    for word, phonemes in zip(words, g2p.predict_batch(words, beam_size=args.beam)):
-        print(f"{word}\t{' '.join(phonemes)}")
+    for chunk in _in_batches(words, 256, args, "word"):
+        for word, phonemes in zip(chunk, g2p.predict_batch(chunk, beam_size=args.beam)):
+            print(f"{word}\t{' '.join(phonemes)}")
 
 
 def _bench_dir(args):
