@@ -95,9 +95,9 @@ def _save_npy(path, array):
 
 
 def load_tokenizer(path):
-    """A pyseq tokenizer from a tokenizer.json, a vocab.txt (WordPiece), a .tiktoken file (cl100k's
-    pattern unless the name says gpt2/r50k/p50k/o200k), GPT-2's encoder.json (with vocab.bpe beside
-    it) or a folder holding one of them."""
+    """A pyseq tokenizer from a tokenizer.json, a vocab.txt (WordPiece), a .tiktoken file (the
+    encoding its name says, gpt2 / r50k_base / p50k_base / o200k_base, else cl100k_base), GPT-2's
+    encoder.json or Hugging Face's vocab.json (merges beside it) or a folder holding one of them."""
     from .tokenizers import BPETokenizer, WordPieceTokenizer
     if os.path.isdir(path):
         for name in ("tokenizer.json", "vocab.txt", "vocab.json", "encoder.json"):
@@ -107,9 +107,8 @@ def load_tokenizer(path):
     _readable_file(path, "tokenizer")
     name = os.path.basename(path)
     if name.endswith((".tiktoken", ".tiktoken.gz")):
-        for encoding in ("o200k_base", "p50k_base", "r50k_base", "gpt2", "cl100k_base"):
-            if encoding in name or encoding == "cl100k_base":
-                return BPETokenizer.from_tiktoken(path, "gpt2" if encoding in ("r50k_base", "p50k_base") else encoding)
+        named = [e for e in ("o200k_base", "p50k_base", "r50k_base", "gpt2") if e in name]
+        return BPETokenizer.from_tiktoken(path, named[0] if named else "cl100k_base")
     if name.endswith(".txt"):
         return WordPieceTokenizer.from_vocab(path)
     if name in ("vocab.json", "encoder.json"):
@@ -120,16 +119,26 @@ def load_tokenizer(path):
         return BPETokenizer.from_gpt2(path, merges[0])
     with open(path, "rb") as f:
         try:
-            model = json.load(f).get("model", {})
+            spec = json.load(f)
         except ValueError as e:
             raise UsageError(f"{path}: not a tokenizer.json ({e})") from None
+    model = spec.get("model") if isinstance(spec, dict) else None
     if not isinstance(model, dict) or model.get("type") not in ("BPE", "WordPiece"):
         raise UsageError(f"{path}: expected a tokenizer.json of a BPE or WordPiece model")
     return (BPETokenizer if model["type"] == "BPE" else WordPieceTokenizer).from_file(path)
 
 
+def _bpe(tokenizer, source):
+    """`tokenizer`, checked to be the byte-level BPE a language model here reads and writes text with."""
+    from .tokenizers import BPETokenizer
+    if not isinstance(tokenizer, BPETokenizer):
+        raise UsageError(f"{source}: a language model needs a byte-level BPE tokenizer, got a "
+                         f"{type(tokenizer).__name__}")
+    return tokenizer
+
+
 def load_lm(path):
-    """(model, tokenizer) from a folder written by train-lm or demo, or a Hugging Face GPT-2 folder.
+    """The language model of a folder written by train-lm or demo, or of a Hugging Face GPT-2 folder.
     Without model.safetensors, the latest checkpoint.safetensors of a train-lm run is used."""
     from .io.checkpoint import load_checkpoint
     from .models import GPT, LSTMLM, GPTConfig, LSTMLMConfig
@@ -156,7 +165,7 @@ def load_lm(path):
         model.eval()
     else:
         raise UsageError(f"{path}: neither model.safetensors nor checkpoint.safetensors is there")
-    return model, load_tokenizer(path)
+    return model
 
 
 # --- commands ---
@@ -317,12 +326,12 @@ def cmd_train_lm(args):
     if resuming:
         tokenizer = load_tokenizer(tokenizer_path)
     elif args.tokenizer:
-        tokenizer = load_tokenizer(args.tokenizer)
+        tokenizer = _bpe(load_tokenizer(args.tokenizer), args.tokenizer)
     else:
         tokenizer = BPETokenizer.train(files=[args.text], vocab_size=args.vocab_size)
     if not resuming:
         tokenizer.save(tokenizer_path)
-    n_vocab = getattr(tokenizer, "n_vocab", None) or tokenizer.vocab_size
+    n_vocab = tokenizer.n_vocab
     if args.arch == "gpt":
         config = GPTConfig(vocab_size=n_vocab, n_positions=args.context, n_embd=args.d, n_layer=args.layers,
                            n_head=args.heads, resid_pdrop=args.dropout, embd_pdrop=args.dropout, attn_pdrop=args.dropout)
@@ -365,9 +374,9 @@ def cmd_train_lm(args):
 
 
 def cmd_generate(args):
-    model, tokenizer = load_lm(args.model)
-    if args.tokenizer:
-        tokenizer = load_tokenizer(args.tokenizer)
+    model = load_lm(args.model)
+    source = args.tokenizer or args.model
+    tokenizer = _bpe(load_tokenizer(source), source)
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     ids = tokenizer.encode_ids(prompt)
     if not ids:

@@ -145,6 +145,13 @@ def test_train_lm_lstm_then_generate(corpus, tmp_path, capsys):
     ids = model.generate([tokenizer.encode_ids("The LORD")], max_new_tokens=8).numpy()[0]
     assert capsys.readouterr().out == tokenizer.decode(ids.tolist()) + "\n"
 
+    # a WordPiece tokenizer cannot write a language model's text
+    wordpiece = str(tmp_path / "wp.json")
+    assert main(["train-tokenizer", str(corpus), "--kind", "wordpiece", "--vocab-size", "300", "-o", wordpiece,
+                 "--quiet"]) == 0
+    assert main(["generate", str(run), "The LORD", "--tokenizer", wordpiece]) == 2
+    assert "a language model needs a byte-level BPE tokenizer, got a WordPieceTokenizer" in capsys.readouterr().err
+
 
 def test_word2vec_train_similar_analogy(corpus, tmp_path, capsys):
     gensim_models = pytest.importorskip("gensim.models")
@@ -205,6 +212,7 @@ def test_bench_lists_and_refuses_unknown_names(capsys):
     (["train-tokenizer", "binary.bin"], "binary.bin: not UTF-8 text"),
     (["tokenize", "-t", "missing.json", "hi"], "tokenizer 'missing.json' does not exist"),
     (["tokenize", "-t", "binary.bin", "hi"], "binary.bin: not a tokenizer.json"),
+    (["tokenize", "-t", "list.json", "hi"], "list.json: expected a tokenizer.json of a BPE or WordPiece model"),
     (["train-lm", "tiny.txt", "--out", "run", "--vocab-size", "260", "--context", "64"], "tiny.txt is too short"),
     (["embed", "no/such/model", "tiny.txt"], "is not a model folder"),
     (["word2vec", "similar", "missing.npz", "god"], "word vectors 'missing.npz' does not exist"),
@@ -216,6 +224,7 @@ def test_bench_lists_and_refuses_unknown_names(capsys):
 def test_user_mistakes_exit_2_with_one_line_and_no_traceback(tmp_path, args, message):
     (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 4)
     (tmp_path / "tiny.txt").write_text("In the beginning.\nAnd the earth.\n", encoding="utf-8")
+    (tmp_path / "list.json").write_text("[1, 2]", encoding="utf-8")
     code, out, err = run_cli(*args, cwd=tmp_path, timeout=120)
     assert code == 2, (code, err)
     assert message in err, err
