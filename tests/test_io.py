@@ -464,3 +464,11 @@ def test_checkpoint_with_a_mismatched_optimizer_changes_nothing(tmp_path):
         np.testing.assert_array_equal(v.detach().numpy(), before[k])
     info = load_checkpoint(path, other, pyseq.optim.Adam(other.parameters(), lr=0.1))
     assert info["step"] == 3
+
+
+def test_writing_into_a_missing_folder_names_the_file_and_the_folder(tmp_path):
+    target = tmp_path / "missing" / "weights.safetensors"
+    with pytest.raises(FileNotFoundError, match="the folder .*missing does not exist") as e:
+        save_file({"w": pyseq.ones(2)}, target)
+    assert e.value.filename == str(target)
+    assert not (tmp_path / "missing").exists()

@@ -20,6 +20,7 @@ disk, and renamed over the target, so a crash mid-save leaves the previous file 
 
 import json
 import math
+import errno
 import os
 import stat
 import tempfile
@@ -100,7 +101,12 @@ def atomic_write(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     prefix = "." + os.path.basename(path) + "."
     _remove_stale_temps(directory, prefix)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"the folder {directory} does not exist", path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
+    except OSError as e:  # name the file being written, not the temporary one
+        raise type(e)(e.errno, f"cannot create a file in {directory} ({e.strerror})", path) from None
     try:
         _set_mode(fd, path)
         with os.fdopen(fd, "wb") as f:
