@@ -377,6 +377,7 @@ def test_g2p_save_load_and_bad_words(tmp_path):
     assert g2p.predict("") == [] and g2p.predict_batch(["", "a", ""]) == [[], g2p.predict("a"), []]
     assert isinstance(g2p.predict("ça-1!"), list)  # unknown characters are <unk>, not a crash
     assert g2p.predict("ABC") == g2p.predict("abc")
+    assert g2p.predict("ÀBÇ") == g2p.predict("abc")  # accents removed
     with pytest.raises(ValueError, match="beam_size >= 1"):
         g2p.predict("abc", beam_size=0)
     with pytest.raises(ValueError, match="max_len >= 1"):

@@ -22,6 +22,7 @@ import math
 import os
 import random
 import time
+import unicodedata
 
 import numpy as np
 
@@ -591,9 +592,14 @@ def split_by_word(entries, fractions=(0.9, 0.05, 0.05), seed=0):
 # Grapheme to phoneme
 
 
+def _plain_letters(word):
+    """The word lower-cased, its accents removed (NFKD, combining marks dropped)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
 class G2P:
-    """A trained grapheme-to-phoneme model: a Seq2Seq over characters (lower-cased; a character it
-    never saw becomes <unk>) predicting ARPAbet phonemes.
+    """A trained grapheme-to-phoneme model: a Seq2Seq over characters (lower-cased, accents removed:
+    "École" reads as "ecole"; a character it never saw becomes <unk>) predicting ARPAbet phonemes.
 
         g2p = G2P.pretrained()
         g2p.predict("tokenizer")                  # ['T', 'OW', 'K', 'AH', 'N', 'AY', 'Z', 'ER']
@@ -629,7 +635,7 @@ class G2P:
         order = sorted((i for i, w in enumerate(words) if w), key=lambda i: len(words[i]))
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            src, lengths = pad_ids([self.graphemes.encode(words[i].lower()) for i in rows])
+            src, lengths = pad_ids([self.graphemes.encode(_plain_letters(words[i])) for i in rows])
             steps = max_len or int(2 * lengths.max() + 5)
             if beam_size == 1:
                 hyps = self.model.greedy_decode(src, lengths, max_len=steps)
