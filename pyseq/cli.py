@@ -4,7 +4,7 @@
     pyseq train-tokenizer corpus.txt -o tok.json   byte-level BPE or WordPiece
     pyseq tokenize -t tok.json "some text"
     pyseq train-lm corpus.txt --out run/         GPT or LSTM; run again to resume
-    pyseq generate run/ "A prompt"               streams the continuation
+    pyseq generate run/ "A prompt"               streams the continuation (also from a GPT-2 .gguf)
     pyseq embed MiniLM-folder texts.txt -o vectors.npy
     pyseq word2vec train corpus.txt -o w2v.npz ; pyseq word2vec similar w2v.npz king
     pyseq g2p pronunciation                      the seq2seq model shipped with pyseq
@@ -97,7 +97,8 @@ def _save_npy(path, array):
 def load_tokenizer(path):
     """A pyseq tokenizer from a tokenizer.json, a vocab.txt (WordPiece), a .tiktoken file (the
     encoding its name says, gpt2 / r50k_base / p50k_base / o200k_base, else cl100k_base), GPT-2's
-    encoder.json or Hugging Face's vocab.json (merges beside it) or a folder holding one of them."""
+    encoder.json or Hugging Face's vocab.json (merges beside it), a .gguf model's metadata, or a folder
+    holding one of them."""
     from .tokenizers import BPETokenizer, WordPieceTokenizer
     if os.path.isdir(path):
         for name in ("tokenizer.json", "vocab.txt", "vocab.json", "encoder.json"):
@@ -106,6 +107,8 @@ def load_tokenizer(path):
         raise UsageError(f"{path}: no tokenizer.json, vocab.txt or vocab.json in this folder")
     _readable_file(path, "tokenizer")
     name = os.path.basename(path)
+    if name.endswith(".gguf"):
+        return BPETokenizer.from_gguf(path)
     if name.endswith((".tiktoken", ".tiktoken.gz")):
         named = [e for e in ("o200k_base", "p50k_base", "r50k_base", "gpt2") if e in name]
         return BPETokenizer.from_tiktoken(path, named[0] if named else "cl100k_base")
@@ -138,13 +141,16 @@ def _bpe(tokenizer, source):
 
 
 def load_lm(path):
-    """The language model of a folder written by train-lm or demo, or of a Hugging Face GPT-2 folder.
+    """The language model of a folder written by train-lm or demo, of a Hugging Face GPT-2 folder, or of
+    a GGUF file (llama.cpp's gpt2 architecture).
     Without model.safetensors, the latest checkpoint.safetensors of a train-lm run is used."""
     from .io.checkpoint import load_checkpoint
     from .models import GPT, LSTMLM, GPTConfig, LSTMLMConfig
+    if os.path.isfile(path) and path.endswith(".gguf"):
+        return GPT.from_gguf(path)
     if not os.path.isdir(path):
-        raise UsageError(f"{path!r} is not a model folder (expected config.json with model.safetensors or "
-                         "checkpoint.safetensors)")
+        raise UsageError(f"{path!r} is neither a model folder (config.json with model.safetensors or "
+                         "checkpoint.safetensors) nor a .gguf file")
     config_path = os.path.join(path, "config.json")
     _readable_file(config_path, "model config")
     with open(config_path, encoding="utf-8") as f:
@@ -579,7 +585,7 @@ def build_parser():
     p = command("tokenize", cmd_tokenize, "show the tokens and ids of texts (arguments, else lines of standard input)")
     p.add_argument("text", nargs="*")
     p.add_argument("-t", "--tokenizer", required=True,
-                   help="tokenizer.json, vocab.txt, a .tiktoken file, encoder.json or a model folder")
+                   help="tokenizer.json, vocab.txt, a .tiktoken file, encoder.json, a .gguf model or a model folder")
     p.add_argument("--ids", action="store_true", help="print only the ids, one line per text")
 
     p = command("train-lm", cmd_train_lm, "train a GPT or an LSTM language model on a text file, with checkpoints; "
@@ -603,7 +609,8 @@ def build_parser():
     p.add_argument("--checkpoint-every", type=_positive_int, default=200, help="steps between checkpoints")
 
     p = command("generate", cmd_generate, "continue a prompt with a language model, streaming the text")
-    p.add_argument("model", help="a folder from train-lm or demo (or its checkpoint), or a Hugging Face GPT-2 folder")
+    p.add_argument("model", help="a folder from train-lm or demo (or its checkpoint), a Hugging Face GPT-2 folder, or "
+                                 "a GPT-2 .gguf file (F32, F16, BF16, Q8_0 or Q4_0 weights)")
     p.add_argument("prompt", nargs="?", help="the prompt (default: standard input)")
     p.add_argument("--max-new-tokens", type=_positive_int, default=100, help="at most this many tokens")
     p.add_argument("--temperature", type=_positive_float, default=0.8, help="sampling temperature")

@@ -207,7 +207,7 @@ def test_bench_lists_and_refuses_unknown_names(capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["generate", "no/such/folder", "hi"], "is not a model folder"),
+    (["generate", "no/such/folder", "hi"], "is neither a model folder"),
     (["train-tokenizer", "missing.txt"], "text file 'missing.txt' does not exist"),
     (["train-tokenizer", "binary.bin"], "binary.bin: not UTF-8 text"),
     (["tokenize", "-t", "missing.json", "hi"], "tokenizer 'missing.json' does not exist"),

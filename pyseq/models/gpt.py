@@ -364,6 +364,51 @@ class GPT(Module):
             raise ValueError(f"GPT.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
         return model.eval()  # as transformers: dropout off until model.train()
 
+    @classmethod
+    def from_gguf(cls, path):
+        """Loads a GPT-2 from a GGUF file (llama.cpp's "gpt2" architecture, as its convert_hf_to_gguf.py
+        writes it; F32, F16, BF16, Q8_0 or Q4_0 weights, dequantised to float32), in eval mode."""
+        from ..io.gguf import read_gguf
+        meta, tensors = read_gguf(path)
+        arch = meta.get("general.architecture")
+        if arch != "gpt2":
+            raise ValueError(f"GPT.from_gguf: {path} holds a {arch!r} model; pyseq's GPT reads 'gpt2'")
+        try:
+            config = GPTConfig(vocab_size=tensors["token_embd.weight"].shape[0],
+                               n_positions=meta["gpt2.context_length"], n_embd=meta["gpt2.embedding_length"],
+                               n_layer=meta["gpt2.block_count"], n_head=meta["gpt2.attention.head_count"],
+                               n_inner=meta.get("gpt2.feed_forward_length"),
+                               layer_norm_epsilon=meta.get("gpt2.attention.layer_norm_epsilon", 1e-5),
+                               tie_word_embeddings="output.weight" not in tensors,
+                               bos_token_id=meta.get("tokenizer.ggml.bos_token_id", 50256),
+                               eos_token_id=meta.get("tokenizer.ggml.eos_token_id", 50256))
+        except KeyError as e:
+            raise ValueError(f"GPT.from_gguf: {path} lacks {e.args[0]!r}") from None
+        names = {"token_embd": "wte", "position_embd": "wpe", "output_norm": "ln_f"}
+        per_layer = {"attn_norm": "ln_1", "attn_qkv": "attn.c_attn", "attn_output": "attn.c_proj", "ffn_norm": "ln_2",
+                     "ffn_up": "mlp.c_fc", "ffn_down": "mlp.c_proj"}
+        state = {}
+        for name, value in tensors.items():
+            stem, _, kind = name.rpartition(".")  # kind: weight or bias
+            parts = stem.split(".")
+            if stem == "output":
+                key = "lm_head"
+            elif stem in names:
+                key = "transformer." + names[stem]
+            elif len(parts) == 3 and parts[0] == "blk" and parts[2] in per_layer:
+                key = f"transformer.h.{parts[1]}.{per_layer[parts[2]]}"
+                if kind == "weight" and parts[2] not in ("attn_norm", "ffn_norm"):
+                    value = value.T  # GGUF keeps torch's (out, in); Conv1D stores (in, out)
+            else:
+                raise ValueError(f"GPT.from_gguf: {path} has a tensor {name!r} that a gpt2 model does not")
+            state[f"{key}.{kind}"] = _core.from_numpy(np.ascontiguousarray(value))
+        model = cls(config)
+        try:
+            model.load_state_dict(state)
+        except (RuntimeError, ValueError) as e:
+            raise ValueError(f"GPT.from_gguf: the tensors of {path} do not fit its metadata: {e}") from None
+        return model.eval()
+
     def save_pretrained(self, path):
         """Writes config.json and model.safetensors (Hugging Face's key names and layouts), each atomically."""
         save_folder(path, self.config.to_dict(), self.state_dict())

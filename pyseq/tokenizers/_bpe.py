@@ -179,6 +179,26 @@ class BPETokenizer:
                             dict(special_tokens)), "gpt2")
 
     @classmethod
+    def from_gguf(cls, path):
+        """From the tokenizer in a GGUF file's metadata (tokenizer.ggml.model "gpt2": byte-level
+        tokens, their merges, and the control tokens as special tokens), for the pre-tokenizers
+        "gpt-2" (or none given) and "default"."""
+        from ..io.gguf import read_gguf
+        meta, _ = read_gguf(path, tensors=False)
+        model, pre = meta.get("tokenizer.ggml.model"), meta.get("tokenizer.ggml.pre", "gpt-2")
+        if model != "gpt2":
+            raise ValueError(f"{path}: the GGUF tokenizer is {model!r}; pyseq reads the byte-level BPE ('gpt2') ones")
+        if pre not in ("gpt-2", "default"):
+            raise ValueError(f"{path}: the GGUF pre-tokenizer {pre!r} is not one pyseq knows ('gpt-2')")
+        tokens, merges = meta.get("tokenizer.ggml.tokens"), meta.get("tokenizer.ggml.merges")
+        if not tokens or merges is None:
+            raise ValueError(f"{path}: the GGUF metadata has no tokenizer.ggml.tokens / tokenizer.ggml.merges")
+        types = meta.get("tokenizer.ggml.token_type") or [1] * len(tokens)
+        control = {t: i for i, (t, kind) in enumerate(zip(tokens, types)) if kind == 3}  # llama.cpp's CONTROL
+        vocab = {t: i for i, t in enumerate(tokens)}
+        return cls(_in_file(path, _text.BPE.from_byte_level_merges, vocab, list(merges), "gpt2", control), "gguf")
+
+    @classmethod
     def from_file(cls, path, *, pattern="gpt2"):
         """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet. The
         pre-tokenizer is ByteLevel's own regex (then `pattern` picks pyseq's splitter) or a Split
