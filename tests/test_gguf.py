@@ -172,6 +172,13 @@ def test_damaged_or_foreign_gguf_files_are_clear_errors(reference, tmp_path):
         read_gguf(tmp_path / "v9.gguf")
     with pytest.raises(FileNotFoundError):
         read_gguf(tmp_path / "missing.gguf")
+    # a tensor record claiming 2^40 x 2^40 values (whose byte count would wrap around in int64)
+    name = b"w"
+    record = len(name).to_bytes(8, "little") + name + (2).to_bytes(4, "little") + (2 ** 40).to_bytes(8, "little") * 2
+    header = b"GGUF" + (3).to_bytes(4, "little") + (1).to_bytes(8, "little") + (0).to_bytes(8, "little")
+    (tmp_path / "huge.gguf").write_bytes(header + record + bytes(12) + bytes(64))
+    with pytest.raises(ValueError, match="tensor 'w' ends past the end of the file"):
+        read_gguf(tmp_path / "huge.gguf")
     writer = gguf.GGUFWriter(str(tmp_path / "llama.gguf"), "llama")
     writer.add_tensor("token_embd.weight", np.zeros((4, 32), np.float32))
     writer.write_header_to_file()

@@ -11,6 +11,7 @@ PyTorch share. Element types read here: F32, F16, BF16, Q8_0 and Q4_0 (blocks of
 float16 scale); another type raises an error that names it.
 """
 
+import math
 import os
 import struct
 
@@ -101,7 +102,7 @@ def read_gguf(path, tensors=True):
             raise ValueError(f"{path}: tensor {name!r} has element type {_TYPE_NAMES.get(kind, kind)}, which pyseq "
                              f"does not read (it reads {', '.join(t[0] for t in GGUF_TYPES.values())})")
         type_name, block, block_bytes = GGUF_TYPES[kind]
-        count = int(np.prod(dims, dtype=np.int64)) if dims else 1
+        count = math.prod(dims)  # Python ints: damaged dimensions cannot wrap around
         if count % block:
             raise ValueError(f"{path}: tensor {name!r} of {count} values is not whole blocks of {block} ({type_name})")
         nbytes = count // block * block_bytes
