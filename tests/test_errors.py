@@ -431,18 +431,25 @@ def in_subprocess(tmp_path_factory):
 
 # (each of these used to segfault, or to "succeed" with an overflowed element count)
 OVERFLOW_CASES = [
-    ("pyseq.zeros(2**62)", r"empty: shape \[4611686018427387904\] needs more bytes than fit in int64"),
-    ("pyseq.zeros(2**61, dtype=pyseq.float64)", r"needs more bytes than fit in int64"),
-    ("pyseq.zeros(2**32, 2**32)[1, 1].item()", r"shape \[4294967296, 4294967296\] has more elements than fit in int64"),
-    ("pyseq.randn(2**31, 2**31, 2)", r"has more elements than fit in int64"),
-    ("pyseq.zeros(0).view(2**32, 2**32)[3, 3]", r"shape \[4294967296, 4294967296\] has more elements than fit"),
-    ("pyseq.zeros(0).view(2**32, 2**32, 0)", r"has more elements than fit in int64"),
-    ("pyseq.ones(1, 1).expand(2**32, 2**32)", r"expand: shape \[4294967296, 4294967296\] has more elements"),
-    ("pyseq.ones(0).expand(2**32, 2**32, 0)", r"expand: shape \[4294967296, 4294967296, 0\] has more elements"),
-    ("pyseq.eye(2**32, 2**32)", r"has more elements than fit in int64"),
-    ("pyseq.arange(2**62)", r"needs more bytes than fit in int64"),
-    ("pyseq.one_hot(pyseq.tensor([3]), 2**62)", r"needs more bytes than fit in int64"),
-    ("pyseq.one_hot(pyseq.tensor([2**62]))", r"needs more bytes than fit in int64"),  # num_classes inferred
+    ("pyseq.zeros(2**62)", r"empty: the byte count of shape \[4611686018427387904\] does not fit in int64"),
+    ("pyseq.zeros(2**61, dtype=pyseq.float64)", r"the byte count of shape .* does not fit in int64"),
+    ("pyseq.zeros(2**32, 2**32)[1, 1].item()", r"the number of elements of shape \[4294967296, 4294967296\] does not fit in int64"),
+    ("pyseq.randn(2**31, 2**31, 2)", r"the number of elements of shape .* does not fit in int64"),
+    ("pyseq.zeros(0).view(2**32, 2**32)[3, 3]", r"view: the number of elements of shape \[4294967296, 4294967296\] does not fit"),
+    ("pyseq.zeros(0).view(2**32, 2**32, 0)", r"the number of elements of shape .* does not fit in int64"),
+    ("pyseq.ones(1, 1).expand(2**32, 2**32)", r"expand: the number of elements of shape \[4294967296, 4294967296\] does not fit"),
+    ("pyseq.ones(0).expand(2**32, 2**32, 0)", r"expand: the number of elements of shape \[4294967296, 4294967296, 0\] does not fit"),
+    ("pyseq.eye(2**32, 2**32)", r"the number of elements of shape .* does not fit in int64"),
+    ("pyseq.arange(2**62)", r"the byte count of shape .* does not fit in int64"),
+    ("pyseq.one_hot(pyseq.tensor([3]), 2**62)", r"the byte count of shape .* does not fit in int64"),
+    ("pyseq.one_hot(pyseq.tensor([2**62]))", r"the byte count of shape .* does not fit in int64"),  # num_classes inferred
+    ("pyseq.cat([pyseq.ones(1).expand(2**62)] * 3)", r"cat: the size of the result along dimension 0 does not fit"),
+    ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 5), pyseq.ones(1, 1, 1), padding=2**62)",
+     r"conv1d: 2 \* padding does not fit in int64"),
+    ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 5), pyseq.ones(1, 1, 1).expand(1, 1, 2**62), dilation=4)",
+     r"conv1d: the window's span dilation \* \(kernel_size - 1\) does not fit in int64"),
+    ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 1), pyseq.ones(1, 1, 1).expand(1, 2**40, 1), groups=2**30)",
+     r"conv1d: the input channels weight.shape\[1\] \* groups does not fit in int64"),
 ]
 
 

@@ -649,8 +649,8 @@ def test_encode_batch_while_another_thread_empties_the_list(tmp_path):
 
 
 @pytest.mark.parametrize("kw,message", [
-    (dict(padding="max_length", max_length=2**62, truncation=False), "more than fit in memory"),
-    (dict(pad_to_multiple_of=2**62), "more than fit in memory"),
+    (dict(padding="max_length", max_length=2**62, truncation=False), r"padding: the id count of 2 rows of 4611686018427387904 does not fit in int64"),
+    (dict(pad_to_multiple_of=2**62), r"padding: the id count of 2 rows of 4611686018427387904 does not fit in int64"),
     (dict(padding="max_length", max_length=2**62 + 1, truncation=False), r"max_length must be in \[1, 2\*\*62\]"),
     (dict(pad_to_multiple_of=2**70), r"pad_to_multiple_of must be in \[0, 2\*\*62\]")])
 def test_padding_to_an_impossible_length_raises_every_time(kw, message):

@@ -44,14 +44,30 @@ inline int64_t numel_of(const Shape& shape) {
   return n;
 }
 
+// Sums and products of sizes (lengths, element and byte counts) that come from user input: the
+// result, or a ValueError "<op>: <what> does not fit in int64". Every size computed from user
+// input goes through these two, so none can wrap around.
+template <class... What>
+int64_t size_add(int64_t a, int64_t b, const char* op, const What&... what) {
+  int64_t sum;
+  PYSEQ_CHECK(!__builtin_add_overflow(a, b, &sum), ValueError, op, ": ", what..., " does not fit in int64");
+  return sum;
+}
+
+template <class... What>
+int64_t size_mul(int64_t a, int64_t b, const char* op, const What&... what) {
+  int64_t product;
+  PYSEQ_CHECK(!__builtin_mul_overflow(a, b, &product), ValueError, op, ": ", what..., " does not fit in int64");
+  return product;
+}
+
 // numel_of for a shape that came from a user: ValueError if a size is negative or the element
 // count does not fit in int64.
 inline int64_t checked_numel(const Shape& shape, const char* op) {
   int64_t n = 1;
   for (int64_t s : shape) {
     PYSEQ_CHECK(s >= 0, ValueError, op, ": sizes must be non-negative, got shape ", shape);
-    PYSEQ_CHECK(!__builtin_mul_overflow(n, s, &n), ValueError, op, ": shape ", shape,
-                " has more elements than fit in int64");
+    n = size_mul(n, s, op, "the number of elements of shape ", shape);
   }
   return n;
 }

@@ -63,7 +63,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
       PYSEQ_CHECK(d == dim || t.shape()[d] == first.shape()[d], ValueError,
                   "cat: sizes of tensors must match except in dimension ", dim, ". Expected size ", first.shape()[d],
                   " but got size ", t.shape()[d], " for tensor number ", i, " in the list (shape ", t.shape(), ")");
-    shape[dim] += t.shape()[dim];
+    shape[dim] = size_add(shape[dim], t.shape()[dim], "cat", "the size of the result along dimension ", dim);
     dt = promote(dt, t.dtype());
   }
   Tensor out = empty(shape, dt);

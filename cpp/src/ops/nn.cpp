@@ -218,7 +218,9 @@ kernels::cpu::Window1d window_1d(const char* op, const Tensor& x, int64_t kernel
   PYSEQ_CHECK(x.ndim() == 2 || x.ndim() == 3, ValueError, op, ": expected 2D (C, L) or 3D (N, C, L) input, got input of shape ",
               x.shape());
   PYSEQ_CHECK(padding >= 0, ValueError, op, ": padding must be non-negative, got ", padding);
-  const int64_t L = x.shape().back(), reach = L + 2 * padding - dilation * (kernel - 1) - 1;
+  const int64_t L = x.shape().back();  // (the subtraction of two non-negative sizes cannot overflow)
+  const int64_t reach = size_add(L, size_mul(2, padding, op, "2 * padding"), op, "the padded input length") -
+                        size_mul(dilation, kernel - 1, op, "the window's span dilation * (kernel_size - 1)") - 1;
   const int64_t out_length = (reach >= 0 ? reach / stride : -((-reach + stride - 1) / stride)) + 1;  // floor division
   PYSEQ_CHECK(out_length >= 1, ValueError, op, ": input of shape ", x.shape(), " is too short for kernel size ", kernel,
               " with padding=", padding, ", dilation=", dilation, ": the output length would be ", out_length);
@@ -241,8 +243,9 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   const int64_t C_out = weight.shape()[0], K = weight.shape()[2];
   PYSEQ_CHECK(K >= 1, ValueError, "conv1d: kernel size should be greater than zero, got a weight of shape ",
               weight.shape());
-  PYSEQ_CHECK(C_in == weight.shape()[1] * groups, ValueError, "conv1d: weight of shape ", weight.shape(), " with groups=",
-              groups, " expects input with ", weight.shape()[1] * groups, " channels, got input of shape ", input.shape());
+  const int64_t expected_C_in = size_mul(weight.shape()[1], groups, "conv1d", "the input channels weight.shape[1] * groups");
+  PYSEQ_CHECK(C_in == expected_C_in, ValueError, "conv1d: weight of shape ", weight.shape(), " with groups=", groups,
+              " expects input with ", expected_C_in, " channels, got input of shape ", input.shape());
   PYSEQ_CHECK(C_out % groups == 0, ValueError, "conv1d: out_channels (", C_out, ") must be divisible by groups (", groups,
               ")");
   if (bias.defined())

@@ -46,8 +46,7 @@ Shape infer_shape(Shape shape, int64_t numel, const Shape& from) {
       infer = static_cast<int64_t>(d);
     } else {
       PYSEQ_CHECK(shape[d] >= 0, ValueError, "invalid shape dimension ", shape[d], " in ", shape);
-      PYSEQ_CHECK(!__builtin_mul_overflow(known, shape[d], &known), ValueError, "shape ", shape,
-                  " has more elements than fit in int64");
+      known = size_mul(known, shape[d], "view", "the number of elements of shape ", shape);
     }
   }
   if (infer >= 0) {

@@ -111,8 +111,8 @@ const Shape& check_shape(const Shape& shape, const char* op) {
 
 Tensor empty(const Shape& shape, DType dtype) {
   const int64_t n = checked_numel(shape, "empty");
-  PYSEQ_CHECK(n <= INT64_MAX / 8, ValueError, "empty: shape ", shape, " needs more bytes than fit in int64");
-  auto storage = Storage::allocate(static_cast<size_t>(n) * itemsize(dtype));
+  const int64_t bytes = size_mul(n, static_cast<int64_t>(itemsize(dtype)), "empty", "the byte count of shape ", shape);
+  auto storage = Storage::allocate(static_cast<size_t>(bytes));
   return make_tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 

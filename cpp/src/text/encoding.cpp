@@ -150,12 +150,11 @@ BatchArrays to_arrays(const std::vector<Encoding>& batch, const PadOptions& o) {
     int64_t cols = std::max(longest, o.length);
     // the padded length, rounded up to multiple_of, and rows * cols, all without overflowing
     if (o.multiple_of > 1 && cols % o.multiple_of)
-      PYSEQ_CHECK(!__builtin_add_overflow(cols, o.multiple_of - cols % o.multiple_of, &cols), ValueError,
-                  "padding: rounding the length ", std::max(longest, o.length), " up to a multiple of ", o.multiple_of,
-                  " does not fit in int64");
-    int64_t bytes = 0;  // of the offsets array, the largest: 2 int64 per id
-    PYSEQ_CHECK(!__builtin_mul_overflow(out.rows, cols, &total) && !__builtin_mul_overflow(total, int64_t{16}, &bytes),
-                ValueError, "padding: ", out.rows, " rows of ", cols, " ids are more than fit in memory");
+      cols = size_add(cols, o.multiple_of - cols % o.multiple_of, "padding", "the length ", cols,
+                      " rounded up to a multiple of ", o.multiple_of);
+    total = size_mul(out.rows, cols, "padding", "the id count of ", out.rows, " rows of ", cols);
+    size_mul(total, int64_t{16}, "padding", "the byte count of the offsets of ", out.rows, " rows of ", cols,
+             " ids");  // the largest array: 2 int64 per id
     out.cols = cols;
   }
   out.ids.assign(static_cast<size_t>(total), o.pad_id);
