@@ -444,6 +444,7 @@ OVERFLOW_CASES = [
     ("pyseq.one_hot(pyseq.tensor([3]), 2**62)", r"the byte count of shape .* does not fit in int64"),
     ("pyseq.one_hot(pyseq.tensor([2**62]))", r"the byte count of shape .* does not fit in int64"),  # num_classes inferred
     ("pyseq.cat([pyseq.ones(1).expand(2**62)] * 3)", r"cat: the size of the result along dimension 0 does not fit"),
+    ("pyseq.ones(4).split([2**62] * 4)", r"split: the sum of sizes \[4611686018427387904, .*\] does not fit in int64"),
     ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 5), pyseq.ones(1, 1, 1), padding=2**62)",
      r"conv1d: 2 \* padding does not fit in int64"),
     ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 5), pyseq.ones(1, 1, 1).expand(1, 1, 2**62), dilation=4)",

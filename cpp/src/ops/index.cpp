@@ -101,7 +101,7 @@ std::vector<Tensor> split(const Tensor& t, const Shape& sizes, int64_t dim) {
   int64_t total = 0;
   for (int64_t s : sizes) {
     PYSEQ_CHECK(s >= 0, ValueError, "split: sizes must be non-negative, got ", sizes);
-    total += s;
+    total = size_add(total, s, "split", "the sum of sizes ", sizes);
   }
   PYSEQ_CHECK(total == t.size(dim), ValueError, "split: sizes ", sizes, " sum to ", total,
               " but dimension ", dim, " has size ", t.size(dim));
