@@ -223,8 +223,11 @@ def cmd_demo(args):
     _loss_plot(history, os.path.join(args.out, "loss.png"))
 
     for prompt in DEMO_PROMPTS:
+        room = args.context - len(tokenizer.encode_ids(prompt))  # positions left after the prompt
+        if room < 1:
+            continue
         print(f"--- {prompt}", end="", flush=True)
-        for piece in model.stream_text(tokenizer, prompt, max_new_tokens=min(60, args.context - 8), do_sample=True,
+        for piece in model.stream_text(tokenizer, prompt, max_new_tokens=min(60, room), do_sample=True,
                                        temperature=0.8, top_k=40, seed=args.seed):
             print(piece, end="", flush=True)
         print()
@@ -259,7 +262,7 @@ def _loss_plot(history, path):
 def _demo_word2vec(text, args):
     from .word2vec import Word2Vec
     sentences = [line.lower().replace(",", " ").replace(".", " ").replace(":", " ").replace(";", " ").split()
-                 for line in text.splitlines()]
+                 for line in text.splitlines()]  # words without the commas, stops, colons and semicolons
     t = time.perf_counter()
     model = Word2Vec(sentences, vector_size=64, window=5, min_count=5, sg=0, epochs=2 if args.quick else 5, seed=1,
                      workers=pyseq.get_num_threads())
