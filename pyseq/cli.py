@@ -66,7 +66,7 @@ def _read_lines(path):
         with open(path, encoding="utf-8") as f:
             return [line.rstrip("\n") for line in f if line.strip()]
     except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise _not_utf8(path, e) from None
 
 
 def _check_utf8(path):
@@ -77,7 +77,11 @@ def _check_utf8(path):
             while f.read(1 << 20):
                 pass
     except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise _not_utf8(path, e) from None
+
+
+def _not_utf8(path, error):
+    return UsageError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})")
 
 
 def _in_batches(items, size, args, unit):
@@ -514,34 +518,23 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _arg_type(convert, accept, expected):
+    """An argparse type: `convert` the text, then check it with `accept`; either failing is the
+    message "expected <expected>, got ..."."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+        return value
+    return parse
 
 
-def _probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
+_positive_int = _arg_type(int, lambda v: v >= 1, "a positive integer")
+_positive_float = _arg_type(float, lambda v: v > 0, "a positive number")
+_probability = _arg_type(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
 def build_parser():

@@ -132,10 +132,7 @@ class LSTMLM(Module):
             raise ValueError(f"LSTMLM.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
         pad_token_id = _pad_id(pad_token_id, eos_token_id)
         rows = _prompt_rows(input_ids)
-        lengths = np.array([len(r) for r in rows], dtype=np.int64)
-        ids = np.full((len(rows), lengths.max()), pad_token_id, dtype=np.int64)  # right-padded
-        for b, r in enumerate(rows):
-            ids[b, :len(r)] = r
+        ids, lengths = _right_padded(rows, pad_token_id)
         check_ids(ids, self.config.vocab_size, "the prompt", "LSTMLM")
         if max_new_tokens == 0:
             return
@@ -165,10 +162,7 @@ class LSTMLM(Module):
         """The prompts (right-padded to the longest with pad_token_id) followed by the generated tokens:
         an int64 Tensor (B, L + n). kwargs: GPT.generate's sampling arguments."""
         rows = _prompt_rows(input_ids)
-        pad = _pad_id(kwargs.get("pad_token_id"), kwargs.get("eos_token_id"))
-        ids = np.full((len(rows), max(len(r) for r in rows)), pad, dtype=np.int64)
-        for b, r in enumerate(rows):
-            ids[b, :len(r)] = r
+        ids, _ = _right_padded(rows, _pad_id(kwargs.get("pad_token_id"), kwargs.get("eos_token_id")))
         new = [t[:, None] for t in self.stream(rows, max_new_tokens, **kwargs)]
         return _core.from_numpy(np.ascontiguousarray(np.concatenate([ids] + new, axis=1)))
 
@@ -186,3 +180,11 @@ def _prompt_rows(input_ids):
         raise ValueError("LSTMLM.generate: every prompt must be a flat list of at least one token id")
     return rows
 
+
+def _right_padded(rows, pad):
+    """(ids (B, L) int64, rows padded on the right with `pad` to the longest L; lengths (B,))."""
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    ids = np.full((len(rows), lengths.max()), pad, dtype=np.int64)
+    for b, r in enumerate(rows):
+        ids[b, :len(r)] = r
+    return ids, lengths
