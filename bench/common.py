@@ -180,7 +180,7 @@ def ratio_text(mine, other):
 def markdown_table(headers, rows):
     """A markdown table as a string; cells are converted with str()."""
     rows = [[str(c) for c in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(str(h))] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]  # (rows may be empty)
 
     def line(cells):
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
