@@ -7,16 +7,21 @@ import pytest
 import pyseq
 from pyseq.nn import functional as F
 
-CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the key (64) and query (128) blocks
+CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the query (128) and key (256) blocks
     ((2, 3), 5, 7, 4, 6, None, False),
     ((1, 2), 130, 70, 16, 8, None, False),
     ((1, 2), 100, 100, 16, 8, None, True),
+    ((1, 1), 140, 300, 16, 8, None, False),
+    ((1, 1), 290, 290, 8, 8, None, True),
     ((2, 1), 70, 150, 8, 8, "bool", False),
-    ((2, 1), 70, 150, 8, 8, "float", False),
+    ((2, 1), 70, 270, 8, 8, "float", False),
     ((2, 2), 65, 65, 8, 8, "padding", False),
     ((2, 1), 260, 140, 8, 8, "padding", False),
     ((3,), 66, 129, 8, 5, "bool", True),
     ((1, 2), 300, 130, 8, 4, "padding", True),
+    ((3, 2), 40, 300, 8, 8, "lengths", False),
+    ((3, 1), 140, 280, 8, 8, "lengths", True),
+    ((2,), 30, 270, 8, 8, "float lengths", False),
     ((), 9, 9, 3, 3, None, True),
 ]
 
@@ -28,6 +33,9 @@ def _mask(kind, batch, Tq, Tk, rng):
         return rng.standard_normal((Tq, Tk))
     if kind == "padding":  # (B, 1, 1, Tk): a key padding mask broadcast over heads and queries
         return rng.random((batch[0], 1, 1, Tk)) > 0.5
+    if kind in ("lengths", "float lengths"):  # sequences of lengths 1 .. Tk padded at the end (keys cut off)
+        keep = np.arange(Tk) < np.array([1, Tk // 3, Tk, 200][:batch[0]]).reshape((-1,) + (1,) * (len(batch) + 1))
+        return keep if kind == "lengths" else np.where(keep, rng.standard_normal(keep.shape), -np.inf)
     return None
 
 
@@ -60,6 +68,35 @@ def test_matches_torch_forward_and_backward(batch, Tq, Tk, d, dv, kind, causal, 
                                               attn_mask=None if mask is None else pyseq.tensor(mask), is_causal=causal)
     np.testing.assert_allclose(plain.numpy(), ref.detach().numpy(), **tol)
     assert weights.shape == batch + (Tq, Tk)
+
+
+LEVEL_SCRIPT = r"""
+import json
+import numpy as np
+import pyseq
+from pyseq.nn import functional as F
+
+rng = np.random.default_rng(7)
+worst = 0.0
+for Tq, Tk, d, causal in [(70, 300, 19, False), (133, 133, 8, True), (5, 17, 33, False)]:
+    arrays = [rng.standard_normal((2, 2, T, d)) for T in (Tq, Tk, Tk)]
+    keep = np.arange(Tk) < np.array([Tk - 3, 9]).reshape(2, 1, 1, 1)  # two lengths: keys cut off
+    upstream = rng.standard_normal((2, 2, Tq, d))
+    results = []
+    for dtype in (np.float32, np.float64):  # the float path's vector kernels against float64's scalar ones
+        q, k, v = (pyseq.tensor(a.astype(dtype), requires_grad=True) for a in arrays)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=pyseq.tensor(keep), is_causal=causal)
+        out.backward(pyseq.tensor(upstream.astype(dtype)))
+        results.append([t.detach().numpy().astype(np.float64) for t in (out, q.grad, k.grad, v.grad)])
+    for ours, ref in zip(*results):  # error relative to the tensor's largest value (float32 rounding: ~1e-6)
+        worst = max(worst, float(np.max(np.abs(ours - ref)) / np.max(np.abs(ref))))
+print(json.dumps({"level": pyseq.cpu_level(), "worst": worst}))
+"""
+
+
+@pytest.mark.parametrize("level", ["generic", "avx2", "avx512"])
+def test_float_kernels_on_every_cpu_level(at_cpu_level, level):
+    assert at_cpu_level(level, LEVEL_SCRIPT)["worst"] < 1e-5
 
 
 def test_gradcheck_with_mask_causal_broadcast_batch_and_scale():

@@ -14,7 +14,7 @@
 namespace pyseq::kernels::cpu {
 namespace {
 
-constexpr int64_t kBlockQ = 128, kBlockK = 64;  // query rows and keys per block
+constexpr int64_t kBlockQ = 128, kBlockK = 256;  // query rows and keys per block
 
 // The dropout factors of a row segment: keep[c] = 1 / (1 - p) where element (b, i, j0 + c) is
 // kept, 0 where it is dropped. Element (b, i, j) is counter index (b Tq + i) Tk + j, four to a
@@ -55,32 +55,54 @@ void block_scores(const T* q, const T* k, const AttentionMask<T>& mask, const At
   }
 }
 
-// x[i] = exp(x[i] - shift) over n values: the vectorised exp of this CPU for float.
+// The largest of a row's n scores (-inf for none).
 template <class T>
-void exp_shifted(T* x, int64_t n, T shift) {
-  for (int64_t i = 0; i < n; ++i) x[i] -= shift;
-  if constexpr (std::is_same_v<T, float>) {
-    vecmath().exp(x, x, n);
-  } else {
-    for (int64_t i = 0; i < n; ++i) x[i] = std::exp(x[i]);
+T row_max(const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) return vecmath().max(x, n);
+  T m = -std::numeric_limits<T>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+// x = exp(x - shift) in place over a row of n scores, returning the sum (in double across float
+// blocks): the vectorised kernel of this CPU for float.
+template <class T>
+double exp_sum(T* x, int64_t n, T shift) {
+  if constexpr (std::is_same_v<T, float>) return vecmath().exp_sum(x, n, shift);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - shift);
+  return sum;
+}
+
+// Backward's row: p = exp(s - lse) in place of the scores, ds = p (dp - delta) in place of dp.
+template <class T>
+void softmax_grad_row(T* s_to_p, T* dp_to_ds, int64_t n, T lse, T delta) {
+  if constexpr (std::is_same_v<T, float>) return vecmath().softmax_grad_row(s_to_p, dp_to_ds, n, lse, delta);
+  for (int64_t i = 0; i < n; ++i) {
+    s_to_p[i] = std::exp(s_to_p[i] - lse);
+    dp_to_ds[i] = s_to_p[i] * (dp_to_ds[i] - delta);
   }
 }
 
-// sum of x[0 .. n), in double across float blocks (the vectorised sum of this CPU for float).
+// The keys that query rows i0 .. i0 + rows - 1 of problem b need: up to the last row's diagonal
+// when causal, and up to the last key the mask leaves visible to any of these rows (the padded
+// tail of a shorter sequence costs nothing; a key past the end would only add e^-inf = 0).
 template <class T>
-double row_sum(const T* x, int64_t n) {
-  if constexpr (std::is_same_v<T, float>) {
-    return vecmath().sum(x, n);
-  } else {
-    double s = 0;
-    for (int64_t i = 0; i < n; ++i) s += x[i];
-    return s;
+int64_t key_end(const AttentionMask<T>& mask, const AttentionShape& s, int64_t b, int64_t i0, int64_t rows) {
+  const int64_t end = s.causal ? std::min(s.Tk, i0 + rows) : s.Tk;
+  if (!mask.keep && !mask.add) return end;
+  int64_t live_end = 0;
+  for (int64_t r = 0; r < (mask.row_stride == 0 ? 1 : rows); ++r) {  // a key padding mask: one row says all
+    const int64_t base = mask.offsets[b] + (i0 + r) * mask.row_stride;
+    for (int64_t j = end - 1; j >= live_end; --j) {
+      const int64_t at = base + j * mask.col_stride;
+      if (mask.keep ? mask.keep[at] : mask.add[at] != -std::numeric_limits<T>::infinity()) {
+        live_end = j + 1;
+        break;
+      }
+    }
   }
-}
-
-// The keys that query rows i0 .. i0 + rows - 1 may see: all, or up to the last row's diagonal.
-int64_t key_end(const AttentionShape& s, int64_t i0, int64_t rows) {
-  return s.causal ? std::min(s.Tk, i0 + rows) : s.Tk;
+  return live_end;
 }
 
 }  // namespace
@@ -97,22 +119,19 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
     std::vector<T> scores(static_cast<size_t>(kBlockQ * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
     std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);
-    const int64_t kend = key_end(s, i0, rows);
+    const int64_t kend = key_end(mask, s, b, i0, rows);
     for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
       const int64_t cols = std::min(kBlockK, kend - j0);
       block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, scores.data());  // (rows, cols)
       for (int64_t r = 0; r < rows; ++r) {  // online softmax: rescale what came before to the new max
         T* row = scores.data() + r * cols;
-        T block_max = -std::numeric_limits<T>::infinity();
-        for (int64_t c = 0; c < cols; ++c) block_max = std::max(block_max, row[c]);
-        const double m_new = std::max(m[r], static_cast<double>(block_max));
+        const double m_new = std::max(m[r], static_cast<double>(row_max(row, cols)));
         if (m_new == -std::numeric_limits<double>::infinity()) {  // every key so far masked
           std::fill(row, row + cols, T(0));
           continue;
         }
         const double correction = std::exp(m[r] - m_new);
-        exp_shifted(row, cols, static_cast<T>(m_new));  // p = exp(s - m_new)
-        l[r] = l[r] * correction + row_sum(row, cols);
+        l[r] = l[r] * correction + exp_sum(row, cols, static_cast<T>(m_new));  // p = exp(s - m_new)
         m[r] = m_new;
         if (s.dropout_p > 0) {
           dropout_factors(s, b, i0 + r, j0, cols, keep.data());
@@ -155,7 +174,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
       delta[i] = static_cast<T>(acc);
     }
     for (int64_t i0 = 0; i0 < s.Tq; i0 += kBlockQ) {
-      const int64_t rows = std::min(kBlockQ, s.Tq - i0), kend = key_end(s, i0, rows);
+      const int64_t rows = std::min(kBlockQ, s.Tq - i0), kend = key_end(mask, s, b, i0, rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
         const int64_t cols = std::min(kBlockK, kend - j0);
         block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, p.data());
@@ -163,18 +182,19 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
         gemm<T>(false, true, rows, cols, s.dv, T(1), gb + i0 * s.dv, s.dv, vb + j0 * s.dv, s.dv, T(0), dp.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {
           T *prob = p.data() + r * cols, *dprob = dp.data() + r * cols;
-          const T row_lse = lb[i0 + r], row_delta = delta[i0 + r];
-          if (row_lse == -std::numeric_limits<T>::infinity()) std::fill(prob, prob + cols, T(0));  // all masked
-          else exp_shifted(prob, cols, row_lse);  // p = exp(s - lse)
-          if (s.dropout_p > 0) {
+          const T row_lse = lb[i0 + r];
+          if (s.dropout_p > 0) {  // dp of the kept probabilities: the dropped ones weighted no v
             dropout_factors(s, b, i0 + r, j0, cols, keep.data());
-            for (int64_t c = 0; c < cols; ++c) {  // prob becomes the dropped probability that weighted v
-              dprob[c] = prob[c] * (keep[c] * dprob[c] - row_delta);
-              prob[c] *= keep[c];
-            }
-          } else {
-            for (int64_t c = 0; c < cols; ++c) dprob[c] = prob[c] * (dprob[c] - row_delta);  // ds = p (dp - delta)
+            for (int64_t c = 0; c < cols; ++c) dprob[c] *= keep[c];
           }
+          if (row_lse == -std::numeric_limits<T>::infinity()) {  // every key masked: no gradient
+            std::fill(prob, prob + cols, T(0));
+            std::fill(dprob, dprob + cols, T(0));
+          } else {
+            softmax_grad_row(prob, dprob, cols, row_lse, delta[i0 + r]);  // p = exp(s - lse), ds = p (dp - delta)
+          }
+          if (s.dropout_p > 0)  // prob becomes the dropped probability that weighted v
+            for (int64_t c = 0; c < cols; ++c) prob[c] *= keep[c];
         }
         // dv_j (cols, dv) += p^T (cols, rows) @ dout_i (rows, dv)
         gemm<T>(true, false, cols, s.dv, rows, T(1), p.data(), cols, gb + i0 * s.dv, s.dv, T(1), dvb + j0 * s.dv, s.dv);

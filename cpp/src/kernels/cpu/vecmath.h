@@ -42,6 +42,12 @@ struct VecMath {
   float (*dot)(const float* x, const float* y, int64_t n);
   void (*axpy)(float a, const float* x, float* y, int64_t n);
   void (*predict_update)(float g, const float* h, float* out, float* grad_h, int64_t n);
+  // Attention's rows of a score block (kernels/cpu/attention.cpp): the largest of n floats (-inf
+  // for none); x = e^(x - shift) in place, returning the sum; and backward's p = e^(s - lse) with
+  // the score gradient ds = p (dp - delta), each in place of s and dp.
+  float (*max)(const float* x, int64_t n);
+  double (*exp_sum)(float* x, int64_t n, float shift);
+  void (*softmax_grad_row)(float* s_to_p, float* dp_to_ds, int64_t n, float lse, float delta);
 };
 
 namespace generic { VecMath table(); }
