@@ -161,49 +161,69 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
   const SigmoidTables& tab = tables();
   Lcg rng{seed};
-  std::vector<float> neu1(D), neu1e(D);
-  std::vector<int32_t> sentence, targets;
+  std::vector<float> neu1(D), errors(static_cast<size_t>(2 * opt_.window * D));  // errors: (m, D)
+  std::vector<float*> context, outputs;  // one window's context rows (m) and target rows (T)
+  std::vector<float> labels, gains, column;  // labels (T), gains (m, T), a column of gains or dots
+  const std::vector<float> ones(static_cast<size_t>(2 * opt_.window), 1.0f);
+  auto add_row = [&](float* x, float* y) { vm.axpy_rows(ones.data(), &x, 1, y, D); };  // y += x
+  std::vector<int32_t> sentence;
 
-  // One prediction from hidden vector h (D,): of the word `target` by negative sampling, or of
-  // Huffman bit `code` at inner node `target`. Adds the gradient for h into neu1e and updates
-  // the output vector in place. label: 1 for the word itself / code 0, else 0.
-  // A prediction already beyond +-kMaxExp is left alone (gensim's rule; word2vec.c still pushes
-  // the wrong ones of negative sampling).
-  auto predict = [&](const float* h, float* out, float label, float alpha) {
-    const float f = vm.dot(h, out, D);
-    if (f <= -kMaxExp || f >= kMaxExp) return;
-    const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
-    stats.loss -= label > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
-    vm.predict_update((label - tab.sigmoid[k]) * alpha, h, out, neu1e.data(), D);
-  };
   // The output rows a centre word's predictions will read, fetched ahead: they are scattered
   // over the vocabulary, so each is a cache miss otherwise.
   auto prefetch_row = [D](const float* row) {
     for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
   };
-  // Every prediction for centre word `word` from hidden vector h; neu1e gets dL/dh.
-  auto predict_all = [&](const float* h, int32_t word, float alpha) {
-    std::fill(neu1e.begin(), neu1e.end(), 0.0f);
-    targets.clear();  // negative sampling: the word itself, then the negatives drawn
-    for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
-      int32_t target = word;
-      if (d > 0) {
-        const int32_t column = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
-        target = rng.next32() < keep_alias_[column] ? column : alias_[column];
-        if (target == word) continue;
-      }
-      targets.push_back(target);
-      prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
-    }
+  auto add_target = [&](float* row, float label) {
+    prefetch_row(row);
+    outputs.push_back(row);
+    labels.push_back(label);
+  };
+  // One window's predictions of centre word `word` from each of the m vectors h_i at `hidden` (skip-gram:
+  // the context words' vectors; CBOW: their mean), all against the same target rows o_t: the
+  // word's Huffman path (label 1 - code), and for negative sampling the word (label 1) with
+  // negatives (0) drawn once for the window, the shared negatives of Ji et al., "Parallelizing
+  // Word2Vec in Shared and Distributed Memory": each target row is read once a window, and its
+  // products with the window's vectors stay in cache.
+  //   f_ti = h_i . o_t, g_ti = (label_t - sigmoid f_ti) alpha (0 beyond +-kMaxExp: gensim's rule,
+  //   where word2vec.c still pushes the wrong ones of negative sampling);
+  //   errors row i = sum_t g_ti o_t (dL/dh_i, from the rows' old values); then o_t += sum_i g_ti h_i.
+  auto predict_all = [&](float* const* hidden, int64_t m, int32_t word, float alpha) {
+    outputs.clear();
+    labels.clear();
     if (opt_.hs) {
       const std::vector<uint8_t>& code = codes_[word];
       const std::vector<int32_t>& points = points_[word];
-      for (int32_t point : points) prefetch_row(syn1_ + static_cast<int64_t>(point) * D);
-      for (size_t d = 0; d < code.size(); ++d)
-        predict(h, syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d], alpha);
+      for (size_t d = 0; d < code.size(); ++d) add_target(syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d]);
     }
-    for (size_t d = 0; d < targets.size(); ++d)
-      predict(h, syn1neg_ + static_cast<int64_t>(targets[d]) * D, d == 0 ? 1.0f : 0.0f, alpha);
+    for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
+      int32_t target = word;
+      if (d > 0) {
+        const int32_t col = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
+        target = rng.next32() < keep_alias_[col] ? col : alias_[col];
+        if (target == word) continue;
+      }
+      add_target(syn1neg_ + static_cast<int64_t>(target) * D, d == 0 ? 1.0f : 0.0f);
+    }
+    const int64_t T = static_cast<int64_t>(outputs.size());
+    gains.resize(static_cast<size_t>(m * T));
+    column.resize(static_cast<size_t>(std::max(m, T)));
+    for (int64_t t = 0; t < T; ++t) {
+      vm.dot_rows(outputs[t], hidden, m, D, column.data());  // f_ti for every i
+      for (int64_t i = 0; i < m; ++i) {
+        const float f = column[i];
+        float& g = gains[i * T + t] = 0;
+        if (f <= -kMaxExp || f >= kMaxExp) continue;
+        const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
+        stats.loss -= labels[t] > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
+        g = (labels[t] - tab.sigmoid[k]) * alpha;
+      }
+    }
+    std::fill(errors.begin(), errors.begin() + m * D, 0.0f);
+    for (int64_t i = 0; i < m; ++i) vm.axpy_rows(gains.data() + i * T, outputs.data(), T, errors.data() + i * D, D);
+    for (int64_t t = 0; t < T; ++t) {
+      for (int64_t i = 0; i < m; ++i) column[i] = gains[i * T + t];
+      vm.axpy_rows(column.data(), hidden, m, outputs[t], D);
+    }
   };
 
   for (int64_t s = s0; s < s1; ++s) {
@@ -224,33 +244,28 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
       const int64_t reach = opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window));
       const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
       const int32_t word = sentence[pos];
+      context.clear();
+      for (int64_t c = lo; c <= hi; ++c)
+        if (c != pos) context.push_back(syn0_ + static_cast<int64_t>(sentence[c]) * D);
+      const int64_t m = static_cast<int64_t>(context.size());
+      if (m == 0) continue;
       if (opt_.sg) {  // each context word's vector predicts the centre word
-        for (int64_t c = lo; c <= hi; ++c) {
-          if (c == pos) continue;
-          if (c + 1 <= hi) prefetch_row(syn0_ + static_cast<int64_t>(sentence[c + 1]) * D);
-          float* h = syn0_ + static_cast<int64_t>(sentence[c]) * D;
-          predict_all(h, word, alpha);
-          vm.axpy(1.0f, neu1e.data(), h, D);
-        }
+        predict_all(context.data(), m, word, alpha);
+        for (int64_t i = 0; i < m; ++i) add_row(errors.data() + i * D, context[i]);
         continue;
       }
-      // CBOW: the mean (or sum) of the context vectors predicts the centre word
+      // CBOW: the mean (or sum) of the context vectors predicts the centre word, and its error goes
+      // back to each of them
       std::fill(neu1.begin(), neu1.end(), 0.0f);
-      int64_t count = 0;
-      for (int64_t c = lo; c <= hi; ++c)
-        if (c != pos) {
-          vm.axpy(1.0f, syn0_ + static_cast<int64_t>(sentence[c]) * D, neu1.data(), D);
-          ++count;
-        }
-      if (count == 0) continue;
-      const float inv = 1.0f / static_cast<float>(count);
+      vm.axpy_rows(ones.data(), context.data(), m, neu1.data(), D);
+      const float inv = 1.0f / static_cast<float>(m);
       if (opt_.cbow_mean)
         for (float& v : neu1) v *= inv;
-      predict_all(neu1.data(), word, alpha);
+      float* mean = neu1.data();
+      predict_all(&mean, 1, word, alpha);
       if (!opt_.cbow_mean)  // the sum's error is spread over the words (gensim's choice)
-        for (float& v : neu1e) v *= inv;
-      for (int64_t c = lo; c <= hi; ++c)
-        if (c != pos) vm.axpy(1.0f, neu1e.data(), syn0_ + static_cast<int64_t>(sentence[c]) * D, D);
+        for (int64_t i = 0; i < D; ++i) errors[i] *= inv;
+      for (float* row : context) add_row(errors.data(), row);
     }
   }
 }

@@ -37,11 +37,10 @@ struct VecMath {
                         int64_t ss, float* cn, float* hn, int64_t n);
   void (*gru_cell_row)(const float* gx, int64_t sx, const float* gh, int64_t sh, const float* hp, float* saved,
                        int64_t ss, float* hn, int64_t n);
-  // x . y, and y += a x, over n floats; and word2vec's update of one prediction in one pass:
-  // grad_h += g out, then out += g h (with out's old value in the first).
-  float (*dot)(const float* x, const float* y, int64_t n);
-  void (*axpy)(float a, const float* x, float* y, int64_t n);
-  void (*predict_update)(float g, const float* h, float* out, float* grad_h, int64_t n);
+  // word2vec's products of one row with a few others (rows of n floats): out[i] = x . rows[i], and
+  // y += sum_i a[i] rows[i], for i < m. Each reads x or y once for every four rows.
+  void (*dot_rows)(const float* x, float* const* rows, int64_t m, int64_t n, float* out);
+  void (*axpy_rows)(const float* a, float* const* rows, int64_t m, float* y, int64_t n);
   // Attention's rows of a score block (kernels/cpu/attention.cpp): the largest of n floats (-inf
   // for none); x = e^(x - shift) in place, returning the sum; and backward's p = e^(s - lse) with
   // the score gradient ds = p (dp - delta), each in place of s and dp.
