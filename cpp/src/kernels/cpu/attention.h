@@ -1,6 +1,7 @@
 // Fused scaled dot-product attention on raw pointers, in the flash-attention manner: keys in
 // blocks, an online softmax per query row, only each row's log-sum-exp kept for backward, so
-// neither pass materialises the (Tq, Tk) matrix. Causal blocks above the diagonal are skipped.
+// neither pass materialises the (Tq, Tk) matrix. Causal blocks above the diagonal are skipped, and
+// so are the keys a mask hides from a whole block of queries (the padded tail of a sequence).
 //
 // For each of `batch` problems (the flattened leading dims), all contiguous (in the forward, k and v
 // of problem b may start at b * k_batch_stride and b * v_batch_stride instead):
