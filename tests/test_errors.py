@@ -451,6 +451,9 @@ OVERFLOW_CASES = [
      r"conv1d: the window's span dilation \* \(kernel_size - 1\) does not fit in int64"),
     ("pyseq.nn.functional.conv1d(pyseq.ones(1, 1, 1), pyseq.ones(1, 1, 1).expand(1, 2**40, 1), groups=2**30)",
      r"conv1d: the input channels weight.shape\[1\] \* groups does not fit in int64"),
+    # the reference kernel that tests compare conv1d with checks its sizes as conv1d does
+    ("pyseq._core._testing.conv1d(pyseq.ones(1, 2, 5), pyseq.ones(4, 1, 2), 1, 2**62, 1, 2, True)",
+     r"testing.conv1d: 2 \* padding does not fit in int64"),
 ]
 
 

@@ -211,8 +211,9 @@ struct Conv1dBackward final : Node {
   void release() override { free_saved(x, weight); }
 };
 
-// The checks 1-d convolution and pooling share: an input (C, L) or (N, C, L), a positive
-// stride and dilation, and a window that fits: L_out = (L + 2 padding - dilation (K - 1) - 1) / stride + 1 >= 1.
+namespace detail {
+
+// (internal.h)
 kernels::cpu::Window1d window_1d(const char* op, const Tensor& x, int64_t kernel, int64_t stride, int64_t padding,
                                  int64_t dilation) {
   PYSEQ_CHECK(x.ndim() == 2 || x.ndim() == 3, ValueError, op, ": expected 2D (C, L) or 3D (N, C, L) input, got input of shape ",
@@ -226,6 +227,8 @@ kernels::cpu::Window1d window_1d(const char* op, const Tensor& x, int64_t kernel
               " with padding=", padding, ", dilation=", dilation, ": the output length would be ", out_length);
   return {L, out_length, kernel, stride, padding, dilation};
 }
+
+}  // namespace detail
 
 Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation, int64_t groups) {
@@ -251,7 +254,7 @@ Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, int
   if (bias.defined())
     PYSEQ_CHECK(bias.shape() == Shape({C_out}) && bias.dtype() == x.dtype(), ValueError, "conv1d: bias must have shape [",
                 C_out, "] and dtype ", x.dtype(), ", got ", bias.shape(), " ", bias.dtype());
-  const kernels::cpu::Conv1dShape shape{N, C_in, C_out, groups, window_1d("conv1d", input, K, stride, padding, dilation)};
+  const kernels::cpu::Conv1dShape shape{N, C_in, C_out, groups, detail::window_1d("conv1d", input, K, stride, padding, dilation)};
 
   const Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach());
   Tensor y = empty({N, C_out, shape.window.out_length}, x.dtype());
@@ -297,7 +300,7 @@ Tensor max_pool1d(const Tensor& x, int64_t kernel_size, int64_t stride, int64_t 
               ", stride=", stride, ", dilation=", dilation);
   PYSEQ_CHECK(padding >= 0 && padding <= kernel_size / 2, ValueError,
               "max_pool1d: padding should be between 0 and half of the kernel size (", kernel_size, "), got ", padding);
-  const kernels::cpu::Window1d win = window_1d("max_pool1d", x, kernel_size, stride, padding, dilation);
+  const kernels::cpu::Window1d win = detail::window_1d("max_pool1d", x, kernel_size, stride, padding, dilation);
   const int64_t L = win.length;
   const int64_t rows = x.numel() / std::max<int64_t>(L, 1);
   Shape out_shape = x.shape();

@@ -7,6 +7,7 @@
 #include "../kernels/cpu/gemm.h"
 #include "../kernels/cpu/vecmath.h"
 #include "dispatch.h"
+#include "internal.h"
 #include "pyseq/random.h"
 
 namespace pyseq {
@@ -52,13 +53,11 @@ Tensor vecmath(const std::string& name, const Tensor& x) {
 Tensor conv1d(const Tensor& x, const Tensor& w, int64_t stride, int64_t padding, int64_t dilation, int64_t groups,
               bool reference) {
   PYSEQ_CHECK(x.ndim() == 3 && w.ndim() == 3 && x.dtype() == w.dtype() && x.is_contiguous() && w.is_contiguous() &&
-                  stride >= 1 && dilation >= 1 && padding >= 0 && groups >= 1 && x.shape()[1] == w.shape()[1] * groups &&
-                  w.shape()[0] % groups == 0,
+                  stride >= 1 && dilation >= 1 && groups >= 1 &&
+                  x.shape()[1] == size_mul(w.shape()[1], groups, "testing.conv1d", "C_in") && w.shape()[0] % groups == 0,
               ValueError, "testing.conv1d: expects contiguous x (N, C_in, L), w (C_out, C_in / groups, K) that fit");
-  const int64_t L = x.shape()[2], K = w.shape()[2], reach = L + 2 * padding - dilation * (K - 1) - 1;
-  PYSEQ_CHECK(reach >= 0, ValueError, "testing.conv1d: the input is shorter than the kernel");
   const kernels::cpu::Conv1dShape s{x.shape()[0], x.shape()[1], w.shape()[0], groups,
-                                    {L, reach / stride + 1, K, stride, padding, dilation}};
+                                    detail::window_1d("testing.conv1d", x, w.shape()[2], stride, padding, dilation)};
   Tensor y = empty({s.N, s.C_out, s.window.out_length}, x.dtype());
   PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "testing.conv1d", {
     if (reference) dev::conv1d_reference<T>(x.data<T>(), w.data<T>(), s, y.data<T>());
