@@ -8,8 +8,9 @@ from helpers import N_CASES, random_broadcast_shapes, random_operand
 
 
 def test_comparisons_broadcast_and_return_bool(rng):
-    a = rng.integers(0, 3, size=(3, 4)).astype(np.float32)
-    b = rng.integers(0, 3, size=(4,)).astype(np.float32)
+    # both signs, ties, and rows of 37: past two 16-float (AVX-512) vectors with a ragged tail
+    a = rng.integers(-2, 3, size=(3, 37)).astype(np.float32)
+    b = rng.integers(-2, 3, size=(37,)).astype(np.float32)
     x, y = pyseq.from_numpy(a), pyseq.from_numpy(b)
     for ours, ref in [(x == y, a == b), (x != y, a != b), (x < y, a < b), (x <= y, a <= b), (x > y, a > b),
                       (x >= y, a >= b), (x > 1, a > 1), (pyseq.logical_not(x == y), ~(a == b)), (~(x < y), ~(a < b))]:
@@ -19,20 +20,20 @@ def test_comparisons_broadcast_and_return_bool(rng):
 
 
 def test_where_gradcheck_and_parity(op, rng):
-    cond = rng.uniform(size=(3, 4)) > 0.5
+    cond = rng.uniform(size=(3, 37)) > 0.5  # rows of 37 cross every ISA level's vector width
 
     def fn(m, a, b):
         c = m.tensor(cond) if m is pyseq else m.tensor(cond)
         return m.where(c, a, b)
 
-    op.check(fn, [(3, 4), (4,)])
-    op.check(lambda m, a: m.where(m.tensor(cond), a, 0.5), [(3, 4)])
+    op.check(fn, [(3, 37), (37,)])
+    op.check(lambda m, a: m.where(m.tensor(cond), a, 0.5), [(3, 37)])
 
 
 def test_masked_fill_gradcheck_and_parity(op, rng):
-    mask = rng.uniform(size=(1, 4)) > 0.5
-    op.check(lambda m, a: a.masked_fill(m.tensor(mask), -3.0), [(3, 4)])
-    op.check(lambda m, a: a.masked_fill(m.tensor(mask), float("-inf")).softmax(-1), [(3, 4)], gradcheck=False)
+    mask = rng.uniform(size=(1, 37)) > 0.5  # rows of 37 cross every ISA level's vector width
+    op.check(lambda m, a: a.masked_fill(m.tensor(mask), -3.0), [(3, 37)])
+    op.check(lambda m, a: a.masked_fill(m.tensor(mask), float("-inf")).softmax(-1), [(3, 37)], gradcheck=False)
 
 
 @pytest.mark.parametrize("diagonal", [-1, 0, 2])

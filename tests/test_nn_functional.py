@@ -73,4 +73,5 @@ def test_adaptive_max_pool1d(op, out, L):
 
 
 def test_global_max_pool1d(op):
-    op.check(lambda lib, x: F.global_max_pool1d(x) if lib is pyseq else x.amax(-1), [(2, 3, 6)])
+    # length 37: past two 16-float (AVX-512) vectors with a ragged tail at every ISA level
+    op.check(lambda lib, x: F.global_max_pool1d(x) if lib is pyseq else x.amax(-1), [(2, 3, 37)])

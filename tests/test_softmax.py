@@ -9,7 +9,8 @@ import pyseq
 @pytest.mark.parametrize("dim", [0, 1, -1, 2])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_gradcheck_and_parity(op, name, dim):
-    op.check(lambda m, x: getattr(m, name)(x, dim=dim), [(2, 3, 5)], low=-4, high=4)
+    # rows of 37 (dim -1): past two 16-float (AVX-512) vectors with a ragged tail at every ISA level
+    op.check(lambda m, x: getattr(m, name)(x, dim=dim), [(2, 3, 37)], low=-4, high=4)
 
 
 def test_softmax_is_stable_for_large_logits():

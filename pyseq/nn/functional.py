@@ -370,7 +370,10 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         return loss.reshape(*loss_shape)
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / w.sum()
+    total = w.sum()
+    if total.item() == 0:  # every target ignored: the mean is 0 / 0 = NaN, as in PyTorch, with a zero gradient
+        return loss.sum() * 0.0 + float("nan")
+    return loss.sum() / total
 
 
 def _check_same_shape(input, target, name):
