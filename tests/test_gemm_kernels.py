@@ -16,7 +16,8 @@ import pyseq
 CASES = [
     (1, 1, 1, False, False, 1.0, 0.0), (7, 13, 5, False, False, 1.0, 0.0), (6, 16, 9, True, False, 2.0, 0.5),
     (13, 33, 300, False, True, 1.0, 1.0), (65, 129, 257, True, True, -1.5, 0.25), (3, 70, 40, False, False, 1.0, 0.0),
-    (4, 100, 33, False, True, 0.5, 2.0), (2, 3, 0, False, False, 1.0, 0.5), (0, 5, 3, False, False, 1.0, 0.0),
+    (4, 100, 33, False, True, 0.5, 2.0), (2, 39, 70, False, True, 1.0, 0.5), (2, 3, 0, False, False, 1.0, 0.5),
+    (0, 5, 3, False, False, 1.0, 0.0),
     (200, 3, 17, False, False, 1.0, 0.0), (97, 250, 600, False, False, 1.0, 0.0),
     # Threaded: C split by columns over two blocks of N and three of K; split by rows, transposed A.
     (20, 2100, 600, False, False, 1.0, 0.5), (20, 2100, 300, True, True, 1.0, 0.0),

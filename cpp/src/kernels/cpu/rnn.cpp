@@ -164,8 +164,7 @@ int team_size(int64_t H, int64_t step_multiply_adds) {
 
 // Forward, the hidden units come in chunks of whole vectors (four a thread, one for small steps), each with its
 // own slice of W_hh and b_hh: the rows of gate q of units [u0, u1), gathered (G nu, H) and prepared
-// for the step's GEMM (packed for a large batch; for a few rows, stored transposed (H, G nu) in
-// 16 x 16 tiles and streamed). Each step a thread computes the gates and cells of the chunks it
+// for the step's GEMM (packed for a large batch; for a few rows, read in place as rows to dot with h). Each step a thread computes the gates and cells of the chunks it
 // claims: its own first (they stay in its cache), then any another thread has not reached, so a
 // slow thread holds the barrier up by one chunk at most.
 template <class T>
@@ -178,19 +177,14 @@ struct alignas(64) UnitChunk {  // a cache line of its own: threads claim chunks
 template <class T>
 void prepare_chunk(UnitChunk<T>& c, const T* w_hh, const T* b_hh, int64_t G, int64_t H, int64_t B) {
   const int64_t nu = c.u1 - c.u0, gn = G * nu;
-  const bool few_rows = B <= 4;
   c.w.resize(static_cast<size_t>(gn * H));
   c.b.resize(static_cast<size_t>(gn));
   for (int64_t q = 0; q < G; ++q) {
     const T* rows = w_hh + (q * H + c.u0) * H;
-    if (!few_rows) std::copy(rows, rows + nu * H, c.w.data() + q * nu * H);
-    for (int64_t jb = 0; jb < nu && few_rows; jb += 16)
-      for (int64_t kb = 0; kb < H; kb += 16)
-        for (int64_t k = kb; k < std::min(kb + 16, H); ++k)
-          for (int64_t j = jb; j < std::min(jb + 16, nu); ++j) c.w[k * gn + q * nu + j] = rows[j * H + k];
+    std::copy(rows, rows + nu * H, c.w.data() + q * nu * H);
     for (int64_t j = 0; j < nu; ++j) c.b[q * nu + j] = b_hh ? b_hh[q * H + c.u0 + j] : T(0);
   }
-  c.prepared = few_rows ? prepare_b<T>(false, H, gn, c.w.data(), gn, B) : prepare_b<T>(true, H, gn, c.w.data(), H, B);
+  c.prepared = prepare_b<T>(true, H, gn, c.w.data(), H, B);  // op(B) = W_chunk^T (H, G nu)
 }
 
 // Backward, each thread owns one range of units for the whole loop: its cells write dL/dh of its
