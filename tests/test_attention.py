@@ -7,11 +7,12 @@ import pytest
 import pyseq
 from pyseq.nn import functional as F
 
-CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the query (128) and key (256) blocks
+CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the query (128 causal, else 256) and key (256) blocks
     ((2, 3), 5, 7, 4, 6, None, False),
     ((1, 2), 130, 70, 16, 8, None, False),
     ((1, 2), 100, 100, 16, 8, None, True),
     ((1, 1), 140, 300, 16, 8, None, False),
+    ((1, 1), 270, 40, 8, 8, None, False),
     ((1, 1), 290, 290, 8, 8, None, True),
     ((2, 1), 70, 150, 8, 8, "bool", False),
     ((2, 1), 70, 270, 8, 8, "float", False),

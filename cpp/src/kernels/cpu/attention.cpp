@@ -14,7 +14,11 @@
 namespace pyseq::kernels::cpu {
 namespace {
 
-constexpr int64_t kBlockQ = 128, kBlockK = 256;  // query rows and keys per block
+constexpr int64_t kBlockK = 256;  // keys per block
+
+// Query rows per block: 256, or 128 when causal (a block's keys end at its last row's diagonal, so
+// a taller block computes more of the masked triangle above it).
+int64_t query_block(const AttentionShape& s) { return s.causal ? 128 : 256; }
 
 // The dropout factors of a row segment: keep[c] = 1 / (1 - p) where element (b, i, j0 + c) is
 // kept, 0 where it is dropped. Element (b, i, j) is counter index (b Tq + i) Tk + j, four to a
@@ -110,13 +114,13 @@ int64_t key_end(const AttentionMask<T>& mask, const AttentionShape& s, int64_t b
 template <class T>
 void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T>& mask, const AttentionShape& s,
                        T* out, T* lse) {
-  const int64_t q_blocks = (s.Tq + kBlockQ - 1) / kBlockQ;
-  parallel_for_each(s.batch * q_blocks, kBlockQ * s.Tk * (s.d + s.dv), [&](int64_t task) {
-    const int64_t b = task / q_blocks, i0 = (task % q_blocks) * kBlockQ, rows = std::min(kBlockQ, s.Tq - i0);
+  const int64_t block_q = query_block(s), q_blocks = (s.Tq + block_q - 1) / block_q;
+  parallel_for_each(s.batch * q_blocks, block_q * s.Tk * (s.d + s.dv), [&](int64_t task) {
+    const int64_t b = task / q_blocks, i0 = (task % q_blocks) * block_q, rows = std::min(block_q, s.Tq - i0);
     const int64_t k_stride = s.k_batch_stride ? s.k_batch_stride : s.Tk * s.d;
     const int64_t v_stride = s.v_batch_stride ? s.v_batch_stride : s.Tk * s.dv;
     const T *qb = q + b * s.Tq * s.d, *kb = k + b * k_stride, *vb = v + b * v_stride;
-    std::vector<T> scores(static_cast<size_t>(kBlockQ * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
+    std::vector<T> scores(static_cast<size_t>(rows * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
     std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);
     const int64_t kend = key_end(mask, s, b, i0, rows);
@@ -166,15 +170,16 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
     std::fill(dqb, dqb + s.Tq * s.d, T(0));
     std::fill(dkb, dkb + s.Tk * s.d, T(0));
     std::fill(dvb, dvb + s.Tk * s.dv, T(0));
-    std::vector<T> p(static_cast<size_t>(kBlockQ * kBlockK)), dp(p.size()), delta(static_cast<size_t>(s.Tq));
+    const int64_t block_q = query_block(s);
+    std::vector<T> p(static_cast<size_t>(block_q * kBlockK)), dp(p.size()), delta(static_cast<size_t>(s.Tq));
     std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     for (int64_t i = 0; i < s.Tq; ++i) {  // delta_i = dout_i . out_i  (= sum_j p_ij dp_ij)
       double acc = 0;
       for (int64_t c = 0; c < s.dv; ++c) acc += static_cast<double>(gb[i * s.dv + c]) * ob[i * s.dv + c];
       delta[i] = static_cast<T>(acc);
     }
-    for (int64_t i0 = 0; i0 < s.Tq; i0 += kBlockQ) {
-      const int64_t rows = std::min(kBlockQ, s.Tq - i0), kend = key_end(mask, s, b, i0, rows);
+    for (int64_t i0 = 0; i0 < s.Tq; i0 += block_q) {
+      const int64_t rows = std::min(block_q, s.Tq - i0), kend = key_end(mask, s, b, i0, rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
         const int64_t cols = std::min(kBlockK, kend - j0);
         block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, p.data());
