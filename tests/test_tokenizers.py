@@ -153,14 +153,20 @@ def test_bert_pairs_truncation_and_padding(minilm_json, kjv):
     try:
         want = ref.encode_batch(kjv[:50])
         arrays = ours(kjv[:50])
+        ref.enable_padding(pad_id=0, pad_token="[PAD]", length=40)  # padding="max_length"
+        ref.enable_truncation(40)
+        want_fixed = ref.encode_batch(kjv[:3] + [" ".join(kjv[3:6])])  # the last one is cut to 40
     finally:
         ref.no_padding()
+        ref.no_truncation()
     assert arrays["input_ids"].dtype == np.int64
     np.testing.assert_array_equal(arrays["input_ids"], [e.ids for e in want])
     np.testing.assert_array_equal(arrays["attention_mask"], [e.attention_mask for e in want])
     np.testing.assert_array_equal(arrays["token_type_ids"], [e.type_ids for e in want])
-    fixed = ours(kjv[:3], max_length=40, padding="max_length", return_tensors="pyseq")
-    assert fixed["input_ids"].shape == (3, 40)
+    fixed = ours(kjv[:3] + [" ".join(kjv[3:6])], max_length=40, padding="max_length", return_tensors="pyseq")
+    assert fixed["input_ids"].shape == (4, 40)
+    np.testing.assert_array_equal(fixed["input_ids"].numpy(), [e.ids for e in want_fixed])
+    np.testing.assert_array_equal(fixed["attention_mask"].numpy(), [e.attention_mask for e in want_fixed])
 
 
 def test_bert_decode_parity(minilm_json, news):
