@@ -901,6 +901,25 @@ def test_bpe_refuses_ranks_and_special_ids_that_name_two_tokens(tmp_path):
     assert ok.encode("ab<s>", allowed_special="all").ids == [256, 257]
 
 
+@pytest.mark.parametrize("ranks, specials", [({b"ab": 2_000_000_000}, {}), ({b"ab": 2**31 - 1}, {}),
+                                             ({b"ab": 256}, {"<s>": 2**31 - 1})])
+def test_bpe_refuses_ids_far_past_the_vocabulary(tmp_path, ranks, specials):
+    # ids index dense tables: a stray huge rank used to ask for gigabytes (std::bad_alloc), and 2**31 - 1
+    # overflowed the table's size
+    import base64
+    from pyseq.tokenizers import BPETokenizer
+    base = {bytes([b]): b for b in range(256)}
+    with pytest.raises(ValueError, match=r"BPE: id \d+ is far past the vocabulary's 25[78] tokens"):
+        BPETokenizer.from_ranks({**base, **ranks}, special_tokens=specials)
+    if not specials:
+        path = tmp_path / "sparse.tiktoken"
+        path.write_text("".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in {**base, **ranks}.items()))
+        with pytest.raises(ValueError, match="is far past the vocabulary"):
+            BPETokenizer.from_tiktoken(str(path), "gpt2", special_tokens={})
+    far = BPETokenizer.from_ranks({**base, b"ab": 256}, special_tokens={"<s>": 500_000})  # specials well past: fine
+    assert far.encode("ab<s>", allowed_special="all").ids == [256, 500_000]
+
+
 def test_wordpiece_normalize_checks_utf8_bytes():
     import importlib.util
     from pyseq.tokenizers import WordPieceTokenizer
@@ -952,7 +971,11 @@ def test_more_clear_messages(tmp_path):
     for spec, message in [([1, 2], "expected a tokenizer.json object, got a JSON list"),
                           ({"model": {"type": "WordPiece", "vocab": {}}}, "vocab must be a non-empty object"),
                           ({"model": {"type": "WordPiece", "vocab": {"[UNK]": -1, "a": 0}}},
-                           "token '\\[UNK\\]' has id -1")]:
+                           "token '\\[UNK\\]' has id -1"),
+                          # checked before a table of ids is built (this one used to take 15 GB first)
+                          ({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 2_000_000_000}}},
+                           "ids are not contiguous from 0 \\(2 tokens, 2 distinct ids, the largest 2000000000\\)"),
+                          ({"model": {"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 0}}}, "ids are not contiguous")]:
         path = tmp_path / "tokenizer.json"
         path.write_text(json.dumps(spec))
         with pytest.raises(ValueError, match=f"tokenizer.json: WordPieceTokenizer: .*{message}"):

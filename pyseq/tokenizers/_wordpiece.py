@@ -115,11 +115,13 @@ class WordPieceTokenizer:
         for tok, i in vocab_map.items():
             if isinstance(i, bool) or not isinstance(i, int) or i < 0:
                 raise ValueError(f"WordPieceTokenizer: token {tok!r} has id {i!r}; ids must be non-negative ints")
-        vocab = [None] * (max(vocab_map.values()) + 1)
+        ids = set(vocab_map.values())  # ids 0 .. n - 1, each once: checked before a table of them is built
+        if len(ids) != len(vocab_map) or max(ids) != len(vocab_map) - 1:
+            raise ValueError(f"WordPieceTokenizer: the vocabulary's ids are not contiguous from 0 ({len(vocab_map)} "
+                             f"tokens, {len(ids)} distinct ids, the largest {max(ids)})")
+        vocab = [None] * len(vocab_map)
         for tok, i in vocab_map.items():
             vocab[i] = tok
-        if any(v is None for v in vocab):
-            raise ValueError("WordPieceTokenizer: the vocabulary's ids are not contiguous from 0")
         norm = spec.get("normalizer") or {}
         if norm and norm.get("type") != "BertNormalizer":
             raise ValueError(f"WordPieceTokenizer: unsupported normalizer {norm.get('type')!r}")

@@ -10,6 +10,18 @@
 #include "pyseq/text/unicode.h"
 
 namespace pyseq::text {
+namespace {
+
+// Ids index dense tables (id -> bytes), so a vocabulary of `count` tokens may use ids below
+// 2 count + 2^20 (real vocabularies put their special tokens just past their ranks); a stray rank
+// of 2,000,000,000 would otherwise ask for gigabytes, and 2**31 - 1 would overflow the table's size.
+void check_dense(int64_t id, size_t count) {
+  const int64_t limit = 2 * static_cast<int64_t>(count) + (int64_t{1} << 20);
+  PYSEQ_CHECK(id < limit, ValueError, "BPE: id ", id, " is far past the vocabulary's ", count,
+              " tokens (ids must be below 2 x the token count + 2**20 = ", limit, ")");
+}
+
+}  // namespace
 
 void BytePairEncoder::finish(std::vector<SpecialToken> specials) {
   for (int b = 0; b < 256; ++b) {
@@ -27,6 +39,7 @@ void BytePairEncoder::finish(std::vector<SpecialToken> specials) {
                 s.id, ", which is already the ordinary token of ", id_bytes_[s.id].size(), " bytes at that rank");
     const auto [it, fresh] = special_of_id.emplace(s.id, s.text);
     PYSEQ_CHECK(fresh, ValueError, "BPE: special tokens '", it->second, "' and '", s.text, "' have the same id ", s.id);
+    check_dense(s.id, tokens_.size() + specials_.size());
     max_id_ = std::max(max_id_, s.id);
   }
   id_bytes_.resize(static_cast<size_t>(max_id_ + 1));
@@ -46,6 +59,7 @@ BytePairEncoder BytePairEncoder::from_ranks(std::vector<std::pair<std::string, i
     PYSEQ_CHECK(rank >= 0, ValueError, "BPE: negative rank ", rank);
     PYSEQ_CHECK(!bytes.empty(), ValueError, "BPE: an empty token has rank ", rank);
     PYSEQ_CHECK(bpe.tokens_.insert(bytes, rank), ValueError, "BPE: a token appears twice (rank ", rank, ")");
+    check_dense(rank, ranks.size());
     bpe.max_id_ = std::max(bpe.max_id_, rank);
   }
   bpe.id_bytes_.resize(static_cast<size_t>(bpe.max_id_ + 1));
@@ -86,6 +100,7 @@ BytePairEncoder BytePairEncoder::from_merges(std::vector<std::pair<std::string, 
   for (const auto& [bytes, id] : vocab) {
     PYSEQ_CHECK(id >= 0, ValueError, "BPE: negative id ", id);
     PYSEQ_CHECK(bpe.tokens_.insert(bytes, id), ValueError, "BPE: a token appears twice (id ", id, ")");
+    check_dense(id, vocab.size());
     bpe.max_id_ = std::max(bpe.max_id_, id);
   }
   bpe.id_bytes_.resize(static_cast<size_t>(bpe.max_id_ + 1));
