@@ -7,7 +7,9 @@ import pytest
 import pyseq
 from pyseq.nn import functional as F
 
-CASES = [  # (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the query (128 causal, else 256) and key (256) blocks
+# (batch shape, Tq, Tk, d, dv, mask kind, causal): sizes cross the query blocks (128 rows when causal,
+# else 256) and the key blocks (256)
+CASES = [
     ((2, 3), 5, 7, 4, 6, None, False),
     ((1, 2), 130, 70, 16, 8, None, False),
     ((1, 2), 100, 100, 16, 8, None, True),

@@ -54,7 +54,8 @@ Tensor conv1d(const Tensor& x, const Tensor& w, int64_t stride, int64_t padding,
               bool reference) {
   PYSEQ_CHECK(x.ndim() == 3 && w.ndim() == 3 && x.dtype() == w.dtype() && x.is_contiguous() && w.is_contiguous() &&
                   stride >= 1 && dilation >= 1 && groups >= 1 &&
-                  x.shape()[1] == size_mul(w.shape()[1], groups, "testing.conv1d", "C_in") && w.shape()[0] % groups == 0,
+                  x.shape()[1] == size_mul(w.shape()[1], groups, "testing.conv1d", "C_in") &&
+                  w.shape()[0] % groups == 0,
               ValueError, "testing.conv1d: expects contiguous x (N, C_in, L), w (C_out, C_in / groups, K) that fit");
   const kernels::cpu::Conv1dShape s{x.shape()[0], x.shape()[1], w.shape()[0], groups,
                                     detail::window_1d("testing.conv1d", x, w.shape()[2], stride, padding, dilation)};

@@ -162,9 +162,10 @@ int team_size(int64_t H, int64_t step_multiply_adds) {
   return static_cast<int>(std::min<int64_t>(get_num_threads(), (H + 15) / 16));
 }
 
-// Forward, the hidden units come in chunks of whole vectors (four a thread, one for small steps), each with its
-// own slice of W_hh and b_hh: the rows of gate q of units [u0, u1), gathered (G nu, H) and prepared
-// for the step's GEMM (packed for a large batch; for a few rows, read in place as rows to dot with h). Each step a thread computes the gates and cells of the chunks it
+// Forward, the hidden units come in chunks of whole vectors (four a thread, one for small steps),
+// each with its own slice of W_hh and b_hh: the rows of gate q of units [u0, u1), gathered
+// (G nu, H) and prepared for the step's GEMM (packed for a large batch; for a few rows, read in
+// place as rows to dot with h). Each step a thread computes the gates and cells of the chunks it
 // claims: its own first (they stay in its cache), then any another thread has not reached, so a
 // slow thread holds the barrier up by one chunk at most.
 template <class T>
