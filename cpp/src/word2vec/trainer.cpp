@@ -23,7 +23,9 @@ struct SigmoidTables {
       log_sigmoid[i] = static_cast<float>(-std::log1p(std::exp(-x)));
     }
   }
-  static int slot(float x) { return static_cast<int>((x + kMaxExp) * (kTableSize / (2.0f * kMaxExp))); }
+  // word2vec.c's and gensim's slot: (x + 6) * (1000 / 6 / 2) in integer arithmetic, 83 slots per unit
+  // (not 83.3), so the table is read at 0.996 x - 0.024; kept for their exact updates.
+  static int slot(float x) { return static_cast<int>((x + kMaxExp) * (kTableSize / kMaxExp / 2)); }
 };
 const SigmoidTables& tables() {
   static const SigmoidTables t;
