@@ -72,7 +72,7 @@ T row_max(const T* x, int64_t n) {
 // blocks): the vectorised kernel of this CPU for float.
 template <class T>
 double exp_sum(T* x, int64_t n, T shift) {
-  if constexpr (std::is_same_v<T, float>) return vecmath().exp_sum(x, n, shift);
+  if constexpr (std::is_same_v<T, float>) return vecmath().exp_sum(x, x, n, shift);
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += x[i] = std::exp(x[i] - shift);
   return sum;

@@ -42,10 +42,10 @@ struct VecMath {
   void (*dot_rows)(const float* x, float* const* rows, int64_t m, int64_t n, float* out);
   void (*axpy_rows)(const float* a, float* const* rows, int64_t m, float* y, int64_t n);
   // Attention's rows of a score block (kernels/cpu/attention.cpp): the largest of n floats (-inf
-  // for none); x = e^(x - shift) in place, returning the sum; and backward's p = e^(s - lse) with
-  // the score gradient ds = p (dp - delta), each in place of s and dp.
+  // for none); y = e^(x - shift) (y may be x, or null), returning the sum; and backward's
+  // p = e^(s - lse) with the score gradient ds = p (dp - delta), each in place of s and dp.
   float (*max)(const float* x, int64_t n);
-  double (*exp_sum)(float* x, int64_t n, float shift);
+  double (*exp_sum)(const float* x, float* y, int64_t n, float shift);
   void (*softmax_grad_row)(float* s_to_p, float* dp_to_ds, int64_t n, float lse, float delta);
 };
 
