@@ -40,6 +40,8 @@ def main():
     parser.add_argument("--threads", type=int, default=pyseq.get_num_threads())
     parser.add_argument("--beam", type=int, default=5)
     parser.add_argument("--test-words", type=int, default=0, help="score only the first N test words (0: all)")
+    parser.add_argument("--width", type=int, help="the RNN's hidden size (default 256) or the Transformer's d_model "
+                        "(default 128; its feed-forward is 4x)")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: 2e-3 for rnn, 1e-3 for transformer)")
     parser.add_argument("--start-from", help="a G2P folder to train further (its --kind is used)")
     parser.add_argument("--out", required=True, help="folder for the trained model")
@@ -50,11 +52,17 @@ def main():
     print(f"{len(train)} training words, {len(val)} validation, {len(test)} test")
     if args.test_words > 0:
         test = test[:args.test_words]
+    model_args = dict(MODELS[args.kind])
+    if args.width:
+        width_keys = ("hidden_size", "decoder_hidden_size") if args.kind == "rnn" else ("d_model",)
+        model_args.update({key: args.width for key in width_keys})
+        if args.kind == "transformer":
+            model_args["dim_feedforward"] = 4 * args.width
     start = seq2seq.G2P.load(args.start_from) if args.start_from else None
     history = start.info.get("history", []) if start else []
     g2p = seq2seq.train_g2p(train, val, kind=args.kind, epochs=args.epochs, batch_size=args.batch_size,
                             lr=args.lr or LEARNING_RATES[args.kind], time_limit=60 * args.minutes, checkpoint=args.out,
-                            start_from=start, **MODELS[args.kind])
+                            start_from=start, **model_args)
     g2p.info["history"] = history + g2p.info["history"]  # (a continued run keeps its first part's)
     results = {}
     for beam in (1, args.beam):

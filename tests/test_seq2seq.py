@@ -165,8 +165,16 @@ def _transformer(seed=0, **kwargs):
                                   dim_feedforward=16, dropout=0.0, **kwargs)
 
 
+def _ensemble():
+    return s2s.Seq2SeqEnsemble([_rnn(RNN_CONFIGS[1], seed=5), _transformer(seed=6)])
+
+
 def _models():
-    return [_rnn(c, seed=i) for i, c in enumerate(RNN_CONFIGS)] + [_transformer()]
+    """Every kind of model the decoders serve: each RNN configuration, a Transformer, an ensemble."""
+    return [_rnn(c, seed=i) for i, c in enumerate(RNN_CONFIGS)] + [_transformer(), _ensemble()]
+
+
+N_MODELS = len(RNN_CONFIGS) + 2
 
 
 def _sources(rng, B=4, lengths=(5, 3, 1, 4)):
@@ -205,7 +213,7 @@ def test_decoder_step_gradcheck(index):
     assert gradcheck(step, leaves + params)
 
 
-@pytest.mark.parametrize("index", range(len(RNN_CONFIGS) + 1))
+@pytest.mark.parametrize("index", range(N_MODELS))
 def test_steps_match_teacher_forcing(index):
     """decode_step run by hand gives the logits of the teacher-forced forward, and a source in a
     padded batch gets what it gets alone."""
@@ -239,7 +247,7 @@ def _sequence_log_prob(model, src, length, tokens):
     return float(sum(log_probs[t, y] for t, y in enumerate(target)))
 
 
-@pytest.mark.parametrize("index", range(len(RNN_CONFIGS) + 1))
+@pytest.mark.parametrize("index", range(N_MODELS))
 def test_beam_search(index):
     rng = np.random.default_rng(20 + index)
     model = _models()[index].eval()
@@ -268,6 +276,31 @@ def test_beam_search(index):
     for b in range(4):
         alone = model.beam_search(src[b:b + 1, :lengths[b]], lengths[b:b + 1], beam_size=4, max_len=7, n_best=4)
         assert [h.tokens for h in alone[0]] == [h.tokens for h in nbest[b]]
+
+
+def test_ensemble_averages_the_members_probabilities():
+    """Each step of an ensemble gives log of the mean of its members' softmaxes (numpy, float64)
+    and the mean of their alignments; an ensemble of one decodes as its member."""
+    rng = np.random.default_rng(3)
+    ensemble = _ensemble().eval()
+    members = [_rnn(RNN_CONFIGS[1], seed=5).eval(), _transformer(seed=6).eval()]
+    src, lengths = _sources(rng)
+    prev = pyseq.tensor([BOS, 4, 5, 6])
+    with pyseq.no_grad():
+        log_probs, _, weights = ensemble.decode_step(prev, ensemble.init_state(ensemble.encode(src, lengths)),
+                                                     ensemble.encode(src, lengths))
+        steps = [m.decode_step(prev, m.init_state(m.encode(src, lengths)), m.encode(src, lengths)) for m in members]
+    probs = [np.exp(_np(logits) - _np(logits).max(1, keepdims=True)) for logits, _, _ in steps]
+    expected = np.log(np.mean([p / p.sum(1, keepdims=True) for p in probs], 0))
+    np.testing.assert_allclose(log_probs.numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(weights.numpy(), np.mean([_np(w) for _, _, w in steps], 0), atol=1e-6)
+    single = s2s.Seq2SeqEnsemble([members[0]]).eval()
+    assert ([h[0].tokens for h in single.beam_search(src, lengths, beam_size=3, max_len=6)]
+            == [h[0].tokens for h in members[0].beam_search(src, lengths, beam_size=3, max_len=6)])
+    with pytest.raises(ValueError, match="vocabulary sizes differ"):
+        s2s.Seq2SeqEnsemble([members[0], s2s.RNNSeq2Seq(V_SRC + 1, V_TGT, hidden_size=4)])
+    with pytest.raises(TypeError, match="Seq2Seq models"):
+        s2s.Seq2SeqEnsemble([])
 
 
 def test_beam_search_finds_better_than_greedy():
@@ -386,6 +419,18 @@ def test_g2p_save_load_and_bad_words(tmp_path):
         g2p.predict_batch(["abc", 3])
     with pytest.raises(FileNotFoundError, match="no config.json"):
         s2s.G2P.load(tmp_path)
+
+
+def test_g2p_ensemble_save_load(tmp_path):
+    g2ps = [_tiny_g2p(), s2s.G2P(_transformer(seed=2), s2s.Vocabulary(list("abcde")),
+                                 s2s.Vocabulary(["AA", "B", "K", "D"]))]
+    ensemble = s2s.G2P.ensemble(g2ps, length_penalty=1.0)
+    words = ["abc", "ed", "bad"]
+    loaded = s2s.G2P.load(ensemble.save(tmp_path / "ensemble"))
+    assert loaded.model.config["kind"] == "ensemble" and loaded.length_penalty == 1.0
+    assert loaded.predict_batch(words, beam_size=3) == ensemble.predict_batch(words, beam_size=3)
+    with pytest.raises(ValueError, match="vocabularies differ"):
+        s2s.G2P.ensemble([g2ps[0], s2s.G2P(_transformer(), s2s.Vocabulary(list("abcdf")), g2ps[0].phonemes)])
 
 
 def test_split_by_word():

@@ -36,8 +36,8 @@ from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ._hf import read_json, save_folder
 
 __all__ = ["PAD", "BOS", "EOS", "UNK", "Vocabulary", "pad_ids", "Hypothesis", "Seq2Seq", "RNNEncoder",
-           "AttentionDecoder", "RNNSeq2Seq", "TransformerSeq2Seq", "edit_distance", "error_rates", "load_cmudict",
-           "split_by_word", "G2P", "train_g2p"]
+           "AttentionDecoder", "RNNSeq2Seq", "TransformerSeq2Seq", "Seq2SeqEnsemble", "edit_distance",
+           "error_rates", "load_cmudict", "split_by_word", "G2P", "train_g2p"]
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
@@ -100,15 +100,14 @@ S): the attention over the source at each output step, the last row the </s> ste
 
 
 def _select(tree, rows):
-    """dim-0 rows of every tensor in a memory or state dict (values: tensors, lists of them, or None)."""
-    index = tensor(np.asarray(rows, dtype=np.int64))
-    out = {}
-    for name, value in tree.items():
-        if isinstance(value, list):
-            out[name] = [v.index_select(0, index) for v in value]
-        else:
-            out[name] = None if value is None else value.index_select(0, index)
-    return out
+    """dim-0 rows of every tensor in a memory or state: a tensor, None, or a dict or list of them."""
+    if not isinstance(rows, Tensor):
+        rows = tensor(np.asarray(rows, dtype=np.int64))
+    if isinstance(tree, dict):
+        return {name: _select(value, rows) for name, value in tree.items()}
+    if isinstance(tree, list):
+        return [_select(value, rows) for value in tree]
+    return None if tree is None else tree.index_select(0, rows)
 
 
 def _length_penalty(length, alpha):
@@ -192,7 +191,7 @@ class Seq2Seq(nn.Module):
         with no_grad():
             memory = _select(self.encode(src, lengths), np.repeat(np.arange(B), K))
             state = self.init_state(memory)
-            S = memory["values"].shape[1]
+            S = src.shape[1]
             scores = np.full((B, K), -np.inf)
             scores[:, 0] = 0.0  # one live hypothesis to start from
             tokens = np.zeros((B, K, 0), dtype=np.int64)
@@ -508,14 +507,60 @@ class TransformerSeq2Seq(Seq2Seq):
         return self.out(self._decode(tgt_in, self.encode(src, lengths)))
 
 
+class Seq2SeqEnsemble(Seq2Seq):
+    """Trained Seq2Seq models over the same vocabularies that decode as one: at each step the
+    distribution is the mean of the members' probabilities, the alignment the mean of theirs.
+    Memory and state hold one entry per member, so greedy decoding and beam search serve it as they
+    are. forward gives the log of the mean probabilities (B, T, V), which loss reads as logits."""
+
+    def __init__(self, members):
+        super().__init__()
+        members = list(members)
+        if not members or not all(isinstance(m, Seq2Seq) for m in members):
+            raise TypeError(f"Seq2SeqEnsemble: expected a non-empty list of Seq2Seq models, got "
+                            f"{[type(m).__name__ for m in members]}")
+        sizes = {(m.src_vocab_size, m.tgt_vocab_size) for m in members}
+        if len(sizes) != 1:
+            raise ValueError(f"Seq2SeqEnsemble: the members' (source, target) vocabulary sizes differ: {sorted(sizes)}")
+        (self.src_vocab_size, self.tgt_vocab_size), = sizes
+        self.members = nn.ModuleList(members)
+        self.config = {"kind": "ensemble", "members": [m.config for m in members]}
+
+    @staticmethod
+    def _mean_of_probabilities(logits):
+        """[(..., V)] per member -> log of the mean of their softmaxes (..., V)."""
+        log_probs = _core.stack([x.log_softmax(-1) for x in logits], 0)
+        return log_probs.logsumexp(0) - math.log(len(logits))
+
+    def encode(self, src, src_lengths):
+        return {"members": [m.encode(src, src_lengths) for m in self.members]}
+
+    def init_state(self, memory):
+        return {"members": [m.init_state(part) for m, part in zip(self.members, memory["members"])]}
+
+    def decode_step(self, prev, state, memory):
+        logits, states, weights = [], [], []
+        for m, part_state, part_memory in zip(self.members, state["members"], memory["members"]):
+            step_logits, part_state, part_weights = m.decode_step(prev, part_state, part_memory)
+            logits.append(step_logits)
+            states.append(part_state)
+            weights.append(part_weights)
+        return self._mean_of_probabilities(logits), {"members": states}, _core.stack(weights, 0).mean(0)
+
+    def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
+        return self._mean_of_probabilities([m(src, src_lengths, tgt_in, teacher_forcing_ratio) for m in self.members])
+
+
 _MODELS = {"rnn": RNNSeq2Seq, "transformer": TransformerSeq2Seq}
 
 
 def _build_model(config):
     config = dict(config)
     kind = config.pop("kind", None)
+    if kind == "ensemble":
+        return Seq2SeqEnsemble([_build_model(member) for member in config["members"]])
     if kind not in _MODELS:
-        raise ValueError(f"unknown seq2seq model kind {kind!r} (expected one of {sorted(_MODELS)})")
+        raise ValueError(f"unknown seq2seq model kind {kind!r} (expected one of {sorted(_MODELS)} or 'ensemble')")
     return _MODELS[kind](**config)
 
 
@@ -618,6 +663,19 @@ class G2P:
     def pretrained(cls):
         """The model shipped with pyseq (trained by examples/train_g2p.py; its scores are in info)."""
         return cls.load(os.path.join(os.path.dirname(__file__), "data", "g2p"))
+
+    @classmethod
+    def ensemble(cls, g2ps, length_penalty=0.6):
+        """One G2P that decodes with several trained ones (their vocabularies must be the same):
+        each step averages their probabilities (Seq2SeqEnsemble)."""
+        g2ps = list(g2ps)
+        if not g2ps:
+            raise ValueError("G2P.ensemble: expected at least one G2P")
+        for g in g2ps[1:]:
+            if g.graphemes.itos != g2ps[0].graphemes.itos or g.phonemes.itos != g2ps[0].phonemes.itos:
+                raise ValueError("G2P.ensemble: the models' grapheme or phoneme vocabularies differ")
+        return cls(Seq2SeqEnsemble([g.model for g in g2ps]), g2ps[0].graphemes, g2ps[0].phonemes,
+                   {"members": [g.info for g in g2ps]}, length_penalty)
 
     def predict(self, word, beam_size=5, max_len=None):
         """The phonemes of one word (a str); an empty word has none."""
