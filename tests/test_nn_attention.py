@@ -122,6 +122,24 @@ def test_transformer_encoder_decoder_and_full_model_match_torch():
              dict(tgt_mask=mask_t), rng=rng)
 
 
+@pytest.mark.parametrize("norm_first, batch_first", [(False, True), (True, False)])
+def test_decoder_layer_one_position_at_a_time_with_prefix(norm_first, batch_first):
+    """Running positions one by one, each reading the earlier inputs as `prefix`, gives the outputs
+    of the causal forward over the whole target (float64, both norm placements and layouts)."""
+    rng = np.random.default_rng(11)
+    layer = nn.TransformerDecoderLayer(16, 4, 32, dropout=0.0, norm_first=norm_first, batch_first=batch_first).double()
+    tgt, memory = rng.standard_normal((2, 5, 16)), rng.standard_normal((2, 7, 16))
+    if not batch_first:
+        tgt, memory = tgt.transpose(1, 0, 2), memory.transpose(1, 0, 2)
+    tgt, memory = pyseq.tensor(tgt), pyseq.tensor(memory)
+    time_dim = 1 if batch_first else 0
+    whole = layer(tgt, memory, tgt_mask=nn.Transformer.generate_square_subsequent_mask(5, dtype=pyseq.float64))
+    for t in range(5):
+        new = tgt.narrow(time_dim, t, 1)
+        out = layer(new, memory, prefix=tgt.narrow(time_dim, 0, t))
+        np.testing.assert_allclose(out.detach().numpy(), whole.narrow(time_dim, t, 1).detach().numpy(), atol=1e-12)
+
+
 def test_sinusoidal_encoding_is_the_papers():
     pe = nn.SinusoidalPositionalEncoding(6, max_len=10)
     x = pyseq.zeros(2, 4, 6)
@@ -130,8 +148,11 @@ def test_sinusoidal_encoding_is_the_papers():
     angle = pos / 10000 ** (2 * i / 6)
     np.testing.assert_allclose(out[1, pos, [2 * i, 2 * i + 1]], [math.sin(angle), math.cos(angle)], rtol=1e-6)
     assert "pe" not in pe.state_dict()
+    np.testing.assert_array_equal(pe(x[:, :2], offset=2).numpy(), out[:, 2:4])
     with pytest.raises(ValueError, match="max_len"):
         pe(pyseq.zeros(11, 6))
+    with pytest.raises(ValueError, match="max_len"):
+        pe(x, offset=7)
 
 
 def test_learned_positional_embedding_adds_rows_from_an_offset():

@@ -445,8 +445,9 @@ class RNNSeq2Seq(Seq2Seq):
 class TransformerSeq2Seq(Seq2Seq):
     """nn.Transformer (batch_first, post-norm) between token embeddings scaled by sqrt(d_model) plus
     sinusoidal positions and an output projection. share_embeddings: one embedding for source and
-    target (their vocabularies must then be one). Decoding re-runs the decoder over the prefix at
-    each step; the alignment is the last decoder layer's attention to the source, averaged over heads."""
+    target (their vocabularies must then be one). Decoding runs one new position per step, its
+    self-attention reading the inputs each layer kept; the alignment is the last decoder layer's
+    attention to the source, averaged over heads."""
 
     def __init__(self, src_vocab_size, tgt_vocab_size, d_model=256, nhead=4, num_encoder_layers=3,
                  num_decoder_layers=3, dim_feedforward=1024, dropout=0.1, share_embeddings=False, max_len=256):
@@ -470,8 +471,8 @@ class TransformerSeq2Seq(Seq2Seq):
                                           dropout, batch_first=True)
         self.out = nn.Linear(d_model, tgt_vocab_size)
 
-    def _embed(self, embedding, ids):
-        return self.positions(embedding(ids) * math.sqrt(self.d_model))
+    def _embed(self, embedding, ids, offset=0):
+        return self.positions(embedding(ids) * math.sqrt(self.d_model), offset)
 
     def encode(self, src, src_lengths):
         """-> memory {"values": the encoder's output (B, S, d), "mask" (B, S) True at real symbols}."""
@@ -487,18 +488,28 @@ class TransformerSeq2Seq(Seq2Seq):
                                         memory_key_padding_mask=~memory["mask"])
 
     def init_state(self, memory):
-        return {"tokens": _core.zeros(memory["values"].shape[0], 0, dtype=_core.dtype.int64)}
+        """{"inputs": each decoder layer's inputs at the positions decoded so far, [(N, t, d)]}."""
+        empty = memory["values"][:, :0]  # (N, 0, d)
+        return {"inputs": [empty] * len(self.transformer.decoder.layers)}
 
     def decode_step(self, prev, state, memory):
-        tokens = _core.cat([state["tokens"], prev.unsqueeze(1)], 1)  # (N, t)
-        last_layer = self.transformer.decoder.layers[-1]
+        """Runs only the new position through the decoder: each layer's self-attention reads the
+        inputs it kept from the earlier steps (its `prefix`)."""
+        decoder = self.transformer.decoder
+        x = self._embed(self.tgt_embedding, prev.unsqueeze(1), offset=state["inputs"][0].shape[1])  # (N, 1, d)
+        padding = ~memory["mask"]
+        inputs = []
+        last_layer = decoder.layers[-1]
         last_layer.keep_attention_weights = True
         try:
-            out = self._decode(tokens, memory)[:, -1]  # (N, d)
+            for layer, prefix in zip(decoder.layers, state["inputs"]):
+                inputs.append(_core.cat([prefix, x], 1))
+                x = layer(x, memory["values"], memory_key_padding_mask=padding, prefix=prefix)
         finally:
             last_layer.keep_attention_weights = False
-        weights = last_layer.attention_weights[:, -1]  # (N, S)
-        return self.out(out), {"tokens": tokens}, weights
+        if decoder.norm is not None:
+            x = decoder.norm(x)
+        return self.out(x[:, 0]), {"inputs": inputs}, last_layer.attention_weights[:, 0]  # (N, V), ..., (N, S)
 
     def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
         if teacher_forcing_ratio != 1.0:

@@ -193,7 +193,8 @@ class MultiheadAttention(Module):
 class SinusoidalPositionalEncoding(Module):
     """Adds the fixed encodings of "Attention Is All You Need": PE[pos, 2i] = sin(pos / 10000^(2i/d)),
     PE[pos, 2i+1] = cos(...), to x (..., T, d), optionally followed by dropout. A buffer `pe`
-    (max_len, d) holds them (persistent=False: not in the state_dict)."""
+    (max_len, d) holds them (persistent=False: not in the state_dict). forward(x, offset=0) adds
+    positions offset..offset+T-1 (offset: the tokens before x when decoding step by step)."""
 
     def __init__(self, d_model, max_len=5000, dropout=0.0):
         super().__init__()
@@ -205,11 +206,12 @@ class SinusoidalPositionalEncoding(Module):
         self.register_buffer("pe", _core.from_numpy(pe), persistent=False)
         self.dropout = float(dropout)
 
-    def forward(self, x):  # (..., T, d)
+    def forward(self, x, offset=0):  # (..., T, d)
         T = x.shape[-2]
-        if T > self.pe.shape[0]:
-            raise ValueError(f"SinusoidalPositionalEncoding: sequence of {T} positions, max_len is {self.pe.shape[0]}")
-        return F.dropout(x + self.pe[:T].to(x.dtype), self.dropout, self.training)
+        if offset < 0 or offset + T > self.pe.shape[0]:
+            raise ValueError(f"SinusoidalPositionalEncoding: positions {offset}..{offset + T - 1}, max_len is "
+                             f"{self.pe.shape[0]}")
+        return F.dropout(x + self.pe[offset:offset + T].to(x.dtype), self.dropout, self.training)
 
 
 class LearnedPositionalEmbedding(Module):

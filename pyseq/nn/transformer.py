@@ -82,7 +82,11 @@ class TransformerDecoderLayer(Module):
     each with a residual connection and LayerNorm (post-norm, or pre-norm with norm_first).
 
     Set keep_attention_weights = True to keep the attention to the memory of the next forward
-    (averaged over heads, (N, T, S) with batch_first) in attention_weights: a decoder's alignments."""
+    (averaged over heads, (N, T, S) with batch_first) in attention_weights: a decoder's alignments.
+
+    prefix (not in PyTorch): this layer's inputs at the positions before tgt's, (N, P, E) with
+    batch_first. The self-attention then reads prefix and tgt together, so a decoder can run one
+    new position at a time on the inputs it kept (tgt_mask, if given, is (T, P + T))."""
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
@@ -102,9 +106,13 @@ class TransformerDecoderLayer(Module):
         self.keep_attention_weights, self.attention_weights = False, None
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
-                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
-        def attend_self(x):
-            return _attend(self.self_attn, self.dropout1, x, x, tgt_mask, tgt_key_padding_mask, tgt_is_causal)[0]
+                memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False, prefix=None):
+        def attend_self(x, norm=None):  # x: tgt, or norm(tgt) when norm_first
+            if prefix is None:
+                keys = x
+            else:  # (a LayerNorm acts on each position alone: norm of the whole is the norms side by side)
+                keys = _core.cat([prefix if norm is None else norm(prefix), x], 1 if self.self_attn.batch_first else 0)
+            return _attend(self.self_attn, self.dropout1, x, keys, tgt_mask, tgt_key_padding_mask, tgt_is_causal)[0]
 
         def attend_memory(x):
             out, weights = _attend(self.multihead_attn, self.dropout2, x, memory, memory_mask, memory_key_padding_mask,
@@ -114,7 +122,7 @@ class TransformerDecoderLayer(Module):
 
         x = tgt
         if self.norm_first:
-            x = x + attend_self(self.norm1(x))
+            x = x + attend_self(self.norm1(x), self.norm1)
             x = x + attend_memory(self.norm2(x))
             return x + _feed_forward(self, self.norm3(x), self.dropout3)
         x = self.norm1(x + attend_self(x))
