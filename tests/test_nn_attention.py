@@ -138,6 +138,8 @@ def test_decoder_layer_one_position_at_a_time_with_prefix(norm_first, batch_firs
         new = tgt.narrow(time_dim, t, 1)
         out = layer(new, memory, prefix=tgt.narrow(time_dim, 0, t))
         np.testing.assert_allclose(out.detach().numpy(), whole.narrow(time_dim, t, 1).detach().numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="tgt_mask"):
+        layer(tgt, memory, tgt_is_causal=True, prefix=tgt)
 
 
 def test_sinusoidal_encoding_is_the_papers():

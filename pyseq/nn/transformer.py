@@ -107,6 +107,9 @@ class TransformerDecoderLayer(Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False, prefix=None):
+        if prefix is not None and tgt_is_causal:
+            raise ValueError("TransformerDecoderLayer: with a prefix, give the causal mask as tgt_mask (T, P + T) "
+                             "instead of tgt_is_causal")
         def attend_self(x, norm=None):  # x: tgt, or norm(tgt) when norm_first
             if prefix is None:
                 keys = x
