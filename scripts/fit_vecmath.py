@@ -5,7 +5,8 @@
 erfc, for the GELU's erf form: for z >= 0, erfc(z) = t * exp(-z^2 + h(t)) with t = 1 / (1 + z / 2)
 in (0, 1]. h is smooth on [0, 1] (erfc(z) e^(z^2) ~ 1 / (z sqrt(pi)) as z grows, so h has a finite
 limit at t = 0), and a least-squares Chebyshev fit in u = 2t - 1 of degree 12 is within 6e-9
-relative of erfc, a tenth of float32's 6e-8.
+relative of erfc, a tenth of float32's 6e-8. The float version (z <= 10.3) has float coefficients
+of degree 10, but for a double constant term: 1e-8.
 
 e^r, for exp (softmax, sigmoid): e^r = 1 + r + r^2 Q(r) on r in [-ln2/2, ln2/2], Q of degree 4
 (degree 5 in double, for the GELUs evaluated in double);
@@ -34,6 +35,31 @@ def fit_erfc(degree=12):
     return coef, f"max relative error of erfc {worst:.2e}"
 
 
+def fit_erfc_float(degree=10, z_max=10.3):
+    """h for the float erf-form GELU (0 <= z <= z_max, beyond which it underflows): least squares on
+    Chebyshev nodes, the coefficients rounded to float32 one at a time from c1 up, the others refitted
+    after each, so that they absorb the rounding; the constant term stays in double (the kernel adds
+    it as a float and a low part)."""
+    lo = 2 / (1 + z_max / 2) - 1 - 0.01
+    u = np.cos(np.linspace(0, np.pi, 4001)) * (1 - lo) / 2 + (1 + lo) / 2
+    t = (u + 1) / 2
+    h = np.log(erfcx(2 / t - 2) / t)
+    powers = np.vander(u, degree + 1, increasing=True)
+    coef = np.zeros(degree + 1)
+    for k in range(1, degree + 2):  # c1, ..., c_degree rounded in turn; the last pass refits c0 alone
+        free = [0, *range(k, degree + 1)]
+        rest = h - np.delete(powers, free, axis=1) @ np.delete(coef, free)
+        coef[free] = np.linalg.lstsq(powers[:, free], rest, rcond=None)[0]
+        if k <= degree:
+            coef[k] = np.float32(coef[k])
+    zz = np.linspace(0, z_max, 400001)
+    tt = 1 / (1 + zz / 2)
+    worst = np.abs(np.exp(np.polyval(coef[::-1], 2 * tt - 1)) * tt / erfcx(zz) - 1).max()
+    c0 = float(np.float32(coef[0]))
+    return np.concatenate([[coef[0] - c0, c0], coef[1:]]), \
+        f"max relative error of erfc {worst:.2e} (printed last: the low part of c0)"
+
+
 def fit_expm1_tail(a, b, degree, dtype=np.float32):
     """Q with e^r - 1 = r + r^2 Q(r) on [a, b], its coefficients rounded to `dtype`; the error
     reported is relative to e^r - 1."""
@@ -56,6 +82,7 @@ def fit_expm1_tail(a, b, degree, dtype=np.float32):
 
 LN2 = float(mpmath.log(2))
 FITS = (("erfc h(t), in u = 2t - 1", fit_erfc),
+        ("float erfc h(t), in u = 2t - 1", fit_erfc_float),
         ("double exp Q(r), r in [-ln2/2, ln2/2]", lambda: fit_expm1_tail(-LN2 / 2, LN2 / 2, 5, np.float64)),
         ("exp Q(r), r in [-ln2/2, ln2/2]", lambda: fit_expm1_tail(-LN2 / 2, LN2 / 2, 4)),
         ("tanh's e^r - 1: Q(r), r in [0, ln2]", lambda: fit_expm1_tail(0, LN2, 5)))
