@@ -91,7 +91,10 @@ def test_gelu_backward_by_the_vector_kernel_matches_the_exact_derivative(approxi
         ref = np.array([0.5 * math.erfc(-v / math.sqrt(2)) for v in d]) + d * np.exp(-0.5 * d * d) / math.sqrt(2 * math.pi)
     t = pyseq.tensor(x, requires_grad=True)
     pyseq.nn.functional.gelu(t, approximate=approximate).sum().backward()
-    np.testing.assert_allclose(t.grad.numpy(), ref, rtol=2e-6, atol=1e-8)  # atol: where it crosses 0
+    # atol: where it crosses 0 (x = -0.75). The tanh form's float kernel is not compensated there
+    # and errs up to 5e-8, below half a float step at 1 (the derivative reaches 1.13)
+    atol = 5e-8 if approximate == "tanh" else 1e-8
+    np.testing.assert_allclose(t.grad.numpy(), ref, rtol=2e-6, atol=atol)
     edge = pyseq.tensor([-float("inf"), float("inf"), float("nan")], requires_grad=True)
     pyseq.nn.functional.gelu(edge, approximate=approximate).sum().backward()
     assert np.isnan(edge.grad.numpy()).all()  # inf * 0, as PyTorch
