@@ -56,8 +56,7 @@ def fit_erfc_float(degree=10, z_max=10.3):
     tt = 1 / (1 + zz / 2)
     worst = np.abs(np.exp(np.polyval(coef[::-1], 2 * tt - 1)) * tt / erfcx(zz) - 1).max()
     c0 = float(np.float32(coef[0]))
-    return np.concatenate([[coef[0] - c0, c0], coef[1:]]), \
-        f"max relative error of erfc {worst:.2e} (printed last: the low part of c0)"
+    return np.concatenate([[c0], coef[1:]]), f"max relative error of erfc {worst:.2e}, c0's low part {coef[0] - c0:.8g}"
 
 
 def fit_expm1_tail(a, b, degree, dtype=np.float32):
