@@ -219,3 +219,46 @@ def test_without_grad_a_kv_cache_prefix_is_read_in_place_and_matches_torch(Tq, T
         torch.from_numpy(q), torch.from_numpy(k_cache[:, :, :Tk]), torch.from_numpy(v_cache[:, :, :Tk]),
         attn_mask=torch.from_numpy(keep))
     np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("seq_first", [False, True])
+@pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("causal", [False, True])
+def test_heads_taken_from_the_columns_are_read_in_place_and_the_output_mirrors_them(seq_first, grad, causal):
+    # q, k, v as (B, heads, T, d) views of (B, T, heads x d) projections (BERT's layout; seq_first:
+    # of (T, B, heads x d), MultiheadAttention's); k is one head broadcast over all (stride 0).
+    # Without grad the kernel reads them in place; either way the output is laid out in the
+    # query's dim order (as torch's flash kernel does), so that putting its heads back into the rows
+    # is a view.
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(int(grad) + 2 * int(causal) + 4 * int(seq_first))
+    B, T, H, d, dv = 2, 70, 3, 8, 5
+    lead = (T, B) if seq_first else (B, T)
+    rows = [rng.standard_normal((*lead, w)).astype(np.float32) for w in (H * d, d, H * dv)]
+    keep = rng.random((B, 1, 1, T)) > 0.3
+    keep[..., 0] = True
+    to_heads, back = ((1, 2, 0, 3), (2, 0, 1, 3)) if seq_first else ((0, 2, 1, 3), (0, 2, 1, 3))
+
+    def attend(F_, tensors, mask):
+        q, k, v = (t.reshape(*lead, h, w).permute(*to_heads) for t, h, w in zip(tensors, (H, 1, H), (d, d, dv)))
+        return F_.scaled_dot_product_attention(q, k.expand(B, H, T, d), v, attn_mask=None if causal else mask,
+                                               is_causal=causal)
+
+    ts = [torch.tensor(a, requires_grad=grad) for a in rows]
+    ps = [pyseq.tensor(a, requires_grad=grad) for a in rows]
+    ref = attend(torch.nn.functional, ts, torch.from_numpy(keep))
+    mask = pyseq.from_numpy(keep)
+    before = pyseq._core.memory_stats()
+    with (pyseq.enable_grad() if grad else pyseq.no_grad()):
+        ours = attend(F, ps, mask)
+    after = pyseq._core.memory_stats()
+    if not grad:  # the output and the log-sum-exp, no copies of q, k, v
+        assert after["hits"] + after["misses"] - before["hits"] - before["misses"] == 2
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert ours.permute(*back).is_contiguous()  # (*lead, heads, dv)
+    if grad:
+        g = rng.standard_normal(ref.shape).astype(np.float32)
+        ref.backward(torch.from_numpy(g))
+        ours.backward(pyseq.from_numpy(g))
+        for p, t in zip(ps, ts):
+            np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)

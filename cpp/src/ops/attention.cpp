@@ -1,7 +1,9 @@
 // Scaled dot-product attention: the fused kernel (kernels/cpu/attention.h: O(T) memory, only each
 // row's log-sum-exp saved for backward) and, beside it, the plain softmax(q k^T) v composition of
 // ops that also returns the weights (for inspection and as the tests' reference).
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "../kernels/cpu/attention.h"
 #include "dispatch.h"
@@ -36,24 +38,57 @@ Tensor expand_to_batch(const Tensor& t, const Shape& batch) {
 // `t` expanded to batch + its last two dims, contiguous.
 Tensor with_batch(const Tensor& t, const Shape& batch) { return contiguous(expand_to_batch(t, batch)); }
 
-// The same, read in place when its rows are dense and its batch dims are one stride apart
-// (returned in batch_stride), else copied contiguous (batch_stride 0).
-Tensor with_batch_in_place(const Tensor& t, const Shape& batch, int64_t& batch_stride) {
-  const Tensor e = expand_to_batch(t, batch);
+// The layout of e (batch..., rows, cols) for the fused forward, or false when it cannot read e in
+// place: a row's elements adjacent, rows at least a row apart, and the batch dims before the last
+// one reducible to a single stride (outer; the last batch dim's stride is inner).
+bool matrix_layout(const Tensor& e, kernels::cpu::MatrixLayout& layout) {
   const Shape& shape = e.shape();
-  const int64_t n = e.ndim(), cols = shape[n - 1];
-  batch_stride = 0;
-  if (e.strides()[n - 1] != 1 && cols > 1) return contiguous(e);
-  if (e.strides()[n - 2] != cols && shape[n - 2] > 1) return contiguous(e);
-  int64_t stride = -1, span = 1;  // the stride of the innermost batch dim of size > 1; span: problems inside it
-  for (int64_t d = n - 3; d >= 0; --d) {
+  const auto& strides = e.strides();
+  const int64_t n = e.ndim(), rows = shape[n - 2], cols = shape[n - 1];
+  if (cols > 1 && strides[n - 1] != 1) return false;
+  layout.ld = rows > 1 ? strides[n - 2] : cols;
+  layout.inner = n >= 3 && shape[n - 3] > 1 ? strides[n - 3] : 0;
+  if (layout.ld < cols || layout.inner < 0) return false;
+  int64_t outer = -1, span = 1;  // the stride of the innermost of those dims of size > 1; span: problems inside it
+  for (int64_t d = n - 4; d >= 0; --d) {
     if (shape[d] == 1) continue;
-    if (stride < 0) stride = e.strides()[d];
-    else if (e.strides()[d] != stride * span) return contiguous(e);
+    if (outer < 0) outer = strides[d];
+    else if (strides[d] != outer * span) return false;
     span *= shape[d];
   }
-  batch_stride = stride > 0 ? stride : 0;
-  return stride == 0 ? contiguous(e) : e;
+  layout.outer = std::max<int64_t>(outer, 0);
+  return true;
+}
+
+// `t` expanded to batch + its last two dims, read in place where matrix_layout allows (a view),
+// else copied contiguous; its layout in `layout`.
+Tensor in_place_or_copy(const Tensor& t, const Shape& batch, kernels::cpu::MatrixLayout& layout) {
+  Tensor e = expand_to_batch(t, batch);
+  if (matrix_layout(e, layout)) return e;
+  e = contiguous(e);
+  matrix_layout(e, layout);
+  return e;
+}
+
+// The output (batch..., Tq, dv), its dims laid out in the query's order (as torch's empty_like; the
+// last dim stays innermost) where the kernel can write that, else dense; its layout in `layout`.
+// Heads taken from the columns of (..., T, heads x d) so give an output whose heads sit side by
+// side in each row too, and transposing them back to (..., T, heads x dv) is a view.
+Tensor output_like(const Tensor& query, const Shape& out_shape, kernels::cpu::MatrixLayout& layout) {
+  const int64_t n = static_cast<int64_t>(out_shape.size());
+  Shape order(static_cast<size_t>(n)), inverse(static_cast<size_t>(n)), stored;
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end() - 1,
+                   [&](int64_t a, int64_t b) { return query.strides()[a] > query.strides()[b]; });
+  for (int64_t i = 0; i < n; ++i) {
+    inverse[order[i]] = i;
+    stored.push_back(out_shape[order[i]]);
+  }
+  const Tensor out = permute(empty(stored, query.dtype()), inverse);
+  if (matrix_layout(out, layout)) return out;
+  const Tensor dense = empty(out_shape, query.dtype());
+  matrix_layout(dense, layout);
+  return dense;
 }
 
 double scale_or_default(std::optional<double> scale, int64_t d) {
@@ -133,22 +168,30 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   const char* op = "scaled_dot_product_attention";
   const Shape batch = attention_batch(query, key, value, op);
   PYSEQ_CHECK(dropout_p >= 0 && dropout_p <= 1, ValueError, op, ": dropout_p must be in [0, 1], got ", dropout_p);
-  const bool grad = needs_grad(query, key, value);  // the backward reads k and v dense
-  int64_t k_batch_stride = 0, v_batch_stride = 0;
-  const Tensor q = with_batch(query.detach(), batch);
-  const Tensor k = grad ? with_batch(key.detach(), batch) : with_batch_in_place(key.detach(), batch, k_batch_stride);
-  const Tensor v = grad ? with_batch(value.detach(), batch) : with_batch_in_place(value.detach(), batch, v_batch_stride);
-  const int64_t Tq = q.shape()[q.ndim() - 2], Tk = k.shape()[k.ndim() - 2], d = q.shape().back(), dv = v.shape().back();
+  const bool grad = needs_grad(query, key, value);  // the backward reads q, k, v and out dense
+  const int64_t heads = batch.empty() ? 1 : batch.back();
+  const int64_t Tq = query.shape()[query.ndim() - 2], Tk = key.shape()[key.ndim() - 2];
+  const int64_t d = query.shape().back(), dv = value.shape().back();
+  kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p, {}, heads};
+  Tensor q, k, v;
+  if (grad) {
+    q = with_batch(query.detach(), batch), k = with_batch(key.detach(), batch), v = with_batch(value.detach(), batch);
+    s.q = kernels::cpu::MatrixLayout::dense(heads, Tq, d);
+    s.k = kernels::cpu::MatrixLayout::dense(heads, Tk, d);
+    s.v = kernels::cpu::MatrixLayout::dense(heads, Tk, dv);
+  } else {
+    q = in_place_or_copy(query.detach(), batch, s.q);
+    k = in_place_or_copy(key.detach(), batch, s.k);
+    v = in_place_or_copy(value.detach(), batch, s.v);
+  }
   const BroadcastMask mask = broadcast_mask(attn_mask, batch, Tq, Tk, q.dtype());
-  kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p, {},
-                                 k_batch_stride, v_batch_stride};
   if (dropout_p > 0) s.rng = reserve_rng(kernels::cpu::dropout_blocks(s));
   Shape out_shape = batch;
   out_shape.push_back(Tq);
   out_shape.push_back(dv);
   Shape lse_shape = batch;
   lse_shape.push_back(Tq);
-  Tensor out = empty(out_shape, q.dtype()), lse = empty(lse_shape, q.dtype());
+  Tensor out = output_like(expand_to_batch(query, batch), out_shape, s.out), lse = empty(lse_shape, q.dtype());
   PYSEQ_DISPATCH(FLOAT, q.device(), q.dtype(), op, {
     dev::attention_forward<T>(q.data<T>(), k.data<T>(), v.data<T>(), kernel_mask<T>(mask), s, out.data<T>(),
                               lse.data<T>());
@@ -158,7 +201,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
     node->q = q;
     node->k = k;
     node->v = v;
-    node->out = out;
+    node->out = contiguous(out);
     node->lse = lse;
     node->mask = mask;
     node->shape = s;

@@ -36,12 +36,12 @@ void dropout_factors(const AttentionShape& s, int64_t b, int64_t i, int64_t j0, 
   }
 }
 
-// scores (rows, cols) of queries i0.. and keys j0.. of problem b: scale q k^T, then the mask and
-// the causal cut applied (masked entries -inf).
+// scores (rows, cols) of queries i0.. and keys j0.. of problem b (q and k its matrices, rows ldq and
+// ldk apart): scale q k^T, then the mask and the causal cut applied (masked entries -inf).
 template <class T>
-void block_scores(const T* q, const T* k, const AttentionMask<T>& mask, const AttentionShape& s, int64_t b,
-                  int64_t i0, int64_t rows, int64_t j0, int64_t cols, T* scores) {
-  gemm<T>(false, true, rows, cols, s.d, T(s.scale), q + i0 * s.d, s.d, k + j0 * s.d, s.d, T(0), scores, cols);
+void block_scores(const T* q, int64_t ldq, const T* k, int64_t ldk, const AttentionMask<T>& mask,
+                  const AttentionShape& s, int64_t b, int64_t i0, int64_t rows, int64_t j0, int64_t cols, T* scores) {
+  gemm<T>(false, true, rows, cols, s.d, T(s.scale), q + i0 * ldq, ldq, k + j0 * ldk, ldk, T(0), scores, cols);
   const T minus_inf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < rows; ++r) {
     T* row = scores + r * cols;
@@ -117,16 +117,14 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
   const int64_t block_q = query_block(s), q_blocks = (s.Tq + block_q - 1) / block_q;
   parallel_for_each(s.batch * q_blocks, block_q * s.Tk * (s.d + s.dv), [&](int64_t task) {
     const int64_t b = task / q_blocks, i0 = (task % q_blocks) * block_q, rows = std::min(block_q, s.Tq - i0);
-    const int64_t k_stride = s.k_batch_stride ? s.k_batch_stride : s.Tk * s.d;
-    const int64_t v_stride = s.v_batch_stride ? s.v_batch_stride : s.Tk * s.dv;
-    const T *qb = q + b * s.Tq * s.d, *kb = k + b * k_stride, *vb = v + b * v_stride;
+    const T *qb = q + s.q.start(b, s.heads), *kb = k + s.k.start(b, s.heads), *vb = v + s.v.start(b, s.heads);
     std::vector<T> scores(static_cast<size_t>(rows * kBlockK)), acc(static_cast<size_t>(rows * s.dv), T(0));
     std::vector<T> keep(s.dropout_p > 0 ? kBlockK : 0);
     std::vector<double> m(rows, -std::numeric_limits<double>::infinity()), l(rows, 0.0);
     const int64_t kend = key_end(mask, s, b, i0, rows);
     for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
       const int64_t cols = std::min(kBlockK, kend - j0);
-      block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, scores.data());  // (rows, cols)
+      block_scores(qb, s.q.ld, kb, s.k.ld, mask, s, b, i0, rows, j0, cols, scores.data());  // (rows, cols)
       for (int64_t r = 0; r < rows; ++r) {  // online softmax: rescale what came before to the new max
         T* row = scores.data() + r * cols;
         const double m_new = std::max(m[r], static_cast<double>(row_max(row, cols)));
@@ -148,10 +146,11 @@ void attention_forward(const T* q, const T* k, const T* v, const AttentionMask<T
         }
       }
       // acc (rows, dv) += p (rows, cols) @ v[j0 : j0 + cols] (cols, dv)
-      gemm<T>(false, false, rows, s.dv, cols, T(1), scores.data(), cols, vb + j0 * s.dv, s.dv, T(1), acc.data(), s.dv);
+      gemm<T>(false, false, rows, s.dv, cols, T(1), scores.data(), cols, vb + j0 * s.v.ld, s.v.ld, T(1), acc.data(),
+              s.dv);
     }
     for (int64_t r = 0; r < rows; ++r) {
-      T* o = out + (b * s.Tq + i0 + r) * s.dv;
+      T* o = out + s.out.start(b, s.heads) + (i0 + r) * s.out.ld;
       const double inv = l[r] > 0 ? 1.0 / l[r] : 0.0;  // a fully masked row: zeros
       for (int64_t c = 0; c < s.dv; ++c) o[c] = static_cast<T>(acc[r * s.dv + c] * inv);
       lse[b * s.Tq + i0 + r] = static_cast<T>(l[r] > 0 ? m[r] + std::log(l[r]) : -std::numeric_limits<double>::infinity());
@@ -182,7 +181,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
       const int64_t rows = std::min(block_q, s.Tq - i0), kend = key_end(mask, s, b, i0, rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kBlockK) {
         const int64_t cols = std::min(kBlockK, kend - j0);
-        block_scores(qb, kb, mask, s, b, i0, rows, j0, cols, p.data());
+        block_scores(qb, s.d, kb, s.d, mask, s, b, i0, rows, j0, cols, p.data());
         // dp (rows, cols) = dout_i (rows, dv) @ v_j^T (dv, cols)
         gemm<T>(false, true, rows, cols, s.dv, T(1), gb + i0 * s.dv, s.dv, vb + j0 * s.dv, s.dv, T(0), dp.data(), cols);
         for (int64_t r = 0; r < rows; ++r) {

@@ -3,8 +3,8 @@
 // neither pass materialises the (Tq, Tk) matrix. Causal blocks above the diagonal are skipped, and
 // so are the keys a mask hides from a whole block of queries (the padded tail of a sequence).
 //
-// For each of `batch` problems (the flattened leading dims), all contiguous (in the forward, k and v
-// of problem b may start at b * k_batch_stride and b * v_batch_stride instead):
+// For each of `batch` problems (the flattened leading dims), all contiguous in the backward; the
+// forward reads q, k, v and writes out where their MatrixLayouts say (lse is contiguous):
 //   q (Tq, d), k (Tk, d), v (Tk, dv) -> out (Tq, dv), lse (Tq,):
 //   s_ij = scale q_i . k_j + mask_ij (masked: -inf; causal: j > i is masked)
 //   p_ij = exp(s_ij - lse_i), lse_i = log sum_j exp(s_ij), out_i = sum_j drop_ij p_ij v_j.
@@ -31,13 +31,25 @@ struct AttentionMask {
   int64_t row_stride = 0, col_stride = 0;
 };
 
+// Where problem b's matrix starts and how far apart its rows are (a row's elements are adjacent):
+// b = o heads + h (h < heads, the last batch dim) starts at o outer + h inner. Heads taken from the
+// columns of a (B, T, heads x d) tensor have inner = d and ld = heads d.
+struct MatrixLayout {
+  int64_t outer = 0, inner = 0, ld = 0;
+  int64_t start(int64_t b, int64_t heads) const { return (b / heads) * outer + (b % heads) * inner; }
+  static MatrixLayout dense(int64_t heads, int64_t rows, int64_t cols) {
+    return {heads * rows * cols, rows * cols, cols};
+  }
+};
+
 struct AttentionShape {
   int64_t batch, Tq, Tk, d, dv;
   double scale;
   bool causal;
   double dropout_p;  // 0: no dropout
   RngState rng;      // where the dropout draws start
-  int64_t k_batch_stride = 0, v_batch_stride = 0;  // forward only; 0: dense, Tk d and Tk dv
+  int64_t heads = 1;  // the last batch dim's size (1 with none)
+  MatrixLayout q, k, v, out;  // the forward's; the backward reads and writes all dense
 };
 
 // The Philox counters a forward (and its backward) with dropout draws from: four elements a block.
