@@ -127,7 +127,9 @@ def test_linear_with_fused_activation(op, activation):
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
-@pytest.mark.parametrize("rows", [3, 200])  # the few-rows GEMM path, and the blocked, threaded one
+# the few-rows GEMM paths (3: B read in place; 40: split by columns, each thread packing its own
+# slivers), and the blocked one split by rows
+@pytest.mark.parametrize("rows", [3, 40, 200])
 @pytest.mark.skipif(torch is None, reason="needs torch")
 def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows):
     x = rng.standard_normal((rows, 300), dtype=np.float32)
