@@ -49,15 +49,15 @@ bool matrix_layout(const Tensor& e, kernels::cpu::MatrixLayout& layout) {
   layout.ld = rows > 1 ? strides[n - 2] : cols;
   layout.inner = n >= 3 && shape[n - 3] > 1 ? strides[n - 3] : 0;
   if (layout.ld < cols || layout.inner < 0) return false;
-  int64_t outer = -1, span = 1;  // the stride of the innermost of those dims of size > 1; span: problems inside it
+  int64_t span = 1;  // problems inside the dims seen so far (outer: the innermost one's stride)
+  layout.outer = 0;
   for (int64_t d = n - 4; d >= 0; --d) {
     if (shape[d] == 1) continue;
-    if (outer < 0) outer = strides[d];
-    else if (strides[d] != outer * span) return false;
+    if (span == 1) layout.outer = strides[d];
+    else if (strides[d] != layout.outer * span) return false;
     span *= shape[d];
   }
-  layout.outer = std::max<int64_t>(outer, 0);
-  return true;
+  return layout.outer >= 0;
 }
 
 // `t` expanded to batch + its last two dims, read in place where matrix_layout allows (a view),

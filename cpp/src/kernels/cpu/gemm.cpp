@@ -68,9 +68,9 @@ void pack_b_block(const GemmKernels<T>& kern, const Operand<T>& B, int64_t pc, i
   });
 }
 
-// The register tiles of rows [ic, ic + mc) of C times one packed sliver b of B (n <= NR columns, c
-// its first) over the K block [pc, pc + kc): rows below in_place_rows read A in place, the others
-// its packed rows.
+// The register tiles of rows [ic, ic + mc) of C times one packed sliver b of B (n <= NR columns;
+// c points at C's column of the sliver's first) over the K block [pc, pc + kc): the first
+// in_place_rows rows read A in place, the others its packed rows.
 template <class T>
 void micro_tiles(const GemmKernels<T>& kern, const Operand<T>& A, int64_t ic, int64_t mc, int64_t in_place_rows,
                  const T* packed_a, int64_t pc, int64_t kc, const T* b, int64_t n, T alpha, T beta, T* c, int64_t ldc) {
