@@ -15,17 +15,16 @@ import numpy as np
 
 import pyseq
 
-REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda d: 1 / (1 + np.exp(-d)),
-              "gelu_tanh": lambda d: d / (1 + np.exp(-2 * 0.7978845608028654 * (d + 0.044715 * d**3)))}
-
-
 
 def gelu_erf(d):  # x Phi(x) = x erfc(-x / sqrt 2) / 2 (scipy's erfc: no cancellation for x < 0)
     from scipy.special import erfc
     return d * erfc(-d / np.sqrt(2)) / 2
 
 
-REFERENCES["gelu_erf"] = gelu_erf
+REFERENCES = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda d: 1 / (1 + np.exp(-d)),
+              "gelu_tanh": lambda d: d / (1 + np.exp(-2 * 0.7978845608028654 * (d + 0.044715 * d**3))),
+              "gelu_erf": gelu_erf}
+
 name = sys.argv[1] if len(sys.argv) > 1 else "tanh"
 reference = REFERENCES[name]
 worst, worst_x, special_mismatches = 0.0, None, 0
