@@ -170,13 +170,19 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   auto add_row = [&](float* x, float* y) { vm.axpy_rows(ones.data(), &x, 1, y, D); };  // y += x
   std::vector<int32_t> sentence;
 
-  // The output rows a centre word's predictions will read, fetched ahead: they are scattered
-  // over the vocabulary, so each is a cache miss otherwise.
+  // Rows fetched ahead: the output rows a centre word's predictions will read, and each new
+  // context row, are scattered over the vocabulary, so each is a cache miss otherwise. The rows
+  // known in advance (the next centre word's Huffman path and its own output row, the context
+  // word that enters the next window) are fetched a window ahead; negatives when drawn.
   auto prefetch_row = [D](const float* row) {
     for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
   };
+  auto prefetch_word = [&](int32_t word) {
+    if (opt_.hs)
+      for (int32_t point : points_[word]) prefetch_row(syn1_ + static_cast<int64_t>(point) * D);
+    if (opt_.negative > 0) prefetch_row(syn1neg_ + static_cast<int64_t>(word) * D);
+  };
   auto add_target = [&](float* row, float label) {
-    prefetch_row(row);
     outputs.push_back(row);
     labels.push_back(label);
   };
@@ -203,12 +209,14 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
         const int32_t col = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
         target = rng.next32() < keep_alias_[col] ? col : alias_[col];
         if (target == word) continue;
+        prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
       }
       add_target(syn1neg_ + static_cast<int64_t>(target) * D, d == 0 ? 1.0f : 0.0f);
     }
     const int64_t T = static_cast<int64_t>(outputs.size());
     gains.resize(static_cast<size_t>(m * T));
     column.resize(static_cast<size_t>(std::max(m, T)));
+    float loss = 0;  // summed here, not in stats: a store to memory each prediction would chain them
     for (int64_t t = 0; t < T; ++t) {
       vm.dot_rows(outputs[t], hidden, m, D, column.data());  // f_ti for every i
       for (int64_t i = 0; i < m; ++i) {
@@ -216,10 +224,11 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
         float& g = gains[i * T + t] = 0;
         if (f <= -kMaxExp || f >= kMaxExp) continue;
         const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
-        stats.loss -= labels[t] > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
+        loss -= labels[t] > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
         g = (labels[t] - tab.sigmoid[k]) * alpha;
       }
     }
+    stats.loss += loss;
     std::fill(errors.begin(), errors.begin() + m * D, 0.0f);
     for (int64_t i = 0; i < m; ++i) vm.axpy_rows(gains.data() + i * T, outputs.data(), T, errors.data() + i * D, D);
     for (int64_t t = 0; t < T; ++t) {
@@ -242,7 +251,10 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
     const float alpha =
         static_cast<float>(std::max(min_alpha, alpha_start - alpha_step * static_cast<double>(word_base + offsets[s])));
     const int64_t n = static_cast<int64_t>(sentence.size());
+    if (n > 0) prefetch_word(sentence[0]);
     for (int64_t pos = 0; pos < n; ++pos) {
+      if (pos + 1 < n) prefetch_word(sentence[pos + 1]);
+      if (pos + 1 + opt_.window < n) prefetch_row(syn0_ + static_cast<int64_t>(sentence[pos + 1 + opt_.window]) * D);
       const int64_t reach = opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window));
       const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
       const int32_t word = sentence[pos];
