@@ -164,10 +164,11 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   const SigmoidTables& tab = tables();
   Lcg rng{seed};
   std::vector<float> neu1(D), errors(static_cast<size_t>(2 * opt_.window * D));  // errors: (m, D)
-  std::vector<float*> context, outputs;  // one window's context rows (m) and target rows (T)
-  std::vector<float> labels, gains, column;  // labels (T), gains (m, T), a column of gains or dots
+  std::vector<float*> context, outputs, error_rows;  // one window's context rows (m), target rows (T), errors' rows
+  std::vector<float> labels, dots, gains, gains_t;  // labels (T); dots and gains (T, m); gains_t (m, T)
   const std::vector<float> ones(static_cast<size_t>(2 * opt_.window), 1.0f);
-  auto add_row = [&](float* x, float* y) { vm.axpy_rows(ones.data(), &x, 1, y, D); };  // y += x
+  auto add_rows = [&](float* const* xs, int64_t m, float* y) { vm.axpy_rows(ones.data(), xs, m, &y, 1, D); };  // y += sum x
+  for (int64_t i = 0; i < 2 * opt_.window; ++i) error_rows.push_back(errors.data() + i * D);
   std::vector<int32_t> sentence;
 
   // Rows fetched ahead: the output rows a centre word's predictions will read, and each new
@@ -214,27 +215,28 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
       add_target(syn1neg_ + static_cast<int64_t>(target) * D, d == 0 ? 1.0f : 0.0f);
     }
     const int64_t T = static_cast<int64_t>(outputs.size());
-    gains.resize(static_cast<size_t>(m * T));
-    column.resize(static_cast<size_t>(std::max(m, T)));
+    dots.resize(static_cast<size_t>(T * m));
+    gains.resize(static_cast<size_t>(T * m));
+    gains_t.resize(static_cast<size_t>(T * m));
+    vm.dot_rows(outputs.data(), T, hidden, m, D, dots.data());  // f_ti
     float loss = 0;  // summed here, not in stats: a store to memory each prediction would chain them
     for (int64_t t = 0; t < T; ++t) {
-      vm.dot_rows(outputs[t], hidden, m, D, column.data());  // f_ti for every i
+      const float label = labels[t];
       for (int64_t i = 0; i < m; ++i) {
-        const float f = column[i];
-        float& g = gains[i * T + t] = 0;
-        if (f <= -kMaxExp || f >= kMaxExp) continue;
-        const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
-        loss -= labels[t] > 0 ? tab.log_sigmoid[k] : tab.log_sigmoid[kTableSize - k];  // log sigmoid(-f)
-        g = (labels[t] - tab.sigmoid[k]) * alpha;
+        const float f = dots[t * m + i];
+        float g = 0;
+        if (f > -kMaxExp && f < kMaxExp) {
+          const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
+          loss -= tab.log_sigmoid[label > 0 ? k : kTableSize - k];  // log sigmoid(+-f)
+          g = (label - tab.sigmoid[k]) * alpha;
+        }
+        gains[t * m + i] = gains_t[i * T + t] = g;
       }
     }
     stats.loss += loss;
     std::fill(errors.begin(), errors.begin() + m * D, 0.0f);
-    for (int64_t i = 0; i < m; ++i) vm.axpy_rows(gains.data() + i * T, outputs.data(), T, errors.data() + i * D, D);
-    for (int64_t t = 0; t < T; ++t) {
-      for (int64_t i = 0; i < m; ++i) column[i] = gains[i * T + t];
-      vm.axpy_rows(column.data(), hidden, m, outputs[t], D);
-    }
+    vm.axpy_rows(gains_t.data(), outputs.data(), T, error_rows.data(), m, D);  // errors row i += sum_t g_ti o_t
+    vm.axpy_rows(gains.data(), hidden, m, outputs.data(), T, D);               // o_t += sum_i g_ti h_i
   };
 
   for (int64_t s = s0; s < s1; ++s) {
@@ -265,13 +267,13 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
       if (m == 0) continue;
       if (opt_.sg) {  // each context word's vector predicts the centre word
         predict_all(context.data(), m, word, alpha);
-        for (int64_t i = 0; i < m; ++i) add_row(errors.data() + i * D, context[i]);
+        for (int64_t i = 0; i < m; ++i) add_rows(&error_rows[i], 1, context[i]);
         continue;
       }
       // CBOW: the mean (or sum) of the context vectors predicts the centre word, and its error goes
       // back to each of them
       std::fill(neu1.begin(), neu1.end(), 0.0f);
-      vm.axpy_rows(ones.data(), context.data(), m, neu1.data(), D);
+      add_rows(context.data(), m, neu1.data());
       const float inv = 1.0f / static_cast<float>(m);
       if (opt_.cbow_mean)
         for (float& v : neu1) v *= inv;
@@ -279,7 +281,7 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
       predict_all(&mean, 1, word, alpha);
       if (!opt_.cbow_mean)  // the sum's error is spread over the words (gensim's choice)
         for (int64_t i = 0; i < D; ++i) errors[i] *= inv;
-      for (float* row : context) add_row(errors.data(), row);
+      for (float* row : context) add_rows(error_rows.data(), 1, row);
     }
   }
 }

@@ -37,10 +37,11 @@ struct VecMath {
                         int64_t ss, float* cn, float* hn, int64_t n);
   void (*gru_cell_row)(const float* gx, int64_t sx, const float* gh, int64_t sh, const float* hp, float* saved,
                        int64_t ss, float* hn, int64_t n);
-  // word2vec's products of one row with a few others (rows of n floats): out[i] = x . rows[i], and
-  // y += sum_i a[i] rows[i], for i < m. Each reads x or y once for every four rows.
-  void (*dot_rows)(const float* x, float* const* rows, int64_t m, int64_t n, float* out);
-  void (*axpy_rows)(const float* a, float* const* rows, int64_t m, float* y, int64_t n);
+  // word2vec's products of a few gathered rows with a few others (rows of n floats), for k < p and
+  // i < m: out[k m + i] = xs[k] . rows[i], and ys[k] += sum_i a[k m + i] rows[i] (ys may repeat a
+  // row, each update then counts; no ys[k] may be a rows[i]).
+  void (*dot_rows)(const float* const* xs, int64_t p, float* const* rows, int64_t m, int64_t n, float* out);
+  void (*axpy_rows)(const float* a, float* const* rows, int64_t m, float* const* ys, int64_t p, int64_t n);
   // Attention's rows of a score block (kernels/cpu/attention.cpp): the largest of n floats (-inf
   // for none); y = e^(x - shift) (y may be x, or null), returning the sum; and backward's
   // p = e^(s - lse) with the score gradient ds = p (dp - delta), each in place of s and dp.
