@@ -105,12 +105,14 @@ def test_huffman_tree_is_optimal_like_gensims(news):
 
 @pytest.mark.parametrize("sg", [1, 0], ids=["skip-gram", "cbow"])
 def test_hierarchical_softmax_updates_equal_gensims(sg):
-    # One worker, no subsampling, a window of 1 and two-word sentences (one context a prediction, so
-    # nothing is batched): from the same vectors and Huffman codes, gensim's updates and ours agree
-    # to float rounding, its sigmoid table read included (83 slots per unit, as word2vec.c).
+    # One worker, no subsampling, a window of 1 (gensim draws its shrunk windows from another
+    # stream) and sentences of three different words, so that the middle one's two contexts are
+    # predicted in one window: from the same vectors and Huffman codes, gensim's updates (one context
+    # after another) and ours agree, its sigmoid table read included (83 slots per unit, as
+    # word2vec.c).
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(12)]
-    corpus = [[words[a], words[b]] for a, b in rng.integers(0, 12, (60, 2)) if a != b]
+    corpus = [[words[i] for i in rng.choice(12, 3, replace=False)] for _ in range(60)]
     params = dict(vector_size=16, window=1, min_count=1, sample=0, sg=sg, hs=1, negative=0, alpha=0.05,
                   min_alpha=0.05, workers=1, seed=3, epochs=1)
     ours, theirs = Word2Vec(**params), gensim.models.Word2Vec(**params)
@@ -127,9 +129,11 @@ def test_hierarchical_softmax_updates_equal_gensims(sg):
     theirs_vectors = np.stack([theirs.wv[w] for w in ours.wv.index_to_key])
     moved = np.abs(theirs_vectors - start).max()
     assert moved > 1e-3
-    # float rounding leaves ~1e-8 here; the table read at 83.3 slots per unit was off by ~2% of the movement
-    np.testing.assert_allclose(ours.wv.vectors, theirs_vectors, rtol=0, atol=1e-3 * moved)
-    np.testing.assert_allclose(ours.syn1, theirs.syn1[:len(ours.syn1)], rtol=0, atol=1e-3 * moved)
+    # ours differ by 0.1% (vectors) and 0.5% (syn1) of the movement, because a window's predictions
+    # read the output rows as they were before it; the table read at 83.3 slots per unit was off by
+    # ~2%, and context errors without the earlier contexts' updates (trainer.cpp's C term) by 15%
+    np.testing.assert_allclose(ours.wv.vectors, theirs_vectors, rtol=0, atol=1e-2 * moved)
+    np.testing.assert_allclose(ours.syn1, theirs.syn1[:len(ours.syn1)], rtol=0, atol=1e-2 * moved)
 
 
 def test_one_worker_and_a_seed_are_deterministic(news):

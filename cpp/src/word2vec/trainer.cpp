@@ -164,8 +164,10 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   const SigmoidTables& tab = tables();
   Lcg rng{seed};
   std::vector<float> neu1(D), errors(static_cast<size_t>(2 * opt_.window * D));  // errors: (m, D)
-  std::vector<float*> context, outputs, error_rows;  // one window's context rows (m), target rows (T), errors' rows
-  std::vector<float> labels, dots, gains, gains_t;  // labels (T); dots and gains (T, m); gains_t (m, T)
+  // one window's context rows (m), target rows (T), errors' rows (m), and the rows its errors come from (T + m)
+  std::vector<float*> context, outputs, error_rows, rows, gains_rows;
+  std::vector<float> labels, dots, gains_t, coefficients;  // labels (T); dots (m, T); gains_t (T, m); (m, T + m)
+  std::vector<float> products(static_cast<size_t>(4 * opt_.window * opt_.window));  // (m, m)
   const std::vector<float> ones(static_cast<size_t>(2 * opt_.window), 1.0f);
   auto add_rows = [&](float* const* xs, int64_t m, float* y) { vm.axpy_rows(ones.data(), xs, m, &y, 1, D); };  // y += sum x
   for (int64_t i = 0; i < 2 * opt_.window; ++i) error_rows.push_back(errors.data() + i * D);
@@ -193,9 +195,16 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   // negatives (0) drawn once for the window, the shared negatives of Ji et al., "Parallelizing
   // Word2Vec in Shared and Distributed Memory": each target row is read once a window, and its
   // products with the window's vectors stay in cache.
+  // The output rows are read as they were before the window (a window's predictions do not see
+  // each other's updates to them), but each context vector's error is gensim's and word2vec.c's,
+  // who take the contexts one after another: o_t as the contexts before i left it,
   //   f_ti = h_i . o_t, g_ti = (label_t - sigmoid f_ti) alpha (0 beyond +-kMaxExp: gensim's rule,
   //   where word2vec.c still pushes the wrong ones of negative sampling);
-  //   errors row i = sum_t g_ti o_t (dL/dh_i, from the rows' old values); then o_t += sum_i g_ti h_i.
+  //   errors row i = sum_t g_ti (o_t + sum_{j<i} g_tj h_j) = sum_t g_ti o_t + sum_{j<i} C_ij h_j,
+  //     C_ij = sum_t g_ti g_tj;  then o_t += sum_i g_ti h_i.
+  // The C term matters: hierarchical softmax's o_t start at zero, and early on a context's error
+  // comes only from what the contexts before it wrote there (without it, analogies scored about 8%
+  // lower). The stale o_t in f_ti move the result by far less.
   auto predict_all = [&](float* const* hidden, int64_t m, int32_t word, float alpha) {
     outputs.clear();
     labels.clear();
@@ -214,29 +223,35 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
       }
       add_target(syn1neg_ + static_cast<int64_t>(target) * D, d == 0 ? 1.0f : 0.0f);
     }
-    const int64_t T = static_cast<int64_t>(outputs.size());
-    dots.resize(static_cast<size_t>(T * m));
-    gains.resize(static_cast<size_t>(T * m));
+    const int64_t T = static_cast<int64_t>(outputs.size()), R = T + m;
+    dots.resize(static_cast<size_t>(m * T));
     gains_t.resize(static_cast<size_t>(T * m));
-    vm.dot_rows(outputs.data(), T, hidden, m, D, dots.data());  // f_ti
+    coefficients.resize(static_cast<size_t>(m * R));
+    gains_rows.resize(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) gains_rows[i] = coefficients.data() + i * R;  // g_i (T), then C row i (m)
+    vm.dot_rows(hidden, m, outputs.data(), T, D, dots.data());  // f_ti
     float loss = 0;  // summed here, not in stats: a store to memory each prediction would chain them
-    for (int64_t t = 0; t < T; ++t) {
-      const float label = labels[t];
-      for (int64_t i = 0; i < m; ++i) {
-        const float f = dots[t * m + i];
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t t = 0; t < T; ++t) {
+        const float f = dots[i * T + t];
         float g = 0;
         if (f > -kMaxExp && f < kMaxExp) {
           const int k = std::clamp(SigmoidTables::slot(f), 0, kTableSize);
-          loss -= tab.log_sigmoid[label > 0 ? k : kTableSize - k];  // log sigmoid(+-f)
-          g = (label - tab.sigmoid[k]) * alpha;
+          loss -= tab.log_sigmoid[labels[t] > 0 ? k : kTableSize - k];  // log sigmoid(+-f)
+          g = (labels[t] - tab.sigmoid[k]) * alpha;
         }
-        gains[t * m + i] = gains_t[i * T + t] = g;
+        gains_rows[i][t] = gains_t[t * m + i] = g;
       }
-    }
     stats.loss += loss;
+    float* C = products.data();  // C_ij, (m, m)
+    if (m > 1) vm.dot_rows(gains_rows.data(), m, gains_rows.data(), m, T, C);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < m; ++j) gains_rows[i][T + j] = j < i ? C[i * m + j] : 0.0f;
+    rows.assign(outputs.begin(), outputs.end());  // o_t, then h_j
+    rows.insert(rows.end(), hidden, hidden + m);
     std::fill(errors.begin(), errors.begin() + m * D, 0.0f);
-    vm.axpy_rows(gains_t.data(), outputs.data(), T, error_rows.data(), m, D);  // errors row i += sum_t g_ti o_t
-    vm.axpy_rows(gains.data(), hidden, m, outputs.data(), T, D);               // o_t += sum_i g_ti h_i
+    vm.axpy_rows(coefficients.data(), rows.data(), R, error_rows.data(), m, D);  // errors
+    vm.axpy_rows(gains_t.data(), hidden, m, outputs.data(), T, D);              // o_t += sum_i g_ti h_i
   };
 
   for (int64_t s = s0; s < s1; ++s) {
