@@ -108,7 +108,8 @@ void init_word2vec(py::module_& m) {
       .def("index", &Trainer::index, py::arg("word"))
       .def("code", [](const Trainer& t, int64_t i) {
         PYSEQ_CHECK(i >= 0 && i < t.vocab_size(), IndexError, "word index ", i, " out of range");
-        return py::make_tuple(std::vector<int>(t.code(i).begin(), t.code(i).end()), t.points(i));
+        const std::vector<uint8_t> code = t.code(i);
+        return py::make_tuple(std::vector<int>(code.begin(), code.end()), t.points(i));
       }, py::arg("index"), "The Huffman code of word `index` (bits from the root) and its inner nodes.")
       .def("train_sentences", [](Trainer& t, py::iterable sentences, double alpha, double alpha_step, double min_alpha,
                                  uint64_t batch) {

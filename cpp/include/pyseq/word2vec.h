@@ -85,8 +85,8 @@ class Trainer {
   int32_t index(std::string_view word) const;  // -1 when not in the vocabulary
   const std::vector<std::string>& words() const { return words_; }
   // Huffman code of word i: the bits from the root (0 / 1) and the inner nodes they pass.
-  const std::vector<uint8_t>& code(int64_t i) const { return codes_[i]; }
-  const std::vector<int32_t>& points(int64_t i) const { return points_[i]; }
+  std::vector<uint8_t> code(int64_t i) const;
+  std::vector<int32_t> points(int64_t i) const;
 
   // Trains on a batch of sentences: ids (-1 for words outside the vocabulary, dropped), sentence s
   // at [offsets[s], offsets[s + 1]). The learning rate is alpha_start at the batch's first word and
@@ -113,8 +113,11 @@ class Trainer {
   std::unordered_map<std::string_view, int32_t> index_;  // views into words_
   Options opt_;
   float *syn0_, *syn1_, *syn1neg_;
-  std::vector<std::vector<uint8_t>> codes_;
-  std::vector<std::vector<int32_t>> points_;
+  // the Huffman paths, all in one place (a window reads them with two misses at most, not four):
+  // word i's inner nodes (rows of syn1) and labels (1 - code bit) at [path_start_[i], path_start_[i + 1])
+  std::vector<int64_t> path_start_;
+  std::vector<int32_t> path_points_;
+  std::vector<float> path_labels_;
   std::vector<uint32_t> keep_;  // subsampling: keep a word when a 32-bit draw is below keep_[i]
   std::vector<int32_t> alias_;  // negative sampling, the alias table: column i is i with
   std::vector<uint32_t> keep_alias_;  //   probability keep_alias_[i] / 2^32, else alias_[i]

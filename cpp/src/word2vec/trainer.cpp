@@ -103,16 +103,28 @@ void Trainer::build_huffman(const std::vector<int64_t>& counts) {
     parent[first] = parent[second] = V + a;
     bit[second] = 1;
   }
-  codes_.assign(V, {});
-  points_.assign(V, {});
-  for (int64_t w = 0; w < V && V > 1; ++w) {
-    for (int64_t node = w; node != 2 * V - 2; node = parent[node]) {  // leaf to root
-      codes_[w].push_back(bit[node]);
-      points_[w].push_back(static_cast<int32_t>(parent[node] - V));
+  path_start_.assign(1, 0);
+  path_points_.clear();
+  path_labels_.clear();
+  for (int64_t w = 0; w < V; ++w) {
+    for (int64_t node = w; V > 1 && node != 2 * V - 2; node = parent[node]) {  // leaf to root
+      path_points_.push_back(static_cast<int32_t>(parent[node] - V));
+      path_labels_.push_back(1.0f - bit[node]);
     }
-    std::reverse(codes_[w].begin(), codes_[w].end());
-    std::reverse(points_[w].begin(), points_[w].end());
+    std::reverse(path_points_.begin() + path_start_.back(), path_points_.end());
+    std::reverse(path_labels_.begin() + path_start_.back(), path_labels_.end());
+    path_start_.push_back(static_cast<int64_t>(path_points_.size()));
   }
+}
+
+std::vector<uint8_t> Trainer::code(int64_t i) const {
+  std::vector<uint8_t> bits;
+  for (int64_t d = path_start_[i]; d < path_start_[i + 1]; ++d) bits.push_back(path_labels_[d] == 0.0f);
+  return bits;
+}
+
+std::vector<int32_t> Trainer::points(int64_t i) const {
+  return {path_points_.begin() + path_start_[i], path_points_.begin() + path_start_[i + 1]};
 }
 
 // Subsampling (word2vec.c's formula, as gensim: keep a word of count c with probability
@@ -182,7 +194,8 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   };
   auto prefetch_word = [&](int32_t word) {
     if (opt_.hs)
-      for (int32_t point : points_[word]) prefetch_row(syn1_ + static_cast<int64_t>(point) * D);
+      for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d)
+        prefetch_row(syn1_ + static_cast<int64_t>(path_points_[d]) * D);
     if (opt_.negative > 0) prefetch_row(syn1neg_ + static_cast<int64_t>(word) * D);
   };
   auto add_target = [&](float* row, float label) {
@@ -208,11 +221,9 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   auto predict_all = [&](float* const* hidden, int64_t m, int32_t word, float alpha) {
     outputs.clear();
     labels.clear();
-    if (opt_.hs) {
-      const std::vector<uint8_t>& code = codes_[word];
-      const std::vector<int32_t>& points = points_[word];
-      for (size_t d = 0; d < code.size(); ++d) add_target(syn1_ + static_cast<int64_t>(points[d]) * D, 1.0f - code[d]);
-    }
+    if (opt_.hs)
+      for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d)
+        add_target(syn1_ + static_cast<int64_t>(path_points_[d]) * D, path_labels_[d]);
     for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
       int32_t target = word;
       if (d > 0) {
