@@ -216,7 +216,7 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
   //   errors row i = sum_t g_ti (o_t + sum_{j<i} g_tj h_j) = sum_t g_ti o_t + sum_{j<i} C_ij h_j,
   //     C_ij = sum_t g_ti g_tj;  then o_t += sum_i g_ti h_i.
   // The C term matters: hierarchical softmax's o_t start at zero, and early on a context's error
-  // comes only from what the contexts before it wrote there (without it, analogies scored about 8%
+  // comes only from what the contexts before it wrote there (without it, analogies scored about 6%
   // lower). The stale o_t in f_ti move the result by far less.
   auto predict_all = [&](float* const* hidden, int64_t m, int32_t word, float alpha) {
     outputs.clear();
