@@ -270,8 +270,10 @@ def test_beam_search(index):
                 assert h.log_prob == pytest.approx(_sequence_log_prob(model, src[b:b + 1, :lengths[b]], lengths[b],
                                                                       h.tokens), abs=1e-4)
                 assert h.score == pytest.approx(h.log_prob / ((5 + len(h.tokens) + 1) / 6) ** 0.6)
-        # the best of a wider beam scores at least as well as greedy
-        assert hyps[0].score >= greedy[b].score - 1e-9 or len(greedy[b].tokens) == 7
+        # the best of a wider beam scores at least as well as greedy (up to float32 rounding: the
+        # beams go through the GEMMs as more rows than greedy's, and a few-row product adds its
+        # terms in another order than the blocked one)
+        assert hyps[0].score >= greedy[b].score - 1e-6 * abs(greedy[b].score) or len(greedy[b].tokens) == 7
     # a batch decodes as its sources one at a time
     for b in range(4):
         alone = model.beam_search(src[b:b + 1, :lengths[b]], lengths[b:b + 1], beam_size=4, max_len=7, n_best=4)
