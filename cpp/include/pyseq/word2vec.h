@@ -113,8 +113,8 @@ class Trainer {
   std::unordered_map<std::string_view, int32_t> index_;  // views into words_
   Options opt_;
   float *syn0_, *syn1_, *syn1neg_;
-  // the Huffman paths, all in one place (a window reads them with two misses at most, not four):
-  // word i's inner nodes (rows of syn1) and labels (1 - code bit) at [path_start_[i], path_start_[i + 1])
+  // the Huffman paths in flat arrays (not a vector per word): word i's inner nodes (rows of syn1)
+  // and labels (1 - code bit) at [path_start_[i], path_start_[i + 1])
   std::vector<int64_t> path_start_;
   std::vector<int32_t> path_points_;
   std::vector<float> path_labels_;
