@@ -130,13 +130,17 @@ def test_linear_with_fused_activation(op, activation):
 # the few-rows GEMM paths (3: B read in place; 40: split by columns, each thread packing its own
 # slivers), and the blocked one split by rows
 @pytest.mark.parametrize("rows", [3, 40, 200])
+# the weight as stored (out, in), or as the transposed view of an (in, out) matrix (GPT-2's Conv1D),
+# which the few-rows path reads with its K split between the threads
+@pytest.mark.parametrize("weight_view", [False, True])
 @pytest.mark.skipif(torch is None, reason="needs torch")
-def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows):
+def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows, weight_view):
     x = rng.standard_normal((rows, 300), dtype=np.float32)
     w = rng.standard_normal((257, 300), dtype=np.float32) / 17
     b = rng.standard_normal(257, dtype=np.float32)
+    w_ours = pyseq.from_numpy(np.ascontiguousarray(w.T)).transpose(0, 1) if weight_view else pyseq.from_numpy(w)
     with pyseq.no_grad():
-        ours = F.linear(pyseq.from_numpy(x), pyseq.from_numpy(w), pyseq.from_numpy(b), activation=activation)
+        ours = F.linear(pyseq.from_numpy(x), w_ours, pyseq.from_numpy(b), activation=activation)
     assert ours.grad_fn is None
     ref = ACTIVATIONS[activation](TF.linear(*map(torch.from_numpy, (x, w, b)))).numpy()
     np.testing.assert_allclose(ours.numpy(), ref, rtol=1e-4, atol=1e-4)

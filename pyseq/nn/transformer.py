@@ -44,8 +44,14 @@ def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal, ne
 
 
 def _feed_forward(layer, x, dropout_out):
-    """dropout_out(linear2(dropout(activation(linear1(x))))): the block both layer kinds share."""
-    return dropout_out(layer.linear2(layer.dropout(layer.activation(layer.linear1(x)))))
+    """dropout_out(linear2(dropout(activation(linear1(x))))): the block both layer kinds share. A
+    relu or gelu is done by linear1's matrix multiply itself (see F.linear)."""
+    fused = {F.relu: "relu", F.gelu: "gelu"}.get(layer.activation) if type(layer.linear1) is Linear else None
+    if fused:
+        hidden = F.linear(x, layer.linear1.weight, layer.linear1.bias, activation=fused)
+    else:
+        hidden = layer.activation(layer.linear1(x))
+    return dropout_out(layer.linear2(layer.dropout(hidden)))
 
 
 class TransformerEncoderLayer(Module):

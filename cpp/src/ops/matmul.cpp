@@ -2,6 +2,7 @@
 #include <type_traits>
 
 #include "../kernels/cpu/gemm.h"
+#include "../kernels/cpu/loops.h"
 #include "../kernels/cpu/vecmath.h"
 #include "dispatch.h"
 #include "internal.h"
@@ -96,7 +97,14 @@ struct LinearBackward final : Node {
 
   std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
     Tensor g = reshape(grads[0], {rows, out_features});  // (rows, out)
-    if (relu_out) g = mul(g, gt(reshape(out.get(), {rows, out_features}), zeros({}, g.dtype())));  // relu'
+    if (relu_out) {  // relu': g where the output is positive, else 0, in one pass
+      Tensor masked = empty({rows, out_features}, g.dtype());
+      PYSEQ_DISPATCH(FLOAT, g.device(), g.dtype(), "linear relu backward", {
+        dev::map2<T, T, T>(masked, g, reshape(out.get(), {rows, out_features}),
+                           [](T gv, T y) { return y > T(0) ? gv : T(0); });
+      });
+      g = masked;
+    }
     Tensor gx, gw, gb;
     if (need_x) gx = reshape(matmul(g, weight.get()), x_shape);                               // (rows, in)
     if (need_weight) gw = matmul(transpose(g, 0, 1), reshape(x.get(), {rows, in_features}));  // (out, in)
@@ -133,13 +141,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const s
     const Tensor x2 = contiguous(x.detach());
     const MatrixOperand w = as_matrix(weight.detach());  // (out, in), or read as its transpose (in, out) in place
     Tensor out2 = reshape(out, {rows, out_f});  // (rows, out), a view of out
-    if (bias.defined()) copy_(out2, bias.detach());  // every row starts as the bias
+    const Tensor b = bias.defined() ? contiguous(bias.detach()) : Tensor();
     PYSEQ_DISPATCH(FLOAT, x.device(), x.dtype(), "linear", {
-      const dev::Epilogue<T> epilogue = activation == "relu" ? dev::relu_epilogue<T>()
-                                        : is_gelu            ? dev::gelu_epilogue<T>(activation == "gelu_tanh")
-                                                             : nullptr;
-      dev::gemm<T>(false, !w.trans, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.t.data<T>(), w.ld,
-                       bias.defined() ? T(1) : T(0), out2.data<T>(), out_f, epilogue);
+      // The bias and the activation are applied to each finished block of the output in cache.
+      const dev::Epilogue<T> epilogue{b.defined() ? b.data<T>() : nullptr,
+                                      activation == "relu" ? dev::relu_activation<T>()
+                                      : is_gelu            ? dev::gelu_activation<T>(activation == "gelu_tanh")
+                                                           : nullptr};
+      dev::gemm<T>(false, !w.trans, rows, out_f, in_f, T(1), x2.data<T>(), in_f, w.t.data<T>(), w.ld, T(0),
+                   out2.data<T>(), out_f, epilogue);
     });
   }
   if (needs_grad(x, weight, bias)) {

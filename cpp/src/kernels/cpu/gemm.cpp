@@ -115,7 +115,7 @@ void gemm_few_rows(const GemmKernels<T>& kern, const Operand<T>& A, const Operan
         }
       }
       for (int64_t i = 0; i < M && epilogue && s1 > s0; ++i)
-        epilogue(C + i * ldc + s0 * nr, C + i * ldc + s0 * nr, std::min(N, s1 * nr) - s0 * nr);
+        epilogue(C + i * ldc + s0 * nr, s0 * nr, std::min(N, s1 * nr) - s0 * nr);
     }
   });
 }
@@ -172,10 +172,8 @@ void gemm_blocked(const GemmKernels<T>& kern, const Operand<T>& A, const Operand
               micro_tiles(kern, A, ic, mc, in_place_rows, packed_a, pc, kc, packed_b + s * nr * kc,
                           std::min(nr, nc - s * nr), alpha, beta_here, C + jc + s * nr, ldc);
             if (epilogue && pc + kc == K)  // this block of C is final and still in cache
-              for (int64_t i = ic; i < ic + mc; ++i) {
-                T* row = C + i * ldc + jc + s0 * nr;
-                epilogue(row, row, std::min(nc, s1 * nr) - s0 * nr);
-              }
+              for (int64_t i = ic; i < ic + mc; ++i)
+                epilogue(C + i * ldc + jc + s0 * nr, jc + s0 * nr, std::min(nc, s1 * nr) - s0 * nr);
           }
         }
       });
@@ -194,7 +192,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   if (K == 0) {  // C = beta * C
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
-    for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc, C + i * ldc, N);
+    for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc, 0, N);
     return;
   }
   if (M <= 4 && !trans_a && !trans_b && threads > 1 && K >= 8 * threads) {
@@ -213,7 +211,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       T* c = C + i * ldc;
       for (int64_t p = 1; p < threads; ++p)
         for (int64_t j = 0; j < N; ++j) c[j] += partial[((p - 1) * M + i) * N + j];
-      if (epilogue) epilogue(c, c, N);
+      if (epilogue) epilogue(c, 0, N);
     }
     return;
   }
@@ -224,7 +222,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
       for (int64_t c = b; c < e; ++c) {
         const int64_t j0 = c * chunk, n = std::min(chunk, N - j0);
         path(M, n, K, alpha, A, lda, trans_b ? B + j0 * ldb : B + j0, ldb, beta, C + j0, ldc);
-        for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc + j0, C + i * ldc + j0, n);
+        for (int64_t i = 0; i < M && epilogue; ++i) epilogue(C + i * ldc + j0, j0, n);
       }
     });
     return;
@@ -325,12 +323,12 @@ void relu_rows(const T* x, T* y, int64_t n) {
 }  // namespace
 
 template <class T>
-Epilogue<T> relu_epilogue() {
+Activation<T> relu_activation() {
   return &relu_rows<T>;
 }
 
 template <class T>
-Epilogue<T> gelu_epilogue(bool tanh_approximation) {
+Activation<T> gelu_activation(bool tanh_approximation) {
   if constexpr (std::is_same_v<T, float>) {
     const VecMath& vm = vecmath();
     return tanh_approximation ? vm.gelu_tanh : vm.gelu_erf;
@@ -341,8 +339,8 @@ Epilogue<T> gelu_epilogue(bool tanh_approximation) {
 #define PYSEQ_INSTANTIATE(T)                                                                                   \
   template void gemm_batched<T>(bool, bool, int64_t, int64_t, int64_t, const T*, int64_t, const int64_t*,     \
                                 const T*, int64_t, const int64_t*, T*, const int64_t*, int64_t);              \
-  template Epilogue<T> relu_epilogue<T>();                                                                     \
-  template Epilogue<T> gelu_epilogue<T>(bool);
+  template Activation<T> relu_activation<T>();                                                                 \
+  template Activation<T> gelu_activation<T>(bool);
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
 template void gemm_batched<int64_t>(bool, bool, int64_t, int64_t, int64_t, const int64_t*, int64_t, const int64_t*,

@@ -11,17 +11,31 @@
 
 namespace pyseq::kernels::cpu {
 
-// An activation applied in place to finished pieces of C (a row segment of n values, y may be x),
-// while they are still in cache: the epilogue of a fused linear layer.
+// An activation applied in place to a row segment of n values (y may be x).
 template <class T>
-using Epilogue = void (*)(const T* x, T* y, int64_t n);
+using Activation = void (*)(const T* x, T* y, int64_t n);
+
+// The epilogue of a fused linear layer, done to finished pieces of C while they are still in
+// cache: a bias row (one value per column of C) added, then an activation. Either may be null.
+template <class T>
+struct Epilogue {
+  const T* bias = nullptr;
+  Activation<T> activation = nullptr;
+  explicit operator bool() const { return bias || activation; }
+  // c: a row segment of C, its columns [j0, j0 + n).
+  void operator()(T* c, int64_t j0, int64_t n) const {
+    if (bias)
+      for (int64_t j = 0; j < n; ++j) c[j] += bias[j0 + j];
+    if (activation) activation(c, c, n);
+  }
+};
 
 // Packed, cache-blocked and threaded, with the micro-kernel of the best instruction set this CPU
-// has (see cpu.h; PYSEQ_CPU_LEVEL lowers it). C = epilogue(alpha op(A) op(B) + beta C) when an
-// epilogue is given.
+// has (see cpu.h; PYSEQ_CPU_LEVEL lowers it). With an epilogue, C = activation(alpha op(A) op(B) +
+// beta C + bias).
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
-          int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue = nullptr);
+          int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue = {});
 
 // op(B) (K, N) prepared once for many products C = alpha A op(B) + beta C with different A (a
 // recurrent weight, used at every step of a sequence): packed into the blocked layout the
@@ -51,9 +65,9 @@ void gemm_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, c
                   const int64_t* a_batch_strides, const T* B, int64_t ldb, const int64_t* b_batch_strides, T* C,
                   const int64_t* batch, int64_t batch_ndim);
 
-// Epilogues of a fused linear layer: relu, and GELU (erf or tanh form; float only, else null).
-template <class T> Epilogue<T> relu_epilogue();
-template <class T> Epilogue<T> gelu_epilogue(bool tanh_approximation);
+// Activations of a fused linear layer: relu, and GELU (erf or tanh form; float only, else null).
+template <class T> Activation<T> relu_activation();
+template <class T> Activation<T> gelu_activation(bool tanh_approximation);
 
 // The textbook triple loop, kept as the reference the fast kernel is tested against.
 template <class T>
