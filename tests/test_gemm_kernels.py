@@ -27,6 +27,9 @@ CASES = [
     (64, 48, 300, False, False, 1.0, 0.0), (31, 1000, 100, True, False, 1.0, 0.0),
     # A few rows times a row-major B on two threads: K split between them, partial rows summed.
     (3, 300, 1000, False, False, 0.5, 2.0), (1, 1536, 384, False, False, 1.0, 0.0),
+    # Up to 16 rows times a B stored (N, K): tiles of rows of A by four rows of B, with ragged
+    # edges (rows, columns, and a K shorter than one vector or with a tail).
+    (16, 70, 100, False, True, 1.0, 0.5), (7, 5, 3, False, True, 1.0, 0.0), (11, 130, 520, False, True, -1.0, 1.0),
 ]
 
 SCRIPT = r"""
