@@ -89,6 +89,29 @@ def test_multihead_attention_unbatched_and_causal():
     np.testing.assert_allclose(out_mask.detach().numpy(), out_causal.detach().numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("unbatched", [False, True])
+def test_multihead_self_attention_of_one_tensor(batch_first, unbatched):
+    """query, key and value the same tensor (pyseq projects them in one product); an unbatched
+    (L, E) input ignores batch_first, as in PyTorch."""
+    rng = np.random.default_rng(9)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first).double()
+    ours = nn.MultiheadAttention(8, 2, batch_first=batch_first).double()
+    _load(ours, theirs)
+    x = rng.standard_normal((6, 8) if unbatched else (3, 6, 8) if batch_first else (6, 3, 8))
+    x_p, x_t = pyseq.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (out_p, w_p), (out_t, w_t) = ours(x_p, x_p, x_p), theirs(x_t, x_t, x_t)
+    g = rng.standard_normal(tuple(out_t.shape))
+    out_p.backward(pyseq.tensor(g))
+    out_t.backward(torch.tensor(g))
+    for a, b in ((out_p, out_t), (w_p, w_t), (x_p.grad, x_t.grad)):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-11)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs_params[name].grad.numpy(), rtol=1e-9, atol=1e-11,
+                                   err_msg=name)
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 def test_transformer_encoder_layer_matches_torch(norm_first, activation):

@@ -146,24 +146,27 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
+        if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
+            raise ValueError(f"MultiheadAttention: expected 3-D (or unbatched 2-D) query, key and value, got shapes "
+                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
         unbatched = query.dim() == 2
-        if unbatched:  # (L, E): a batch of one
-            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+        if unbatched:  # (L, E): a batch of one, (1, L, E) (batch_first does not apply, as in PyTorch)
+            query, key, value = (t.unsqueeze(0) for t in (query, key, value))
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        if self.batch_first:  # (N, L, E) -> (L, N, E)
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
-            raise ValueError(f"MultiheadAttention: expected 3-D query, key and value, got shapes "
-                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
-        L, N, _ = query.shape
-        S = key.shape[0]
-        H, D = self.num_heads, self.head_dim
-        (wq, wk, wv), (bq, bk, bv) = self._projections()
-        # (L, N, E) -> (N, H, L, D)
-        q = F.linear(query, wq, bq).reshape(L, N, H, D).permute(1, 2, 0, 3)
-        k = F.linear(key, wk, bk).reshape(S, N, H, D).permute(1, 2, 0, 3)
-        v = F.linear(value, wv, bv).reshape(S, N, H, D).permute(1, 2, 0, 3)
+        batch_major = self.batch_first or unbatched  # (N, L, E), else (L, N, E); projections keep the layout
+        N, L = (query.shape[0], query.shape[1]) if batch_major else (query.shape[1], query.shape[0])
+        S = key.shape[1] if batch_major else key.shape[0]
+        E, H, D = self.embed_dim, self.num_heads, self.head_dim
+
+        def heads(x, T):  # a projection (.., E) -> (N, H, T, D), a view
+            return x.reshape(N, T, H, D).permute(0, 2, 1, 3) if batch_major else x.reshape(T, N, H, D).permute(1, 2, 0, 3)
+
+        if self._qkv_same_embed_dim and query is key and key is value:  # self-attention: one product
+            q, k, v = (heads(t, L) for t in F.linear(query, self.in_proj_weight, self.in_proj_bias).split(E, -1))
+        else:
+            (wq, wk, wv), (bq, bk, bv) = self._projections()
+            q, k, v = heads(F.linear(query, wq, bq), L), heads(F.linear(key, wk, bk), S), heads(F.linear(value, wv, bv), S)
         if attn_mask is None and is_causal:
             attn_mask = _core.ones(L, S, dtype=_core.dtype.bool).triu(1)
         mask = merge_masks(attn_mask, key_padding_mask, N, H, L, S, query.dtype)
@@ -175,13 +178,13 @@ class MultiheadAttention(Module):
                 out = F.dropout(weights, p, training=True) @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        out = self.out_proj(out.permute(2, 0, 1, 3).reshape(L, N, self.embed_dim))  # (L, N, E)
-        if self.batch_first:
-            out = out.transpose(0, 1)
+        # (N, H, L, D) back to the input's layout: a view when the kernel wrote it in q's dim order
+        out = out.permute(0, 2, 1, 3).reshape(N, L, E) if batch_major else out.permute(2, 0, 1, 3).reshape(L, N, E)
+        out = self.out_proj(out)
         if weights is not None and average_attn_weights:
             weights = weights.mean(1)
         if unbatched:
-            out = out.squeeze(1)
+            out = out.squeeze(0)
             weights = None if weights is None else weights.squeeze(0)
         return out, weights
 
