@@ -143,6 +143,16 @@ def gemm_cases(rng):
         x = rng.standard_normal((m, k), dtype=np.float32)
         w = rng.standard_normal((k, n), dtype=np.float32)
         cases.append((f"matmul {m}x{k}x{n} f32", same_op(operator.matmul, x, w), 1e-4, 2 * m * k * n, None))
+    # A few rows times a linear layer's weight W (out, in) as stored, x W^T + b: BERT's batch-1 shapes
+    for m, k, n in [(8, 384, 1152), (16, 1536, 384)]:
+        x = rng.standard_normal((m, k), dtype=np.float32)
+        w = rng.standard_normal((n, k), dtype=np.float32)
+        b = rng.standard_normal(n, dtype=np.float32)
+        fns = {"numpy": lambda x=x, w=w, b=b: x @ w.T + b}
+        for name, lib, functional in (("torch", torch, torch.nn.functional), ("pyseq", pyseq, pyseq.nn.functional)):
+            xt, wt, bt = (lib.from_numpy(a) for a in (x, w, b))
+            fns[name] = lambda f=functional, xt=xt, wt=wt, bt=bt: f.linear(xt, wt, bt)
+        cases.append((f"linear {m}x{k} -> {n} f32 (x W^T + b)", fns, 1e-4, 2 * m * k * n, None))
     return cases
 
 
