@@ -204,7 +204,8 @@ def test_batch_norm_gradcheck(rng):
     lambda nn: nn.ReLU(), lambda nn: nn.LeakyReLU(), lambda nn: nn.LeakyReLU(0.2), lambda nn: nn.ELU(),
     lambda nn: nn.ELU(alpha=0.5), lambda nn: nn.GELU(), lambda nn: nn.GELU(approximate="tanh"),
     lambda nn: nn.Tanh(), lambda nn: nn.Sigmoid(), lambda nn: nn.Softmax(dim=1), lambda nn: nn.Softmax(dim=-1),
-    lambda nn: nn.LogSoftmax(dim=1), lambda nn: nn.LogSoftmax(dim=0),
+    lambda nn: nn.LogSoftmax(dim=1), lambda nn: nn.LogSoftmax(dim=0), lambda nn: nn.SiLU(), lambda nn: nn.Softplus(),
+    lambda nn: nn.Softplus(beta=2, threshold=1), lambda nn: nn.Hardtanh(), lambda nn: nn.Hardtanh(-0.5, 0.5),
 ])
 def test_activation(rng, make):
     ours, theirs = make(nn), make(torch.nn)
@@ -270,6 +271,28 @@ def test_adaptive_max_pool1d(rng, output_size, L):
     ours, theirs = nn.AdaptiveMaxPool1d(output_size), torch.nn.AdaptiveMaxPool1d(output_size)
     assert repr(ours) == repr(theirs)
     check_parity(ours, theirs, [f32(rng, 2, 3, L)], rng)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                dict(kernel_size=4, stride=1, padding=2, count_include_pad=False)])
+def test_avg_pool1d(rng, kw):
+    ours, theirs = nn.AvgPool1d(**kw), torch.nn.AvgPool1d(**kw)
+    assert repr(ours) == repr(theirs)
+    check_parity(ours, theirs, [f32(rng, 2, 3, 10)], rng)
+    check_parity(ours, theirs, [f32(rng, 3, 9)], rng)
+
+
+@pytest.mark.parametrize("output_size,L", [(1, 7), (3, 9), (3, 7)])
+def test_adaptive_avg_pool1d(rng, output_size, L):
+    ours, theirs = nn.AdaptiveAvgPool1d(output_size), torch.nn.AdaptiveAvgPool1d(output_size)
+    assert repr(ours) == repr(theirs)
+    check_parity(ours, theirs, [f32(rng, 2, 3, L)], rng)
+
+
+def test_cosine_similarity_module(rng):
+    ours, theirs = nn.CosineSimilarity(dim=-1), torch.nn.CosineSimilarity(dim=-1)
+    assert repr(ours) == repr(theirs)
+    check_parity(ours, theirs, [f32(rng, 4, 5), f32(rng, 4, 5)], rng)
 
 
 class _TorchGlobalMax(torch.nn.Module):

@@ -10,11 +10,12 @@ from .attention import (  # noqa: F401
     AdditiveAttention, LearnedPositionalEmbedding, MultiplicativeAttention, MultiheadAttention, RotaryEmbedding, SinusoidalPositionalEncoding, apply_rotary,
     save_attention_heatmap,
 )
-from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
+from .activation import ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh  # noqa: F401
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
-from .conv import AdaptiveMaxPool1d, Conv1d, GlobalMaxPool1d, KMaxPool1d, MaxPool1d  # noqa: F401
+from .conv import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, GlobalMaxPool1d, KMaxPool1d,  # noqa: F401
+                   MaxPool1d)
 from .dropout import Dropout, GaussianNoise  # noqa: F401
-from .layers import Embedding, Flatten, Identity, Linear  # noqa: F401
+from .layers import CosineSimilarity, Embedding, Flatten, Identity, Linear  # noqa: F401
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, FocalLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
     SmoothL1Loss, SoftmaxFocalLoss,

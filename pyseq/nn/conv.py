@@ -116,6 +116,39 @@ class AdaptiveMaxPool1d(Module):
         return f"output_size={self.output_size}"
 
 
+class AvgPool1d(Module):
+    """Mean over windows of kernel_size along the last dim, every `stride` (default kernel_size)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        if ceil_mode:
+            raise ValueError("AvgPool1d: ceil_mode is not supported")
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # 1-tuples, as PyTorch keeps them
+        self.kernel_size = one(kernel_size)
+        self.stride = one(stride if stride is not None else kernel_size)
+        self.padding, self.ceil_mode, self.count_include_pad = one(padding), ceil_mode, count_include_pad
+
+    def forward(self, input):  # (N, C, L) or (C, L) -> (..., L_out)
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool1d(Module):
+    """Mean over `output_size` bins of the last dim: (N, C, L) -> (N, C, output_size)."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool1d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class GlobalMaxPool1d(Module):
     """Max over time: (N, C, L) -> (N, C), the pooling of TextCNN."""
 

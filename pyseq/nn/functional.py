@@ -164,6 +164,27 @@ def sigmoid(input):
     return _core.sigmoid(input)
 
 
+def silu(input, inplace=False):
+    """x * sigmoid(x) (swish)."""
+    return input * _core.sigmoid(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch), computed
+    without overflow."""
+    if beta == 0:
+        raise ValueError("softplus: beta must be nonzero")
+    scaled = input * beta
+    return _core.where(scaled > threshold, input, _softplus_neg(-scaled) / beta)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere (as PyTorch)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    return _core.where(input <= min_val, min_val, _core.where(input >= max_val, max_val, input))  # NaN stays
+
+
 def _softmax_dim(input, dim, name):
     if dim is not None:
         return dim
@@ -276,6 +297,94 @@ def adaptive_max_pool1d(input, output_size):
     bins = [input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out).max(dim=-1, keepdim=True).values
             for i in range(out)]
     return _core.cat(bins, -1)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over sliding windows of the last dim: (N, C, L) or (C, L) -> (..., L_out), L_out =
+    (L + 2 * padding - kernel_size) // stride + 1. Zero padding counts in the mean unless
+    count_include_pad=False. A grouped conv1d with a constant kernel does the sums."""
+    _check_conv_input(input, "avg_pool1d")
+    if ceil_mode:
+        raise ValueError("avg_pool1d: ceil_mode is not supported")
+    k = _int_arg(kernel_size, "avg_pool1d", "kernel_size")
+    stride = k if stride is None or stride == () else _int_arg(stride, "avg_pool1d", "stride")
+    padding = _int_arg(padding, "avg_pool1d", "padding")
+    if k < 1 or stride < 1 or not 0 <= padding <= k // 2:
+        raise ValueError(f"avg_pool1d: expected kernel_size >= 1, stride >= 1 and 0 <= padding <= kernel_size // 2, "
+                         f"got kernel_size={k}, stride={stride}, padding={padding}")
+    C = input.shape[-2]
+    sums = conv1d(input, _core.full((C, 1, k), 1.0, dtype=input.dtype), stride=stride, padding=padding, groups=C)
+    if count_include_pad or padding == 0:
+        return sums / k
+    ones = _core.full((1, 1, input.shape[-1]), 1.0, dtype=input.dtype)
+    counts = conv1d(ones, _core.full((1, 1, k), 1.0, dtype=input.dtype), stride=stride, padding=padding)
+    return sums / counts.reshape(counts.shape[-1])
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Mean over output_size nearly equal bins of the last dim (adaptive_max_pool1d's bins):
+    (..., L) -> (..., output_size)."""
+    _check_conv_input(input, "adaptive_avg_pool1d")
+    out = _int_arg(output_size, "adaptive_avg_pool1d", "output_size")
+    L = input.shape[-1]
+    if out < 1:
+        raise ValueError(f"adaptive_avg_pool1d: output_size must be positive, got {out}")
+    if L < 1:
+        raise ValueError(f"adaptive_avg_pool1d: input of shape {_shape(input)} has an empty last dim")
+    if L % out == 0:
+        return input.reshape(*_shape(input)[:-1], out, L // out).mean(-1)
+    bins = [input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out).mean(-1, keepdim=True)
+            for i in range(out)]
+    return _core.cat(bins, -1)
+
+
+# --- vectors, padding, labels ---
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """input / max(||input||_p along dim, eps)."""
+    _check_tensor(input, "normalize")
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between x1 and x2 along dim (they broadcast), each norm at least eps:
+    sum((x1 / ||x1||) * (x2 / ||x2||)) as PyTorch computes it."""
+    _check_tensor(x1, "cosine_similarity", "x1")
+    _check_tensor(x2, "cosine_similarity", "x2")
+    return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(dim)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """Pads (or, with negative sizes, crops) the last len(pad) // 2 dims: pad = (left, right) for
+    the last dim, then for the one before it, and so on. Only mode='constant'."""
+    _check_tensor(input, "pad")
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    pad = [int(v) for v in pad]
+    if len(pad) % 2 or len(pad) // 2 > input.dim():
+        raise ValueError(f"pad: expected an even number of sizes for at most {input.dim()} dims, got {tuple(pad)} "
+                         f"for input of shape {_shape(input)}")
+    out = input
+    for i in range(len(pad) // 2):
+        d, (left, right) = out.dim() - 1 - i, pad[2 * i:2 * i + 2]
+        size = out.shape[d]
+        if size + left + right < 0:
+            raise ValueError(f"pad: padding {tuple(pad)} leaves a negative size in dim {d} of input of shape "
+                             f"{_shape(input)}")
+        out = out.narrow(d, max(-left, 0), size + min(left, 0) + min(right, 0))
+        parts = []
+        for n in (max(left, 0), max(right, 0)):
+            shape = list(out.shape)
+            shape[d] = n
+            parts.append(_core.full(shape, value, dtype=out.dtype) if n else None)
+        if parts[0] is not None or parts[1] is not None:
+            out = _core.cat([t for t in (parts[0], out, parts[1]) if t is not None], d)
+    return out
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 indices (*) -> (*, num_classes) int64 with a 1 at each index (num_classes -1: the max + 1)."""
+    return _core.one_hot(tensor, num_classes)
 
 
 # --- losses ---

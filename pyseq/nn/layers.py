@@ -1,4 +1,4 @@
-"""Basic layers: Linear, Embedding, Identity, Flatten. Parameter layouts and default
+"""Basic layers: Linear, Embedding, Identity, Flatten, CosineSimilarity. Parameter layouts and default
 initialisations are PyTorch's, so state dicts carry over in both directions."""
 
 
@@ -114,3 +114,14 @@ class Embedding(Module):
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
         return s
+
+
+class CosineSimilarity(Module):
+    """Cosine similarity of two inputs along dim (F.cosine_similarity)."""
+
+    def __init__(self, dim=1, eps=1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
