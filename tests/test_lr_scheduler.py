@@ -43,6 +43,13 @@ def _lrs(opt):
     pytest.param(lambda m, o: m.ExponentialLR(o, gamma=0.9), id="ExponentialLR-0.9"),
     pytest.param(lambda m, o: m.LambdaLR(o, lambda e: 1.0 / (1 + e)), id="LambdaLR-one"),
     pytest.param(lambda m, o: m.LambdaLR(o, [lambda e: 0.95 ** e, lambda e: 1 + 0.1 * e]), id="LambdaLR-per-group"),
+    pytest.param(lambda m, o: m.MultiStepLR(o, milestones=[3, 8, 8, 20], gamma=0.5), id="MultiStepLR"),
+    pytest.param(lambda m, o: m.LinearLR(o), id="LinearLR-default"),
+    pytest.param(lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=10), id="LinearLR-down"),
+    pytest.param(lambda m, o: m.CosineAnnealingLR(o, T_max=10), id="CosineAnnealingLR-10"),
+    pytest.param(lambda m, o: m.CosineAnnealingLR(o, T_max=7, eta_min=0.01), id="CosineAnnealingLR-eta_min"),
+    pytest.param(lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=4), id="WarmRestarts-4"),
+    pytest.param(lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2, eta_min=0.001), id="WarmRestarts-mult"),
 ])
 def test_schedule_matches_torch(make):
     ours, theirs = _optimizers()
@@ -162,6 +169,9 @@ def test_reduce_on_plateau_reduces():
 @pytest.mark.parametrize("make", [
     pytest.param(lambda m, o: m.StepLR(o, step_size=3, gamma=0.5), id="StepLR"),
     pytest.param(lambda m, o: m.ExponentialLR(o, gamma=0.9), id="ExponentialLR"),
+    pytest.param(lambda m, o: m.MultiStepLR(o, milestones=[5, 9]), id="MultiStepLR"),
+    pytest.param(lambda m, o: m.CosineAnnealingLR(o, T_max=12), id="CosineAnnealingLR"),
+    pytest.param(lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2), id="WarmRestarts"),
     pytest.param(lambda m, o: m.get_linear_schedule_with_warmup(o, 4, 30), id="linear-warmup"),
     pytest.param(lambda m, o: m.get_cosine_schedule_with_warmup(o, 4, 30, num_cycles=0.75), id="cosine-warmup"),
 ])
@@ -254,6 +264,14 @@ def test_errors():
         sched.ExponentialLR(_optimizers()[0], gamma=0.9, last_epoch=4)
     with pytest.raises(ValueError, match="num_warmup_steps"):
         sched.get_linear_schedule_with_warmup(opt, -1, 10)
+    with pytest.raises(ValueError, match="T_max must be >= 1, got 0"):
+        sched.CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(ValueError, match="start_factor=0"):
+        sched.LinearLR(opt, start_factor=0)
+    with pytest.raises(ValueError, match="each milestone must be >= 0"):
+        sched.MultiStepLR(opt, milestones=[2, -1])
+    with pytest.raises(TypeError, match="T_mult must be an int"):
+        sched.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5)
     with pytest.raises(ValueError, match="factor"):
         sched.ReduceLROnPlateau(opt, factor=1.0)
     with pytest.raises(ValueError, match="mode"):

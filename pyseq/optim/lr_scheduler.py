@@ -20,8 +20,9 @@ from collections.abc import Mapping
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "ExponentialLR", "ReduceLROnPlateau",
-           "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR",
+           "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "get_linear_schedule_with_warmup",
+           "get_cosine_schedule_with_warmup"]
 
 
 _FUNCTIONS = (types.FunctionType, types.MethodType, types.BuiltinFunctionType)
@@ -178,6 +179,85 @@ class ExponentialLR(LRScheduler):
         if self._initial:  # the constructor's step keeps the current lrs (also when resuming)
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiplies the lr by gamma at each milestone step: lr = initial_lr * gamma ** (the number of
+    milestones <= last_epoch); a milestone listed twice counts twice, as in PyTorch."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        for m in milestones:
+            _check_int("MultiStepLR", "each milestone", m, 0)
+        _check_float("MultiStepLR", "gamma", gamma)
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):  # chained, as StepLR's
+        hits = self.milestones.count(self.last_epoch)
+        return [group["lr"] * self.gamma ** hits for group in self.optimizer.param_groups]
+
+
+class LinearLR(LRScheduler):
+    """Scales the initial lr by a factor going linearly from start_factor to end_factor over
+    total_iters steps, then kept: lr = initial_lr * (start + (end - start) * min(t, total_iters) / total_iters)."""
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        _check_float("LinearLR", "start_factor", start_factor)
+        _check_float("LinearLR", "end_factor", end_factor)
+        if not (0 < start_factor <= 1 and 0 <= end_factor <= 1):
+            raise ValueError(f"LinearLR: expected 0 < start_factor <= 1 and 0 <= end_factor <= 1, got "
+                             f"start_factor={start_factor}, end_factor={end_factor}")
+        _check_int("LinearLR", "total_iters", total_iters, 1)
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t = min(self.last_epoch, self.total_iters) / self.total_iters
+        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t) for base_lr in self.base_lrs]
+
+
+def _cosine(base_lr, eta_min, t, period):
+    return eta_min + (base_lr - eta_min) * (1 + math.cos(math.pi * t / period)) / 2
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (initial_lr - eta_min) (1 + cos(pi t / T_max)) / 2 at step t: down to eta_min
+    at T_max, and back up over the next T_max steps (the cosine goes on, as in PyTorch)."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        _check_int("CosineAnnealingLR", "T_max", T_max, 1)
+        _check_float("CosineAnnealingLR", "eta_min", eta_min)
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [_cosine(base_lr, self.eta_min, self.last_epoch, self.T_max) for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """The cosine of CosineAnnealingLR restarted every T_i steps (SGDR): T_0 steps at first, each
+    period T_mult times the one before."""
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+        _check_int("CosineAnnealingWarmRestarts", "T_0", T_0, 1)
+        _check_int("CosineAnnealingWarmRestarts", "T_mult", T_mult, 1)
+        _check_float("CosineAnnealingWarmRestarts", "eta_min", eta_min)
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def _position(self):
+        """(T_cur, T_i): the steps into the current period and its length."""
+        t, period = self.last_epoch, self.T_0
+        if self.T_mult == 1:
+            return t % period, period
+        while t >= period:
+            t, period = t - period, period * self.T_mult
+        return t, period
+
+    def get_lr(self):
+        t, period = self._position()
+        return [_cosine(base_lr, self.eta_min, t, period) for base_lr in self.base_lrs]
 
 
 class _WarmupLinear:
