@@ -18,6 +18,10 @@ from ._core import (  # noqa: F401  (re-exported API)
     is_grad_enabled, cpu_level, empty_cache, memory_stats,
 )
 from ._tensor import tensor  # noqa: F401
+from ._core import topk, sort, cumsum  # noqa: F401
+from ._composed import (  # noqa: F401
+    argsort, flip, roll, repeat, unbind, movedim, isnan, isinf, isfinite, any, all, amax, amin, maximum, minimum,
+)
 from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
 from . import autograd  # noqa: F401
 from . import data, io, nn, optim, train  # noqa: F401,E402

@@ -1,4 +1,5 @@
-"""reduce.cpp: sum, mean, var, std, logsumexp, norm, max/min, argmax/argmin."""
+"""reduce.cpp: sum, mean, var, std, logsumexp, norm, max/min, argmax/argmin; along a dim: sort,
+topk, cumsum."""
 
 import warnings
 
@@ -313,3 +314,59 @@ def test_max_min_and_norm_of_an_expanded_view_do_not_materialise_it():
         a.sum().backward()
         b.sum().backward()
         np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+# --- sort, topk, cumsum ---
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort(op, dim, descending):
+    torch = pytest.importorskip("torch")
+    op.check(lambda m, x: x.sort(dim, descending=descending).values, [(3, 4, 37)])
+    x = np.random.default_rng(0).integers(-3, 4, (3, 4, 9)).astype(np.float64)  # many ties
+    ours = pyseq.tensor(x).sort(dim, descending=descending)
+    theirs = torch.tensor(x).sort(dim=dim, descending=descending, stable=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(pyseq.argsort(pyseq.tensor(x), dim, descending).numpy(), theirs.indices.numpy())
+
+
+@pytest.mark.parametrize("k,dim,largest", [(1, -1, True), (5, -1, False), (4, 1, True), (3, 0, False), (37, 2, True)])
+def test_topk(op, k, dim, largest):
+    torch = pytest.importorskip("torch")
+    op.check(lambda m, x: x.topk(k, dim, largest=largest).values, [(3, 4, 37)])
+    x = np.random.default_rng(1).standard_normal((3, 4, 37))
+    ours, theirs = pyseq.tensor(x).topk(k, dim, largest), torch.tensor(x).topk(k, dim, largest)
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+
+
+def test_sort_and_topk_put_nan_above_every_number():
+    torch = pytest.importorskip("torch")
+    x = np.array([1.0, np.nan, -np.inf, 2.0, np.inf])
+    for descending in (False, True):
+        ours = pyseq.tensor(x).sort(descending=descending)
+        theirs = torch.tensor(x).sort(descending=descending, stable=True)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(pyseq.tensor(x).topk(2).indices.numpy(), [1, 4])
+
+
+def test_sort_topk_edge_cases():
+    assert pyseq.tensor(2.5).sort().values.item() == 2.5
+    assert pyseq.tensor([[1.0, 2.0]]).topk(0).values.shape == (1, 0)
+    np.testing.assert_array_equal(pyseq.tensor([3, 1, 2]).sort().values.numpy(), [1, 2, 3])  # int64
+    with pytest.raises(ValueError, match=r"k must be between 0 and the size of dim 1 \(2\), got 3"):
+        pyseq.ones(4, 2).topk(3)
+    with pytest.raises(TypeError, match="bool"):
+        pyseq.tensor([True, False]).sort()
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumsum(op, dim):
+    op.check(lambda m, x: x.cumsum(dim), [(3, 4, 37)])
+
+
+def test_cumsum_of_ints_and_bools():
+    np.testing.assert_array_equal(pyseq.tensor([True, False, True]).cumsum(0).numpy(), [1, 1, 2])
+    np.testing.assert_array_equal(pyseq.cumsum(pyseq.tensor([[1, 2], [3, 4]]), 0).numpy(), [[1, 2], [4, 6]])
+    assert pyseq.tensor(3.0).cumsum(0).item() == 3.0

@@ -27,6 +27,13 @@ py::object binary(Binary op, py::handle a, py::handle b, const char* name) {
   return py::cast(out);
 }
 
+// A (values, indices) named tuple, as PyTorch returns from max(dim), topk and sort.
+py::object values_indices(const Tensor& values, const Tensor& indices) {
+  static py::object result_type = py::module_::import("collections").attr("namedtuple")(
+      "values_indices", py::make_tuple("values", "indices"));
+  return result_type(values, indices);
+}
+
 // max/min: over all elements without dim, else a (values, indices) named tuple.
 py::object extremum(const Tensor& t, py::object dim, bool keepdim, bool is_max) {
   if (dim.is_none()) {
@@ -43,9 +50,7 @@ py::object extremum(const Tensor& t, py::object dim, bool keepdim, bool is_max) 
     py::gil_scoped_release release;
     std::tie(values, indices) = is_max ? max(t, d, keepdim) : min(t, d, keepdim);
   }
-  static py::object result_type = py::module_::import("collections").attr("namedtuple")(
-      "values_indices", py::make_tuple("values", "indices"));
-  return result_type(values, indices);
+  return values_indices(values, indices);
 }
 
 std::optional<int64_t> optional_dim(py::handle h) {
@@ -181,6 +186,24 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     py::gil_scoped_release r;
     return argmin(t, d, keepdim);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
+
+  def_both(m, cls, "topk", [](const Tensor& t, int64_t k, int64_t dim, bool largest, bool /*sorted*/) {
+    Tensor values, indices;
+    {
+      py::gil_scoped_release r;
+      std::tie(values, indices) = topk(t, k, dim, largest);  // always sorted
+    }
+    return values_indices(values, indices);
+  }, py::arg("k"), py::arg("dim") = -1, py::arg("largest") = true, py::arg("sorted") = true);
+  def_both(m, cls, "sort", [](const Tensor& t, int64_t dim, bool descending, bool /*stable*/) {
+    Tensor values, indices;
+    {
+      py::gil_scoped_release r;
+      std::tie(values, indices) = sort(t, dim, descending);  // always stable
+    }
+    return values_indices(values, indices);
+  }, py::arg("dim") = -1, py::arg("descending") = false, py::arg("stable") = false);
+  def_both(m, cls, "cumsum", &cumsum, py::arg("dim"), release);
 
   // --- softmax, matmul ---
   def_both(m, cls, "softmax", &softmax, py::arg("dim"), release);

@@ -134,6 +134,11 @@ std::pair<Tensor, Tensor> max(const Tensor& t, int64_t dim, bool keepdim = false
 std::pair<Tensor, Tensor> min(const Tensor& t, int64_t dim, bool keepdim = false);
 Tensor argmax(const Tensor& t, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
 Tensor argmin(const Tensor& t, std::optional<int64_t> dim = std::nullopt, bool keepdim = false);
+// Along a dim, keeping it. topk / sort: (values, indices) in order, equal values in their order
+// along the dim, NaN above every number (so last when ascending); the values carry the gradient.
+std::pair<Tensor, Tensor> topk(const Tensor& t, int64_t k, int64_t dim = -1, bool largest = true);
+std::pair<Tensor, Tensor> sort(const Tensor& t, int64_t dim = -1, bool descending = false);
+Tensor cumsum(const Tensor& t, int64_t dim);  // bool counts as int64
 
 // --- softmax family (numerically stable) ---
 Tensor softmax(const Tensor& t, int64_t dim);

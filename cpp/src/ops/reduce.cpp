@@ -377,4 +377,101 @@ Tensor min(const Tensor& t) { return extremum_all(t, false); }
 Tensor argmax(const Tensor& t, std::optional<int64_t> dim, bool keepdim) { return arg_extremum(t, dim, keepdim, true); }
 Tensor argmin(const Tensor& t, std::optional<int64_t> dim, bool keepdim) { return arg_extremum(t, dim, keepdim, false); }
 
+// --- along a dim, keeping it: sort, topk, cumsum ---
+
+namespace {
+
+// t's shape with dim d moved last and sized m: the layout of a (rows, m) result of to_rows' rows.
+Shape moved_shape(const Tensor& t, int64_t d, int64_t m) {
+  Shape out;
+  for (int64_t i = 0; i < t.ndim(); ++i)
+    if (i != d) out.push_back(t.shape()[i]);
+  out.push_back(m);
+  return out;
+}
+
+// A result in moved_shape's layout, its last dim put back at d (contiguous).
+Tensor moved_back(const Tensor& moved, int64_t d) {
+  Shape perm;
+  for (int64_t i = 0; i + 1 < moved.ndim(); ++i) perm.push_back(i);
+  perm.insert(perm.begin() + d, moved.ndim() - 1);
+  return contiguous(permute(moved, perm));
+}
+
+// The k largest (smallest) values along dim in order, and their indices; the values' gradient goes
+// back to where each came from (ExtremumBackward with the dim kept).
+std::pair<Tensor, Tensor> select_along(const Tensor& t, int64_t k, int64_t dim, bool largest, const char* op,
+                                       const char* node_name) {
+  PYSEQ_CHECK(t.dtype() != DType::Bool, TypeError, op, ": not supported for bool tensors");
+  if (t.ndim() == 0) {
+    wrap_dim(dim, 0);
+    auto [values, indices] = select_along(reshape(t, {1}), k, 0, largest, op, node_name);
+    return {reshape(values, {}), reshape(indices, {})};
+  }
+  const int64_t d = wrap_dim(dim, t.ndim()), n = t.shape()[d];
+  PYSEQ_CHECK(0 <= k && k <= n, ValueError, op, ": k must be between 0 and the size of dim ", d, " (", n, "), got ", k,
+              " (input shape ", t.shape(), ")");
+  Tensor values, indices;
+  {
+    NoGradGuard no_grad;
+    const Rows r = to_rows(t, {d}, true);
+    values = empty(moved_shape(t, d, k), t.dtype());
+    indices = empty(moved_shape(t, d, k), DType::Int64);
+    if (k > 0 && r.rows > 0)
+      PYSEQ_DISPATCH(NUMERIC, t.device(), t.dtype(), op, {
+        dev::topk_rows<T>(r.data.data<T>(), r.rows, n, k, largest, values.data<T>(), indices.data<int64_t>());
+      });
+    values = moved_back(values, d);
+    indices = moved_back(indices, d);
+  }
+  if (needs_grad(t))
+    record(std::make_shared<ExtremumBackward>(node_name, indices, values.shape(), t.shape(), d), {t}, {values, indices});
+  return {values, indices};
+}
+
+// Running sums along dim (from its end when reverse); the gradient is the running sum the other way.
+struct CumsumBackward final : Node {
+  int64_t dim;
+  bool reverse;
+  CumsumBackward(int64_t dim, bool reverse) : Node("CumsumBackward"), dim(dim), reverse(reverse) {}
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override;
+};
+
+Tensor running_sum(const Tensor& t, int64_t dim, bool reverse) {
+  if (t.ndim() == 0) {
+    wrap_dim(dim, 0);
+    return reshape(running_sum(reshape(t, {1}), 0, reverse), {});
+  }
+  const int64_t d = wrap_dim(dim, t.ndim());
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    const Tensor x = t.dtype() == DType::Bool ? detail::cast(t, DType::Int64) : t;  // bools count, as PyTorch
+    const Rows r = to_rows(x, {d}, true);
+    out = empty(moved_shape(x, d, r.n), x.dtype());
+    if (out.numel() > 0)
+      PYSEQ_DISPATCH(NUMERIC, x.device(), x.dtype(), "cumsum", {
+        dev::cumsum_rows<T>(r.data.data<T>(), r.rows, r.n, reverse, out.data<T>());
+      });
+    out = moved_back(out, d);
+  }
+  if (needs_grad(t)) record(std::make_shared<CumsumBackward>(d, reverse), {t}, {out});
+  return out;
+}
+
+std::vector<Tensor> CumsumBackward::backward(const std::vector<Tensor>& grads) {
+  return {running_sum(grads[0], dim, !reverse)};
+}
+
+}  // namespace
+
+std::pair<Tensor, Tensor> topk(const Tensor& t, int64_t k, int64_t dim, bool largest) {
+  return select_along(t, k, dim, largest, "topk", "TopkBackward");
+}
+std::pair<Tensor, Tensor> sort(const Tensor& t, int64_t dim, bool descending) {
+  return select_along(t, t.ndim() == 0 ? 1 : t.shape()[wrap_dim(dim, t.ndim())], dim, descending, "sort",
+                      "SortBackward");
+}
+Tensor cumsum(const Tensor& t, int64_t dim) { return running_sum(t, dim, false); }
+
 }  // namespace pyseq

@@ -1,6 +1,7 @@
 #include "reduce.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -83,6 +84,45 @@ void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max, T* values, in
     }
     if (values) values[r] = best;
     if (indices) indices[r] = at;
+  });
+}
+
+template <class T>
+void topk_rows(const T* x, int64_t rows, int64_t n, int64_t k, bool largest, T* values, int64_t* indices) {
+  parallel_for_each(rows, n * 8, [&](int64_t r) {
+    const T* row = x + r * n;
+    auto nan = [](T v) {
+      if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+      return false;
+    };
+    // a comes before b: the larger (smaller) first, NaN above every number, ties by index
+    auto before = [&](int64_t a, int64_t b) {
+      const T va = row[a], vb = row[b];
+      if (nan(va) || nan(vb)) return nan(va) && !nan(vb) ? largest : nan(vb) && !nan(va) ? !largest : a < b;
+      if (va != vb) return largest ? va > vb : va < vb;
+      return a < b;
+    };
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+    for (int64_t i = 0; i < k; ++i) {
+      values[r * k + i] = row[order[i]];
+      indices[r * k + i] = order[i];
+    }
+  });
+}
+
+template <class T>
+void cumsum_rows(const T* x, int64_t rows, int64_t n, bool reverse, T* out) {
+  parallel_for_each(rows, n, [&](int64_t r) {
+    const T* row = x + r * n;
+    T* o = out + r * n;
+    T acc = T(0);
+    if (reverse) {
+      for (int64_t i = n - 1; i >= 0; --i) o[i] = acc += row[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i] = acc += row[i];
+    }
   });
 }
 
@@ -179,7 +219,9 @@ void softmax_rows(const T* x, int64_t rows, int64_t n, bool log, T* y) {
 #define PYSEQ_INSTANTIATE_NUMERIC(T)                                                   \
   template void sum_rows<T>(const T*, int64_t, int64_t, T*);                          \
   template void sum_leading<T>(const T*, int64_t, int64_t, T*);                       \
-  template void minmax_rows<T>(const T*, int64_t, int64_t, bool, T*, int64_t*);
+  template void minmax_rows<T>(const T*, int64_t, int64_t, bool, T*, int64_t*);          \
+  template void topk_rows<T>(const T*, int64_t, int64_t, int64_t, bool, T*, int64_t*);  \
+  template void cumsum_rows<T>(const T*, int64_t, int64_t, bool, T*);
 PYSEQ_INSTANTIATE_FLOAT(float)
 PYSEQ_INSTANTIATE_FLOAT(double)
 PYSEQ_INSTANTIATE_NUMERIC(float)

@@ -13,6 +13,12 @@ template <class T> void sum_rows(const T* x, int64_t rows, int64_t n, T* out);  
 template <class T> void sum_leading(const T* x, int64_t n, int64_t cols, T* out);         // (cols,)
 template <class T> void minmax_rows(const T* x, int64_t rows, int64_t n, bool is_max,       // NaN wins
                                     T* values, int64_t* indices);                           // (rows,) each
+// Each row's k largest (or smallest) values in order, with their indices (rows, k): equal values
+// keep their order along the row; NaN counts as larger than any number. k = n sorts the rows.
+template <class T> void topk_rows(const T* x, int64_t rows, int64_t n, int64_t k, bool largest, T* values,
+                                  int64_t* indices);
+// Running sums along each row, from its start (or from its end when reverse): (rows, n).
+template <class T> void cumsum_rows(const T* x, int64_t rows, int64_t n, bool reverse, T* out);
 template <class T> void mean_rows(const T* x, int64_t rows, int64_t n, T* out);             // (rows,)
 // var (rows,) with `correction` (1: unbiased), or its square root; the rows' means too when mean is not null.
 template <class T> void var_rows(const T* x, int64_t rows, int64_t n, double correction, bool take_sqrt, T* var,

@@ -1,0 +1,130 @@
+"""Tensor ops made of other ops (PyTorch's names and arguments), so autograd handles their
+gradients; each is a module function and a Tensor method."""
+
+from . import _core
+from ._core import Tensor
+
+
+def _dims(dims, ndim):
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return tuple(d % ndim if ndim else 0 for d in dims)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort input along dim (stable: equal values keep their order)."""
+    return _core.sort(input, dim, descending).indices
+
+
+def flip(input, dims):
+    """input with the order of each dim in dims reversed (a copy)."""
+    out = input
+    for d in _dims(dims, input.dim()):
+        n = input.shape[d]
+        out = out.index_select(d, _core.arange(n - 1, -1, -1))
+    return out
+
+
+def roll(input, shifts, dims=None):
+    """Elements shifted along dims (wrapping around); without dims, over the flattened tensor."""
+    if dims is None:
+        return roll(input.reshape(-1), shifts, 0).reshape(*input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = _dims(dims, input.dim())
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: expected as many shifts as dims, got shifts {shifts} and dims {dims}")
+    out = input
+    for s, d in zip(shifts, dims):
+        n = input.shape[d]
+        if n == 0 or s % n == 0:
+            continue
+        s %= n
+        out = _core.cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
+    return out
+
+
+def repeat(input, *sizes):
+    """input tiled sizes[i] times along dim i (leading sizes add dims), as Tensor.repeat."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    if len(sizes) < input.dim():
+        raise ValueError(f"repeat: expected at least {input.dim()} sizes for input of shape {tuple(input.shape)}, "
+                         f"got {sizes}")
+    shape = (1,) * (len(sizes) - input.dim()) + tuple(input.shape)
+    x = input.reshape(*shape)
+    # (s0, n0, s1, n1, ...): each dim of x behind a new dim of its repeat count, then merged
+    tiled = [size for pair in zip(sizes, shape) for size in pair]
+    x = x.reshape(*[size for n in shape for size in (1, n)]).expand(*tiled)
+    return x.reshape(*[s * n for s, n in zip(sizes, shape)])
+
+
+def unbind(input, dim=0):
+    """The slices of input along dim, as a tuple."""
+    return tuple(input.select(dim, i) for i in range(input.shape[dim]))
+
+
+def movedim(input, source, destination):
+    """input with dims source moved to positions destination (a view)."""
+    source, destination = _dims(source, input.dim()), _dims(destination, input.dim())
+    if len(source) != len(destination):
+        raise ValueError(f"movedim: expected as many destinations as sources, got {source} and {destination}")
+    rest = [d for d in range(input.dim()) if d not in source]
+    order = [None] * input.dim()
+    for s, d in zip(source, destination):
+        order[d] = s
+    it = iter(rest)
+    return input.permute(*[d if d is not None else next(it) for d in order])
+
+
+def isnan(input):
+    return input != input
+
+
+def isinf(input):
+    return input.abs() == float("inf") if input.dtype in (_core.dtype.float32, _core.dtype.float64) else input != input
+
+
+def isfinite(input):
+    return (input - input) == 0  # inf - inf and NaN give NaN
+
+
+def any(input, dim=None, keepdim=False):
+    """Whether any element (along dim) is nonzero; a bool tensor."""
+    nonzero = (input != 0).to(_core.dtype.int64)
+    return (nonzero.sum() if dim is None else nonzero.sum(dim, keepdim=keepdim)) > 0
+
+
+def all(input, dim=None, keepdim=False):
+    """Whether every element (along dim) is nonzero; a bool tensor."""
+    zero = (input == 0).to(_core.dtype.int64)
+    return (zero.sum() if dim is None else zero.sum(dim, keepdim=keepdim)) == 0
+
+
+def amax(input, dim=(), keepdim=False):
+    """Max over dims (all of them when dim is empty). Among equal maxima the gradient goes to the
+    one max(dim) picks (PyTorch shares it between them)."""
+    dims = _dims(dim, input.dim()) if dim != () else tuple(range(input.dim()))
+    out = input
+    for d in sorted(dims, reverse=True):
+        out = out.max(d, keepdim=True).values
+    return out if keepdim else out.reshape(*[n for i, n in enumerate(input.shape) if i not in dims])
+
+
+def amin(input, dim=(), keepdim=False):
+    """Min over dims (all of them when dim is empty)."""
+    return -amax(-input, dim, keepdim)
+
+
+def maximum(input, other):
+    """The larger of each pair (NaN if either is NaN), broadcasting."""
+    return _core.where((input > other) + isnan(input), input, other)  # bool + bool: or
+
+
+def minimum(input, other):
+    """The smaller of each pair (NaN if either is NaN), broadcasting."""
+    return _core.where((input < other) + isnan(input), input, other)
+
+
+Tensor.flip = lambda self, *dims: flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+for _name in ("argsort", "roll", "repeat", "unbind", "movedim", "isnan", "isinf", "isfinite", "any", "all",
+              "amax", "amin", "maximum", "minimum"):
+    setattr(Tensor, _name, globals()[_name])
+Tensor.mT = property(lambda self: self.transpose(-2, -1), doc="The last two dims swapped (a view).")

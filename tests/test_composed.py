@@ -1,0 +1,62 @@
+"""_composed.py: tensor ops made of other ops (flip, roll, repeat, unbind, movedim, mT, isnan/isinf/
+isfinite, any/all, amax/amin, maximum/minimum, argsort), as functions and methods, against torch."""
+
+import math
+
+import numpy as np
+import pytest
+
+import pyseq
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("name,call", [
+    ("flip", lambda m, x: m.flip(x, (0, 2))),
+    ("flip method", lambda m, x: x.flip(1)),
+    ("roll", lambda m, x: m.roll(x, 2, 2)),
+    ("roll dims", lambda m, x: x.roll((1, -3), (0, 2))),
+    ("roll flat", lambda m, x: x.roll(5)),
+    ("repeat", lambda m, x: x.repeat(2, 1, 3)),
+    ("repeat new dims", lambda m, x: x.repeat(2, 1, 2, 1)),
+    ("unbind", lambda m, x: m.stack([t * (i + 1) for i, t in enumerate(x.unbind(1))], 0)),
+    ("movedim", lambda m, x: x.movedim(0, 2)),
+    ("movedim pairs", lambda m, x: m.movedim(x, (0, 1), (2, 0))),
+    ("mT", lambda m, x: x.mT),
+    ("amax", lambda m, x: x.amax((0, 2))),
+    ("amin keepdim", lambda m, x: m.amin(x, 1, keepdim=True)),
+    ("amax all", lambda m, x: x.amax()),
+    ("maximum", lambda m, x: m.maximum(x, x.flip(0))),
+    ("minimum", lambda m, x: x.minimum(x.flip(2) * 0.5)),
+])
+def test_composed_ops(op, name, call):
+    op.check(call, [(2, 3, 5)])
+
+
+def test_nan_and_inf_predicates_and_nan_in_maximum():
+    x = np.array([1.0, math.nan, -math.inf, 2.0, math.inf])
+    y = np.array([math.nan, 0.0, 3.0, math.nan, -1.0])
+    for name in ("isnan", "isinf", "isfinite"):
+        np.testing.assert_array_equal(getattr(pyseq, name)(pyseq.tensor(x)).numpy(), getattr(torch, name)(torch.tensor(x)))
+    for name in ("maximum", "minimum"):
+        ours = getattr(pyseq, name)(pyseq.tensor(x), pyseq.tensor(y)).numpy()
+        np.testing.assert_array_equal(ours, getattr(torch, name)(torch.tensor(x), torch.tensor(y)).numpy())
+
+
+def test_any_all():
+    x = np.array([[0.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    for name in ("any", "all"):
+        for kw in ({}, {"dim": 1}, {"dim": 0, "keepdim": True}):
+            ours = getattr(pyseq.tensor(x), name)(**kw)
+            theirs = getattr(torch.tensor(x), name)(**kw)
+            assert ours.dtype == pyseq.bool
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_argsort_descending_and_errors():
+    x = np.array([[3.0, 1.0, 2.0, 1.0]])
+    np.testing.assert_array_equal(pyseq.argsort(pyseq.tensor(x), descending=True).numpy(), [[0, 2, 1, 3]])
+    with pytest.raises(ValueError, match="at least 2 sizes"):
+        pyseq.ones(2, 3).repeat(2)
+    with pytest.raises(ValueError, match="as many shifts as dims"):
+        pyseq.ones(2, 3).roll((1, 2), 0)
