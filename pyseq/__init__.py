@@ -11,6 +11,7 @@ from ._core import (  # noqa: F401  (re-exported API)
     empty, zeros, ones, full, arange, eye, rand, randn, randint, zeros_like, ones_like, empty_like,
     add, sub, mul, div, true_divide, pow, neg, matmul, mm, eq, ne, lt, le, gt, ge, logical_not, bitwise_not,
     exp, log, sqrt, rsqrt, abs, sign, sin, cos, tanh, sigmoid, relu, leaky_relu, elu, gelu, clamp,
+    log1p, expm1, erf, floor, ceil, round, trunc,
     where, masked_fill, tril, triu,
     sum, mean, var, std, var_mean, logsumexp, norm, max, min, argmax, argmin, softmax, log_softmax,
     cat, stack, split, chunk, index_select, gather, scatter_add, embedding, one_hot,

@@ -370,3 +370,19 @@ def test_cumsum_of_ints_and_bools():
     np.testing.assert_array_equal(pyseq.tensor([True, False, True]).cumsum(0).numpy(), [1, 1, 2])
     np.testing.assert_array_equal(pyseq.cumsum(pyseq.tensor([[1, 2], [3, 4]]), 0).numpy(), [[1, 2], [4, 6]])
     assert pyseq.tensor(3.0).cumsum(0).item() == 3.0
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2, 0.5])
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_var_std_correction(op, name, correction):
+    op.check(lambda m, x: getattr(x, name)(1, correction=correction), [(3, 9)])
+
+
+def test_var_mean_correction_and_conflicting_arguments():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(2).standard_normal((4, 6))
+    ours, theirs = pyseq.var_mean(pyseq.tensor(x), 1, correction=0), torch.var_mean(torch.tensor(x), 1, correction=0)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="either unbiased or correction"):
+        pyseq.tensor(x).var(0, unbiased=True, correction=1)

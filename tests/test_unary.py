@@ -34,6 +34,13 @@ UNARY = {
     "clamp": (lambda m, x: m.clamp(x, -0.5, 0.7), (-2, 2)),
     "clamp_min": (lambda m, x: m.clamp(x, min=0.25), (-2, 2)),
     "square_via_pow": (lambda m, x: x ** 2, (-2, 2)),
+    "log1p": (lambda m, x: m.log1p(x), (-0.9, 3)),
+    "expm1": (lambda m, x: m.expm1(x), (-3, 3)),
+    "erf": (lambda m, x: m.erf(x), (-3, 3)),
+    "floor": (lambda m, x: m.floor(x) * x, (1.1, 1.9)),  # times x: a gradient that is not all zero
+    "ceil": (lambda m, x: m.ceil(x) * x, (-1.9, -1.1)),
+    "round": (lambda m, x: m.round(x) * x, (0.6, 1.4)),
+    "trunc": (lambda m, x: m.trunc(x) * x, (-2.9, -2.1)),
 }
 
 
@@ -107,3 +114,15 @@ def test_clamp_edge_cases_like_torch(x, lo, hi):
     ours, theirs = pyseq.tensor(x).clamp(lo, hi), torch.tensor(x).clamp(lo, hi)
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_rounding_values_halves_to_even_and_integers_unchanged():
+    torch = pytest.importorskip("torch")
+    x = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1.7, -1.2, -0.0, np.inf, np.nan])
+    for name in ("floor", "ceil", "round", "trunc"):
+        np.testing.assert_array_equal(getattr(pyseq, name)(pyseq.tensor(x)).numpy(),
+                                      getattr(torch, name)(torch.tensor(x)).numpy(), err_msg=name)
+        assert getattr(pyseq.tensor([3, -4]), name)().tolist() == [3, -4]
+    tiny = np.array([1e-10, -1e-12])
+    np.testing.assert_allclose(pyseq.log1p(pyseq.tensor(tiny)).numpy(), np.log1p(tiny), rtol=1e-15)
+    np.testing.assert_allclose(pyseq.expm1(pyseq.tensor(tiny)).numpy(), np.expm1(tiny), rtol=1e-15)

@@ -95,6 +95,8 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
   const std::pair<const char*, Unary> unaries[] = {
       {"exp", &exp}, {"log", &log}, {"sqrt", &sqrt}, {"rsqrt", &rsqrt}, {"abs", &abs}, {"sign", &sign},
       {"sin", &sin}, {"cos", &cos}, {"tanh", &tanh}, {"sigmoid", &sigmoid}, {"relu", &relu},
+      {"log1p", &log1p}, {"expm1", &expm1}, {"erf", &erf}, {"floor", &floor}, {"ceil", &ceil},
+      {"round", &round}, {"trunc", &trunc},
   };
   for (const auto& [name, op] : unaries) def_both(m, cls, name, op, release);
   def_both(m, cls, "leaky_relu", &leaky_relu, py::arg("negative_slope") = 0.01, release);
@@ -140,21 +142,37 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
     py::gil_scoped_release r;
     return mean(t, dims, keepdim);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false);
-  def_both(m, cls, "var", [](const Tensor& t, py::object dim, bool unbiased, bool keepdim) {
-    Shape dims = to_dims(dim, "var");
+  // var, std, var_mean: PyTorch's `correction` (the divisor is n - correction) or the older `unbiased`.
+  auto correction_of = [](py::object unbiased, py::object correction, const char* op) {
+    PYSEQ_CHECK(unbiased.is_none() || correction.is_none(), ValueError, op,
+                ": give either unbiased or correction, not both");
+    if (!correction.is_none()) return correction.cast<double>();
+    return unbiased.is_none() || unbiased.cast<bool>() ? 1.0 : 0.0;
+  };
+  def_both(m, cls, "var", [correction_of](const Tensor& t, py::object dim, py::object unbiased, bool keepdim,
+                                          py::object correction) {
+    const Shape dims = to_dims(dim, "var");
+    const double c = correction_of(unbiased, correction, "var");
     py::gil_scoped_release r;
-    return var(t, dims, unbiased, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("unbiased") = true, py::arg("keepdim") = false);
-  def_both(m, cls, "std", [](const Tensor& t, py::object dim, bool unbiased, bool keepdim) {
-    Shape dims = to_dims(dim, "std");
+    return var(t, dims, c, keepdim);
+  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+     py::arg("correction") = py::none());
+  def_both(m, cls, "std", [correction_of](const Tensor& t, py::object dim, py::object unbiased, bool keepdim,
+                                          py::object correction) {
+    const Shape dims = to_dims(dim, "std");
+    const double c = correction_of(unbiased, correction, "std");
     py::gil_scoped_release r;
-    return std(t, dims, unbiased, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("unbiased") = true, py::arg("keepdim") = false);
-  m.def("var_mean", [](const Tensor& t, py::object dim, bool unbiased, bool keepdim) {
-    Shape dims = to_dims(dim, "var_mean");
+    return std(t, dims, c, keepdim);
+  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+     py::arg("correction") = py::none());
+  m.def("var_mean", [correction_of](const Tensor& t, py::object dim, py::object unbiased, bool keepdim,
+                                    py::object correction) {
+    const Shape dims = to_dims(dim, "var_mean");
+    const double c = correction_of(unbiased, correction, "var_mean");
     py::gil_scoped_release r;
-    return var_mean(t, dims, unbiased, keepdim);
-  }, py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = true, py::arg("keepdim") = false);
+    return var_mean(t, dims, c, keepdim);
+  }, py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
+     py::arg("correction") = py::none());
   def_both(m, cls, "logsumexp", [](const Tensor& t, py::object dim, bool keepdim) {
     Shape dims = to_dims(dim, "logsumexp");
     py::gil_scoped_release r;

@@ -93,6 +93,13 @@ Tensor exp(const Tensor& t);
 Tensor log(const Tensor& t);
 Tensor sqrt(const Tensor& t);
 Tensor rsqrt(const Tensor& t);
+Tensor log1p(const Tensor& t);
+Tensor expm1(const Tensor& t);
+Tensor erf(const Tensor& t);
+Tensor floor(const Tensor& t);  // floor, ceil, round (halves to even), trunc: integers pass unchanged
+Tensor ceil(const Tensor& t);
+Tensor round(const Tensor& t);
+Tensor trunc(const Tensor& t);
 Tensor abs(const Tensor& t);
 Tensor sign(const Tensor& t);
 Tensor sin(const Tensor& t);
@@ -122,10 +129,11 @@ Tensor triu(const Tensor& t, int64_t diagonal = 0);
 // --- reductions; `dims` empty means all dims ---
 Tensor sum(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& t, const Shape& dims = {}, bool keepdim = false);
-Tensor var(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
-Tensor std(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+// correction: the divisor is n - correction (1: unbiased, 0: the population's).
+Tensor var(const Tensor& t, const Shape& dims = {}, double correction = 1.0, bool keepdim = false);
+Tensor std(const Tensor& t, const Shape& dims = {}, double correction = 1.0, bool keepdim = false);
 // (var, mean) from one pass and one autograd node with two outputs, as torch.var_mean.
-std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims = {}, bool unbiased = true, bool keepdim = false);
+std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims = {}, double correction = 1.0, bool keepdim = false);
 Tensor logsumexp(const Tensor& t, const Shape& dims, bool keepdim = false);
 Tensor norm(const Tensor& t, double p = 2.0, const Shape& dims = {}, bool keepdim = false);
 Tensor max(const Tensor& t);  // over all elements

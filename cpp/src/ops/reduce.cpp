@@ -181,13 +181,12 @@ struct VarianceBackward final : Node {
 namespace {
 
 // var and std share the forward; `take_sqrt` selects std; `with_mean` also returns the means.
-std::pair<Tensor, Tensor> variance(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim, bool take_sqrt,
+std::pair<Tensor, Tensor> variance(const Tensor& t, const Shape& dims, double correction, bool keepdim, bool take_sqrt,
                                    bool with_mean) {
   const char* name = with_mean ? "var_mean" : take_sqrt ? "std" : "var";
   floating_input(t, name);
   const auto rd = detail::reduction_dims(t, dims, name);
   Rows r = to_rows(t, rd, keepdim);
-  const double correction = unbiased ? 1.0 : 0.0;
   Tensor out = empty(r.out_shape, t.dtype()), means = with_mean ? empty(r.out_shape, t.dtype()) : Tensor();
   PYSEQ_DISPATCH(FLOAT, t.device(), t.dtype(), name, {
     dev::var_rows<T>(r.data.data<T>(), r.rows, r.n, correction, take_sqrt, out.data<T>(),
@@ -210,14 +209,14 @@ std::pair<Tensor, Tensor> variance(const Tensor& t, const Shape& dims, bool unbi
 
 }  // namespace
 
-Tensor var(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
-  return variance(t, dims, unbiased, keepdim, false, false).first;
+Tensor var(const Tensor& t, const Shape& dims, double correction, bool keepdim) {
+  return variance(t, dims, correction, keepdim, false, false).first;
 }
-Tensor std(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
-  return variance(t, dims, unbiased, keepdim, true, false).first;
+Tensor std(const Tensor& t, const Shape& dims, double correction, bool keepdim) {
+  return variance(t, dims, correction, keepdim, true, false).first;
 }
-std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims, bool unbiased, bool keepdim) {
-  return variance(t, dims, unbiased, keepdim, false, true);
+std::pair<Tensor, Tensor> var_mean(const Tensor& t, const Shape& dims, double correction, bool keepdim) {
+  return variance(t, dims, correction, keepdim, false, true);
 }
 
 // d lse = softmax(x) = exp(x - lse)

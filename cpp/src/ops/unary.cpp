@@ -108,6 +108,32 @@ struct Elu {
   template <class T> T f(T x) const { return x > T(0) ? x : T(alpha) * std::expm1(x); }
   template <class T> T df(T x, T y) const { return x > T(0) ? T(1) : y + T(alpha); }
 };
+struct Log1p {  // log(1 + x), exact for small x
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::log1p(x); }
+  template <class T> T df(T x, T) const { return T(1) / (T(1) + x); }
+};
+struct Expm1 {  // e^x - 1, exact for small x
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::expm1(x); }
+  template <class T> T df(T, T y) const { return y + T(1); }
+};
+struct Erf {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::erf(x); }
+  template <class T> T df(T x, T) const { return T(M_2_SQRTPI) * std::exp(-x * x); }
+};
+// Rounding to an integer value (integers pass unchanged); the derivative is 0 almost everywhere.
+// round: to the nearest, halves to even (the default rounding mode), as PyTorch.
+template <int Mode>  // 0 floor, 1 ceil, 2 round, 3 trunc
+struct Rounding {
+  static constexpr bool kIntegral = true, kUsesX = false, kUsesY = false;
+  template <class T> T f(T x) const {
+    if constexpr (std::is_integral_v<T>) return x;
+    else return Mode == 0 ? std::floor(x) : Mode == 1 ? std::ceil(x) : Mode == 2 ? std::nearbyint(x) : std::trunc(x);
+  }
+  template <class T> T df(T, T) const { return T(0); }
+};
 struct Sign {
   static constexpr bool kIntegral = true, kUsesX = false, kUsesY = false;
   template <class T> T f(T x) const { return T((x > T(0)) - (x < T(0))); }
@@ -216,6 +242,13 @@ Tensor gelu(const Tensor& t, bool tanh_approximation) { return unary(t, "gelu", 
 Tensor relu(const Tensor& t) { return unary(t, "relu", Relu{}); }
 Tensor leaky_relu(const Tensor& t, double negative_slope) { return unary(t, "leaky_relu", LeakyRelu{negative_slope}); }
 Tensor elu(const Tensor& t, double alpha) { return unary(t, "elu", Elu{alpha}); }
+Tensor log1p(const Tensor& t) { return unary(t, "log1p", Log1p{}); }
+Tensor expm1(const Tensor& t) { return unary(t, "expm1", Expm1{}); }
+Tensor erf(const Tensor& t) { return unary(t, "erf", Erf{}); }
+Tensor floor(const Tensor& t) { return unary(t, "floor", Rounding<0>{}); }
+Tensor ceil(const Tensor& t) { return unary(t, "ceil", Rounding<1>{}); }
+Tensor round(const Tensor& t) { return unary(t, "round", Rounding<2>{}); }
+Tensor trunc(const Tensor& t) { return unary(t, "trunc", Rounding<3>{}); }
 Tensor abs(const Tensor& t) { return unary(t, "abs", Abs{}); }
 Tensor sign(const Tensor& t) { return unary(t, "sign", Sign{}); }
 Tensor neg(const Tensor& t) { return unary(t, "neg", Neg{}); }
