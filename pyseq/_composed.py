@@ -1,5 +1,8 @@
 """Tensor ops made of other ops (PyTorch's names and arguments), so autograd handles their
-gradients; each is a module function and a Tensor method."""
+gradients; each is a module function and a Tensor method. Boolean-mask indexing (x[mask]) too:
+numpy finds the selected positions, index_select takes them."""
+
+import numpy as np
 
 from . import _core
 from ._core import Tensor
@@ -123,8 +126,89 @@ def minimum(input, other):
     return _core.where((input < other) + isnan(input), input, other)
 
 
+def outer(input, vec2):
+    """The outer product of two 1-d tensors: (n,), (m,) -> (n, m)."""
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+def count_nonzero(input, dim=None):
+    """How many elements (along dim) are nonzero, as int64."""
+    nonzero = input != 0
+    return nonzero.sum() if dim is None else nonzero.sum(dim)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """steps evenly spaced values from start to end (both included), float32 unless dtype says;
+    the first half counted up from start and the second down from end, as PyTorch (whose vector
+    kernel's fused multiply-adds may round an element one ulp apart)."""
+    if steps < 0:
+        raise ValueError(f"linspace: steps must be non-negative, got {steps}")
+    kind = np.float32 if dtype in (None, _core.dtype.float32) else np.float64  # computed in the result's type
+    start, end, i = kind(start), kind(end), np.arange(steps, dtype=kind)
+    step = (end - start) / kind(steps - 1) if steps > 1 else kind(0)
+    values = np.where(i < steps // 2, start + step * i, end - step * (kind(steps - 1) - i)).astype(kind)
+    return _core.from_numpy(values).clone().requires_grad_(requires_grad)
+
+
+def nonzero(input, as_tuple=False):
+    """The indices of the nonzero elements: (count, ndim) int64, or one (count,) tensor a dim."""
+    where = np.argwhere(input.detach().numpy() != 0).astype(np.int64)
+    if as_tuple:
+        return tuple(_core.from_numpy(np.ascontiguousarray(where[:, d])) for d in range(where.shape[1]))
+    return _core.from_numpy(where)
+
+
+# --- boolean masks as indices: x[mask], x[mask] = value ---
+
+_get_index, _set_index = Tensor.__getitem__, Tensor.__setitem__
+
+
+def _rows_where(t, mask):
+    """t with its leading mask.dim() dims flattened, and the flat positions where mask is True."""
+    lead = tuple(t.shape[:mask.dim()])
+    if tuple(mask.shape) != lead:
+        raise IndexError(f"boolean mask of shape {tuple(mask.shape)} does not match the leading dims {lead} of "
+                         f"the indexed tensor of shape {tuple(t.shape)}")
+    rows = t.reshape(-1, *t.shape[mask.dim():])
+    return rows, _core.from_numpy(np.flatnonzero(mask.detach().numpy()).astype(np.int64))
+
+
+def _is_mask(key):
+    return isinstance(key, Tensor) and key.dtype == _core.dtype.bool and key.dim() > 0
+
+
+def _getitem(self, key):
+    """x[mask] with a bool mask over x's leading dims: the selected rows, (count, *rest). Else as before."""
+    if _is_mask(key):
+        rows, where = _rows_where(self, key)
+        return rows.index_select(0, where)
+    return _get_index(self, key)
+
+
+def _setitem(self, key, value):
+    """x[mask] = number (or a one-element tensor) sets the selected elements in place. Else as before."""
+    if _is_mask(key):
+        _rows_where(self, key)  # checks the shape
+        if isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise TypeError("assignment through a boolean mask takes a number or a one-element tensor, got a "
+                                f"tensor of shape {tuple(value.shape)}")
+            value = value.item()
+        mask = key.reshape(*key.shape, *([1] * (self.dim() - key.dim())))
+        self.copy_(self.masked_fill(mask, value))
+        return
+    _set_index(self, key, value)
+
+
+def masked_select(input, mask):
+    """The elements of input where mask (broadcast together) is True, as a 1-d tensor."""
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(mask.shape))
+    return input.expand(*shape).reshape(-1)[mask.expand(*shape).reshape(-1)]
+
+
+Tensor.__getitem__, Tensor.__setitem__ = _getitem, _setitem
 Tensor.flip = lambda self, *dims: flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
 for _name in ("argsort", "roll", "repeat", "unbind", "movedim", "isnan", "isinf", "isfinite", "any", "all",
-              "amax", "amin", "maximum", "minimum"):
+              "amax", "amin", "maximum", "minimum", "outer", "count_nonzero", "nonzero", "masked_select"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.mT = property(lambda self: self.transpose(-2, -1), doc="The last two dims swapped (a view).")

@@ -1,5 +1,6 @@
 """_composed.py: tensor ops made of other ops (flip, roll, repeat, unbind, movedim, mT, isnan/isinf/
-isfinite, any/all, amax/amin, maximum/minimum, argsort), as functions and methods, against torch."""
+isfinite, any/all, amax/amin, maximum/minimum, argsort, outer, count_nonzero, linspace, nonzero,
+masked_select, boolean-mask indexing), as functions and methods, against torch."""
 
 import math
 
@@ -28,6 +29,10 @@ torch = pytest.importorskip("torch")
     ("amax all", lambda m, x: x.amax()),
     ("maximum", lambda m, x: m.maximum(x, x.flip(0))),
     ("minimum", lambda m, x: x.minimum(x.flip(2) * 0.5)),
+    ("outer", lambda m, x: m.outer(x[0, 0], x[1, 2])),
+    ("mask over leading dims", lambda m, x: x[x[:, :, 0].detach() > 0]),
+    ("mask over all dims", lambda m, x: x[x.detach() > 0.3]),
+    ("masked_select", lambda m, x: m.masked_select(x, x[:1, :, :1].detach() > 0)),
 ])
 def test_composed_ops(op, name, call):
     op.check(call, [(2, 3, 5)])
@@ -60,3 +65,30 @@ def test_argsort_descending_and_errors():
         pyseq.ones(2, 3).repeat(2)
     with pytest.raises(ValueError, match="as many shifts as dims"):
         pyseq.ones(2, 3).roll((1, 2), 0)
+
+
+def test_boolean_mask_assignment_and_errors():
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    ours, theirs = pyseq.tensor(x.copy()), torch.tensor(x.copy())
+    ours[pyseq.tensor(x[:, 0] > 0)] = 2.5
+    theirs[torch.tensor(x[:, 0] > 0)] = 2.5
+    ours[pyseq.tensor(x < -0.5)] = pyseq.tensor(-1.0)
+    theirs[torch.tensor(x < -0.5)] = -1.0
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(IndexError, match=r"mask of shape \(2,\) does not match the leading dims \(3,\)"):
+        ours[pyseq.tensor([True, False])]
+    with pytest.raises(TypeError, match="one-element tensor"):
+        ours[pyseq.tensor(x > 0)] = pyseq.ones(2)
+
+
+def test_nonzero_count_nonzero_linspace():
+    m = np.random.default_rng(4).standard_normal((3, 5)) > 0
+    np.testing.assert_array_equal(pyseq.nonzero(pyseq.tensor(m)).numpy(), torch.nonzero(torch.tensor(m)).numpy())
+    for ours, theirs in zip(pyseq.tensor(m).nonzero(as_tuple=True), torch.tensor(m).nonzero(as_tuple=True)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(pyseq.count_nonzero(pyseq.tensor(m), 1).numpy(), m.sum(1))
+    assert pyseq.tensor(m).count_nonzero().item() == m.sum()
+    for args in [(0, 1, 7), (-3.3, 11, 10), (2, 2, 1), (0, 1, 0), (5, -5, 11)]:
+        for dtype, tdtype in ((None, None), (pyseq.float64, torch.float64)):
+            np.testing.assert_allclose(pyseq.linspace(*args, dtype=dtype).numpy(),
+                                       torch.linspace(*args, dtype=tdtype).numpy(), rtol=1e-6, atol=1e-6)
