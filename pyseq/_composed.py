@@ -9,7 +9,11 @@ from ._core import Tensor
 
 
 def _dims(dims, ndim):
+    """dims (an int or a sequence) as non-negative dims of an ndim-d tensor."""
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    for d in dims:
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(f"dim {d} is out of range for a tensor of {ndim} dims")
     return tuple(d % ndim if ndim else 0 for d in dims)
 
 

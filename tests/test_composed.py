@@ -65,6 +65,8 @@ def test_argsort_descending_and_errors():
         pyseq.ones(2, 3).repeat(2)
     with pytest.raises(ValueError, match="as many shifts as dims"):
         pyseq.ones(2, 3).roll((1, 2), 0)
+    with pytest.raises(IndexError, match="dim 2 is out of range for a tensor of 2 dims"):
+        pyseq.ones(2, 3).flip(2)
 
 
 def test_boolean_mask_assignment_and_errors():
