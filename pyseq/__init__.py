@@ -22,7 +22,7 @@ from ._tensor import tensor  # noqa: F401
 from ._core import topk, sort, cumsum  # noqa: F401
 from ._composed import (  # noqa: F401
     argsort, flip, roll, repeat, unbind, movedim, isnan, isinf, isfinite, any, all, amax, amin, maximum, minimum,
-    outer, count_nonzero, linspace, nonzero, masked_select,
+    outer, count_nonzero, linspace, nonzero, masked_select, kthvalue, median, nan_to_num, squeeze,
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
 from . import autograd  # noqa: F401

@@ -2,6 +2,8 @@
 gradients; each is a module function and a Tensor method. Boolean-mask indexing (x[mask]) too:
 numpy finds the selected positions, index_select takes them."""
 
+from collections import namedtuple
+
 import numpy as np
 
 from . import _core
@@ -162,6 +164,67 @@ def nonzero(input, as_tuple=False):
     return _core.from_numpy(where)
 
 
+_ValuesIndices = namedtuple("values_indices", ("values", "indices"))
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The k-th smallest value along dim (k from 1) and its index, from a stable sort (NaN largest)."""
+    if input.dim() == 0:
+        if k != 1:
+            raise IndexError(f"kthvalue: k ({k}) out of range for a 0-d tensor")
+        return _ValuesIndices(input, _core.zeros((), dtype=_core.dtype.int64))
+    d = _dims(dim, input.dim())[0]
+    if not 1 <= k <= input.shape[d]:
+        raise IndexError(f"kthvalue: k ({k}) out of range for dim {d} of size {input.shape[d]}")
+    ordered = _core.sort(input, d)
+    values, indices = ordered.values.narrow(d, k - 1, 1), ordered.indices.narrow(d, k - 1, 1)
+    return _ValuesIndices(values, indices) if keepdim else _ValuesIndices(values.squeeze(d), indices.squeeze(d))
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (along dim, with its index), NaN where the values hold a NaN, as PyTorch."""
+    if dim is None:
+        flat = input.reshape(-1)
+        if flat.shape[0] == 0:
+            raise ValueError("median: expected a non-empty tensor")
+        lower = kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+        return _core.where(isnan(flat).any(), float("nan"), lower)
+    d = _dims(dim, input.dim())[0] if input.dim() else 0
+    n = input.shape[d] if input.dim() else 1
+    lower = kthvalue(input, (n + 1) // 2, d, keepdim)
+    if input.dtype not in (_core.dtype.float32, _core.dtype.float64):
+        return lower
+    nan = isnan(input)
+    has_nan = nan.any(d, keepdim=keepdim) if input.dim() else nan
+    first_nan = nan.to(_core.dtype.int64).argmax(d, keepdim=keepdim) if input.dim() else lower.indices
+    return _ValuesIndices(_core.where(has_nan, float("nan"), lower.values), _core.where(has_nan, first_nan, lower.indices))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced (by default with 0 and the dtype's largest and lowest finite values)."""
+    if input.dtype not in (_core.dtype.float32, _core.dtype.float64):
+        return input.clone()
+    big = float(np.finfo(np.float32 if input.dtype == _core.dtype.float32 else np.float64).max)
+    out = _core.where(isnan(input), nan, input)
+    out = _core.where(out == float("inf"), big if posinf is None else posinf, out)
+    return _core.where(out == float("-inf"), -big if neginf is None else neginf, out)
+
+
+_squeeze = Tensor.squeeze
+
+
+def squeeze(input, dim=None):
+    """input without its size-1 dims (all, one, or those in a tuple of dims); a view."""
+    if dim is None:
+        return _squeeze(input)
+    if isinstance(dim, int):
+        return _squeeze(input, dim)
+    out = input
+    for d in sorted(_dims(dim, input.dim()), reverse=True):
+        out = _squeeze(out, d)
+    return out
+
+
 # --- boolean masks as indices: x[mask], x[mask] = value ---
 
 _get_index, _set_index = Tensor.__getitem__, Tensor.__setitem__
@@ -213,6 +276,7 @@ def masked_select(input, mask):
 Tensor.__getitem__, Tensor.__setitem__ = _getitem, _setitem
 Tensor.flip = lambda self, *dims: flip(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
 for _name in ("argsort", "roll", "repeat", "unbind", "movedim", "isnan", "isinf", "isfinite", "any", "all",
-              "amax", "amin", "maximum", "minimum", "outer", "count_nonzero", "nonzero", "masked_select"):
+              "amax", "amin", "maximum", "minimum", "outer", "count_nonzero", "nonzero", "masked_select", "kthvalue",
+              "median", "nan_to_num", "squeeze"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.mT = property(lambda self: self.transpose(-2, -1), doc="The last two dims swapped (a view).")

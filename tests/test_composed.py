@@ -1,6 +1,7 @@
 """_composed.py: tensor ops made of other ops (flip, roll, repeat, unbind, movedim, mT, isnan/isinf/
 isfinite, any/all, amax/amin, maximum/minimum, argsort, outer, count_nonzero, linspace, nonzero,
-masked_select, boolean-mask indexing), as functions and methods, against torch."""
+masked_select, boolean-mask indexing, kthvalue, median, nan_to_num, squeeze over several dims), as
+functions and methods, against torch."""
 
 import math
 
@@ -33,6 +34,10 @@ torch = pytest.importorskip("torch")
     ("mask over leading dims", lambda m, x: x[x[:, :, 0].detach() > 0]),
     ("mask over all dims", lambda m, x: x[x.detach() > 0.3]),
     ("masked_select", lambda m, x: m.masked_select(x, x[:1, :, :1].detach() > 0)),
+    ("kthvalue", lambda m, x: x.kthvalue(2, 1).values),
+    ("median dim", lambda m, x: m.median(x, 2, keepdim=True).values),
+    ("median all", lambda m, x: x.median()),
+    ("squeeze dims", lambda m, x: x[:, :1, :1].squeeze((1, 2))),
 ])
 def test_composed_ops(op, name, call):
     op.check(call, [(2, 3, 5)])
@@ -94,3 +99,19 @@ def test_nonzero_count_nonzero_linspace():
         for dtype, tdtype in ((None, None), (pyseq.float64, torch.float64)):
             np.testing.assert_allclose(pyseq.linspace(*args, dtype=dtype).numpy(),
                                        torch.linspace(*args, dtype=tdtype).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_median_kthvalue_with_ties_and_nan_and_nan_to_num():
+    x = np.array([[3.0, 1.0, 2.0, 5.0], [4.0, 4.0, 0.0, 1.0], [2.0, math.nan, 1.0, 0.0]])
+    for kw in ({"dim": 1}, {"dim": 0}, {"dim": 1, "keepdim": True}):
+        ours, theirs = pyseq.tensor(x).median(**kw), torch.tensor(x).median(**kw)
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    assert math.isnan(pyseq.tensor(x).median().item()) and pyseq.tensor(x[:2]).median().item() == 2.0
+    ours, theirs = pyseq.kthvalue(pyseq.tensor(x), 3, 1), torch.kthvalue(torch.tensor(x), 3, 1)
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    y = np.array([math.nan, math.inf, -math.inf, 1.5], dtype=np.float32)
+    np.testing.assert_array_equal(pyseq.nan_to_num(pyseq.tensor(y)).numpy(), torch.nan_to_num(torch.tensor(y)).numpy())
+    np.testing.assert_array_equal(pyseq.tensor(y).nan_to_num(1.0, 2.0, -2.0).numpy(), [1.0, 2.0, -2.0, 1.5])
+    with pytest.raises(IndexError, match="k \\(5\\) out of range for dim 1 of size 4"):
+        pyseq.tensor(x).kthvalue(5, 1)
