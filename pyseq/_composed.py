@@ -97,13 +97,13 @@ def isfinite(input):
 
 def any(input, dim=None, keepdim=False):
     """Whether any element (along dim) is nonzero; a bool tensor."""
-    nonzero = (input != 0).to(_core.dtype.int64)
+    nonzero = input != 0  # a bool sum counts, in int64
     return (nonzero.sum() if dim is None else nonzero.sum(dim, keepdim=keepdim)) > 0
 
 
 def all(input, dim=None, keepdim=False):
     """Whether every element (along dim) is nonzero; a bool tensor."""
-    zero = (input == 0).to(_core.dtype.int64)
+    zero = input == 0
     return (zero.sum() if dim is None else zero.sum(dim, keepdim=keepdim)) == 0
 
 

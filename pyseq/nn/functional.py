@@ -279,24 +279,28 @@ def global_max_pool1d(input):
     return input.max(dim=-1).values
 
 
-def adaptive_max_pool1d(input, output_size):
-    """Max over output_size nearly equal bins of the last dim, bin i covering
+def _adaptive_pool1d(input, output_size, name, reduce):
+    """reduce(t, keepdim) over output_size nearly equal bins of the last dim, bin i covering
     [floor(i * L / out), ceil((i + 1) * L / out)) as in PyTorch: (..., L) -> (..., output_size)."""
-    _check_conv_input(input, "adaptive_max_pool1d")
-    out = _int_arg(output_size, "adaptive_max_pool1d", "output_size")
+    _check_conv_input(input, name)
+    out = _int_arg(output_size, name, "output_size")
     L = input.shape[-1]
     if out < 1:
-        raise ValueError(f"adaptive_max_pool1d: output_size must be positive, got {out}")
+        raise ValueError(f"{name}: output_size must be positive, got {out}")
     if L < 1:
-        raise ValueError(f"adaptive_max_pool1d: input of shape {_shape(input)} has an empty last dim")
-    if out == 1:
-        return input.max(dim=-1, keepdim=True).values
-    if L % out == 0:  # equal bins: (..., out, L / out) -> max over the last dim
-        return input.reshape(*_shape(input)[:-1], out, L // out).max(dim=-1).values
-    # unequal (overlapping) bins: one max per bin; `out` is small in practice
-    bins = [input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out).max(dim=-1, keepdim=True).values
+        raise ValueError(f"{name}: input of shape {_shape(input)} has an empty last dim")
+    if L % out == 0:  # equal bins: (..., out, L / out) -> reduced over the last dim
+        return reduce(input.reshape(*_shape(input)[:-1], out, L // out), False)
+    # unequal (overlapping) bins: one reduction per bin; `out` is small in practice
+    bins = [reduce(input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out), True)
             for i in range(out)]
     return _core.cat(bins, -1)
+
+
+def adaptive_max_pool1d(input, output_size):
+    """Max over output_size nearly equal bins of the last dim (see _adaptive_pool1d)."""
+    return _adaptive_pool1d(input, output_size, "adaptive_max_pool1d",
+                            lambda t, keepdim: t.max(dim=-1, keepdim=keepdim).values)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -322,20 +326,8 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """Mean over output_size nearly equal bins of the last dim (adaptive_max_pool1d's bins):
-    (..., L) -> (..., output_size)."""
-    _check_conv_input(input, "adaptive_avg_pool1d")
-    out = _int_arg(output_size, "adaptive_avg_pool1d", "output_size")
-    L = input.shape[-1]
-    if out < 1:
-        raise ValueError(f"adaptive_avg_pool1d: output_size must be positive, got {out}")
-    if L < 1:
-        raise ValueError(f"adaptive_avg_pool1d: input of shape {_shape(input)} has an empty last dim")
-    if L % out == 0:
-        return input.reshape(*_shape(input)[:-1], out, L // out).mean(-1)
-    bins = [input.narrow(-1, (i * L) // out, -(-((i + 1) * L) // out) - (i * L) // out).mean(-1, keepdim=True)
-            for i in range(out)]
-    return _core.cat(bins, -1)
+    """Mean over output_size nearly equal bins of the last dim (adaptive_max_pool1d's bins)."""
+    return _adaptive_pool1d(input, output_size, "adaptive_avg_pool1d", lambda t, keepdim: t.mean(-1, keepdim=keepdim))
 
 
 # --- vectors, padding, labels ---
