@@ -274,3 +274,84 @@ def test_bool_arithmetic_like_torch():
         pyseq.tensor(a) - pyseq.tensor(b)
     with pytest.raises(TypeError, match="can't be cast"):
         pyseq.tensor(a).add_(pyseq.tensor([1, 2, 3, 4]))
+
+
+# atan2 and hypot everywhere smooth away from the origin; remainder and fmod away from their jumps
+# (inputs in (0.5, 2) against a divisor of 0.3 < x / 3 would cross them, so those divide by 2.5..3)
+MATH = {
+    "atan2": (lambda m, a, b: m.atan2(a, b), (-2.0, 2.0)),
+    "hypot": (lambda m, a, b: m.hypot(a, b), (0.5, 2.0)),
+    "remainder": (lambda m, a, b: m.remainder(a, b + 2.0), (0.5, 0.9)),
+    "fmod": (lambda m, a, b: m.fmod(-a, b + 2.0), (0.5, 0.9)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH))
+def test_math_binary_gradcheck_and_parity(op, name):
+    fn, (low, high) = MATH[name]
+    op.check(fn, [(3, 37), (37,)], low=low, high=high)
+
+
+ROUNDED_DIVISIONS = {
+    "%": lambda m, x, d: x % d,
+    "//": lambda m, x, d: x // d,
+    "fmod": lambda m, x, d: m.fmod(x, d),
+    "number % tensor": lambda m, x, d: d % x,
+    "trunc": lambda m, x, d: m.div(x, d, rounding_mode="trunc"),
+}
+
+
+@pytest.mark.parametrize("divisor", [2.5, -2.5, 0.7, -1.0, 3])
+def test_remainder_floor_divide_fmod_values_match_torch(divisor):
+    """%, // and fmod with PyTorch's signs and rounding, for floats (signed zeros, values on the
+    jumps, division by 0) and integers (the int64 minimum over -1 too)."""
+    torch = pytest.importorskip("torch")
+    floats = np.array([-7.5, -5.0, -2.5, -0.0, 0.0, 1e-30, 2.5, 5.0, 7.25, np.inf, -np.inf, np.nan])
+    ints = np.array([-9, -7, -5, -1, 0, 1, 4, 5, 7, np.iinfo(np.int64).min])
+    for values in (floats, ints):
+        if values.dtype == np.int64 and not float(divisor).is_integer():
+            continue
+        d = int(divisor) if values.dtype == np.int64 else divisor
+        ours, theirs = pyseq.tensor(values), torch.tensor(values)
+        for name, call in ROUNDED_DIVISIONS.items():
+            if name == "trunc" and values.dtype == np.int64 and d == -1:
+                continue  # torch.div(INT64_MIN, -1, rounding_mode="trunc") traps (SIGFPE) in torch itself
+            try:
+                expected = call(torch, theirs, d).numpy()
+            except RuntimeError:  # an integer divided by zero
+                with pytest.raises(RuntimeError, match="division by zero"):
+                    call(pyseq, ours, d)
+                continue
+            got = call(pyseq, ours, d).numpy()
+            np.testing.assert_array_equal(got, expected)
+            signed = ~np.isnan(expected)  # signed zeros alike (a NaN's sign bit means nothing)
+            np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
+
+
+def test_integer_division_by_zero_raises():
+    with pytest.raises(RuntimeError, match="division by zero"):
+        pyseq.tensor([5, 6]) % pyseq.tensor([2, 0])
+    with pytest.raises(RuntimeError, match="division by zero"):
+        pyseq.tensor([5]) // 0
+    assert np.isnan((pyseq.tensor([5.0]) % 0.0).item())
+
+
+def test_bitwise_and_logical_ops_match_torch():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([0, 3, -6, 12, 7]), np.array([5, 1, 3, -12, 7])
+    for x, y in ((a, b), (a > 0, b > 2), (a > 0, b)):
+        for call in (lambda m, p, q: p & q, lambda m, p, q: p | q, lambda m, p, q: p ^ q, lambda m, p, q: p & True,
+                     lambda m, p, q: 6 | q, lambda m, p, q: m.logical_and(p, q), lambda m, p, q: m.logical_or(p, q),
+                     lambda m, p, q: m.logical_xor(p, q)):
+            expected = call(torch, torch.tensor(x), torch.tensor(y))
+            got = call(pyseq, pyseq.tensor(x), pyseq.tensor(y))
+            assert str(got.dtype) == str(expected.dtype).replace("torch", "pyseq")
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    with pytest.raises(TypeError, match="bool or integer"):
+        pyseq.tensor([1.5]) & pyseq.tensor([1])
+
+
+def test_floor_division_has_a_zero_gradient():
+    x = pyseq.tensor([1.5, -2.5], requires_grad=True)
+    ((x // 0.7) * 3 + x).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]

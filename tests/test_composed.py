@@ -115,3 +115,194 @@ def test_median_kthvalue_with_ties_and_nan_and_nan_to_num():
     np.testing.assert_array_equal(pyseq.tensor(y).nan_to_num(1.0, 2.0, -2.0).numpy(), [1.0, 2.0, -2.0, 1.5])
     with pytest.raises(IndexError, match="k \\(5\\) out of range for dim 1 of size 4"):
         pyseq.tensor(x).kthvalue(5, 1)
+
+
+# Math, products and shapes made of the core ops: float64 gradcheck and float32 parity (values and
+# gradients) on one (3, 4, 5) input.
+MORE_OPS = {
+    "prod": lambda m, x: x.prod(),
+    "prod dim": lambda m, x: m.prod(x, 1),
+    "prod keepdim": lambda m, x: x.prod(2, keepdim=True),
+    "prod with zeros": lambda m, x: (x * (x.abs() > 0.5)).prod(2),
+    "cumprod": lambda m, x: x.cumprod(2),
+    "cumprod with zeros": lambda m, x: m.cumprod(x * (x.abs() > 0.5), 1),
+    "logcumsumexp": lambda m, x: (x * 8).logcumsumexp(1),
+    "logaddexp": lambda m, x: m.logaddexp(x, x.flip(0) * 3),
+    "cummax": lambda m, x: x.cummax(1).values,
+    "cummin": lambda m, x: m.cummin(x, 2).values,
+    "diff": lambda m, x: x.diff(),
+    "diff n=2": lambda m, x: m.diff(x, 2, 1),
+    "diff prepend append": lambda m, x: m.diff(x, dim=0, prepend=x[:1], append=x[-1:]),
+    "nansum": lambda m, x: m.nansum(x.log(), 1),
+    "nanmean": lambda m, x: x.log().nanmean(),
+    "std_mean": lambda m, x: m.stack(m.std_mean(x, 1)),
+    "xlogy": lambda m, x: m.xlogy(x.clamp(min=0), x.abs()),
+    "lerp": lambda m, x: m.lerp(x, x * 2, 0.3),
+    "addcmul": lambda m, x: m.addcmul(x, x, x, value=0.5),
+    "addcdiv": lambda m, x: m.addcdiv(x, x, x.abs() + 1, value=2),
+    "logit": lambda m, x: x.sigmoid().logit(),
+    "logit eps": lambda m, x: x.sigmoid().logit(0.1),
+    "frac": lambda m, x: (x * 3).frac() * x,
+    "deg2rad": lambda m, x: x.deg2rad(),
+    "div trunc": lambda m, x: x.div(0.3, rounding_mode="trunc") * x,
+    "bmm": lambda m, x: m.bmm(x, x.transpose(1, 2)),
+    "mv": lambda m, x: m.mv(x[0], x[1, 1]),
+    "dot": lambda m, x: m.dot(x[0, 0], x[1, 1]),
+    "addmm": lambda m, x: m.addmm(x[0, :, :4], x[0], x[1].T, beta=0.5, alpha=2),
+    "baddbmm": lambda m, x: m.baddbmm(x[:, :, :4], x, x.transpose(1, 2), alpha=0.5),
+    "tensordot dims lists": lambda m, x: m.tensordot(x, x, dims=([1, 2], [1, 2])),
+    "tensordot int": lambda m, x: m.tensordot(x, x.permute(2, 1, 0), 1),
+    "kron": lambda m, x: m.kron(x[0, :2, :3], x[1, :3, :2]),
+    "einsum batched": lambda m, x: m.einsum("bij,bkj->bik", x, x),
+    "einsum heads": lambda m, x: m.einsum("bhqd,bhkd->bhqk", x.reshape(1, 3, 4, 5), x.reshape(1, 3, 4, 5)),
+    "einsum implicit": lambda m, x: m.einsum("bij,bjk", x, x.transpose(1, 2)),
+    "einsum ellipsis": lambda m, x: m.einsum("...ij,...kj->...ik", x, x),
+    "einsum ellipsis inside": lambda m, x: m.einsum("i...k,k->i...", x, x[0, 0]),
+    "einsum outer": lambda m, x: m.einsum("i,j->ij", x[0, 0], x[1, 1]),
+    "einsum sum all": lambda m, x: m.einsum("ijk->", x),
+    "einsum permute": lambda m, x: m.einsum("ijk->kji", x),
+    "einsum three": lambda m, x: m.einsum("ij,jk,kl->il", x[0], x[1].T, x[2]),
+    "einsum broadcast": lambda m, x: m.einsum("bij,jk->bik", x, x[0].T),
+    "einsum trace": lambda m, x: m.einsum("bii->b", x[:, :4, :4]),
+    "einsum diagonal": lambda m, x: m.einsum("ii->i", x[0, :4, :4]),
+    "einsum list": lambda m, x: m.einsum("ij,ij->i", [x[0], x[1]]),
+    "diagonal": lambda m, x: x.diagonal(),
+    "diagonal offset": lambda m, x: m.diagonal(x, 1, 1, 2),
+    "diagonal below": lambda m, x: x.diagonal(-2, 2, 0),
+    "diag of vector": lambda m, x: m.diag(x[0, 0], 1),
+    "diag below": lambda m, x: m.diag(x[0, 0], -2),
+    "diag of matrix": lambda m, x: m.diag(x[0], 1),
+    "trace": lambda m, x: x[0].trace(),
+    "tile": lambda m, x: x.tile((2, 1)),
+    "repeat_interleave": lambda m, x: x.repeat_interleave(2, dim=1),
+    "repeat_interleave counts": lambda m, x: x.repeat_interleave(m.tensor([2, 0, 1, 3]), dim=1),
+    "repeat_interleave flat": lambda m, x: m.repeat_interleave(x[0, 0], 3),
+    "hstack": lambda m, x: m.hstack([x[0], x[1]]),
+    "vstack": lambda m, x: m.vstack([x[0, 0], x[1, 1]]),
+    "dstack": lambda m, x: m.dstack([x[0], x[1]]),
+    "column_stack": lambda m, x: m.column_stack([x[0, 0], x[1, 1]]),
+    "tensor_split": lambda m, x: m.cat([t * (i + 1) for i, t in enumerate(x.tensor_split(3, dim=2))], 2),
+    "tensor_split indices": lambda m, x: m.cat(m.tensor_split(x, [1, 3], 1)[::-1], 1),
+    "unflatten": lambda m, x: x.unflatten(1, (2, 2)),
+    "rot90": lambda m, x: x.rot90(1, (1, 2)),
+    "rot90 three": lambda m, x: m.rot90(x, 3, (0, 2)),
+    "rot90 back": lambda m, x: x.rot90(-1, (1, 2)),
+    "fliplr": lambda m, x: x.fliplr(),
+    "flipud": lambda m, x: x.flipud(),
+    "meshgrid xy": lambda m, x: m.stack(m.meshgrid(x[0, 0], x[1, 1, :3], indexing="xy")),
+    "cartesian_prod": lambda m, x: m.cartesian_prod(x[0, 0, :2], x[1, 1, :3]),
+    "max of two": lambda m, x: m.max(x, x.flip(0)),
+    "min of two": lambda m, x: m.min(x, x.flip(1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_OPS))
+def test_more_composed_ops(op, name):
+    op.check(MORE_OPS[name], [(3, 4, 5)])
+
+
+INTEGER_OPS = {
+    "prod": lambda m, x: x.prod(1),
+    "prod of bool": lambda m, x: (x > -4).prod(1),
+    "cumprod": lambda m, x: x.cumprod(0),
+    "diff": lambda m, x: x.diff(),
+    "diff of bool": lambda m, x: (x > 0).diff(),
+    "cummax indices (ties: the latest)": lambda m, x: x.cummax(1).indices,
+    "cummin": lambda m, x: m.stack(m.cummin(x, 0)),
+    "unique": lambda m, x: m.stack([m.unique(x, return_counts=True)[1], m.unique(x)]),
+    "unique inverse": lambda m, x: m.unique(x, return_inverse=True)[1],
+    "unique dim": lambda m, x: m.unique(x[:, :2] % 2, dim=0),
+    "bincount": lambda m, x: m.bincount(x.reshape(-1) + 5, minlength=12),
+    "bincount weights": lambda m, x: m.bincount(x[0] + 5, x[1] * 0.5),
+    "isclose": lambda m, x: m.isclose(x * 1.0, x * 1.0 + 1e-9),
+    "triu_indices": lambda m, x: m.triu_indices(4, 5, 1),
+    "tril_indices": lambda m, x: m.tril_indices(5, 3, -1),
+    "searchsorted": lambda m, x: m.searchsorted(m.arange(10) * 1.0, x * 1.5),
+    "searchsorted right": lambda m, x: m.searchsorted(m.arange(10), x, right=True),
+    "searchsorted rows": lambda m, x: m.searchsorted(x.sort(1).values, x[:, :2].contiguous()),
+    "bucketize": lambda m, x: m.bucketize(x, m.arange(-3, 3)),
+    "bucketize right": lambda m, x: m.bucketize(x, m.arange(-3, 3), right=True),
+    "histc": lambda m, x: m.histc(x * 1.0, 5, -3, 3),
+    "histc of the range": lambda m, x: m.histc(x * 1.0, 4),
+    "zeros_like dtype": lambda m, x: m.zeros_like(x, dtype=m.float64),
+    "full_like": lambda m, x: m.full_like(x, 2.5, dtype=m.float32),
+    "new_zeros": lambda m, x: x.new_zeros((2, 3)),
+    "new_ones": lambda m, x: x.new_ones(2, 3),
+    "new_full": lambda m, x: x.new_full((2,), 7),
+    "new_tensor": lambda m, x: x.new_tensor([1, 2]),
+    "type_as": lambda m, x: x.type_as(x * 1.5),
+    "view_as": lambda m, x: x.reshape(-1).view_as(x),
+    "expand_as": lambda m, x: x[:1].expand_as(x),
+    "clip": lambda m, x: x.clip(-1, 2),
+    "clamp_min": lambda m, x: x.clamp_min(0),
+    "remainder": lambda m, x: m.remainder(x, -3),
+    "div floor": lambda m, x: m.div(x, 4, rounding_mode="floor"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_OPS))
+def test_integer_and_counting_ops_match_torch(name):
+    x = np.random.default_rng(0).integers(-5, 6, (4, 6))
+    got, expected = INTEGER_OPS[name](pyseq, pyseq.tensor(x)), INTEGER_OPS[name](torch, torch.tensor(x))
+    assert str(got.dtype) == str(expected.dtype).replace("torch", "pyseq")
+    np.testing.assert_allclose(got.numpy(), expected.numpy())
+
+
+def test_predicates_and_sizes_match_torch():
+    x = np.array([[1.0, 2.0], [3.0, np.nan]])
+    for name in ("allclose", "equal"):
+        for other in (x, x + 1e-9, x + 1e-3):
+            assert getattr(pyseq, name)(pyseq.tensor(x), pyseq.tensor(other)) is \
+                getattr(torch, name)(torch.tensor(x), torch.tensor(other))
+    assert pyseq.allclose(pyseq.tensor(x), pyseq.tensor(x), equal_nan=True)
+    t = pyseq.zeros((2, 3), dtype=pyseq.float32)
+    assert (t.element_size(), t.itemsize, t.nbytes, t.is_floating_point()) == (4, 4, 24, True)
+    assert not pyseq.zeros(2, dtype=pyseq.int64).is_floating_point()
+
+
+def test_random_sampling_ops_follow_the_generator_and_their_distributions():
+    pyseq.manual_seed(3)
+    perm = pyseq.randperm(50)
+    assert sorted(perm.tolist()) == list(range(50)) and perm.dtype == pyseq.int64
+    pyseq.manual_seed(3)
+    assert pyseq.randperm(50).tolist() == perm.tolist()
+    weights = pyseq.tensor([[0.0, 1.0, 3.0, 0.0], [5.0, 0.0, 0.0, 5.0]])
+    draws = pyseq.multinomial(weights, 4000, replacement=True).numpy()
+    assert set(np.unique(draws[0])) == {1, 2} and set(np.unique(draws[1])) == {0, 3}
+    assert abs((draws[0] == 2).mean() - 0.75) < 0.03
+    picks = pyseq.multinomial(weights, 2).numpy()  # without replacement: each nonzero category once
+    assert sorted(picks[0]) == [1, 2] and sorted(picks[1]) == [0, 3]
+    firsts = [pyseq.multinomial(pyseq.tensor([1.0, 3.0]), 1).item() for _ in range(2000)]
+    assert abs(np.mean(firsts) - 0.75) < 0.04
+    with pytest.raises(ValueError, match="without replacement"):
+        pyseq.multinomial(weights, 3)
+    with pytest.raises(ValueError, match="non-negative"):
+        pyseq.multinomial(pyseq.tensor([1.0, -1.0]), 1)
+    coins = pyseq.bernoulli(pyseq.full((4000,), 0.3))
+    assert coins.dtype == pyseq.float32 and abs(coins.mean().item() - 0.3) < 0.03
+    like = pyseq.rand_like(pyseq.zeros((3, 2), dtype=pyseq.float64))
+    assert like.shape == (3, 2) and like.dtype == pyseq.float64
+    ints = pyseq.randint_like(pyseq.zeros(1000), 3, 6)
+    assert set(np.unique(ints.numpy())) == {3.0, 4.0, 5.0}
+
+
+def test_einsum_and_friends_refuse_bad_input():
+    x = pyseq.zeros((2, 3))
+    with pytest.raises(ValueError, match="names 2 operands"):
+        pyseq.einsum("ij,jk->ik", x)
+    with pytest.raises(ValueError, match="do not fit"):
+        pyseq.einsum("ijk->i", x)
+    with pytest.raises(ValueError, match="has size 2 in one operand and 3"):
+        pyseq.einsum("ij,ij->i", x, x.T)
+    with pytest.raises(ValueError, match="output subscript"):
+        pyseq.einsum("ij->k", x)
+    with pytest.raises(ValueError, match="bad subscripts"):
+        pyseq.einsum("i1->i", x)
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        pyseq.bmm(pyseq.zeros((2, 3, 4)), pyseq.zeros((3, 4, 5)))
+    with pytest.raises(ValueError, match="contracted dims differ"):
+        pyseq.tensordot(x, x, 1)
+    with pytest.raises(ValueError, match="1-d int64"):
+        pyseq.bincount(x)
+    with pytest.raises(ValueError, match="rounding_mode"):
+        pyseq.div(x, 2, rounding_mode="round")

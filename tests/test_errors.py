@@ -716,6 +716,23 @@ FUNCS = {
     "narrow": ["T", "I", "I", "I"], "select": ["T", "I", "I"], "tensor": ["DATA", "DT", "B"], "from_numpy": ["ARR"],
     "zeros": ["S"], "ones": ["S"], "empty": ["S"], "rand": ["S"], "randn": ["S"], "full": ["S", "N"],
     "arange": ["N", "N", "N"], "eye": ["I", "I"], "randint": ["I", "I", "S"],
+    **{n: ["T"] for n in ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
+                          "exp2", "reciprocal", "square", "frac", "deg2rad", "rad2deg", "fliplr", "flipud", "trace",
+                          "rand_like", "randn_like", "unique"]},
+    **{n: ["T", "TN"] for n in ["atan2", "hypot", "remainder", "fmod", "floor_divide", "bitwise_and", "bitwise_or",
+                                "bitwise_xor", "logical_and", "logical_or", "logical_xor", "logaddexp", "xlogy",
+                                "isclose", "allclose", "equal", "searchsorted"]},
+    **{n: ["T", "T"] for n in ["bmm", "mv", "dot", "kron", "cartesian_prod"]},
+    **{n: ["T", "T", "T"] for n in ["addmm", "baddbmm", "addcmul", "addcdiv", "lerp"]},
+    **{n: ["L"] for n in ["hstack", "vstack", "dstack", "column_stack", "meshgrid"]},
+    "prod": ["T", "I?", "B"], "cumprod": ["T", "I"], "logcumsumexp": ["T", "I"], "cummax": ["T", "I"],
+    "cummin": ["T", "I"], "diff": ["T", "I", "I"], "nansum": ["T", "D", "B"], "nanmean": ["T", "D", "B"],
+    "std_mean": ["T", "D"], "logit": ["T", "N"], "diagonal": ["T", "I", "I", "I"], "diag": ["T", "I"],
+    "tile": ["T", "S"], "repeat_interleave": ["T", "TN", "I?"], "tensor_split": ["T", "I", "I"],
+    "unflatten": ["T", "I", "S"], "rot90": ["T", "I", "S"], "bincount": ["X", "T", "I"], "histc": ["T", "I", "N", "N"],
+    "bucketize": ["TN", "T"], "einsum": ["STR", "T", "T"], "tensordot": ["T", "T", "I"],
+    "triu_indices": ["I", "I", "I"], "tril_indices": ["I", "I", "I"], "full_like": ["T", "N"],
+    "randint_like": ["T", "I", "I"], "randperm": ["I"], "bernoulli": ["T", "N"], "multinomial": ["T", "I", "B"],
 }
 METHODS = {
     "view": ["*S"], "reshape": ["*S"], "expand": ["*S"], "permute": ["*S"], "transpose": ["I", "I"],
@@ -732,6 +749,12 @@ METHODS = {
     "var": ["D", "B", "B"], "logsumexp": ["D", "B"], "pow": ["TN"], "float": [], "long": [], "bool": [],
     "stride": [], "storage_offset": [], "is_contiguous": [], "data_ptr": [], "__repr__": [], "__array__": [],
     "T": None, "grad": None, "shape": None, "grad_fn": None, "is_leaf": None,
+    "prod": ["I?", "B"], "cumprod": ["I"], "diff": ["I", "I"], "new_zeros": ["S"], "new_full": ["S", "N"],
+    "new_tensor": ["DATA"], "type_as": ["T"], "view_as": ["T"], "expand_as": ["T"], "reshape_as": ["T"],
+    "__mod__": ["TN"], "__rmod__": ["TN"], "__floordiv__": ["TN"], "__rfloordiv__": ["TN"], "__and__": ["TN"],
+    "__or__": ["TN"], "__xor__": ["TN"], "__rand__": ["TN"], "diagonal": ["I", "I", "I"],
+    "repeat_interleave": ["TN", "I?"], "unflatten": ["I", "S"], "multinomial": ["I", "B"], "element_size": [],
+    "clip": ["N", "N"], "is_floating_point": [], "nbytes": None,
 }
 def make_call():
     if rnd.random() < 0.45:

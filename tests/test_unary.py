@@ -41,6 +41,20 @@ UNARY = {
     "ceil": (lambda m, x: m.ceil(x) * x, (-1.9, -1.1)),
     "round": (lambda m, x: m.round(x) * x, (0.6, 1.4)),
     "trunc": (lambda m, x: m.trunc(x) * x, (-2.9, -2.1)),
+    "tan": (lambda m, x: m.tan(x), (-1.4, 1.4)),
+    "asin": (lambda m, x: m.asin(x), (-0.9, 0.9)),
+    "acos": (lambda m, x: m.acos(x), (-0.9, 0.9)),
+    "atan": (lambda m, x: m.atan(x), (-4, 4)),
+    "sinh": (lambda m, x: m.sinh(x), (-3, 3)),
+    "cosh": (lambda m, x: m.cosh(x), (-3, 3)),
+    "asinh": (lambda m, x: m.asinh(x), (-4, 4)),
+    "acosh": (lambda m, x: m.acosh(x), (1.1, 4)),
+    "atanh": (lambda m, x: m.atanh(x), (-0.9, 0.9)),
+    "log2": (lambda m, x: m.log2(x), (0.1, 4)),
+    "log10": (lambda m, x: m.log10(x), (0.1, 4)),
+    "exp2": (lambda m, x: m.exp2(x), (-3, 3)),
+    "reciprocal": (lambda m, x: m.reciprocal(x), (0.2, 3)),
+    "square": (lambda m, x: m.square(x), (-2, 2)),
 }
 
 

@@ -34,8 +34,11 @@ py::object values_indices(const Tensor& values, const Tensor& indices) {
   return result_type(values, indices);
 }
 
-// max/min: over all elements without dim, else a (values, indices) named tuple.
+// max/min: over all elements without dim, else a (values, indices) named tuple; with a tensor in
+// place of dim, the elementwise maximum / minimum of the two (pyseq/_composed.py).
 py::object extremum(const Tensor& t, py::object dim, bool keepdim, bool is_max) {
+  if (py::isinstance<Tensor>(dim))
+    return py::module_::import("pyseq._composed").attr(is_max ? "maximum" : "minimum")(t, dim);
   if (dim.is_none()) {
     Tensor out;
     {
@@ -71,12 +74,19 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
       {"ne", &ne, "__ne__", nullptr},        {"lt", &lt, "__lt__", nullptr},
       {"le", &le, "__le__", nullptr},        {"gt", &gt, "__gt__", nullptr},
       {"ge", &ge, "__ge__", nullptr},        {"matmul", &matmul, "__matmul__", "__rmatmul__"},
+      {"remainder", &remainder, "__mod__", "__rmod__"},
+      {"floor_divide", &floor_divide, "__floordiv__", "__rfloordiv__"},
+      {"bitwise_and", &bitwise_and, "__and__", "__rand__"},
+      {"bitwise_or", &bitwise_or, "__or__", "__ror__"},
+      {"bitwise_xor", &bitwise_xor, "__xor__", "__rxor__"},
+      {"atan2", &atan2, nullptr, nullptr},   {"hypot", &hypot, nullptr, nullptr},
+      {"fmod", &fmod, nullptr, nullptr},
   };
   for (const BinaryDef& d : binaries) {
     auto fn = [op = d.op, name = d.name](py::handle a, py::handle b) { return binary(op, a, b, name); };
     m.def(d.name, fn, py::arg("input"), py::arg("other"));
     cls.def(d.name, fn, py::arg("other"));
-    cls.def(d.dunder, fn, py::is_operator());
+    if (d.dunder) cls.def(d.dunder, fn, py::is_operator());
     if (d.rdunder)
       cls.def(d.rdunder, [op = d.op, name = d.name](py::handle self, py::handle other) {
         return binary(op, other, self, name);
@@ -96,7 +106,10 @@ void init_ops(py::module_& m, py::class_<Tensor>& cls) {
       {"exp", &exp}, {"log", &log}, {"sqrt", &sqrt}, {"rsqrt", &rsqrt}, {"abs", &abs}, {"sign", &sign},
       {"sin", &sin}, {"cos", &cos}, {"tanh", &tanh}, {"sigmoid", &sigmoid}, {"relu", &relu},
       {"log1p", &log1p}, {"expm1", &expm1}, {"erf", &erf}, {"floor", &floor}, {"ceil", &ceil},
-      {"round", &round}, {"trunc", &trunc},
+      {"round", &round}, {"trunc", &trunc}, {"tan", &tan}, {"asin", &asin}, {"acos", &acos},
+      {"atan", &atan}, {"sinh", &sinh}, {"cosh", &cosh}, {"asinh", &asinh}, {"acosh", &acosh},
+      {"atanh", &atanh}, {"log2", &log2}, {"log10", &log10}, {"exp2", &exp2}, {"reciprocal", &reciprocal},
+      {"square", &square},
   };
   for (const auto& [name, op] : unaries) def_both(m, cls, name, op, release);
   def_both(m, cls, "leaky_relu", &leaky_relu, py::arg("negative_slope") = 0.01, release);

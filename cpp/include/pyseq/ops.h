@@ -86,6 +86,14 @@ Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);  // true division: integers give float32
 Tensor pow(const Tensor& a, const Tensor& b);
+Tensor atan2(const Tensor& a, const Tensor& b);  // atan2 and hypot give floats
+Tensor hypot(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Tensor& b);  // Python's %: the sign of b
+Tensor fmod(const Tensor& a, const Tensor& b);       // C's %: the sign of a
+Tensor floor_divide(const Tensor& a, const Tensor& b);  // //: the quotient rounded down
+Tensor bitwise_and(const Tensor& a, const Tensor& b);  // & | ^: logical for bool, bitwise for int64
+Tensor bitwise_or(const Tensor& a, const Tensor& b);
+Tensor bitwise_xor(const Tensor& a, const Tensor& b);
 Tensor neg(const Tensor& t);
 
 // --- unary math ---
@@ -105,6 +113,20 @@ Tensor sign(const Tensor& t);
 Tensor sin(const Tensor& t);
 Tensor cos(const Tensor& t);
 Tensor tanh(const Tensor& t);
+Tensor tan(const Tensor& t);
+Tensor asin(const Tensor& t);
+Tensor acos(const Tensor& t);
+Tensor atan(const Tensor& t);
+Tensor sinh(const Tensor& t);
+Tensor cosh(const Tensor& t);
+Tensor asinh(const Tensor& t);
+Tensor acosh(const Tensor& t);
+Tensor atanh(const Tensor& t);
+Tensor log2(const Tensor& t);
+Tensor log10(const Tensor& t);
+Tensor exp2(const Tensor& t);
+Tensor reciprocal(const Tensor& t);  // 1 / x (integers give float32)
+Tensor square(const Tensor& t);  // x * x (integers stay integers)
 Tensor sigmoid(const Tensor& t);
 Tensor relu(const Tensor& t);
 Tensor leaky_relu(const Tensor& t, double negative_slope = 0.01);

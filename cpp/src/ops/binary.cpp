@@ -1,5 +1,6 @@
 // Arithmetic with broadcasting and type promotion: + - * / ** and their in-place forms.
 #include <cmath>
+#include <type_traits>
 
 #include "../kernels/cpu/loops.h"
 #include "dispatch.h"
@@ -223,5 +224,167 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   }
   return out;
 }
+
+}  // namespace pyseq
+
+namespace pyseq {
+namespace {
+
+// atan2, hypot, remainder, fmod and floor division, each with PyTorch's rounding and gradients.
+// Integers stay integers (but for atan2 and hypot); division by an integer zero is an error.
+enum class MathOp { Atan2, Hypot, Remainder, Fmod, FloorDivide };
+
+const char* math_name(MathOp op) {
+  switch (op) {
+    case MathOp::Atan2: return "atan2";
+    case MathOp::Hypot: return "hypot";
+    case MathOp::Remainder: return "remainder";
+    case MathOp::Fmod: return "fmod";
+    case MathOp::FloorDivide: return "floor_divide";
+  }
+  return "?";
+}
+
+template <class T>
+T floor_div(T x, T y) {
+  if constexpr (std::is_integral_v<T>) {
+    if (y == -1) return wrapping_neg(x);  // INT64_MIN / -1 would trap
+    const T q = x / y;
+    return (x % y != 0 && (x < 0) != (y < 0)) ? q - 1 : q;
+  } else {  // the rounded quotient corrected from fmod, as PyTorch's div_floor
+    if (y == 0) return x / y;
+    const T mod = std::fmod(x, y);
+    T div = (x - mod) / y;
+    if (mod != 0 && (y < 0) != (mod < 0)) div -= 1;
+    if (div == 0) return std::copysign(T(0), x / y);
+    const T fl = std::floor(div);
+    return div - fl > T(0.5) ? fl + 1 : fl;
+  }
+}
+
+template <class T>
+T math_f(MathOp op, T x, T y) {
+  switch (op) {
+    case MathOp::Atan2:
+      if constexpr (std::is_floating_point_v<T>) return std::atan2(x, y);
+      break;
+    case MathOp::Hypot:
+      if constexpr (std::is_floating_point_v<T>) return std::hypot(x, y);
+      break;
+    case MathOp::Remainder: {  // the sign of y, as Python's %
+      if constexpr (std::is_integral_v<T>) {
+        if (y == -1) return 0;
+        const T r = x % y;
+        return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+      } else {
+        const T r = std::fmod(x, y);
+        return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+      }
+    }
+    case MathOp::Fmod:  // the sign of x, as C's %
+      if constexpr (std::is_integral_v<T>) return y == -1 ? T(0) : x % y;
+      else return std::fmod(x, y);
+    case MathOp::FloorDivide: return floor_div(x, y);
+  }
+  return T(0);
+}
+
+// d atan2(a, b) = (b da - a db) / (a^2 + b^2); d hypot = (a da + b db) / hypot; d remainder =
+// da - floor(a / b) db; d fmod = da - trunc(a / b) db; floor division: 0 (as PyTorch).
+struct MathBackward final : Node {
+  MathOp op;
+  bool need_a, need_b;
+  SavedTensor a, b, out;
+  MathBackward(MathOp op, bool need_a, bool need_b)
+      : Node(std::string(op == MathOp::Atan2       ? "Atan2"
+                         : op == MathOp::Hypot     ? "Hypot"
+                         : op == MathOp::Remainder ? "Remainder"
+                         : op == MathOp::Fmod      ? "Fmod"
+                                                   : "FloorDivide") + "Backward"),
+        op(op), need_a(need_a), need_b(need_b) {}
+
+  std::vector<Tensor> backward(const std::vector<Tensor>& grads) override {
+    const Tensor &g = grads[0], &x = a.get(), &y = b.get();
+    Tensor ga, gb;
+    switch (op) {
+      case MathOp::Atan2: {
+        const Tensor r2 = x * x + y * y;
+        if (need_a) ga = g * y / r2;
+        if (need_b) gb = -g * x / r2;
+        break;
+      }
+      case MathOp::Hypot:
+        if (need_a) ga = g * x / out.get();
+        if (need_b) gb = g * y / out.get();
+        break;
+      case MathOp::Remainder:
+      case MathOp::Fmod:
+        if (need_a) ga = g;
+        if (need_b) gb = -g * (op == MathOp::Remainder ? floor_divide(x, y) : trunc(x / y));
+        break;
+      case MathOp::FloorDivide:
+        if (need_a) ga = zeros_like(g);
+        if (need_b) gb = zeros_like(g);
+        break;
+    }
+    return {ga.defined() ? sum_to(ga, x.shape()) : ga, gb.defined() ? sum_to(gb, y.shape()) : gb};
+  }
+  void release() override { free_saved(a, b, out); }
+};
+
+Tensor binary_math(MathOp op, const Tensor& a, const Tensor& b) {
+  const char* name = math_name(op);
+  DType dt = result_type(a, b);
+  PYSEQ_CHECK(dt != DType::Bool || op == MathOp::Atan2 || op == MathOp::Hypot, TypeError, name,
+              ": not supported for two bool tensors");
+  if (dt == DType::Bool) dt = DType::Float32;
+  if (!is_floating(dt) && (op == MathOp::Atan2 || op == MathOp::Hypot)) dt = DType::Float32;
+  const Tensor x = detail::cast(a, dt), y = detail::cast(b, dt);
+  if (!is_floating(dt) && y.numel() > 0) {
+    NoGradGuard no_grad;
+    PYSEQ_CHECK(sum(eq(y, scalar_tensor(0.0, dt))).item<int64_t>() == 0, RuntimeError, name,
+                ": integer division by zero (ZeroDivisionError)");
+  }
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
+  PYSEQ_DISPATCH(NUMERIC, out.device(), dt, name,
+                 { dev::map2<T, T, T>(out, x, y, [op](T u, T v) { return math_f(op, u, v); }); });
+  if (needs_grad(a, b) && is_floating(dt)) {
+    auto node = std::make_shared<MathBackward>(op, a.requires_grad(), b.requires_grad());
+    node->a = x;
+    node->b = y;
+    if (op == MathOp::Hypot) node->out = out;
+    record(node, {a, b}, {out});
+  }
+  return out;
+}
+
+// &, |, ^ of two bool tensors (logical) or integer tensors (bitwise); a bool and an integer give
+// the integer type.
+enum class BitOp { And, Or, Xor };
+
+Tensor bitwise(BitOp op, const Tensor& a, const Tensor& b, const char* name) {
+  const DType dt = result_type(a, b);
+  PYSEQ_CHECK(!is_floating(dt), TypeError, name, ": expected bool or integer tensors, got ", a.dtype(), " and ",
+              b.dtype());
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape()), dt);
+  PYSEQ_DISPATCH(ALL, out.device(), dt, name, {
+    if constexpr (!std::is_floating_point_v<T>)
+      dev::map2<T, T, T>(out, detail::cast(a, dt), detail::cast(b, dt), [op](T x, T y) {
+        return static_cast<T>(op == BitOp::And ? (x & y) : op == BitOp::Or ? (x | y) : (x ^ y));
+      });
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor atan2(const Tensor& a, const Tensor& b) { return binary_math(MathOp::Atan2, a, b); }
+Tensor hypot(const Tensor& a, const Tensor& b) { return binary_math(MathOp::Hypot, a, b); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return binary_math(MathOp::Remainder, a, b); }
+Tensor fmod(const Tensor& a, const Tensor& b) { return binary_math(MathOp::Fmod, a, b); }
+Tensor floor_divide(const Tensor& a, const Tensor& b) { return binary_math(MathOp::FloorDivide, a, b); }
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { return bitwise(BitOp::And, a, b, "bitwise_and"); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { return bitwise(BitOp::Or, a, b, "bitwise_or"); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return bitwise(BitOp::Xor, a, b, "bitwise_xor"); }
 
 }  // namespace pyseq

@@ -123,6 +123,76 @@ struct Erf {
   template <class T> T f(T x) const { return std::erf(x); }
   template <class T> T df(T x, T) const { return T(M_2_SQRTPI) * std::exp(-x * x); }
 };
+struct Tan {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::tan(x); }
+  template <class T> T df(T, T y) const { return T(1) + y * y; }
+};
+struct Asin {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::asin(x); }
+  template <class T> T df(T x, T) const { return T(1) / std::sqrt(T(1) - x * x); }
+};
+struct Acos {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::acos(x); }
+  template <class T> T df(T x, T) const { return T(-1) / std::sqrt(T(1) - x * x); }
+};
+struct Atan {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::atan(x); }
+  template <class T> T df(T x, T) const { return T(1) / (T(1) + x * x); }
+};
+struct Sinh {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::sinh(x); }
+  template <class T> T df(T x, T) const { return std::cosh(x); }
+};
+struct Cosh {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::cosh(x); }
+  template <class T> T df(T x, T) const { return std::sinh(x); }
+};
+struct Asinh {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::asinh(x); }
+  template <class T> T df(T x, T) const { return T(1) / std::sqrt(x * x + T(1)); }
+};
+struct Acosh {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::acosh(x); }
+  template <class T> T df(T x, T) const { return T(1) / std::sqrt((x - T(1)) * (x + T(1))); }
+};
+struct Atanh {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::atanh(x); }
+  template <class T> T df(T x, T) const { return T(1) / (T(1) - x * x); }
+};
+struct Log2 {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::log2(x); }
+  template <class T> T df(T x, T) const { return T(1) / (x * T(M_LN2)); }
+};
+struct Log10 {
+  static constexpr bool kIntegral = false, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return std::log10(x); }
+  template <class T> T df(T x, T) const { return T(1) / (x * T(M_LN10)); }
+};
+struct Exp2 {
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return std::exp2(x); }
+  template <class T> T df(T, T y) const { return y * T(M_LN2); }
+};
+struct Reciprocal {  // 1 / x; integers give float32, as PyTorch
+  static constexpr bool kIntegral = false, kUsesX = false, kUsesY = true;
+  template <class T> T f(T x) const { return T(1) / x; }
+  template <class T> T df(T, T y) const { return -y * y; }
+};
+struct Square {
+  static constexpr bool kIntegral = true, kUsesX = true, kUsesY = false;
+  template <class T> T f(T x) const { return wrapping_mul(x, x); }
+  template <class T> T df(T x, T) const { return T(2) * x; }
+};
 // Rounding to an integer value (integers pass unchanged); the derivative is 0 almost everywhere.
 // round: to the nearest, halves to even (the default rounding mode), as PyTorch.
 template <int Mode>  // 0 floor, 1 ceil, 2 round, 3 trunc
@@ -249,6 +319,20 @@ Tensor floor(const Tensor& t) { return unary(t, "floor", Rounding<0>{}); }
 Tensor ceil(const Tensor& t) { return unary(t, "ceil", Rounding<1>{}); }
 Tensor round(const Tensor& t) { return unary(t, "round", Rounding<2>{}); }
 Tensor trunc(const Tensor& t) { return unary(t, "trunc", Rounding<3>{}); }
+Tensor tan(const Tensor& t) { return unary(t, "tan", Tan{}); }
+Tensor asin(const Tensor& t) { return unary(t, "asin", Asin{}); }
+Tensor acos(const Tensor& t) { return unary(t, "acos", Acos{}); }
+Tensor atan(const Tensor& t) { return unary(t, "atan", Atan{}); }
+Tensor sinh(const Tensor& t) { return unary(t, "sinh", Sinh{}); }
+Tensor cosh(const Tensor& t) { return unary(t, "cosh", Cosh{}); }
+Tensor asinh(const Tensor& t) { return unary(t, "asinh", Asinh{}); }
+Tensor acosh(const Tensor& t) { return unary(t, "acosh", Acosh{}); }
+Tensor atanh(const Tensor& t) { return unary(t, "atanh", Atanh{}); }
+Tensor log2(const Tensor& t) { return unary(t, "log2", Log2{}); }
+Tensor log10(const Tensor& t) { return unary(t, "log10", Log10{}); }
+Tensor exp2(const Tensor& t) { return unary(t, "exp2", Exp2{}); }
+Tensor reciprocal(const Tensor& t) { return unary(t, "reciprocal", Reciprocal{}); }
+Tensor square(const Tensor& t) { return unary(t, "square", Square{}); }
 Tensor abs(const Tensor& t) { return unary(t, "abs", Abs{}); }
 Tensor sign(const Tensor& t) { return unary(t, "sign", Sign{}); }
 Tensor neg(const Tensor& t) { return unary(t, "neg", Neg{}); }
