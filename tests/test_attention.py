@@ -200,6 +200,32 @@ def test_fused_matches_the_plain_path_on_random_sizes():
                                    err_msg=f"B={B} H={H} Tq={Tq} Tk={Tk} d={d} dv={dv} causal={causal}")
 
 
+@pytest.mark.parametrize("mask_shape", [(5, 7), (3, 5, 7), (2, 1, 1, 7)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_float_mask_that_requires_grad_gets_its_gradient_as_torch(mask_shape, causal):
+    # a learned bias (relative positions, ALiBi): the fused kernel would drop its gradient, the plain path keeps it
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(len(mask_shape) + 3 * causal)
+    arrays = [rng.standard_normal((2, 3) + s) for s in ((5, 4), (7, 4), (7, 6))] + [rng.standard_normal(mask_shape)]
+    ours = [pyseq.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = F.scaled_dot_product_attention(*ours[:3], attn_mask=ours[3], is_causal=causal)
+    mask = theirs[3].masked_fill(~torch.ones(5, 7, dtype=torch.bool).tril(), float("-inf")) if causal else theirs[3]
+    ref = torch.nn.functional.scaled_dot_product_attention(*theirs[:3], attn_mask=mask)
+    g = rng.standard_normal(tuple(ref.shape))
+    out.backward(pyseq.tensor(g))
+    ref.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for name, a, b in zip(["q", "k", "v", "mask"], ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"d{name}")
+    # with dropout: the weights are dropped (the output changes) and the mask still gets its gradient
+    ours[3].grad = None
+    dropped = F.scaled_dot_product_attention(*ours[:3], attn_mask=ours[3], dropout_p=0.5, is_causal=causal)
+    assert not np.allclose(dropped.detach().numpy(), out.detach().numpy())
+    dropped.sum().backward()
+    assert ours[3].grad.shape == mask_shape
+
+
 @pytest.mark.parametrize("Tq,Tk", [(1, 37), (5, 70), (3, 3)])
 def test_without_grad_a_kv_cache_prefix_is_read_in_place_and_matches_torch(Tq, Tk):
     # a preallocated (B, H, T_max, d) cache; attention reads its first Tk rows through a view

@@ -89,6 +89,43 @@ def test_multihead_attention_unbatched_and_causal():
     np.testing.assert_allclose(out_mask.detach().numpy(), out_causal.detach().numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("make,call", [
+    (lambda lib: lib.MultiheadAttention(8, 2), lambda m, x, mask: m(x, x, x, attn_mask=mask)[0]),
+    (lambda lib: lib.MultiheadAttention(8, 2), lambda m, x, mask: m(x, x, x, attn_mask=mask, need_weights=False)[0]),
+    (lambda lib: lib.TransformerEncoderLayer(8, 2, 16, dropout=0.0), lambda m, x, mask: m(x, src_mask=mask)),
+    (lambda lib: lib.TransformerDecoderLayer(8, 2, 16, dropout=0.0),
+     lambda m, x, mask: m(x, x, tgt_mask=mask, memory_mask=mask)),
+], ids=["mha-weights", "mha-fused", "encoder-layer", "decoder-layer"])
+def test_a_learned_float_attn_mask_gets_its_gradient_as_torch(make, call):
+    # a bias added to the scores that is itself trained (relative positions, ALiBi), on both MHA paths
+    rng = np.random.default_rng(12)
+    theirs, ours = make(torch.nn).double(), make(nn).double()
+    _load(ours, theirs)
+    x, bias = rng.standard_normal((5, 3, 8)), rng.standard_normal((5, 5))
+    b_p, b_t = pyseq.tensor(bias, requires_grad=True), torch.tensor(bias, requires_grad=True)
+    out_p, out_t = call(ours, pyseq.tensor(x), b_p), call(theirs, torch.tensor(x), b_t)
+    np.testing.assert_allclose(out_p.detach().numpy(), out_t.detach().numpy(), rtol=1e-9, atol=1e-11)
+    out_p.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(b_p.grad.numpy(), b_t.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_multihead_attention_returns_the_weights_after_dropout_in_training():
+    # as torch: the returned weights are the dropped ones the output was made of (kept ones scaled by 1 / (1 - p))
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((5, 3, 8)).astype(np.float32)
+    for lib, module in ((pyseq, nn.MultiheadAttention(8, 2, dropout=0.5)),
+                        (torch, torch.nn.MultiheadAttention(8, 2, dropout=0.5))):
+        X = lib.tensor(x)
+        module.eval()
+        exact = module(X, X, X, average_attn_weights=False)[1].detach().numpy()
+        module.train()
+        dropped = module(X, X, X, average_attn_weights=False)[1].detach().numpy()
+        kept = dropped != 0
+        assert 0.3 < kept.mean() < 0.7, lib.__name__
+        np.testing.assert_allclose(dropped[kept], 2 * exact[kept], rtol=1e-6, err_msg=lib.__name__)
+
+
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("unbatched", [False, True])
 def test_multihead_self_attention_of_one_tensor(batch_first, unbatched):
@@ -143,6 +180,36 @@ def test_transformer_encoder_decoder_and_full_model_match_torch():
     _load(ours, theirs)
     _compare(ours, theirs, [rng.standard_normal((7, 2, 16)), rng.standard_normal((5, 2, 16))], dict(tgt_mask=mask_p),
              dict(tgt_mask=mask_t), rng=rng)
+
+
+def test_transformer_initialises_every_matrix_by_xavier_uniform_as_torch():
+    # torch.nn.Transformer's _reset_parameters: xavier_uniform_ on every parameter of dim > 1 (a layer
+    # built alone keeps Linear's default, bound 1 / sqrt(fan_in), in both)
+    theirs, ours = torch.nn.Transformer(32, 4, 1, 1, 64), nn.Transformer(32, 4, 1, 1, 64)
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        if p.dim() > 1:
+            bound = math.sqrt(6 / sum(p.shape))
+            for w in (p.detach().numpy(), theirs_params[name].detach().numpy()):
+                assert 0.97 * bound < np.abs(w).max() <= bound, name
+    layer = nn.TransformerEncoderLayer(32, 4, 64)
+    assert np.abs(layer.linear2.weight.detach().numpy()).max() <= 1 / math.sqrt(64)
+    # a custom encoder or decoder is used even when it is falsy (an empty Sequential: the identity)
+    for lib in (nn, torch.nn):
+        identity = lib.Sequential()
+        assert lib.Transformer(32, 4, 1, 1, 64, custom_encoder=identity).encoder is identity
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.MultiheadAttention(8, 2, kdim=4, vdim=6, bias=False),
+    lambda lib: lib.TransformerEncoderLayer(16, 4, 32, activation=lib.GELU()),
+    lambda lib: lib.TransformerDecoderLayer(16, 4, 32, activation=lib.ReLU()),
+    lambda lib: lib.Transformer(16, 4, 1, 1, 32),
+])
+def test_reprs_and_module_order_match_torch(make):
+    theirs, ours = make(torch.nn), make(nn)
+    assert repr(ours) == repr(theirs)
+    assert [name for name, _ in ours.named_modules()] == [name for name, _ in theirs.named_modules()]
 
 
 @pytest.mark.parametrize("norm_first, batch_first", [(False, True), (True, False)])
@@ -219,15 +286,93 @@ def test_attention_heatmap_png(tmp_path):
         nn.save_attention_heatmap(w, tmp_path / "bad.png", x_labels=list("abc"))
 
 
+@pytest.mark.parametrize("masks,name", [
+    (dict(attn_mask=np.zeros((5, 5), np.float32), key_padding_mask=np.zeros((3, 5), np.int64)), "key_padding_mask"),
+    (dict(attn_mask=np.zeros((5, 5), np.int64), key_padding_mask=np.zeros((3, 5), np.float32)), "attn_mask"),
+    (dict(key_padding_mask=np.ones((3, 5), np.int64)), "key_padding_mask"),
+])
+def test_multihead_attention_refuses_integer_masks_as_torch(masks, name):
+    # an int 0/1 mask is neither "may not attend" (bool) nor a score to add (float): refused, naming it
+    x = np.random.default_rng(15).standard_normal((5, 3, 8)).astype(np.float32)
+    with pytest.raises(AssertionError, match=f"only bool and floating types of {name}"):
+        torch.nn.MultiheadAttention(8, 2)(*(torch.tensor(x),) * 3, **{k: torch.tensor(m) for k, m in masks.items()})
+    with pytest.raises(TypeError, match=f"only bool and floating types of {name} are supported, got pyseq.int64"):
+        nn.MultiheadAttention(8, 2)(*(pyseq.tensor(x),) * 3, **{k: pyseq.tensor(m) for k, m in masks.items()})
+
+
+@pytest.mark.parametrize("key_rows,value_rows", [((6, 2), (4, 3)), ((7, 3), (6, 3))])
+@pytest.mark.parametrize("kdim", [None, 6])
+def test_multihead_attention_checks_value_against_key_as_torch(key_rows, value_rows, kdim):
+    # (4, 3) has (6, 2)'s element count: without the check value would be silently read in key's layout
+    rng = np.random.default_rng(16)
+    width = kdim or 8
+    q, k, v = (rng.standard_normal(s).astype(np.float32)
+               for s in ((5, key_rows[1], 8), key_rows + (width,), value_rows + (width,)))
+    with pytest.raises(AssertionError, match="do(es)? not match value"):
+        torch.nn.MultiheadAttention(8, 2, kdim=kdim, vdim=kdim)(torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    with pytest.raises(ValueError, match=rf"key shape \({key_rows[0]}, {key_rows[1]}, {width}\) does not match value"):
+        nn.MultiheadAttention(8, 2, kdim=kdim, vdim=kdim)(pyseq.tensor(q), pyseq.tensor(k), pyseq.tensor(v))
+
+
 @pytest.mark.parametrize("make,match", [
     (lambda: nn.MultiheadAttention(10, 3), "multiple of num_heads"),
     (lambda: nn.MultiheadAttention(8, 2)(pyseq.randn(3, 2, 8), pyseq.randn(4, 2, 8), pyseq.randn(4, 2, 8),
                                          key_padding_mask=pyseq.zeros(2, 3, dtype=pyseq.bool)), "key_padding_mask"),
     (lambda: nn.MultiheadAttention(8, 2)(pyseq.randn(3, 2, 8), pyseq.randn(4, 2, 8), pyseq.randn(4, 2, 8),
-                                         attn_mask=pyseq.zeros(3, 5, dtype=pyseq.bool)), "broadcast"),
+                                         attn_mask=pyseq.zeros(3, 5, dtype=pyseq.bool)),
+     r"2-D attn_mask is \(3, 5\), but should be \(3, 4\)"),
+    (lambda: nn.MultiheadAttention(8, 2)(pyseq.randn(3, 2, 8), pyseq.randn(4, 2, 8), pyseq.randn(4, 2, 8),
+                                         attn_mask=pyseq.zeros(2, 3, 4)),  # (N, L, S), not (N * H, L, S)
+     r"3-D attn_mask is \(2, 3, 4\), but should be \(4, 3, 4\)"),
+    (lambda: nn.Transformer(8, 2, 1, 1, 16)(pyseq.randn(5, 2, 8), pyseq.randn(4, 3, 8)),
+     "batch number of src and tgt must be equal"),
     (lambda: nn.RotaryEmbedding(7), "even"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"), "activation"),
 ])
 def test_bad_input_raises_value_error(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize("add_bias_kv, add_zero_attn, batch_first, masks, need_weights", [
+    (True, False, False, False, True), (False, True, True, True, True), (True, True, True, True, False),
+    (True, True, False, False, True)])
+def test_multihead_attention_extra_keys_match_torch(add_bias_kv, add_zero_attn, batch_first, masks, need_weights):
+    """add_bias_kv (learned key and value appended) and add_zero_attn (zeros appended), with padding
+    and float masks widened by a column, as torch: outputs, weights and gradients (bias_k's too)."""
+    rng = np.random.default_rng(0)
+    theirs = torch.nn.MultiheadAttention(8, 2, add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn,
+                                         batch_first=batch_first)
+    ours = nn.MultiheadAttention(8, 2, add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn, batch_first=batch_first)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: pyseq.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x, y = rng.standard_normal((3, 4, 8)).astype(np.float32), rng.standard_normal((3, 5, 8)).astype(np.float32)
+    if not batch_first:
+        x, y = x.transpose(1, 0, 2).copy(), y.transpose(1, 0, 2).copy()
+    padding = rng.random((3, 5)) < 0.3 if masks else None
+    bias = rng.standard_normal((4, 5)).astype(np.float32) if masks else None
+    results = []
+    for lib in (torch, pyseq):
+        xs, ys = lib.tensor(x, requires_grad=True), lib.tensor(y, requires_grad=True)
+        module = theirs if lib is torch else ours
+        out, weights = module(xs, ys, ys, need_weights=need_weights,
+                              key_padding_mask=None if padding is None else lib.tensor(padding),
+                              attn_mask=None if bias is None else lib.tensor(bias))
+        out.sum().backward()
+        results.append([out, weights, ys.grad] + ([module.bias_k.grad] if add_bias_kv else []))
+    for theirs_t, ours_t in zip(*results):
+        if theirs_t is None:
+            assert ours_t is None
+        else:
+            np.testing.assert_allclose(ours_t.detach().numpy(), theirs_t.detach().numpy(), atol=1e-5)
+
+
+def test_grouped_query_attention_matches_torch():
+    rng = np.random.default_rng(1)
+    q, k, v = rng.standard_normal((2, 6, 5, 4)), rng.standard_normal((2, 2, 7, 4)), rng.standard_normal((2, 2, 7, 3))
+    expected = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v)), enable_gqa=True,
+                                                                is_causal=True)
+    got = nn.functional.scaled_dot_product_attention(*map(pyseq.tensor, (q, k, v)), enable_gqa=True, is_causal=True)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-10)
+    with pytest.raises(ValueError, match="multiple"):
+        nn.functional.scaled_dot_product_attention(*map(pyseq.tensor, (q, k[:, :1].repeat(4, axis=1), v[:, :1].repeat(4, axis=1))), enable_gqa=True)

@@ -382,11 +382,15 @@ def test_truncated_bptt_carries_detached_state():
     assert lstm.weight_ih_l0.grad is not None
 
 
-def test_repr_names_the_arguments():
-    assert repr(nn.LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)) == \
-        "LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True)"
-    assert repr(nn.RNN(3, 4, nonlinearity="relu", bias=False)) == "RNN(3, 4, nonlinearity='relu', bias=False)"
-    assert repr(nn.GRUCell(3, 4)) == "GRUCell(3, 4)"
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True),
+    lambda lib: lib.RNN(3, 4, nonlinearity="relu", bias=False),  # torch's RNN repr leaves the nonlinearity out
+    lambda lib: lib.GRU(3, 4, num_layers=2, dropout=0.5),
+    lambda lib: lib.RNNCell(3, 4, bias=False, nonlinearity="relu"),  # ... and its RNNCell's has it unquoted
+    lambda lib: lib.GRUCell(3, 4),
+])
+def test_repr_names_the_arguments_as_torch(make):
+    assert repr(make(nn)) == repr(make(torch.nn))
 
 
 # --- nn.utils.rnn against torch ------------------------------------------------------------------
@@ -419,6 +423,24 @@ def test_pad_sequence_and_pack_sequence_match_torch():
     tp = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
     pp = rnn_utils.pack_sequence([pyseq.tensor(s) for s in seqs], enforce_sorted=False)
     np.testing.assert_array_equal(_np(pp.data), tp.data.numpy())
+
+
+def test_packed_sequence_converts_its_data_as_torch():
+    x = np.random.default_rng(15).standard_normal((4, 3, 2)).astype(np.float32)
+    tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), [2, 4, 3], enforce_sorted=False)
+    pp = rnn_utils.pack_padded_sequence(pyseq.tensor(x), [2, 4, 3], enforce_sorted=False)
+    for convert in (lambda s, lib: s.double(), lambda s, lib: s.to(lib.float64),
+                    lambda s, lib: s.to("cpu", lib.float64), lambda s, lib: s.to(dtype=lib.float64).float()):
+        ours, theirs = convert(pp, pyseq), convert(tp, torch)
+        assert isinstance(ours, rnn_utils.PackedSequence) and _np(ours.data).dtype == theirs.data.numpy().dtype
+        np.testing.assert_array_equal(_np(ours.data), theirs.data.numpy())
+        assert ours.batch_sizes is pp.batch_sizes and ours.sorted_indices is pp.sorted_indices
+        assert ours.unsorted_indices is pp.unsorted_indices
+    for convert in (lambda s: s.cpu(), lambda s: s.float(), lambda s: s.to("cpu")):  # nothing to do: the same object
+        assert convert(pp) is pp and convert(tp) is tp
+    assert pp.is_cuda is tp.is_cuda is False and pp.is_pinned() is tp.is_pinned() is False
+    with pytest.raises(ValueError, match="only the 'cpu' device"):
+        pp.to("cuda")
 
 
 def test_packing_passes_gradients():

@@ -1,6 +1,7 @@
 """Attention modules: MultiheadAttention (torch.nn.MultiheadAttention's arguments, masks and
 parameter layout) and positional encodings (sinusoidal, learned, rotary). The attention itself is
-the fused C++ kernel (F.scaled_dot_product_attention); asking for the weights takes the plain path.
+the fused C++ kernel (F.scaled_dot_product_attention); asking for the weights takes the plain path
+(as does a float mask that requires grad, which then gets its gradient).
 
 The soft alignments of RNN encoder-decoders: AdditiveAttention (Bahdanau et al. 2015) and
 MultiplicativeAttention (Luong et al. 2015: dot, general, scaled dot, concat; global or local-p),
@@ -17,8 +18,9 @@ from . import init
 from .layers import Linear
 from .module import Module, Parameter
 
-__all__ = ["MultiheadAttention", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding", "RotaryEmbedding",
-           "apply_rotary", "merge_masks", "save_attention_heatmap", "AdditiveAttention", "MultiplicativeAttention"]
+__all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear", "SinusoidalPositionalEncoding",
+           "LearnedPositionalEmbedding", "RotaryEmbedding", "apply_rotary", "merge_masks", "save_attention_heatmap",
+           "AdditiveAttention", "MultiplicativeAttention"]
 
 
 def save_attention_heatmap(weights, path, x_labels=None, y_labels=None, title=None):
@@ -58,13 +60,20 @@ def merge_masks(attn_mask, key_padding_mask, batch, num_heads, tgt_len, src_len,
     merged into one mask for scaled_dot_product_attention, broadcastable to (N, H, L, S): a bool
     mask (True = may attend) when both are bool, else an additive float one. None when neither is given.
     attn_mask: (L, S) or (N * H, L, S); key_padding_mask: (N, S)."""
+    for name, m in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+        if m is not None and m.dtype != _core.dtype.bool and not m.dtype.is_floating_point:
+            raise TypeError(f"MultiheadAttention: only bool and floating types of {name} are supported, got {m.dtype}")
     masks = []
     if attn_mask is not None:
-        if attn_mask.dim() == 3:
-            attn_mask = attn_mask.reshape(batch, num_heads, tgt_len, src_len)
-        elif attn_mask.dim() != 2:
+        expected = {2: (tgt_len, src_len), 3: (batch * num_heads, tgt_len, src_len)}.get(attn_mask.dim())
+        if expected is None:
             raise ValueError(f"MultiheadAttention: attn_mask must be (L, S) or (N * num_heads, L, S), got shape "
                              f"{tuple(attn_mask.shape)}")
+        if tuple(attn_mask.shape) != expected:
+            raise ValueError(f"MultiheadAttention: the shape of the {attn_mask.dim()}-D attn_mask is "
+                             f"{tuple(attn_mask.shape)}, but should be {expected}")
+        if attn_mask.dim() == 3:
+            attn_mask = attn_mask.reshape(batch, num_heads, tgt_len, src_len)
         masks.append(attn_mask)
     if key_padding_mask is not None:
         if tuple(key_padding_mask.shape) != (batch, src_len):
@@ -85,22 +94,26 @@ def merge_masks(attn_mask, key_padding_mask, batch, num_heads, tgt_len, src_len,
     return total
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under the name PyTorch gives MultiheadAttention's out_proj, so the reprs agree."""
+
+
 class MultiheadAttention(Module):
     """Attention over num_heads heads of embed_dim / num_heads dims, as torch.nn.MultiheadAttention.
 
     Parameters as PyTorch's (so its state_dict loads): in_proj_weight (3E, E) and in_proj_bias (3E,)
     when kdim == vdim == embed_dim, else q_proj_weight (E, E), k_proj_weight (E, kdim), v_proj_weight
-    (E, vdim); out_proj (Linear(E, E)). Inputs (L, N, E), or (N, L, E) with batch_first; unbatched
-    (L, E) too. forward returns (output, weights): weights (N, L, S) averaged over heads (or
-    (N, H, L, S)) when need_weights, else None. Masks follow PyTorch: a bool attn_mask or
-    key_padding_mask marks with True what may NOT be attended; float masks are added to the scores.
-    Unlike PyTorch, a query whose keys are all masked gets zeros, not NaN."""
+    (E, vdim); out_proj (a Linear(E, E)); with add_bias_kv, bias_k and bias_v (1, 1, E): one more key
+    and value appended to every sequence; with add_zero_attn, a key and value of zeros appended after
+    the projection. Inputs (L, N, E), or (N, L, E) with batch_first; unbatched (L, E) too. forward
+    returns (output, weights): weights (N, L, S) averaged over heads (or (N, H, L, S)) when
+    need_weights, else None; in training with dropout, the weights after dropout. Masks follow
+    PyTorch: a bool attn_mask or key_padding_mask marks with True what may NOT be attended; float
+    masks are added to the scores. Unlike PyTorch, a query whose keys are all masked gets zeros, not NaN."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         super().__init__()
-        if add_bias_kv or add_zero_attn:
-            raise ValueError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads != 0:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
                              f"({num_heads})")
@@ -122,7 +135,13 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(_core.empty(3 * embed_dim, dtype=dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = Parameter(_core.empty(1, 1, embed_dim, dtype=dtype))
+            self.bias_v = Parameter(_core.empty(1, 1, embed_dim, dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):  # as PyTorch: xavier_uniform_ projections, zero biases
@@ -134,6 +153,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self):
         E = self.embed_dim
@@ -149,6 +171,10 @@ class MultiheadAttention(Module):
         if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
             raise ValueError(f"MultiheadAttention: expected 3-D (or unbatched 2-D) query, key and value, got shapes "
                              f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}")
+        # value: key's length and batch (and width, when both go through in_proj_weight)
+        if key.shape[:-1] != value.shape[:-1] or (self._qkv_same_embed_dim and key.shape != value.shape):
+            raise ValueError(f"MultiheadAttention: key shape {tuple(key.shape)} does not match value shape "
+                             f"{tuple(value.shape)}")
         unbatched = query.dim() == 2
         if unbatched:  # (L, E): a batch of one, (1, L, E) (batch_first does not apply, as in PyTorch)
             query, key, value = (t.unsqueeze(0) for t in (query, key, value))
@@ -169,13 +195,24 @@ class MultiheadAttention(Module):
             q, k, v = heads(F.linear(query, wq, bq), L), heads(F.linear(key, wk, bk), S), heads(F.linear(value, wv, bv), S)
         if attn_mask is None and is_causal:
             attn_mask = _core.ones(L, S, dtype=_core.dtype.bool).triu(1)
+        extras = []  # keys and values appended to every sequence, which every query may attend
+        if self.bias_k is not None:
+            extras.append([b.reshape(1, H, 1, D).expand(N, H, 1, D) for b in (self.bias_k, self.bias_v)])
+        if self.add_zero_attn:
+            extras.append([_core.zeros(N, H, 1, D, dtype=k.dtype)] * 2)
+        for k_new, v_new in extras:
+            k, v = _core.cat([k, k_new], 2), _core.cat([v, v_new], 2)
+            attn_mask = None if attn_mask is None else F.pad(attn_mask, (0, 1))
+            key_padding_mask = None if key_padding_mask is None else F.pad(key_padding_mask, (0, 1))
+            S += 1
         mask = merge_masks(attn_mask, key_padding_mask, N, H, L, S, query.dtype)
         p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
             out, weights = F.attention_with_weights(q, k, v, attn_mask=mask)  # weights (N, H, L, S)
-            if p > 0:
-                out = F.dropout(weights, p, training=True) @ v
+            if p > 0:  # PyTorch returns the weights after dropout
+                weights = F.dropout(weights, p, training=True)
+                out = weights @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         # (N, H, L, D) back to the input's layout: a view when the kernel wrote it in q's dim order
@@ -187,10 +224,6 @@ class MultiheadAttention(Module):
             out = out.squeeze(0)
             weights = None if weights is None else weights.squeeze(0)
         return out, weights
-
-    def extra_repr(self):
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, " \
-               f"batch_first={self.batch_first}"
 
 
 class SinusoidalPositionalEncoding(Module):

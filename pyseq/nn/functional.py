@@ -230,15 +230,30 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 # --- attention ---
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value, as torch.nn.functional's, by a fused C++ kernel
     whose memory grows linearly with the sequence length (neither pass builds the (Tq, Tk) matrix).
 
     query (..., Tq, d), key (..., Tk, d), value (..., Tk, dv), batch dims broadcast -> (..., Tq, dv).
-    attn_mask: bool (True = may attend) or additive float, broadcast to (..., Tq, Tk); it gets no
-    gradient. is_causal: query i attends keys j <= i (with attn_mask too, both apply). scale:
-    1 / sqrt(d) by default. dropout_p drops attention weights (pass 0.0 in evaluation, as PyTorch).
+    attn_mask: bool (True = may attend) or additive float, broadcast to (..., Tq, Tk). A float mask
+    that requires grad (a learned bias such as ALiBi's) gets its gradient, as in PyTorch: it takes
+    the plain path (attention_with_weights), whose memory grows with Tq * Tk. is_causal: query i
+    attends keys j <= i (with attn_mask too, both apply). scale: 1 / sqrt(d) by default. dropout_p
+    drops attention weights (pass 0.0 in evaluation, as PyTorch). enable_gqa: grouped-query
+    attention, inputs (..., Hq, Tq, d) against keys and values of Hkv heads (Hq a multiple of Hkv),
+    each key head serving Hq / Hkv consecutive query heads.
     Unlike PyTorch, a query row whose keys are all masked gives zeros, never NaN."""
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and query.shape[-3] != key.shape[-3]:
+        hq, hkv = query.shape[-3], key.shape[-3]
+        if hkv == 0 or hq % hkv or value.shape[-3] != hkv:
+            raise ValueError(f"scaled_dot_product_attention: with enable_gqa, query heads ({hq}) must be a multiple "
+                             f"of key and value heads ({hkv}, {value.shape[-3]})")
+        key, value = (t.repeat_interleave(hq // hkv, dim=-3) for t in (key, value))
+    if attn_mask is not None and attn_mask.requires_grad and _core.is_grad_enabled():
+        # the fused kernel gives the mask no gradient; the plain ops' autograd does (summed over broadcast dims)
+        out, weights = attention_with_weights(query, key, value, attn_mask, is_causal, scale)
+        return out if dropout_p == 0 else dropout(weights, dropout_p) @ value
     return _core.scaled_dot_product_attention(query, key, value, attn_mask, float(dropout_p), bool(is_causal),
                                               None if scale is None else float(scale))
 

@@ -212,9 +212,7 @@ class RNNBase(Module):
         return (output, (h_n, c_n)) if self.mode == "LSTM" else (output, h_n)
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.mode == "RNN_RELU":
-            s += ", nonlinearity='relu'"
+        s = f"{self.input_size}, {self.hidden_size}"  # PyTorch's: an RNN's nonlinearity is not shown
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -319,7 +317,7 @@ class RNNCellBase(Module):
         if not self.bias:
             s += ", bias=False"
         if self.mode == "RNN_RELU":
-            s += ", nonlinearity='relu'"
+            s += ", nonlinearity=relu"  # unquoted, as PyTorch
         return s
 
 

@@ -6,6 +6,7 @@ import copy
 
 from .. import _core
 from . import functional as F
+from . import init
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -27,12 +28,12 @@ def _activation(activation):
     raise ValueError(f"activation must be 'relu', 'gelu' or a callable, got {activation!r}")
 
 
-def _build_feed_forward(layer, d_model, dim_feedforward, dropout, activation, bias, dtype):
-    """The feed-forward block's modules, under PyTorch's names: linear1, dropout, linear2."""
+def _build_feed_forward(layer, d_model, dim_feedforward, dropout, bias, dtype):
+    """The feed-forward block's modules, under PyTorch's names: linear1, dropout, linear2. Each layer
+    sets its activation last, where PyTorch registers a Module activation (after the norms and dropouts)."""
     layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
     layer.dropout = Dropout(dropout)
     layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-    layer.activation = _activation(activation)
 
 
 def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal, need_weights=False):
@@ -64,12 +65,13 @@ class TransformerEncoderLayer(Module):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             dtype=dtype)
-        _build_feed_forward(self, d_model, dim_feedforward, dropout, activation, bias, dtype)
+        _build_feed_forward(self, d_model, dim_feedforward, dropout, bias, dtype)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
+        self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         def attend(x):
@@ -101,7 +103,7 @@ class TransformerDecoderLayer(Module):
                                             dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                                  dtype=dtype)
-        _build_feed_forward(self, d_model, dim_feedforward, dropout, activation, bias, dtype)
+        _build_feed_forward(self, d_model, dim_feedforward, dropout, bias, dtype)
         self.norm_first = norm_first
         self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
@@ -109,6 +111,7 @@ class TransformerDecoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
+        self.activation = _activation(activation)
         self.keep_attention_weights, self.attention_weights = False, None
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
@@ -176,7 +179,8 @@ class TransformerDecoder(Module):
 
 class Transformer(Module):
     """The encoder-decoder of "Attention Is All You Need", as torch.nn.Transformer: an encoder and a
-    decoder stack, each closed by a LayerNorm. forward(src (S, N, E), tgt (T, N, E), masks...) -> (T, N, E)."""
+    decoder stack, each closed by a LayerNorm. forward(src (S, N, E), tgt (T, N, E), masks...) -> (T, N, E).
+    As PyTorch, every parameter of dim > 1 starts from xavier_uniform_ (custom_encoder / custom_decoder too)."""
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
                  dropout=0.1, activation="relu", custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
@@ -185,17 +189,32 @@ class Transformer(Module):
         layer_args = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                           layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first, bias=bias,
                           dtype=dtype)
-        self.encoder = custom_encoder or TransformerEncoder(
-            TransformerEncoderLayer(d_model, nhead, **layer_args), num_encoder_layers,
-            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
-        self.decoder = custom_decoder or TransformerDecoder(
-            TransformerDecoderLayer(d_model, nhead, **layer_args), num_decoder_layers,
-            LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **layer_args), num_encoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **layer_args), num_decoder_layers,
+                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():  # as PyTorch's _reset_parameters (the layers alone keep their own init)
+            if p.dim() > 1:
+                init.xavier_uniform_(p)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
                 memory_is_causal=False):
+        shapes = f"src of shape {tuple(src.shape)} and tgt of shape {tuple(tgt.shape)}"
+        batch_dim = 0 if self.batch_first else 1
+        if src.dim() == 3 and (tgt.dim() != 3 or src.shape[batch_dim] != tgt.shape[batch_dim]):
+            raise ValueError(f"Transformer: the batch number of src and tgt must be equal, got {shapes} "
+                             f"(batch_first={self.batch_first})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ValueError(f"Transformer: the feature number of src and tgt must be equal to d_model "
+                             f"({self.d_model}), got {shapes}")
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
         return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
                             tgt_key_padding_mask=tgt_key_padding_mask,

@@ -31,6 +31,37 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
             unsorted_indices = tensor(np.argsort(sorted_indices.numpy(), kind="stable"))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
+    def to(self, *args, dtype=None, device=None):
+        """A PackedSequence with data converted to dtype and the index tensors kept, as PyTorch; self
+        when nothing changes. pyseq.float64, "cpu" (the only device, a no-op) or both."""
+        for a in args:
+            if isinstance(a, str):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"PackedSequence.to(): only the 'cpu' device is supported, got '{device}'")
+        if dtype is None or dtype == self.data.dtype:
+            return self
+        return self._replace(data=self.data.to(dtype))
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(_core.dtype.float32)
+
+    def double(self):
+        return self.to(_core.dtype.float64)
+
+    @property
+    def is_cuda(self):
+        return self.data.device.startswith("cuda")
+
+    def is_pinned(self):
+        """False: pyseq has no page-locked memory."""
+        return False
+
     def lengths(self):
         """The length of each sequence, in the batch's original order (int64 numpy array)."""
         sizes = self.batch_sizes.numpy()
