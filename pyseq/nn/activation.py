@@ -1,7 +1,9 @@
-"""Activation modules: each wraps the core op of the same name."""
+"""Activation modules: each wraps the function of the same name in nn.functional."""
 
+from .. import _core
+from ..autograd import no_grad
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 
 class ReLU(Module):
@@ -139,3 +141,167 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class _Elementwise(Module):
+    """An activation with no state but its options: forward calls F.<fn>(input, *options)."""
+
+    _fn = None
+    _options = ()
+
+    def forward(self, input):
+        return type(self)._fn(input, *(getattr(self, name) for name in self._options))
+
+    def extra_repr(self):
+        options = [f"{name}={getattr(self, name)}" for name in self._options]
+        return ", ".join(options + (["inplace=True"] if getattr(self, "inplace", False) else []))
+
+
+class ReLU6(_Elementwise):
+    """min(max(0, x), 6)."""
+    _fn = staticmethod(F.relu6)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class SELU(_Elementwise):
+    """scale * elu(x, alpha), the self-normalising constants."""
+    _fn = staticmethod(F.selu)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class CELU(_Elementwise):
+    """x if x > 0 else alpha * (exp(x / alpha) - 1)."""
+    _fn, _options = staticmethod(F.celu), ("alpha",)
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+
+class Mish(_Elementwise):
+    """x * tanh(softplus(x))."""
+    _fn = staticmethod(F.mish)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Hardsigmoid(_Elementwise):
+    _fn = staticmethod(F.hardsigmoid)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Hardswish(_Elementwise):
+    _fn = staticmethod(F.hardswish)
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+
+class Softsign(_Elementwise):
+    """x / (1 + |x|)."""
+    _fn = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Elementwise):
+    """x - tanh(x)."""
+    _fn = staticmethod(F.tanhshrink)
+
+
+class LogSigmoid(_Elementwise):
+    """log(sigmoid(x)), stable for any x."""
+    _fn = staticmethod(F.logsigmoid)
+
+
+class Threshold(_Elementwise):
+    """x where x > threshold, else value."""
+    _fn, _options = staticmethod(F.threshold), ("threshold", "value")
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+
+class Hardshrink(_Elementwise):
+    _fn, _options = staticmethod(F.hardshrink), ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Softshrink(_Elementwise):
+    _fn, _options = staticmethod(F.softshrink), ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class GLU(_Elementwise):
+    """a * sigmoid(b), a and b the halves of input along dim."""
+    _fn, _options = staticmethod(F.glu), ("dim",)
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+
+class Softmin(_Elementwise):
+    """softmax(-x) along dim."""
+    _fn, _options = staticmethod(F.softmin), ("dim",)
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+
+class RReLU(Module):
+    """Leaky ReLU with a random slope in [lower, upper] per element in training, their mean in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}"
+
+
+class PReLU(Module):
+    """x where x >= 0, a * x elsewhere, with a learned slope a (one, or one per channel: dim 1),
+    starting at init."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(_core.full([num_parameters], init, dtype=dtype or _core.dtype.float32))
+
+    def reset_parameters(self):
+        with no_grad():
+            self.weight.fill_(self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"

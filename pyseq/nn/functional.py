@@ -7,6 +7,8 @@ gradients. This file only checks arguments (with messages naming the shapes) and
 
 import warnings
 
+import numpy as np
+
 from .. import _core
 from .._core import Tensor
 from ..autograd import no_grad
@@ -362,11 +364,13 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """Pads (or, with negative sizes, crops) the last len(pad) // 2 dims: pad = (left, right) for
-    the last dim, then for the one before it, and so on. Only mode='constant'."""
+    """Pads the last len(pad) // 2 dims: pad = (left, right) for the last dim, then for the one
+    before it, and so on. mode 'constant' (value; negative sizes crop), 'reflect' (mirrored
+    without the edge, sizes below the dim's), 'replicate' (the edge repeated) or 'circular'
+    (wrapped around, sizes up to the dim's)."""
     _check_tensor(input, "pad")
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     pad = [int(v) for v in pad]
     if len(pad) % 2 or len(pad) // 2 > input.dim():
         raise ValueError(f"pad: expected an even number of sizes for at most {input.dim()} dims, got {tuple(pad)} "
@@ -378,6 +382,9 @@ def pad(input, pad, mode="constant", value=0.0):
         if size + left + right < 0:
             raise ValueError(f"pad: padding {tuple(pad)} leaves a negative size in dim {d} of input of shape "
                              f"{_shape(input)}")
+        if mode != "constant":
+            out = out.index_select(d, _core.from_numpy(_pad_positions(mode, size, left, right, pad, _shape(input))))
+            continue
         out = out.narrow(d, max(-left, 0), size + min(left, 0) + min(right, 0))
         parts = []
         for n in (max(left, 0), max(right, 0)):
@@ -387,6 +394,24 @@ def pad(input, pad, mode="constant", value=0.0):
         if parts[0] is not None or parts[1] is not None:
             out = _core.cat([t for t in (parts[0], out, parts[1]) if t is not None], d)
     return out
+
+
+def _pad_positions(mode, size, left, right, pad, shape):
+    """The source position of each element of a dim of `size` padded by (left, right)."""
+    limit = size - 1 if mode == "reflect" else size if mode == "circular" else None
+    if min(left, right) < 0 or size == 0 or (limit is not None and max(left, right) > limit):
+        raise ValueError(f"pad: {mode} padding {tuple(pad)} needs non-negative sizes"
+                         + (f" of at most {limit}" if limit is not None else "")
+                         + f" for a dim of size {size} (input shape {shape})")
+    positions = np.arange(-left, size + right)
+    if mode == "reflect":
+        positions = np.abs(positions)
+        positions = np.where(positions >= size, 2 * (size - 1) - positions, positions)
+    elif mode == "replicate":
+        positions = positions.clip(0, size - 1)
+    else:
+        positions = positions % size
+    return positions.astype(np.int64)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -659,3 +684,409 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.dim() > 0 else 1)
     return _reduce(loss, reduction)
+
+
+# --- more activations (PyTorch's formulas, made of core ops) ---
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * (x if x > 0 else alpha * (e^x - 1)), with the self-normalising constants."""
+    return _SELU_SCALE * elu(input, _SELU_ALPHA)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha * (e^(x / alpha) - 1)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must be nonzero")
+    return _core.where(input > 0, input, alpha * (input / alpha).expm1())
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x))."""
+    return input * softplus(input).tanh()
+
+
+def softsign(input):
+    return input / (input.abs() + 1.0)
+
+
+def hardsigmoid(input, inplace=False):
+    """0 below -3, 1 above 3, (x + 3) / 6 between (gradient 1/6 strictly inside)."""
+    return hardtanh(input + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input, inplace=False):
+    """x * hardsigmoid(x)."""
+    return input * hardsigmoid(input)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value."""
+    return _core.where(input > threshold, input, value)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0."""
+    return _core.where(input.abs() > lambd, input, 0.0)
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
+    return _core.where(input > lambd, input - lambd, _core.where(input < -lambd, input + lambd, 0.0))
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = -log(1 + e^-x), without overflow."""
+    return -_softplus_neg(input)
+
+
+def softmin(input, dim=None):
+    return softmax(-input, _softmax_dim(input, dim, "softmin"))
+
+
+def glu(input, dim=-1):
+    """The gated linear unit: a * sigmoid(b), a and b the two halves of input along dim."""
+    _check_tensor(input, "glu")
+    if input.dim() == 0 or input.shape[dim] % 2:
+        raise ValueError(f"glu: halving dim {dim} needs an even size, got shape {_shape(input)}")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def prelu(input, weight):
+    """x where x >= 0, weight * x elsewhere; weight (C,) applies along dim 1 (the channels), or one
+    value to all."""
+    _check_tensor(input, "prelu")
+    _check_tensor(weight, "prelu", "weight")
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() == 1 else 1)
+        if weight.dim() != 1 or weight.shape[0] != channels:
+            raise ValueError(f"prelu: weight of shape {_shape(weight)} must have one value or one per channel "
+                             f"({channels}) of input of shape {_shape(input)}")
+        if input.dim() >= 2:
+            weight = weight.reshape(-1, *([1] * (input.dim() - 2)))
+    else:
+        weight = weight.reshape(())
+    return _core.where(input >= 0, input, weight * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn uniformly from [lower, upper] per element in
+    training, and is (lower + upper) / 2 in evaluation."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2)
+    slope = _core.rand(list(input.shape), dtype=input.dtype) * (upper - lower) + lower
+    return _core.where(input >= 0, input, input * slope)
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with Gumbel noise g = -log(E), E ~ Exp(1) (pyseq's generator);
+    hard: the one-hot of its argmax in the forward pass, the soft sample's gradient (straight-through)."""
+    _check_tensor(logits, "gumbel_softmax", "logits")
+    noise = -(-(_core.rand(list(logits.shape), dtype=logits.dtype).clamp(min=1e-20)).log()).log()
+    soft = softmax((logits + noise) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    one_hot_hard = _core.zeros(list(soft.shape), dtype=soft.dtype).scatter_add(
+        dim, index, _core.ones(list(index.shape), dtype=soft.dtype))
+    return one_hot_hard - soft.detach() + soft
+
+
+# --- more normalisation ---
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the last len(normalized_shape) dims, times weight (as in
+    Llama-style models); eps None: the dtype's machine epsilon, as PyTorch."""
+    _check_tensor(input, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if _shape(input)[input.dim() - len(shape):] != shape or len(shape) > input.dim():
+        raise ValueError(f"rms_norm: normalized_shape {shape} must match the last dims of input of shape "
+                         f"{_shape(input)}")
+    if eps is None:
+        eps = 2.0 ** -23 if input.dtype == _core.dtype.float32 else 2.0 ** -52
+    dims = list(range(input.dim() - len(shape), input.dim()))
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalises each sample's channels in num_groups groups (over the group's channels and the
+    positions), then applies the per-channel weight and bias. input (N, C, *)."""
+    _check_tensor(input, "group_norm")
+    if input.dim() < 2 or input.shape[1] % num_groups:
+        raise ValueError(f"group_norm: input (N, C, *) with C divisible by num_groups ({num_groups}), got shape "
+                         f"{_shape(input)}")
+    N, C = input.shape[0], input.shape[1]
+    x = input.reshape(N, num_groups, -1)
+    var, mean = _core.var_mean(x, 2, correction=0, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(*input.shape)
+    channel = [1, C] + [1] * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(*channel)
+    if bias is not None:
+        out = out + bias.reshape(*channel)
+    return out
+
+
+# --- distances ---
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps along the last dim."""
+    _check_tensor(x1, "pairwise_distance", "x1")
+    _check_tensor(x2, "pairwise_distance", "x2")
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
+# --- more losses (PyTorch's formulas) ---
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """max(0, -target * (input1 - input2) + margin), target 1 or -1."""
+    _check_reduction(reduction, "margin_ranking_loss")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """input where target is 1, max(0, margin - input) where it is -1."""
+    _check_reduction(reduction, "hinge_embedding_loss")
+    loss = _core.where(target != 1, (margin - input).clamp(min=0), 0.0) + _core.where(target != -1, input, 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """log(1 + exp(-target * input)), target 1 or -1."""
+    _check_reduction(reduction, "soft_margin_loss")
+    return _reduce(_softplus_neg(target * input), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+    """Per sample, the mean over classes of -(t log sigmoid(x) + (1 - t) log sigmoid(-x)), each class
+    scaled by weight. input, target (N, C)."""
+    _check_reduction(reduction, "multilabel_soft_margin_loss")
+    loss = target * _softplus_neg(input) + (1 - target) * _softplus_neg(-input)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.mean(-1), reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """Per sample, sum over classes j != y of max(0, margin - x[y] + x[j])^p / C, scaled by
+    weight[y]. input (N, C) or (C,), target int64 (N,) or ()."""
+    _check_reduction(reduction, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
+    x = input.reshape(1, -1) if input.dim() == 1 else input
+    y = target.reshape(-1, 1)
+    C = x.shape[1]
+    correct = x.gather(1, y)
+    terms = (margin - correct + x).clamp(min=0) ** p
+    if weight is not None:
+        terms = terms * weight.index_select(0, y.reshape(-1)).reshape(-1, 1)
+    not_target = _core.arange(C).reshape(1, C) != y
+    loss = (terms * not_target).sum(1) / C
+    return _reduce(loss if input.dim() > 1 else loss.reshape(()), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1 (cosine along
+    the last dim, as PyTorch computes it: products over sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)))."""
+    _check_reduction(reduction, "cosine_embedding_loss")
+    eps = 1e-12
+    cos = (input1 * input2).sum(-1) / (((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps)).sqrt()
+    loss = _core.where(target == 1, 1 - cos, 0.0) + _core.where(target == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+    """max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-distance; swap
+    takes the smaller of d(anchor, negative) and d(positive, negative)."""
+    _check_reduction(reduction, "triplet_margin_loss")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _core.where(d_neg > (d_swap := pairwise_distance(positive, negative, p, eps)), d_swap, d_neg)
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """exp(x) - t x with log_input, else x - t log(x + eps); full adds Stirling's t log t - t +
+    log(2 pi t) / 2 where t > 1."""
+    _check_reduction(reduction, "poisson_nll_loss")
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        t = _core.where(target > 1, target, 1.0)
+        stirling = t * t.log() - t + 0.5 * (2 * 3.141592653589793 * t).log()
+        loss = loss + _core.where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """(log(var) + (input - target)^2 / var) / 2 (+ log(2 pi) / 2 with full). var has input's shape,
+    or one dim less / a last dim of 1 (one variance per sample); values below eps are raised to eps
+    without a gradient, as PyTorch."""
+    _check_reduction(reduction, "gaussian_nll_loss")
+    if var.dim() == input.dim() - 1 and _shape(var) == _shape(input)[:-1]:
+        var = var.unsqueeze(-1)
+    if _shape(var) != _shape(input) and not (var.dim() == input.dim() and _shape(var)[:-1] == _shape(input)[:-1]
+                                             and var.shape[-1] == 1):
+        raise ValueError(f"gaussian_nll_loss: var of shape {_shape(var)} does not fit input of shape {_shape(input)}")
+    if var.numel() and var.min().item() < 0:
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    var = var + (var.detach().clamp(min=eps) - var.detach())  # clamped values, the identity's gradient
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * 1.8378770664093453  # log(2 pi)
+    return _reduce(loss, reduction)
+
+
+_CTC_NEG = -1e30  # log(0) for the CTC recursion: finite, so logsumexp's gradient stays defined
+
+
+def _int64_array(values):
+    """Ints as a numpy int64 array, from a tensor, a sequence or an array."""
+    return np.asarray(values.tolist() if isinstance(values, Tensor) else values, dtype=np.int64)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification (Graves et al. 2006), as torch.nn.functional.ctc_loss:
+    -log of the total probability of the alignments of each target (labels with blanks between and
+    around, repeats only across a blank) under log_probs (T, N, C) (or (T, C) unbatched). targets
+    (N, S) padded or 1-d concatenated; lengths int sequences or int64 tensors. The forward (alpha)
+    recursion runs in log space over time, batched over samples and target positions; autograd
+    gives the gradient (the true one w.r.t. log_probs; PyTorch's kernel returns it plus exp(log_probs),
+    which is the same once it flows back through a log_softmax). 'mean' divides each loss by its
+    target length, then averages."""
+    _check_reduction(reduction, "ctc_loss")
+    _check_tensor(log_probs, "ctc_loss", "log_probs")
+    unbatched = log_probs.dim() == 2
+    if unbatched:
+        log_probs = log_probs.unsqueeze(1)
+    if log_probs.dim() != 3:
+        raise ValueError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape {_shape(log_probs)}")
+    T, N, C = log_probs.shape
+    in_len, tgt_len = (_int64_array(v).reshape(-1) for v in (input_lengths, target_lengths))
+    tgt = _int64_array(targets)
+    if len(in_len) != N or len(tgt_len) != N:
+        raise ValueError(f"ctc_loss: expected {N} input and target lengths, got {len(in_len)} and {len(tgt_len)}")
+    if (in_len < 0).any() or (in_len > T).any() or (tgt_len < 0).any():
+        raise ValueError(f"ctc_loss: input lengths must be in [0, {T}] and target lengths non-negative")
+    if tgt.ndim == 2 and tgt.shape[0] == N and not unbatched:
+        rows = [tgt[b, :tgt_len[b]] for b in range(N)]
+        if (tgt_len > tgt.shape[1]).any():
+            raise ValueError(f"ctc_loss: target lengths exceed the padded targets' width {tgt.shape[1]}")
+    else:
+        flat = tgt.reshape(-1)
+        if tgt_len.sum() > len(flat):
+            raise ValueError(f"ctc_loss: target lengths sum to {tgt_len.sum()}, more than the {len(flat)} targets")
+        rows = np.split(flat[:tgt_len.sum()], np.cumsum(tgt_len)[:-1])
+    if any(((r < 0) | (r >= C) | (r == blank)).any() for r in rows) or not 0 <= blank < C:
+        raise ValueError(f"ctc_loss: targets must be class ids in [0, {C}) other than blank ({blank})")
+    S = 2 * int(tgt_len.max(initial=0)) + 1  # blank, l1, blank, l2, ..., blank
+    labels = np.full((N, S), blank, dtype=np.int64)
+    can_skip = np.zeros((N, S), dtype=bool)  # s may come from s - 2: a label unlike the one two back
+    for b, r in enumerate(rows):
+        labels[b, 1:2 * len(r):2] = r
+        can_skip[b, 3:2 * len(r):2] = r[1:] != r[:-1]
+    index = _core.from_numpy(labels).reshape(1, N, S).expand(T, N, S)
+    emit = log_probs.gather(2, index)  # (T, N, S): log p of each extended label at each step
+    skip = _core.from_numpy(can_skip)
+    alive = _core.from_numpy(np.arange(S)[None, :] < 2 * tgt_len[:, None] + 1)
+    start = np.full((N, S), _CTC_NEG)
+    start[:, 0] = 0.0
+    if S > 1:
+        start[:, 1] = np.where(tgt_len > 0, 0.0, _CTC_NEG)
+    alpha = _core.from_numpy(start).to(log_probs.dtype) + emit[0] * _core.from_numpy(in_len > 0).reshape(N, 1)
+    neg = _core.full([N, 1], _CTC_NEG, dtype=log_probs.dtype)
+    for t in range(1, T):
+        from_prev = _core.cat([neg, alpha.narrow(1, 0, S - 1)], 1)
+        from_skip = _core.where(skip, _core.cat([neg, neg, alpha.narrow(1, 0, S - 2)], 1) if S > 2 else neg, _CTC_NEG)
+        step = _core.stack([alpha, from_prev, from_skip], 0).logsumexp(0) + emit[t]
+        step = _core.where(alive, step, _CTC_NEG)
+        running = _core.from_numpy((t < in_len).reshape(N, 1))
+        alpha = _core.where(running, step, alpha)  # a finished sequence keeps its last step
+    last = _core.from_numpy(np.stack([2 * tgt_len, np.maximum(2 * tgt_len - 1, 0)], 1))
+    ends = alpha.gather(1, last)
+    ends = _core.where(_core.from_numpy(np.stack([tgt_len >= 0, tgt_len > 0], 1)), ends, _CTC_NEG)
+    loss = -ends.logsumexp(1)
+    impossible = (loss > -_CTC_NEG / 2) + _core.from_numpy(in_len == 0) * _core.from_numpy(tgt_len > 0)
+    loss = _core.where(impossible, 0.0 if zero_infinity else float("inf"), loss)
+    if unbatched:
+        loss = loss.reshape(())
+    if reduction == "mean":
+        return (loss / _core.from_numpy(np.maximum(tgt_len, 1)).to(loss.dtype).reshape(_shape(loss))).mean()
+    return _reduce(loss, reduction)
+
+
+def embedding_bag(input, weight, offsets=None, mode="mean", per_sample_weights=None, include_last_offset=False,
+                  padding_idx=None):
+    """The sum, mean or max of the embeddings in each bag: bags are the rows of a 2-d input, or the
+    runs of a 1-d input that start at offsets. per_sample_weights (input's shape) scale each
+    embedding (mode 'sum' only); entries equal to padding_idx are left out; an empty bag gives zeros."""
+    _check_tensor(input, "embedding_bag")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise ValueError("embedding_bag: per_sample_weights is only supported with mode='sum'")
+    ids = _int64_array(input)
+    if ids.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets must be None for a 2-d input (each row is a bag)")
+        starts = np.arange(ids.shape[0]) * ids.shape[1]
+        ids = ids.reshape(-1)
+    elif ids.ndim == 1:
+        if offsets is None:
+            raise ValueError("embedding_bag: a 1-d input needs offsets (where each bag starts)")
+        starts = _int64_array(offsets).reshape(-1)
+        if include_last_offset:
+            starts = starts[:-1]
+        if len(starts) and (starts[0] != 0 or (np.diff(starts) < 0).any() or starts[-1] > len(ids)):
+            raise ValueError(f"embedding_bag: offsets must start at 0 and rise to at most {len(ids)}, got "
+                             f"{starts.tolist()}")
+    else:
+        raise ValueError(f"embedding_bag: input must be 1-d or 2-d, got shape {_shape(input)}")
+    ends = np.append(starts[1:], len(ids)).astype(np.int64)
+    counts = ends - starts
+    width = int(counts.max(initial=0))
+    # (bags, width) positions into ids, and which of them hold a real (non-padding) entry
+    positions = starts[:, None] + np.arange(width)[None, :]
+    real = np.arange(width)[None, :] < counts[:, None]
+    positions = np.where(real, positions, 0)
+    if padding_idx is not None:
+        real &= ids[positions] != padding_idx % weight.shape[0]
+    rows = embedding(_core.from_numpy(ids[positions]), weight)  # (bags, width, D)
+    if per_sample_weights is not None:
+        flat_weights = per_sample_weights.reshape(-1)
+        rows = rows * flat_weights.index_select(0, _core.from_numpy(positions.reshape(-1))).reshape(*positions.shape, 1)
+    keep = _core.from_numpy(real).unsqueeze(-1)
+    if mode == "max":
+        best = _core.where(keep, rows, float("-inf")).max(1).values if width else rows.sum(1)
+        return _core.where(_core.from_numpy(real.any(1)).unsqueeze(-1), best, 0.0)
+    total = (rows * keep).sum(1)
+    if mode == "sum":
+        return total
+    return total / _core.from_numpy(np.maximum(real.sum(1), 1)).to(total.dtype).unsqueeze(-1)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels: each (sample, channel) of input (N, C, L) or (C, L) with probability p,
+    the others scaled by 1 / (1 - p), in training."""
+    _check_p(p, "dropout1d")
+    _check_tensor(input, "dropout1d")
+    if input.dim() not in (2, 3):
+        raise ValueError(f"dropout1d: expected (N, C, L) or (C, L) input, got shape {_shape(input)}")
+    if not training or p == 0:
+        return input
+    keep = (_core.rand([*input.shape[:-1], 1], dtype=input.dtype) >= p).to(input.dtype)
+    return input * keep / (1 - p) if p < 1 else input * 0.0
