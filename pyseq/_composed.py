@@ -894,6 +894,131 @@ def tril_indices(row, col, offset=0):
     return _core.from_numpy(np.stack(np.tril_indices(row, offset, col)).astype(np.int64))
 
 
+# --- windows, scatters and index updates ----------------------------------------------------------
+
+
+@_checked(0)
+def unfold(input, dimension, size, step):
+    """Every window of `size` elements along `dimension`, `step` apart: that dim becomes the
+    window count and a new last dim of `size` holds each window (a copy, as index_select takes it)."""
+    d = _dims(dimension, input.dim())[0] if input.dim() else 0
+    n = input.shape[d] if input.dim() else 1
+    if size < 0 or step <= 0 or size > n:
+        raise ValueError(f"unfold: size ({size}) must be in [0, {n}] and step ({step}) positive for dim {d} of "
+                         f"size {n}")
+    windows = (n - size) // step + 1
+    positions = (np.arange(windows)[:, None] * step + np.arange(size)[None, :]).reshape(-1).astype(np.int64)
+    x = input if input.dim() else input.reshape(1)
+    out = x.index_select(d, _core.from_numpy(positions))
+    out = out.reshape(*x.shape[:d], windows, size, *x.shape[d + 1:])
+    return movedim(out, d + 1, -1)
+
+
+def _full_index(index, dim, like):
+    """A 1-d index along dim spread over the shape of `like`, as scatter_add takes it."""
+    shape = [1] * like.dim()
+    shape[dim] = -1
+    return index.reshape(*shape).expand(*like.shape)
+
+
+def _write_order(index, dim, shape):
+    """For each entry of a scatter's index (along dim, into a tensor of `shape`): how many earlier
+    entries name the same element (its rank), and how many name it in all; numpy arrays of index's shape."""
+    idx = index.detach().numpy()
+    if idx.size and (idx.min() < 0 or idx.max() >= shape[dim]):
+        raise IndexError(f"scatter: index out of range for dim {dim} of size {shape[dim]}")
+    coords = list(np.indices(idx.shape))
+    coords[dim] = idx
+    target = np.ravel_multi_index(coords, shape).reshape(-1) if idx.size else np.zeros(0, np.int64)
+    order = np.argsort(target, kind="stable")
+    ordered = target[order]
+    is_start = np.r_[True, ordered[1:] != ordered[:-1]] if target.size else np.zeros(0, bool)
+    starts = np.flatnonzero(is_start)
+    group = np.cumsum(is_start) - 1  # each sorted entry's group of equal targets
+    rank, count = np.empty(target.size, np.int64), np.empty(target.size, np.int64)
+    rank[order] = np.arange(target.size) - starts[group]
+    count[order] = np.diff(np.r_[starts, target.size])[group]
+    return rank.reshape(idx.shape), count.reshape(idx.shape)
+
+
+@_checked(0, 2)
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """input with src's elements (or a number) written where index points along dim (for dim 0:
+    out[index[i][j]][j] = src[i][j]); where several entries name one element the last one wins
+    (PyTorch leaves it unspecified). reduce "add" / "multiply" combines them with the old value."""
+    if isinstance(src, (int, float, bool)):
+        src, value = None, src
+    if not (isinstance(src, Tensor) or (src is None and isinstance(value, (int, float, bool)))):
+        raise TypeError(f"scatter: expected src (a Tensor) or value (a number), got "
+                        f"{type(value if src is None else src).__name__}")
+    if reduce not in (None, "add", "multiply"):
+        raise ValueError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
+    d = _dims(dim, input.dim())[0] if input.dim() else 0
+    if src is None:
+        src = _core.full(list(index.shape), value, dtype=input.dtype)
+    elif tuple(src.shape) != tuple(index.shape):  # the part of src that index covers, as PyTorch reads it
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    if reduce == "add":
+        return input.scatter_add(d, index, src)
+    rank, count = _write_order(index, d, tuple(input.shape))
+    zeros = _core.zeros(list(input.shape), dtype=input.dtype)
+
+    def written(entries):  # the scattered values of the chosen entries, and where they land
+        chosen = _core.from_numpy(entries)
+        hit = zeros.to(_core.dtype.int64).scatter_add(d, index, chosen.to(_core.dtype.int64)) > 0
+        return zeros.scatter_add(d, index, src * chosen), hit
+    if reduce == "multiply":  # one product per level of duplicates, so each factor is used once
+        out = input
+        for level in range(int(count.max(initial=0))):
+            values, hit = written(rank == level)
+            out = _core.where(hit, out * values, out)
+        return out
+    values, hit = written(rank == count - 1)
+    return _core.where(hit, values, input)
+
+
+@_checked(0, 2, 3)
+def index_add(input, dim, index, source, *, alpha=1):
+    """input with source's slices added at the positions index (1-d) names along dim."""
+    d = _dims(dim, input.dim())[0] if input.dim() else 0
+    return input.scatter_add(d, _full_index(index, d, source), source if alpha == 1 else source * alpha)
+
+
+@_checked(0, 2, 3)
+def index_copy(input, dim, index, source):
+    """input with its slices along dim at the positions index (1-d) replaced by source's."""
+    d = _dims(dim, input.dim())[0] if input.dim() else 0
+    return scatter(input, d, _full_index(index, d, source), source)
+
+
+@_checked(0, 2)
+def index_fill(input, dim, index, value):
+    """input with its slices along dim at the positions index (1-d) set to value."""
+    d = _dims(dim, input.dim())[0] if input.dim() else 0
+    n = input.shape[d] if input.dim() else 1
+    chosen = np.zeros(n, dtype=bool)
+    chosen[index.detach().numpy().reshape(-1)] = True
+    shape = [1] * input.dim()
+    if input.dim():
+        shape[d] = n
+    return _core.where(_core.from_numpy(chosen).reshape(*shape), value, input)
+
+
+@_checked(0, 1, 2)
+def masked_scatter(input, mask, source):
+    """input with the positions where mask (broadcast to input) is True filled, in order, by the
+    first elements of source."""
+    full = mask.expand(*input.shape).detach().numpy()
+    count = int(full.sum())
+    if count > source.numel():
+        raise ValueError(f"masked_scatter: the mask selects {count} elements, source has {source.numel()}")
+    positions = np.flatnonzero(full)
+    taken = source.reshape(-1).narrow(0, 0, count)
+    flat = input.reshape(-1)
+    index = _core.from_numpy(positions.astype(np.int64))
+    return scatter(flat, 0, index, taken).reshape(*input.shape)
+
+
 # --- counting and searching (no gradient) ---------------------------------------------------------
 
 
@@ -1111,9 +1236,28 @@ Tensor.absolute = Tensor.abs
 Tensor.negative = Tensor.neg
 Tensor.sgn = Tensor.sign
 Tensor.arctan2 = Tensor.atan2
+
 for _name in ("prod", "cumprod", "logcumsumexp", "cummax", "cummin", "diff", "nansum", "nanmean", "xlogy", "lerp",
               "addcmul", "addcdiv", "logit", "frac", "deg2rad", "rad2deg", "div", "logical_and", "logical_or",
               "logical_xor", "isclose", "allclose", "equal", "bmm", "mv", "dot", "addmm", "baddbmm", "kron",
               "diagonal", "diag", "trace", "tile", "repeat_interleave", "tensor_split", "unflatten", "rot90", "fliplr",
-              "flipud", "unique", "bincount", "histc", "bernoulli", "multinomial", "logaddexp"):
+              "flipud", "unique", "bincount", "histc", "bernoulli", "multinomial", "logaddexp", "unfold", "scatter",
+              "index_add", "index_copy", "index_fill", "masked_scatter"):
     setattr(Tensor, _name, globals()[_name])
+
+
+def _in_place(op):
+    """The in-place form of an op: its result copied into self (checked by copy_ like any write)."""
+    def method(self, *args, **kwargs):
+        return self.copy_(op(self, *args, **kwargs))
+    method.__name__ = op.__name__ + "_"
+    return method
+
+
+for _name in ("scatter", "index_add", "index_copy", "index_fill", "masked_scatter", "masked_fill", "clamp", "scatter_add",
+              "exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "relu", "pow", "remainder", "floor_divide",
+              "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "sin", "cos", "lerp", "addcmul",
+              "addcdiv", "clip", "fmod", "bitwise_and", "bitwise_or", "bitwise_xor", "logical_not", "tril", "triu",
+              "log1p", "expm1", "erf"):
+    if not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _in_place(getattr(Tensor, _name)))

@@ -306,3 +306,40 @@ def test_einsum_and_friends_refuse_bad_input():
         pyseq.bincount(x)
     with pytest.raises(ValueError, match="rounding_mode"):
         pyseq.div(x, 2, rounding_mode="round")
+
+
+PERMUTED_ROWS = np.array([[0, 1, 2, 3, 0], [2, 0, 1, 1, 3], [1, 3, 0, 2, 2]])  # no element named twice
+SCATTERS = {
+    "scatter": lambda m, x, s: x.scatter(0, m.tensor(PERMUTED_ROWS), s),
+    "scatter a number": lambda m, x, s: x.scatter(1, m.tensor(PERMUTED_ROWS[:, :4] % 5), 2.5) * s[0, 0],
+    "index_add": lambda m, x, s: x.index_add(0, m.tensor([3, 0, 3]), s, alpha=2),
+    "index_copy": lambda m, x, s: x.index_copy(0, m.tensor([3, 0, 1]), s),
+    "index_fill": lambda m, x, s: x.index_fill(1, m.tensor([4, 0]), -1.0) * s[0, 0],
+    "masked_scatter": lambda m, x, s: x.masked_scatter(x.detach() > 0, s.reshape(-1).repeat(2)),
+    "unfold": lambda m, x, s: x.unfold(1, 2, 2) * s[0, 0],
+    "unfold overlapping": lambda m, x, s: x.unfold(0, 3, 1) * s[0, 0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_scatters_and_windows_match_torch(op, name):
+    op.check(SCATTERS[name], [(4, 5), (3, 5)])
+
+
+def test_scatter_reductions_duplicates_and_in_place_forms_match_torch():
+    x, s = np.arange(20.0).reshape(4, 5), np.arange(1.0, 16.0).reshape(3, 5)
+    index = np.array([[0, 1, 2, 3, 0], [0, 1, 1, 1, 3]])
+    for reduce in ("add", "multiply"):
+        expected = torch.tensor(x).scatter(0, torch.tensor(index), torch.tensor(s[:2]), reduce=reduce)
+        got = pyseq.tensor(x).scatter(0, pyseq.tensor(index), pyseq.tensor(s[:2]), reduce=reduce)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    # several entries naming one element: the last one is written (what torch's CPU kernel does too)
+    got = pyseq.zeros(5).scatter(0, pyseq.tensor([1, 1, 3]), pyseq.tensor([1.0, 2.0, 3.0]))
+    assert got.tolist() == [0.0, 2.0, 0.0, 3.0, 0.0]
+    ours, theirs = pyseq.zeros(3, 4), torch.zeros(3, 4)
+    for t, lib in ((ours, pyseq), (theirs, torch)):
+        t.index_fill_(1, lib.tensor([0]), 7.0).scatter_(0, lib.tensor([[2, 0, 1, 1]]), 1.0)
+        t.index_add_(1, lib.tensor([3]), lib.ones(3, 1)).clamp_(max=5.0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(IndexError, match="out of range"):
+        pyseq.zeros(3).scatter(0, pyseq.tensor([3]), 1.0)

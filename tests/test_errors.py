@@ -733,6 +733,8 @@ FUNCS = {
     "bucketize": ["TN", "T"], "einsum": ["STR", "T", "T"], "tensordot": ["T", "T", "I"],
     "triu_indices": ["I", "I", "I"], "tril_indices": ["I", "I", "I"], "full_like": ["T", "N"],
     "randint_like": ["T", "I", "I"], "randperm": ["I"], "bernoulli": ["T", "N"], "multinomial": ["T", "I", "B"],
+    "scatter": ["T", "I", "X", "TN"], "index_add": ["T", "I", "X", "T"], "index_copy": ["T", "I", "X", "T"],
+    "index_fill": ["T", "I", "X", "N"], "masked_scatter": ["T", "M", "T"],
 }
 METHODS = {
     "view": ["*S"], "reshape": ["*S"], "expand": ["*S"], "permute": ["*S"], "transpose": ["I", "I"],
@@ -754,7 +756,8 @@ METHODS = {
     "__mod__": ["TN"], "__rmod__": ["TN"], "__floordiv__": ["TN"], "__rfloordiv__": ["TN"], "__and__": ["TN"],
     "__or__": ["TN"], "__xor__": ["TN"], "__rand__": ["TN"], "diagonal": ["I", "I", "I"],
     "repeat_interleave": ["TN", "I?"], "unflatten": ["I", "S"], "multinomial": ["I", "B"], "element_size": [],
-    "clip": ["N", "N"], "is_floating_point": [], "nbytes": None,
+    "clip": ["N", "N"], "is_floating_point": [], "nbytes": None, "unfold": ["I", "I", "I"],
+    "scatter_": ["I", "X", "TN"], "index_fill_": ["I", "X", "N"], "clamp_": ["N", "N"], "exp_": [],
 }
 def make_call():
     if rnd.random() < 0.45:
