@@ -92,7 +92,7 @@ def generation(theirs, ours, prompt, new_tokens):
         assert out.shape[1] == prompt.shape[1] + new_tokens
 
     def pyseq_generate():
-        out = ours.generate(prompt, max_new_tokens=new_tokens)
+        out = ours.generate(prompt, max_new_tokens=new_tokens, eos_token_id=None)
         assert out.shape[1] == prompt.shape[1] + new_tokens
     return {"torch": torch_generate, "pyseq": pyseq_generate}
 

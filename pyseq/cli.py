@@ -400,9 +400,10 @@ def cmd_generate(args):
         raise UsageError(f"the prompt has {len(ids)} tokens, the model's context is {limit}")
     sample = dict(do_sample=False) if args.greedy else dict(do_sample=True, temperature=args.temperature,
                                                             top_k=args.top_k or None, top_p=args.top_p)
+    if args.eos_token_id is not None:  # else the model's own (its generation_config) stops the text
+        sample["eos_token_id"] = args.eos_token_id
     sys.stdout.write(prompt)
-    for piece in model.stream_text(tokenizer, ids, max_new_tokens=max_new, seed=args.seed,
-                                   eos_token_id=args.eos_token_id, **sample):
+    for piece in model.stream_text(tokenizer, ids, max_new_tokens=max_new, seed=args.seed, **sample):
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")

@@ -34,10 +34,12 @@ HEADS = ["BertModel", "BertForPreTraining", "BertForMaskedLM", "BertForNextSente
          "BertForSequenceClassification", "BertForTokenClassification"]
 
 
-def hf_folder(tmp_path, name, head="BertForPreTraining", seed=0):
+def hf_folder(tmp_path, name, head="BertForPreTraining", seed=0, **overrides):
+    """A random transformers model saved with save_pretrained: (model in eval mode, folder). overrides:
+    BertConfig's."""
     torch.manual_seed(seed)
-    config = transformers.BertConfig(**CONFIGS[name], hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                                     initializer_range=0.2)
+    config = transformers.BertConfig(**{**CONFIGS[name], "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                                        "initializer_range": 0.2, **overrides})
     model = getattr(transformers, head)(config).eval()
     folder = tmp_path / f"{name}-{head}"
     model.save_pretrained(folder)
@@ -149,6 +151,175 @@ def test_attention_weights_on_request_match_transformers(tmp_path):
         assert (_np(mine)[1, :, :, 11:] == 0).all()  # padded keys get no weight
 
 
+# --- what transformers' BERT also does ---
+
+@pytest.mark.parametrize("head", ["BertForMaskedLM", "BertForPreTraining"])
+def test_an_untied_decoder_is_loaded_used_and_saved(tmp_path, head):
+    theirs, folder = hf_folder(tmp_path, "small", head, tie_word_embeddings=False)
+    with torch.no_grad():  # transformers decodes with decoder.bias, not cls.predictions.bias, when untied
+        theirs.cls.predictions.decoder.bias.normal_()
+    theirs.save_pretrained(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every weight is used
+        ours = getattr(pb, head).from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    real = mask.astype(bool)
+
+    def expected(model):
+        with torch.no_grad():
+            ref = model(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+        return (ref.logits if head == "BertForMaskedLM" else ref.prediction_logits).numpy()[real]
+
+    mine = _np(ours(ids, mask, types).logits)[real]
+    np.testing.assert_allclose(mine, expected(theirs), rtol=1e-4, atol=2e-5)
+    ours.save_pretrained(tmp_path / "ours")  # and transformers reads our folder to the same logits
+    again = getattr(transformers, head).from_pretrained(tmp_path / "ours").eval()
+    assert not again.config.tie_word_embeddings
+    np.testing.assert_allclose(mine, expected(again), rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("num_labels,problem_type,labels", [
+    (1, None, [0.5, -1.0, 2.0]),                                    # regression, inferred
+    (3, "regression", [[0.5, 1, 0], [1, 2, 3], [0, 0, 1]]),
+    (3, "regression", np.array([[0, 1, 0], [1, 2, 3], [0, 0, 1]])),  # integer targets
+    (3, None, np.array([2, 0, 1])),                                 # single label, inferred from integers
+    (3, "single_label_classification", np.array([2, 0, 1])),
+    (3, "single_label_classification", [2.0, 0.0, 1.0]),           # error: float classes
+    (3, None, [[1, 0, 1], [0, 1, 1], [0, 0, 0]]),                  # multi-label, inferred from floats
+    (3, "multi_label_classification", [[1, 0, 1], [0, 1, 1], [0, 0, 0]]),
+    (3, "multi_label_classification", np.array([[1, 0, 1], [0, 1, 1], [0, 0, 0]])),  # error: integer targets
+    (3, "multi_label_classification", np.array([2, 0, 1])),         # error: shape
+])
+def test_sequence_classification_losses_follow_problem_type_as_transformers(tmp_path, num_labels, problem_type,
+                                                                             labels):
+    theirs, folder = hf_folder(tmp_path, "small", "BertForSequenceClassification", num_labels=num_labels,
+                               problem_type=problem_type)
+    ours = pb.BertForSequenceClassification.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    labels = labels if isinstance(labels, np.ndarray) else np.array(labels, dtype=np.float32)
+    try:
+        with torch.no_grad():
+            expected = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                              labels=torch.tensor(labels)).loss.item()
+    except (RuntimeError, ValueError):
+        with pytest.raises((TypeError, ValueError)):
+            ours(ids, mask, types, labels=labels)
+        return
+    np.testing.assert_allclose(ours(ids, mask, types, labels=labels).loss.item(), expected, rtol=1e-5)
+    assert ours.config.problem_type == theirs.config.problem_type  # inferred once and kept, as transformers
+
+
+def test_problem_type_is_checked():
+    for make in (pb.BertConfig, transformers.BertConfig):
+        with pytest.raises(ValueError, match="single_label_classification.*num_labels"):
+            make(num_labels=1, problem_type="single_label_classification")
+    # transformers 5.25 takes any string and then returns no loss; we refuse it
+    with pytest.raises(ValueError, match="problem_type must be None or one of .*'multi_label_classification'.*got 'bogus'"):
+        pb.BertConfig(problem_type="bogus")
+
+
+def test_is_decoder_attends_causally_as_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertModel", is_decoder=True)
+    ours = pb.BertModel.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    real = mask.astype(bool)
+    for given in (None, mask):
+        with torch.no_grad():
+            ref = theirs(torch.tensor(ids), attention_mask=None if given is None else torch.tensor(given),
+                         token_type_ids=torch.tensor(types), use_cache=False).last_hidden_state.numpy()
+        out = ours(ids, given, types, output_attentions=True)
+        np.testing.assert_allclose(_np(out.last_hidden_state)[real], ref[real], atol=2e-5)
+        assert (np.triu(_np(out.attentions[0])[0, 0], 1) == 0).all()  # no query sees a later key
+    ours.save_pretrained(tmp_path / "ours")
+    assert transformers.BertConfig.from_pretrained(tmp_path / "ours").is_decoder
+
+
+def test_unused_checkpoint_weights_are_named_in_a_warning(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertForPreTraining")
+    with pytest.warns(UserWarning, match="does not use these weights .*cls.seq_relationship.weight"):
+        pb.BertModel.from_pretrained(folder)  # another head's, as transformers' load report lists them
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, num_hidden_layers=1)))  # one layer of two
+    with pytest.warns(UserWarning, match="does not use .*bert.encoder.layer.1.attention.self.query.weight"):
+        ours = pb.BertForPreTraining.from_pretrained(folder)
+    theirs = transformers.BertForPreTraining.from_pretrained(folder).eval()
+    ids, mask, types = batch(CONFIGS["small"])
+    real = mask.astype(bool)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    np.testing.assert_allclose(_np(ours(ids, mask, types).logits)[real], ref.prediction_logits.numpy()[real],
+                               rtol=1e-4, atol=2e-5)
+
+
+def test_bool_and_float_masks_and_ids_for_the_whole_batch_as_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertModel")
+    ours = pb.BertModel.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    real = mask.astype(bool)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask)).last_hidden_state.numpy()
+    for given in (real, mask.astype(np.float32), torch.tensor(mask).bool(), torch.tensor(mask).float(),
+                  pyseq.from_numpy(real)):
+        got = _np(ours(ids, attention_mask=given).last_hidden_state)
+        np.testing.assert_allclose(got[real], ref[real], atol=2e-5, err_msg=str(type(given)))
+    # ids (1, T) for the whole batch; without a mask, positions that restart begin another packed sequence
+    packed = np.array([list(range(9)) + list(range(8))])
+    for kwargs in (dict(token_type_ids=types[:1]), dict(position_ids=np.arange(3, 20)[None]),
+                   dict(position_ids=packed), dict(position_ids=packed, attention_mask=mask)):
+        with torch.no_grad():
+            ref = theirs(torch.tensor(ids), **{k: torch.tensor(v) for k, v in kwargs.items()}).last_hidden_state
+        got = _np(ours(ids, **kwargs).last_hidden_state)
+        rows = real if "attention_mask" in kwargs else slice(None)
+        np.testing.assert_allclose(got[rows], ref.numpy()[rows], atol=2e-5, err_msg=str(kwargs))
+
+
+def test_pretraining_loss_needs_both_labels_and_next_sentence_takes_labels_as_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertForPreTraining")
+    ours = pb.BertForPreTraining.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    for kwargs in (dict(labels=ids), dict(next_sentence_label=np.array([0, 1, 1]))):
+        with torch.no_grad():
+            assert theirs(torch.tensor(ids), **{k: torch.tensor(v) for k, v in kwargs.items()}).loss is None
+        assert ours(ids, mask, types, **kwargs).loss is None
+    with pytest.warns(UserWarning, match="does not use these weights .*cls.predictions.bias"):
+        nsp = pb.BertForNextSentencePrediction.from_pretrained(folder)
+    assert nsp(ids, mask, types, labels=np.array([0, 1, 1])).loss is not None
+    with pytest.raises(TypeError, match="next_sentence_label"):  # transformers ignores it (no loss): labels only
+        nsp(ids, mask, types, next_sentence_label=np.array([0, 1, 1]))
+
+
+def test_attention_weights_in_training_are_those_after_dropout_as_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertModel", attention_probs_dropout_prob=0.5, num_hidden_layers=1)
+    theirs.set_attn_implementation("eager")
+    ours = pb.BertModel.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    x = dict(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask), output_attentions=True)
+    with torch.no_grad():
+        kept_theirs = theirs(**x).attentions[0].numpy()  # eval: no dropout
+        theirs.train()
+        dropped_theirs = theirs(**x).attentions[0].numpy()
+    kept = _np(ours(ids, mask, output_attentions=True).attentions[0])
+    np.testing.assert_allclose(kept, kept_theirs, atol=1e-5)
+    ours.train()
+    out = ours(ids, mask, output_attentions=True)
+    assert not np.allclose(_np(out.last_hidden_state), _np(ours(ids, mask, output_attentions=True).last_hidden_state))
+    for dropped, weights in ((dropped_theirs, kept_theirs), (_np(out.attentions[0]), kept)):  # both alike
+        zero = (dropped == 0) & (weights > 0)
+        assert 0.4 < zero.sum() / (weights > 0).sum() < 0.6
+        np.testing.assert_allclose(dropped[~zero], weights[~zero] / 0.5, rtol=1e-4, atol=1e-6)
+
+
+def test_config_checks_and_gelu_fast_as_transformers(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "small", "BertModel", hidden_act="gelu_fast")
+    ours = pb.BertModel.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids)).last_hidden_state.numpy()
+    np.testing.assert_allclose(_np(ours(ids).last_hidden_state), ref, atol=2e-5)
+    with pytest.raises(ValueError, match="layer_norm_eps must be >= 0, got -1e-12"):
+        pb.BertConfig(layer_norm_eps=-1e-12)
+
+
 # --- the real all-MiniLM-L6-v2 ---
 
 @pytest.fixture(scope="module")
@@ -248,6 +419,7 @@ def test_from_pretrained_reads_the_tokenizer_and_save_pretrained_writes_it(minil
 
 # --- bad input ---
 
+@pytest.mark.filterwarnings("ignore:.*does not use these weights")
 def test_bad_input_raises_a_clear_error(tmp_path):
     pyseq.manual_seed(0)
     model = pb.BertForSequenceClassification(pb.BertConfig(**CONFIGS["small"]))

@@ -11,7 +11,7 @@ import pytest
 
 import pyseq
 from pyseq.models import GPT, GPTConfig
-from pyseq.models.gpt import KVCache, _sample
+from pyseq.models.gpt import KVCache, _sample, _warp
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -29,12 +29,12 @@ CONFIGS = {  # transformers GPT2Config arguments
 }
 
 
-def hf_checkpoint(tmp_path, name, seed=0, initializer_range=0.15):
+def hf_checkpoint(tmp_path, name, seed=0, initializer_range=0.15, **overrides):
     """A random GPT2LMHeadModel saved with save_pretrained; returns (hf model in eval mode, folder).
-    A wide initialisation keeps greedy generation from repeating one token."""
+    A wide initialisation keeps greedy generation from repeating one token. overrides: GPT2Config's."""
     torch.manual_seed(seed)
-    args = dict(CONFIGS[name], bos_token_id=0, eos_token_id=0, initializer_range=initializer_range,
-                resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    args = {**CONFIGS[name], "bos_token_id": 0, "eos_token_id": 0, "initializer_range": initializer_range,
+            "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, **overrides}
     hf = transformers.GPT2LMHeadModel(transformers.GPT2Config(**args)).eval()
     folder = tmp_path / name
     hf.save_pretrained(folder, safe_serialization=True)
@@ -70,7 +70,7 @@ def test_greedy_generation_of_64_tokens_equals_transformers(tmp_path, name):
     hf, folder = hf_checkpoint(tmp_path, name, seed=1)
     model = GPT.from_pretrained(folder)
     prompt = random_ids((1, 7), CONFIGS[name]["vocab_size"], seed=2)
-    ours = model.generate(prompt, max_new_tokens=64).numpy()
+    ours = model.generate(prompt, max_new_tokens=64, eos_token_id=None).numpy()
     ref = hf.generate(torch.tensor(prompt), max_new_tokens=64, min_new_tokens=64, do_sample=False,
                       pad_token_id=0, eos_token_id=None).numpy()
     assert ours.shape == (1, 71)
@@ -85,13 +85,13 @@ def test_batch_of_prompts_of_different_lengths_is_left_padded_like_transformers(
     L = 11
     ids = np.array([[5] * (L - len(p)) + p for p in prompts])
     mask = np.array([[0] * (L - len(p)) + [1] * len(p) for p in prompts])
-    ours = model.generate(prompts, max_new_tokens=25, pad_token_id=5).numpy()
+    ours = model.generate(prompts, max_new_tokens=25, pad_token_id=5, eos_token_id=None).numpy()
     ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), max_new_tokens=25, min_new_tokens=25,
                       do_sample=False, pad_token_id=5, eos_token_id=None).numpy()
     np.testing.assert_array_equal(ours, ref)
     # each row also equals generating that prompt alone
     for b, p in enumerate(prompts):
-        alone = model.generate([p], max_new_tokens=25).numpy()[0, len(p):]
+        alone = model.generate([p], max_new_tokens=25, eos_token_id=None).numpy()[0, len(p):]
         np.testing.assert_array_equal(ours[b, L:], alone)
 
 
@@ -118,7 +118,7 @@ def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_
     model = GPT(GPTConfig(vocab_size=120, n_positions=64, n_embd=40, n_layer=2, n_head=5, tie_word_embeddings=tie,
                           bos_token_id=0, eos_token_id=0))
     model.save_pretrained(tmp_path / "ours")
-    assert sorted(os.listdir(tmp_path / "ours")) == ["config.json", "model.safetensors"]
+    assert sorted(os.listdir(tmp_path / "ours")) == ["config.json", "generation_config.json", "model.safetensors"]
     hf = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "ours").eval()
     ids = random_ids((2, 30), 120, seed=6)
     model.eval()
@@ -154,7 +154,7 @@ def test_generation_stops_at_eos_and_pads_after_it(tmp_path):
     hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
     model = GPT.from_pretrained(folder)
     prompts = [random_ids(5, 97, seed=8).tolist(), random_ids(9, 97, seed=9).tolist()]
-    free = model.generate(prompts, max_new_tokens=30, pad_token_id=1).numpy()
+    free = model.generate(prompts, max_new_tokens=30, pad_token_id=1, eos_token_id=None).numpy()
     eos = int(free[0, 12])  # the 4th token of prompt 0: generation of that row must end there
     first_eos = [int(np.flatnonzero(row[9:] == eos)[0]) if (row[9:] == eos).any() else None for row in free]
     out = model.generate(prompts, max_new_tokens=30, eos_token_id=eos, pad_token_id=1).numpy()
@@ -231,6 +231,164 @@ def test_stream_text_yields_the_decoded_generation(tmp_path):
     assert len(pieces) > 5  # pieces come as they are made, not all at the end
 
 
+# --- transformers' generate: masks, eos lists, defaults, the context edge, the warpers ---
+
+def test_generate_honours_an_attention_mask_of_any_form_and_infers_one_from_pad_token_id(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "one-head", seed=3)
+    model = GPT.from_pretrained(folder)
+    ids = np.array([[7, 7, 7, 12, 30, 4], [9, 22, 41, 3, 8, 15]])  # row 0 left-padded with 7
+    mask = (ids != 7).astype(np.int64)
+    kwargs = dict(max_new_tokens=8, pad_token_id=7, eos_token_id=None)
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), min_new_tokens=8, do_sample=False,
+                      **kwargs).numpy()
+    inferred = hf.generate(torch.tensor(ids), min_new_tokens=8, do_sample=False, **kwargs).numpy()
+    np.testing.assert_array_equal(inferred, ref)  # transformers infers the mask from pad_token_id
+    for given_ids, given_mask in ((ids.tolist(), mask.tolist()), (ids, mask.astype(bool)), (ids, mask.astype(np.float32)),
+                                  (torch.tensor(ids), torch.tensor(mask).bool()), (ids, None)):
+        np.testing.assert_array_equal(model.generate(given_ids, attention_mask=given_mask, **kwargs).numpy(), ref)
+    streamed = np.stack(list(model.stream(ids.tolist(), attention_mask=mask.tolist(), **kwargs)), axis=1)
+    np.testing.assert_array_equal(streamed, ref[:, 6:])
+    # a pad id that is an eos id cannot mark padding: transformers attends to every position (and warns)
+    ref = hf.generate(torch.tensor(ids), max_new_tokens=8, do_sample=False, pad_token_id=7, eos_token_id=7).numpy()
+    with pytest.warns(UserWarning, match="cannot be inferred"):
+        np.testing.assert_array_equal(model.generate(ids, max_new_tokens=8, pad_token_id=7, eos_token_id=7), ref)
+    with pytest.warns(UserWarning, match="right-padding"):
+        model.generate(ids[:, ::-1], attention_mask=mask[:, ::-1], max_new_tokens=1, pad_token_id=7)
+
+
+def test_generation_stops_a_row_at_any_id_of_an_eos_list(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
+    model = GPT.from_pretrained(folder)
+    prompts = np.stack([random_ids(9, 97, seed=s) for s in (8, 9, 10)])  # a batch of 3, a list of 2 eos ids
+    free = model.generate(prompts, max_new_tokens=20, eos_token_id=None).numpy()[:, 9:]
+    eos = [int(free[0, 3]), int(free[1, 6])]
+    ours = model.generate(prompts, max_new_tokens=20, eos_token_id=eos, pad_token_id=1).numpy()
+    ref = hf.generate(torch.tensor(prompts), max_new_tokens=20, do_sample=False, eos_token_id=eos,
+                      pad_token_id=1).numpy()
+    np.testing.assert_array_equal(ours, ref)
+    assert ours.shape[1] < 29 and np.isin(ours[:2, 9:], eos).any(axis=1).all()
+
+
+def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(tmp_path):
+    import inspect
+    from transformers.generation.logits_process import TopKLogitsWarper
+    defaults = transformers.GenerationConfig._get_default_generation_params()
+    for method in (GPT.generate, GPT.stream):
+        params = inspect.signature(method).parameters
+        assert {k: params[k].default for k in ("temperature", "top_k", "top_p", "do_sample")} == \
+            {k: defaults[k] for k in ("temperature", "top_k", "top_p", "do_sample")}
+    # eos left out: the checkpoint's generation_config.json (here unlike its config.json)
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
+    prompt = random_ids((1, 9), 97, seed=8)
+    free = GPT.from_pretrained(folder).generate(prompt, max_new_tokens=20, eos_token_id=None).numpy()[0, 9:]
+    hf.generation_config.eos_token_id = int(free[4])
+    hf.save_pretrained(folder)
+    assert json.loads((folder / "config.json").read_text())["eos_token_id"] == 0
+    model = GPT.from_pretrained(folder)
+    ours = model.generate(prompt, max_new_tokens=20, pad_token_id=1).numpy()
+    np.testing.assert_array_equal(ours, hf.generate(torch.tensor(prompt), max_new_tokens=20, do_sample=False,
+                                                    pad_token_id=1).numpy())
+    assert ours.shape == (1, 9 + 1 + int(np.flatnonzero(free == free[4])[0]))
+    model.save_pretrained(tmp_path / "again")  # and it travels with the model
+    assert GPT.from_pretrained(tmp_path / "again").generation_config["eos_token_id"] == int(free[4])
+    # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
+    hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
+    prompt = random_ids((1, 3), 300)
+    draws = GPT.from_pretrained(folder).generate(np.repeat(prompt, 2000, axis=0), max_new_tokens=1, do_sample=True,
+                                                 seed=0, eos_token_id=None).numpy()[:, -1]
+    with torch.no_grad():
+        top50 = torch.isfinite(TopKLogitsWarper(50)(None, hf(torch.tensor(prompt)).logits[:, -1]))[0].numpy()
+    assert set(draws.tolist()) <= set(np.flatnonzero(top50).tolist()) and len(set(draws.tolist())) > 40
+
+
+def test_the_context_edge_and_max_new_tokens_0_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "one-head", n_positions=8)
+    model = GPT.from_pretrained(folder)
+    prompt = np.array([[1, 2, 3, 4, 5, 6]])
+    kwargs = dict(pad_token_id=0, eos_token_id=None)
+    ref = hf.generate(torch.tensor(prompt), max_new_tokens=3, min_new_tokens=3, do_sample=False, **kwargs).numpy()
+    np.testing.assert_array_equal(model.generate(prompt, 3, **kwargs).numpy(), ref)  # 6 + 3 - 1 positions fed back
+    with pytest.raises(ValueError, match="max_new_tokens=4 exceeds .* n_positions=8"):
+        model.generate(prompt, 4, **kwargs)
+    for call in (lambda: hf.generate(torch.tensor(prompt), max_new_tokens=0, **kwargs),
+                 lambda: model.generate(prompt, 0, **kwargs), lambda: next(model.stream(prompt, 0, **kwargs))):
+        with pytest.raises(ValueError, match="max_new_tokens`? must be greater than 0"):
+            call()
+
+
+def test_warpers_keep_the_tokens_transformers_keeps_at_ties_and_exact_boundaries():
+    from transformers.generation.logits_process import (LogitsProcessorList, TemperatureLogitsWarper,
+                                                        TopKLogitsWarper, TopPLogitsWarper)
+    cases = [(np.zeros(4), 1.0, 0, 0.5), (np.log([0.5, 0.25, 0.25]), 1.0, 0, 0.75),  # ties
+             (np.log([0.4, 0.3, 0.2, 0.1]), 1.0, 0, 0.9)]  # the first three reach 0.9 exactly: the 4th goes
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        V = int(rng.choice([7, 16, 300]))
+        logits = rng.standard_normal(V) * 2
+        if V <= 16:  # ties (torch sorts up to 16 values stably; beyond, its order of ties is unspecified)
+            logits = np.round(logits)
+        cases.append((logits, float(rng.choice([0.7, 1.0, 1.5])), int(rng.choice([0, 5, 50])),
+                      float(rng.choice([0.3, 0.8, 0.95, 1.0]))))
+    for logits, temperature, top_k, top_p in cases:
+        scores = np.asarray(logits, dtype=np.float32)[None]
+        warpers = LogitsProcessorList(([TemperatureLogitsWarper(temperature)] if temperature != 1.0 else [])
+                                      + ([TopKLogitsWarper(top_k)] if top_k else [])
+                                      + ([TopPLogitsWarper(top_p)] if top_p < 1 else []))
+        expected = warpers(None, torch.tensor(scores)).numpy()
+        np.testing.assert_array_equal(_warp(scores, temperature, top_k, top_p), expected,
+                                      err_msg=f"{logits} T={temperature} k={top_k} p={top_p}")
+
+
+# --- forward inputs, configs and checkpoints as transformers takes them ---
+
+def test_bool_and_float_masks_and_position_ids_for_the_whole_batch_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "one-head")
+    model = GPT.from_pretrained(folder)
+    ids = random_ids((2, 6), 64)
+    mask = np.array([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+    real = mask.astype(bool)
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids), attention_mask=torch.tensor(mask, dtype=torch.float32)).logits.numpy()
+    for given in (mask.astype(bool), mask.astype(np.float32), torch.tensor(mask).bool(), torch.tensor(mask).float(),
+                  pyseq.from_numpy(real)):
+        got = model(ids, attention_mask=given).logits.detach().numpy()
+        np.testing.assert_allclose(got[real], ref[real], rtol=1e-4, atol=1e-5, err_msg=str(type(given)))
+    positions = np.array([[2, 3, 4, 5, 6, 7]])
+    for given in (positions, positions[0], torch.tensor(positions)):
+        with torch.no_grad():
+            ref = hf(torch.tensor(ids), position_ids=torch.as_tensor(given)).logits.numpy()
+        np.testing.assert_allclose(model(ids, position_ids=given).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+
+
+def test_config_edge_values_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "one-head", n_inner=0, activation_function="gelu_fast")
+    model = GPT.from_pretrained(folder)  # n_inner=0: an MLP of width 0, as transformers builds it (not 4 * n_embd)
+    assert model.transformer.h[0].mlp.c_fc.weight.shape == tuple(hf.transformer.h[0].mlp.c_fc.weight.shape) == (16, 0)
+    for block in hf.transformer.h:  # transformers' Conv1D cannot run a width of 0: its MLP is then c_proj's bias
+        block.mlp.forward = lambda h, mlp=block.mlp: mlp.c_proj.bias.expand_as(h)
+    ids = random_ids((2, 9), 64)
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="layer_norm_epsilon must be >= 0, got -1e-05"):
+        GPTConfig(layer_norm_epsilon=-1e-5)
+    with pytest.raises(ValueError, match="n_inner must be None .* or an int >= 0"):
+        GPTConfig(n_inner=-1)
+
+
+def test_unused_checkpoint_weights_are_named_in_a_warning(tmp_path):
+    _, folder = hf_checkpoint(tmp_path, "tiny")  # 2 layers in the file, 1 in the config
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(dict(config, n_layer=1)))
+    with pytest.warns(UserWarning, match="does not use these weights .*transformer.h.1.attn.c_attn.weight"):
+        model = GPT.from_pretrained(folder)
+    theirs = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()  # leaves them out too (its load report)
+    ids = random_ids((1, 12), 97)
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-4, atol=1e-5)
+
+
 def test_configure_optimizers_decays_only_projection_matrices():
     model = GPT(GPTConfig(vocab_size=50, n_positions=16, n_embd=8, n_layer=2, n_head=2))
     opt = model.configure_optimizers(weight_decay=0.1, learning_rate=1e-3)
@@ -252,7 +410,7 @@ def small():
 
 @pytest.mark.parametrize("call,error,match", [
     (lambda m: m.generate([[1] * 17], max_new_tokens=1), ValueError, "17 tokens .* n_positions=16"),
-    (lambda m: m.generate([[1] * 10], max_new_tokens=7), ValueError, "max_new_tokens=7 exceeds .* n_positions=16"),
+    (lambda m: m.generate([[1] * 10], max_new_tokens=8), ValueError, "max_new_tokens=8 exceeds .* n_positions=16"),
     (lambda m: m(np.ones((1, 17), dtype=np.int64)), ValueError, "17 positions exceed .* n_positions=16"),
     (lambda m: m.generate([[1, 50]], max_new_tokens=2), IndexError, "id 50, outside the vocabulary \\[0, 50\\)"),
     (lambda m: m([[3, -1]]), IndexError, "id -1"),

@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -10,14 +11,44 @@ from ..io.safetensors import atomic_write, save_file
 from ..nn import functional as F
 
 
+# hidden_act / activation_function of a config.json -> the activation F.linear fuses into its GEMM
+ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
+               "relu": "relu"}
+
+
+def to_numpy(value):
+    """A numpy array from a pyseq Tensor, a numpy array, a torch tensor or nested lists."""
+    return value.numpy() if isinstance(value, _core.Tensor) else np.asarray(value)
+
+
 def as_ids(value, what, owner):
     """An int64 numpy array from a Tensor, numpy array or nested lists of ints."""
-    if isinstance(value, _core.Tensor):
-        value = value.numpy()
-    arr = np.asarray(value)
+    arr = to_numpy(value)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         raise TypeError(f"{owner}: {what} must hold integer token ids, got {arr.dtype}")
     return arr.astype(np.int64, copy=False)
+
+
+def as_mask(value, what, owner):
+    """A bool numpy array (True: a real token) from an attention mask of ints, bools or floats; as
+    transformers' mask.bool(), any nonzero value counts as real."""
+    arr = to_numpy(value)
+    if arr.dtype != bool and not np.issubdtype(arr.dtype, np.number):
+        raise TypeError(f"{owner}: {what} must hold 0 / 1 (int, bool or float), got {arr.dtype}")
+    return arr != 0
+
+
+def batch_ids(value, what, owner, B, T):
+    """ids (B, T) int64 from ids of shape (B, T), or (1, T) or (T,) shared by the whole batch (a
+    broadcast view, as transformers broadcasts them)."""
+    arr = as_ids(value, what, owner)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.shape == (1, T):
+        arr = np.broadcast_to(arr, (B, T))
+    if arr.shape != (B, T):
+        raise ValueError(f"{owner}: expected {what} of shape {(B, T)} like input_ids (or (1, {T})), got {arr.shape}")
+    return arr
 
 
 def check_ids(ids, limit, what, owner, space="the vocabulary"):
@@ -37,6 +68,14 @@ def causal_lm_loss(logits, labels, owner):
         raise ValueError(f"{owner}: a language-model loss needs at least 2 positions")
     shifted = np.ascontiguousarray(target[:, 1:]).reshape(-1)  # position t predicts token t + 1
     return F.cross_entropy(logits.narrow(1, 0, T - 1).reshape(-1, V), _core.from_numpy(shifted))
+
+
+def warn_unused(owner, path, keys):
+    """Warns, as transformers' load report does, about the weights of a checkpoint that the model
+    does not use (another head's, or layers the config does not have)."""
+    if keys:
+        warnings.warn(f"{owner}.from_pretrained: the model does not use these weights of {path}: "
+                      + ", ".join(keys), stacklevel=3)
 
 
 def folder_files(path, owner):
@@ -68,10 +107,15 @@ def check_model_type(d, expected, source):
         raise ValueError(f"{source}: expected a {expected!r} checkpoint (model_type), got model_type {model_type!r}")
 
 
+def write_json(path, d):
+    """Writes the dict d as indented JSON, atomically."""
+    text = json.dumps(d, indent=2, sort_keys=True) + "\n"
+    atomic_write(os.fspath(path), lambda f: f.write(text.encode("utf-8")))
+
+
 def save_folder(path, config_dict, state_dict):
     """Writes config.json and model.safetensors into the folder `path`, each atomically."""
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)
-    text = json.dumps(config_dict, indent=2, sort_keys=True) + "\n"
-    atomic_write(os.path.join(path, "config.json"), lambda f: f.write(text.encode("utf-8")))
+    write_json(os.path.join(path, "config.json"), config_dict)
     save_file(state_dict, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})

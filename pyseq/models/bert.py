@@ -13,7 +13,8 @@ A layer, with x (B, T, H) and a padding mask hiding the keys of padded positions
 Module and parameter names are transformers' ('embeddings.word_embeddings.weight',
 'encoder.layer.0.attention.self.query.weight', ...), so its safetensors load unchanged, with or
 without the 'bert.' prefix (a BertModel's own file has none), and ours load in transformers. The
-masked-LM decoder is tied to the word embeddings.
+masked-LM decoder is tied to the word embeddings unless config.tie_word_embeddings is False. With
+config.is_decoder the self-attention is causal.
 """
 
 import numbers
@@ -33,18 +34,21 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
-from ._hf import as_ids, check_ids, check_model_type, folder_files, read_json, save_folder
+from ._hf import (ACTIVATIONS, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files, read_json,
+                  save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertOutput", "HeadOutput"]
 
-_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "relu": "relu"}
+_PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 
 @dataclass
 class BertConfig:
     """BERT's hyperparameters under Hugging Face's names (its config.json). num_labels: outputs of
-    the classification heads (from id2label when the file has one)."""
+    the classification heads (from id2label when the file has one). problem_type: the sequence
+    classifier's loss (None: inferred from num_labels and the labels' dtype, as transformers does).
+    is_decoder: causal self-attention. tie_word_embeddings: the masked-LM decoder is the word embeddings."""
     vocab_size: int = 30522
     hidden_size: int = 768
     num_hidden_layers: int = 12
@@ -62,6 +66,8 @@ class BertConfig:
     num_labels: int = 2
     problem_type: str = None
     id2label: dict = field(default=None)
+    is_decoder: bool = False
+    tie_word_embeddings: bool = True
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
@@ -72,11 +78,19 @@ class BertConfig:
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(f"BertConfig: hidden_size={self.hidden_size} is not divisible by num_attention_heads="
                              f"{self.num_attention_heads}")
-        if self.hidden_act not in _ACTIVATIONS:
-            raise ValueError(f"BertConfig: hidden_act must be one of {sorted(_ACTIVATIONS)}, got {self.hidden_act!r}")
+        if self.hidden_act not in ACTIVATIONS:
+            raise ValueError(f"BertConfig: hidden_act must be one of {sorted(ACTIVATIONS)}, got {self.hidden_act!r}")
+        if not isinstance(self.layer_norm_eps, numbers.Real) or not self.layer_norm_eps >= 0:
+            raise ValueError(f"BertConfig: layer_norm_eps must be >= 0, got {self.layer_norm_eps!r}")
         if self.id2label is not None:
             self.id2label = {int(k): v for k, v in self.id2label.items()}
             self.num_labels = len(self.id2label)
+        if self.problem_type is not None and self.problem_type not in _PROBLEM_TYPES:
+            raise ValueError(f"BertConfig: problem_type must be None or one of {list(_PROBLEM_TYPES)}, got "
+                             f"{self.problem_type!r}")
+        if self.problem_type == "single_label_classification" and self.num_labels == 1:
+            raise ValueError('BertConfig: problem_type="single_label_classification" needs num_labels > 1 (as '
+                             'transformers); use num_labels=2, or problem_type="regression"')
 
     @classmethod
     def from_dict(cls, d, source="config"):
@@ -84,6 +98,8 @@ class BertConfig:
         if d.get("position_embedding_type", "absolute") != "absolute":
             raise ValueError(f"{source}: only absolute position embeddings are supported, got "
                              f"{d['position_embedding_type']!r}")
+        if d.get("add_cross_attention"):
+            raise ValueError(f"{source}: cross-attention (add_cross_attention) is not supported")
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -98,7 +114,7 @@ class BertConfig:
         d["label2id"] = {v: int(k) for k, v in d["id2label"].items()}
         del d["num_labels"]
         d.update(model_type="bert", architectures=[architecture], position_embedding_type="absolute",
-                 tie_word_embeddings=True, torch_dtype="float32")
+                 torch_dtype="float32")
         return d
 
 
@@ -125,16 +141,21 @@ class BertSelfAttention(Module):
         self.num_heads = config.num_attention_heads
         self.query, self.key, self.value = Linear(H, H), Linear(H, H), Linear(H, H)
         self.dropout_p = config.attention_probs_dropout_prob
+        self.is_causal = config.is_decoder
 
     def forward(self, x, keep, output_attentions=False):  # x (B, T, H), keep (B, 1, 1, T) bool or None
         B, T, H = x.shape
-        heads = [t(x).reshape(B, T, self.num_heads, H // self.num_heads).transpose(1, 2)  # (B, heads, T, hd)
-                 for t in (self.query, self.key, self.value)]
-        if output_attentions:  # the plain path, which also returns the weights (no dropout)
-            y, weights = F.attention_with_weights(*heads, attn_mask=keep)
+        q, k, v = [t(x).reshape(B, T, self.num_heads, H // self.num_heads).transpose(1, 2)  # (B, heads, T, hd)
+                   for t in (self.query, self.key, self.value)]
+        p = self.dropout_p if self.training else 0.0
+        if output_attentions:  # the plain path, which also returns the weights: after dropout, as transformers'
+            y, weights = F.attention_with_weights(q, k, v, attn_mask=keep, is_causal=self.is_causal)  # (B, heads, T, T)
+            if p > 0:
+                weights = F.dropout(weights, p)
+                y = weights.matmul(v)
         else:
-            y, weights = F.scaled_dot_product_attention(*heads, attn_mask=keep,
-                                                        dropout_p=self.dropout_p if self.training else 0.0), None
+            y, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p,
+                                                        is_causal=self.is_causal), None
         return y.transpose(1, 2).reshape(B, T, H), weights
 
 
@@ -162,7 +183,7 @@ class BertIntermediate(Module):
     def __init__(self, config):
         super().__init__()
         self.dense = Linear(config.hidden_size, config.intermediate_size)
-        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.activation = ACTIVATIONS[config.hidden_act]
 
     def forward(self, x):  # (B, T, H) -> (B, T, I), the activation fused into the GEMM without grad
         return F.linear(x, self.dense.weight, self.dense.bias, activation=self.activation)
@@ -241,8 +262,9 @@ class BertPreTrainedModel(Module):
         class: keys with or without 'bert.', old LayerNorm 'gamma'/'beta' names), and its tokenizer
         (tokenizer.json or vocab.txt, when there) as `model.tokenizer`. The encoder's weights must all
         be there; a head the file lacks (e.g. a classifier on a plain BertModel) keeps its fresh
-        initialisation, with a warning. config_overrides: e.g. num_labels=3. The model comes in eval
-        mode, as transformers' does (call model.train() to fine-tune it)."""
+        initialisation, with a warning, and weights the model does not use (another head's) are left
+        out with a warning, as transformers does. config_overrides: e.g. num_labels=3. The model comes
+        in eval mode, as transformers' does (call model.train() to fine-tune it)."""
         config_path, weights_path = folder_files(path, cls.__name__)
         d = read_json(config_path)
         if "num_labels" in config_overrides:
@@ -250,18 +272,23 @@ class BertPreTrainedModel(Module):
         d.update(config_overrides)
         model = cls(BertConfig.from_dict(d, source=config_path))
         own = model.state_dict()
-        state = {}
-        for key, value in load_file(weights_path).items():
-            key = key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
-            is_base = not key.startswith(("cls.", "classifier.", "qa_outputs."))
-            if is_base and not key.startswith("bert."):
-                key = "bert." + key
-            if cls.base_prefix == "":
-                if not key.startswith("bert."):
-                    continue  # a head's weights, not needed by the encoder alone
+        # the decoder that transformers ties to the word embeddings and cls.predictions.bias
+        tied = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") if getattr(cls, "_mlm", False) \
+            and model.config.tie_word_embeddings else ()
+        state, unused = {}, []
+        for name, value in load_file(weights_path).items():
+            key = name.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+            if key.endswith(("embeddings.position_ids", "embeddings.token_type_ids")) or key in tied:
+                continue  # buffers of old checkpoints, and tied copies
+            if not key.startswith(("cls.", "classifier.", "qa_outputs.", "bert.")):
+                key = "bert." + key  # an encoder weight of a BertModel's own file
+            if cls.base_prefix == "" and key.startswith("bert."):
                 key = key[len("bert."):]
             if key in own:
                 state[key] = value
+            else:
+                unused.append(name)
+        warn_unused(cls.__name__, weights_path, unused)
         missing = [k for k in own if k not in state]
         base_missing = [k for k in missing if k.startswith(cls.base_prefix) and not k.startswith(
             cls.base_prefix + "pooler.")]
@@ -305,8 +332,9 @@ class BertModel(BertPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
                 output_attentions=False):
-        """input_ids (B, T) (Tensor, array or lists); attention_mask (B, T): 1 real token, 0 padding;
-        token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1 by default."""
+        """input_ids (B, T) (Tensor, array or lists); attention_mask (B, T): 1 (or True, or any nonzero)
+        real token, 0 padding; token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1
+        by default. token_type_ids and position_ids of shape (1, T) or (T,) apply to the whole batch."""
         ids = as_ids(input_ids, "input_ids", "BertModel")
         if ids.ndim == 1:
             ids = ids[None, :]
@@ -318,17 +346,30 @@ class BertModel(BertPreTrainedModel):
         if T > c.max_position_embeddings:
             raise ValueError(f"BertModel: {T} tokens exceed max_position_embeddings={c.max_position_embeddings} "
                              "(truncate them, or encode long texts in windows with SentenceEncoder)")
-        types = np.zeros((B, T), dtype=np.int64) if token_type_ids is None else self._arg(token_type_ids,
-                                                                                           "token_type_ids", B, T)
+        types = np.zeros((B, T), dtype=np.int64) if token_type_ids is None else \
+            batch_ids(token_type_ids, "token_type_ids", "BertModel", B, T)
         check_ids(types, c.type_vocab_size, "token_type_ids", "BertModel", "the token types")
-        positions = np.broadcast_to(np.arange(T, dtype=np.int64), (B, T)) if position_ids is None else \
-            self._arg(position_ids, "position_ids", B, T)
+        positions = np.arange(T, dtype=np.int64) if position_ids is None else \
+            batch_ids(position_ids, "position_ids", "BertModel", B, T)
+        positions = np.broadcast_to(positions, (B, T))
         check_ids(positions, c.max_position_embeddings, "position_ids", "BertModel", "the positions")
         keep = None
         if attention_mask is not None:
-            mask = self._arg(attention_mask, "attention_mask", B, T)
+            mask = as_mask(attention_mask, "attention_mask", "BertModel")
+            if mask.ndim == 1:
+                mask = mask[None, :]
+            if mask.shape != (B, T):
+                raise ValueError(f"BertModel: expected attention_mask of shape {(B, T)} like input_ids, got "
+                                 f"{mask.shape}")
             if not mask.all():
-                keep = _core.from_numpy(np.ascontiguousarray(mask.astype(bool)[:, None, None, :]))  # (B, 1, 1, T)
+                keep = _core.from_numpy(np.ascontiguousarray(mask[:, None, None, :]))  # (B, 1, 1, T)
+        elif position_ids is not None and not c.is_decoder:
+            # as transformers: without a mask, position ids that do not step by 1 start another packed
+            # sequence, and a token attends only to those of its own
+            sequence = np.cumsum(np.diff(positions, axis=1, prepend=positions[:, :1] - 1) != 1, axis=1)  # (B, T)
+            if sequence[:, -1].any():
+                same = sequence[:, None, :, None] == sequence[:, None, None, :]  # (B, 1, T, T)
+                keep = _core.from_numpy(np.ascontiguousarray(same))
         x = self.embeddings(*(_core.from_numpy(np.ascontiguousarray(a)) for a in (ids, types, positions)))
         attentions = [] if output_attentions else None
         for layer in self.encoder.layer:
@@ -338,15 +379,6 @@ class BertModel(BertPreTrainedModel):
         pooled = self.pooler(x) if self.pooler is not None else None
         return BertOutput(last_hidden_state=x, pooler_output=pooled, attentions=attentions)
 
-    @staticmethod
-    def _arg(value, name, B, T):
-        arr = as_ids(value, name, "BertModel")
-        if arr.ndim == 1:
-            arr = arr[None, :]
-        if arr.shape != (B, T):
-            raise ValueError(f"BertModel: expected {name} of shape {(B, T)} like input_ids, got {arr.shape}")
-        return arr
-
 
 # --- heads ---
 
@@ -354,7 +386,7 @@ class BertPredictionHeadTransform(Module):
     def __init__(self, config):
         super().__init__()
         self.dense = Linear(config.hidden_size, config.hidden_size)
-        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.activation = ACTIVATIONS[config.hidden_act]
         self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x):
@@ -362,14 +394,19 @@ class BertPredictionHeadTransform(Module):
 
 
 class BertLMPredictionHead(Module):
-    """transform, then the decoder: the word embeddings (tied, not a parameter here) plus `bias`."""
+    """transform, then the decoder: the word embeddings (tied, not a parameter here) plus `bias`; or,
+    with tie_word_embeddings False, its own `decoder` Linear (weight and bias), which transformers then
+    uses in place of both (`bias` stays, unused, as in its checkpoints)."""
 
     def __init__(self, config):
         super().__init__()
         self.transform = BertPredictionHeadTransform(config)
         self.bias = Parameter(_core.zeros(config.vocab_size))
+        self.decoder = None if config.tie_word_embeddings else Linear(config.hidden_size, config.vocab_size)
 
     def forward(self, x, word_embeddings):  # (B, T, H) -> (B, T, V)
+        if self.decoder is not None:
+            return self.decoder(self.transform(x))
         return F.linear(self.transform(x), word_embeddings, self.bias)
 
 
@@ -393,7 +430,8 @@ def _labels(value, shape, name, owner):
 
 class BertForPreTraining(BertPreTrainedModel):
     """Masked LM + next sentence prediction; loss = the masked-LM's (labels, -100 ignored) + the
-    next-sentence one (next_sentence_label: 0 = B follows A, 1 = B is random)."""
+    next-sentence one (next_sentence_label: 0 = B follows A, 1 = B is random); as transformers, no
+    loss unless both labels are given."""
     _mlm, _nsp, _pooler = True, True, True
 
     def __init__(self, config):
@@ -411,12 +449,14 @@ class BertForPreTraining(BertPreTrainedModel):
         name = type(self).__name__
         mlm_logits = self.cls.predictions(h, self.bert.embeddings.word_embeddings.weight) if self._mlm else None
         nsp_logits = self.cls.seq_relationship(out.pooler_output) if self._nsp else None
-        loss = None
-        if labels is not None and self._mlm:
-            loss = F.cross_entropy(mlm_logits.reshape(-1, self.config.vocab_size), _labels(labels, (B, T), "labels", name))
-        if next_sentence_label is not None and self._nsp:
-            nsp = F.cross_entropy(nsp_logits, _labels(next_sentence_label, (B,), "next_sentence_label", name))
-            loss = nsp if loss is None else loss + nsp
+        losses = []  # one per head, None where its labels are missing
+        if self._mlm:
+            losses.append(None if labels is None else F.cross_entropy(mlm_logits.reshape(-1, self.config.vocab_size),
+                                                                      _labels(labels, (B, T), "labels", name)))
+        if self._nsp:
+            losses.append(None if next_sentence_label is None else F.cross_entropy(
+                nsp_logits, _labels(next_sentence_label, (B,), "next_sentence_label", name)))
+        loss = None if any(l is None for l in losses) else sum(losses[1:], losses[0])
         if self._mlm and self._nsp:
             return HeadOutput(loss, mlm_logits, nsp_logits, h, out.attentions)
         return HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, None, h, out.attentions)
@@ -426,15 +466,19 @@ class BertForMaskedLM(BertForPreTraining):
     """The masked-LM head alone (no pooler); logits (B, T, V); loss from labels (-100 ignored)."""
     _mlm, _nsp, _pooler = True, False, False
 
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False):
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, labels, None, output_attentions)
+
 
 class BertForNextSentencePrediction(BertForPreTraining):
-    """The next-sentence head alone; logits (B, 2); loss from next_sentence_label (or labels)."""
+    """The next-sentence head alone; logits (B, 2); loss from labels (B,) (0 = B follows A, 1 = B is
+    random), transformers' name here."""
     _mlm, _nsp, _pooler = False, True, True
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                next_sentence_label=None, output_attentions=False):
-        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None,
-                               labels if next_sentence_label is None else next_sentence_label, output_attentions)
+                output_attentions=False):
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None, labels, output_attentions)
 
 
 class _BertClassifier(BertPreTrainedModel):
@@ -452,22 +496,43 @@ class _BertClassifier(BertPreTrainedModel):
 
 
 class BertForSequenceClassification(_BertClassifier):
-    """dropout + a linear classifier over the pooled [CLS]: logits (B, num_labels). labels (B,):
-    cross entropy over classes, or mean squared error when num_labels == 1 (regression)."""
+    """dropout + a linear classifier over the pooled [CLS]: logits (B, num_labels). The loss follows
+    config.problem_type, as transformers': regression, mean squared error against labels (B,) or
+    (B, num_labels); single_label_classification, cross entropy against integer labels (B,);
+    multi_label_classification, binary cross entropy with logits against float labels (B, num_labels).
+    problem_type None is set on the first labels: regression when num_labels == 1, else single-label
+    for integer labels and multi-label for the others."""
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
         logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
-        loss = None
-        if labels is not None:
-            B = logits.shape[0]
-            if self.config.num_labels == 1 or self.config.problem_type == "regression":
-                values = labels.numpy() if isinstance(labels, _core.Tensor) else labels
-                loss = F.mse_loss(logits.reshape(-1), _core.from_numpy(np.asarray(values, dtype=np.float32).reshape(-1)))
-            else:
-                loss = F.cross_entropy(logits, _labels(labels, (B,), "labels", type(self).__name__))
+        loss = None if labels is None else self._loss(logits, labels)
         return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
+
+    def _loss(self, logits, labels):
+        B, C = logits.shape
+        name = type(self).__name__
+        target = to_numpy(labels)
+        if self.config.problem_type is None:  # transformers infers it once and keeps it in the config
+            self.config.problem_type = ("regression" if C == 1 else "single_label_classification"
+                                        if np.issubdtype(target.dtype, np.integer) else "multi_label_classification")
+        if self.config.problem_type == "single_label_classification":
+            return F.cross_entropy(logits, _labels(labels, (B,), "labels", name))
+        if C == 1 and self.config.problem_type == "regression":  # one output: both squeezed, as transformers
+            logits, target = logits.reshape(-1), target.reshape(-1)
+        if target.shape != tuple(logits.shape):
+            raise ValueError(f"{name}: expected labels of shape {tuple(logits.shape)} for {self.config.problem_type}, "
+                             f"got {target.shape}")
+        if target.dtype == object or not np.issubdtype(target.dtype, np.number):
+            raise TypeError(f"{name}: labels for {self.config.problem_type} must be numbers, got {target.dtype}")
+        if self.config.problem_type == "multi_label_classification" and not np.issubdtype(target.dtype, np.floating):
+            raise TypeError(f"{name}: labels for multi_label_classification must be floats (0. / 1. per label), "
+                            f"got {target.dtype}")
+        target = _core.from_numpy(np.ascontiguousarray(target, dtype=np.float32))
+        if self.config.problem_type == "regression":
+            return F.mse_loss(logits, target)
+        return F.binary_cross_entropy_with_logits(logits, target)
 
 
 class BertForTokenClassification(_BertClassifier):

@@ -23,6 +23,7 @@ count only real tokens and a mask that hides the padding, as `transformers` does
 import math
 import numbers
 import os
+import warnings
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -37,19 +38,19 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
-from ._hf import as_ids, causal_lm_loss, check_ids, check_model_type, folder_files, read_json, save_folder
+from ._hf import (ACTIVATIONS, as_ids, as_mask, batch_ids, causal_lm_loss, check_ids, check_model_type, folder_files,
+                  read_json, save_folder, warn_unused, write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
 
-_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
-                "gelu": "gelu", "relu": "relu"}
+_FROM_CONFIG = object()  # generate's eos_token_id left out: the model's generation_config gives it
 
 
 @dataclass
 class GPTConfig:
     """GPT-2's hyperparameters under Hugging Face's names (config.json of a GPT2LMHeadModel).
-    n_inner: the MLP width (None: 4 * n_embd). activation_function: gelu_new (tanh form), gelu
-    (erf form) or relu."""
+    n_inner: the MLP width (None: 4 * n_embd). activation_function: gelu_new / gelu_fast /
+    gelu_pytorch_tanh (tanh form), gelu (erf form) or relu. eos_token_id: an id or a list of ids."""
     vocab_size: int = 50257
     n_positions: int = 1024
     n_embd: int = 768
@@ -75,9 +76,14 @@ class GPTConfig:
                 raise ValueError(f"GPTConfig: {name} must be a positive int, got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"GPTConfig: n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
-        if self.activation_function not in _ACTIVATIONS:
-            raise ValueError(f"GPTConfig: activation_function must be one of {sorted(_ACTIVATIONS)}, "
+        inner = self.n_inner
+        if inner is not None and (isinstance(inner, bool) or not isinstance(inner, numbers.Integral) or inner < 0):
+            raise ValueError(f"GPTConfig: n_inner must be None (4 * n_embd) or an int >= 0, got {inner!r}")
+        if self.activation_function not in ACTIVATIONS:
+            raise ValueError(f"GPTConfig: activation_function must be one of {sorted(ACTIVATIONS)}, "
                              f"got {self.activation_function!r}")
+        if not isinstance(self.layer_norm_epsilon, numbers.Real) or not self.layer_norm_epsilon >= 0:
+            raise ValueError(f"GPTConfig: layer_norm_epsilon must be >= 0, got {self.layer_norm_epsilon!r}")
         for name in ("resid_pdrop", "embd_pdrop", "attn_pdrop"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"GPTConfig: {name} must be in [0, 1), got {getattr(self, name)!r}")
@@ -91,6 +97,8 @@ class GPTConfig:
         """From a config.json's dict: a GPT-2 config (model_type 'gpt2'); unknown keys are ignored,
         n_ctx is an old name of n_positions."""
         check_model_type(d, "gpt2", source)
+        if d.get("add_cross_attention"):
+            raise ValueError(f"{source}: cross-attention (add_cross_attention) is not supported")
         names = {f.name for f in fields(cls)}
         kwargs = {k: v for k, v in d.items() if k in names}
         if "n_positions" not in kwargs and "n_ctx" in d:
@@ -175,10 +183,10 @@ class CausalSelfAttention(Module):
 class MLP(Module):
     def __init__(self, config):
         super().__init__()
-        inner = config.n_inner or 4 * config.n_embd
+        inner = config.n_inner if config.n_inner is not None else 4 * config.n_embd  # as transformers: 0 stays 0
         self.c_fc = Conv1D(config.n_embd, inner)
         self.c_proj = Conv1D(inner, config.n_embd)
-        self.activation = _ACTIVATIONS[config.activation_function]
+        self.activation = ACTIVATIONS[config.activation_function]
         self.dropout = Dropout(config.resid_pdrop)
 
     def forward(self, x):  # (B, T, C) -> (B, T, C)
@@ -228,13 +236,15 @@ def _as_ids(value, what):
 
 class GPT(Module):
     """GPT-2 with its LM head (the token embedding, tied, unless config.tie_word_embeddings is False):
-    Hugging Face's GPT2LMHeadModel, same state-dict keys and layouts."""
+    Hugging Face's GPT2LMHeadModel, same state-dict keys and layouts. `generation_config`: generate's
+    defaults for eos_token_id and pad_token_id (a folder's generation_config.json, else the config's)."""
 
     def __init__(self, config):
         super().__init__()
         if not isinstance(config, GPTConfig):
             raise TypeError(f"GPT: expected a GPTConfig, got {type(config).__name__}")
         self.config = config
+        self.generation_config = {"bos_token_id": config.bos_token_id, "eos_token_id": config.eos_token_id}
         self.transformer = GPT2Model(config)
         if not config.tie_word_embeddings:
             self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
@@ -280,10 +290,10 @@ class GPT(Module):
     def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0):
         """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
 
-        attention_mask (B, past + T): 1 for real tokens, 0 for padding (covering the cached positions
-        too). position_ids (B, T): by default past .. past + T - 1. labels (B, T): the loss is the mean
-        cross entropy of predicting labels[:, t + 1] from position t, ignoring -100 (labels = input_ids
-        for a language model). cache: a KVCache that holds `past` positions and receives these (for
+        attention_mask (B, past + T): 1 (or True, or any nonzero) for real tokens, 0 for padding (covering
+        the cached positions too). position_ids (B, T), or (1, T) / (T,) for the whole batch: by default
+        past .. past + T - 1. labels (B, T): the loss is the mean cross entropy of predicting
+        labels[:, t + 1] from position t, ignoring -100 (labels = input_ids for a language model). cache: a KVCache that holds `past` positions and receives these (for
         inference, under no_grad).
         logits_to_keep: compute the logits of only the last so many positions (0: all)."""
         ids = _as_ids(input_ids, "input_ids")
@@ -301,16 +311,14 @@ class GPT(Module):
             raise ValueError(f"GPT: the cache holds a batch of {cache.batch_size}, input_ids a batch of {B}")
         mask = None
         if attention_mask is not None:
-            mask = _as_ids(attention_mask, "attention_mask")
+            mask = as_mask(attention_mask, "attention_mask", "GPT")
             if mask.shape != (B, past + T):
                 raise ValueError(f"GPT: expected attention_mask of shape {(B, past + T)} (past + new positions), "
                                  f"got {mask.shape}")
         if position_ids is None:
             positions = np.broadcast_to(np.arange(past, past + T, dtype=np.int64), (B, T))
         else:
-            positions = _as_ids(position_ids, "position_ids")
-            if positions.shape != (B, T):
-                raise ValueError(f"GPT: expected position_ids of shape {(B, T)}, got {positions.shape}")
+            positions = batch_ids(position_ids, "position_ids", "GPT", B, T)
             if positions.min() < 0 or positions.max() >= self.config.n_positions:
                 raise IndexError(f"GPT: position_ids must be in [0, {self.config.n_positions}), got "
                                  f"[{positions.min()}, {positions.max()}]")
@@ -345,10 +353,14 @@ class GPT(Module):
     @classmethod
     def from_pretrained(cls, path):
         """Loads a folder with config.json and model.safetensors as written by transformers'
-        GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix), in eval mode
-        as transformers does (call model.train() to train it)."""
+        GPT2LMHeadModel.save_pretrained (keys with or without the 'transformer.' prefix) and its
+        generation_config.json when there, in eval mode as transformers does (call model.train() to
+        train it). Weights the model does not use are left out with a warning, as transformers does."""
         config_path, weights_path = folder_files(path, "GPT")
         model = cls(GPTConfig.from_json_file(config_path))
+        generation_path = os.path.join(os.fspath(path), "generation_config.json")
+        if os.path.isfile(generation_path):
+            model.generation_config.update(read_json(generation_path))
         state = {}
         for key, value in load_file(weights_path).items():
             if key.endswith(".attn.bias") or key.endswith(".attn.masked_bias"):
@@ -359,9 +371,13 @@ class GPT(Module):
         if model.config.tie_word_embeddings:
             state.pop("lm_head.weight", None)
         try:
-            model.load_state_dict(state)
+            missing, unused = model.load_state_dict(state, strict=False)
         except (RuntimeError, ValueError) as e:
             raise ValueError(f"GPT.from_pretrained: {weights_path} does not fit {config_path}: {e}") from None
+        if missing:
+            raise ValueError(f"GPT.from_pretrained: {weights_path} does not fit {config_path}: it lacks "
+                             + ", ".join(missing))
+        warn_unused("GPT", weights_path, unused)
         return model.eval()  # as transformers: dropout off until model.train()
 
     @classmethod
@@ -410,23 +426,48 @@ class GPT(Module):
         return model.eval()
 
     def save_pretrained(self, path):
-        """Writes config.json and model.safetensors (Hugging Face's key names and layouts), each atomically."""
+        """Writes config.json, generation_config.json and model.safetensors (Hugging Face's key names and
+        layouts), each atomically."""
         save_folder(path, self.config.to_dict(), self.state_dict())
+        write_json(os.path.join(os.fspath(path), "generation_config.json"), self.generation_config)
 
     # --- generation ---
 
-    def _prompts(self, input_ids, attention_mask, pad_token_id):
-        """(ids (B, L), mask (B, L)) with ragged prompts padded on the left."""
-        if isinstance(input_ids, (list, tuple)) and input_ids and isinstance(input_ids[0], (list, tuple, np.ndarray)):
-            rows = [_as_ids(r, "input_ids") for r in input_ids]
+    def _special_ids(self, eos_token_id, pad_token_id):
+        """(eos ids (n,) int64 or None, pad_token_id or None) with transformers' defaults: eos_token_id
+        left out is the generation_config's (None: never stop); pad_token_id None is the
+        generation_config's."""
+        if eos_token_id is _FROM_CONFIG:
+            eos_token_id = self.generation_config.get("eos_token_id")
+        eos = None
+        if eos_token_id is not None:
+            eos = _as_ids(eos_token_id, "eos_token_id").reshape(-1)
+            if eos.size == 0:
+                raise ValueError("GPT.generate: eos_token_id must be an id or a non-empty list of ids (None: no eos)")
+        if pad_token_id is None:
+            pad_token_id = self.generation_config.get("pad_token_id")
+        return eos, pad_token_id
+
+    def _prompts(self, input_ids, attention_mask, pad_token_id, eos):
+        """(ids (B, L), mask (B, L) int64). A list of prompts of different lengths is padded on the
+        left. Else input_ids is (B, L) and the mask is attention_mask, or, as transformers infers it,
+        ids != pad_token_id when the prompts hold pad_token_id and it is not an eos id (all ones otherwise)."""
+        pad = _pad_id(pad_token_id, eos)
+        rows = input_ids if isinstance(input_ids, (list, tuple)) and input_ids and all(
+            isinstance(r, (list, tuple, np.ndarray)) for r in input_ids) else None
+        if rows is not None and len({len(r) for r in rows}) > 1:  # prompts of different lengths
+            if attention_mask is not None:
+                raise ValueError("GPT.generate: with attention_mask, input_ids must be (batch, length); leave the "
+                                 "mask out for a list of prompts of different lengths")
+            rows = [_as_ids(r, "input_ids") for r in rows]
             if any(r.ndim != 1 for r in rows):
                 raise ValueError("GPT.generate: each prompt must be a flat list of token ids")
             L = max(len(r) for r in rows)
-            ids = np.full((len(rows), L), pad_token_id, dtype=np.int64)
-            mask = np.zeros((len(rows), L), dtype=np.int64)
+            ids = np.full((len(rows), L), pad, dtype=np.int64)
+            mask = np.zeros((len(rows), L), dtype=bool)
             for b, r in enumerate(rows):
                 if len(r):
-                    ids[b, L - len(r):], mask[b, L - len(r):] = r, 1
+                    ids[b, L - len(r):], mask[b, L - len(r):] = r, True
         else:
             ids = _as_ids(input_ids, "input_ids")
             if ids.ndim == 1:
@@ -434,29 +475,55 @@ class GPT(Module):
             if ids.ndim != 2:
                 raise ValueError(f"GPT.generate: expected input_ids (batch, length) or a list of prompts, got "
                                  f"shape {ids.shape}")
-            mask = np.ones_like(ids) if attention_mask is None else _as_ids(attention_mask, "attention_mask")
-            if mask.shape != ids.shape:
-                raise ValueError(f"GPT.generate: attention_mask {mask.shape} does not match input_ids {ids.shape}")
-        if ids.shape[0] == 0 or (mask.sum(axis=1) == 0).any():
+            given = None
+            if attention_mask is not None:
+                given = as_mask(attention_mask, "attention_mask", "GPT")
+                if given.ndim == 1:
+                    given = given[None, :]
+                if given.shape != ids.shape:
+                    raise ValueError(f"GPT.generate: attention_mask {given.shape} does not match input_ids {ids.shape}")
+            self._warn_about_padding(ids, given, pad_token_id, eos)
+            if given is not None:
+                mask = given
+            elif pad_token_id is not None and (ids == pad).any() and (eos is None or pad not in eos):
+                mask = ids != pad
+            else:
+                mask = np.ones(ids.shape, dtype=bool)
+        if ids.shape[0] == 0 or not mask.any(axis=1).all():
             raise ValueError("GPT.generate: every prompt needs at least one token")
-        self._check_ids(ids[mask.astype(bool)], "the prompt")
-        return np.ascontiguousarray(ids), mask
+        self._check_ids(ids[mask], "the prompt")
+        return np.ascontiguousarray(ids), mask.astype(np.int64)
 
-    def stream(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
-               eos_token_id=None, seed=None, pad_token_id=None, attention_mask=None):
+    @staticmethod
+    def _warn_about_padding(ids, mask, pad_token_id, eos):
+        """transformers' warnings for a batch (B, L) that may be badly padded (mask: the attention_mask
+        given, or None): padding it cannot find (no mask, and the pad id is an eos id) and padding on the
+        right (a last position masked, or without a mask, holding the pad id)."""
+        if ids.shape[0] < 2 or ids.shape[1] == 0 or (pad_token_id is None and eos is None):
+            return
+        pad = _pad_id(pad_token_id, eos)
+        if mask is None and eos is not None and pad in eos:
+            warnings.warn("GPT.generate: a batch without attention_mask whose pad id is an eos id (pad_token_id "
+                          "defaults to the first): as in transformers, the mask cannot be inferred from the padding "
+                          "and every position is attended; pass attention_mask", stacklevel=4)
+        if (~mask[:, -1] if mask is not None else ids[:, -1] == pad).any():
+            warnings.warn("GPT.generate: right-padding was detected; GPT-2 continues the last position, so pad "
+                          "prompts on the left", stacklevel=4)
+
+    def stream(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+               eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
-        that has produced eos_token_id gets pad_token_id from then on, and the stream ends when all
+        that has produced an eos id gets pad_token_id from then on, and the stream ends when all
         have (or after max_new_tokens). The arguments are generate's."""
-        pad_token_id = _pad_id(pad_token_id, eos_token_id)
-        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
-        yield from self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-                               pad_token_id)
+        eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
+        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
+        yield from self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed,
+                               _pad_id(pad_token_id, eos))
 
-    def _steps(self, ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-               pad_token_id):
-        """stream's loop over prepared prompts: ids, mask (B, L)."""
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-            raise ValueError(f"GPT.generate: max_new_tokens must be a non-negative int, got {max_new_tokens!r}")
+    def _steps(self, ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed, pad):
+        """stream's loop over prepared prompts: ids, mask (B, L); eos ids (n,) or None; pad: an id."""
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 1:
+            raise ValueError(f"GPT.generate: max_new_tokens must be greater than 0, got {max_new_tokens!r}")
         if do_sample:
             if not isinstance(temperature, numbers.Real) or not temperature > 0:
                 raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
@@ -465,14 +532,14 @@ class GPT(Module):
             if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0):
                 raise ValueError(f"GPT.generate: top_k must be a non-negative int (0 or None: off), got {top_k!r}")
         B, L = ids.shape
-        if L + max_new_tokens > self.config.n_positions:
+        length = L + max_new_tokens - 1  # the positions fed to the model: the last new token never is
+        if length > self.config.n_positions:
             raise ValueError(f"GPT.generate: a prompt of {L} tokens plus max_new_tokens={max_new_tokens} exceeds "
-                             f"the model's context n_positions={self.config.n_positions}")
-        if max_new_tokens == 0:
-            return
+                             f"the model's context n_positions={self.config.n_positions} (L + max_new_tokens - 1 "
+                             f"positions are fed to it)")
         rng = np.random.default_rng(seed)
-        cache = KVCache(self.config, B, L + max_new_tokens, dtype=self.transformer.wte.weight.dtype)
-        full_mask = np.concatenate([mask, np.ones((B, max_new_tokens), dtype=mask.dtype)], axis=1)  # (B, L + n)
+        cache = KVCache(self.config, B, length, dtype=self.transformer.wte.weight.dtype)
+        full_mask = np.concatenate([mask, np.ones((B, max_new_tokens - 1), dtype=mask.dtype)], axis=1)  # (B, length)
         positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)  # real tokens count from 0; padding gets 0
         finished = np.zeros(B, dtype=bool)
         was_training = self.training
@@ -480,36 +547,41 @@ class GPT(Module):
         try:
             with no_grad():
                 step_ids, step_positions = ids, positions
-                for _ in range(max_new_tokens):
+                for step in range(max_new_tokens):
                     seen = full_mask[:, :cache.length + step_ids.shape[1]]  # (B, past + T)
                     logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
                                   logits_to_keep=1).logits  # (B, 1, V)
-                    scores = logits.numpy()[:, -1, :].astype(np.float64)  # (B, V)
+                    scores = logits.numpy()[:, -1, :]  # (B, V) float32
                     token = _sample(scores, temperature, top_k, top_p, rng) if do_sample else scores.argmax(axis=1)
-                    token = np.where(finished, pad_token_id, token).astype(np.int64)
-                    if eos_token_id is not None:
-                        finished |= token == eos_token_id
+                    token = np.where(finished, pad, token).astype(np.int64)
+                    if eos is not None:
+                        finished |= np.isin(token, eos)
                     yield token
-                    if finished.all():
+                    if finished.all() or step + 1 == max_new_tokens:
                         return
                     step_ids, step_positions = token[:, None], step_positions[:, -1:] + 1
         finally:
             self.train(was_training)
 
-    def generate(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None, do_sample=False,
-                 eos_token_id=None, seed=None, pad_token_id=None, attention_mask=None):
-        """The prompts followed by up to max_new_tokens generated tokens: an int64 Tensor (B, L + n),
-        prompts left-padded to the longest (L) with pad_token_id, as transformers' generate returns.
+    def generate(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+                 eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None):
+        """The prompts followed by up to max_new_tokens (>= 1) generated tokens: an int64 Tensor
+        (B, L + n), prompts left-padded to the longest (L) with pad_token_id, as transformers' generate
+        returns; a prompt of L tokens may get up to n_positions - L + 1 new ones.
 
-        input_ids: (B, L) ids (Tensor, array or lists, with attention_mask marking padding) or a list of
-        prompts of different lengths. Greedy unless do_sample; sampling scales the logits by 1 /
-        temperature, keeps the top_k most likely tokens and the smallest set whose probability reaches
-        top_p, then draws from a numpy Generator seeded by `seed`. A prompt stops at eos_token_id
-        (then padded with pad_token_id, default eos_token_id)."""
-        pad_token_id = _pad_id(pad_token_id, eos_token_id)
-        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id)
-        new = list(self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-                               pad_token_id))
+        input_ids: (B, L) ids (Tensor, array or lists) or a list of prompts of different lengths.
+        attention_mask (B, L) marks the padding of a (B, L) batch (int, bool or float); without it, as
+        transformers does, the padding is the positions holding pad_token_id (unless that is an eos id).
+        Greedy unless do_sample; sampling scales the logits by 1 / temperature, keeps the top_k most
+        likely tokens (default 50; 0 or None: all) and the smallest set whose probability reaches top_p
+        (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. A prompt
+        stops at eos_token_id (an id or a list of ids; left out: generation_config's, the checkpoint's;
+        None: never), then is padded with pad_token_id (default generation_config's, else the first eos
+        id, else 0)."""
+        eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
+        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
+        new = list(self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed,
+                               _pad_id(pad_token_id, eos)))
         out = np.concatenate([ids] + [t[:, None] for t in new], axis=1)
         return _core.from_numpy(np.ascontiguousarray(out))
 
@@ -531,31 +603,40 @@ GPT2LMHeadModel = GPT
 
 
 def _pad_id(pad_token_id, eos_token_id):
-    """The id that pads prompts and finished rows: pad_token_id, else eos_token_id, else 0."""
+    """The id that pads prompts and finished rows: pad_token_id, else the (first) eos id, else 0."""
     if pad_token_id is not None:
         return pad_token_id
-    return eos_token_id if eos_token_id is not None else 0
+    return int(np.ravel(eos_token_id)[0]) if eos_token_id is not None else 0
 
 
-def _sample(scores, temperature, top_k, top_p, rng):
-    """One token per row of scores (B, V), float64 logits: temperature, then top-k, then top-p
-    (transformers' order), then a draw from the softmax."""
-    scores = scores / temperature
+def _warp(scores, temperature, top_k, top_p):
+    """transformers' logits warpers in its order and in float32: scores (B, V) / temperature, then
+    -inf outside the top_k (ties at the k-th kept) and outside the top_p nucleus -> float32 (B, V)."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if temperature != 1.0:
+        scores = scores / np.float32(temperature)
     V = scores.shape[1]
     if top_k and top_k < V:
         kth = np.partition(scores, V - top_k, axis=1)[:, V - top_k][:, None]
         scores = np.where(scores < kth, -np.inf, scores)
     if top_p is not None and top_p < 1:
-        order = np.argsort(-scores, axis=1, kind="stable")
-        sorted_scores = np.take_along_axis(scores, order, axis=1)
-        probs = np.exp(sorted_scores - sorted_scores[:, :1])
-        probs /= probs.sum(axis=1, keepdims=True)
-        before = np.cumsum(probs, axis=1) - probs  # probability of the tokens ranked above
-        drop_sorted = before >= top_p  # keep the smallest prefix reaching top_p (always the first)
+        # TopPLogitsWarper: in ascending order (ties by index), drop the tokens whose cumulative probability
+        # stays <= 1 - top_p; the most likely token always stays
+        order = np.argsort(scores, axis=1, kind="stable")
+        probs = F.softmax(_core.from_numpy(np.take_along_axis(scores, order, axis=1)), dim=-1).numpy()
+        cumulative = np.cumsum(probs, axis=1, dtype=np.float64).astype(np.float32)  # torch sums in double too
+        drop_sorted = cumulative <= np.float32(1 - top_p)
+        drop_sorted[:, -1] = False
         drop = np.zeros_like(drop_sorted)
         np.put_along_axis(drop, order, drop_sorted, axis=1)
         scores = np.where(drop, -np.inf, scores)
+    return scores
+
+
+def _sample(scores, temperature, top_k, top_p, rng):
+    """One token per row of scores (B, V): a draw from the softmax of the warped scores."""
+    scores = _warp(scores, temperature, top_k, top_p).astype(np.float64)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     cdf = np.cumsum(probs, axis=1)
     u = rng.random(scores.shape[0]) * cdf[:, -1]
-    return np.minimum((cdf < u[:, None]).sum(axis=1), V - 1)
+    return np.minimum((cdf < u[:, None]).sum(axis=1), scores.shape[1] - 1)

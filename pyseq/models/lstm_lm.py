@@ -148,8 +148,8 @@ class LSTMLM(Module):
                 for step in range(max_new_tokens):
                     token = _sample(scores, temperature, top_k, top_p, rng) if do_sample else scores.argmax(axis=1)
                     token = np.where(finished, pad_token_id, token).astype(np.int64)
-                    if eos_token_id is not None:
-                        finished |= token == eos_token_id
+                    if eos_token_id is not None:  # an id or a list of ids
+                        finished |= np.isin(token, np.ravel(eos_token_id))
                     yield token
                     if finished.all() or step + 1 == max_new_tokens:
                         return
