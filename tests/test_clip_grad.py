@@ -1,5 +1,6 @@
-"""pyseq.nn.utils: clip_grad_norm_ / clip_grad_value_ against torch.nn.utils, and the L1/L2
-penalties against hand-computed values and gradients (plus a float64 gradcheck)."""
+"""pyseq.nn.utils: clip_grad_norm_ / clip_grad_value_ / get_total_norm / clip_grads_with_norm_ and
+parameters_to_vector / vector_to_parameters against torch.nn.utils, and the L1/L2 penalties against
+hand-computed values and gradients (plus a float64 gradcheck)."""
 
 import math
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 import pyseq
-from pyseq.nn.utils import clip_grad_norm_, clip_grad_value_, l1_penalty, l2_penalty
+from pyseq.nn.utils import (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm, l1_penalty,
+                            l2_penalty, parameters_to_vector, vector_to_parameters)
 
 torch = pytest.importorskip("torch")
 
@@ -282,3 +284,99 @@ def test_clip_calls_errors():
     assert pyseq._core.total_norm([good, pyseq.ones(2, dtype=pyseq.float64)], 1.0).item() == 5.0
     pyseq._core.scale_([good], 0.5)
     np.testing.assert_array_equal(good.numpy(), [0.5] * 3)
+
+
+# --- get_total_norm + clip_grads_with_norm_ (clip_grad_norm_ in two), parameters as a vector ---
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
+@pytest.mark.parametrize("dtypes", [None, [np.float64, np.float32, np.float64]], ids=["float32", "mixed"])
+def test_get_total_norm_matches_torch(rng, norm_type, dtypes):
+    ours, theirs = _pairs(rng, scale=2.0, dtypes=dtypes)
+    total = get_total_norm([p.grad for p in ours], norm_type)
+    ref = torch.nn.utils.get_total_norm([t.grad for t in theirs], norm_type)
+    assert isinstance(total, pyseq.Tensor) and total.shape == ()
+    assert str(total.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+    np.testing.assert_allclose(total.item(), ref.item(), rtol=1e-6 if dtypes is None else 1e-7)
+    # the same total as clip_grad_norm_ returns
+    np.testing.assert_allclose(total.item(), clip_grad_norm_(ours, 1e9, norm_type).item(), rtol=1e-6)
+    one = get_total_norm(ours[0].grad, norm_type)  # a single tensor
+    np.testing.assert_allclose(one.item(), torch.nn.utils.get_total_norm(theirs[0].grad, norm_type).item(), rtol=1e-6)
+    assert get_total_norm([]).item() == 0.0 == torch.nn.utils.get_total_norm([]).item()
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e3])
+def test_clip_grads_with_norm_matches_torch_and_clip_grad_norm_(rng, max_norm):
+    ours, theirs = _pairs(rng, scale=2.0)
+    ours[1].grad, theirs[1].grad = None, None
+    again = [pyseq.zeros(p.shape, requires_grad=True) for p in ours]  # the same gradients, for clip_grad_norm_
+    for a, p in zip(again, ours):
+        a.grad = None if p.grad is None else p.grad.clone()
+    total = get_total_norm([p.grad for p in ours if p.grad is not None])
+    ref_total = torch.nn.utils.get_total_norm([t.grad for t in theirs if t.grad is not None])
+    assert clip_grads_with_norm_(ours, max_norm, total) is None
+    torch.nn.utils.clip_grads_with_norm_(theirs, max_norm, ref_total)
+    _assert_grads([ours[0], ours[2]], [theirs[0], theirs[2]])
+    assert ours[1].grad is None
+    clip_grad_norm_(again, max_norm)
+    _assert_grads([again[0], again[2]], [theirs[0], theirs[2]])
+    # total_norm may be a plain number; one tensor for parameters; scaling never increases a gradient
+    p = pyseq.zeros(3, requires_grad=True)
+    p.grad = pyseq.tensor([3.0, 4.0, 0.0])
+    clip_grads_with_norm_(p, 1.0, 5.0)
+    np.testing.assert_allclose(p.grad.numpy(), np.array([3, 4, 0]) / (5 + 1e-6), rtol=1e-6)
+    clip_grads_with_norm_([p], 10.0, 1.0)
+    np.testing.assert_allclose(p.grad.numpy(), np.array([3, 4, 0]) / (5 + 1e-6), rtol=1e-6)
+
+
+def test_total_norm_nonfinite_and_errors(rng):
+    g = pyseq.tensor([1.0, float("inf")])
+    assert math.isinf(get_total_norm([g]).item())
+    with pytest.raises(RuntimeError, match="non-finite"):
+        get_total_norm([g, pyseq.ones(2)], error_if_nonfinite=True)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        get_total_norm([pyseq.tensor([float("nan")])], error_if_nonfinite=True)
+    with pytest.raises(ValueError, match="norm_type must be > 0"):
+        get_total_norm([g], norm_type=0)
+    with pytest.raises(TypeError, match="tensors must be Tensors, but item 1"):
+        get_total_norm([g, [1.0]])
+    with pytest.raises(TypeError, match="total_norm must be numbers"):
+        clip_grads_with_norm_([pyseq.zeros(2, requires_grad=True)], 1.0, "big")
+
+
+def test_parameters_to_vector_and_back_match_torch(rng):
+    ours, theirs = _pairs(rng)
+    vec = parameters_to_vector(ours)
+    ref = torch.nn.utils.parameters_to_vector(theirs)
+    assert vec.shape == (sum(p.numel() for p in ours),)
+    np.testing.assert_array_equal(vec.detach().numpy(), ref.detach().numpy())
+    for p in ours:
+        p.grad = None
+    (vec * pyseq.arange(vec.numel()).to(vec.dtype)).sum().backward()  # gradients flow back to each parameter
+    expected = np.split(np.arange(vec.numel(), dtype=np.float32), np.cumsum([p.numel() for p in ours])[:-1])
+    for p, e in zip(ours, expected):
+        np.testing.assert_array_equal(p.grad.numpy(), e.reshape(p.shape))
+
+    new = rng.standard_normal(vec.numel()).astype(np.float32)
+    ptrs = [p.data_ptr() for p in ours]
+    assert vector_to_parameters(pyseq.tensor(new), ours) is None
+    torch.nn.utils.vector_to_parameters(torch.tensor(new), theirs)
+    for p, t in zip(ours, theirs):
+        np.testing.assert_array_equal(p.detach().numpy(), t.detach().numpy())
+        assert p.requires_grad and p.is_leaf
+    assert [p.data_ptr() for p in ours] == ptrs  # copied in place: the parameters are the same tensors
+    np.testing.assert_array_equal(parameters_to_vector(ours).detach().numpy(), new)
+
+
+def test_parameters_to_vector_errors():
+    p = pyseq.zeros(2, 3, requires_grad=True)
+    with pytest.raises(TypeError, match="expected vec to be a pyseq.Tensor"):
+        vector_to_parameters(np.zeros(6), [p])
+    with pytest.raises(ValueError, match="1-d vec of 6 elements.*\\(7,\\)"):
+        vector_to_parameters(pyseq.zeros(7), [p])
+    with pytest.raises(ValueError, match="1-d vec of 6 elements.*\\(2, 3\\)"):
+        vector_to_parameters(pyseq.zeros(2, 3), [p])
+    with pytest.raises(ValueError, match="no parameters"):
+        parameters_to_vector([])
+    with pytest.raises(TypeError, match="item 0"):
+        parameters_to_vector([np.zeros(3)])
+

@@ -18,10 +18,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.s
 LRS = (0.1, 0.03)
 
 
-def _optimizers(lrs=LRS):
-    """A pyseq and a torch SGD, each with one parameter per group and the group lrs `lrs`."""
-    ours = optim.SGD([{"params": [pyseq.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0)
-    theirs = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0)
+def _optimizers(lrs=LRS, kind="SGD", **options):
+    """A pyseq and a torch optimizer (SGD unless `kind` names another), each with one parameter per
+    group and the group lrs `lrs`."""
+    ours = getattr(optim, kind)([{"params": [pyseq.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs], lr=1.0,
+                                **options)
+    theirs = getattr(torch.optim, kind)([{"params": [torch.zeros(2, requires_grad=True)], "lr": lr} for lr in lrs],
+                                        lr=1.0, **options)
     return ours, theirs
 
 
@@ -284,3 +287,216 @@ def test_errors():
         sched.ReduceLROnPlateau(opt).step(None)
     with pytest.raises(ValueError, match="one-element"):
         sched.ReduceLROnPlateau(opt).step(pyseq.tensor([1.0, 2.0]))
+
+
+# --- ConstantLR, PolynomialLR, MultiplicativeLR, OneCycleLR, CyclicLR, SequentialLR, ChainedScheduler ---
+
+class Decay:
+    """A callable object (its attributes are saved by state_dict, unlike a lambda's)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, x):
+        return self.rate ** x
+
+
+NEW = [
+    pytest.param(lambda m, o: m.ConstantLR(o), id="ConstantLR-default"),
+    pytest.param(lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=12), id="ConstantLR-0.5-12"),
+    pytest.param(lambda m, o: m.PolynomialLR(o), id="PolynomialLR-default"),
+    pytest.param(lambda m, o: m.PolynomialLR(o, total_iters=30, power=2.0), id="PolynomialLR-30-2"),
+    pytest.param(lambda m, o: m.PolynomialLR(o, total_iters=25, power=0.5), id="PolynomialLR-25-0.5"),
+    pytest.param(lambda m, o: m.MultiplicativeLR(o, lambda e: 0.95), id="MultiplicativeLR"),
+    pytest.param(lambda m, o: m.MultiplicativeLR(o, [lambda e: 0.9 if e % 4 else 1.2, lambda e: 1 - 0.01 * e]),
+                 id="MultiplicativeLR-per-group"),
+    pytest.param(lambda m, o: m.OneCycleLR(o, max_lr=0.5, total_steps=40), id="OneCycleLR-cos"),
+    pytest.param(lambda m, o: m.OneCycleLR(o, max_lr=[0.5, 0.2], epochs=4, steps_per_epoch=10, pct_start=0.25,
+                                           anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0),
+                 id="OneCycleLR-linear"),
+    pytest.param(lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=40, three_phase=True, base_momentum=[0.8, 0.7],
+                                           max_momentum=0.9), id="OneCycleLR-three-phase"),
+    pytest.param(lambda m, o: m.OneCycleLR(o, max_lr=0.3, total_steps=45, pct_start=0.4, cycle_momentum=False),
+                 id="OneCycleLR-no-momentum"),
+    pytest.param(lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=5), id="CyclicLR-triangular"),
+    pytest.param(lambda m, o: m.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=[0.1, 0.3], step_size_up=4, step_size_down=7,
+                                         mode="triangular2"), id="CyclicLR-triangular2"),
+    pytest.param(lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="exp_range", gamma=0.97,
+                                         base_momentum=0.7, max_momentum=0.95), id="CyclicLR-exp_range"),
+    pytest.param(lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=6, scale_fn=lambda c: 1 / c),
+                 id="CyclicLR-scale_fn-cycle"),
+    pytest.param(lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=5,
+                                         scale_fn=Decay(0.98), scale_mode="iterations", cycle_momentum=False),
+                 id="CyclicLR-scale_fn-iterations"),
+    pytest.param(lambda m, o: m.SequentialLR(o, [m.LinearLR(o, start_factor=0.1, total_iters=5),
+                                                 m.CosineAnnealingLR(o, T_max=20)], milestones=[5]),
+                 id="SequentialLR-warmup-cosine"),
+    pytest.param(lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, factor=0.3, total_iters=4), m.ExponentialLR(o, 0.9),
+                                                 m.StepLR(o, 3, gamma=0.5), m.MultiStepLR(o, [2, 6, 6], gamma=0.7),
+                                                 m.PolynomialLR(o, 8, 1.5)], milestones=[3, 10, 18, 28]),
+                 id="SequentialLR-chained-restarts"),
+    pytest.param(lambda m, o: m.SequentialLR(o, [m.MultiplicativeLR(o, lambda e: 0.9), m.ConstantLR(o, 0.5, 3)],
+                                             milestones=[6]), id="SequentialLR-multiplicative"),
+    pytest.param(lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.1, total_iters=2), m.ExponentialLR(o, 0.9)]),
+                 id="ChainedScheduler-constant-exponential"),
+    pytest.param(lambda m, o: m.ChainedScheduler([m.PolynomialLR(o, 30, 2.0), m.StepLR(o, 4, 0.5),
+                                                  m.MultiplicativeLR(o, lambda e: 1.02)], optimizer=o),
+                 id="ChainedScheduler-three"),
+]
+
+
+def _momenta(opt):
+    return [g["betas"][0] if "betas" in g else g["momentum"] for g in opt.param_groups]
+
+
+def _sequence_with_momenta(scheduler, steps):
+    """(steps + 1, 2 * groups): each step's lrs, then the optimizer's momenta (beta1 for Adam)."""
+    out = [scheduler.get_last_lr() + _momenta(scheduler.optimizer)]
+    for _ in range(steps):
+        scheduler.step()
+        out.append(scheduler.get_last_lr() + _momenta(scheduler.optimizer))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kind,options", [("SGD", dict(momentum=0.9)), ("Adam", {})], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("make", NEW)
+def test_new_schedule_matches_torch(make, kind, options):
+    ours, theirs = _optimizers(kind=kind, **options)
+    s_ours, s_theirs = make(sched, ours), make(torch.optim.lr_scheduler, theirs)
+    steps = getattr(s_ours, "total_steps", 41) - 1  # OneCycleLR stops at total_steps
+    seq_ours, seq_theirs = _sequence_with_momenta(s_ours, steps), _sequence_with_momenta(s_theirs, steps)
+    assert steps >= 39 and seq_ours.shape == seq_theirs.shape
+    np.testing.assert_allclose(seq_ours, seq_theirs, rtol=1e-12, atol=0)
+    # torch's ChainedScheduler has no last_epoch; ours is its last scheduler's
+    theirs_epoch = s_theirs.last_epoch if hasattr(s_theirs, "last_epoch") else s_theirs._schedulers[-1].last_epoch
+    assert s_ours.last_epoch == theirs_epoch
+    np.testing.assert_allclose(_lrs(ours), _lrs(theirs), rtol=1e-12)
+    assert len(np.unique(seq_ours[:, 0])) > 1  # the lr does change
+
+
+def test_new_schedules_by_hand():
+    opt, _ = _optimizers(lrs=(1.0,))
+    np.testing.assert_allclose(_sequence(sched.ConstantLR(opt, factor=0.25, total_iters=3), 5)[:, 0],
+                               [0.25, 0.25, 0.25, 1, 1, 1], rtol=1e-12)
+    opt, _ = _optimizers(lrs=(1.0,))
+    np.testing.assert_allclose(_sequence(sched.PolynomialLR(opt, total_iters=4, power=2.0), 6)[:, 0],
+                               [1, 0.5625, 0.25, 0.0625, 0, 0, 0], rtol=1e-12, atol=1e-15)
+    opt, _ = _optimizers(lrs=(1.0,))
+    np.testing.assert_allclose(_sequence(sched.MultiplicativeLR(opt, lambda e: 0.5), 3)[:, 0], [1, 0.5, 0.25, 0.125])
+    opt, _ = _optimizers(lrs=(1.0,), momentum=0.5)
+    s = sched.CyclicLR(opt, base_lr=0.1, max_lr=0.5, step_size_up=2)  # 0.1 -> 0.5 in 2 steps, back in 2
+    np.testing.assert_allclose(_sequence_with_momenta(s, 5),
+                               [[0.1, 0.9], [0.3, 0.85], [0.5, 0.8], [0.3, 0.85], [0.1, 0.9], [0.3, 0.85]], rtol=1e-12)
+    opt, _ = _optimizers(lrs=(1.0,), momentum=0.5)
+    s = sched.OneCycleLR(opt, max_lr=1.0, total_steps=11, pct_start=5 / 11, anneal_strategy="linear",
+                         div_factor=10.0, final_div_factor=10.0)  # up 0.1 -> 1 over steps 0..4, down to 0.01 at 10
+    seq = _sequence_with_momenta(s, 10)
+    np.testing.assert_allclose(seq[[0, 2, 4, 10], 0], [0.1, 0.55, 1.0, 0.01], rtol=1e-12)
+    np.testing.assert_allclose(seq[[0, 4, 10], 1], [0.95, 0.85, 0.95], rtol=1e-12)
+    assert opt.param_groups[0]["max_lr"] == 1.0 and opt.param_groups[0]["min_lr"] == pytest.approx(0.01)
+    s.step()  # step 11, as torch allows
+    with pytest.raises(ValueError, match="tried to step 12 times, but total_steps is 11"):
+        s.step()
+
+
+def test_sequential_lr_restarts_each_schedule():
+    """At a milestone the next schedule starts at its step 0 from the initial lr, as in PyTorch."""
+    opt, _ = _optimizers(lrs=(1.0,))
+    s = sched.SequentialLR(opt, [sched.ConstantLR(opt, factor=0.1, total_iters=10), sched.ExponentialLR(opt, 0.5)],
+                           milestones=[3])
+    np.testing.assert_allclose(_sequence(s, 5)[:, 0], [0.1, 0.1, 0.1, 1.0, 0.5, 0.25], rtol=1e-12)
+    assert s.last_epoch == 5 and s._schedulers[1].last_epoch == 2
+
+
+def _resume(make, steps_before, kind="SGD", **options):
+    """Runs `make` for steps_before steps, saves both state dicts, and returns (the next 12 steps
+    uninterrupted, the next 12 steps of a scheduler rebuilt for a new run over a new optimizer
+    with other lrs, then both state dicts loaded, as torch recommends)."""
+    opt, _ = _optimizers(kind=kind, **options)
+    s = make(sched, opt)
+    for _ in range(steps_before):
+        s.step()
+    saved_opt, saved_sched = opt.state_dict(), s.state_dict()
+    uninterrupted = _sequence_with_momenta(s, 12)
+    fresh, _ = _optimizers(lrs=(5.0, 6.0), kind=kind, **options)
+    s2 = make(sched, fresh)
+    fresh.load_state_dict(saved_opt)
+    s2.load_state_dict(saved_sched)
+    assert s2.last_epoch == steps_before
+    return uninterrupted, _sequence_with_momenta(s2, 12), s2
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+@pytest.mark.parametrize("make", NEW)
+def test_new_schedule_resumes_from_state_dict(make, kind):
+    uninterrupted, resumed, _ = _resume(make, 9, kind, **(dict(momentum=0.9) if kind == "SGD" else {}))
+    np.testing.assert_allclose(resumed, uninterrupted, rtol=1e-12)
+
+
+def test_state_dict_saves_callable_objects():
+    opt, _ = _optimizers(momentum=0.9)
+    s = sched.CyclicLR(opt, 0.01, 0.1, step_size_up=3, scale_fn=Decay(0.9), scale_mode="iterations")
+    state = s.state_dict()
+    assert state["_scale_fn_custom"] == {"rate": 0.9} and "optimizer" not in state
+    other = sched.CyclicLR(_optimizers(momentum=0.9)[0], 0.01, 0.1, step_size_up=3, scale_fn=Decay(0.5))
+    other.load_state_dict(state)
+    assert other._scale_fn_custom.rate == 0.9 and other.scale_mode == "iterations"
+    mult = sched.MultiplicativeLR(opt, Decay(0.8))
+    assert mult.state_dict()["lr_lambdas"] == [{"rate": 0.8}, {"rate": 0.8}]
+    chained = sched.ChainedScheduler([sched.MultiplicativeLR(opt, lambda e: 0.5), sched.ConstantLR(opt)])
+    saved = chained.state_dict()
+    assert "_schedulers" in saved and "optimizer" not in saved
+    assert [x["last_epoch"] for x in saved["_schedulers"]] == [0, 0]
+    assert all("optimizer" not in x for x in saved["_schedulers"])
+    assert saved["_schedulers"][0]["lr_lambdas"] == [None, None]
+
+
+def test_new_schedule_errors():
+    opt, _ = _optimizers()
+    with pytest.raises(ValueError, match="factor must be in \\(0, 1\\]"):
+        sched.ConstantLR(opt, factor=1.5)
+    with pytest.raises(ValueError, match="factor must be in"):
+        sched.ConstantLR(opt, factor=0)
+    with pytest.raises(ValueError, match="total_iters must be >= 1"):
+        sched.PolynomialLR(opt, total_iters=0)
+    with pytest.raises(TypeError, match="callable"):
+        sched.MultiplicativeLR(opt, 0.9)
+    with pytest.raises(ValueError, match="MultiplicativeLR: expected 2 lr_lambdas"):
+        sched.MultiplicativeLR(opt, [lambda e: 1.0])
+    with pytest.raises(ValueError, match="either total_steps, or epochs and steps_per_epoch"):
+        sched.OneCycleLR(opt, max_lr=0.1)
+    with pytest.raises(ValueError, match="total_steps must be >= 1"):
+        sched.OneCycleLR(opt, max_lr=0.1, total_steps=0)
+    with pytest.raises(ValueError, match="pct_start"):
+        sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="anneal_strategy"):
+        sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, anneal_strategy="exp")
+    with pytest.raises(ValueError, match="expected 2 values of max_lr"):
+        sched.OneCycleLR(opt, max_lr=[0.1, 0.2, 0.3], total_steps=10)
+    with pytest.raises(ValueError, match="cycle_momentum"):
+        sched.OneCycleLR(optim.Adagrad([pyseq.zeros(2, requires_grad=True)]), max_lr=0.1, total_steps=10)
+    with pytest.raises(ValueError, match="mode"):
+        sched.CyclicLR(opt, 0.01, 0.1, mode="triangle")
+    with pytest.raises(ValueError, match="scale_mode"):
+        sched.CyclicLR(opt, 0.01, 0.1, scale_fn=lambda x: 1.0, scale_mode="epochs")
+    with pytest.raises(ValueError, match="step_size_up"):
+        sched.CyclicLR(opt, 0.01, 0.1, step_size_up=0)
+    with pytest.raises(ValueError, match="expected 1 milestones"):
+        sched.SequentialLR(opt, [sched.ConstantLR(opt), sched.ExponentialLR(opt, 0.9)], milestones=[2, 5])
+    with pytest.raises(ValueError, match="at least one scheduler"):
+        sched.SequentialLR(opt, [], milestones=[])
+    with pytest.raises(ValueError, match="same optimizer"):
+        sched.ChainedScheduler([sched.ConstantLR(opt), sched.ExponentialLR(_optimizers()[0], 0.9)])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        sched.ChainedScheduler([sched.ReduceLROnPlateau(opt)])
+    with pytest.raises(TypeError, match="scheduler 1 must be a learning-rate scheduler"):
+        sched.ChainedScheduler([sched.ConstantLR(opt), "step"])
+    with pytest.raises(ValueError, match="the state dict has 1 schedulers, this one has 2"):
+        chained = sched.ChainedScheduler([sched.ConstantLR(opt), sched.ExponentialLR(opt, 0.9)])
+        chained.load_state_dict({"_schedulers": [{}]})
+
+
+def test_new_schedulers_exported_like_torch():
+    for name in ("ConstantLR", "PolynomialLR", "MultiplicativeLR", "OneCycleLR", "CyclicLR", "SequentialLR",
+                 "ChainedScheduler"):
+        assert name in sched.__all__ and hasattr(torch.optim.lr_scheduler, name)

@@ -168,3 +168,178 @@ def test_default_init_is_reproducible_under_manual_seed():
         np.testing.assert_array_equal(x.numpy(), y.numpy(), err_msg=k)
     c = nn.Linear(3, 4)
     assert not np.array_equal(c.weight.detach().numpy(), a[0].weight.detach().numpy())
+
+
+# --- orthogonal_, trunc_normal_, eye_, dirac_, sparse_ ---
+
+def _both(shape, fn, *args, dtype=np.float32, **kwargs):
+    """fn applied to an empty pyseq parameter and an empty torch tensor of `shape`: (ours, theirs)."""
+    ours = nn.Parameter(pyseq.empty(*shape, dtype=pyseq.float64 if dtype == np.float64 else pyseq.float32))
+    theirs = torch.empty(*shape, dtype=torch.float64 if dtype == np.float64 else torch.float32)
+    assert getattr(init, fn)(ours, *args, **kwargs) is ours
+    getattr(torch.nn.init, fn)(theirs, *args, **kwargs)
+    assert ours.requires_grad and ours.is_leaf and ours.grad_fn is None  # filled without recording a graph
+    return ours, theirs
+
+
+def _matrix(t):
+    a = t.detach().numpy().astype(np.float64)
+    return a.reshape(a.shape[0], -1)
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (3, 7), (8, 3), (4, 2, 3), (6, 2, 2, 2), (1, 4)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_orthogonal(shape, gain, dtype):
+    ours, theirs = _both(shape, "orthogonal_", gain=gain, dtype=dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for t in (ours, theirs):
+        w = _matrix(t)
+        rows, cols = w.shape
+        gram = w @ w.T if rows <= cols else w.T @ w  # orthonormal rows, or columns when there are fewer
+        np.testing.assert_allclose(gram, gain ** 2 * np.eye(min(rows, cols)), atol=tol * gain ** 2)
+    assert ours.dtype == (pyseq.float64 if dtype == np.float64 else pyseq.float32)
+
+
+@pytest.mark.parametrize("rows,cols", [(6, 6), (7, 4), (3, 8)])
+def test_orthogonal_is_the_sign_corrected_q_of_the_generators_normal_matrix(rows, cols):
+    """orthogonal_ factors a (rows, cols) standard normal matrix A drawn from pyseq's generator, so
+    A = W^T R' (W^T A = R' when rows < cols: transposed) with R' upper triangular and a positive
+    diagonal: the diagonal signs of R were moved into Q."""
+    pyseq.manual_seed(5)
+    a = pyseq.randn(rows, cols, dtype=pyseq.float64).numpy()
+    pyseq.manual_seed(5)
+    w = _matrix(init.orthogonal_(pyseq.empty(rows, cols, dtype=pyseq.float64)))
+    r = w.T @ a if rows >= cols else w @ a.T  # (min, min)
+    assert np.all(np.diag(r) > 0)
+    np.testing.assert_allclose(np.tril(r, -1), 0, atol=1e-12)
+    pyseq.manual_seed(5)
+    np.testing.assert_array_equal(_matrix(init.orthogonal_(pyseq.empty(rows, cols, dtype=pyseq.float64))), w)
+
+
+def test_orthogonal_entries_are_distributed_like_torchs():
+    """The entries of a uniformly random orthogonal n x n matrix are close to N(0, 1/n), and its
+    diagonal sums to about N(0, 1). Without the sign correction, Householder QR (LAPACK's) gives
+    a diagonal biased negative (its sum is about -0.56 sqrt(n) for n = 300)."""
+    n = 300
+    ours, theirs = _both((n, n), "orthogonal_")
+    assert_normal(ours, theirs, 1 / math.sqrt(n))
+    for t in (ours, theirs):
+        np.testing.assert_allclose(np.diag(_matrix(t)).sum() / math.sqrt(n), 0, atol=5 / math.sqrt(n))
+
+
+def test_orthogonal_empty_and_errors():
+    t = pyseq.empty(0, 3)
+    assert init.orthogonal_(t) is t
+    with pytest.raises(ValueError, match="2 or more dimensions"):
+        init.orthogonal_(pyseq.empty(4))
+
+
+def _truncated_normal(mean, std, a, b):
+    """The quantile function, density, mean and std of N(mean, std^2) truncated to [a, b]."""
+    unit = NormalDist()
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    lo, hi = unit.cdf(alpha), unit.cdf(beta)
+    z = hi - lo
+    pdf_a, pdf_b = unit.pdf(alpha), unit.pdf(beta)
+    mu = mean + std * (pdf_a - pdf_b) / z
+    var = std ** 2 * (1 + (alpha * pdf_a - beta * pdf_b) / z - ((pdf_a - pdf_b) / z) ** 2)
+    return (lambda q: mean + std * unit.inv_cdf(lo + q * z)), (lambda x: unit.pdf((x - mean) / std) / (std * z)), \
+        mu, math.sqrt(var)
+
+
+@pytest.mark.parametrize("mean,std,a,b", [
+    (0.0, 1.0, -2.0, 2.0),    # the default: most of the mass, redraws from the normal
+    (0.5, 2.0, -1.0, 1.5),    # narrow: 30% or less of the mass, uniform candidates accepted by density
+    (0.0, 1.0, 1.0, 3.0),     # one tail
+    (0.0, 0.02, -0.04, 0.04),  # BERT's initializer_range
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_trunc_normal(mean, std, a, b, dtype):
+    ours, theirs = _both((200, 100), "trunc_normal_", mean, std, a, b, dtype=dtype)
+    quantile, density, mu, sigma = _truncated_normal(mean, std, a, b)
+    expected = np.array([quantile(q) for q in QUANTILES])
+    # a sample quantile's standard error: sqrt(q (1 - q) / n) / density at the quantile
+    error = np.sqrt(QUANTILES * (1 - QUANTILES) / 20000) / np.array([density(x) for x in expected])
+    for t in (ours, theirs):
+        v = values(t)
+        assert v.min() >= a and v.max() <= b
+        assert abs(v.mean() - mu) < 5 * sigma / math.sqrt(v.size)
+        assert abs(v.std() / sigma - 1) < 0.03
+        assert np.all(np.abs(np.quantile(v, QUANTILES) - expected) < 5 * error)
+
+
+def test_trunc_normal_reproducible_and_errors():
+    pyseq.manual_seed(3)
+    x = values(init.trunc_normal_(pyseq.empty(50), std=0.5, a=-0.3, b=0.3))
+    pyseq.manual_seed(3)
+    np.testing.assert_array_equal(values(init.trunc_normal_(pyseq.empty(50), std=0.5, a=-0.3, b=0.3)), x)
+    with pytest.warns(UserWarning, match="more than 2 std"):
+        init.trunc_normal_(pyseq.empty(10), mean=5.0, std=1.0, a=-1.0, b=1.0)
+    with pytest.raises(ValueError, match="a < b"):
+        init.trunc_normal_(pyseq.empty(3), a=1.0, b=-1.0)
+    with pytest.raises(ValueError, match="std > 0"):
+        init.trunc_normal_(pyseq.empty(3), std=0.0)
+    with pytest.raises(TypeError, match="mean must be a number"):
+        init.trunc_normal_(pyseq.empty(3), mean="0")
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4), (1, 1)])
+def test_eye(shape):
+    ours, theirs = _both(shape, "eye_")
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+    np.testing.assert_array_equal(ours.detach().numpy(), np.eye(*shape))
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.eye_(pyseq.empty(2, 2, 2))
+
+
+@pytest.mark.parametrize("shape,groups", [((4, 4, 3), 1), ((6, 2, 5), 3), ((8, 5, 3, 3), 1), ((8, 2, 4, 3), 2),
+                                          ((4, 8, 3, 3), 1), ((6, 3, 1, 3, 2), 3), ((2, 1, 3, 3, 3), 1)])
+def test_dirac(shape, groups):
+    ours, theirs = _both(shape, "dirac_", groups=groups)
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.numpy())
+    assert values(ours).sum() == groups * min(shape[0] // groups, shape[1])
+
+
+def test_dirac_keeps_the_input_through_a_convolution():
+    conv = nn.Conv1d(3, 3, 5, padding=2, bias=False)
+    init.dirac_(conv.weight)
+    x = pyseq.randn(2, 3, 7)
+    np.testing.assert_allclose(conv(x).detach().numpy(), x.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_dirac_errors():
+    with pytest.raises(ValueError, match="3, 4, or 5 dimensions"):
+        init.dirac_(pyseq.empty(3, 3))
+    with pytest.raises(ValueError, match="dim 0 must be divisible by groups"):
+        init.dirac_(pyseq.empty(5, 2, 3), groups=2)
+    with pytest.raises(ValueError, match="groups must be an int >= 1"):
+        init.dirac_(pyseq.empty(4, 2, 3), groups=0)
+
+
+@pytest.mark.parametrize("shape,sparsity,std", [((100, 80), 0.1, 0.01), ((50, 300), 0.55, 1.0),
+                                                ((7, 5), 0.0, 0.1), ((6, 4), 1.0, 0.1)])
+def test_sparse(shape, sparsity, std):
+    ours, theirs = _both(shape, "sparse_", sparsity, std=std)
+    zeros = math.ceil(sparsity * shape[0])
+    for t in (ours, theirs):
+        m = _matrix(t)
+        np.testing.assert_array_equal((m == 0).sum(axis=0), [zeros] * shape[1])  # exactly that many per column
+        nonzero = m[m != 0]
+        if nonzero.size > 10000:
+            assert abs(nonzero.mean()) < 5 * std / math.sqrt(nonzero.size)
+            assert abs(nonzero.std() / std - 1) < 0.03
+    if 0 < zeros < shape[0]:  # the zeros fall at different rows in different columns
+        m = _matrix(ours)
+        assert len({tuple(np.flatnonzero(m[:, j] == 0)) for j in range(shape[1])}) > 1
+
+
+def test_sparse_reproducible_and_errors():
+    pyseq.manual_seed(9)
+    a = values(init.sparse_(pyseq.empty(20, 10), 0.3))
+    pyseq.manual_seed(9)
+    np.testing.assert_array_equal(values(init.sparse_(pyseq.empty(20, 10), 0.3)), a)
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        init.sparse_(pyseq.empty(2, 3, 4), 0.1)
+    with pytest.raises(ValueError, match="sparsity must be a number in \\[0, 1\\]"):
+        init.sparse_(pyseq.empty(4, 4), 1.5)

@@ -19,7 +19,8 @@ B0 = 0.5 * _data.standard_normal(2)
 
 # The lrs of the two param groups (weight, bias) for each optimizer.
 LRS = {"SGD": (0.1, 0.05), "Adagrad": (0.1, 0.05), "Adadelta": (2.0, 1.0), "RMSprop": (0.01, 0.005),
-       "Adam": (0.02, 0.01), "AdamW": (0.02, 0.01)}
+       "Adam": (0.02, 0.01), "AdamW": (0.02, 0.01), "NAdam": (0.02, 0.01), "RAdam": (0.05, 0.02),
+       "Adamax": (0.05, 0.02)}
 
 GRID = {
     "SGD": [dict(), dict(momentum=0.9), dict(momentum=0.9, dampening=0.5), dict(momentum=0.9, nesterov=True),
@@ -33,13 +34,21 @@ GRID = {
     "Adam": [dict(), dict(amsgrad=True), dict(weight_decay=0.1), dict(betas=(0.8, 0.99), eps=1e-6),
              dict(amsgrad=True, weight_decay=0.1, maximize=True)],
     "AdamW": [dict(), dict(weight_decay=0.1), dict(amsgrad=True, weight_decay=0.05), dict(maximize=True, eps=1e-5)],
+    "NAdam": [dict(), dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
+              dict(momentum_decay=0.05, betas=(0.8, 0.99)), dict(eps=1e-4, maximize=True)],
+    # RAdam's rectified step starts at step 6 with beta2 = 0.999: 20 steps cover both branches
+    "RAdam": [dict(), dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
+              dict(betas=(0.8, 0.9), eps=1e-6), dict(maximize=True)],
+    "Adamax": [dict(), dict(weight_decay=0.1), dict(betas=(0.8, 0.99), eps=1e-4), dict(maximize=True)],
 }
 CASES = [pytest.param(name, opts, id=f"{name}-{i}") for name, grid in GRID.items() for i, opts in enumerate(grid)]
 
 # The state each optimizer keeps, under torch's names.
 STATE_KEYS = {"SGD": {"momentum_buffer"}, "Adagrad": {"sum"}, "Adadelta": {"square_avg", "acc_delta"},
               "RMSprop": {"square_avg", "momentum_buffer", "grad_avg"},
-              "Adam": {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, "AdamW": {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}}
+              "Adam": {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, "AdamW": {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
+              "NAdam": {"exp_avg", "exp_avg_sq", "mu_product"}, "RAdam": {"exp_avg", "exp_avg_sq"},
+              "Adamax": {"exp_avg", "exp_inf"}}
 
 
 def loss_fn(W, b, maximize=False):
@@ -100,6 +109,9 @@ def test_matches_torch_after_20_steps(name, options):
         assert set(state) - {"step"} == tensors
         assert tensors <= STATE_KEYS[name]
         for key in tensors:
+            if not isinstance(state[key], pyseq.Tensor):  # NAdam's mu_product: a float, torch's float32 to the bit
+                assert state[key] == ref_state[key].item()
+                continue
             np.testing.assert_allclose(to_numpy(state[key]), to_numpy(ref_state[key]), rtol=1e-4, atol=1e-6,
                                        err_msg=key)
             assert state[key].is_contiguous() and state[key].dtype == p.dtype
@@ -112,6 +124,12 @@ def test_matches_torch_after_20_steps(name, options):
     ("RMSprop", dict(momentum=0.5, centered=True, weight_decay=0.1)),
     ("Adam", dict(amsgrad=True, weight_decay=0.1)),
     ("AdamW", dict(amsgrad=True, weight_decay=0.1)),
+    ("NAdam", dict(weight_decay=0.1)),
+    ("NAdam", dict(weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01, maximize=True)),
+    ("RAdam", dict(weight_decay=0.1)),
+    ("RAdam", dict(weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Adamax", dict(weight_decay=0.1)),
+    ("Adamax", dict(maximize=True, betas=(0.7, 0.9))),
 ])
 def test_matches_torch_float64(name, options):
     ours, theirs, _, _ = run_both(name, options, dtype=np.float64)
@@ -142,6 +160,9 @@ def test_groups_with_different_hyperparameters():
     ("RMSprop", dict(momentum=0.5, centered=True)),
     ("Adam", dict(amsgrad=True, weight_decay=0.1)),
     ("AdamW", dict(weight_decay=0.1)),
+    ("NAdam", dict(weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01)),
+    ("RAdam", dict(weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict(weight_decay=0.1, betas=(0.8, 0.99))),
 ])
 def test_state_dict_resumes_training_exactly(name, options):
     ours = make_params(pyseq)
@@ -176,8 +197,12 @@ def test_state_dict_resumes_training_exactly(name, options):
     assert fresh.state[copies[0]]["step"] == 15
     # loading copied the tensors: the original optimizer's later steps did not leak into `fresh`
     for key in set(fresh.state[copies[1]]) - {"step"}:
-        np.testing.assert_array_equal(to_numpy(fresh.state[copies[1]][key]), to_numpy(opt.state[ours[1]][key]))
-        assert fresh.state[copies[1]][key].data_ptr() != opt.state[ours[1]][key].data_ptr()
+        value, other = fresh.state[copies[1]][key], opt.state[ours[1]][key]
+        if not isinstance(value, pyseq.Tensor):  # NAdam's mu_product, a float
+            assert value == other
+            continue
+        np.testing.assert_array_equal(to_numpy(value), to_numpy(other))
+        assert value.data_ptr() != other.data_ptr()
 
 
 def test_state_dict_through_json_like_values():
@@ -369,6 +394,14 @@ def test_param_errors():
     (lambda p: optim.Adadelta(p, rho=1.5), ValueError, "rho"),
     (lambda p: optim.RMSprop(p, alpha=-0.1), ValueError, "alpha"),
     (lambda p: optim.RMSprop([{"params": p, "momentum": -1}]), ValueError, "momentum"),
+    (lambda p: optim.NAdam(p, momentum_decay=-0.1), ValueError, "NAdam: invalid momentum_decay"),
+    (lambda p: optim.NAdam(p, decoupled_weight_decay="yes"), TypeError, "decoupled_weight_decay"),
+    (lambda p: optim.NAdam(p, betas=(0.9, 1.0)), ValueError, "NAdam: invalid beta parameter at index 1"),
+    (lambda p: optim.RAdam(p, lr=-1e-3), ValueError, "RAdam: invalid lr"),
+    (lambda p: optim.RAdam(p, eps="small"), TypeError, "RAdam: eps must be a number"),
+    (lambda p: optim.Adamax(p, weight_decay=-0.1), ValueError, "Adamax: invalid weight_decay"),
+    (lambda p: optim.Adamax(p, betas=(0.9,)), TypeError, "Adamax: betas must be a pair"),
+    (lambda p: optim.Adamax(p, maximize=1), TypeError, "maximize"),
 ])
 def test_hyperparameter_errors(make, error, match):
     with pytest.raises(error, match=match):
@@ -436,6 +469,9 @@ MULTI_CASES = [
     ("RMSprop", dict(momentum=0.9, centered=True, weight_decay=0.1)), ("RMSprop", dict(alpha=0.9)),
     ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1, maximize=True)),
     ("AdamW", dict(lr=0.01, amsgrad=True, weight_decay=0.05)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.05)),
 ]
 
 
@@ -564,3 +600,39 @@ def test_group_step_errors_of_each_optimizer():
         frozen = np.zeros(2, dtype=np.float32)
         frozen.flags.writeable = False
         pyseq._core.sgd_step_multi([pyseq.from_numpy(frozen)], [pyseq.ones(2)], None, [1], 0.1, 0.0, 0.0, 0.0, False)
+
+
+# --- NAdam, RAdam and Adamax (Python updates from tensor ops) ---
+
+def test_nadam_mu_product_is_a_float32_product_and_loads_from_a_tensor():
+    """torch keeps mu_product in a float32 scalar tensor; ours is a float with the same value, and
+    a saved 0-d tensor (torch's layout) loads as a float."""
+    ours, theirs, opt, ref = run_both("NAdam", dict(momentum_decay=0.02), steps=5, dtype=np.float64)
+    mu = opt.state[ours[0]]["mu_product"]
+    assert isinstance(mu, float) and mu == ref.state[theirs[0]]["mu_product"].item() == float(np.float32(mu))
+    saved = opt.state_dict()
+    saved["state"][0]["mu_product"] = pyseq.tensor(mu)
+    fresh = make_optimizer(pyseq, "NAdam", [pyseq.tensor(to_numpy(p), requires_grad=True) for p in ours], {})
+    fresh.load_state_dict(saved)
+    assert fresh.state[fresh.param_groups[0]["params"][0]]["mu_product"] == mu
+    saved["state"][0]["mu_product"] = "one"
+    with pytest.raises(TypeError, match="mu_product.* of parameter 0 must be a number"):
+        fresh.load_state_dict(saved)
+
+
+@pytest.mark.parametrize("name", ["NAdam", "RAdam", "Adamax"])
+def test_python_optimizers_keep_parameters_and_record_no_graph(name):
+    ours = make_params(pyseq)
+    ptrs = [p.data_ptr() for p in ours]
+    opt = make_optimizer(pyseq, name, ours, dict(weight_decay=0.1))
+    train(opt, ours, 3)
+    assert [p.data_ptr() for p in ours] == ptrs  # updated in place
+    for p in ours:
+        assert p.is_leaf and p.grad_fn is None and p.requires_grad
+        assert all(v.grad_fn is None and not v.requires_grad for v in opt.state[p].values()
+                   if isinstance(v, pyseq.Tensor))
+
+
+def test_exported_like_torch():
+    for name in ("NAdam", "RAdam", "Adamax"):
+        assert name in optim.__all__ and getattr(optim, name).__name__ == name

@@ -516,3 +516,71 @@ def test_bad_lengths_raise_clear_errors():
         pyseq._core.rnn_layer("GRU", x, None, pyseq.zeros(3, 3), w_ih, w_hh, None, None)
     with pytest.raises(ValueError, match="mode must be"):
         pyseq._core.rnn_layer("lstm", x, None, None, w_ih, w_hh, None, None)
+
+
+# --- unpad_sequence, unpack_sequence, invert_permutation against torch ---------------------------
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_sequence_matches_torch(batch_first):
+    rng = np.random.default_rng(16)
+    seqs = [rng.standard_normal((n, 2, 3)).astype(np.float32) for n in (3, 6, 1, 0, 6)]
+    padded = rnn_utils.pad_sequence([pyseq.tensor(s) for s in seqs], batch_first, -1.0)
+    lengths = [len(s) for s in seqs]
+    before = _np(padded).copy()
+    ours = rnn_utils.unpad_sequence(padded, pyseq.tensor(lengths), batch_first)
+    theirs = torch.nn.utils.rnn.unpad_sequence(torch.tensor(before), torch.tensor(lengths), batch_first)
+    assert len(ours) == len(theirs) == len(seqs)
+    for o, t, s in zip(ours, theirs, seqs):
+        assert tuple(o.shape) == tuple(t.shape) == s.shape
+        np.testing.assert_array_equal(_np(o), t.numpy())
+        np.testing.assert_array_equal(_np(o), s)
+    assert tuple(padded.shape) == before.shape  # unlike torch's, the input is not transposed in place
+    np.testing.assert_array_equal(rnn_utils.unpad_sequence(padded, lengths, batch_first)[1].numpy(), seqs[1])
+
+
+@pytest.mark.parametrize("enforce_sorted", [False, True])
+def test_unpack_sequence_matches_torch(enforce_sorted):
+    rng = np.random.default_rng(17)
+    lengths = (5, 4, 4, 2, 1) if enforce_sorted else (2, 5, 1, 4, 3)
+    seqs = [rng.standard_normal((n, 3)).astype(np.float32) for n in lengths]
+    ours = rnn_utils.unpack_sequence(rnn_utils.pack_sequence([pyseq.tensor(s) for s in seqs], enforce_sorted))
+    theirs = torch.nn.utils.rnn.unpack_sequence(
+        torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted))
+    for o, t, s in zip(ours, theirs, seqs):
+        np.testing.assert_array_equal(_np(o), t.numpy())
+        np.testing.assert_array_equal(_np(o), s)
+
+
+def test_unpack_and_unpad_pass_gradients():
+    x = pyseq.randn(4, 3, 2).requires_grad_(True)
+    parts = rnn_utils.unpack_sequence(rnn_utils.pack_padded_sequence(x, [4, 1, 3], enforce_sorted=False))
+    sum((p * (i + 1)).sum() for i, p in enumerate(parts)).backward()
+    expected = (np.arange(4)[:, None] < np.array([4, 1, 3])[None, :]) * np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), np.repeat(expected[:, :, None], 2, axis=2))
+
+
+def test_invert_permutation_matches_torch():
+    perm = np.random.default_rng(18).permutation(9)
+    ours = rnn_utils.invert_permutation(pyseq.tensor(perm))
+    theirs = torch.nn.utils.rnn.invert_permutation(torch.tensor(perm))
+    assert ours.dtype == pyseq.int64 and ours.tolist() == theirs.tolist()
+    assert ours.numpy()[perm].tolist() == list(range(9))
+    assert rnn_utils.invert_permutation(None) is None
+    packed = rnn_utils.pack_sequence([pyseq.ones(n) for n in (2, 5, 3)], enforce_sorted=False)
+    assert rnn_utils.invert_permutation(packed.sorted_indices).tolist() == packed.unsorted_indices.tolist()
+
+
+def test_unpad_and_invert_errors():
+    x = pyseq.randn(5, 3, 2)
+    with pytest.raises(ValueError, match=r"every length must be in \[0, 5\].*\[6, 2, 1\]"):
+        rnn_utils.unpad_sequence(x, [6, 2, 1])
+    with pytest.raises(ValueError, match="expected 3 lengths .* got 2"):
+        rnn_utils.unpad_sequence(x, pyseq.tensor([3, 2]))
+    with pytest.raises(ValueError, match=r"\(T, B, \*\)"):
+        rnn_utils.unpad_sequence(pyseq.randn(5), [5])
+    with pytest.raises(TypeError, match="expected a PackedSequence"):
+        rnn_utils.unpack_sequence(x)
+    with pytest.raises(TypeError, match="1-d int64 tensor or None, got pyseq.float32"):
+        rnn_utils.invert_permutation(pyseq.tensor([1.0, 0.0]))
+    with pytest.raises(TypeError, match="got list"):
+        rnn_utils.invert_permutation([1, 0])

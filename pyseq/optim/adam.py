@@ -1,7 +1,7 @@
 """Adam (with the AMSGrad variant) and AdamW (decoupled weight decay)."""
 
 from .. import _core
-from .optimizer import Optimizer, _check_bool, _check_number
+from .optimizer import Optimizer, _check_adam_group, _check_bool
 
 __all__ = ["Adam", "AdamW"]
 
@@ -27,16 +27,8 @@ class Adam(Optimizer):
 
     def _check_group(self, group):
         name = type(self).__name__
-        _check_number(name, "lr", group["lr"], lambda v: v >= 0, ">= 0")
-        _check_number(name, "eps", group["eps"], lambda v: v >= 0, ">= 0")
-        _check_number(name, "weight_decay", group["weight_decay"], lambda v: v >= 0, ">= 0")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        for i, beta in enumerate(betas):
-            _check_number(name, f"beta parameter at index {i}", beta, lambda v: 0 <= v < 1, "in [0, 1)")
+        _check_adam_group(name, group)
         _check_bool(name, "amsgrad", group["amsgrad"])
-        _check_bool(name, "maximize", group["maximize"])
         _check_bool(name, "decoupled_weight_decay", group["decoupled_weight_decay"])
 
     def _step_group(self, params, grads, states, group):

@@ -2,7 +2,8 @@
 
 A subclass only validates its hyper-parameters (`_check_group`) and updates the parameters of a
 group that have a gradient (`_step_group`) with ONE fused C++ call (`pyseq._core.<name>_step_multi`),
-which changes the parameters and their state tensors in place, threaded over the parameters. This
+which changes the parameters and their state tensors in place, threaded over the parameters
+(NAdam, RAdam and Adamax instead update each parameter with in-place tensor ops in Python). This
 class does the bookkeeping around it: which parameters belong to which group, which of them have a
 gradient, the step counters, and the state tensors (allocated once, contiguous, same shape and
 dtype as the parameter).
@@ -30,9 +31,10 @@ __all__ = ["Optimizer"]
 
 _FLOATING = (_core.dtype.float32, _core.dtype.float64)
 
-# Group keys that are not hyper-parameters of the update but may be present in any group.
-# "initial_lr" is written by the learning-rate schedulers (as in PyTorch).
-_EXTRA_GROUP_KEYS = ("params", "initial_lr")
+# Group keys that are not hyper-parameters of the update but may be present in any group: the
+# learning-rate schedulers write "initial_lr" (all of them), "max_lr" and "min_lr" (OneCycleLR),
+# "max_momentum" and "base_momentum" (OneCycleLR, CyclicLR), as in PyTorch.
+_EXTRA_GROUP_KEYS = ("params", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
 
 
 def _identity(p):
@@ -90,6 +92,34 @@ def _check_bool(opt, name, value):
         raise TypeError(f"{opt}: {name} must be True or False, got {type(value).__name__} {value!r}")
 
 
+def _check_adam_group(opt, group):
+    """The hyper-parameters that the Adam family shares: lr, betas, eps, weight_decay, maximize."""
+    _check_number(opt, "lr", group["lr"], lambda v: v >= 0, ">= 0")
+    _check_number(opt, "eps", group["eps"], lambda v: v >= 0, ">= 0")
+    _check_number(opt, "weight_decay", group["weight_decay"], lambda v: v >= 0, ">= 0")
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{opt}: betas must be a pair (beta1, beta2), got {betas!r}")
+    for i, beta in enumerate(betas):
+        _check_number(opt, f"beta parameter at index {i}", beta, lambda v: 0 <= v < 1, "in [0, 1)")
+    _check_bool(opt, "maximize", group["maximize"])
+
+
+def _decayed_grad(p, grad, group, decoupled=False):
+    """The first lines of the Adam family's updates (in place on p, under no_grad): the gradient
+    negated when maximize, then weight decay either decoupled, p = p * (1 - lr * weight_decay),
+    or as an L2 term, g = g + weight_decay * p. Returns g (a new tensor when changed)."""
+    if group["maximize"]:
+        grad = -grad
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - group["lr"] * weight_decay)
+        else:
+            grad = grad + weight_decay * p
+    return grad
+
+
 class Optimizer(abc.ABC):
     """Base class of the optimizers: `param_groups`, `state`, `zero_grad`, `step`, `state_dict`.
 
@@ -126,7 +156,8 @@ class Optimizer(abc.ABC):
     @abc.abstractmethod
     def _step_group(self, params, grads, states, group):
         """Updates `params` (the parameters of `group` that have a gradient) in place from their
-        contiguous `grads` with one fused C++ call for the whole group. `states[i]` is the state
+        contiguous `grads` with one fused C++ call for the whole group (or in-place tensor ops per
+        parameter; this runs under no_grad). `states[i]` is the state
         dict of `params[i]`; its "step" has already been incremented (1 on the first step)."""
 
     @staticmethod

@@ -1,5 +1,6 @@
-"""Batches of sequences of different lengths, as torch.nn.utils.rnn: pad_sequence,
-pack_padded_sequence, pad_packed_sequence, pack_sequence and the PackedSequence they pass around.
+"""Batches of sequences of different lengths, as torch.nn.utils.rnn: pad_sequence, unpad_sequence,
+pack_padded_sequence, pad_packed_sequence, pack_sequence, unpack_sequence, invert_permutation and
+the PackedSequence they pass around.
 
 A PackedSequence holds the real steps of a batch without padding, time step after time step: at
 step t the rows of the batch_sizes[t] sequences still running, longest first. sorted_indices[i] is
@@ -17,7 +18,8 @@ from ... import _core
 from ..._core import Tensor
 from ..._tensor import tensor
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence", "pack_sequence"]
+__all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
+           "unpad_sequence", "pack_sequence", "unpack_sequence"]
 
 
 class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorted_indices", "unsorted_indices"])):
@@ -77,6 +79,18 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         sizes = self.batch_sizes.numpy()
         order = np.arange(int(sizes[0])) if self.sorted_indices is None else self.sorted_indices.numpy()
         return np.concatenate([t * int(sizes[0]) + order[:n] for t, n in enumerate(sizes)])
+
+
+def invert_permutation(permutation):
+    """The inverse of a permutation (a 1-d int64 tensor): out[permutation[i]] = i, i.e. its argsort;
+    None for None. It turns a PackedSequence's sorted_indices into its unsorted_indices."""
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor) or permutation.dtype != _core.dtype.int64 or permutation.ndim != 1:
+        raise TypeError("invert_permutation: expected a 1-d int64 tensor or None, got "
+                        + (f"{permutation.dtype} of shape {tuple(permutation.shape)}" if isinstance(permutation, Tensor)
+                           else type(permutation).__name__))
+    return permutation.argsort()
 
 
 def _lengths_array(lengths, batch, fn):
@@ -185,8 +199,36 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return _core.stack(padded, 0 if batch_first else 1)
 
 
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """The inverse of pad_sequence: the list of the B sequences (L_b, *) of a padded batch (T, B, *)
+    (or (B, T, *) with batch_first), sequence b its first lengths[b] steps (a copy; gradients flow
+    back). Unlike PyTorch's, the input is not transposed in place."""
+    fn = "unpad_sequence"
+    if not isinstance(padded_sequences, Tensor):
+        raise TypeError(f"{fn}: padded_sequences must be a Tensor, got {type(padded_sequences).__name__}")
+    if padded_sequences.ndim < 2:
+        raise ValueError(f"{fn}: expected padded_sequences of shape (T, B, *) or (B, T, *) with batch_first, got "
+                         f"{tuple(padded_sequences.shape)}")
+    batch_dim = 0 if batch_first else 1
+    T = padded_sequences.shape[1 - batch_dim]
+    values = _lengths_array(lengths, padded_sequences.shape[batch_dim], fn)
+    if values.size and (values.min() < 0 or values.max() > T):
+        raise ValueError(f"{fn}: every length must be in [0, {T}] (the padded batch has {T} steps), got "
+                         f"{values.tolist()}")
+    return [padded_sequences.select(batch_dim, b).narrow(0, 0, int(n)).clone() for b, n in enumerate(values)]
+
+
 def pack_sequence(sequences, enforce_sorted=True):
     """Packs a list of tensors (L_i, *): pack_padded_sequence(pad_sequence(sequences), lengths)."""
     sequences = list(sequences)
     lengths = [s.shape[0] if isinstance(s, Tensor) else 0 for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpack_sequence(packed_sequences):
+    """The inverse of pack_sequence: the list of the sequences (L_b, *) of a PackedSequence, in the
+    batch's original order."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(f"unpack_sequence: expected a PackedSequence, got {type(packed_sequences).__name__}")
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
