@@ -112,6 +112,79 @@ def test_pairwise_queries_match_gensim(bible):
     assert len(ours) == len(theirs) and "sheep" in ours and "automobile" not in ours
 
 
+def test_more_queries_match_gensim(bible):
+    theirs, ours = bible
+    for name, args in [("similar_by_word", ("king", 5)), ("similar_by_key", ("moses", 3, 500)),
+                       ("similar_by_vector", (theirs["bread"],)), ("distance", ("king", "queen")),
+                       ("distances", ("king", ["queen", "lord"])), ("distances", (theirs["sea"],)),
+                       ("rank", ("king", "queen")), ("closer_than", ("king", "prince")),
+                       ("cosine_similarities", (theirs["king"], theirs[["queen", "lord"]])),
+                       ("get_mean_vector", (["king", "queen", "nosuchword"],)),
+                       ("get_mean_vector", (["king", theirs["sea"]], [2.0, 0.5], False, True)),
+                       ("most_similar_to_given", ("king", ["queen", "bread", "sword"])),
+                       ("relative_cosine_similarity", ("king", "queen")), ("similarity", ("king", "queen")),
+                       ("n_similarity", (["king", "queen"], ["prince"])),
+                       ("rank_by_centrality", (["moses", "aaron", "bread", "nosuchword"],))]:
+        expected, got = getattr(theirs, name)(*args), getattr(ours, name)(*args)
+        assert type(got) is type(expected), name  # np.float32 for similarity and distance, as gensim
+        np.testing.assert_array_equal(np.asarray(got, dtype=object), np.asarray(expected, dtype=object), err_msg=name)
+    assert ours.has_index_for("king") and not ours.has_index_for("automobile") and ours.has_index_for(3)
+    with pytest.warns(DeprecationWarning, match="closer_than"):
+        assert ours.words_closer_than("king", "prince") == theirs.closer_than("king", "prince")
+    with pytest.raises(KeyError, match="Key 'nosuchword' not present in vocabulary"):
+        ours.get_mean_vector(["king", "nosuchword"], ignore_missing=False)
+
+
+def test_most_similar_arguments_as_gensim(bible):
+    theirs, ours = bible
+    # gensim's positional order: positive, negative, topn, clip_start, clip_end, restrict_vocab
+    assert ours.most_similar("king", None, 5, 100, 400) == theirs.most_similar("king", None, 5, 100, 400)
+    np.testing.assert_array_equal(ours.most_similar("king", topn=None, clip_start=10, clip_end=50),
+                                  theirs.most_similar("king", topn=None, clip_start=10, clip_end=50))
+    assert ours.most_similar("king", None, 5, 100, 400, 300) == theirs.most_similar("king", topn=5, restrict_vocab=300)
+
+    class Indexer:  # gensim's AnnoyIndexer answers most_similar(vector, topn)
+        def most_similar(self, vector, topn):
+            self.query = vector
+            return [("answer", 1.0)]
+
+    mine, gensims = Indexer(), Indexer()
+    assert ours.most_similar(["king", "woman"], ["man"], indexer=mine) == [("answer", 1.0)]
+    theirs.most_similar(["king", "woman"], ["man"], indexer=gensims)
+    np.testing.assert_array_equal(mine.query, gensims.query)
+    for kv in (ours, theirs):
+        with pytest.raises(KeyError) as error:
+            kv.most_similar("nosuchword")
+        with pytest.raises(ValueError, match="cannot compute mean with no input"):
+            kv.most_similar()
+        assert str(error.value) == "\"Key 'nosuchword' not present in vocabulary\""
+
+
+def test_init_sims_is_deprecated_as_in_gensim(small):
+    ours, theirs = small
+    with pytest.warns(DeprecationWarning, match="init_sims"):
+        ours.init_sims()
+    assert ours.norms is not None
+    with pytest.warns(DeprecationWarning):
+        ours.init_sims(replace=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.init_sims(replace=True)
+    np.testing.assert_array_equal(ours.vectors, theirs.vectors)
+    np.testing.assert_array_equal(ours.norms, theirs.norms)
+
+
+def test_empty_inputs_as_gensim(small, tmp_path):
+    ours, theirs = small
+    for kv in (ours, theirs):
+        with pytest.raises(ValueError):
+            kv[[]]
+    (tmp_path / "empty.txt").write_text(": section\n")
+    for kv in (ours, theirs):
+        with pytest.raises(ZeroDivisionError):
+            kv.evaluate_word_analogies(str(tmp_path / "empty.txt"))
+
+
 @pytest.mark.parametrize("options", [{}, dict(restrict_vocab=2000, case_insensitive=False, dummy4unknown=True)])
 def test_evaluate_word_analogies_matches_gensim(bible, options):
     theirs, ours = bible
@@ -155,7 +228,8 @@ def test_evaluate_word_pairs_matches_gensim(bible, options, monkeypatch):
     their_pearson, their_spearman, their_oov = theirs.evaluate_word_pairs(path, **options)
     expected = [(their_pearson.statistic, their_pearson.pvalue), (their_spearman.statistic, their_spearman.pvalue)]
     pearson, spearman, oov = ours.evaluate_word_pairs(path, **options)
-    np.testing.assert_allclose([pearson, spearman], expected, rtol=1e-6)
+    assert type(pearson) is type(their_pearson) and type(spearman) is type(their_spearman)  # scipy's results
+    assert [(pearson.statistic, pearson.pvalue), (spearman.statistic, spearman.pvalue)] == expected  # the same floats
     assert oov == their_oov
     monkeypatch.setitem(sys.modules, "scipy", None)  # without scipy: our own tests, the same numbers
     pearson, spearman, oov = ours.evaluate_word_pairs(path, **options)
@@ -244,6 +318,42 @@ def test_bible_files_match_gensim_byte_for_byte(bible, tmp_path, binary):
     loaded = KeyedVectors.load_word2vec_format(tmp_path / "ours", binary=binary, limit=1000)
     assert loaded.index_to_key == theirs.index_to_key[:1000]
     np.testing.assert_array_equal(loaded.vectors, theirs.vectors[:1000])
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_compressed_word2vec_files_as_gensim(small, tmp_path, binary):
+    """A name ending in .gz (or .bz2, .xz) is read and written compressed, as gensim's smart_open."""
+    import bz2
+    import gzip
+
+    ours, theirs = small
+    ours.set_vecattr("café", "count", 7)
+    ours.save_word2vec_format(tmp_path / "ours.gz", fvocab=tmp_path / "ours.vocab.bz2", binary=binary)
+    ours.save_word2vec_format(tmp_path / "plain", binary=binary)
+    assert gzip.decompress((tmp_path / "ours.gz").read_bytes()) == (tmp_path / "plain").read_bytes()
+    assert bz2.decompress((tmp_path / "ours.vocab.bz2").read_bytes()).startswith(b"caf")
+    loaded = GensimKeyedVectors.load_word2vec_format(str(tmp_path / "ours.gz"), binary=binary)
+    assert loaded.index_to_key == ["café"] + [w for w in WORDS if w != "café"]  # by count
+    theirs.save_word2vec_format(str(tmp_path / "theirs.gz"), binary=binary)
+    for path, fvocab in ((tmp_path / "theirs.gz", None), (tmp_path / "ours.gz", tmp_path / "ours.vocab.bz2")):
+        loaded = KeyedVectors.load_word2vec_format(path, fvocab=fvocab, binary=binary)
+        assert sorted(loaded.index_to_key) == sorted(WORDS)
+        np.testing.assert_array_equal(loaded[WORDS], theirs[WORDS])
+    assert loaded.get_vecattr("café", "count") == 7
+    first_two = KeyedVectors.load_word2vec_format(tmp_path / "ours.gz", binary=binary, limit=2)
+    assert first_two.index_to_key == ["café", WORDS[0]]
+    many = KeyedVectors(5)  # zeros compress far below the size of their records: the array grows while reading
+    many.add_vectors([f"w{i}" for i in range(3000)], np.zeros((3000, 5)))
+    many.save_word2vec_format(tmp_path / "many.xz", binary=binary)
+    assert KeyedVectors.load_word2vec_format(tmp_path / "many.xz", binary=binary).index_to_key == many.index_to_key
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_zero_dimensions_load_as_gensim(tmp_path, binary):
+    (tmp_path / "v").write_bytes(b"1 0\nword " if binary else b"1 0\nword\n")
+    ours = KeyedVectors.load_word2vec_format(tmp_path / "v", binary=binary)
+    theirs = GensimKeyedVectors.load_word2vec_format(str(tmp_path / "v"), binary=binary)
+    assert ours.index_to_key == theirs.index_to_key == ["word"] and ours.vectors.shape == theirs.vectors.shape == (1, 0)
 
 
 def test_word2vec_c_binary_loads(small, tmp_path):

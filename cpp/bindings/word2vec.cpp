@@ -11,7 +11,6 @@ namespace pyseq::bindings {
 namespace {
 
 using word2vec::Trainer;
-using word2vec::VocabCounter;
 
 // The UTF-8 text of a str, valid while the str lives.
 std::string_view utf8_of(py::handle word, const char* what) {
@@ -64,25 +63,11 @@ float* vectors_of(py::handle h, int64_t rows, int64_t cols, const char* name, bo
 void init_word2vec(py::module_& m) {
   py::module_ w = m.def_submodule("word2vec", "The word2vec trainer (see pyseq.word2vec)");
 
-  py::class_<VocabCounter>(w, "VocabCounter")
-      .def(py::init<int64_t>(), py::arg("max_vocab_size") = 0)
-      .def("add_sentences", [](VocabCounter& v, py::iterable sentences) {
-        for_each_sentence(sentences, "build_vocab", [&](const std::vector<std::string_view>& ws) { v.add_sentence(ws); });
-      }, py::arg("sentences"), "Counts the words of an iterable of lists of str.")
-      .def("add_text", [](VocabCounter& v, const py::bytes& text) {
-        const std::string_view t = bytes_view(text);
-        py::gil_scoped_release release;
-        v.add_text(t);
-      }, py::arg("text"), "Counts the words of UTF-8 text: one sentence a line, words separated by whitespace.")
-      .def_property_readonly("total_words", &VocabCounter::total_words)
-      .def_property_readonly("sentences", &VocabCounter::sentences)
-      .def("vocabulary", &VocabCounter::vocabulary, py::arg("min_count"), py::arg("max_final_vocab") = 0,
-           "[(word, count)] with count >= min_count, by decreasing count (ties: first seen first).");
-
   py::class_<Trainer>(w, "Trainer")
       .def(py::init([](std::vector<std::string> words, const std::vector<int64_t>& counts, int64_t vector_size,
                        int64_t window, bool sg, bool hs, int64_t negative, double ns_exponent, double sample,
-                       bool cbow_mean, int workers, uint64_t seed, py::handle syn0, py::handle syn1, py::handle syn1neg) {
+                       bool cbow_mean, int workers, uint64_t seed, py::handle syn0, py::handle syn1, py::handle syn1neg,
+                       bool shrink_windows) {
              word2vec::Options o;
              o.vector_size = vector_size;
              o.window = window;
@@ -92,6 +77,7 @@ void init_word2vec(py::module_& m) {
              o.ns_exponent = ns_exponent;
              o.sample = sample;
              o.cbow_mean = cbow_mean;
+             o.shrink_windows = shrink_windows;
              o.workers = workers;
              o.seed = seed;
              const int64_t V = static_cast<int64_t>(words.size());
@@ -102,7 +88,7 @@ void init_word2vec(py::module_& m) {
            }),
            py::arg("words"), py::arg("counts"), py::arg("vector_size"), py::arg("window"), py::arg("sg"), py::arg("hs"),
            py::arg("negative"), py::arg("ns_exponent"), py::arg("sample"), py::arg("cbow_mean"), py::arg("workers"),
-           py::arg("seed"), py::arg("syn0"), py::arg("syn1"), py::arg("syn1neg"),
+           py::arg("seed"), py::arg("syn0"), py::arg("syn1"), py::arg("syn1neg"), py::arg("shrink_windows") = true,
            // the trainer writes into the arrays: they live as long as it does
            py::keep_alive<1, 14>(), py::keep_alive<1, 15>(), py::keep_alive<1, 16>())
       .def("index", &Trainer::index, py::arg("word"))

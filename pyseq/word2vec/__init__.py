@@ -2,4 +2,4 @@
 word vectors with their queries and file formats (KeyedVectors), under gensim's names."""
 
 from .keyedvectors import KeyedVectors  # noqa: F401
-from .model import Word2Vec  # noqa: F401,E402
+from .model import RULE_DEFAULT, RULE_DISCARD, RULE_KEEP, Word2Vec  # noqa: F401,E402

@@ -11,13 +11,18 @@ The word2vec formats (those of the original word2vec.c):
     binary  "V D\\n", then per word: the word's bytes, a space, D little-endian float32; word2vec.c
             writes a newline after each vector and gensim does not, so a newline before a word
             is skipped.
-Every write is atomic (a temporary file beside the target, then a rename): a failed or interrupted
-write leaves the previous file as it was.
+A name ending in .gz, .bz2 or .xz is read and written compressed, as gensim (smart_open) does. Every
+write is atomic (a temporary file beside the target, then a rename): a failed or interrupted write
+leaves the previous file as it was.
 """
 
+import bz2
+import gzip
 import logging
+import lzma
 import math
 import os
+import warnings
 import zipfile
 from numbers import Integral
 
@@ -57,14 +62,21 @@ class KeyedVectors:
     def __len__(self):
         return len(self.index_to_key)
 
-    def __contains__(self, key):
+    def has_index_for(self, key):
+        """Whether `key` has a row (a key, or a row number)."""
         return self.get_index(key, -1) >= 0
 
+    def __contains__(self, key):
+        return self.has_index_for(key)
+
     def __getitem__(self, key_or_keys):
-        """A key's vector (D,), or the vectors of a list of keys (n, D)."""
+        """A key's vector (D,), or the vectors of a list of keys (n, D), n >= 1 (as gensim)."""
         if isinstance(key_or_keys, (str, Integral)):
             return self.get_vector(key_or_keys)
-        return self.vectors[[self.get_index(key) for key in key_or_keys]]
+        rows = [self.get_index(key) for key in key_or_keys]
+        if not rows:
+            raise ValueError("need at least one key to stack vectors (got an empty list)")
+        return self.vectors[rows]
 
     def get_index(self, key, default=None):
         """The row of `key`. An integer that is not a key is taken as a row number, as in gensim."""
@@ -171,44 +183,72 @@ class KeyedVectors:
     # ----------------------------------------------------------------------------------------
     # similarity queries
 
-    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None):
-        """The `topn` keys most similar (by cosine) to the mean of the unit vectors of `positive`
-        (weight +1) and `negative` (weight -1) keys, as [(key, similarity)], the input keys
-        excluded. Items may be keys, vectors (used as they are, not normalized) or (item, weight)
-        pairs; a single key may stand for `positive`. Only the first `restrict_vocab` rows are
-        searched. With topn=None, the similarities of all (searched) rows, (V,)."""
+    def get_mean_vector(self, keys, weights=None, pre_normalize=True, post_normalize=False, ignore_missing=True):
+        """The weighted mean (D,) of `keys` (keys, row numbers or vectors (D,)) divided by the sum
+        of the absolute weights (default 1 each); keys' vectors unit-normed with `pre_normalize`
+        (vectors are taken as they are); scaled to unit length with `post_normalize`. Keys not
+        present are skipped, or raise KeyError without `ignore_missing`. gensim's arithmetic:
+        summed in the vectors' dtype, in the keys' order."""
+        if len(keys) == 0:
+            raise ValueError("cannot compute mean with no input")
+        if isinstance(weights, list):
+            weights = np.array(weights, dtype=self.vectors.dtype)
+        if weights is None:
+            weights = np.ones(len(keys), dtype=self.vectors.dtype)
+        if len(keys) != weights.shape[0]:
+            raise ValueError("keys and weights array must have same number of elements")
+        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
+        total_weight = 0
+        for key, weight in zip(keys, weights):
+            if isinstance(key, np.ndarray):
+                mean += weight * key
+            elif key in self:
+                mean += weight * self.get_vector(key, norm=pre_normalize)
+            elif ignore_missing:
+                continue
+            else:
+                raise KeyError(f"Key '{key}' not present in vocabulary")
+            total_weight += abs(weight)
+        if total_weight > 0:
+            mean = mean / total_weight
+        return _unit(mean).astype(np.float32) if post_normalize else mean
+
+    def most_similar(self, positive=None, negative=None, topn=10, clip_start=0, clip_end=None, restrict_vocab=None,
+                     indexer=None):
+        """The `topn` keys most similar (by cosine) to the unit mean of `positive` (weight +1) and
+        `negative` (weight -1) keys, as [(key, similarity)], the input keys excluded. Items may be
+        keys, row numbers, vectors (used as they are, not normalized) or (item, weight) pairs; a
+        single key may stand for `positive`. Rows [clip_start, clip_end) are searched, or the first
+        `restrict_vocab` if given. With topn=None, the similarities of all searched rows. An
+        `indexer` (gensim's AnnoyIndexer and the like) answers through its most_similar(vector, topn)."""
         if isinstance(topn, Integral) and topn < 1:
             return []
-        terms = _weighted_terms(positive, negative)
-        return self._most_similar(terms, topn, restrict_vocab, self.get_index)
-
-    def _most_similar(self, terms, topn, restrict_vocab, index_of):
-        """most_similar over [(key or vector, weight)], the keys looked up with `index_of`."""
+        keys, weights = _keys_and_weights(positive, negative)
         self.fill_norms()
-        resolved = [(item if isinstance(item, np.ndarray) else index_of(item), weight) for item, weight in terms]
-        query = self._unit_mean(resolved)  # (D,)
-        input_rows = [item for item, _ in resolved if not isinstance(item, np.ndarray)]
-        end = restrict_vocab or len(self.vectors)
-        similarities = self.vectors[:end] @ query / self.norms[:end]  # (end,)
+        clip_end = clip_end or len(self.vectors)
+        if restrict_vocab:
+            clip_start, clip_end = 0, restrict_vocab
+        query = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+        input_rows = [self.get_index(key) for key in keys if isinstance(key, (str, Integral)) and key in self]
+        if indexer is not None and isinstance(topn, int):
+            return indexer.most_similar(query, topn)
+        similarities = self.vectors[clip_start:clip_end] @ query / self.norms[clip_start:clip_end]  # (rows,)
         if not topn:
             return similarities
-        best = _top_indices(similarities, topn + len(input_rows))
-        return [(self.index_to_key[i], float(similarities[i])) for i in best if i not in input_rows][:topn]
+        best = _top_indices(similarities, topn + len(input_rows)) + clip_start
+        return [(self.index_to_key[i], float(similarities[i - clip_start])) for i in best if i not in input_rows][:topn]
 
-    def _unit_mean(self, terms):
-        """The unit vector (D,) along the weighted mean of [(row or vector, weight)]: rows are
-        normalized first, vectors are taken as they are (gensim's get_mean_vector)."""
-        if not terms:
-            raise ValueError("cannot compute similarity with no input")
-        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
-        total_weight = np.float64(0.0)
-        for item, weight in terms:  # summed in the input's order and the vectors' dtype, as gensim
-            vector = item if isinstance(item, np.ndarray) else self.vectors[item] / self.norms[item]
-            mean += np.float64(weight) * vector
-            total_weight += abs(np.float64(weight))
-        if total_weight > 0:
-            mean = mean / total_weight  # float64 from here
-        return _unit(mean).astype(np.float32)
+    def similar_by_key(self, key, topn=10, restrict_vocab=None):
+        """most_similar of one key."""
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    def similar_by_word(self, word, topn=10, restrict_vocab=None):
+        """most_similar of one word (similar_by_key's older name)."""
+        return self.similar_by_key(word, topn, restrict_vocab)
+
+    def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
+        """most_similar of one vector (D,)."""
+        return self.most_similar(positive=[vector], topn=topn, restrict_vocab=restrict_vocab)
 
     def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None):
         """Levy & Goldberg's 3CosMul: ranks rows by prod((1 + cos(row, p)) / 2 over positive p) /
@@ -237,40 +277,94 @@ class KeyedVectors:
         return [(self.index_to_key[i], float(scores[i])) for i in best if i not in input_rows][:topn]
 
     def similarity(self, w1, w2):
-        """Cosine similarity of two keys."""
-        return float(np.dot(_unit(self[w1]), _unit(self[w2])))
+        """Cosine similarity of two keys (a number of the vectors' dtype, as gensim)."""
+        return np.dot(_unit(self[w1]), _unit(self[w2]))
+
+    def distance(self, w1, w2):
+        """Cosine distance of two keys: 1 - similarity."""
+        return 1 - self.similarity(w1, w2)
+
+    @staticmethod
+    def cosine_similarities(vector_1, vectors_all):
+        """Cosine similarities (n,) of `vector_1` (D,) with each row of `vectors_all` (n, D)."""
+        norm = np.linalg.norm(vector_1)
+        all_norms = np.linalg.norm(vectors_all, axis=1)
+        return vectors_all @ vector_1 / (norm * all_norms)
+
+    def distances(self, word_or_vector, other_words=()):
+        """Cosine distances (n,) from a key or vector (D,) to each of `other_words`, or to every
+        key (itself included) when there are none."""
+        vector = self.get_vector(word_or_vector) if isinstance(word_or_vector, (str, Integral)) else word_or_vector
+        others = self.vectors[[self.get_index(word) for word in other_words]] if other_words else self.vectors
+        return 1 - self.cosine_similarities(vector, others)
+
+    def closer_than(self, key1, key2):
+        """The keys closer to `key1` than `key2` is, in row order, `key1` left out."""
+        distances = self.distances(key1)
+        row1, row2 = self.get_index(key1), self.get_index(key2)
+        return [self.index_to_key[i] for i in np.flatnonzero(distances < distances[row2]) if i != row1]
+
+    def words_closer_than(self, word1, word2):
+        """Deprecated alias of closer_than (as in gensim)."""
+        warnings.warn("Call to deprecated `words_closer_than` (Use closer_than instead).", DeprecationWarning,
+                      stacklevel=2)
+        return self.closer_than(word1, word2)
+
+    def rank(self, key1, key2):
+        """The rank of `key2` among all keys by distance from `key1` (1: the nearest)."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def most_similar_to_given(self, key1, keys_list):
+        """The key of `keys_list` most similar to `key1`."""
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def relative_cosine_similarity(self, wa, wb, topn=10):
+        """similarity(wa, wb) over the sum of the similarities of wa's `topn` nearest keys
+        (Leeuwenberg et al., 2016)."""
+        similar = self.similar_by_word(wa, topn)
+        if not similar:
+            raise ValueError("Cannot calculate relative cosine similarity without any similar words.")
+        return float(self.similarity(wa, wb)) / sum(similarity for _, similarity in similar)
 
     def n_similarity(self, ws1, ws2):
         """Cosine similarity of the means of two lists of keys (raw vectors, not unit-normed); as
         in gensim, keys not in the vocabulary are left out of the means."""
         if not (len(ws1) and len(ws2)):
             raise ZeroDivisionError("At least one of the passed list is empty.")
-        return float(np.dot(_unit(self._raw_mean(ws1)), _unit(self._raw_mean(ws2))))
+        mean1, mean2 = self.get_mean_vector(ws1, pre_normalize=False), self.get_mean_vector(ws2, pre_normalize=False)
+        return np.dot(_unit(mean1), _unit(mean2))
 
-    def _raw_mean(self, keys):
-        """The mean (D,) of the vectors of those `keys` that are present; zeros if none is."""
-        mean = np.zeros(self.vector_size, dtype=self.vectors.dtype)
-        rows = [self.get_index(key) for key in keys if key in self]
-        for row in rows:
-            mean += self.vectors[row]
-        return mean / self.vectors.dtype.type(len(rows)) if rows else mean
-
-    def doesnt_match(self, words):
-        """The word farthest (by cosine) from the mean of the words' unit vectors; words not in the
-        vocabulary are ignored (with a warning in the log)."""
+    def rank_by_centrality(self, words, use_norm=True):
+        """[(similarity, word)] of `words` to their unit mean (of unit vectors with `use_norm`),
+        the most similar first; words not in the vocabulary are ignored (with a warning in the log)."""
+        self.fill_norms()
         present = [word for word in words if word in self]
         if len(present) != len(words):
             logger.warning("vectors for words %s are not present in the model, ignoring these words",
                            set(words) - set(present))
         if not present:
             raise ValueError("cannot select a word from an empty list")
-        units = np.vstack([self.get_vector(word, norm=True) for word in present]).astype(np.float32)  # (n, D)
-        centroid = np.zeros(self.vector_size, dtype=self.vectors.dtype)
-        for unit in units:
-            centroid += unit
-        centroid = _unit(centroid / self.vectors.dtype.type(len(units))).astype(np.float32)
-        # gensim sorts (similarity, word) pairs and takes the last: the smallest pair
-        return min(zip((units @ centroid).tolist(), present))[1]
+        vectors = np.vstack([self.get_vector(word, norm=use_norm) for word in present]).astype(np.float32)  # (n, D)
+        return sorted(zip(vectors @ self.get_mean_vector(vectors, post_normalize=True), present), reverse=True)
+
+    def doesnt_match(self, words):
+        """The word farthest (by cosine) from the mean of the words' unit vectors; words not in the
+        vocabulary are ignored (with a warning in the log)."""
+        return self.rank_by_centrality(words)[-1][1]
+
+    def init_sims(self, replace=False):
+        """Deprecated in gensim 4 (norms are computed when needed): fills the norms; `replace`
+        scales the vectors to unit length for good."""
+        warnings.warn("Call to deprecated `init_sims` (Use fill_norms() instead).", DeprecationWarning, stacklevel=2)
+        self.fill_norms()
+        if replace:
+            self.unit_normalize_all()
+
+    def unit_normalize_all(self):
+        """Scales every vector to unit length, in place (training cannot sensibly go on after it)."""
+        self.fill_norms()
+        self.vectors /= self.norms[:, np.newaxis]
+        self.norms = np.ones(len(self.vectors))
 
     # ----------------------------------------------------------------------------------------
     # evaluations
@@ -292,7 +386,7 @@ class KeyedVectors:
         'incorrect'} with lists of (a, b, c, d), the last one 'Total accuracy'."""
         vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
         sections, section, questions, oov = [], None, 0, 0
-        with open(analogies, "rb") as f:
+        with _open(analogies, "rb") as f:
             for line_no, line in enumerate(f):
                 line = line.decode("utf8")
                 if line.startswith(": "):
@@ -313,7 +407,8 @@ class KeyedVectors:
                     if dummy4unknown:
                         section["incorrect"].append((a, b, c, expected))
                     continue
-                candidates = self._most_similar([(b, 1.0), (c, 1.0), (a, -1.0)], 5, restrict_vocab, vocab.__getitem__)
+                candidates = self.most_similar(positive=[vocab[b], vocab[c]], negative=[vocab[a]], topn=5,
+                                               restrict_vocab=restrict_vocab)
                 predicted = None
                 for key, _ in candidates:  # if none qualifies, the last one stands (as in gensim)
                     predicted = key.upper() if case_insensitive else key
@@ -331,8 +426,9 @@ class KeyedVectors:
             if answered:
                 logger.info("%s: %.1f%% (%i/%i)", s["section"], 100 * len(s["correct"]) / answered,
                             len(s["correct"]), answered)
-        if questions:
-            logger.info("Quadruplets with out-of-vocabulary words: %.1f%%", 100 * oov / questions)
+        if not questions:  # gensim divides by their number
+            raise ZeroDivisionError(f"{analogies}: no analogy questions ('a b c d' lines after a ': section' line)")
+        logger.info("Quadruplets with out-of-vocabulary words: %.1f%%", 100 * oov / questions)
         answered = len(total["correct"]) + len(total["incorrect"])
         return (len(total["correct"]) / answered if answered else 0.0), sections
 
@@ -341,11 +437,12 @@ class KeyedVectors:
         """Correlation of the cosine similarities with human judgments: `pairs` holds lines
         "word1<delimiter>word2<delimiter>score" ('#' starts a comment). Pairs with a word outside
         the first `restrict_vocab` keys are skipped, or given similarity 0 with `dummy4unknown`.
-        Returns (pearson, spearman, oov_ratio): each correlation a (statistic, two-sided p-value)
-        pair, and the percentage of pairs with unknown words."""
+        Returns (pearson, spearman, oov_ratio): each correlation scipy's result (statistic and
+        two-sided pvalue; a plain (statistic, pvalue) tuple without scipy), and the percentage of
+        pairs with unknown words."""
         vocab = self._restricted_vocab(restrict_vocab, case_insensitive)
         gold, model, oov = [], [], 0
-        with open(pairs, encoding=encoding) as f:
+        with _open(pairs, "rt", encoding=encoding) as f:
             for line_no, line in enumerate(f):
                 if line.startswith("#"):
                     continue
@@ -364,7 +461,7 @@ class KeyedVectors:
                         model.append(0.0)
                     continue
                 gold.append(score)
-                model.append(float(np.dot(_unit(self.vectors[vocab[a]]), _unit(self.vectors[vocab[b]]))))
+                model.append(self.similarity(vocab[a], vocab[b]))  # float32, as gensim hands scipy
         if not gold:
             raise ValueError(f"No valid similarity judgements found in {pairs}: either invalid format or "
                              f"all are out-of-vocabulary in {self}")
@@ -389,8 +486,8 @@ class KeyedVectors:
             order = np.arange(len(self))
         if fvocab is not None:
             counts = self.expandos["count"]
-            atomic_write(fvocab, lambda f: f.writelines(f"{self.index_to_key[i]} {counts[i]}\n".encode("utf8")
-                                                        for i in order))
+            _write_file(fvocab, lambda f: f.writelines(f"{self.index_to_key[i]} {counts[i]}\n".encode("utf8")
+                                                       for i in order))
 
         def write(f):
             if write_header:
@@ -402,7 +499,7 @@ class KeyedVectors:
                 else:  # str() of a float32 is its shortest round-trip form, as gensim writes
                     f.write(f"{key} {' '.join(map(str, vector))}\n".encode("utf8"))
 
-        atomic_write(fname, write)
+        _write_file(fname, write)
 
     @classmethod
     def load_word2vec_format(cls, fname, fvocab=None, binary=False, encoding="utf8", unicode_errors="strict",
@@ -413,7 +510,7 @@ class KeyedVectors:
         vector. `no_header`: a text file without the "V D" line. Malformed files raise ValueError
         naming the file, the line (text) or word (binary), and what was expected."""
         counts = _read_vocab_counts(fvocab, unicode_errors) if fvocab is not None else None
-        with open(fname, "rb") as f:
+        with _open(fname, "rb") as f:
             if no_header:
                 if binary:
                     raise NotImplementedError("no_header only available for text-format files")
@@ -429,18 +526,23 @@ class KeyedVectors:
                 records = _binary_records(f, fname, vocab_size, vector_size, encoding, unicode_errors)
             else:
                 records = _text_records(f, fname, vocab_size, vector_size, encoding, unicode_errors, first_line)
-            # a record takes at least 2D bytes (text: D times " 0") or 4D + 2 (binary: "w " and D
-            # float32), which bounds the allocation when a damaged header announces too many
-            min_record_bytes = 4 * vector_size + 2 if binary else 2 * vector_size
-            capacity = min(vocab_size, (os.fstat(f.fileno()).st_size - f.tell()) // min_record_bytes)
+            # a record takes at least 2D + 1 bytes (text: "w", D times " 0") or 4D + 2 (binary: "w "
+            # and D float32), which bounds the allocation when a damaged header announces too many;
+            # a compressed file may hold more than that, and the array grows
+            min_record_bytes = 4 * vector_size + 2 if binary else 2 * vector_size + 1
+            capacity = min(vocab_size, max(0, os.fstat(f.fileno()).st_size - f.tell()) // min_record_bytes)
             kv = cls(vector_size, dtype=datatype)
             vectors = np.empty((capacity, vector_size), dtype=datatype)  # (V, D), shrunk below for repeats
             for word, vector in records:
                 if word in kv.key_to_index:
                     logger.warning("duplicate word '%s' in word2vec file, ignoring all but first", word)
                     continue
-                kv.key_to_index[word] = len(kv.index_to_key)
-                vectors[len(kv.index_to_key)] = vector
+                row = len(kv.index_to_key)
+                if row == len(vectors):  # doubles, up to vocab_size
+                    more = min(max(row, 1024), vocab_size - row)
+                    vectors = np.concatenate([vectors, np.empty((more, vector_size), dtype=datatype)])
+                kv.key_to_index[word] = row
+                vectors[row] = vector
                 kv.index_to_key.append(word)
         kv.vectors = np.ascontiguousarray(vectors[:len(kv.index_to_key)])
         kv.next_index = len(kv)
@@ -503,22 +605,28 @@ def _as_list(items):
     return list(items)
 
 
-def _weighted_terms(positive, negative):
-    """[(key or vector, weight)]: positive items weigh +1 and negative ones -1, unless given as
-    (item, weight) pairs."""
-    terms = []
-    for items, sign in ((positive, 1.0), (negative, -1.0)):
-        for item in _as_list(items):
-            terms.append((item, sign) if isinstance(item, (str, Integral, np.ndarray)) else tuple(item))
-    return terms
+def _keys_and_weights(positive, negative):
+    """most_similar's items as keys (or vectors) and their float64 weights: +1 for positive items
+    and -1 for negative ones, unless given as (item, weight) pairs (gensim's rule)."""
+    positive, negative = _as_list(positive), _as_list(negative)
+    weights = np.concatenate([np.ones(len(positive)), -np.ones(len(negative))])
+    keys = []
+    for i, item in enumerate(positive + negative):
+        if isinstance(item, (str, Integral, np.ndarray)):
+            keys.append(item)
+        else:
+            keys.append(item[0])
+            weights[i] = item[1]
+    return keys, weights
 
 
 def _unit(vector):
-    """`vector` scaled to unit length in float64, returned in its own dtype; zeros stay zeros
-    (gensim's matutils.unitvec)."""
-    norm = np.linalg.norm(vector)
+    """`vector` scaled to unit length, its norm and the scaling in float64, returned in its own
+    dtype; zeros stay zeros (gensim's matutils.unitvec, with float64 BLAS nrm2 and scal)."""
+    wide = vector.astype(np.float64)
+    norm = np.linalg.norm(wide)
     if norm > 0:
-        return (vector.astype(np.float64) * (1.0 / norm)).astype(vector.dtype)
+        return (wide * (1.0 / norm)).astype(vector.dtype)
     return vector
 
 
@@ -535,13 +643,13 @@ def _top_indices(scores, n):
 # correlation tests (scipy.stats when installed)
 
 def _correlations(x, y):
-    """((Pearson r, p-value), (Spearman rho, p-value)) of two equal-length sequences."""
+    """(Pearson, Spearman) of two equal-length sequences: scipy.stats' results (PearsonRResult,
+    SignificanceResult), or (statistic, p-value) tuples when scipy is not installed."""
     try:
         from scipy import stats
     except ImportError:
         return _pearson(x, y), _spearman(x, y)
-    pearson, spearman = stats.pearsonr(x, y), stats.spearmanr(x, y)
-    return (float(pearson[0]), float(pearson[1])), (float(spearman[0]), float(spearman[1]))
+    return stats.pearsonr(x, y), stats.spearmanr(x, y)
 
 
 def _pearson(x, y):
@@ -642,6 +750,36 @@ def _incomplete_beta_fraction(a, b, x, tolerance=1e-15, max_terms=10000):
 
 
 # --------------------------------------------------------------------------------------------
+# files, compressed by their name's extension (as gensim's smart_open)
+
+_COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def _compression(fname):
+    """gzip.open, bz2.open or lzma.open for a name ending in .gz, .bz2 or .xz, else None."""
+    return _COMPRESSIONS.get(os.path.splitext(os.fspath(fname))[1].lower())
+
+
+def _open(fname, mode="rb", **kwargs):
+    """The file `fname`, decompressed on the fly when its name ends in .gz, .bz2 or .xz."""
+    return (_compression(fname) or open)(fname, mode, **kwargs)
+
+
+def _write_file(fname, write):
+    """atomic_write(fname, write), compressed when the name ends in .gz, .bz2 or .xz."""
+    compress = _compression(fname)
+    if compress is None:
+        atomic_write(fname, write)
+        return
+
+    def write_compressed(f):
+        with compress(f, "wb") as z:
+            write(z)
+
+    atomic_write(fname, write_compressed)
+
+
+# --------------------------------------------------------------------------------------------
 # word2vec file reading
 
 class _ChunkedReader:
@@ -681,7 +819,7 @@ def _parse_header(line, fname):
         vocab_size, vector_size = map(int, line.split())
     except ValueError:  # not two fields, or not integers
         vocab_size = vector_size = -1
-    if vocab_size < 0 or vector_size < 1:
+    if vocab_size < 0 or vector_size < 0:
         raise ValueError(f"{fname}: line 1: expected the header 'vocab_size vector_size' (two integers), got "
                          f"{line[:80]!r} (a text file without a header loads with no_header=True)")
     return vocab_size, vector_size
@@ -763,7 +901,7 @@ def _binary_records(f, fname, vocab_size, vector_size, encoding, unicode_errors)
 def _read_vocab_counts(fvocab, unicode_errors):
     """{word: count} from a vocabulary file of "word count" lines."""
     counts = {}
-    with open(fvocab, "rb") as f:
+    with _open(fvocab, "rb") as f:
         for line_no, line in enumerate(f, 1):
             fields = _decode(line, "utf8", unicode_errors, f"{fvocab}: line {line_no}").split()
             if len(fields) != 2 or not fields[1].isdigit():

@@ -2,7 +2,6 @@
 // softmax over a Huffman tree, or both; the choices and formulas of the original word2vec.c, which
 // gensim follows too. No tensors: the vectors are plain float arrays the caller owns (numpy's).
 //
-//   VocabCounter   counts words in one streaming pass (pruning rare words when a cap is reached)
 //   Trainer        the vocabulary's tables (Huffman codes, the negative-sampling distribution, the
 //                  subsampling probabilities) and the training of batches of sentences, Hogwild
 //                  across threads: each thread its share of the sentences, all updating the same
@@ -28,31 +27,6 @@ namespace pyseq::word2vec {
 void for_each_word(std::string_view text, const std::function<void(std::string_view)>& word,
                    const std::function<void()>& end_sentence);
 
-// Word counts over a corpus streamed once. With max_vocab_size > 0, whenever the table grows past
-// it, words seen at most `floor` times are dropped and the floor rises by one (word2vec.c's
-// ReduceVocab), so memory stays bounded whatever the corpus.
-class VocabCounter {
- public:
-  explicit VocabCounter(int64_t max_vocab_size = 0) : max_vocab_size_(max_vocab_size) {}
-  void add_sentence(const std::vector<std::string_view>& words);
-  // Text with one sentence a line and words separated by whitespace (ASCII space, tab, CR, ...).
-  void add_text(std::string_view text);
-  int64_t total_words() const { return total_words_; }  // every word seen, kept or not
-  int64_t sentences() const { return sentences_; }
-  // The words with at least min_count occurrences (raised until at most max_final_vocab remain,
-  // when that is > 0), by decreasing count, ties in order of first appearance.
-  std::vector<std::pair<std::string, int64_t>> vocabulary(int64_t min_count, int64_t max_final_vocab = 0) const;
-
- private:
-  void count(std::string_view word);
-  struct Entry {
-    int64_t count, first_seen;
-  };
-  std::unordered_map<std::string, Entry> counts_;
-  std::string lookup_;  // the word being counted, in a buffer reused across words
-  int64_t max_vocab_size_, floor_ = 1, total_words_ = 0, sentences_ = 0, next_id_ = 0;
-};
-
 struct Options {
   int64_t vector_size = 100, window = 5;
   bool sg = false;            // skip-gram (else CBOW)
@@ -61,6 +35,7 @@ struct Options {
   double ns_exponent = 0.75;  // the negative-sampling distribution: count^ns_exponent
   double sample = 1e-3;       // subsampling threshold for frequent words (0: none)
   bool cbow_mean = true;      // CBOW: the mean of the context vectors (else their sum)
+  bool shrink_windows = true;  // each position's window drawn from 1..window (else always window)
   int workers = 1;
   uint64_t seed = 1;
 };

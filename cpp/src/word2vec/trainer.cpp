@@ -283,7 +283,9 @@ void Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_
     for (int64_t pos = 0; pos < n; ++pos) {
       if (pos + 1 < n) prefetch_word(sentence[pos + 1]);
       if (pos + 1 + opt_.window < n) prefetch_row(syn0_ + static_cast<int64_t>(sentence[pos + 1 + opt_.window]) * D);
-      const int64_t reach = opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window));
+      const int64_t reach =
+          opt_.shrink_windows ? opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window))
+                              : opt_.window;
       const int64_t lo = std::max<int64_t>(0, pos - reach), hi = std::min(n - 1, pos + reach);
       const int32_t word = sentence[pos];
       context.clear();
