@@ -1254,9 +1254,9 @@ def _in_place(op):
     return method
 
 
-for _name in ("scatter", "index_add", "index_copy", "index_fill", "masked_scatter", "masked_fill", "clamp", "scatter_add",
-              "exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "relu", "pow", "remainder", "floor_divide",
-              "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "sin", "cos", "lerp", "addcmul",
+for _name in ("scatter", "index_add", "index_copy", "index_fill", "masked_scatter", "masked_fill", "clamp",
+              "scatter_add", "exp", "log", "sqrt", "abs", "neg", "sigmoid", "tanh", "relu", "pow", "remainder",
+              "floor_divide", "square", "reciprocal", "sign", "floor", "ceil", "round", "trunc", "sin", "cos", "lerp", "addcmul",
               "addcdiv", "clip", "fmod", "bitwise_and", "bitwise_or", "bitwise_xor", "logical_not", "tril", "triu",
               "log1p", "expm1", "erf"):
     if not hasattr(Tensor, _name + "_"):

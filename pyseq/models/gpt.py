@@ -293,7 +293,8 @@ class GPT(Module):
         attention_mask (B, past + T): 1 (or True, or any nonzero) for real tokens, 0 for padding (covering
         the cached positions too). position_ids (B, T), or (1, T) / (T,) for the whole batch: by default
         past .. past + T - 1. labels (B, T): the loss is the mean cross entropy of predicting
-        labels[:, t + 1] from position t, ignoring -100 (labels = input_ids for a language model). cache: a KVCache that holds `past` positions and receives these (for
+        labels[:, t + 1] from position t, ignoring -100 (labels = input_ids for a language model).
+        cache: a KVCache that holds `past` positions and receives these (for
         inference, under no_grad).
         logits_to_keep: compute the logits of only the last so many positions (0: all)."""
         ids = _as_ids(input_ids, "input_ids")

@@ -20,8 +20,8 @@ from .conv import (AdaptiveAvgPool1d, AdaptiveMaxPool1d, AvgPool1d, Conv1d, Glob
                    MaxPool1d)
 from .dropout import Dropout, Dropout1d, GaussianNoise  # noqa: F401
 from .layers import (  # noqa: F401
-    CircularPad1d, ConstantPad1d, CosineSimilarity, Embedding, EmbeddingBag, Flatten, Identity, Linear, PairwiseDistance,
-    ReflectionPad1d, ReplicationPad1d, Unflatten, ZeroPad1d,
+    CircularPad1d, ConstantPad1d, CosineSimilarity, Embedding, EmbeddingBag, Flatten, Identity, Linear,
+    PairwiseDistance, ReflectionPad1d, ReplicationPad1d, Unflatten, ZeroPad1d,
 )
 from .loss import (  # noqa: F401
     BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CrossEntropyLoss, CTCLoss, FocalLoss, GaussianNLLLoss,

@@ -207,7 +207,8 @@ class EmbeddingBag(Module):
         self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
         self.include_last_offset = include_last_offset
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(f"EmbeddingBag: padding_idx {padding_idx} must be within num_embeddings ({num_embeddings})")
+            raise ValueError(f"EmbeddingBag: padding_idx {padding_idx} must be within num_embeddings "
+                             f"({num_embeddings})")
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
         if _weight is None:
             self.weight = Parameter(_core.empty(num_embeddings, embedding_dim, dtype=dtype))

@@ -149,11 +149,14 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         dtype = dtype or _core.dtype.float32
-        self.register_parameter("weight", Parameter(_core.ones([num_channels], dtype=dtype)) if affine else None)
-        self.register_parameter("bias", Parameter(_core.zeros([num_channels], dtype=dtype)) if affine and bias else None)
+        weight = Parameter(_core.ones([num_channels], dtype=dtype)) if affine else None
+        bias = Parameter(_core.zeros([num_channels], dtype=dtype)) if affine and bias else None
+        self.register_parameter("weight", weight)
+        self.register_parameter("bias", bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
