@@ -2,6 +2,8 @@
 and padding of variable-length sequences, checked against torch.utils.data where it has the same
 function."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -275,3 +277,67 @@ def test_loader_with_pad_collate_over_variable_length_samples():
         np.testing.assert_array_equal(mask.numpy().sum(1), lengths.numpy())
         seen += [(tuple(t[:n]), lab) for t, n, lab in zip(tokens.tolist(), lengths.tolist(), labels.tolist())]
     assert sorted(seen) == sorted((tuple(s), lab) for s, lab in samples)
+
+
+# --- torch.utils.data's other options ------------------------------------------------------------
+
+
+def test_collate_of_mixed_python_numbers_matches_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_collate as torch_collate
+    for batch in ([1, 2.5], [True, 2], [True, False], [3, 4], [2.5, 1]):
+        ours, theirs = default_collate(batch), torch_collate(batch)
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1], batch
+        assert ours.tolist() == theirs.tolist(), batch
+
+
+def test_sampler_and_batch_sampler_as_torch():
+    torch = pytest.importorskip("torch")
+    import torch.utils.data as td
+    data = list(range(7))
+    samplers = [dict(sampler=[6, 5, 4, 3, 2, 1, 0], batch_size=3), dict(sampler=range(5), batch_size=2, drop_last=True),
+                dict(sampler=td.SequentialSampler(data), batch_size=4),
+                dict(batch_sampler=[[0, 1], [6], [2, 3, 4]]),
+                dict(batch_sampler=td.BatchSampler(td.SequentialSampler(data), 3, drop_last=False))]
+    for kwargs in samplers:
+        ours, theirs = DataLoader(data, **kwargs), td.DataLoader(data, **kwargs)
+        assert len(ours) == len(theirs), kwargs
+        assert [b.tolist() for b in ours] == [b.tolist() for b in theirs], kwargs
+    tensors = _index_dataset(7)  # the TensorDataset fast path follows the sampler too
+    assert _ids(DataLoader(tensors, batch_size=3, sampler=[6, 0, 3])) == [[6, 0, 3]]
+    assert _ids(DataLoader(tensors, batch_sampler=[[2], [5, 1]])) == [[2], [5, 1]]
+    for bad in (dict(sampler=[0], shuffle=True), dict(batch_sampler=[[0]], batch_size=2),
+                dict(batch_sampler=[[0]], drop_last=True), dict(batch_sampler=[[0]], sampler=[0])):
+        with pytest.raises(ValueError, match="mutually exclusive"):
+            DataLoader(data, **bad)
+        with pytest.raises(ValueError, match="mutually exclusive"):
+            td.DataLoader(data, **bad)
+
+
+def test_concat_dataset_as_torch():
+    torch = pytest.importorskip("torch")
+    import torch.utils.data as td
+    from pyseq.data import ConcatDataset
+    parts = [list(range(3)), [], list(range(10, 12))]
+    ours, theirs = ConcatDataset(parts), td.ConcatDataset(parts)
+    assert len(ours) == len(theirs) == 5 and ours.cumulative_sizes == theirs.cumulative_sizes
+    assert [ours[i] for i in range(-5, 5)] == [theirs[i] for i in range(-5, 5)]
+    joined = _index_dataset(2) + _index_dataset(3)
+    assert isinstance(joined, ConcatDataset) and _ids(DataLoader(joined, batch_size=5)) == [[0, 1, 0, 1, 2]]
+    with pytest.raises(IndexError, match="out of range"):
+        ours[5]
+    with pytest.raises(ValueError, match="empty"):
+        ConcatDataset([])
+
+
+def test_seeded_loader_state_resumes_the_epoch_orders():
+    loader = DataLoader(_index_dataset(10), batch_size=4, shuffle=True, seed=3)
+    _ids(loader)
+    state = json.loads(json.dumps(loader.state_dict()))  # as a checkpoint stores it
+    expected = [_ids(loader), _ids(loader)]
+    resumed = DataLoader(_index_dataset(10), batch_size=4, shuffle=True, seed=3)
+    resumed.load_state_dict(state)
+    assert [_ids(resumed), _ids(resumed)] == expected
+    assert DataLoader(_index_dataset(3)).state_dict() == {}
+    with pytest.raises(ValueError, match="no seed"):
+        DataLoader(_index_dataset(3)).load_state_dict(state)

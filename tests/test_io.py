@@ -472,3 +472,22 @@ def test_writing_into_a_missing_folder_names_the_file_and_the_folder(tmp_path):
         save_file({"w": pyseq.ones(2)}, target)
     assert e.value.filename == str(target)
     assert not (tmp_path / "missing").exists()
+
+
+def test_header_size_limit_is_the_safetensors_packages(tmp_path):
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "big.safetensors"
+    for size, readable in ((100_000_000, True), (100_000_008, False)):  # the package's limit is 10^8 bytes
+        with open(path, "wb") as f:
+            f.write(size.to_bytes(8, "little") + b"{}" + b" " * (size - 2))
+        if readable:
+            assert load_file(path) == {} and st.load_file(str(path)) == {}
+        else:
+            with pytest.raises(SafetensorsError, match="exceeds the 100000000-byte limit"):
+                load_file(path)
+            with pytest.raises(Exception, match="header too large"):
+                st.load_file(str(path))
+    path.unlink()
+    with pytest.raises(SafetensorsError, match="over the 100000000-byte limit"):  # nothing unreadable is written
+        save_file({}, path, metadata={"x": "a" * 100_000_000})
+    assert not path.exists()

@@ -355,6 +355,23 @@ def test_module_list():
         layers.extend(nn.Linear(1, 1))
 
 
+def test_container_pop_and_add_as_torch():
+    for lib in (torch.nn, nn):
+        seq = lib.Sequential(lib.ReLU(), lib.Tanh())
+        assert isinstance(seq.pop(0), lib.ReLU) and list(seq._modules) == ["0"]
+        seq += lib.Sequential(lib.Sigmoid())
+        both = seq + lib.Sequential(lib.ReLU())
+        assert isinstance(both, lib.Sequential) and [type(m).__name__ for m in both] == ["Tanh", "Sigmoid", "ReLU"]
+        layers = lib.ModuleList([lib.ReLU(), lib.Tanh()]) + lib.ModuleList([lib.Sigmoid()])
+        assert isinstance(layers.pop(-1), lib.Sigmoid) and list(layers._modules) == ["0", "1"]
+        params_a = lib.Parameter(_same_in(lib)(np.ones((2, 3), np.float32)))
+        params = lib.ParameterDict({"a": params_a})
+        assert "(a): Parameter containing: [" in repr(params) and "of size 2x3]" in repr(params)
+        if lib is nn:
+            assert "[pyseq.float32 of size 2x3]" in repr(params) and "[pyseq.float32 " in repr(nn.ParameterList([params_a]))
+        assert tuple(params.pop("a").shape) == (2, 3) and len(params) == 0
+
+
 def test_module_dict():
     d = nn.ModuleDict({"a": nn.Linear(2, 2), "b": nn.ReLU()})
     d["c"] = nn.Linear(2, 1)
@@ -384,3 +401,81 @@ def test_deepcopy_and_pickle_keep_parameters_and_ties():
         assert clone.b.weight is clone.a.weight  # still tied
         assert clone.a.weight.data_ptr() != m.a.weight.data_ptr()
         np.testing.assert_array_equal(clone.a.bias.detach().numpy(), m.a.bias.detach().numpy())
+
+
+def _same_in(lib):
+    """torch or pyseq tensors from numpy, for the tests below that run the same code on both."""
+    return torch.from_numpy if lib is torch.nn else pyseq.from_numpy
+
+
+def _hook_log(lib):
+    """What forward pre-hooks and hooks see and change, on the same model in torch.nn or pyseq.nn."""
+    t = _same_in(lib)
+    model = lib.Sequential(lib.Linear(3, 2), lib.Tanh())  # weights set below, the same in both
+    model[0].load_state_dict({"weight": t(np.array([[0.1, 0.2, -0.3], [0.5, -0.4, 0.2]], np.float32)),
+                              "bias": t(np.array([0.05, -0.1], np.float32))})
+    log = []
+    handles = [
+        model[0].register_forward_pre_hook(lambda m, args: log.append(("pre", type(m).__name__, len(args)))),
+        model[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,)),             # replaces the input
+        model[0].register_forward_hook(lambda m, args, out: log.append(("post", out.detach().numpy().round(4).tolist()))),
+        model[0].register_forward_hook(lambda m, args, out: out + 1, prepend=True),      # runs first
+        model[1].register_forward_pre_hook(lambda m, args: args[0] - 0.5),               # a non-tuple is wrapped
+        model.register_forward_hook(lambda m, args, kwargs, out: log.append(("kw", kwargs)), with_kwargs=True),
+    ]
+    x = t(np.array([[0.1, -0.2, 0.3]], np.float32))
+    log.append(("y", model(x).detach().numpy().round(4).tolist()))
+    for h in handles:
+        h.remove()
+    with model.register_forward_hook(lambda m, args, out: out * 0):
+        log.append(("ctx", model(x).detach().numpy().tolist()))
+    log.append(("removed", model(x).detach().numpy().round(4).tolist()))
+
+    class Scale(lib.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    s = Scale()
+    s.register_forward_pre_hook(lambda m, args, kwargs: (args, {"scale": 3.0}), with_kwargs=True)
+    log.append(("kwargs", s(t(np.ones(2, np.float32))).tolist()))
+    s.register_forward_pre_hook(lambda m, args, kwargs: 5, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="tuple of \\(new_args, new_kwargs\\)"):
+        s(t(np.ones(2, np.float32)))
+    return log
+
+
+def test_forward_hooks_as_torch():
+    assert _hook_log(nn) == _hook_log(torch.nn)
+
+
+def test_get_parameter_buffer_and_set_submodule_as_torch():
+    for lib in (torch.nn, nn):
+        model = lib.Sequential(lib.Linear(2, 3), lib.BatchNorm1d(3))
+        assert model.get_parameter("0.weight") is model[0].weight
+        assert model.get_buffer("1.running_mean") is model[1].running_mean
+        with pytest.raises(AttributeError, match="`weight` is not a buffer"):
+            model.get_buffer("0.weight")
+        with pytest.raises(AttributeError, match="`running_mean` is not an nn.Parameter"):
+            model.get_parameter("1.running_mean")
+        with pytest.raises(AttributeError, match="has no attribute `nope`"):
+            model.get_parameter("0.nope")
+        model.set_submodule("1", lib.Tanh())
+        assert isinstance(model[1], lib.Tanh) and list(model.state_dict()) == ["0.weight", "0.bias"]
+
+
+def test_load_state_dict_assign_and_unexpected_keys_as_torch():
+    for lib in (torch.nn, nn):
+        t = _same_in(lib)
+        m = lib.Linear(2, 2, bias=False)
+        w = lib.Parameter(t(np.ones((2, 2), np.float32)), requires_grad=False)
+        assert not m.load_state_dict({"weight": w}, assign=True).missing_keys
+        assert m.weight is w and m.weight.requires_grad  # the module's requires_grad is kept
+        v = t(np.full((2, 2), 2.0, np.float32))
+        m.load_state_dict({"weight": v}, assign=True)
+        assert isinstance(m.weight, lib.Parameter) and m.weight.requires_grad and float(m.weight.detach().sum()) == 8.0
+        v += 1  # assign shares the tensor's memory
+        assert float(m.weight.detach().sum()) == 12.0
+        # a key for a parameter that is None is unexpected; one under a child that is None is not
+        m.register_module("child", None)
+        result = m.load_state_dict({"weight": v, "bias": v[0], "child.weight": v}, strict=False)
+        assert result.missing_keys == [] and result.unexpected_keys == ["bias"]

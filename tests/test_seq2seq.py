@@ -481,3 +481,72 @@ def test_train_g2p_arguments_and_start_from():
     assert more.graphemes is first.graphemes and more.phonemes is first.phonemes  # ("z", "Z": unknown to them)
     assert more.model is first.model
     assert any(not np.array_equal(before[k], v.detach().numpy()) for k, v in more.model.state_dict().items())
+
+
+def _never_ending(g2p):
+    """g2p with </s> made (nearly) impossible, so each output runs to the length limit."""
+    with pyseq.no_grad():
+        g2p.model.decoder.out.bias[EOS] = -1e4
+    return g2p
+
+
+def test_g2p_default_length_limit_fits_long_pronunciations():
+    """The default limit scales with the word: 3 * letters + 10 steps, which every pronunciation in
+    the CMU dictionary fits (fyi: 15 phonemes, over the 2 * 3 + 5 = 11 of the old limit)."""
+    g2p = _never_ending(_tiny_g2p())
+    assert len(g2p.predict("abc", beam_size=1)) == 3 * 3 + 10
+    assert len(g2p.predict("abc", beam_size=2)) == 3 * 3 + 10
+    assert [len(p) for p in g2p.predict_batch(["a", "abcdeabcde"], beam_size=1)] == [13, 40]
+    assert len(g2p.predict("abc", beam_size=1, max_len=4)) == 4
+
+
+def test_decoding_within_the_models_max_length():
+    """A Transformer reads at most max_len positions: decoding stops there instead of failing in
+    the middle, a longer source is refused up front, and an ensemble takes its members' minimum."""
+    model = _transformer(max_len=6).eval()
+    assert model.max_length() == 6 and _rnn(RNN_CONFIGS[0]).max_length() is None
+    assert s2s.Seq2SeqEnsemble([_rnn(RNN_CONFIGS[0]), model]).max_length() == 6
+    with pyseq.no_grad():
+        model.out.bias[EOS] = -1e4
+    src, lengths = s2s.pad_ids([[4, 5], [6, 7, 8]])
+    assert [len(h.tokens) for h in model.greedy_decode(src, lengths, max_len=50)] == [6, 6]
+    assert [len(h[0].tokens) for h in model.beam_search(src, lengths, beam_size=2, max_len=50)] == [6, 6]
+    g2p = s2s.G2P(model, s2s.Vocabulary(list("abcde")), s2s.Vocabulary(["AA", "B", "K", "D"]))
+    assert len(g2p.predict("abc")) == 6  # the default limit, 19, is capped
+    with pytest.raises(ValueError, match="at most 6 symbols"):
+        g2p.predict("abcdeab")
+
+
+def test_g2p_words_read_as_predict_reads_them(tmp_path):
+    """A word whose letters all vanish (a lone combining accent) has no phonemes, like the empty
+    word; align reads the word as predict does (lower-cased, accents removed, NFKD: "ﬁ" is "fi")."""
+    g2p = _tiny_g2p()
+    assert g2p.predict("\u0301") == [] and g2p.predict_batch(["\u0301", "ab"]) == [[], g2p.predict("ab")]
+    for word, letters in (("ÀBÇ", "abc"), ("\ufb01ed", "fied")):
+        phonemes, alignment = g2p.align(word, beam_size=3)
+        assert phonemes == g2p.predict(word, beam_size=3) == g2p.predict(letters, beam_size=3)
+        assert alignment.shape[1] == len(letters)
+    with pytest.raises(ValueError, match="non-empty word"):
+        g2p.align("\u0301")
+    pytest.importorskip("matplotlib")
+    g2p.save_alignment("\ufb01ed", tmp_path / "a.png", beam_size=2)  # a label per character read
+
+
+def test_g2p_and_decoding_arguments():
+    g2p = _tiny_g2p()
+    with pytest.raises(ValueError, match="vocabularies have 8 graphemes and 8 phonemes"):
+        s2s.G2P(g2p.model, s2s.Vocabulary(list("abcd")), g2p.phonemes)
+    with pytest.raises(TypeError, match="got a str"):
+        g2p.predict_batch("abc")
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        g2p.predict_batch(["abc"], batch_size=0)
+    assert g2p.predict("abc", beam_size=np.int64(3), max_len=np.int64(5)) == g2p.predict("abc", beam_size=3, max_len=5)
+    model = g2p.model
+    src, lengths = s2s.pad_ids([[4, 5], [6]])
+    with pytest.raises(TypeError, match="lengths must be integers"):
+        model.greedy_decode(src, [2.7, 1.0])
+    with pytest.raises(ValueError, match="length_penalty"):
+        model.beam_search(src, lengths, beam_size=2, length_penalty=float("nan"))
+    model.train()
+    with pytest.raises(ValueError, match=r"teacher_forcing_ratio must be in \[0, 1\]"):
+        model(src, lengths, src, teacher_forcing_ratio=1.5)

@@ -268,3 +268,34 @@ def test_fit_argument_errors(rng):
     with pytest.raises(ValueError, match="scheduler_interval"):
         fit(*args, epochs=1, scheduler_interval="batch")
     assert fit(*args, epochs=0)["train_loss"] == []
+
+
+def test_fit_resumed_from_a_checkpoint_with_a_seeded_loader_continues_exactly(tmp_path, rng):
+    from pyseq.io import load_checkpoint, save_checkpoint
+    x = pyseq.tensor(rng.standard_normal((40, 5)).astype(np.float32))
+    y = pyseq.tensor(rng.integers(0, 3, 40))
+
+    def make(seed):  # dropout, a shuffling loader with its own seed, a scheduler
+        pyseq.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(5, 8), nn.Dropout(0.3), nn.Tanh(), nn.Linear(8, 3))
+        opt = optim.AdamW(model.parameters(), lr=0.05)
+        sched = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.7)
+        return model, opt, sched, DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=1)
+
+    def run(parts, epochs):
+        fit(parts[0], parts[3], nn.CrossEntropyLoss(), parts[1], epochs, scheduler=parts[2], progress=False)
+
+    straight = make(0)
+    run(straight, 4)
+    first = make(0)
+    run(first, 2)
+    save_checkpoint(tmp_path / "c.safetensors", first[0], first[1], step=2, scheduler=first[2].state_dict(),
+                    loader=first[3].state_dict(), rng=pyseq.get_rng_state())
+    resumed = make(7)
+    info = load_checkpoint(tmp_path / "c.safetensors", resumed[0], resumed[1])
+    resumed[2].load_state_dict(info["scheduler"])
+    resumed[3].load_state_dict(info["loader"])
+    pyseq.set_rng_state(info["rng"])
+    run(resumed, 2)
+    for (k, a), (_, b) in zip(straight[0].state_dict().items(), resumed[0].state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)

@@ -12,8 +12,10 @@ epoch's order is the same on every run; without it each epoch's order is drawn f
 global generator, so `pyseq.manual_seed` fixes it.
 """
 
+import bisect
 import builtins
 import collections
+import itertools
 import math
 import numbers
 
@@ -22,7 +24,7 @@ import numpy as np
 from .._core import Tensor, cat, dtype, from_numpy, full, index_select, randint, stack
 from .._tensor import tensor
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+__all__ = ["Dataset", "TensorDataset", "ConcatDataset", "Subset", "random_split", "DataLoader",
            "default_collate", "pad_sequence", "pad_collate", "PaddedBatch"]
 
 
@@ -34,6 +36,9 @@ class Dataset:
 
     def __len__(self):
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -57,6 +62,27 @@ class TensorDataset(Dataset):
 
     def __len__(self):
         return self.tensors[0].shape[0]
+
+
+class ConcatDataset(Dataset):
+    """The samples of several datasets, one after another."""
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for a dataset of length {n}")
+        index = index + n if index < 0 else index
+        i = bisect.bisect_right(self.cumulative_sizes, index)
+        return self.datasets[i][index - (self.cumulative_sizes[i - 1] if i else 0)]
 
 
 class Subset(Dataset):
@@ -126,7 +152,8 @@ def default_collate(batch):
     """Merges a list of samples into a batch, as torch's default_collate does.
 
     Tensors and numpy arrays are stacked along a new first dim (they must have equal shapes);
-    Python ints give an int64 tensor, floats a float64 tensor, bools a bool tensor; strings stay
+    Python ints give an int64 tensor (float32 when later samples are floats, as in torch), floats a
+    float64 tensor, bools a bool tensor; strings stay
     a list; tuples, lists and dicts are collated field by field, keeping their structure.
     """
     if not batch:
@@ -148,10 +175,8 @@ def default_collate(batch):
             raise ValueError(f"default_collate: arrays in a batch must all have the same shape, got "
                              f"{sorted(shapes)}; for variable-length sequences use collate_fn=pad_collate")
         return _array_to_tensor(np.stack(batch))
-    if isinstance(elem, builtins.bool):
-        return tensor(list(batch), dtype=dtype.bool)
-    if isinstance(elem, numbers.Integral):
-        return tensor(list(batch), dtype=dtype.int64)
+    if isinstance(elem, numbers.Integral):  # bools and ints: the dtype the whole batch needs, as torch.tensor
+        return tensor(list(batch))
     if isinstance(elem, numbers.Real):
         return tensor(list(batch), dtype=dtype.float64)
     if isinstance(elem, (str, bytes)):
@@ -280,13 +305,22 @@ class DataLoader:
     without it the order comes from pyseq's global generator (`pyseq.manual_seed`).
     drop_last: skip the last batch when it is smaller than batch_size.
     collate_fn: merges a list of samples into a batch (default: default_collate).
+    sampler: an iterable of sample indices drawn anew each epoch (e.g. torch's samplers), instead
+    of shuffle. batch_sampler: an iterable of lists of indices, one list per batch (e.g. batches
+    of similar lengths), instead of batch_size, shuffle, sampler and drop_last.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, seed=None,
+                 sampler=None, batch_sampler=None):
         if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, builtins.bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got {type(collate_fn).__name__}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                             "sampler, and drop_last")
         try:
             len(dataset)
         except TypeError:
@@ -298,26 +332,53 @@ class DataLoader:
         self.drop_last = builtins.bool(drop_last)
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
         self.seed = seed
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self._rng = _numpy_rng(seed) if seed is not None else None
 
     def __len__(self):
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.array([int(i) for i in self.sampler], dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         rng = self._rng if self._rng is not None else _numpy_rng(None)
         return rng.permutation(n)
 
-    def __iter__(self):
+    def state_dict(self):
+        """The seeded loader's generator state, i.e. the shuffling orders of the epochs to come:
+        store it in a checkpoint between epochs and give it to load_state_dict to resume exactly
+        (an unseeded loader draws from pyseq's generator: save pyseq.get_rng_state() instead)."""
+        return {"rng": self._rng.bit_generator.state} if self._rng is not None else {}
+
+    def load_state_dict(self, state_dict):
+        if "rng" in state_dict:
+            if self._rng is None:
+                raise ValueError("DataLoader.load_state_dict: the state holds a seeded generator's state, "
+                                 "but this loader has no seed")
+            self._rng.bit_generator.state = state_dict["rng"]
+
+    def _batches(self):
+        """Each batch's sample indices, as an int64 array."""
+        if self.batch_sampler is not None:
+            for idx in self.batch_sampler:
+                yield np.array([int(i) for i in idx], dtype=np.int64)
+            return
         order = self._order()  # drawn when iteration starts, as in PyTorch
-        n_batches = len(self)
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, stop, self.batch_size):
+            yield order[start:start + self.batch_size]
+
+    def __iter__(self):
         # A TensorDataset with the default collate is batched with one index_select per tensor.
         fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
-        for b in range(n_batches):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+        for idx in self._batches():
             if fast:
                 index = from_numpy(np.ascontiguousarray(idx, dtype=np.int64))
                 yield tuple(index_select(t, 0, index) for t in self.dataset.tensors)

@@ -53,7 +53,7 @@ _READ = {
     "U16": (np.dtype("<u2"), np.int64),
     "U8": (np.dtype("u1"), np.int64),
 }
-_MAX_HEADER = 100 * 1024 * 1024  # the safetensors package refuses larger headers too
+_MAX_HEADER = 100_000_000  # bytes; the safetensors package refuses larger headers too
 
 
 class SafetensorsError(ValueError):
@@ -225,6 +225,9 @@ def _serialize(tensors, metadata):
         header[name] = {"dtype": st_name, "shape": list(arr.shape), "data_offsets": list(offsets[i])}
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     text += b" " * (-len(text) % 8)
+    if len(text) > _MAX_HEADER:
+        raise SafetensorsError(f"save_file: the header would take {len(text)} bytes, over the {_MAX_HEADER}-byte "
+                               "limit of the safetensors format (too many tensors or too much metadata)")
     return len(text).to_bytes(8, "little") + text, [entries[i][2] for i in order]
 
 

@@ -14,11 +14,13 @@ of tensors (or lists of tensors) whose dim 0 is the batch, so a beam reorders th
 index_select. forward(src, src_lengths, tgt_in) gives the teacher-forced logits for training.
 
 G2P puts a trained model and its two vocabularies together for the CMU Pronouncing Dictionary task:
-G2P.pretrained().predict("pyseq") -> ['P', 'AY', 'S', 'IY', 'K'] (ARPAbet without stress marks).
+G2P.pretrained().predict("pyseq") -> ['P', 'IH', 'S', 'EH', 'K'] (ARPAbet without stress marks).
 """
 
 import collections
+import itertools
 import math
+import numbers
 import os
 import random
 import time
@@ -119,16 +121,26 @@ class Seq2Seq(nn.Module):
     """What every encoder-decoder here shares: checks of the source batch, the decoding loops and
     the training loss. Subclasses define encode, init_state, decode_step and forward."""
 
+    def max_length(self):
+        """The longest source and output the model can read (its positions), None for no limit."""
+        return None
+
     def _check_source(self, src, src_lengths):
         cls = type(self).__name__
         if not isinstance(src, Tensor) or src.dtype != _core.dtype.int64 or src.dim() != 2:
             got = f"{src.dtype} {tuple(src.shape)}" if isinstance(src, Tensor) else type(src).__name__
             raise TypeError(f"{cls}: src must be an int64 tensor of ids (batch, length), got {got}")
-        lengths = np.asarray(src_lengths.numpy() if isinstance(src_lengths, Tensor) else src_lengths, dtype=np.int64)
+        lengths = np.asarray(src_lengths.numpy() if isinstance(src_lengths, Tensor) else src_lengths)
+        if lengths.size and lengths.dtype.kind not in "iu":
+            raise TypeError(f"{cls}: source lengths must be integers, got {lengths.dtype}")
+        lengths = lengths.astype(np.int64)
         if lengths.shape != (src.shape[0],):
             raise ValueError(f"{cls}: expected {src.shape[0]} source lengths, got shape {lengths.shape}")
         if src.shape[0] == 0:
             raise ValueError(f"{cls}: the source batch is empty")
+        limit = self.max_length()
+        if limit is not None and src.shape[1] > limit:
+            raise ValueError(f"{cls}: sources of at most {limit} symbols (the model's max_length), got {src.shape[1]}")
         if lengths.min() < 1 or lengths.max() > src.shape[1]:
             raise ValueError(f"{cls}: every source needs between 1 and {src.shape[1]} symbols, got lengths "
                              f"{lengths.tolist()}")
@@ -146,8 +158,10 @@ class Seq2Seq(nn.Module):
         return log_probs, state, weights.numpy()
 
     def greedy_decode(self, src, src_lengths, max_len=50, length_penalty=0.6):
-        """The most probable next token at each step, for a batch: a Hypothesis per source."""
-        _check_decoding(1, max_len)
+        """The most probable next token at each step, for a batch: a Hypothesis per source. At most
+        max_len steps, and no more than the model's max_length()."""
+        _, max_len = _check_decoding(1, max_len, self.max_length())
+        _check_length_penalty(length_penalty)
         lengths = self._check_source(src, src_lengths)
         B = len(lengths)
         with no_grad():
@@ -182,9 +196,11 @@ class Seq2Seq(nn.Module):
         </s> is among the step's beam_size best candidates, and a source is done once beam_size
         hypotheses have ended (or after max_len steps, when its live ones end there). Scores are
         log-probabilities divided by GNMT's length penalty ((5 + length) / 6) ** length_penalty,
-        length counting </s>. Returns per source its n_best hypotheses, best first, no duplicates."""
-        _check_decoding(beam_size, max_len)
-        if isinstance(n_best, bool) or not isinstance(n_best, int) or not 1 <= n_best <= beam_size:
+        length counting </s>. At most max_len steps (and no more than the model's max_length()).
+        Returns per source its n_best hypotheses, best first, no duplicates."""
+        beam_size, max_len = _check_decoding(beam_size, max_len, self.max_length())
+        _check_length_penalty(length_penalty)
+        if isinstance(n_best, bool) or not isinstance(n_best, numbers.Integral) or not 1 <= n_best <= beam_size:
             raise ValueError(f"beam_search: n_best must be an int in [1, beam_size={beam_size}], got {n_best!r}")
         lengths = self._check_source(src, src_lengths)
         B, K = len(lengths), beam_size
@@ -262,10 +278,17 @@ class Seq2Seq(nn.Module):
                                label_smoothing=label_smoothing)
 
 
-def _check_decoding(beam_size, max_len):
+def _check_decoding(beam_size, max_len, limit=None):
+    """(beam_size, max_len) as ints, max_len capped at the model's max_length `limit`."""
     for name, value in (("beam_size", beam_size), ("max_len", max_len)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"decoding needs {name} >= 1 (an int), got {value!r}")
+    return int(beam_size), int(max_len) if limit is None else min(int(max_len), limit)
+
+
+def _check_length_penalty(alpha):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha):
+        raise ValueError(f"decoding needs a finite number as length_penalty (GNMT's alpha), got {alpha!r}")
 
 
 _CELLS = {"gru": (nn.GRU, nn.GRUCell), "lstm": (nn.LSTM, nn.LSTMCell)}
@@ -428,6 +451,8 @@ class RNNSeq2Seq(Seq2Seq):
         return self.decoder.step(prev, state, memory)
 
     def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
+        if not 0.0 <= teacher_forcing_ratio <= 1.0:
+            raise ValueError(f"RNNSeq2Seq: teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio!r}")
         lengths = self._check_source(src, src_lengths)
         memory = self.encode(src, lengths)
         state = self.init_state(memory)
@@ -470,6 +495,9 @@ class TransformerSeq2Seq(Seq2Seq):
         self.transformer = nn.Transformer(d_model, nhead, num_encoder_layers, num_decoder_layers, dim_feedforward,
                                           dropout, batch_first=True)
         self.out = nn.Linear(d_model, tgt_vocab_size)
+
+    def max_length(self):
+        return self.positions.pe.shape[0]
 
     def _embed(self, embedding, ids, offset=0):
         return self.positions(embedding(ids) * math.sqrt(self.d_model), offset)
@@ -542,6 +570,9 @@ class Seq2SeqEnsemble(Seq2Seq):
         """[(..., V)] per member -> log of the mean of their softmaxes (..., V)."""
         log_probs = _core.stack([x.log_softmax(-1) for x in logits], 0)
         return log_probs.logsumexp(0) - math.log(len(logits))
+
+    def max_length(self):
+        return min((m.max_length() for m in self.members if m.max_length() is not None), default=None)
 
     def encode(self, src, src_lengths):
         return {"members": [m.encode(src, src_lengths) for m in self.members]}
@@ -648,6 +679,12 @@ def split_by_word(entries, fractions=(0.9, 0.05, 0.05), seed=0):
 # Grapheme to phoneme
 
 
+def _phoneme_limit(letters):
+    """The default most phonemes for a word of `letters` characters: every pronunciation in the
+    CMU dictionary fits 3 * letters + 10 with room for </s> (fyi: 15, w: 7)."""
+    return 3 * letters + 10
+
+
 def _plain_letters(word):
     """The word lower-cased, its accents removed (NFKD, combining marks dropped)."""
     return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
@@ -665,6 +702,9 @@ class G2P:
     model.safetensors, each atomically; G2P.load(folder) reads them back."""
 
     def __init__(self, model, graphemes, phonemes, info=None, length_penalty=0.6):
+        if (len(graphemes), len(phonemes)) != (model.src_vocab_size, model.tgt_vocab_size):
+            raise ValueError(f"G2P: the model reads {model.src_vocab_size} source and {model.tgt_vocab_size} target "
+                             f"ids, the vocabularies have {len(graphemes)} graphemes and {len(phonemes)} phonemes")
         self.model, self.graphemes, self.phonemes = model, graphemes, phonemes
         self.info = dict(info or {})
         self.length_penalty = length_penalty  # beam search's (GNMT's alpha), saved with the model
@@ -694,18 +734,28 @@ class G2P:
 
     def predict_batch(self, words, beam_size=5, max_len=None, batch_size=256):
         """The phonemes of each word (beam_size=1: greedy; beams use self.length_penalty). max_len:
-        at most this many phonemes (default: twice the word's length plus 5)."""
+        at most this many phonemes (default: three times the word's length plus 10, which every
+        pronunciation of the CMU dictionary fits, acronyms such as "fyi" included; no more than
+        the model's max_length())."""
+        if isinstance(words, str):
+            raise TypeError("G2P.predict_batch: expected a list of words, got a str (use predict for one word)")
         words = list(words)
         for w in words:
             if not isinstance(w, str):
                 raise TypeError(f"G2P: words must be strings, got {type(w).__name__}")
         _check_decoding(beam_size, 1 if max_len is None else max_len)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"G2P.predict_batch: batch_size must be a positive int, got {batch_size!r}")
+        letters = [_plain_letters(w) for w in words]
         results = [[] for _ in words]
-        order = sorted((i for i, w in enumerate(words) if w), key=lambda i: len(words[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            src, lengths = pad_ids([self.graphemes.encode(_plain_letters(words[i])) for i in rows])
-            steps = max_len or int(2 * lengths.max() + 5)
+        order = sorted((i for i, w in enumerate(letters) if w), key=lambda i: len(letters[i]))
+        batches = []  # of words of one length: each word gets its own limit, whatever the batch
+        for _, same_length in itertools.groupby(order, key=lambda i: len(letters[i])):
+            same_length = list(same_length)
+            batches += [same_length[start:start + batch_size] for start in range(0, len(same_length), batch_size)]
+        for rows in batches:
+            src, lengths = pad_ids([self.graphemes.encode(letters[i]) for i in rows])
+            steps = max_len or _phoneme_limit(int(lengths[0]))
             if beam_size == 1:
                 hyps = self.model.greedy_decode(src, lengths, max_len=steps)
             else:
@@ -722,19 +772,21 @@ class G2P:
         return {"per": per, "wer": wer, "words": len(pairs)}
 
     def align(self, word, beam_size=5):
-        """(phonemes, alignment): the best hypothesis' attention over the word's characters at each
-        output step, numpy (len(phonemes) + 1, len(word)), the last row the </s> step's."""
-        if not isinstance(word, str) or not word:
+        """(phonemes, alignment): the best hypothesis' attention over the word's characters (as
+        predict reads them: lower-cased, accents removed) at each output step, numpy
+        (len(phonemes) + 1, characters), the last row the </s> step's."""
+        letters = _plain_letters(word) if isinstance(word, str) else ""
+        if not letters:
             raise ValueError(f"G2P.align: expected a non-empty word, got {word!r}")
-        src, lengths = pad_ids([self.graphemes.encode(word.lower())])
-        best = self.model.beam_search(src, lengths, beam_size=beam_size, max_len=2 * len(word) + 5,
+        src, lengths = pad_ids([self.graphemes.encode(letters)])
+        best = self.model.beam_search(src, lengths, beam_size=beam_size, max_len=_phoneme_limit(len(letters)),
                                       length_penalty=self.length_penalty)[0][0]
         return self.phonemes.decode(best.tokens), best.alignment
 
     def save_alignment(self, word, path, beam_size=5):
         """A PNG heatmap of align(word): phonemes down, characters across. Needs matplotlib."""
         phonemes, alignment = self.align(word, beam_size)
-        return nn.save_attention_heatmap(alignment[:len(phonemes) + 1], path, x_labels=list(word),
+        return nn.save_attention_heatmap(alignment[:len(phonemes) + 1], path, x_labels=list(_plain_letters(word)),
                                          y_labels=phonemes + ["</s>"][:len(alignment) - len(phonemes)],
                                          title=f"{word}: {' '.join(phonemes)}")
 

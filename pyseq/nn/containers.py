@@ -15,6 +15,12 @@ def _index(idx, size, what):
     return idx + size if idx < 0 else idx
 
 
+def _parameters_repr(parameters):
+    """ParameterList / ParameterDict repr lines, "(key): Parameter containing: [pyseq.float32 of size 2x3]"."""
+    return "\n".join(f"({k}): Parameter containing: [{p.dtype!r} of size {'x'.join(map(str, p.shape))}]"
+                     for k, p in parameters.items())
+
+
 class Sequential(Module):
     """Runs its modules one after another: Sequential(Linear(3, 4), ReLU(), Linear(4, 1)), or
     Sequential(OrderedDict([("fc", Linear(3, 4)), ...])) for named children."""
@@ -69,6 +75,18 @@ class Sequential(Module):
         for m in modules:
             self.append(m)
         return self
+
+    __iadd__ = extend
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise TypeError(f"add operator supports only objects of Sequential class, got {type(other).__name__}")
+        return Sequential(*self, *other)
+
+    def pop(self, idx):
+        module = self[idx]
+        del self[idx]
+        return module
 
     def insert(self, index, module):
         if not isinstance(module, Module):
@@ -125,6 +143,14 @@ class ModuleList(Module):
 
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList([*self, *other])
+
+    def pop(self, idx):
+        module = self[idx]
+        del self[idx]
+        return module
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -256,8 +282,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{type(p).__name__} of size {'x'.join(map(str, p.shape))}]"
-                         for i, p in enumerate(self))
+        return _parameters_repr(self._parameters)
 
 
 class ParameterDict(Module):
@@ -297,6 +322,14 @@ class ParameterDict(Module):
     def items(self):
         return self._parameters.items()
 
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
     def update(self, parameters):
         for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
             self[key] = value
+
+    def extra_repr(self):
+        return _parameters_repr(self._parameters)

@@ -55,6 +55,27 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
     __str__ = __repr__
 
 
+class RemovableHandle:
+    """What the register_*_hook methods return: `handle.remove()` takes the hook off again; as a
+    context manager (`with module.register_forward_hook(fn): ...`) it removes it on exit."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks = hooks  # the module's OrderedDict that holds the hook under self.id
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 def _addindent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
@@ -96,12 +117,58 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())  # id -> (hook, with_kwargs)
+        object.__setattr__(self, "_forward_hooks", OrderedDict())      # id -> (hook, with_kwargs)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        if not d.get("_forward_pre_hooks") and not d.get("_forward_hooks"):
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(d.get("_forward_pre_hooks", {}).values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result!r}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(d.get("_forward_hooks", {}).values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # --- hooks ---
+
+    def _add_hook(self, registry, hook, prepend, with_kwargs):
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault(registry, OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (hook, with_kwargs)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Calls `hook(module, args)` before each forward; a non-None result replaces the positional
+        args (a non-tuple is wrapped in one). With with_kwargs: `hook(module, args, kwargs)` returning
+        None or (args, kwargs). prepend: run before the hooks already registered. Returns a handle
+        whose remove() takes the hook off."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Calls `hook(module, args, output)` after each forward (`hook(module, args, kwargs, output)`
+        with with_kwargs); a non-None result replaces the output. Returns a removable handle."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
 
     # --- registration ---
 
@@ -283,6 +350,36 @@ class Module:
             module = module._modules[item]
         return module
 
+    def get_parameter(self, target):
+        """The Parameter at a dotted path such as "encoder.layers.0.weight"."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path such as "bn.running_mean"."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def set_submodule(self, target, module):
+        """Replaces (or adds) the submodule at a dotted path such as "encoder.layers.0"."""
+        if not target:
+            raise ValueError("set_submodule: cannot set the module itself (target is \"\")")
+        if not isinstance(module, Module):
+            raise TypeError(f"`{type(module).__name__}` is not an nn.Module")
+        parent_path, _, name = target.rpartition(".")
+        self.get_submodule(parent_path).add_module(name, module)
+
     # --- modes and gradients ---
 
     def train(self, mode=True):
@@ -401,12 +498,10 @@ class Module:
                 module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
         return destination
 
-    def _load_from_state_dict(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs):
+    def _load_from_state_dict(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs, assign=False):
         persistent = [(n, b) for n, b in self._buffers.items() if n not in self._non_persistent_buffers]
-        local = [(n, p) for n, p in self._parameters.items()] + persistent
-        for name, target in local:
-            if target is None:
-                continue
+        local = {n: t for n, t in list(self._parameters.items()) + persistent if t is not None}
+        for name, target in local.items():
             key = prefix + name
             if key not in state_dict:
                 missing_keys.append(key)
@@ -420,23 +515,26 @@ class Module:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape {_shape_str(value.shape)} "
                                   f"from checkpoint, the shape in current model is {_shape_str(target.shape)}.")
                 continue
-            with no_grad():
-                target.copy_(value)
-        child_names = {n for n, m in self._modules.items() if m is not None}
-        local_names = set(self._parameters) | set(self._buffers)
-        for key in state_dict:
-            if not key.startswith(prefix):
-                continue
-            rest = key[len(prefix):]
-            head = rest.split(".", 1)[0]
-            if "." in rest and head in child_names:
-                continue  # a child's key: the child checks it
-            if rest not in local_names or rest in self._non_persistent_buffers:
-                unexpected_keys.append(key)
+            if not assign:
+                with no_grad():
+                    target.copy_(value)
+            elif name in self._parameters:  # assign: the module takes the given tensor itself
+                if not isinstance(value, Parameter):
+                    value = Parameter(value, requires_grad=target.requires_grad)
+                value.requires_grad_(target.requires_grad)
+                self._parameters[name] = value
+            else:
+                self._buffers[name] = value
+        for key in state_dict:  # as torch: a key for a (possibly None) child is the child's to check
+            if key.startswith(prefix):
+                head, dot, _ = key[len(prefix):].partition(".")
+                if (head not in self._modules) if dot else (head not in local):
+                    unexpected_keys.append(key)
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies values from `state_dict` (pyseq tensors or numpy arrays) into this module's
-        parameters and buffers, in place.
+        parameters and buffers, in place; with assign=True the module takes the given tensors
+        themselves instead (wrapped as Parameters, keeping each parameter's requires_grad).
 
         Returns (missing_keys, unexpected_keys). With strict=True (the default) missing or
         unexpected keys raise; a shape mismatch raises whatever `strict` is. The error lists every
@@ -447,7 +545,7 @@ class Module:
         state_dict = OrderedDict(state_dict)
 
         def load(module, prefix):  # every path to a module, shared ones included (as state_dict writes them)
-            module._load_from_state_dict(state_dict, prefix, missing, unexpected, errors)
+            module._load_from_state_dict(state_dict, prefix, missing, unexpected, errors, assign)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
