@@ -449,3 +449,18 @@ def test_bad_input_raises_a_clear_error(tmp_path):
         pb.BertForMaskedLM.from_pretrained(tmp_path / "m")
     with pytest.raises(ValueError, match="hidden_size=10 is not divisible by num_attention_heads=4"):
         pb.BertConfig(hidden_size=10, num_attention_heads=4)
+
+
+def test_sentence_encoder_bad_input_raises_a_clear_error(tmp_path):
+    from pyseq.tokenizers import WordPieceTokenizer
+    pyseq.manual_seed(0)
+    tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "b"])
+    encoder = pb.SentenceEncoder(pb.BertModel(pb.BertConfig(**CONFIGS["small"])), tokenizer, stride=4)
+    assert encoder.encode(["a b", "b"], batch_size=1).shape == (2, 32)
+    for bad in (None, 5, b"a b"):  # were "'NoneType' object is not iterable", or bytes read as ints
+        with pytest.raises(TypeError, match="SentenceEncoder.encode: expected a str or a list of str"):
+            encoder.encode(bad)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got -1"):  # was NaN vectors
+        encoder.encode(["a", "b"], batch_size=-1)
+    with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
+        pb.SentenceEncoder(encoder.model, tokenizer, stride=4, batch_size=0)

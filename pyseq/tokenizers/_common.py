@@ -117,7 +117,62 @@ def seq(x):
         return x
     if isinstance(x, (str, bytes)):
         raise TypeError("expected a sequence of str, got a single str (wrap it in a list)")
-    return list(x)
+    try:
+        return list(x)
+    except TypeError:
+        raise TypeError(f"expected a sequence of str, got {type(x).__name__}") from None
+
+
+def call_with_ids(fn, ids, name, vocab_size):
+    """fn(list(ids)); when pybind11 cannot take the ids, a TypeError / IndexError that says which id and why."""
+    if ids is None or isinstance(ids, (str, bytes)):
+        raise TypeError(f"{name}: expected a sequence of token ids (ints), got {type(ids).__name__}")
+    ids = list(ids)
+    try:
+        return fn(ids)
+    except TypeError:
+        for i in ids:
+            if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+                raise TypeError(f"{name}: expected token ids (ints), got {type(i).__name__} {i!r}") from None
+            if not 0 <= i < vocab_size:
+                raise IndexError(f"{name}: token id {i} is out of range for a vocabulary of {vocab_size}") from None
+        raise
+
+
+def clean_up_tokenization(text):
+    """transformers' clean_up_tokenization: no space before . ? ! , and inside English contractions."""
+    for a, b in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+                 (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+        text = text.replace(a, b)
+    return text
+
+
+def batch(texts):
+    """The texts of a batch call as a list: a sequence (or iterable) of str, not None."""
+    if texts is None:
+        raise TypeError("expected a sequence of str, got None")
+    return seq(texts)
+
+
+def read_text(path):
+    """A text file's contents; invalid UTF-8 is a ValueError naming the file and line."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(_utf8_error(path)) from None
+
+
+def _utf8_error(path):
+    """Where a file is not valid UTF-8 (a newline byte is never inside a UTF-8 sequence, so line by line)."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return f"{path}: line {number} is not valid UTF-8 ({e.reason} at byte {e.start} of the line)"
+    return f"{path}: not valid UTF-8"
 
 
 def as_batch_output(arrays, return_tensors):
@@ -131,11 +186,22 @@ def as_batch_output(arrays, return_tensors):
 
 def iter_texts(texts, files):
     """The training texts: an iterable of str, and/or the lines of text files."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("texts: expected an iterable of str, got a single str (wrap it in a list)")
     if texts is not None:
+        try:
+            texts = iter(texts)
+        except TypeError:
+            raise TypeError(f"texts: expected an iterable of str, got {type(texts).__name__}") from None
         yield from texts
+    if isinstance(files, (str, bytes)) or hasattr(files, "__fspath__"):
+        files = [files]
     for path in files or ():
         with open(path, encoding="utf-8") as f:
-            yield from f
+            try:
+                yield from f
+            except UnicodeDecodeError:
+                raise ValueError(_utf8_error(path)) from None
 
 
 def count_into(counter, texts, chunk_size):

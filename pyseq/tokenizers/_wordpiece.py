@@ -4,8 +4,8 @@ import json
 
 from .._core import text as _text
 from ..io.safetensors import atomic_write
-from ._common import (Encoding, Progress, added_tokens, as_batch_output, count_into, iter_texts, padding_args,
-                      seq, truncation_args)
+from ._common import (Encoding, Progress, added_tokens, as_batch_output, batch, call_with_ids, clean_up_tokenization,
+                      count_into, iter_texts, padding_args, read_text, seq, size_arg, truncation_args)
 
 
 _DEFAULT = object()
@@ -90,11 +90,10 @@ class WordPieceTokenizer:
     @classmethod
     def from_file(cls, path):
         """From a Hugging Face tokenizer.json with a WordPiece model and a BERT normalizer."""
-        with open(path, encoding="utf-8") as f:
-            try:
-                spec = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        try:
+            spec = json.loads(read_text(path))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
         try:
             return cls.from_json(spec)
         except (KeyError, TypeError) as e:
@@ -166,7 +165,8 @@ class WordPieceTokenizer:
         count_into(counter, iter_texts(texts, files), chunk_size)
         progress = Progress(show_progress, "WordPiece merges")
         try:
-            vocab = counter.train_vocab(int(vocab_size), int(min_frequency), list(special_tokens),
+            vocab = counter.train_vocab(size_arg(vocab_size, "vocab_size"), size_arg(min_frequency, "min_frequency", 0),
+                                        list(special_tokens),
                                         continuing_subword_prefix, int(max_token_length or 0), progress.callback())
         finally:
             progress.close()
@@ -194,7 +194,7 @@ class WordPieceTokenizer:
                                stride=0, truncation_side="right"):
         """Many texts at once (on all of pyseq's threads) -> a list of Encoding."""
         cls_id, sep_id = self._specials(add_special_tokens)
-        core = self._core.encode_batch(seq(texts), seq(pairs), None, cls_id, sep_id,
+        core = self._core.encode_batch(batch(texts), seq(pairs), None, cls_id, sep_id,
                                        *truncation_args(max_length, truncation, stride, truncation_side))
         return [Encoding(e, self) for e in core]
 
@@ -218,7 +218,7 @@ class WordPieceTokenizer:
         if self._pad < 0 and padding not in (False, None, "do_not_pad"):
             raise ValueError("WordPieceTokenizer: padding needs a pad_token in the vocabulary")
         out = self._core.encode_batch_arrays(
-            seq(texts), seq(pairs), None, cls_id, sep_id, *truncation_args(max_length, truncation, stride,
+            batch(texts), seq(pairs), None, cls_id, sep_id, *truncation_args(max_length, truncation, stride,
                                                                             truncation_side),
             *_pad(padding, max_length, pad_to_multiple_of, padding_side, max(self._pad, 0)), bool(return_overflowing),
             bool(return_offsets_mapping), bool(return_special_tokens_mask))
@@ -226,11 +226,15 @@ class WordPieceTokenizer:
 
     __call__ = encode_batch
 
-    def decode(self, ids, *, skip_special_tokens=True):
-        return self._core.decode(list(ids), skip_special_tokens)
+    def decode(self, ids, *, skip_special_tokens=True, clean_up_tokenization_spaces=False):
+        """Ids -> text, as Hugging Face's WordPiece decoder (with its cleanup of " ." " ," ...);
+        clean_up_tokenization_spaces=True also joins "do n't" and "it ' s" as transformers does."""
+        text = call_with_ids(lambda i: self._core.decode(i, skip_special_tokens), ids, "decode", self.vocab_size)
+        return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
 
-    def decode_batch(self, batch, *, skip_special_tokens=True):
-        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in batch]
+    def decode_batch(self, batch, *, skip_special_tokens=True, clean_up_tokenization_spaces=False):
+        return [self.decode(ids, skip_special_tokens=skip_special_tokens,
+                            clean_up_tokenization_spaces=clean_up_tokenization_spaces) for ids in batch]
 
     # --- vocabulary ---------------------------------------------------------------------------
     def token_to_id(self, token):
