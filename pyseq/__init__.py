@@ -34,7 +34,7 @@ from ._composed import (  # noqa: F401
     scatter, index_add, index_copy, index_fill, masked_scatter,
 )
 clip, absolute, negative, arctan2 = clamp, abs, neg, atan2
-from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import autograd  # noqa: F401
 from . import data, io, nn, optim, train  # noqa: F401,E402
 

@@ -302,3 +302,123 @@ def test_threads_recording_ops_on_the_same_leaf(tmp_path):
             "assert x.grad.tolist() == [2.0] * 4\n"
             "print('ok')\n")
     run_in_subprocess(code, tmp_path)
+
+
+# --- autograd.grad, autograd.backward, tensor hooks, retain_grad, autograd.Function ---
+
+def _in_both(fn):
+    """fn(lib) run with torch and with pyseq: the lists of arrays it returns, (pyseq's, torch's)."""
+    torch = pytest.importorskip("torch")
+    return fn(pyseq), fn(torch)
+
+
+A = np.random.default_rng(0).standard_normal((3, 4))
+B = np.random.default_rng(1).standard_normal((4, 2))
+
+
+def test_grad_returns_the_gradients_of_chosen_inputs_and_leaves_grad_alone():
+    def run(lib):
+        x, w = lib.tensor(A, requires_grad=True), lib.tensor(B, requires_grad=True)
+        h = x * 2
+        y = ((h @ w).tanh() ** 2).sum()
+        gh, gw = lib.autograd.grad(y, [h, w], retain_graph=True)
+        assert x.grad is None and w.grad is None
+        gx, unused = lib.autograd.grad([y, (x * 3).sum()], [x, lib.tensor(1.0, requires_grad=True)],
+                                       allow_unused=True, retain_graph=True)
+        assert unused is None
+        y.backward()
+        return [gh.numpy(), gw.numpy(), gx.numpy(), x.grad.numpy()]
+    ours, theirs = _in_both(run)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-12)
+    x = pyseq.tensor(A, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="not have been used"):
+        pyseq.autograd.grad(y, pyseq.tensor(1.0, requires_grad=True), retain_graph=True)
+    assert pyseq.autograd.grad(y, pyseq.tensor([1.0], requires_grad=True), materialize_grads=True)[0].tolist() == [0.0]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        pyseq.autograd.grad(y, pyseq.tensor(1.0))
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        pyseq.autograd.grad(y, x, create_graph=True)
+
+
+def test_backward_of_several_tensors_and_into_chosen_inputs():
+    def run(lib):
+        x, w = lib.tensor(A, requires_grad=True), lib.tensor(B, requires_grad=True)
+        y1, y2 = (x @ w).sum(), (x ** 2).sum()
+        lib.autograd.backward([y1, y2], [lib.tensor(2.0, dtype=lib.float64), None])
+        x2, w2 = lib.tensor(A, requires_grad=True), lib.tensor(B, requires_grad=True)
+        (x2 @ w2).sum().backward(inputs=[w2])
+        assert x2.grad is None
+        return [x.grad.numpy(), w.grad.numpy(), w2.grad.numpy()]
+    ours, theirs = _in_both(run)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-12)
+
+
+def test_hooks_and_retain_grad_as_torch():
+    def run(lib):
+        x = lib.tensor(A, requires_grad=True)
+        m = x * 3
+        m.retain_grad()  # filled after the tensor's other hooks, as PyTorch does
+        m.register_hook(lambda g: g * 2)
+        x.register_hook(lambda g: g + 1)
+        removed = x.register_hook(lambda g: g * 100)
+        removed.remove()
+        seen = []
+        m.register_hook(lambda g: seen.append(g.sum().item()))  # None: the gradient stays
+        (m ** 2).sum().backward()
+        assert m.retains_grad and not x.retains_grad
+        return [m.grad.numpy(), x.grad.numpy(), np.array(seen)]
+    ours, theirs = _in_both(run)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        pyseq.ones(2).register_hook(lambda g: g)
+
+
+def test_a_function_with_its_own_backward():
+    def run(lib):
+        class ScaledExp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k):
+                y = x.exp() * k
+                ctx.save_for_backward(y)
+                return y, x.sum() * 0
+
+            @staticmethod
+            def backward(ctx, grad, unused):
+                (y,) = ctx.saved_tensors
+                return grad * y, None
+        x = lib.tensor(A, requires_grad=True)
+        y, z = ScaledExp.apply(x * 1.0, 2.0)
+        assert y.grad_fn is not None
+        (y.sum() + (y * y).sum()).backward()
+        return [y.detach().numpy(), x.grad.numpy()]
+    ours, theirs = _in_both(run)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-12)
+
+    class Identity(pyseq.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 5
+    x = pyseq.tensor([1.0, 2.0], requires_grad=True)
+    y = Identity.apply(x)
+    assert y is not x and y.grad_fn is not None
+    y.sum().backward()
+    assert x.grad.tolist() == [5.0, 5.0]
+    with pytest.raises(RuntimeError, match="second time"):
+        y.sum().backward()
+
+
+def test_grad_through_a_chain_of_200000_ops():
+    x = pyseq.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(200_000):
+        y = y * 1.0
+    assert pyseq.autograd.grad(y, x)[0].item() == 1.0

@@ -62,6 +62,13 @@ struct Node {
 
   // Checks that the node still has its saved values, then runs backward.
   std::vector<Tensor> apply(const std::vector<Tensor>& grad_outputs);
+  // Runs the gradient hooks on the gradients arriving at the outputs, before backward (and before
+  // torch.autograd.grad-style capture). A leaf's accumulator runs the leaf's own hooks.
+  virtual void run_hooks(std::vector<Tensor>& grad_outputs);
+
+  using Hook = std::function<Tensor(const Tensor&)>;  // a replacement gradient, or undefined: keep it
+  std::vector<std::pair<uint32_t, Hook>> hooks;      // (output, hook), in the order registered
+  std::vector<std::pair<uint32_t, Hook>> retain_hooks;  // retain_grad's, run after all others (as PyTorch)
 
   std::string name;
   uint32_t num_outputs;
@@ -106,5 +113,18 @@ Edge gradient_edge(const Tensor& t);
 
 // Runs backward from `root` seeded with `grad` (ones for a one-element root when undefined).
 void backward(const Tensor& root, const Tensor& grad = Tensor(), bool retain_graph = false);
+
+// Backward from several roots at once, each seeded with its gradient (undefined: ones for a
+// one-element root). create_graph records the backward pass itself (for higher derivatives).
+// Without `inputs`, gradients accumulate into the leaves' .grad. With them, as
+// torch.autograd.grad: returns the gradient that reaches each input (undefined where none does),
+// runs only the part of the graph that leads to them, and leaves every .grad alone.
+std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, bool retain_graph,
+                                 bool create_graph, const std::vector<Tensor>& inputs = {});
+
+// Tensor.register_hook: `hook` sees (and may replace) the gradient of t during backward.
+void register_hook(const Tensor& t, Node::Hook hook);
+// Tensor.retain_grad: a non-leaf t keeps its gradient in .grad during backward (a leaf does anyway).
+void retain_grad(const Tensor& t);
 
 }  // namespace pyseq

@@ -1,6 +1,7 @@
 // Tensor: a strided view (shape, strides, offset) over shared Storage, plus its autograd state.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -83,6 +84,10 @@ struct TensorImpl {
   std::shared_ptr<Node> grad_fn;
   uint32_t output_nr = 0;  // which output of grad_fn this tensor is
   std::weak_ptr<Node> grad_accumulator;
+  // A leaf's gradient hooks (Tensor.register_hook), run in order on the gradient arriving for it,
+  // each may return a replacement (undefined: keep it). A non-leaf's hooks live on its grad_fn.
+  std::vector<std::function<Tensor(const Tensor&)>> leaf_hooks;
+  bool retains_grad = false;  // a non-leaf whose .grad the backward pass fills (retain_grad())
 };
 
 // Guards TensorImpl::grad of every tensor (see Tensor::grad); the backward engine holds it while it

@@ -1,4 +1,5 @@
 // The backward engine: gradient slots per (node, output), topological order, leaf accumulation.
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -35,6 +36,15 @@ Node::~Node() {
   }  // each node is freed here with no edges left to follow
 }
 
+void Node::run_hooks(std::vector<Tensor>& grad_outputs) {
+  for (const auto* list : {&hooks, &retain_hooks})
+    for (const auto& [k, hook] : *list) {
+      if (!grad_outputs[k].defined()) continue;
+      Tensor replaced = hook(grad_outputs[k]);
+      if (replaced.defined()) grad_outputs[k] = replaced;
+    }
+}
+
 std::vector<Tensor> Node::apply(const std::vector<Tensor>& grad_outputs) {
   PYSEQ_CHECK(!released, RuntimeError, "Trying to backward through the graph a second time (", name,
               " was already freed). Saved values are freed when you call backward(); pass "
@@ -64,6 +74,14 @@ struct AccumulateGrad final : Node {
                           !grad.is_view() && grad.is_contiguous() && !grad.grad_fn();
     acc = unshared ? grad : clone(grad);
     return {};
+  }
+
+  void run_hooks(std::vector<Tensor>& grads) override {  // the leaf's own hooks
+    for (const Node::Hook& hook : leaf->leaf_hooks) {
+      if (!grads[0].defined()) return;
+      Tensor replaced = hook(grads[0]);
+      if (replaced.defined()) grads[0] = replaced;
+    }
   }
 
   std::shared_ptr<TensorImpl> leaf;
@@ -125,31 +143,88 @@ void record(const std::shared_ptr<Node>& node, const std::vector<Tensor>& inputs
   }
 }
 
+// --- hooks ---
+
+void register_hook(const Tensor& t, Node::Hook hook) {
+  PYSEQ_CHECK(t.requires_grad(), RuntimeError, "cannot register a hook on a tensor that doesn't require gradient");
+  if (t.grad_fn()) {
+    t.grad_fn()->hooks.emplace_back(t.impl()->output_nr, std::move(hook));
+  } else {
+    std::lock_guard<std::mutex> lock(grad_mutex());
+    t.impl()->leaf_hooks.push_back(std::move(hook));
+  }
+}
+
+void retain_grad(const Tensor& t) {
+  PYSEQ_CHECK(t.requires_grad(), RuntimeError, "can't retain_grad on Tensor that has requires_grad=False");
+  if (!t.grad_fn() || t.impl()->retains_grad) return;  // a leaf keeps its gradient anyway
+  t.impl()->retains_grad = true;
+  std::weak_ptr<TensorImpl> weak = t.impl_ptr();
+  t.grad_fn()->retain_hooks.emplace_back(t.impl()->output_nr, [weak](const Tensor& g) {
+    if (auto impl = weak.lock()) {
+      std::lock_guard<std::mutex> lock(grad_mutex());
+      impl->grad = impl->grad.defined() ? add(impl->grad, g) : clone(g.detach());
+    }
+    return Tensor();
+  });
+}
+
 // --- engine ---
 
 void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
-  PYSEQ_CHECK(root.requires_grad(), RuntimeError,
-              "backward(): the tensor does not require grad and has no grad_fn (did you forget "
-              "requires_grad=True, or compute it under no_grad?)");
-  Tensor seed = grad;
-  if (!seed.defined()) {
-    PYSEQ_CHECK(root.numel() == 1, RuntimeError,
-                "grad can be implicitly created only for scalar outputs; backward() on a tensor of shape ",
-                root.shape(), " needs a gradient argument of that shape");
-    seed = ones(root.shape(), root.dtype());
-  } else {
-    PYSEQ_CHECK(seed.shape() == root.shape(), ValueError, "backward(): gradient has shape ", seed.shape(),
-                " but the tensor has shape ", root.shape());
-    if (seed.dtype() != root.dtype()) seed = to_dtype(seed, root.dtype());
+  run_backward({root}, {grad}, retain_graph, false);
+}
+
+std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& seeds, bool retain_graph,
+                                 bool create_graph, const std::vector<Tensor>& inputs) {
+  PYSEQ_CHECK(seeds.size() == roots.size(), ValueError, "backward: got ", seeds.size(), " gradients for ", roots.size(),
+              " tensors");
+  std::vector<Edge> root_edges;
+  std::vector<Tensor> root_seeds;
+  for (size_t r = 0; r < roots.size(); ++r) {
+    const Tensor& root = roots[r];
+    PYSEQ_CHECK(root.requires_grad(), RuntimeError,
+                "backward(): the tensor does not require grad and has no grad_fn (did you forget "
+                "requires_grad=True, or compute it under no_grad?)");
+    Tensor seed = seeds[r];
+    if (!seed.defined()) {
+      PYSEQ_CHECK(root.numel() == 1, RuntimeError,
+                  "grad can be implicitly created only for scalar outputs; backward() on a tensor of shape ",
+                  root.shape(), " needs a gradient argument of that shape");
+      seed = ones(root.shape(), root.dtype());
+    } else {
+      PYSEQ_CHECK(seed.shape() == root.shape(), ValueError, "backward(): gradient has shape ", seed.shape(),
+                  " but the tensor has shape ", root.shape());
+      if (seed.dtype() != root.dtype()) seed = to_dtype(seed, root.dtype());
+    }
+    root_edges.push_back(gradient_edge(root));
+    root_seeds.push_back(seed);
   }
 
-  NoGradGuard no_grad;  // backward formulas do not build graphs of their own
-  const Edge root_edge = gradient_edge(root);
+  // Backward formulas build graphs of their own only for create_graph (higher derivatives).
+  const bool previous_mode = grad_enabled();
+  set_grad_enabled(create_graph);
+  struct RestoreMode {
+    bool mode;
+    ~RestoreMode() { set_grad_enabled(mode); }
+  } restore{previous_mode};
+
+  // torch.autograd.grad: the (node, output) slots whose gradient is wanted, and which input each is.
+  const bool capture = !inputs.empty();
+  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> targets;
+  std::vector<std::shared_ptr<Node>> target_nodes;  // keeps a fresh leaf accumulator alive meanwhile
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    PYSEQ_CHECK(inputs[i].requires_grad(), RuntimeError, "One of the differentiated Tensors does not require grad");
+    const Edge e = gradient_edge(inputs[i]);
+    targets[e.node.get()].emplace_back(e.output, i);
+    target_nodes.push_back(e.node);
+  }
 
   // How many edges point at each node: a node runs once all its consumers have sent gradients.
   std::unordered_map<Node*, int> pending;
-  std::vector<Node*> stack{root_edge.node.get()};
-  pending[root_edge.node.get()] = 0;
+  std::vector<Node*> stack;
+  for (const Edge& e : root_edges)
+    if (pending.emplace(e.node.get(), 0).second) stack.push_back(e.node.get());
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
@@ -159,6 +234,32 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     }
   }
 
+  // With targets, a node runs only when one of them lies below it: found by a depth-first walk
+  // (iterative: graphs may be chains of 200,000 nodes), each node's answer passed up to its parent.
+  std::unordered_map<Node*, bool> leads;
+  auto leads_to_target = [&](Node* start) {
+    if (auto it = leads.find(start); it != leads.end()) return it->second;
+    std::vector<std::pair<Node*, size_t>> path{{start, 0}};
+    leads[start] = false;
+    while (!path.empty()) {
+      Node* node = path.back().first;
+      const size_t i = path.back().second++;
+      if (i == node->next.size()) {
+        path.pop_back();
+        if (!path.empty() && leads[node]) leads[path.back().first] = true;
+        continue;
+      }
+      const Edge& e = node->next[i];
+      if (!e) continue;
+      Node* below = e.node.get();
+      if (targets.count(below)) leads[node] = true;
+      auto [it, fresh] = leads.emplace(below, false);
+      if (fresh) path.emplace_back(below, 0);
+      else if (it->second) leads[node] = true;
+    }
+    return leads[start];
+  };
+
   // One slot per output of each node that has received a gradient.
   std::unordered_map<Node*, std::vector<Tensor>> slots;
   auto slots_of = [&slots](Node* node) -> std::vector<Tensor>& {
@@ -166,9 +267,16 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     if (s.empty()) s.resize(node->num_outputs);
     return s;
   };
-  slots_of(root_edge.node.get())[root_edge.output] = seed;
+  std::vector<std::shared_ptr<Node>> ready;
+  for (size_t r = 0; r < root_edges.size(); ++r) {
+    Tensor& slot = slots_of(root_edges[r].node.get())[root_edges[r].output];
+    slot = slot.defined() ? add(slot, root_seeds[r]) : root_seeds[r];
+    Node* node = root_edges[r].node.get();
+    if (pending[node] == 0 && std::none_of(ready.begin(), ready.end(), [node](const auto& n) { return n.get() == node; }))
+      ready.push_back(root_edges[r].node);
+  }
 
-  std::vector<std::shared_ptr<Node>> ready{root_edge.node};
+  std::vector<Tensor> captured(inputs.size());
   while (!ready.empty()) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
@@ -177,8 +285,12 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       grad_outputs = std::move(it->second);
       slots.erase(it);
     }
+    if (!grad_outputs.empty()) node->run_hooks(grad_outputs);
+    if (auto it = targets.find(node.get()); it != targets.end() && !grad_outputs.empty())
+      for (const auto& [output, i] : it->second) captured[i] = grad_outputs[output];
+    const bool runs = !grad_outputs.empty() && (!capture || leads_to_target(node.get()));
     std::vector<Tensor> grad_inputs;
-    if (!grad_outputs.empty()) {  // at least one output received a gradient
+    if (runs) {
       grad_inputs = node->apply(grad_outputs);
       PYSEQ_CHECK(grad_inputs.empty() || grad_inputs.size() == node->next.size(), RuntimeError,
                   "internal error: ", node->name, " returned ", grad_inputs.size(), " gradients for ",
@@ -198,11 +310,12 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
       }
       if (--pending[next.node.get()] == 0) ready.push_back(next.node);
     }
-    if (!retain_graph && !node->persistent) {
+    if (!retain_graph && !node->persistent && (runs || !capture)) {
       node->release();
       node->released = true;
     }
   }
+  return captured;
 }
 
 }  // namespace pyseq
