@@ -4,6 +4,7 @@ against the same model built with torch.nn."""
 
 import copy
 import pickle
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -479,3 +480,40 @@ def test_load_state_dict_assign_and_unexpected_keys_as_torch():
         m.register_module("child", None)
         result = m.load_state_dict({"weight": v, "bias": v[0], "child.weight": v}, strict=False)
         assert result.missing_keys == [] and result.unexpected_keys == ["bias"]
+
+
+def test_full_backward_hooks_as_torch():
+    """register_full_backward_pre_hook sees grad_output, register_full_backward_hook grad_input
+    and grad_output and may replace grad_input; with no input needing a gradient it fires with
+    (None,) when grad_output is known. Same log and input gradient as torch."""
+    torch = pytest.importorskip("torch")
+    W = np.random.default_rng(0).standard_normal((3, 4))
+    X = np.random.default_rng(1).standard_normal((2, 4))
+
+    def run(lib):
+        lin = lib.nn.Linear(4, 3)
+        with lib.no_grad():
+            lin.weight.copy_(lib.tensor(W, dtype=lib.float32))
+            lin.bias.zero_()
+        log = []
+
+        def full(module, grad_input, grad_output):
+            log.append(("full", None if grad_input[0] is None else round(grad_input[0].sum().item(), 4),
+                        round(grad_output[0].sum().item(), 4)))
+            return None if grad_input[0] is None else (grad_input[0] * 2,)
+        lin.register_full_backward_pre_hook(lambda m, go: log.append(("pre", round(go[0].sum().item(), 4))))
+        handle = lin.register_full_backward_hook(full)
+        x = lib.tensor(X, dtype=lib.float32, requires_grad=True)
+        (lin(x) ** 2).sum().backward()
+        (lin(lib.tensor(X, dtype=lib.float32)) ** 2).sum().backward()
+        handle.remove()
+        x2 = lib.tensor(X, dtype=lib.float32, requires_grad=True)
+        (lin(x2) ** 2).sum().backward()
+        return log, x.grad.numpy(), x2.grad.numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's note that the hook fires without input gradients
+        theirs = run(torch)
+    ours = run(pyseq)
+    assert ours[0] == theirs[0]
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-5)

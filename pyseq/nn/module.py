@@ -125,8 +125,15 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not d.get("_forward_pre_hooks") and not d.get("_forward_hooks"):
+        backward_hooks = d.get("_backward_hooks") or d.get("_backward_pre_hooks")
+        if not d.get("_forward_pre_hooks") and not d.get("_forward_hooks") and not backward_hooks:
             return self.forward(*args, **kwargs)
+        if backward_hooks and _core.is_grad_enabled():
+            return _BackwardHooks(self).call(args, kwargs)
+        return self._call_with_forward_hooks(args, kwargs)
+
+    def _call_with_forward_hooks(self, args, kwargs):
+        d = self.__dict__
         for hook, with_kwargs in list(d.get("_forward_pre_hooks", {}).values()):
             if with_kwargs:
                 result = hook(self, args, kwargs)
@@ -164,6 +171,17 @@ class Module:
         None or (args, kwargs). prepend: run before the hooks already registered. Returns a handle
         whose remove() takes the hook off."""
         return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Calls `hook(module, grad_input, grad_output)` once the gradients of the module's tensor
+        inputs are known (tuples, None where an input has none); a non-None result replaces
+        grad_input. Returns a removable handle."""
+        return self._add_hook("_backward_hooks", hook, prepend, False)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Calls `hook(module, grad_output)` when the gradients of the module's outputs are known; a
+        non-None result replaces grad_output. Returns a removable handle."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend, False)
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Calls `hook(module, args, output)` after each forward (`hook(module, args, kwargs, output)`
@@ -581,3 +599,73 @@ class Module:
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
+
+
+class _BackwardHooks:
+    """One call of a module with full backward hooks: identity Functions around its tensor inputs
+    and outputs see the gradients pass (grad_output first, then grad_input) and run the hooks, as
+    PyTorch's BackwardHook does."""
+
+    def __init__(self, module):
+        self.module, self.grad_output = module, None
+
+    def call(self, args, kwargs):
+        from ..autograd import Function
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        hooks = self
+
+        class InputsSeen(Function):
+            @staticmethod
+            def forward(ctx, *tensors):
+                return tensors
+
+            @staticmethod
+            def backward(ctx, *grads):
+                return hooks.grad_input_seen(grads, positions, len(args))
+
+        class OutputsSeen(Function):
+            @staticmethod
+            def forward(ctx, *tensors):
+                return tensors
+
+            @staticmethod
+            def backward(ctx, *grads):
+                return hooks.grad_output_seen(grads, None if positions else len(args))
+
+        if positions:
+            seen = InputsSeen.apply(*[args[i] for i in positions])
+            args = tuple(seen[positions.index(i)] if i in positions else a for i, a in enumerate(args))
+        output = self.module._call_with_forward_hooks(args, kwargs)
+        single = isinstance(output, Tensor)
+        outputs = (output,) if single else tuple(output) if isinstance(output, (tuple, list)) else None
+        if outputs is None or not any(isinstance(o, Tensor) and o.requires_grad for o in outputs):
+            return output
+        wrapped = OutputsSeen.apply(*outputs)
+        return wrapped[0] if single else type(output)(wrapped)
+
+    def grad_output_seen(self, grads, n_args_without_grad):
+        module = self.module
+        for hook, _ in list(module.__dict__.get("_backward_pre_hooks", {}).values()):
+            result = hook(module, grads)
+            if result is not None:
+                grads = tuple(result)
+        self.grad_output = grads
+        if n_args_without_grad is not None:  # no input needs a gradient: the hooks run now (as PyTorch)
+            self._run_hooks((None,) * n_args_without_grad)
+        return grads
+
+    def grad_input_seen(self, grads, positions, n_args):
+        grad_input = [None] * n_args
+        for i, g in zip(positions, grads):
+            grad_input[i] = g
+        grad_input = self._run_hooks(tuple(grad_input))
+        return tuple(grad_input[i] for i in positions)
+
+    def _run_hooks(self, grad_input):
+        module = self.module
+        for hook, _ in list(module.__dict__.get("_backward_hooks", {}).values()):
+            result = hook(module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = tuple(result)
+        return grad_input
+
