@@ -1237,6 +1237,26 @@ Tensor.negative = Tensor.neg
 Tensor.sgn = Tensor.sign
 Tensor.arctan2 = Tensor.atan2
 
+
+def where(condition, input=None, other=None):
+    """where(condition, input, other): input where condition holds, else other (broadcast); with the
+    condition alone, the indices of its True elements, one tensor a dim (nonzero(as_tuple=True))."""
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    return _core.where(condition, input, other)
+
+
+def _with_dtype(reduction):
+    """A reduction that also takes dtype= (the input cast to it first), as PyTorch's sum and mean."""
+    def reduce(input, *args, dtype=None, **kwargs):
+        return reduction(input if dtype is None else input.to(dtype), *args, **kwargs)
+    reduce.__name__, reduce.__doc__ = reduction.__name__, reduction.__doc__
+    return reduce
+
+
+sum, mean = _with_dtype(_core.sum), _with_dtype(_core.mean)  # noqa: A001 (pyseq.sum, as torch.sum)
+Tensor.sum, Tensor.mean = _with_dtype(Tensor.sum), _with_dtype(Tensor.mean)
+
 for _name in ("prod", "cumprod", "logcumsumexp", "cummax", "cummin", "diff", "nansum", "nanmean", "xlogy", "lerp",
               "addcmul", "addcdiv", "logit", "frac", "deg2rad", "rad2deg", "div", "logical_and", "logical_or",
               "logical_xor", "isclose", "allclose", "equal", "bmm", "mv", "dot", "addmm", "baddbmm", "kron",

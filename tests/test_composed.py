@@ -343,3 +343,17 @@ def test_scatter_reductions_duplicates_and_in_place_forms_match_torch():
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with pytest.raises(IndexError, match="out of range"):
         pyseq.zeros(3).scatter(0, pyseq.tensor([3]), 1.0)
+
+
+def test_where_of_a_condition_alone_and_reductions_in_a_dtype_match_torch():
+    x = np.array([[1.5, -2.0, 0.0], [3.0, 0.5, -1.0]], dtype=np.float32)
+    for got, expected in zip(pyseq.where(pyseq.tensor(x) > 0), torch.where(torch.tensor(x) > 0)):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    for name in ("sum", "mean"):
+        for kwargs in ({}, {"dim": 1}, {"dim": 0, "keepdim": True}):
+            got = getattr(pyseq.tensor(x), name)(dtype=pyseq.float64, **kwargs)
+            expected = getattr(torch.tensor(x), name)(dtype=torch.float64, **kwargs)
+            assert got.dtype == pyseq.float64
+            np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-15)
+        assert getattr(pyseq, name)(pyseq.tensor(x), 1).shape == (2,)
+    assert pyseq.where(pyseq.tensor([True, False]), 1.0, 2.0).tolist() == [1.0, 2.0]

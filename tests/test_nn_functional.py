@@ -63,8 +63,10 @@ def test_max_pool1d_errors():
         F.max_pool1d(x, 2, padding=2)
     with pytest.raises(ValueError, match="output length would be 0"):
         F.max_pool1d(x, 6)
-    with pytest.raises(ValueError, match="not supported"):
-        F.max_pool1d(x, 2, ceil_mode=True)
+    with pytest.raises(ValueError, match="padding <= kernel_size / 2"):
+        F.max_pool1d(x, 2, padding=2, ceil_mode=True)
+    with pytest.raises(ValueError, match="longer than the padded input"):
+        F.max_pool1d(x, 6, return_indices=True)
     with pytest.raises(ValueError, match="3D"):
         F.max_pool1d(pyseq.randn(5), 2)
 

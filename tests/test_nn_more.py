@@ -239,3 +239,70 @@ def test_bad_input_is_refused_clearly():
         F.embedding_bag(pyseq.tensor([[1, 2]]), pyseq.randn(4, 2), mode="max", per_sample_weights=pyseq.ones(1, 2))
     with pytest.raises(ValueError, match="one value or one per channel"):
         F.prelu(x, pyseq.ones(2))
+
+
+X11 = np.random.default_rng(0).standard_normal((2, 3, 11))
+
+
+def _same_in_both(call, grad=True):
+    """call(lib, F, x) on X11 (float64) with torch and pyseq: outputs and x's gradient equal."""
+    results = []
+    for lib in (torch, pyseq):
+        x = lib.tensor(X11, requires_grad=True)
+        out = call(lib, _functional(lib), x)
+        outs = out if isinstance(out, tuple) else (out,)
+        if grad:
+            outs[0].sum().backward()
+        results.append([o.detach().numpy() for o in outs] + ([x.grad.numpy()] if grad else []))
+    assert len(results[0]) == len(results[1])
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,s,p,d", [(3, 2, 1, 1), (3, 2, 0, 1), (4, 3, 2, 1), (2, 2, 0, 2), (3, 1, 1, 2), (5, 4, 2, 1)])
+def test_max_pool1d_ceil_mode_and_indices_match_torch(k, s, p, d):
+    _same_in_both(lambda m, f, x: f.max_pool1d(x, k, s, p, d, ceil_mode=True))
+    _same_in_both(lambda m, f, x: f.max_pool1d(x, k, s, p, d, return_indices=True))
+    _same_in_both(lambda m, f, x: f.max_pool1d(x, k, s, p, d, ceil_mode=True, return_indices=True))
+    module = nn.MaxPool1d(k, s, p, d, return_indices=True, ceil_mode=True)
+    assert repr(module) == repr(torch.nn.MaxPool1d(k, s, p, d, return_indices=True, ceil_mode=True))
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(size=17, mode="nearest"), dict(scale_factor=2, mode="nearest"), dict(scale_factor=0.5, mode="nearest"),
+    dict(size=5, mode="nearest-exact"), dict(scale_factor=3, mode="nearest-exact"), dict(size=17, mode="linear"),
+    dict(size=17, mode="linear", align_corners=True), dict(scale_factor=1.7, mode="linear"),
+    dict(scale_factor=1.7, mode="linear", recompute_scale_factor=True), dict(size=4, mode="linear")], ids=str)
+def test_interpolate_matches_torch(kwargs):
+    _same_in_both(lambda m, f, x: f.interpolate(x, **kwargs))
+
+
+def test_softmax_in_a_given_dtype_matches_torch():
+    _same_in_both(lambda m, f, x: f.softmax(x.float(), -1, dtype=m.float64))
+    _same_in_both(lambda m, f, x: f.log_softmax(x.float(), dim=1, dtype=m.float64))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, "same"])
+def test_conv1d_padding_modes_match_torch(mode, padding):
+    torch.manual_seed(0)
+    dilation = 2 if padding == "same" else 1
+    theirs = torch.nn.Conv1d(3, 4, 3, padding=padding, padding_mode=mode, dilation=dilation, dtype=torch.float64)
+    ours = nn.Conv1d(3, 4, 3, padding=padding, padding_mode=mode, dilation=dilation, dtype=pyseq.float64)
+    ours.load_state_dict({k: pyseq.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    _same_in_both(lambda m, f, x: (theirs if m is torch else ours)(x))
+
+
+def test_embedding_max_norm_renormalises_the_rows_it_reads_as_torch():
+    weight = np.random.default_rng(2).standard_normal((10, 4)) * 3
+    results = []
+    for lib in (torch, pyseq):
+        w = lib.tensor(weight, requires_grad=True)
+        out = _functional(lib).embedding(lib.tensor([[1, 2, 2], [7, 1, 0]]), w, max_norm=1.5)
+        (out * out).sum().backward()
+        results.append((out.detach().numpy(), w.detach().numpy(), w.grad.numpy()))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert repr(nn.Embedding(10, 3, padding_idx=2, max_norm=1.0)) == repr(torch.nn.Embedding(10, 3, padding_idx=2,
+                                                                                             max_norm=1.0))

@@ -26,8 +26,9 @@ class Conv1d(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must be "
                              f"divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv1d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"Conv1d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', got "
+                             f"{padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = _single(kernel_size, "Conv1d", "kernel_size")
         self.stride = _single(stride, "Conv1d", "stride")
@@ -55,6 +56,13 @@ class Conv1d(Module):
 
     def forward(self, input):  # (N, C_in, L) -> (N, C_out, L_out)
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        if self.padding_mode != "zeros" and padding != "valid":  # pad by the mode first, then convolve without
+            if padding == "same":
+                total = self.dilation[0] * (self.kernel_size[0] - 1)
+                sides = (total // 2, total - total // 2)
+            else:
+                sides = (padding, padding)
+            input, padding = F.pad(input, sides, mode=self.padding_mode), 0
         return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
     def extra_repr(self):
@@ -67,6 +75,8 @@ class Conv1d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -83,16 +93,15 @@ class MaxPool1d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
-        if return_indices or ceil_mode:
-            raise ValueError("MaxPool1d: return_indices and ceil_mode are not supported")
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         _check_window("MaxPool1d", kernel_size, self.stride, dilation, padding)
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input):  # (N, C, L) or (C, L) -> (..., L_out)
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, input):  # (N, C, L) or (C, L) -> (..., L_out) (and the indices with return_indices)
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "

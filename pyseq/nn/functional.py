@@ -60,8 +60,18 @@ def linear(input, weight, bias=None, activation=None):
     return _core.linear(input, weight, bias, activation or "none")  # one GEMM, onto the bias rows
 
 
-def embedding(input, weight, padding_idx=None):
-    """Rows of weight (V, D) picked by int64 indices input (*) -> (*, D); padding_idx's row gets no gradient."""
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
+    """Rows of weight (V, D) picked by int64 indices input (*) -> (*, D); padding_idx's row gets no
+    gradient. max_norm: the rows picked are first scaled down in place (no gradient) to a norm_type
+    norm of at most max_norm, as PyTorch's embedding_renorm_ (by max_norm / (norm + 1e-7))."""
+    if max_norm is not None:
+        _check_tensor(input, "embedding")
+        rows = _core.from_numpy(np.unique(input.detach().numpy()).astype(np.int64))
+        with no_grad():
+            picked = weight.index_select(0, rows)
+            norms = picked.norm(norm_type, 1, keepdim=True)
+            scale = _core.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            weight.index_copy_(0, rows, picked * scale)
     return _core.embedding(input, weight, padding_idx)
 
 
@@ -195,12 +205,13 @@ def _softmax_dim(input, dim, name):
     return 0 if input.dim() in (0, 1, 3) else 1
 
 
-def softmax(input, dim=None):
-    return _core.softmax(input, _softmax_dim(input, dim, "softmax"))
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along dim; with dtype, computed in that dtype (input cast first)."""
+    return _core.softmax(input if dtype is None else input.to(dtype), _softmax_dim(input, dim, "softmax"))
 
 
-def log_softmax(input, dim=None):
-    return _core.log_softmax(input, _softmax_dim(input, dim, "log_softmax"))
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _core.log_softmax(input if dtype is None else input.to(dtype), _softmax_dim(input, dim, "log_softmax"))
 
 
 # --- convolution and pooling ---
@@ -269,14 +280,38 @@ def attention_with_weights(query, key, value, attn_mask=None, is_causal=False, s
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over sliding windows of the last dim (fused C++); padding counts as -inf.
-    input (N, C, L) or (C, L) -> (..., L_out), L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1."""
-    if ceil_mode or return_indices:
-        raise ValueError("max_pool1d: ceil_mode and return_indices are not supported")
+    input (N, C, L) or (C, L) -> (..., L_out), L_out = (L + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    (rounded up with ceil_mode, as PyTorch: a last window that starts inside the input or its left
+    padding). return_indices: also the position in the input of each maximum (made of core ops)."""
     kernel_size = _int_arg(kernel_size, "max_pool1d", "kernel_size")
     stride = kernel_size if stride is None or stride == () else _int_arg(stride, "max_pool1d", "stride")
     padding = _int_arg(padding, "max_pool1d", "padding")
     dilation = _int_arg(dilation, "max_pool1d", "dilation")
-    return _core.max_pool1d(input, kernel_size, stride, padding, dilation)
+    if not (ceil_mode or return_indices):
+        return _core.max_pool1d(input, kernel_size, stride, padding, dilation)
+    _check_tensor(input, "max_pool1d")
+    if input.dim() not in (2, 3) or kernel_size < 1 or stride < 1 or dilation < 1 or not 0 <= padding <= kernel_size // 2:
+        raise ValueError(f"max_pool1d: expected (N, C, L) or (C, L) input, positive kernel_size, stride and dilation "
+                         f"and 0 <= padding <= kernel_size / 2, got shape {_shape(input)}, kernel_size={kernel_size}, "
+                         f"stride={stride}, padding={padding}, dilation={dilation}")
+    L, span = input.shape[-1], dilation * (kernel_size - 1) + 1
+    n = L + 2 * padding - span
+    if n < 0:
+        raise ValueError(f"max_pool1d: the window ({span}) is longer than the padded input ({L + 2 * padding})")
+    windows = (n + stride - 1) // stride + 1 if ceil_mode else n // stride + 1
+    if ceil_mode and (windows - 1) * stride >= L + padding:
+        windows -= 1  # the last window must start inside the input or its left padding
+    starts = np.arange(windows) * stride - padding  # (windows,) in input coordinates
+    positions = starts[:, None] + np.arange(kernel_size)[None, :] * dilation  # (windows, k)
+    inside = (positions >= 0) & (positions < L)
+    gathered = input.index_select(-1, _core.from_numpy(np.clip(positions, 0, L - 1).reshape(-1).astype(np.int64)))
+    gathered = gathered.reshape(*input.shape[:-1], windows, kernel_size)
+    gathered = _core.where(_core.from_numpy(inside), gathered, float("-inf"))
+    values, arg = gathered.max(-1)
+    if not return_indices:
+        return values
+    picked = _core.from_numpy(positions.astype(np.int64)).expand(*arg.shape, kernel_size).gather(-1, arg.unsqueeze(-1))
+    return values, picked.squeeze(-1)
 
 
 def kmax_pool1d(input, k):
@@ -1090,3 +1125,45 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
         return input
     keep = (_core.rand([*input.shape[:-1], 1], dtype=input.dtype) >= p).to(input.dtype)
     return input * keep / (1 - p) if p < 1 else input * 0.0
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
+                antialias=False):
+    """Resamples the last dim of (N, C, L) input to `size` or L * scale_factor positions: mode
+    'nearest' (source floor(i * scale)), 'nearest-exact' (floor((i + 0.5) * scale)) or 'linear'
+    (between the two nearest sources; align_corners maps the end points onto each other), with
+    PyTorch's source positions; made of index_select and lerp, so the gradient flows."""
+    _check_tensor(input, "interpolate")
+    if input.dim() != 3:
+        raise ValueError(f"interpolate: only (N, C, L) input (1-d resampling) is supported, got shape {_shape(input)}")
+    if mode not in ("nearest", "nearest-exact", "linear"):
+        raise ValueError(f"interpolate: mode must be 'nearest', 'nearest-exact' or 'linear' for 1-d input, got {mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if align_corners is not None and mode != "linear":
+        raise ValueError("interpolate: align_corners only applies to mode='linear'")
+    L = input.shape[-1]
+    if size is not None:
+        out = size[0] if isinstance(size, (tuple, list)) else int(size)
+        scale = L / out if out > 0 else 0.0
+    else:
+        factor = scale_factor[0] if isinstance(scale_factor, (tuple, list)) else float(scale_factor)
+        out = int(np.floor(L * factor))
+        scale = L / out if recompute_scale_factor and out > 0 else 1.0 / factor
+    if out <= 0 or L == 0:
+        raise ValueError(f"interpolate: the output length must be positive, got {out} from input length {L}")
+    i = np.arange(out, dtype=np.float64)
+    if mode != "linear":
+        source = np.floor((i + 0.5) * scale if mode == "nearest-exact" else i * np.float32(scale)).astype(np.int64)
+        return input.index_select(2, _core.from_numpy(np.minimum(source, L - 1)))
+    if align_corners:
+        source = i * ((L - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        source = np.maximum((i + 0.5) * scale - 0.5, 0.0)
+    left = np.minimum(np.floor(source).astype(np.int64), L - 1)
+    right = np.minimum(left + 1, L - 1)
+    weight = _core.from_numpy((source - left).astype(np.float64)).to(input.dtype)
+    a = input.index_select(2, _core.from_numpy(left))
+    b = input.index_select(2, _core.from_numpy(right))
+    return a + (b - a) * weight
+

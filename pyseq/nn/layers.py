@@ -71,8 +71,9 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise ValueError("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+        if scale_grad_by_freq or sparse:
+            raise ValueError("Embedding: scale_grad_by_freq and sparse are not supported")
+        self.max_norm, self.norm_type = max_norm, norm_type
         if device not in (None, "cpu"):
             raise ValueError(f"Embedding: only the 'cpu' device is supported, got {device!r}")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
@@ -107,12 +108,14 @@ class Embedding(Module):
         return cls(V, D, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
 
     def forward(self, input):  # (*) int64 -> (*, embedding_dim)
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
         return s
 
 
