@@ -31,12 +31,14 @@ from ._composed import (  # noqa: F401
     tile, repeat_interleave, hstack, vstack, dstack, column_stack, tensor_split, unflatten, rot90, fliplr, flipud,
     meshgrid, cartesian_prod, triu_indices, tril_indices, unique, bincount, histc, searchsorted, bucketize,
     zeros_like, ones_like, empty_like, full_like, rand_like, randn_like, randint_like, randperm, bernoulli, multinomial,
-    scatter, index_add, index_copy, index_fill, masked_scatter, where, sum, mean,
+    scatter, index_add, index_copy, index_fill, masked_scatter, where, sum, mean, is_tensor, numel, as_tensor,
+    asarray, finfo, iinfo, get_default_dtype,
 )
 clip, absolute, negative, arctan2 = clamp, abs, neg, atan2
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from . import autograd  # noqa: F401
 from . import data, io, nn, optim, train  # noqa: F401,E402
+from .serialization import load, save  # noqa: F401,E402
 
 bool = dtype.bool  # noqa: A001  (pyseq.bool, like torch.bool)
 int64 = dtype.int64

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _core
 from ._core import Tensor
+from .autograd import no_grad as _no_grad
 
 
 def _dims(dims, ndim):
@@ -1236,6 +1237,76 @@ Tensor.absolute = Tensor.abs
 Tensor.negative = Tensor.neg
 Tensor.sgn = Tensor.sign
 Tensor.arctan2 = Tensor.atan2
+
+
+def _data(self):
+    """The same values, cut from the graph (an alias: writes reach this tensor), as Tensor.data."""
+    return self.detach()
+
+
+def _set_data(self, value):
+    if not isinstance(value, Tensor) or tuple(value.shape) != tuple(self.shape):
+        raise ValueError(f"Tensor.data: expected a Tensor of shape {tuple(self.shape)}, got "
+                         f"{tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__}")
+    with _no_grad():
+        self.copy_(value)
+
+
+_TYPE_NAMES = {_core.dtype.float32: "pyseq.FloatTensor", _core.dtype.float64: "pyseq.DoubleTensor",
+               _core.dtype.int64: "pyseq.LongTensor", _core.dtype.bool: "pyseq.BoolTensor"}
+Tensor.data = property(_data, _set_data)
+Tensor.cpu = lambda self: self
+Tensor.is_cuda = property(lambda self: False, doc="False: pyseq's tensors live on the CPU.")
+Tensor.ndimension = Tensor.dim
+Tensor.nelement = Tensor.numel
+Tensor.type = lambda self, dtype=None: _TYPE_NAMES[self.dtype] if dtype is None else self.to(dtype)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+def as_tensor(data, dtype=None):
+    """A tensor of data, sharing memory where it can: the tensor itself (cast if dtype differs), a
+    numpy array's buffer (from_numpy) or a copy of nested lists."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and dtype is None and data.dtype in (np.float32, np.float64, np.int64, np.bool_):
+        return _core.from_numpy(data)
+    from ._tensor import tensor
+    return tensor(data, dtype=dtype)
+
+
+asarray = as_tensor
+_FloatInfo = namedtuple("finfo", ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"))
+_IntInfo = namedtuple("iinfo", ("bits", "max", "min", "dtype"))
+
+
+def finfo(dtype=None):
+    """Machine limits of a floating dtype (float32 by default), as torch.finfo."""
+    dtype = _core.dtype.float32 if dtype is None else dtype
+    if dtype not in (_core.dtype.float32, _core.dtype.float64):
+        raise TypeError(f"finfo: expected a floating dtype, got {dtype}")
+    i = np.finfo(np.float32 if dtype == _core.dtype.float32 else np.float64)
+    return _FloatInfo(i.bits, float(i.eps), float(i.max), float(i.min), float(i.tiny), float(i.smallest_normal),
+                      10.0 ** -i.precision, str(dtype).split(".")[-1])
+
+
+def iinfo(dtype):
+    """Limits of an integer dtype (int64; bool as uint8-like 0..1 is refused, as in PyTorch)."""
+    if dtype != _core.dtype.int64:
+        raise TypeError(f"iinfo: expected an integer dtype, got {dtype}")
+    i = np.iinfo(np.int64)
+    return _IntInfo(i.bits, int(i.max), int(i.min), "int64")
+
+
+def get_default_dtype():
+    """float32: the dtype of floating tensors made from Python numbers."""
+    return _core.dtype.float32
 
 
 def where(condition, input=None, other=None):

@@ -357,3 +357,25 @@ def test_where_of_a_condition_alone_and_reductions_in_a_dtype_match_torch():
             np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-15)
         assert getattr(pyseq, name)(pyseq.tensor(x), 1).shape == (2,)
     assert pyseq.where(pyseq.tensor([True, False]), 1.0, 2.0).tolist() == [1.0, 2.0]
+
+
+def test_data_type_and_other_tensor_conveniences_as_torch():
+    p = pyseq.nn.Parameter(pyseq.ones(3))
+    p.data.mul_(2)  # an alias outside the graph: the parameter changes, no error
+    assert p.tolist() == [2.0, 2.0, 2.0] and p.requires_grad
+    p.data = pyseq.zeros(3)
+    assert p.tolist() == [0.0, 0.0, 0.0]
+    t = pyseq.ones(2, 3)
+    assert (t.type(), t.type(pyseq.float64).dtype, t.cpu() is t, t.is_cuda) == \
+        ("pyseq.FloatTensor", pyseq.float64, True, False)
+    assert (t.ndimension(), t.nelement(), pyseq.numel(t), pyseq.is_tensor(t), pyseq.is_tensor([1])) == \
+        (2, 6, 6, True, False)
+    for ours, theirs in ((pyseq.finfo(), torch.finfo(torch.float32)), (pyseq.finfo(pyseq.float64),
+                                                                       torch.finfo(torch.float64))):
+        for field in ("bits", "eps", "max", "min", "tiny", "resolution"):
+            assert getattr(ours, field) == getattr(theirs, field)
+    assert (pyseq.iinfo(pyseq.int64).max, pyseq.iinfo(pyseq.int64).min) == (2**63 - 1, -2**63)
+    shared = np.arange(3.0)
+    view = pyseq.as_tensor(shared)
+    shared[0] = 9.0
+    assert view.tolist() == [9.0, 1.0, 2.0] and pyseq.asarray([1, 2]).dtype == pyseq.int64

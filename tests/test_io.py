@@ -2,6 +2,7 @@
 clear errors on bad files), atomic writes (a killed writer leaves the previous file intact) and
 model / optimizer checkpoints."""
 
+import collections
 import json
 import os
 import signal
@@ -491,3 +492,29 @@ def test_header_size_limit_is_the_safetensors_packages(tmp_path):
     with pytest.raises(SafetensorsError, match="over the 100000000-byte limit"):  # nothing unreadable is written
         save_file({}, path, metadata={"x": "a" * 100_000_000})
     assert not path.exists()
+
+
+def test_save_and_load_any_object_holding_tensors(tmp_path):
+    """pyseq.save / pyseq.load as torch.save / torch.load: a state_dict in a checkpoint dict comes
+    back equal; the write is atomic; a weights-only load refuses to run code, and a damaged file
+    is a clear ValueError."""
+    model = pyseq.nn.Linear(3, 2)
+    obj = {"model": model.state_dict(), "step": 5, "history": [1.0, 2.0], "order": collections.OrderedDict(a=1),
+           "array": np.arange(3)}
+    path = tmp_path / "checkpoint.pt"
+    pyseq.save(obj, path)
+    back = pyseq.load(path)
+    assert back["step"] == 5 and back["history"] == [1.0, 2.0] and back["order"] == obj["order"]
+    np.testing.assert_array_equal(back["model"]["weight"].numpy(), model.weight.detach().numpy())
+    np.testing.assert_array_equal(back["array"], np.arange(3))
+    assert sorted(os.listdir(tmp_path)) == ["checkpoint.pt"]
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, ("echo never",))
+    pyseq.save({"x": RunsCode()}, tmp_path / "unsafe.pt")
+    with pytest.raises(ValueError, match="refuses to rebuild"):
+        pyseq.load(tmp_path / "unsafe.pt")
+    (tmp_path / "broken.pt").write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ValueError, match="cut short"):
+        pyseq.load(tmp_path / "broken.pt")
