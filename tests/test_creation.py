@@ -55,3 +55,11 @@ def test_arange_counts_int64_ranges_exactly_and_refuses_a_zero_step():
     assert pyseq.arange(10, 0, -3).tolist() == [10, 7, 4, 1]
     with pytest.raises(ValueError, match="truncates to 0"):
         pyseq.arange(0, 5, 0.5, dtype=pyseq.int64)
+
+
+def test_empty_bool_tensors_hold_only_false():
+    # reading a byte other than 0 or 1 as bool is undefined: bool memory starts zeroed
+    for _ in range(3):
+        junk = pyseq.full([4096], 7.5)  # leaves non-zero bytes in the allocator's cache
+        del junk
+        assert not pyseq.empty(16384, dtype=pyseq.bool).any().item()

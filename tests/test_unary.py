@@ -140,3 +140,11 @@ def test_rounding_values_halves_to_even_and_integers_unchanged():
     tiny = np.array([1e-10, -1e-12])
     np.testing.assert_allclose(pyseq.log1p(pyseq.tensor(tiny)).numpy(), np.log1p(tiny), rtol=1e-15)
     np.testing.assert_allclose(pyseq.expm1(pyseq.tensor(tiny)).numpy(), np.expm1(tiny), rtol=1e-15)
+
+
+def test_log_of_zero_negative_and_special_floats_matches_torch():
+    """The vector log's slow path (zeros of either sign, negatives, NaN with the sign bit set,
+    subnormals, inf) as torch; those lanes no longer overflow its integer arithmetic (UBSan)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-0.0, 0.0, -1.0, 2.0, np.nan, -np.nan, np.inf, -np.inf, 1e-40] * 3, dtype=np.float32)
+    np.testing.assert_array_equal(pyseq.log(pyseq.tensor(x)).numpy(), torch.log(torch.tensor(x)).numpy())

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 
 namespace pyseq {
@@ -113,6 +114,8 @@ Tensor empty(const Shape& shape, DType dtype) {
   const int64_t n = checked_numel(shape, "empty");
   const int64_t bytes = size_mul(n, static_cast<int64_t>(itemsize(dtype)), "empty", "the byte count of shape ", shape);
   auto storage = Storage::allocate(static_cast<size_t>(bytes));
+  // A bool holds 0 or 1 only: reading any other byte as bool is undefined, so bool memory starts zeroed.
+  if (dtype == DType::Bool && bytes > 0) std::memset(storage->data(), 0, static_cast<size_t>(bytes));
   return make_tensor(std::move(storage), shape, contiguous_strides(shape), 0, dtype);
 }
 
