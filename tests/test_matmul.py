@@ -149,3 +149,17 @@ def test_linear_epilogue_without_grad_matches_torch(rng, activation, rows, weigh
 def test_linear_unknown_activation():
     with pytest.raises(ValueError, match="activation must be .*got 'tanh'"):
         F.linear(pyseq.ones(2, 3), pyseq.ones(4, 3), activation="tanh")
+
+
+def test_integer_matmul_wraps_on_overflow_as_numpy():
+    """int64 products that overflow wrap (two's complement, as numpy and the elementwise ops) rather
+    than being undefined behaviour; batched and broadcast forms too."""
+    rng = np.random.default_rng(0)
+    for m, k, n in [(3, 4, 5), (1, 7, 1), (17, 33, 9)]:
+        a, b = rng.integers(-2**40, 2**40, (m, k)), rng.integers(-2**40, 2**40, (k, n))
+        with np.errstate(over="ignore"):
+            expected = a @ b
+        np.testing.assert_array_equal((pyseq.tensor(a) @ pyseq.tensor(b)).numpy(), expected)
+    a, b = rng.integers(-5, 5, (2, 3, 4)), rng.integers(-5, 5, (2, 4, 5))
+    np.testing.assert_array_equal((pyseq.tensor(a) @ pyseq.tensor(b)).numpy(), a @ b)
+    np.testing.assert_array_equal((pyseq.tensor(a) @ pyseq.tensor(b[0])).numpy(), a @ b[0])

@@ -196,6 +196,25 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda, const T* B,
           int64_t ldb, T beta, T* C, int64_t ldc, Epilogue<T> epilogue) {
   if (M == 0 || N == 0) return;
+  if constexpr (std::is_integral_v<T>) {
+    // Integers wrap on overflow, as the elementwise ops do: a plain loop in unsigned arithmetic
+    // (signed overflow would be undefined behaviour in the float kernels' templates).
+    using U = std::make_unsigned_t<T>;
+    const Operand<T> a{A, lda, trans_a}, b{B, ldb, trans_b};
+    parallel_for(0, M, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, N * K)), [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        for (int64_t j = 0; j < N; ++j) {
+          U acc = 0;
+          for (int64_t k = 0; k < K; ++k) acc += U(a.at(i, k)) * U(b.at(k, j));
+          U value = U(alpha) * acc;
+          if (beta != T(0)) value += U(beta) * U(C[i * ldc + j]);
+          C[i * ldc + j] = T(value);
+        }
+        if (epilogue) epilogue(C + i * ldc, 0, N);
+      }
+    });
+    return;
+  }
   const GemmKernels<T>& kern = kernels<T>();
   const int threads = threads_for(M, N, K);
   if (K == 0) {  // C = beta * C
