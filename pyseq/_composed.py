@@ -1110,34 +1110,22 @@ def _like(input, dtype):
     return input.dtype if dtype is None else dtype
 
 
-@_checked(0)
-def zeros_like(input, *, dtype=None, requires_grad=False):
-    return _core.zeros(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+def _like_of(make, name):
+    """zeros_like & co.: `make` (zeros, ones, ...) of input's shape, in input's dtype unless given."""
+    def like(input, *, dtype=None, requires_grad=False):
+        return make(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+    like.__name__ = name
+    return _checked(0)(like)
 
 
-@_checked(0)
-def ones_like(input, *, dtype=None, requires_grad=False):
-    return _core.ones(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
-
-
-@_checked(0)
-def empty_like(input, *, dtype=None, requires_grad=False):
-    return _core.empty(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
+zeros_like, ones_like, empty_like = (_like_of(_core.zeros, "zeros_like"), _like_of(_core.ones, "ones_like"),
+                                     _like_of(_core.empty, "empty_like"))
+rand_like, randn_like = _like_of(_core.rand, "rand_like"), _like_of(_core.randn, "randn_like")
 
 
 @_checked(0)
 def full_like(input, fill_value, *, dtype=None, requires_grad=False):
     return _core.full(list(input.shape), fill_value, dtype=_like(input, dtype), requires_grad=requires_grad)
-
-
-@_checked(0)
-def rand_like(input, *, dtype=None, requires_grad=False):
-    return _core.rand(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
-
-
-@_checked(0)
-def randn_like(input, *, dtype=None, requires_grad=False):
-    return _core.randn(list(input.shape), dtype=_like(input, dtype), requires_grad=requires_grad)
 
 
 @_checked(0)

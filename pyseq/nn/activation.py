@@ -149,6 +149,10 @@ class _Elementwise(Module):
     _fn = None
     _options = ()
 
+    def __init__(self, inplace=False):  # (inplace accepted for PyTorch's sake: results are new tensors)
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input):
         return type(self)._fn(input, *(getattr(self, name) for name in self._options))
 
@@ -161,18 +165,10 @@ class ReLU6(_Elementwise):
     """min(max(0, x), 6)."""
     _fn = staticmethod(F.relu6)
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
 
 class SELU(_Elementwise):
     """scale * elu(x, alpha), the self-normalising constants."""
     _fn = staticmethod(F.selu)
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
 
 
 class CELU(_Elementwise):
@@ -180,33 +176,21 @@ class CELU(_Elementwise):
     _fn, _options = staticmethod(F.celu), ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
-        self.alpha, self.inplace = alpha, inplace
+        super().__init__(inplace)
+        self.alpha = alpha
 
 
 class Mish(_Elementwise):
     """x * tanh(softplus(x))."""
     _fn = staticmethod(F.mish)
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
 
 class Hardsigmoid(_Elementwise):
     _fn = staticmethod(F.hardsigmoid)
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
 
 class Hardswish(_Elementwise):
     _fn = staticmethod(F.hardswish)
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
 
 
 class Softsign(_Elementwise):
@@ -229,8 +213,8 @@ class Threshold(_Elementwise):
     _fn, _options = staticmethod(F.threshold), ("threshold", "value")
 
     def __init__(self, threshold, value, inplace=False):
-        super().__init__()
-        self.threshold, self.value, self.inplace = threshold, value, inplace
+        super().__init__(inplace)
+        self.threshold, self.value = threshold, value
 
 
 class Hardshrink(_Elementwise):

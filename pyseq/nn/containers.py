@@ -189,61 +189,76 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
-    """A dict of modules, keyed by strings, whose parameters the parent sees ("heads.cls.weight")."""
+class _ChildDict(Module):
+    """A dict view of one of Module's registries (`_registry`: "_modules" or "_parameters"), keyed by
+    strings, so that the parent sees the entries ("heads.cls.weight"): ModuleDict and ParameterDict."""
 
-    def __init__(self, modules=None):
+    _registry = ""
+
+    def __init__(self, entries=None):
         super().__init__()
-        if modules is not None:
-            self.update(modules)
+        if entries is not None:
+            self.update(entries)
+
+    def _entries(self):
+        return getattr(self, self._registry)
 
     def __getitem__(self, key):
-        if key not in self._modules:
-            raise KeyError(f"ModuleDict has no key '{key}' (keys: {list(self._modules)})")
-        return self._modules[key]
-
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
+        if key not in self._entries():
+            raise KeyError(f"{type(self).__name__} has no key '{key}' (keys: {list(self._entries())})")
+        return self._entries()[key]
 
     def __delitem__(self, key):
-        del self._modules[key]
+        del self._entries()[key]
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._entries())
 
     def __iter__(self):
-        return iter(self._modules)
+        return iter(self._entries())
 
     def __contains__(self, key):
-        return key in self._modules
+        return key in self._entries()
 
     def keys(self):
-        return self._modules.keys()
+        return self._entries().keys()
 
     def values(self):
-        return self._modules.values()
+        return self._entries().values()
 
     def items(self):
-        return self._modules.items()
+        return self._entries().items()
 
     def pop(self, key):
-        module = self[key]
+        value = self[key]
         del self[key]
-        return module
+        return value
 
     def clear(self):
-        self._modules.clear()
+        self._entries().clear()
 
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
+    def update(self, entries):
+        items = entries.items() if hasattr(entries, "items") else entries
         for entry in items:
             if len(entry) != 2:
-                raise ValueError(f"ModuleDict.update: expected (key, module) pairs, got an element of length "
-                                 f"{len(entry)}")
+                raise ValueError(f"{type(self).__name__}.update: expected (key, value) pairs, got an element of "
+                                 f"length {len(entry)}")
             self[entry[0]] = entry[1]
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward(); pick its modules by key instead")
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); pick its entries by key instead")
+
+
+class ModuleDict(_ChildDict):
+    """A dict of modules, keyed by strings, whose parameters the parent sees ("heads.cls.weight")."""
+
+    _registry = "_modules"
+
+    def __init__(self, modules=None):
+        super().__init__(modules)
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
 
 
 class ParameterList(Module):
@@ -285,51 +300,16 @@ class ParameterList(Module):
         return _parameters_repr(self._parameters)
 
 
-class ParameterDict(Module):
+class ParameterDict(_ChildDict):
     """A dict of Parameters keyed by strings (tensors are wrapped), seen by the parent's parameters()."""
 
-    def __init__(self, parameters=None):
-        super().__init__()
-        if parameters is not None:
-            self.update(parameters)
+    _registry = "_parameters"
 
-    def __getitem__(self, key):
-        if key not in self._parameters:
-            raise KeyError(f"ParameterDict has no key '{key}' (keys: {list(self._parameters)})")
-        return self._parameters[key]
+    def __init__(self, parameters=None):
+        super().__init__(parameters)
 
     def __setitem__(self, key, value):
         self.register_parameter(key, value if isinstance(value, Parameter) else Parameter(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def pop(self, key):
-        value = self[key]
-        del self[key]
-        return value
-
-    def update(self, parameters):
-        for key, value in (parameters.items() if hasattr(parameters, "items") else parameters):
-            self[key] = value
 
     def extra_repr(self):
         return _parameters_repr(self._parameters)

@@ -40,16 +40,8 @@ class GaussianNoise(Module):
         return f"std={self.std}"
 
 
-class Dropout1d(Module):
+class Dropout1d(Dropout):
     """Zeroes whole channels of (N, C, L) / (C, L) input with probability p in training (F.dropout1d)."""
-
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        F._check_p(p, "Dropout1d")
-        self.p, self.inplace = p, inplace
 
     def forward(self, input):
         return F.dropout1d(input, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"

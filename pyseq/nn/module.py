@@ -368,12 +368,17 @@ class Module:
             module = module._modules[item]
         return module
 
-    def get_parameter(self, target):
-        """The Parameter at a dotted path such as "encoder.layers.0.weight"."""
+    def _get_attribute(self, target):
+        """(the submodule, the attribute name) of a dotted path such as "encoder.layers.0.weight"."""
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
         if not hasattr(module, name):
             raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        return module, name
+
+    def get_parameter(self, target):
+        """The Parameter at a dotted path such as "encoder.layers.0.weight"."""
+        module, name = self._get_attribute(target)
         param = getattr(module, name)
         if not isinstance(param, Parameter):
             raise AttributeError(f"`{name}` is not an nn.Parameter")
@@ -381,10 +386,7 @@ class Module:
 
     def get_buffer(self, target):
         """The buffer at a dotted path such as "bn.running_mean"."""
-        module_path, _, name = target.rpartition(".")
-        module = self.get_submodule(module_path)
-        if not hasattr(module, name):
-            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        module, name = self._get_attribute(target)
         if name not in module._buffers:
             raise AttributeError(f"`{name}` is not a buffer")
         return module._buffers[name]
