@@ -42,24 +42,29 @@ def _close(ours, theirs, what, atol=2e-5, rtol=2e-4):
 
 # --- PyTorch parity over the issue's grid -----------------------------------------------------------
 
-GRID = list(itertools.product(KINDS, [1, 2], [False, True], [False, True], [False, True], [False, True]))
+# the LSTM with proj_size=3 ("proj") as a fifth kind
+GRID = list(itertools.product(KINDS + [("LSTM", "proj")], [1, 2], [False, True], [False, True], [False, True],
+                              [False, True]))
 
 
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("kind_nl,layers,bidirectional,batch_first,ragged,given_state", GRID,
                          ids=["-".join(map(str, (k[0], k[1] or "", l, "bi" if b else "uni", "bf" if f else "tm",
                                                  "ragged" if r else "equal", "h0" if h else "zero")))
                               for k, l, b, f, r, h in GRID])
 def test_matches_torch(kind_nl, layers, bidirectional, batch_first, ragged, given_state):
     kind, nonlinearity = kind_nl
+    proj = {"proj_size": 3} if nonlinearity == "proj" else {}
     rng = np.random.default_rng(len(GRID))
     T, B, I, H = 7, 4, 5, 6
     torch.manual_seed(0)
     theirs, ours = _pair(kind, nonlinearity, I, H, num_layers=layers, bidirectional=bidirectional,
-                         batch_first=batch_first)
+                         batch_first=batch_first, **proj)
     x = rng.standard_normal((B, T, I) if batch_first else (T, B, I)).astype(np.float32)
     tx, px = torch.tensor(x, requires_grad=True), pyseq.tensor(x).requires_grad_(True)
     D = 2 if bidirectional else 1
-    states = [rng.standard_normal((layers * D, B, H)).astype(np.float32) for _ in range(2 if kind == "LSTM" else 1)]
+    sizes = [proj.get("proj_size", H), H][:2 if kind == "LSTM" else 1]  # h0 (projected), c0
+    states = [rng.standard_normal((layers * D, B, size)).astype(np.float32) for size in sizes]
     t_states = [torch.tensor(s, requires_grad=True) for s in states]
     p_states = [pyseq.tensor(s).requires_grad_(True) for s in states]
     t_hx = p_hx = None
@@ -139,9 +144,10 @@ def test_unbatched_input_matches_torch():
 
 def test_state_dicts_carry_over_both_ways():
     torch.manual_seed(3)
-    for kind, nonlinearity in KINDS:
-        ours = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity))
-        theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity))
+    for kind, nonlinearity in KINDS + [("LSTM", "proj")]:
+        kw = dict(num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity),
+                  **({"proj_size": 2} if nonlinearity == "proj" else {}))
+        ours, theirs = getattr(nn, kind)(3, 4, **kw), getattr(torch.nn, kind)(3, 4, **kw)
         assert list(ours.state_dict()) == list(theirs.state_dict())
         for (name, p), (tname, t) in zip(ours.state_dict().items(), theirs.state_dict().items()):
             assert tuple(p.shape) == tuple(t.shape), name
@@ -166,15 +172,16 @@ def test_default_init_is_uniform_within_one_over_sqrt_hidden():
 
 # --- float64 finite differences --------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind,nonlinearity", KINDS)
+@pytest.mark.parametrize("kind,nonlinearity", KINDS + [("LSTM", "proj")])
 def test_layer_gradcheck(kind, nonlinearity):
     pyseq.manual_seed(4)
     rng = np.random.default_rng(4)
-    module = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity),
+    proj = {"proj_size": 2} if nonlinearity == "proj" else {}
+    module = getattr(nn, kind)(3, 4, num_layers=2, bidirectional=True, **_kwargs(kind, nonlinearity), **proj,
                                dtype=pyseq.float64)
     params = list(module.parameters())
     x = pyseq.tensor(rng.standard_normal((5, 3, 3))).requires_grad_(True)
-    h0 = pyseq.tensor(rng.standard_normal((4, 3, 4)) * 0.5).requires_grad_(True)
+    h0 = pyseq.tensor(rng.standard_normal((4, 3, proj.get("proj_size", 4))) * 0.5).requires_grad_(True)
     c0 = pyseq.tensor(rng.standard_normal((4, 3, 4)) * 0.5).requires_grad_(True)
     lengths = [5, 2, 4]
 
@@ -231,19 +238,24 @@ def test_cell_gradcheck(kind, nonlinearity):
 MODES = ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]
 
 
-def _layer_case(rng, mode, dtype, T=6, B=5, I=7, H=9, bias=True, given_state=True):
+def _layer_case(rng, mode, dtype, T=6, B=5, I=7, H=9, bias=True, given_state=True, P=0):
+    """rnn_layer's arguments in its order (and w_hr, an LSTM's projection to P features, when P > 0)
+    and the gradients of its outputs."""
     G = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}[mode]
+    S = P or H  # the state's size
     t = lambda a: pyseq.tensor(a.astype(dtype))  # noqa: E731
     args = {
         "x": t(rng.standard_normal((T, B, I))),
-        "h0": t(rng.standard_normal((B, H))) if given_state else None,
+        "h0": t(rng.standard_normal((B, S))) if given_state else None,
         "c0": t(rng.standard_normal((B, H))) if given_state and mode == "LSTM" else None,
         "w_ih": t(rng.standard_normal((G * H, I)) * 0.3),
-        "w_hh": t(rng.standard_normal((G * H, H)) * 0.3),
+        "w_hh": t(rng.standard_normal((G * H, S)) * 0.3),
         "b_ih": t(rng.standard_normal(G * H) * 0.1) if bias else None,
         "b_hh": t(rng.standard_normal(G * H) * 0.1) if bias else None,
     }
-    grads = {"d_out": t(rng.standard_normal((T, B, H))), "d_hn": t(rng.standard_normal((B, H))),
+    if P:
+        args["w_hr"] = t(rng.standard_normal((P, H)) * 0.3)
+    grads = {"d_out": t(rng.standard_normal((T, B, S))), "d_hn": t(rng.standard_normal((B, S))),
              "d_cn": t(rng.standard_normal((B, H))) if mode == "LSTM" else None}
     return args, grads
 
@@ -277,6 +289,35 @@ def test_fused_kernel_matches_reference(mode, reverse, ragged, dtype):
             padded = np.arange(6)[:, None] >= np.array([6, 1, 3, 6, 4])[None, :]
             assert np.all(_np(out)[padded] == 0)
             assert np.all(leaves["x"].grad.numpy()[padded] == 0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("ragged", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("B,H,P", [(5, 9, 4), (33, 100, 50), (2, 300, 60)])
+def test_fused_projection_matches_reference(reverse, ragged, threads, B, H, P):
+    # float64, so the two agree to rounding; the larger cases take the packed GEMM (batch 33) and
+    # teams of threads that split both the units and the projection's outputs
+    rng = np.random.default_rng(P)
+    args, grads = _layer_case(rng, "LSTM", np.float64, T=5, B=B, I=11, H=H, P=P)
+    lengths = pyseq.tensor(rng.integers(1, 6, B)) if ragged else None
+    w_hr = args.pop("w_hr")
+    ref = pyseq._core._testing.rnn_reference("LSTM", *args.values(), lengths, reverse, *grads.values(), w_hr=w_hr)
+    leaves = [v.requires_grad_(True) for v in [*args.values(), w_hr]]
+    old = pyseq.get_num_threads()
+    pyseq.set_num_threads(threads)
+    try:
+        out, h_n, c_n = pyseq._core.rnn_layer("LSTM", *leaves[:-1], lengths, reverse, leaves[-1])
+        ((out * grads["d_out"]).sum() + (h_n * grads["d_hn"]).sum() + (c_n * grads["d_cn"]).sum()).backward()
+    finally:
+        pyseq.set_num_threads(old)
+    names = ["output", "h_n", "c_n", "x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "w_hr"]
+    ours = [out, h_n, c_n] + [leaf.grad for leaf in leaves]
+    for name, a, b in zip(names, ours, ref):
+        np.testing.assert_allclose(_np(a), b.numpy(), rtol=1e-10, atol=1e-11, err_msg=name)
+    if ragged:  # padded steps: zero output
+        padded = np.arange(5)[:, None] >= lengths.numpy()[None, :]
+        assert np.all(_np(out)[padded] == 0)
 
 
 @pytest.mark.parametrize("batch", [1, 4, 5, 33])
@@ -384,6 +425,7 @@ def test_truncated_bptt_carries_detached_state():
 
 @pytest.mark.parametrize("make", [
     lambda lib: lib.LSTM(10, 20, num_layers=2, batch_first=True, bidirectional=True),
+    lambda lib: lib.LSTM(10, 20, num_layers=2, proj_size=5, dropout=0.1),
     lambda lib: lib.RNN(3, 4, nonlinearity="relu", bias=False),  # torch's RNN repr leaves the nonlinearity out
     lambda lib: lib.GRU(3, 4, num_layers=2, dropout=0.5),
     lambda lib: lib.RNNCell(3, 4, bias=False, nonlinearity="relu"),  # ... and its RNNCell's has it unquoted
@@ -488,6 +530,30 @@ def test_bad_input_raises_clear_errors():
         nn.LSTMCell(4, 3)(pyseq.randn(2, 5))
     with pytest.raises(ValueError, match=r"h of shape \(2, 3\), got \(3,\)"):
         nn.GRUCell(4, 3)(pyseq.randn(2, 4), pyseq.randn(3))
+
+
+def test_bad_projection_raises_clear_errors():
+    with pytest.raises(ValueError, match="proj_size must be smaller than hidden_size, got proj_size=3"):
+        nn.LSTM(4, 3, proj_size=3)
+    with pytest.raises(ValueError, match="proj_size must be at least 0, got -1"):
+        nn.LSTM(4, 3, proj_size=-1)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.RNNBase("GRU", 4, 3, proj_size=2)
+    lstm = nn.LSTM(4, 3, num_layers=2, proj_size=2)
+    x = pyseq.randn(5, 2, 4)
+    with pytest.raises(ValueError, match=r"h_0 of shape \(2, 2, 2\), got \(2, 2, 3\)"):
+        lstm(x, (pyseq.zeros(2, 2, 3), pyseq.zeros(2, 2, 3)))
+    with pytest.raises(ValueError, match=r"c_0 of shape \(2, 2, 3\), got \(2, 2, 2\)"):
+        lstm(x, (pyseq.zeros(2, 2, 2), pyseq.zeros(2, 2, 2)))
+    w = [pyseq.randn(12, 4), pyseq.randn(12, 2), None, None]
+    with pytest.raises(ValueError, match=r"weight_hh of shape \(4 \* hidden_size, proj_size\) = \(12, 2\)"):
+        pyseq._core.rnn_layer("LSTM", x, None, None, w[0], pyseq.randn(12, 3), None, None, None, False,
+                              pyseq.randn(2, 3))
+    with pytest.raises(ValueError, match="only LSTM takes a projection"):
+        pyseq._core.rnn_layer("GRU", x, None, None, pyseq.randn(9, 4), pyseq.randn(9, 2), None, None, None, False,
+                              pyseq.randn(2, 3))
+    out, h_n, c_n = pyseq._core.rnn_layer("LSTM", x, None, None, *w, None, False, pyseq.randn(2, 3))
+    assert out.shape == (5, 2, 2) and h_n.shape == (2, 2) and c_n.shape == (2, 3)
 
 
 def test_bad_lengths_raise_clear_errors():

@@ -34,15 +34,16 @@ void init_kernels(py::module_& m) {
               py::arg("dilation"), py::arg("groups"), py::arg("reference"), py::call_guard<py::gil_scoped_release>());
   testing.def("rnn_reference", [](const std::string& mode, const Tensor& x, py::handle h0, py::handle c0,
                                   const Tensor& w_ih, const Tensor& w_hh, py::handle b_ih, py::handle b_hh,
-                                  py::handle lengths, bool reverse, py::handle d_out, py::handle d_hn, py::handle d_cn) {
+                                  py::handle lengths, bool reverse, py::handle d_out, py::handle d_hn, py::handle d_cn,
+                                  py::handle w_hr) {
     auto opt = [](py::handle h) { return optional_tensor(h, "rnn_reference"); };
     const Tensor a = opt(h0), b = opt(c0), c = opt(b_ih), d = opt(b_hh), e = opt(lengths), f = opt(d_out),
-                 g = opt(d_hn), k = opt(d_cn);
+                 g = opt(d_hn), k = opt(d_cn), wr = opt(w_hr);
     py::gil_scoped_release release;
-    return testing::rnn_reference(mode, x, a, b, w_ih, w_hh, c, d, e, reverse, f, g, k);
+    return testing::rnn_reference(mode, x, a, b, w_ih, w_hh, c, d, e, reverse, f, g, k, wr);
   }, py::arg("mode"), py::arg("x"), py::arg("h0"), py::arg("c0"), py::arg("w_ih"), py::arg("w_hh"), py::arg("b_ih"),
      py::arg("b_hh"), py::arg("lengths"), py::arg("reverse"), py::arg("d_out") = py::none(),
-     py::arg("d_hn") = py::none(), py::arg("d_cn") = py::none());
+     py::arg("d_hn") = py::none(), py::arg("d_cn") = py::none(), py::arg("w_hr") = py::none());
   testing.def("philox", &testing::philox, py::arg("key"), py::arg("counter_lo"), py::arg("counter_hi") = 0);
 }
 

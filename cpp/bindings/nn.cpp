@@ -78,17 +78,18 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
   }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
      py::arg("dilation") = 1, py::arg("groups") = 1);
   m.def("rnn_layer", [](const std::string& mode, const Tensor& x, py::handle h0, py::handle c0, const Tensor& w_ih,
-                        const Tensor& w_hh, py::handle b_ih, py::handle b_hh, py::handle lengths, bool reverse) {
+                        const Tensor& w_hh, py::handle b_ih, py::handle b_hh, py::handle lengths, bool reverse,
+                        py::handle w_hr) {
     const Tensor h = optional_tensor(h0, "rnn_layer"), c = optional_tensor(c0, "rnn_layer"),
                  bi = optional_tensor(b_ih, "rnn_layer"), bh = optional_tensor(b_hh, "rnn_layer"),
-                 l = optional_tensor(lengths, "rnn_layer");
+                 l = optional_tensor(lengths, "rnn_layer"), wr = optional_tensor(w_hr, "rnn_layer");
     py::gil_scoped_release r;
-    const std::vector<Tensor> outs = rnn_layer(mode, x, h, c, w_ih, w_hh, bi, bh, l, reverse);
+    const std::vector<Tensor> outs = rnn_layer(mode, x, h, c, w_ih, w_hh, bi, bh, l, reverse, wr);
     py::gil_scoped_acquire a;
     return py::make_tuple(outs[0], outs[1], outs[2].defined() ? py::cast(outs[2]) : py::none());
   }, py::arg("mode"), py::arg("input"), py::arg("h0"), py::arg("c0"), py::arg("weight_ih"), py::arg("weight_hh"),
      py::arg("bias_ih"), py::arg("bias_hh"), py::arg("lengths") = py::none(), py::arg("reverse") = false,
-     "One recurrent layer in one direction over a whole sequence (see ops.h): (output, h_n, c_n or None).");
+     py::arg("weight_hr") = py::none(), "One recurrent layer in one direction over a whole sequence (see ops.h): (output, h_n, c_n or None).");
   m.def("scaled_dot_product_attention", [](const Tensor& q, const Tensor& k, const Tensor& v, py::handle mask,
                                            double dropout_p, bool is_causal, std::optional<double> scale) {
     Tensor m = optional_tensor(mask, "scaled_dot_product_attention");

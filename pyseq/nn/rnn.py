@@ -4,6 +4,8 @@ dropout between layers, PackedSequence input) and the cells RNNCell, LSTMCell an
 Parameter names, shapes, gate order and initialisation are PyTorch's, so state dicts carry over
 both ways: weight_ih_l{k}{_reverse} (G H, input), weight_hh_l{k}{_reverse} (G H, H), bias_ih_l{k},
 bias_hh_l{k} (G H,), G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n), all U(-1/sqrt(H), 1/sqrt(H)).
+An LSTM with proj_size P > 0 projects its state, h_t = W_hr (o_t tanh(c_t)) with weight_hr_l{k}
+(P, H), so its weight_hh is (4 H, P) and its h (and output) has P features.
 
 Each layer and direction is one C++ op over the whole sequence (_core.rnn_layer: one GEMM for
 the input projection of all steps, then per step one GEMM and one fused gate kernel; backward
@@ -85,21 +87,26 @@ class RNNBase(Module):
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"{cls}: dropout acts between layers, so dropout={dropout} with num_layers=1 does "
                           f"nothing", UserWarning, stacklevel=3)
-        if proj_size != 0:
-            raise ValueError(f"{cls}: proj_size is not supported (got {proj_size})")
+        self.proj_size = _check_size(proj_size, "proj_size", cls, minimum=0)
+        if proj_size and mode != "LSTM":
+            raise ValueError(f"{cls}: proj_size is only supported for LSTM, not RNN or GRU (got {proj_size})")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{cls}: proj_size must be smaller than hidden_size, got proj_size={proj_size} and "
+                             f"hidden_size={hidden_size}")
         self.bias, self.batch_first, self.bidirectional = bool(bias), bool(batch_first), bool(bidirectional)
         self.dropout = float(dropout)
-        self.proj_size = 0
-        gate_size = _GATES[mode] * hidden_size
+        gate_size, state_size = _GATES[mode] * hidden_size, self.proj_size or hidden_size
         directions = 2 if bidirectional else 1
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, hidden_size)}
+                shapes = {"weight_ih": (gate_size, layer_input), "weight_hh": (gate_size, state_size)}
                 if bias:
                     shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+                if self.proj_size:
+                    shapes.update(weight_hr=(self.proj_size, hidden_size))
                 for name, shape in shapes.items():
                     setattr(self, name + suffix, Parameter(_core.empty(*shape, dtype=dtype)))
                     self._flat_weights_names.append(name + suffix)
@@ -119,19 +126,20 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        """The parameters grouped per layer and direction: [[w_ih, w_hh, b_ih, b_hh], ...]."""
-        per = 4 if self.bias else 2
+        """The parameters grouped per layer and direction: [[w_ih, w_hh, b_ih, b_hh(, w_hr)], ...]."""
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         flat = self._flat_weights
         return [flat[i:i + per] for i in range(0, len(flat), per)]
 
     def _layer_weights(self, layer, direction):
+        """[w_ih, w_hh, b_ih, b_hh, w_hr] of one layer and direction, None for those it lacks."""
         suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
-        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+        names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"]
         return [getattr(self, name + suffix, None) for name in names]
 
     def _initial_states(self, hx, batch, dtype, batched):
-        """hx checked against (L D, B, H) (or (L D, H) unbatched): [h0] or [h0, c0], each (L D, B, H)
-        or None."""
+        """hx checked against (L D, B, S) for h0 and (L D, B, H) for c0 (S = proj_size or H; no B
+        unbatched): [h0] or [h0, c0], each (L D, B, .) or None."""
         cls = type(self).__name__
         count = 2 if self.mode == "LSTM" else 1
         if hx is None:
@@ -145,9 +153,8 @@ class RNNBase(Module):
                 raise TypeError(f"{cls}: hx must be a Tensor h_0 (only LSTM takes a tuple (h_0, c_0))")
             states, names = [hx], ["h_0"]
         D = 2 if self.bidirectional else 1
-        expected = (self.num_layers * D, batch, self.hidden_size) if batched else (self.num_layers * D,
-                                                                                   self.hidden_size)
-        for h, name in zip(states, names):
+        for h, name, size in zip(states, names, [self.proj_size or self.hidden_size, self.hidden_size]):
+            expected = (self.num_layers * D, batch, size) if batched else (self.num_layers * D, size)
             _check_state(h, expected, dtype, cls, name)
         return states if batched else [h.unsqueeze(1) for h in states]
 
@@ -155,7 +162,8 @@ class RNNBase(Module):
         """input (T, B, input_size) ((B, T, input_size) with batch_first, (T, input_size) unbatched,
         or a PackedSequence); hx: h_0 (or (h_0, c_0) for LSTM), each (num_layers * D, B, H), zeros
         when None. Returns (output, h_n) or, for LSTM, (output, (h_n, c_n)): output (T, B, D H) (a
-        PackedSequence for packed input), h_n and c_n (num_layers * D, B, H)."""
+        PackedSequence for packed input), h_n and c_n (num_layers * D, B, H). With proj_size P, h_0,
+        h_n and output have P features in place of H."""
         cls = type(self).__name__
         lengths, packed = None, None
         if isinstance(input, PackedSequence):
@@ -189,8 +197,9 @@ class RNNBase(Module):
             for direction in range(D):
                 k = layer * D + direction
                 h0, c0 = [None if s is None else s[k] for s in states] + [None] * (2 - len(states))
-                out, h, c = _core.rnn_layer(self.mode, layer_input, h0, c0, *self._layer_weights(layer, direction),
-                                            lengths, direction == 1)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_weights(layer, direction)
+                out, h, c = _core.rnn_layer(self.mode, layer_input, h0, c0, w_ih, w_hh, b_ih, b_hh, lengths,
+                                            direction == 1, w_hr)
                 outputs.append(out)
                 h_n.append(h)
                 c_n.append(c)
@@ -213,6 +222,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"  # PyTorch's: an RNN's nonlinearity is not shown
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:

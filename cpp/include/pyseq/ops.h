@@ -222,12 +222,14 @@ Tensor kmax_pool1d(const Tensor& x, int64_t k);
 
 // One recurrent layer in one direction over a whole sequence, one node with its own backward
 // through time (kernels/cpu/rnn.h). mode: "RNN_TANH", "RNN_RELU", "LSTM" or "GRU" (G = 1, 1, 4, 3
-// gates). x (T, B, I); h0, c0 (B, H) or undefined (zeros; c0 for LSTM only); w_ih (G H, I), w_hh
-// (G H, H), b_ih, b_hh (G H,) or undefined; lengths: int64 (B,) in [1, T] or undefined (all T);
-// reverse: run from t = T - 1 down. Returns {output (T, B, H), h_n (B, H), c_n (B, H) or undefined}.
+// gates). x (T, B, I); h0 (B, S), c0 (B, H) or undefined (zeros; c0 for LSTM only); w_ih (G H, I),
+// w_hh (G H, S), b_ih, b_hh (G H,) or undefined; lengths: int64 (B,) in [1, T] or undefined (all
+// T); reverse: run from t = T - 1 down; w_hr (P, H): LSTM's projection of the state (PyTorch's
+// proj_size P), or undefined. S is P with a projection, else H. Returns {output (T, B, S), h_n
+// (B, S), c_n (B, H) or undefined}.
 std::vector<Tensor> rnn_layer(const std::string& mode, const Tensor& x, const Tensor& h0, const Tensor& c0,
                               const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
-                              const Tensor& lengths, bool reverse);
+                              const Tensor& lengths, bool reverse, const Tensor& w_hr = Tensor());
 
 // --- attention ---
 // softmax(q k^T scale + mask) v with PyTorch's semantics: q (..., Tq, d), k (..., Tk, d), v (..., Tk, dv)

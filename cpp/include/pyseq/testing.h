@@ -27,11 +27,12 @@ Tensor conv1d(const Tensor& x, const Tensor& w, int64_t stride, int64_t padding,
               bool reference);
 // One recurrent layer (rnn_layer's arguments, ops.h) by the kernel's plain scalar reference: forward
 // and, when any of d_out, d_hn, d_cn is given, backward. Returns {output, h_n, c_n, dx, dh0, dc0,
-// dw_ih, dw_hh, db_ih, db_hh} (c_n and dc0 meaningful for LSTM only; the gradients for a forward-only call are unset).
+// dw_ih, dw_hh, db_ih, db_hh, dw_hr} (c_n and dc0 meaningful for LSTM only, dw_hr undefined without
+// w_hr; the gradients for a forward-only call are unset).
 std::vector<Tensor> rnn_reference(const std::string& mode, const Tensor& x, const Tensor& h0, const Tensor& c0,
                                   const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh,
                                   const Tensor& lengths, bool reverse, const Tensor& d_out, const Tensor& d_hn,
-                                  const Tensor& d_cn);
+                                  const Tensor& d_cn, const Tensor& w_hr = Tensor());
 // One Philox-4x32-10 block, for the known-answer test.
 std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter_lo, uint64_t counter_hi);
 

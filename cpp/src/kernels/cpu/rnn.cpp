@@ -176,20 +176,21 @@ struct alignas(64) UnitChunk {  // a cache line of its own: threads claim chunks
   std::atomic<int64_t> claimed{0};  // the last step (+ 1) a thread took this chunk for
 };
 template <class T>
-void prepare_chunk(UnitChunk<T>& c, const T* w_hh, const T* b_hh, int64_t G, int64_t H, int64_t B) {
+void prepare_chunk(UnitChunk<T>& c, const T* w_hh, const T* b_hh, int64_t G, int64_t H, int64_t S, int64_t B) {
   const int64_t nu = c.u1 - c.u0, gn = G * nu;
-  c.w.resize(static_cast<size_t>(gn * H));
+  c.w.resize(static_cast<size_t>(gn * S));
   c.b.resize(static_cast<size_t>(gn));
   for (int64_t q = 0; q < G; ++q) {
-    const T* rows = w_hh + (q * H + c.u0) * H;
-    std::copy(rows, rows + nu * H, c.w.data() + q * nu * H);
+    const T* rows = w_hh + (q * H + c.u0) * S;
+    std::copy(rows, rows + nu * S, c.w.data() + q * nu * S);
     for (int64_t j = 0; j < nu; ++j) c.b[q * nu + j] = b_hh ? b_hh[q * H + c.u0 + j] : T(0);
   }
-  c.prepared = prepare_b<T>(true, H, gn, c.w.data(), H, B);  // op(B) = W_chunk^T (H, G nu)
+  c.prepared = prepare_b<T>(true, S, gn, c.w.data(), S, B);  // op(B) = W_chunk^T (S, G nu)
 }
 
 // Backward, each thread owns one range of units for the whole loop: its cells write dL/dh of its
-// units, which its own GEMM then completes, so one barrier a step suffices.
+// units, which its own GEMM then completes, so one barrier a step suffices. (With a projection,
+// each thread also owns a range of the P outputs, and a step takes three phases.)
 std::pair<int64_t, int64_t> own_units(int64_t H, int thread, int threads) {
   const int64_t blocks = (H + 15) / 16, b0 = blocks * thread / threads, b1 = blocks * (thread + 1) / threads;
   return {std::min(H, b0 * 16), std::min(H, b1 * 16)};
@@ -199,20 +200,21 @@ std::pair<int64_t, int64_t> own_units(int64_t H, int thread, int threads) {
 
 template <class T>
 void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh, const T* b_ih,
-                 const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const RnnSaved<T>& saved,
-                 T* workspace) {
-  const int64_t B = s.B, H = s.H, G = rnn_gates(s.mode), GH = G * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
+                 const T* b_hh, const T* w_hr, const int64_t* lengths, T* out, T* h_n, T* c_n,
+                 const RnnSaved<T>& saved, T* workspace) {
+  const int64_t B = s.B, H = s.H, P = s.P, S = s.state_size(), G = rnn_gates(s.mode), GH = G * H;
+  const int64_t SG = rnn_saved_gates(s.mode) * H, BH = B * H, BS = B * S;
   const bool lstm = s.mode == RnnMode::LSTM;
   const int64_t r = s.reverse ? 1 : 0, first = s.reverse ? s.T : 0;
   // gx (T B, G H) = x W_ih^T + b_ih: every step's input projection at once
   T* gx = workspace;
   fill_rows(gx, b_ih, s.T * B, GH);
   gemm<T>(false, true, s.T * B, GH, s.I, T(1), x, s.I, w_ih, s.I, T(1), gx, GH);
-  for (int64_t j = 0; j < BH; ++j) saved.states[first * BH + j] = h0 ? h0[j] : T(0);
+  for (int64_t j = 0; j < BS; ++j) saved.states[first * BS + j] = h0 ? h0[j] : T(0);
   for (int64_t j = 0; j < BH && lstm; ++j) saved.cells[first * BH + j] = c0 ? c0[j] : T(0);
 
-  const int team = team_size(H, B * GH * H);
-  const int64_t chunks_per_thread = B * GH * H >= (int64_t{1} << 22) ? 4 : 1;  // small steps: no stealing
+  const int team = team_size(H, B * GH * S);
+  const int64_t chunks_per_thread = B * GH * S >= (int64_t{1} << 22) ? 4 : 1;  // small steps: no stealing
   const int64_t blocks = (H + 15) / 16, per_chunk = 16 * std::max<int64_t>(1, blocks / (chunks_per_thread * team));
   std::vector<UnitChunk<T>> chunks(static_cast<size_t>((H + per_chunk - 1) / per_chunk));
   for (size_t c = 0; c < chunks.size(); ++c) {
@@ -221,16 +223,20 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
   }
   const int64_t n_chunks = static_cast<int64_t>(chunks.size());
   parallel_team(team, [&](int thread, int threads, const std::function<void()>& barrier) {
-    for (int64_t c = thread; c < n_chunks; c += threads) prepare_chunk(chunks[c], w_hh, b_hh, G, H, B);
+    for (int64_t c = thread; c < n_chunks; c += threads) prepare_chunk(chunks[c], w_hh, b_hh, G, H, S, B);
     const int64_t own_count = (n_chunks - thread + threads - 1) / threads;
     std::vector<T> gh(static_cast<size_t>(B * G * per_chunk));
+    // the projection: this thread's outputs [p0, p1), op(B) = W_hr[p0:p1]^T (H, p1 - p0)
+    const auto [p0, p1] = own_units(P, thread, threads);
+    const PreparedB<T> w_proj = p1 > p0 ? prepare_b<T>(true, H, p1 - p0, w_hr + p0 * H, H, B) : PreparedB<T>{};
     barrier();
     for (int64_t step = 0; step < s.T; ++step) {
       const int64_t t = s.reverse ? s.T - 1 - step : step;
-      const T* hp = saved.states + (t + r) * BH;
-      T* hn = saved.states + (t + 1 - r) * BH;
+      const T* hp = saved.states + (t + r) * BS;
+      T* hn = saved.states + (t + 1 - r) * BS;
       const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
       T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+      T* unprojected = P ? saved.unprojected + t * BH : nullptr;  // o tanh(c'), (B, H)
       for (int64_t k = 0; k < own_count + n_chunks; ++k) {
         // its own chunks first (thread, thread + threads, ...), then every chunk in order
         UnitChunk<T>& chunk = chunks[k < own_count ? thread + k * threads : k - own_count];
@@ -238,61 +244,95 @@ void rnn_forward(const RnnShape& s, const T* x, const T* h0, const T* c0, const 
           continue;  // another thread has it
         const int64_t u0 = chunk.u0, nu = chunk.u1 - u0, gn = G * nu;
         fill_rows(gh.data(), chunk.b.data(), B, gn);  // gh (B, G nu) = h W_chunk^T + b_chunk
-        gemm_prepared<T>(B, T(1), hp, H, chunk.prepared, T(1), gh.data(), gn);
+        gemm_prepared<T>(B, T(1), hp, S, chunk.prepared, T(1), gh.data(), gn);
         for (int64_t b = 0; b < B; ++b) {
-          const int64_t row = b * H + u0;
-          T* o = out + (t * B + b) * H + u0;
+          const int64_t row = b * H + u0;  // in (B, H); the state's row is b * S + u0 (without a projection S = H)
+          T* h_units = P ? unprojected + row : hn + row;
           if (padded(lengths, b, t)) {  // the state passes through, the output is 0
-            std::copy(hp + row, hp + row + nu, hn + row);
+            if (P) std::fill(h_units, h_units + nu, T(0));
+            else std::copy(hp + row, hp + row + nu, h_units);
             if (lstm) std::copy(cp + row, cp + row + nu, cn + row);
-            std::fill(o, o + nu, T(0));
+            if (!P) std::fill(out + (t * B + b) * H + u0, out + (t * B + b) * H + u0 + nu, T(0));
             continue;
           }
-          cell_forward(s.mode, nu, gx + (t * B + b) * GH + u0, H, gh.data() + b * gn, nu, hp + row,
-                       lstm ? cp + row : nullptr, hn + row, lstm ? cn + row : nullptr,
+          cell_forward(s.mode, nu, gx + (t * B + b) * GH + u0, H, gh.data() + b * gn, nu,
+                       P ? nullptr : hp + row, lstm ? cp + row : nullptr, h_units, lstm ? cn + row : nullptr,
                        SG ? saved.gates + (t * B + b) * SG + u0 : nullptr, H);
-          std::copy(hn + row, hn + row + nu, o);
+          if (!P) std::copy(h_units, h_units + nu, out + (t * B + b) * H + u0);
         }
       }
-      barrier();  // the step's state is complete
+      barrier();  // the step's units are complete
+      if (!P) continue;
+      // h' (B, P) = unprojected (B, H) W_hr^T, this thread's outputs
+      if (p1 > p0) gemm_prepared<T>(B, T(1), unprojected, H, w_proj, T(0), hn + p0, P);
+      for (int64_t b = 0; b < B && p1 > p0; ++b) {
+        T* o = out + (t * B + b) * P;
+        if (padded(lengths, b, t)) {
+          std::copy(hp + b * P + p0, hp + b * P + p1, hn + b * P + p0);
+          std::fill(o + p0, o + p1, T(0));
+        } else {
+          std::copy(hn + b * P + p0, hn + b * P + p1, o + p0);
+        }
+      }
+      barrier();  // the projected state is complete
     }
   });
   const int64_t last = s.reverse ? 0 : s.T;
-  std::copy(saved.states + last * BH, saved.states + (last + 1) * BH, h_n);
+  std::copy(saved.states + last * BS, saved.states + (last + 1) * BS, h_n);
   if (lstm) std::copy(saved.cells + last * BH, saved.cells + (last + 1) * BH, c_n);
 }
 
 template <class T>
-void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const int64_t* lengths,
+void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, const T* w_hr, const int64_t* lengths,
                   const RnnSaved<T>& saved, const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0,
-                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* workspace) {
-  const int64_t B = s.B, H = s.H, GH = rnn_gates(s.mode) * H, SG = rnn_saved_gates(s.mode) * H, BH = B * H;
-  const int64_t TB = s.T * B;
+                  T* dw_ih, T* dw_hh, T* db_ih, T* db_hh, T* dw_hr, T* workspace) {
+  const int64_t B = s.B, H = s.H, P = s.P, S = s.state_size(), GH = rnn_gates(s.mode) * H;
+  const int64_t SG = rnn_saved_gates(s.mode) * H, BH = B * H, BS = B * S, TB = s.T * B;
   const bool lstm = s.mode == RnnMode::LSTM, gru = s.mode == RnnMode::GRU;
   const int64_t r = s.reverse ? 1 : 0;
   // dgx (T B, G H): gradients of the gates' pre-activations; dgh the same on the recurrent side
-  // where it differs (GRU's n gate). dL/dh after the step (dh) and before it (dh_before), swapped
-  // each step; dL/dc in place.
+  // where it differs (GRU's n gate). dL/dh after the step (dh) and before it (dh_before), (B, S),
+  // swapped each step; dL/dc in place. With a projection: dL/dh' of every step (dh_steps, (T, B, P),
+  // 0 at padded steps) and dL/d(o tanh c') of the current one (d_unprojected, (B, H)).
   T* dgx = workspace;
   T* dgh = gru ? dgx + TB * GH : dgx;
   T* dh = dgx + (gru ? 2 : 1) * TB * GH;
-  T* dh_before = dh + BH;
+  T* dh_before = dh + BS;
+  T* dh_steps = P ? dh_before + BS : nullptr;
+  T* d_unprojected = P ? dh_steps + TB * P : nullptr;
   std::vector<T> dc(lstm ? BH : 0);
-  for (int64_t j = 0; j < BH; ++j) dh[j] = d_hn ? d_hn[j] : T(0);
+  for (int64_t j = 0; j < BS; ++j) dh[j] = d_hn ? d_hn[j] : T(0);
   for (int64_t j = 0; j < BH && lstm; ++j) dc[j] = d_cn ? d_cn[j] : T(0);
 
-  parallel_team(team_size(H, B * GH * H), [&](int thread, int threads, const std::function<void()>& barrier) {
+  parallel_team(team_size(H, B * GH * S), [&](int thread, int threads, const std::function<void()>& barrier) {
     const auto [j0, j1] = own_units(H, thread, threads);
-    const int64_t nj = j1 - j0;
-    const PreparedB<T> w_cols = prepare_b<T>(false, GH, nj, w_hh + j0, H, B);  // W_hh[:, j0:j1] (G H, nj)
-    std::vector<T> scratch(static_cast<size_t>(nj));
+    const auto [p0, p1] = own_units(P, thread, threads);
+    const int64_t nj = j1 - j0, np = p1 - p0;
+    // dL/dh before a step is dgh (B, G H) W_hh: this thread computes the state's columns it owns,
+    // W_hh[:, j0:j1] (G H, nj), or with a projection W_hh[:, p0:p1] (G H, np)
+    const PreparedB<T> w_cols = P ? (np ? prepare_b<T>(false, GH, np, w_hh + p0, P, B) : PreparedB<T>{})
+                                  : prepare_b<T>(false, GH, nj, w_hh + j0, H, B);
+    const PreparedB<T> proj_cols = P && nj ? prepare_b<T>(false, P, nj, w_hr + j0, H, B) : PreparedB<T>{};  // W_hr[:, j0:j1]
+    std::vector<T> scratch(static_cast<size_t>(nj)), no_direct(static_cast<size_t>(P ? nj : 0));
     T *after = dh, *before = dh_before;
     for (int64_t step = s.T - 1; step >= 0; --step) {
       const int64_t t = s.reverse ? s.T - 1 - step : step;
-      const T* hp = saved.states + (t + r) * BH;
-      const T* hn = saved.states + (t + 1 - r) * BH;
+      const T* hp = saved.states + (t + r) * BS;
+      const T* hn = saved.states + (t + 1 - r) * BS;
       const T* cp = lstm ? saved.cells + (t + r) * BH : nullptr;
       const T* cn = lstm ? saved.cells + (t + 1 - r) * BH : nullptr;
+      if (P) {  // dL/dh' of this thread's outputs is complete: keep it, then pass it back through W_hr
+        for (int64_t b = 0; b < B; ++b) {
+          T* dhs = dh_steps + (t * B + b) * P;
+          const bool pad = padded(lengths, b, t);
+          for (int64_t p = p0; p < p1; ++p) {
+            if (!pad && d_out) after[b * P + p] += d_out[(t * B + b) * P + p];
+            dhs[p] = pad ? T(0) : after[b * P + p];
+          }
+        }
+        barrier();
+        if (nj) gemm_prepared<T>(B, T(1), after, P, proj_cols, T(0), d_unprojected + j0, H);
+      }
       for (int64_t b = 0; b < B && nj > 0; ++b) {
         const int64_t row = b * H + j0;
         T* gxr = dgx + (t * B + b) * GH + j0;
@@ -302,28 +342,36 @@ void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, c
             std::fill(gxr + q * H, gxr + q * H + nj, T(0));
             if (gru) std::fill(ghr + q * H, ghr + q * H + nj, T(0));  // else ghr is gxr
           }
-          std::copy(after + row, after + row + nj, before + row);
+          if (!P) std::copy(after + row, after + row + nj, before + row);
           continue;
         }
-        if (d_out)
+        if (d_out && !P)
           for (int64_t j = 0; j < nj; ++j) after[row + j] += d_out[(t * B) * H + row + j];
-        cell_backward(s.mode, nj, after + row, lstm ? dc.data() + row : nullptr, hp + row, lstm ? cp + row : nullptr,
-                      hn + row, lstm ? cn + row : nullptr, SG ? saved.gates + (t * B + b) * SG + j0 : nullptr, H,
-                      gxr, ghr, H, before + row, scratch.data());
+        cell_backward(s.mode, nj, P ? d_unprojected + row : after + row, lstm ? dc.data() + row : nullptr,
+                      P ? nullptr : hp + row, lstm ? cp + row : nullptr, P ? nullptr : hn + row,
+                      lstm ? cn + row : nullptr,
+                      SG ? saved.gates + (t * B + b) * SG + j0 : nullptr, H, gxr, ghr, H,
+                      P ? no_direct.data() : before + row, scratch.data());
       }
       barrier();  // every unit's dgh of this step is written
-      // dL/dh before the step, this thread's units: the direct part + dgh (B, G H) W_hh[:, j0:j1]
-      if (nj > 0) gemm_prepared<T>(B, T(1), dgh + t * B * GH, GH, w_cols, T(1), before + j0, H);
+      if (P)  // padded rows pass dL/dh' through; LSTM has no direct part
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t p = p0; p < p1; ++p) before[b * P + p] = padded(lengths, b, t) ? after[b * P + p] : T(0);
+      // dL/dh before the step, this thread's columns: the direct part + dgh (B, G H) W_hh[:, cols]
+      const int64_t c0 = P ? p0 : j0;
+      if (P ? np > 0 : nj > 0) gemm_prepared<T>(B, T(1), dgh + t * B * GH, GH, w_cols, T(1), before + c0, S);
       std::swap(after, before);
     }
   });
   const T* dh_start = s.T % 2 ? dh_before : dh;  // where the last swap left it
-  if (dh0) std::copy(dh_start, dh_start + BH, dh0);
+  if (dh0) std::copy(dh_start, dh_start + BS, dh0);
   if (dc0 && lstm) std::copy(dc.begin(), dc.end(), dc0);
-  // whole-sequence products: dx = dgx W_ih, dW_ih = dgx^T x, dW_hh = dgh^T (the states before each step)
+  // whole-sequence products: dx = dgx W_ih, dW_ih = dgx^T x, dW_hh = dgh^T (the states before each
+  // step), dW_hr = dh_steps^T unprojected
   if (dx) gemm<T>(false, false, TB, s.I, GH, T(1), dgx, GH, w_ih, s.I, T(0), dx, s.I);
   if (dw_ih) gemm<T>(true, false, GH, s.I, TB, T(1), dgx, GH, x, s.I, T(0), dw_ih, s.I);
-  if (dw_hh) gemm<T>(true, false, GH, H, TB, T(1), dgh, GH, saved.states + r * BH, H, T(0), dw_hh, H);
+  if (dw_hh) gemm<T>(true, false, GH, S, TB, T(1), dgh, GH, saved.states + r * BS, S, T(0), dw_hh, S);
+  if (dw_hr && P) gemm<T>(true, false, P, H, TB, T(1), dh_steps, P, saved.unprojected, H, T(0), dw_hr, H);
   if (db_ih) column_sums(dgx, TB, GH, db_ih);
   if (db_hh && db_ih && !gru) std::copy(db_ih, db_ih + GH, db_hh);  // the same sums
   else if (db_hh) column_sums(dgh, TB, GH, db_hh);
@@ -331,39 +379,41 @@ void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, c
 
 template <class T>
 void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, const T* w_ih, const T* w_hh,
-                   const T* b_ih, const T* b_hh, const int64_t* lengths, T* out, T* h_n, T* c_n, const T* d_out,
-                   const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih, T* db_hh) {
-  const int64_t nT = s.T, B = s.B, I = s.I, H = s.H, G = rnn_gates(s.mode);
+                   const T* b_ih, const T* b_hh, const T* w_hr, const int64_t* lengths, T* out, T* h_n, T* c_n,
+                   const T* d_out, const T* d_hn, const T* d_cn, T* dx, T* dh0, T* dc0, T* dw_ih, T* dw_hh, T* db_ih,
+                   T* db_hh, T* dw_hr) {
+  const int64_t nT = s.T, B = s.B, I = s.I, H = s.H, P = s.P, S = s.state_size(), G = rnn_gates(s.mode);
   const bool lstm = s.mode == RnnMode::LSTM, gru = s.mode == RnnMode::GRU;
   auto sigmoid = [](T v) { return T(1) / (T(1) + std::exp(-v)); };
   auto order = [&](int64_t step) { return s.reverse ? nT - 1 - step : step; };
   auto live = [&](int64_t b, int64_t t) { return !lengths || t < lengths[b]; };
-  // Per step (in time order) and row: the state and cell before and after, and the pre-activations
-  // of each gate from the input side (ax) and from the recurrent side (ah).
+  // Per step (in time order) and row: the state (S) and cell (H) before and after, the cell's output
+  // before the projection (H; the state itself without one), and the pre-activations of each gate
+  // from the input side (ax) and from the recurrent side (ah).
   const size_t steps = static_cast<size_t>(nT * B);
-  std::vector<std::vector<T>> h_before(steps), c_before(steps), h_after(steps), c_after(steps), ax(steps), ah(steps);
-  std::vector<T> h(static_cast<size_t>(B * H)), c(static_cast<size_t>(B * H));
-  for (int64_t j = 0; j < B * H; ++j) {
-    h[j] = h0 ? h0[j] : T(0);
-    c[j] = c0 ? c0[j] : T(0);
-  }
+  std::vector<std::vector<T>> h_before(steps), c_before(steps), h_after(steps), c_after(steps), raw(steps), ax(steps),
+      ah(steps);
+  std::vector<T> h(static_cast<size_t>(B * S)), c(static_cast<size_t>(B * H));
+  for (int64_t j = 0; j < B * S; ++j) h[j] = h0 ? h0[j] : T(0);
+  for (int64_t j = 0; j < B * H; ++j) c[j] = c0 ? c0[j] : T(0);
   for (int64_t step = 0; step < nT; ++step) {
     const int64_t t = order(step);
     for (int64_t b = 0; b < B; ++b) {
-      T* o = out + (t * B + b) * H;
+      T* o = out + (t * B + b) * S;
       const size_t k = static_cast<size_t>(t * B + b);
       if (!live(b, t)) {
-        for (int64_t j = 0; j < H; ++j) o[j] = T(0);
+        for (int64_t j = 0; j < S; ++j) o[j] = T(0);
         continue;
       }
-      std::vector<T>&hb = h_before[k], &cb = c_before[k], &a = ax[k], &ar = ah[k];
-      hb.assign(h.begin() + b * H, h.begin() + (b + 1) * H);
+      std::vector<T>&hb = h_before[k], &cb = c_before[k], &a = ax[k], &ar = ah[k], &u = raw[k];
+      hb.assign(h.begin() + b * S, h.begin() + (b + 1) * S);
       cb.assign(c.begin() + b * H, c.begin() + (b + 1) * H);
       a.assign(static_cast<size_t>(G * H), T(0));
       ar.assign(static_cast<size_t>(G * H), T(0));
+      u.assign(static_cast<size_t>(H), T(0));
       for (int64_t q = 0; q < G * H; ++q) {
         for (int64_t i = 0; i < I; ++i) a[q] += w_ih[q * I + i] * x[(t * B + b) * I + i];
-        for (int64_t i = 0; i < H; ++i) ar[q] += w_hh[q * H + i] * hb[i];
+        for (int64_t i = 0; i < S; ++i) ar[q] += w_hh[q * S + i] * hb[i];
         if (b_ih) a[q] += b_ih[q];
         if (b_hh) ar[q] += b_hh[q];
       }
@@ -382,10 +432,15 @@ void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, cons
           const T v = a[j] + ar[j];
           hv = s.mode == RnnMode::Tanh ? std::tanh(v) : (v < T(0) ? T(0) : v);
         }
-        h[b * H + j] = o[j] = hv;
+        u[j] = hv;
         c[b * H + j] = cv;
       }
-      h_after[k].assign(h.begin() + b * H, h.begin() + (b + 1) * H);
+      for (int64_t j = 0; j < S; ++j) {  // h' = W_hr u, or u itself
+        T hv = P ? T(0) : u[j];
+        for (int64_t i = 0; i < H && P; ++i) hv += w_hr[j * H + i] * u[i];
+        h[b * S + j] = o[j] = hv;
+      }
+      h_after[k].assign(h.begin() + b * S, h.begin() + (b + 1) * S);
       c_after[k].assign(c.begin() + b * H, c.begin() + (b + 1) * H);
     }
   }
@@ -394,30 +449,38 @@ void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, cons
   if (!d_out && !d_hn && !d_cn) return;
 
   // Backward: dh, dc carried from the end of the sequence to its start.
-  std::vector<T> dh(static_cast<size_t>(B * H)), dc(static_cast<size_t>(B * H));
-  for (int64_t j = 0; j < B * H; ++j) {
-    dh[j] = d_hn ? d_hn[j] : T(0);
-    dc[j] = d_cn && lstm ? d_cn[j] : T(0);
-  }
+  std::vector<T> dh(static_cast<size_t>(B * S)), dc(static_cast<size_t>(B * H));
+  for (int64_t j = 0; j < B * S; ++j) dh[j] = d_hn ? d_hn[j] : T(0);
+  for (int64_t j = 0; j < B * H; ++j) dc[j] = d_cn && lstm ? d_cn[j] : T(0);
   auto zero = [](T* p, int64_t n) {
     if (p) std::fill(p, p + n, T(0));
   };
   zero(dx, nT * B * I);
   zero(dw_ih, G * H * I);
-  zero(dw_hh, G * H * H);
+  zero(dw_hh, G * H * S);
   zero(db_ih, G * H);
   zero(db_hh, G * H);
-  std::vector<T> dax(static_cast<size_t>(G * H)), dah(static_cast<size_t>(G * H));
+  zero(dw_hr, P * H);
+  std::vector<T> dax(static_cast<size_t>(G * H)), dah(static_cast<size_t>(G * H)), du(static_cast<size_t>(H));
   for (int64_t step = nT - 1; step >= 0; --step) {
     const int64_t t = order(step);
     for (int64_t b = 0; b < B; ++b) {
       if (!live(b, t)) continue;
       const size_t k = static_cast<size_t>(t * B + b);
       const std::vector<T>&hb = h_before[k], &cb = c_before[k], &ha = h_after[k], &ca = c_after[k], &a = ax[k],
-                       &ar = ah[k];
-      std::vector<T> dh_prev(static_cast<size_t>(H), T(0));
+                       &ar = ah[k], &u = raw[k];
+      // dL/dh' -> dL/du through the projection (u = h' without one)
+      for (int64_t j = 0; j < H; ++j) du[j] = P ? T(0) : dh[b * S + j] + (d_out ? d_out[k * S + j] : T(0));
+      for (int64_t p = 0; p < P; ++p) {
+        const T g = dh[b * S + p] + (d_out ? d_out[k * S + p] : T(0));
+        for (int64_t i = 0; i < H; ++i) {
+          du[i] += g * w_hr[p * H + i];
+          if (dw_hr) dw_hr[p * H + i] += g * u[i];
+        }
+      }
+      std::vector<T> dh_prev(static_cast<size_t>(S), T(0));
       for (int64_t j = 0; j < H; ++j) {
-        const T g = dh[b * H + j] + (d_out ? d_out[k * H + j] : T(0));
+        const T g = du[j];
         if (lstm) {
           const T ig = sigmoid(a[j] + ar[j]), fg = sigmoid(a[H + j] + ar[H + j]),
                   gg = std::tanh(a[2 * H + j] + ar[2 * H + j]), og = sigmoid(a[3 * H + j] + ar[3 * H + j]);
@@ -446,14 +509,14 @@ void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, cons
           if (dx) dx[k * I + i] += dax[q] * w_ih[q * I + i];
           if (dw_ih) dw_ih[q * I + i] += dax[q] * x[k * I + i];
         }
-        for (int64_t i = 0; i < H; ++i) {
-          dh_prev[i] += dah[q] * w_hh[q * H + i];
-          if (dw_hh) dw_hh[q * H + i] += dah[q] * hb[i];
+        for (int64_t i = 0; i < S; ++i) {
+          dh_prev[i] += dah[q] * w_hh[q * S + i];
+          if (dw_hh) dw_hh[q * S + i] += dah[q] * hb[i];
         }
         if (db_ih) db_ih[q] += dax[q];
         if (db_hh) db_hh[q] += dah[q];
       }
-      std::copy(dh_prev.begin(), dh_prev.end(), dh.begin() + b * H);
+      std::copy(dh_prev.begin(), dh_prev.end(), dh.begin() + b * S);
     }
   }
   if (dh0) std::copy(dh.begin(), dh.end(), dh0);
@@ -462,12 +525,13 @@ void rnn_reference(const RnnShape& s, const T* x, const T* h0, const T* c0, cons
 
 #define PYSEQ_INSTANTIATE(T)                                                                                       \
   template void rnn_forward<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*, const T*, \
-                               const int64_t*, T*, T*, T*, const RnnSaved<T>&, T*);                                \
-  template void rnn_backward<T>(const RnnShape&, const T*, const T*, const T*, const int64_t*, const RnnSaved<T>&,  \
-                                const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*, T*);                      \
+                               const T*, const int64_t*, T*, T*, T*, const RnnSaved<T>&, T*);                      \
+  template void rnn_backward<T>(const RnnShape&, const T*, const T*, const T*, const T*, const int64_t*,            \
+                                const RnnSaved<T>&, const T*, const T*, const T*, T*, T*, T*, T*, T*, T*, T*, T*,   \
+                                T*);                                                                                \
   template void rnn_reference<T>(const RnnShape&, const T*, const T*, const T*, const T*, const T*, const T*,       \
-                                 const T*, const int64_t*, T*, T*, T*, const T*, const T*, const T*, T*, T*, T*, T*, \
-                                 T*, T*, T*);
+                                 const T*, const T*, const int64_t*, T*, T*, T*, const T*, const T*, const T*, T*,  \
+                                 T*, T*, T*, T*, T*, T*, T*);
 PYSEQ_INSTANTIATE(float)
 PYSEQ_INSTANTIATE(double)
 #undef PYSEQ_INSTANTIATE
