@@ -316,6 +316,47 @@ def test_the_context_edge_and_max_new_tokens_0_as_transformers(tmp_path):
             call()
 
 
+@pytest.mark.parametrize("options", [
+    dict(repetition_penalty=1.8),
+    dict(repetition_penalty=0.7),  # below 1 the seen tokens are favoured
+    dict(no_repeat_ngram_size=2),
+    dict(no_repeat_ngram_size=1),
+    dict(repetition_penalty=1.3, no_repeat_ngram_size=3, min_new_tokens=12),
+    dict(max_length=30, min_length=25, eos_token_id=67),  # 67 comes early: barred until 25 tokens
+])
+def test_greedy_generation_options_equal_transformers(tmp_path, options):
+    # a narrow initialisation repeats itself, so the penalties change what greedy picks
+    hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", seed=4, initializer_range=0.05, eos_token_id=7)
+    model = GPT.from_pretrained(folder)
+    prompts = [random_ids(n, 300, seed=n).tolist() for n in (9, 4, 7)]
+    L = 9
+    ids = np.array([[5] * (L - len(p)) + p for p in prompts])
+    mask = np.array([[0] * (L - len(p)) + [1] * len(p) for p in prompts])
+    length = {} if "max_length" in options else dict(max_new_tokens=24)
+    ours = model.generate(ids, attention_mask=mask, pad_token_id=5, **length, **options).numpy()
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), do_sample=False, pad_token_id=5,
+                      **length, **options).numpy()
+    plain = model.generate(ids, attention_mask=mask, pad_token_id=5, max_new_tokens=ref.shape[1] - L).numpy()
+    assert not np.array_equal(plain, ref), "the options should change this generation"
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_num_return_sequences_samples_each_prompt_that_many_times(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=5)
+    model = GPT.from_pretrained(folder)
+    prompts = [[3, 4, 5], [9]]
+    out = model.generate(prompts, max_new_tokens=12, do_sample=True, num_return_sequences=3, seed=0,
+                         eos_token_id=None).numpy()
+    ref = hf.generate(torch.tensor([[3, 4, 5], [0, 0, 9]]), attention_mask=torch.tensor([[1, 1, 1], [0, 0, 1]]),
+                      max_new_tokens=12, do_sample=True, num_return_sequences=3, eos_token_id=None, pad_token_id=0)
+    assert out.shape == tuple(ref.shape) == (6, 15)
+    np.testing.assert_array_equal(out[:3, :3], [[3, 4, 5]] * 3)  # each prompt's samples sit together
+    np.testing.assert_array_equal(out[3:, :3], [[0, 0, 9]] * 3)
+    assert len({tuple(row) for row in out[:3, 3:].tolist()}) == 3, "three different samples"
+    with pytest.raises(ValueError, match="num_return_sequences=2 needs do_sample=True"):
+        model.generate(prompts, num_return_sequences=2)
+
+
 def test_warpers_keep_the_tokens_transformers_keeps_at_ties_and_exact_boundaries():
     from transformers.generation.logits_process import (LogitsProcessorList, TemperatureLogitsWarper,
                                                         TopKLogitsWarper, TopPLogitsWarper)
@@ -420,6 +461,12 @@ def small():
     (lambda m: m.generate([[1]], do_sample=True, top_k=-2), ValueError, "top_k"),
     (lambda m: m.generate([[]], max_new_tokens=2), ValueError, "at least one token"),
     (lambda m: m.generate([[1]], max_new_tokens=-1), ValueError, "max_new_tokens"),
+    (lambda m: m.generate([[1]], repetition_penalty=0), ValueError, "repetition_penalty must be a number > 0"),
+    (lambda m: m.generate([[1]], no_repeat_ngram_size=-1), ValueError, "no_repeat_ngram_size must be a non-neg"),
+    (lambda m: m.generate([[1]], min_new_tokens=2.5), ValueError, "min_new_tokens must be a non-negative int"),
+    (lambda m: m.generate([[1, 2, 3]], max_length=3), ValueError, "max_length=3 leaves no room after a prompt of 3"),
+    (lambda m: m.generate([[1]], num_return_sequences=0, do_sample=True), ValueError, "at least 1, got 0"),
+    (lambda m: m.generate([[1]], num_beams=2), TypeError, "num_beams"),
     (lambda m: m([[1.5, 2.0]]), TypeError, "integer token ids"),
     (lambda m: m([[1, 2]], labels=[[1, 2, 3]]), ValueError, "labels of shape \\(1, 2\\)"),
     (lambda m: m([[1, 2]], attention_mask=[[1]]), ValueError, "attention_mask of shape \\(1, 2\\)"),

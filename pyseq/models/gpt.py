@@ -511,27 +511,29 @@ class GPT(Module):
             warnings.warn("GPT.generate: right-padding was detected; GPT-2 continues the last position, so pad "
                           "prompts on the left", stacklevel=4)
 
-    def stream(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
-               eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None):
+    def stream(self, input_ids, max_new_tokens=None, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+               eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None, **options):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
         that has produced an eos id gets pad_token_id from then on, and the stream ends when all
         have (or after max_new_tokens). The arguments are generate's."""
+        yield from self._start(input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+                               pad_token_id, attention_mask, options)[1]
+
+    def _start(self, input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+               pad_token_id, attention_mask, options):
+        """generate's arguments checked -> (the prompts as generate returns them, (B, L), each repeated
+        num_return_sequences times; the generator of the new tokens)."""
         eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
         ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
-        yield from self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed,
-                               _pad_id(pad_token_id, eos))
+        decoding = _Decoding(temperature, top_k, top_p, do_sample, **options)
+        ids, mask = (np.repeat(a, decoding.num_return_sequences, axis=0) for a in (ids, mask))
+        steps = self._steps(ids, mask, decoding.new_tokens(max_new_tokens, ids.shape[1]), decoding, eos, seed,
+                            _pad_id(pad_token_id, eos))
+        return ids, steps
 
-    def _steps(self, ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed, pad):
-        """stream's loop over prepared prompts: ids, mask (B, L); eos ids (n,) or None; pad: an id."""
-        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 1:
-            raise ValueError(f"GPT.generate: max_new_tokens must be greater than 0, got {max_new_tokens!r}")
-        if do_sample:
-            if not isinstance(temperature, numbers.Real) or not temperature > 0:
-                raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
-            if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
-                raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
-            if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0):
-                raise ValueError(f"GPT.generate: top_k must be a non-negative int (0 or None: off), got {top_k!r}")
+    def _steps(self, ids, mask, max_new_tokens, decoding, eos, seed, pad):
+        """stream's loop over prepared prompts: ids, mask (B, L); decoding: a _Decoding; eos ids (n,)
+        or None; pad: an id."""
         B, L = ids.shape
         length = L + max_new_tokens - 1  # the positions fed to the model: the last new token never is
         if length > self.config.n_positions:
@@ -542,6 +544,7 @@ class GPT(Module):
         cache = KVCache(self.config, B, length, dtype=self.transformer.wte.weight.dtype)
         full_mask = np.concatenate([mask, np.ones((B, max_new_tokens - 1), dtype=mask.dtype)], axis=1)  # (B, length)
         positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)  # real tokens count from 0; padding gets 0
+        sequences = np.concatenate([ids, np.zeros((B, max_new_tokens), dtype=np.int64)], axis=1)  # for the penalties
         finished = np.zeros(B, dtype=bool)
         was_training = self.training
         self.eval()
@@ -553,8 +556,9 @@ class GPT(Module):
                     logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
                                   logits_to_keep=1).logits  # (B, 1, V)
                     scores = logits.numpy()[:, -1, :]  # (B, V) float32
-                    token = _sample(scores, temperature, top_k, top_p, rng) if do_sample else scores.argmax(axis=1)
+                    token = decoding.next_tokens(scores, sequences[:, :L + step], step, eos, rng)
                     token = np.where(finished, pad, token).astype(np.int64)
+                    sequences[:, L + step] = token
                     if eos is not None:
                         finished |= np.isin(token, eos)
                     yield token
@@ -564,11 +568,11 @@ class GPT(Module):
         finally:
             self.train(was_training)
 
-    def generate(self, input_ids, max_new_tokens=20, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
-                 eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None):
-        """The prompts followed by up to max_new_tokens (>= 1) generated tokens: an int64 Tensor
-        (B, L + n), prompts left-padded to the longest (L) with pad_token_id, as transformers' generate
-        returns; a prompt of L tokens may get up to n_positions - L + 1 new ones.
+    def generate(self, input_ids, max_new_tokens=None, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+                 eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None, **options):
+        """The prompts followed by up to max_new_tokens (>= 1; default 20) generated tokens: an int64
+        Tensor (B, L + n), prompts left-padded to the longest (L) with pad_token_id, as transformers'
+        generate returns; a prompt of L tokens may get up to n_positions - L + 1 new ones.
 
         input_ids: (B, L) ids (Tensor, array or lists) or a list of prompts of different lengths.
         attention_mask (B, L) marks the padding of a (B, L) batch (int, bool or float); without it, as
@@ -578,15 +582,20 @@ class GPT(Module):
         (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. A prompt
         stops at eos_token_id (an id or a list of ids; left out: generation_config's, the checkpoint's;
         None: never), then is padded with pad_token_id (default generation_config's, else the first eos
-        id, else 0)."""
-        eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
-        ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
-        new = list(self._steps(ids, mask, max_new_tokens, temperature, top_k, top_p, do_sample, eos, seed,
-                               _pad_id(pad_token_id, eos)))
-        out = np.concatenate([ids] + [t[:, None] for t in new], axis=1)
+        id, else 0).
+
+        options, keyword only, as transformers' generate: max_length (prompt + new tokens, when
+        max_new_tokens is left out), min_new_tokens and min_length (eos is barred until then),
+        repetition_penalty (> 0; the scores of tokens already in the sequence, prompt included, are
+        divided by it where positive and multiplied where negative), no_repeat_ngram_size (n > 0: no
+        n-gram of the sequence is made twice), num_return_sequences (with do_sample: that many
+        samples of each prompt, next to each other in the output)."""
+        ids, steps = self._start(input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
+                                 pad_token_id, attention_mask, options)
+        out = np.concatenate([ids] + [t[:, None] for t in steps], axis=1)
         return _core.from_numpy(np.ascontiguousarray(out))
 
-    def stream_text(self, tokenizer, prompt, max_new_tokens=20, **kwargs):
+    def stream_text(self, tokenizer, prompt, max_new_tokens=None, **kwargs):
         """Yields the generated text of one prompt piece by piece, as tokens are made, through the
         tokenizer's incremental decoder (a piece never splits a UTF-8 character). kwargs: generate's."""
         ids = tokenizer.encode_ids(prompt) if isinstance(prompt, str) else prompt
@@ -601,6 +610,86 @@ class GPT(Module):
 
 
 GPT2LMHeadModel = GPT
+
+
+class _Decoding:
+    """How generate picks each next token, with transformers' generate arguments and checks: its
+    logits processors (repetition_penalty, no_repeat_ngram_size, min_new_tokens / min_length) in
+    its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
+
+    def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
+                 repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1):
+        if do_sample:
+            if not isinstance(temperature, numbers.Real) or not temperature > 0:
+                raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
+            if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
+                raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
+            _check_count(top_k, "top_k", " (0 or None: off)", allow_none=True)
+        if not isinstance(repetition_penalty, numbers.Real) or not repetition_penalty > 0:
+            raise ValueError(f"GPT.generate: repetition_penalty must be a number > 0 (1.0: off), got "
+                             f"{repetition_penalty!r}")
+        for value, name in [(no_repeat_ngram_size, "no_repeat_ngram_size"), (min_new_tokens, "min_new_tokens"),
+                            (min_length, "min_length")]:
+            _check_count(value, name, " (0: off)")
+        _check_count(max_length, "max_length", "", allow_none=True)
+        _check_count(num_return_sequences, "num_return_sequences", "")
+        if num_return_sequences < 1:
+            raise ValueError(f"GPT.generate: num_return_sequences must be at least 1, got {num_return_sequences}")
+        if num_return_sequences > 1 and not do_sample:
+            raise ValueError(f"GPT.generate: greedy decoding gives one sequence per prompt; num_return_sequences="
+                             f"{num_return_sequences} needs do_sample=True")
+        self.temperature, self.top_k, self.top_p, self.do_sample = temperature, top_k, top_p, do_sample
+        self.max_length, self.min_new_tokens, self.min_length = max_length, min_new_tokens, min_length
+        self.repetition_penalty, self.no_repeat_ngram_size = float(repetition_penalty), no_repeat_ngram_size
+        self.num_return_sequences = num_return_sequences
+
+    def new_tokens(self, max_new_tokens, prompt_length):
+        """How many tokens to make at most: max_new_tokens, else max_length - the prompt's length, else 20."""
+        if max_new_tokens is None:
+            if self.max_length is None:
+                return 20
+            if self.max_length <= prompt_length:
+                raise ValueError(f"GPT.generate: max_length={self.max_length} leaves no room after a prompt of "
+                                 f"{prompt_length} tokens; pass max_new_tokens")
+            return self.max_length - prompt_length
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 1:
+            raise ValueError(f"GPT.generate: max_new_tokens must be greater than 0, got {max_new_tokens!r}")
+        return int(max_new_tokens)
+
+    def next_tokens(self, scores, sequences, made, eos, rng):
+        """scores (B, V) float32 of the next position, after sequences (B, n) (the padded prompts, then
+        `made` new tokens) -> the next tokens (B,)."""
+        scores = self.process(scores, sequences, made, eos)
+        if self.do_sample:
+            return _sample(scores, self.temperature, self.top_k, self.top_p, rng)
+        return scores.argmax(axis=1)
+
+    def process(self, scores, sequences, made, eos):
+        """transformers' logits processors, in its order -> scores (B, V) float32."""
+        if self.repetition_penalty != 1.0:  # RepetitionPenaltyLogitsProcessor
+            scores = scores.copy()
+            seen = np.take_along_axis(scores, sequences, axis=1)
+            penalty = np.float32(self.repetition_penalty)
+            np.put_along_axis(scores, sequences, np.where(seen < 0, seen * penalty, seen / penalty), axis=1)
+        n = self.no_repeat_ngram_size
+        if n and sequences.shape[1] + 1 >= n:  # NoRepeatNGramLogitsProcessor
+            scores = scores.copy()
+            for row, seq in enumerate(sequences):
+                grams = np.lib.stride_tricks.sliding_window_view(seq, n)  # (n_grams, n)
+                tail = seq[len(seq) - n + 1:]  # the n - 1 tokens an n-gram would continue
+                scores[row, grams[(grams[:, :-1] == tail).all(axis=1), -1]] = -np.inf
+        if eos is not None and (made < self.min_new_tokens or sequences.shape[1] < self.min_length):
+            scores = scores.copy()  # MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor
+            scores[:, eos[eos < scores.shape[1]]] = -np.inf
+        return scores
+
+
+def _check_count(value, name, meaning, allow_none=False):
+    """value must be an int >= 0 (or None when allowed), else a ValueError naming it."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"GPT.generate: {name} must be a non-negative int{meaning}, got {value!r}")
 
 
 def _pad_id(pad_token_id, eos_token_id):
