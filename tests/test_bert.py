@@ -151,6 +151,28 @@ def test_attention_weights_on_request_match_transformers(tmp_path):
         assert (_np(mine)[1, :, :, 11:] == 0).all()  # padded keys get no weight
 
 
+@pytest.mark.parametrize("head", ["BertModel", "BertForPreTraining", "BertForSequenceClassification"])
+def test_hidden_states_inputs_embeds_and_output_indexing_as_transformers(tmp_path, head):
+    theirs, folder = hf_folder(tmp_path, "gelu-tanh-3-labels", head)
+    ours = getattr(pb, head).from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["gelu-tanh-3-labels"])
+    out = ours(ids, mask, types, output_hidden_states=True)
+    embeds = theirs.get_input_embeddings()(torch.tensor(ids))
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                     output_hidden_states=True)
+        ref_embeds = theirs(inputs_embeds=embeds, attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types))
+    assert len(out.hidden_states) == len(ref.hidden_states) == 4  # the embeddings, then each of 3 layers
+    for mine, expected in zip(out.hidden_states, ref.hidden_states):
+        np.testing.assert_allclose(_np(mine), expected.numpy(), atol=2e-5)
+    assert list(out.keys()) == list(ref.keys())
+    np.testing.assert_allclose(_np(out[0]), ref[0].numpy(), atol=2e-5)  # by position, as transformers' outputs
+    np.testing.assert_allclose(_np(out[-1][-1]), ref[-1][-1].numpy(), atol=2e-5)
+    from_embeds = ours(inputs_embeds=pyseq.tensor(embeds.detach().numpy()), attention_mask=mask, token_type_ids=types)
+    np.testing.assert_allclose(_np(from_embeds[0]), ref_embeds[0].numpy(), atol=2e-5)
+    assert ours(ids).hidden_states is None and "hidden_states" not in ours(ids)
+
+
 # --- what transformers' BERT also does ---
 
 @pytest.mark.parametrize("head", ["BertForMaskedLM", "BertForPreTraining"])
@@ -431,6 +453,13 @@ def test_bad_input_raises_a_clear_error(tmp_path):
         model([[1, 2]], token_type_ids=[[0, 2]])
     with pytest.raises(ValueError, match="attention_mask of shape \\(1, 2\\)"):
         model([[1, 2]], attention_mask=[[1, 1, 1]])
+    with pytest.raises(ValueError, match="either input_ids or inputs_embeds"):
+        model([[1, 2]], inputs_embeds=pyseq.zeros(1, 2, 32))
+    with pytest.raises(ValueError, match="either input_ids or inputs_embeds"):
+        model()
+    with pytest.raises(ValueError, match="inputs_embeds of shape \\(batch, length >= 1, hidden_size=32\\), got "
+                                         "\\(1, 2, 8\\)"):
+        model(inputs_embeds=pyseq.zeros(1, 2, 8))
     with pytest.raises(ValueError, match="labels of shape \\(1,\\)"):
         model([[1, 2]], labels=[0, 1])
     with pytest.raises(FileNotFoundError, match="config.json not found"):

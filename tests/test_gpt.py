@@ -95,6 +95,20 @@ def test_batch_of_prompts_of_different_lengths_is_left_padded_like_transformers(
         np.testing.assert_array_equal(ours[b, L:], alone)
 
 
+def test_hidden_states_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "relu-untied-layer-scaled")
+    model = GPT.from_pretrained(folder)
+    ids = random_ids((2, 9), 150)
+    out = model(ids, output_hidden_states=True)
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids), output_hidden_states=True)
+    assert len(out.hidden_states) == len(ref.hidden_states) == 3  # each block's input, then the final output
+    for mine, expected in zip(out.hidden_states, ref.hidden_states):
+        np.testing.assert_allclose(mine.detach().numpy(), expected.numpy(), atol=2e-5)
+    np.testing.assert_allclose(out[0].detach().numpy(), ref[0].numpy(), atol=2e-4)  # out[0]: the logits
+    assert model(ids).keys() == ["logits"]
+
+
 def test_kv_cache_logits_equal_a_full_recompute_at_every_step(tmp_path):
     _, folder = hf_checkpoint(tmp_path, "relu-untied-layer-scaled")
     model = GPT.from_pretrained(folder).eval()

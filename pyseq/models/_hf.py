@@ -1,5 +1,6 @@
 """What the models share for Hugging Face folders (config.json + model.safetensors) and token-id input."""
 
+import dataclasses
 import json
 import os
 import warnings
@@ -14,6 +15,40 @@ from ..nn import functional as F
 # hidden_act / activation_function of a config.json -> the activation F.linear fuses into its GEMM
 ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
                "relu": "relu"}
+
+
+class ModelOutput:
+    """The base of the models' output dataclasses, read as transformers' ModelOutput: by attribute,
+    by name (out["logits"]) or by position among the fields that are set (out[0] is the loss when
+    labels were given, else the logits), and to_tuple() of those."""
+
+    def keys(self):
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+
+    def values(self):
+        return [getattr(self, k) for k in self.keys()]
+
+    def items(self):
+        return list(zip(self.keys(), self.values()))
+
+    def to_tuple(self):
+        return tuple(self.values())
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in self.keys():
+                raise KeyError(f"{type(self).__name__} has no field {key!r} set (set: {self.keys()})")
+            return getattr(self, key)
+        return self.to_tuple()[key]
+
+    def __contains__(self, key):
+        return key in self.keys()
+
+    def __iter__(self):  # as a dict: the names
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
 
 
 def to_numpy(value):

@@ -35,11 +35,12 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
-from ._hf import (ACTIVATIONS, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files, read_json,
+from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files, read_json,
                   save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
-           "BertForSequenceClassification", "BertForTokenClassification", "BertOutput", "HeadOutput"]
+           "BertForSequenceClassification", "BertForTokenClassification", "BertOutput", "HeadOutput",
+           "PreTrainingOutput"]
 
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -130,8 +131,9 @@ class BertEmbeddings(Module):
         self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids, token_type_ids, position_ids):  # (B, T) int64 each -> (B, T, H)
-        x = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+    def forward(self, input_ids, token_type_ids, position_ids, inputs_embeds=None):  # (B, T) int64 each -> (B, T, H)
+        words = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds  # (B, T, H)
+        x = words + self.token_type_embeddings(token_type_ids)
         return self.dropout(self.LayerNorm(x + self.position_embeddings(position_ids)))
 
 
@@ -219,19 +221,32 @@ class BertPooler(Module):
 
 
 @dataclass
-class BertOutput:
+class BertOutput(ModelOutput):
     last_hidden_state: object = None  # (B, T, H)
     pooler_output: object = None      # (B, H), or None without a pooler
-    attentions: list = None           # per layer (B, heads, T, T), with output_attentions=True
+    hidden_states: tuple = None       # the embeddings' and each layer's output (B, T, H), with output_hidden_states=True
+    attentions: tuple = None          # per layer (B, heads, T, T), with output_attentions=True
 
 
 @dataclass
-class HeadOutput:
+class HeadOutput(ModelOutput):
     loss: object = None
-    logits: object = None                    # the head's; for pretraining the masked-LM's (B, T, V)
-    seq_relationship_logits: object = None   # BertForPreTraining: (B, 2)
-    hidden_states: object = None             # the encoder's last_hidden_state
-    attentions: list = None
+    logits: object = None                    # the head's
+    hidden_states: tuple = None              # as BertOutput's
+    attentions: tuple = None
+
+
+@dataclass
+class PreTrainingOutput(ModelOutput):  # BertForPreTraining's, with transformers' field names
+    loss: object = None
+    prediction_logits: object = None         # the masked LM's (B, T, V)
+    seq_relationship_logits: object = None   # next sentence: (B, 2)
+    hidden_states: tuple = None
+    attentions: tuple = None
+
+    @property
+    def logits(self):  # the masked LM's, as the other heads name theirs
+        return self.prediction_logits
 
 
 class BertPreTrainedModel(Module):
@@ -331,19 +346,31 @@ class BertModel(BertPreTrainedModel):
         if type(self) is BertModel:
             self._init_weights()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None,
-                output_attentions=False):
-        """input_ids (B, T) (Tensor, array or lists); attention_mask (B, T): 1 (or True, or any nonzero)
-        real token, 0 padding; token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1
-        by default. token_type_ids and position_ids of shape (1, T) or (T,) apply to the whole batch."""
-        ids = as_ids(input_ids, "input_ids", "BertModel")
-        if ids.ndim == 1:
-            ids = ids[None, :]
-        if ids.ndim != 2 or ids.shape[1] == 0:
-            raise ValueError(f"BertModel: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
-        B, T = ids.shape
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        """input_ids (B, T) (Tensor, array or lists), or inputs_embeds (B, T, H), a Tensor that stands for
+        the word embeddings; attention_mask (B, T): 1 (or True, or any nonzero) real token, 0 padding;
+        token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1 by default.
+        token_type_ids and position_ids of shape (1, T) or (T,) apply to the whole batch."""
         c = self.config
-        check_ids(ids, c.vocab_size, "input_ids", "BertModel")
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("BertModel: pass either input_ids or inputs_embeds (exactly one of them)")
+        if input_ids is not None:
+            ids = as_ids(input_ids, "input_ids", "BertModel")
+            if ids.ndim == 1:
+                ids = ids[None, :]
+            if ids.ndim != 2 or ids.shape[1] == 0:
+                raise ValueError(f"BertModel: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
+            check_ids(ids, c.vocab_size, "input_ids", "BertModel")
+            B, T = ids.shape
+        else:
+            if not isinstance(inputs_embeds, _core.Tensor):
+                raise TypeError(f"BertModel: inputs_embeds must be a Tensor, got {type(inputs_embeds).__name__}")
+            if inputs_embeds.ndim != 3 or inputs_embeds.shape[2] != c.hidden_size or inputs_embeds.shape[1] == 0:
+                raise ValueError(f"BertModel: expected inputs_embeds of shape (batch, length >= 1, hidden_size="
+                                 f"{c.hidden_size}), got {tuple(inputs_embeds.shape)}")
+            B, T = inputs_embeds.shape[:2]
+            ids = np.zeros((B, T), dtype=np.int64)  # unused: the embeddings stand for the words
         if T > c.max_position_embeddings:
             raise ValueError(f"BertModel: {T} tokens exceed max_position_embeddings={c.max_position_embeddings} "
                              "(truncate them, or encode long texts in windows with SentenceEncoder)")
@@ -371,14 +398,20 @@ class BertModel(BertPreTrainedModel):
             if sequence[:, -1].any():
                 same = sequence[:, None, :, None] == sequence[:, None, None, :]  # (B, 1, T, T)
                 keep = _core.from_numpy(np.ascontiguousarray(same))
-        x = self.embeddings(*(_core.from_numpy(np.ascontiguousarray(a)) for a in (ids, types, positions)))
+        x = self.embeddings(*(_core.from_numpy(np.ascontiguousarray(a)) for a in (ids, types, positions)),
+                            inputs_embeds=inputs_embeds)
+        hidden = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
         for layer in self.encoder.layer:
             x, weights = layer(x, keep, output_attentions)
             if output_attentions:
                 attentions.append(weights)
+            if output_hidden_states:
+                hidden.append(x)
         pooled = self.pooler(x) if self.pooler is not None else None
-        return BertOutput(last_hidden_state=x, pooler_output=pooled, attentions=attentions)
+        return BertOutput(last_hidden_state=x, pooler_output=pooled,
+                          hidden_states=tuple(hidden) if output_hidden_states else None,
+                          attentions=tuple(attentions) if output_attentions else None)
 
 
 # --- heads ---
@@ -442,9 +475,10 @@ class BertForPreTraining(BertPreTrainedModel):
         self.cls = _Heads(config, self._mlm, self._nsp)
         self._init_weights()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                next_sentence_label=None, output_attentions=False):
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                next_sentence_label=None, output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
+                        output_hidden_states, inputs_embeds)
         h = out.last_hidden_state
         B, T, _ = h.shape
         name = type(self).__name__
@@ -459,17 +493,18 @@ class BertForPreTraining(BertPreTrainedModel):
                 nsp_logits, _labels(next_sentence_label, (B,), "next_sentence_label", name)))
         loss = None if any(l is None for l in losses) else sum(losses[1:], losses[0])
         if self._mlm and self._nsp:
-            return HeadOutput(loss, mlm_logits, nsp_logits, h, out.attentions)
-        return HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, None, h, out.attentions)
+            return PreTrainingOutput(loss, mlm_logits, nsp_logits, out.hidden_states, out.attentions)
+        return HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, out.hidden_states, out.attentions)
 
 
 class BertForMaskedLM(BertForPreTraining):
     """The masked-LM head alone (no pooler); logits (B, T, V); loss from labels (-100 ignored)."""
     _mlm, _nsp, _pooler = True, False, False
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False):
-        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, labels, None, output_attentions)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, labels, None, output_attentions,
+                               output_hidden_states, inputs_embeds)
 
 
 class BertForNextSentencePrediction(BertForPreTraining):
@@ -477,9 +512,10 @@ class BertForNextSentencePrediction(BertForPreTraining):
     random), transformers' name here."""
     _mlm, _nsp, _pooler = False, True, True
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False):
-        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None, labels, output_attentions)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None, labels, output_attentions,
+                               output_hidden_states, inputs_embeds)
 
 
 class _BertClassifier(BertPreTrainedModel):
@@ -504,12 +540,13 @@ class BertForSequenceClassification(_BertClassifier):
     problem_type None is set on the first labels: regression when num_labels == 1, else single-label
     for integer labels and multi-label for the others."""
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False):
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
+                        output_hidden_states, inputs_embeds)
         logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
         loss = None if labels is None else self._loss(logits, labels)
-        return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
+        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
 
     def _loss(self, logits, labels):
         B, C = logits.shape
@@ -540,15 +577,16 @@ class BertForTokenClassification(_BertClassifier):
     """dropout + a linear classifier on every token: logits (B, T, num_labels); labels (B, T), -100 ignored."""
     _pooler = False
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False):
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
+                        output_hidden_states, inputs_embeds)
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
         loss = None
         if labels is not None:
             B, T, C = logits.shape
             loss = F.cross_entropy(logits.reshape(-1, C), _labels(labels, (B, T), "labels", type(self).__name__))
-        return HeadOutput(loss, logits, None, out.last_hidden_state, out.attentions)
+        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
 
 
 # --- sentence embeddings ---

@@ -38,8 +38,8 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
-from ._hf import (ACTIVATIONS, as_ids, as_mask, batch_ids, causal_lm_loss, check_ids, check_model_type, folder_files,
-                  read_json, save_folder, warn_unused, write_json)
+from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, causal_lm_loss, check_ids, check_model_type,
+                  folder_files, read_json, save_folder, warn_unused, write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
 
@@ -217,17 +217,24 @@ class GPT2Model(Module):
         self.h = ModuleList([Block(config, i) for i in range(config.n_layer)])
         self.ln_f = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
 
-    def forward(self, input_ids, position_ids, mask, cache=None):  # (B, T) int64 -> (B, T, C)
+    def forward(self, input_ids, position_ids, mask, cache=None, output_hidden_states=False):
+        """(B, T) int64 each -> ((B, T, C) after ln_f, and with output_hidden_states the input of every
+        block and the final output, as transformers' hidden_states, else None)."""
         x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        hidden = []
         for block in self.h:
+            if output_hidden_states:
+                hidden.append(x)
             x = block(x, mask, cache)
-        return self.ln_f(x)
+        x = self.ln_f(x)
+        return x, tuple(hidden + [x]) if output_hidden_states else None
 
 
 @dataclass
-class CausalLMOutput:
-    loss: object = None    # scalar Tensor, when labels were given
-    logits: object = None  # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
+class CausalLMOutput(ModelOutput):
+    loss: object = None           # scalar Tensor, when labels were given
+    logits: object = None         # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
+    hidden_states: tuple = None   # n_layer + 1 of (B, T, C), with output_hidden_states=True
 
 
 def _as_ids(value, what):
@@ -287,7 +294,8 @@ class GPT(Module):
             keep = keep[None, None] & attention_mask.astype(bool)[:, None, None, :]  # (B, 1, T, past + T)
         return _core.from_numpy(np.ascontiguousarray(keep)), False
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0):
+    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0,
+                output_hidden_states=False):
         """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
 
         attention_mask (B, past + T): 1 (or True, or any nonzero) for real tokens, 0 for padding (covering
@@ -296,7 +304,8 @@ class GPT(Module):
         labels[:, t + 1] from position t, ignoring -100 (labels = input_ids for a language model).
         cache: a KVCache that holds `past` positions and receives these (for
         inference, under no_grad).
-        logits_to_keep: compute the logits of only the last so many positions (0: all)."""
+        logits_to_keep: compute the logits of only the last so many positions (0: all).
+        output_hidden_states: also return the input of each block and the final normalised output."""
         ids = _as_ids(input_ids, "input_ids")
         if ids.ndim == 1:
             ids = ids[None, :]
@@ -323,9 +332,9 @@ class GPT(Module):
             if positions.min() < 0 or positions.max() >= self.config.n_positions:
                 raise IndexError(f"GPT: position_ids must be in [0, {self.config.n_positions}), got "
                                  f"[{positions.min()}, {positions.max()}]")
-        h = self.transformer(_core.from_numpy(np.ascontiguousarray(ids)),
-                             _core.from_numpy(np.ascontiguousarray(positions)),
-                             self._attention_mask(mask, past, T), cache)  # (B, T, C)
+        h, hidden = self.transformer(_core.from_numpy(np.ascontiguousarray(ids)),
+                                     _core.from_numpy(np.ascontiguousarray(positions)),
+                                     self._attention_mask(mask, past, T), cache, output_hidden_states)  # (B, T, C)
         if cache is not None:
             cache.length += T
         if logits_to_keep and logits_to_keep < T:
@@ -336,7 +345,7 @@ class GPT(Module):
             if logits.shape[1] != T:
                 raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
             loss = causal_lm_loss(logits, labels, "GPT")
-        return CausalLMOutput(loss=loss, logits=logits)
+        return CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
 
     # --- optimisation ---
 

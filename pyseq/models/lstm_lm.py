@@ -25,7 +25,8 @@ from ..nn.layers import Embedding, Linear
 from ..nn.module import Module
 from ..nn.rnn import LSTM
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-from ._hf import as_ids, causal_lm_loss, check_ids, check_model_type, folder_files, read_json, save_folder
+from ._hf import (ModelOutput, as_ids, causal_lm_loss, check_ids, check_model_type, folder_files, read_json,
+                  save_folder)
 from .gpt import GPT, _pad_id, _sample
 
 __all__ = ["LSTMLMConfig", "LSTMLM", "LSTMLMOutput"]
@@ -61,7 +62,7 @@ class LSTMLMConfig:
 
 
 @dataclass
-class LSTMLMOutput:
+class LSTMLMOutput(ModelOutput):
     loss: object = None    # scalar Tensor, when labels were given
     logits: object = None  # (B, T, vocab_size)
     state: object = None   # (h, c), each (n_layer, B, hidden_size): the state after the last position
