@@ -340,19 +340,21 @@ import pyseq
 pyseq.set_num_threads(int(sys.argv[1]))
 rng = np.random.default_rng(8)
 worst = 0.0
-for mode, G in [("RNN_TANH", 1), ("RNN_RELU", 1), ("LSTM", 4), ("GRU", 3)]:
+for mode, G, P in [("RNN_TANH", 1, 0), ("RNN_RELU", 1, 0), ("LSTM", 4, 0), ("GRU", 3, 0), ("LSTM", 4, 24)]:
     for B in (2, 24):
         T, I, H = 5, 33, 40
+        S = P or H  # the state's size (P: the LSTM's projection)
         t = lambda a: pyseq.tensor(a.astype(np.float32))
-        x, h0 = t(rng.standard_normal((T, B, I))), t(rng.standard_normal((B, H)))
+        x, h0 = t(rng.standard_normal((T, B, I))), t(rng.standard_normal((B, S)))
         c0 = t(rng.standard_normal((B, H))) if mode == "LSTM" else None
-        w = [t(rng.standard_normal(s) * 0.3) for s in [(G * H, I), (G * H, H), (G * H,), (G * H,)]]
+        w = [t(rng.standard_normal(s) * 0.3) for s in [(G * H, I), (G * H, S), (G * H,), (G * H,)]]
+        w_hr = t(rng.standard_normal((P, H)) * 0.3) if P else None
         lengths = pyseq.tensor(np.arange(B) % T + 1)
-        d_out, d_hn = t(rng.standard_normal((T, B, H))), t(rng.standard_normal((B, H)))
+        d_out, d_hn = t(rng.standard_normal((T, B, S))), t(rng.standard_normal((B, S)))
         d_cn = t(rng.standard_normal((B, H))) if mode == "LSTM" else None
-        ref = pyseq._core._testing.rnn_reference(mode, x, h0, c0, *w, lengths, True, d_out, d_hn, d_cn)
-        leaves = [a.requires_grad_(True) if a is not None else None for a in [x, h0, c0, *w]]
-        out, h_n, c_n = pyseq._core.rnn_layer(mode, *leaves, lengths, True)
+        ref = pyseq._core._testing.rnn_reference(mode, x, h0, c0, *w, lengths, True, d_out, d_hn, d_cn, w_hr)
+        leaves = [a.requires_grad_(True) if a is not None else None for a in [x, h0, c0, *w, w_hr]]
+        out, h_n, c_n = pyseq._core.rnn_layer(mode, *leaves[:-1], lengths, True, leaves[-1])
         loss = (out * d_out).sum() + (h_n * d_hn).sum() + ((c_n * d_cn).sum() if c_n is not None else 0)
         loss.backward()
         pairs = [(out, ref[0]), (h_n, ref[1])] + [(a.grad, r) for a, r in zip(leaves, ref[3:]) if a is not None]

@@ -78,31 +78,42 @@ int main() {
   }
   check(draws[0] == draws[1], "randn independent of the thread count");
 
-  // an LSTM layer over ragged sequences, reverse direction, one and two threads: forward and
-  // backward against the kernel's plain reference (the single-threaded build runs the same team code)
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    manual_seed(7);
-    const int64_t T = 6, B = 6, I = 4, H = 48;  // a step large enough for a team of threads
-    Tensor xs = randn({T, B, I}, DType::Float64), h0 = randn({B, H}, DType::Float64), c0 = randn({B, H}, DType::Float64);
-    Tensor wi = randn({4 * H, I}, DType::Float64), wh = randn({4 * H, H}, DType::Float64), bi = randn({4 * H}, DType::Float64);
-    Tensor lengths = arange(Scalar(int64_t{1}), Scalar(int64_t{7}), Scalar(int64_t{1}), DType::Int64);  // 1 .. 6
-    Tensor d_out = randn({T, B, H}, DType::Float64);
-    std::vector<Tensor> ref = testing::rnn_reference("LSTM", xs, h0, c0, wi, wh, bi, Tensor(), lengths, true, d_out,
-                                                     Tensor(), Tensor());
-    for (Tensor* t : {&xs, &wh}) t->set_requires_grad(true);
-    std::vector<Tensor> outs = rnn_layer("LSTM", xs, h0, c0, wi, wh, bi, Tensor(), lengths, true);
-    backward(sum(outs[0] * d_out));
-    auto max_diff = [](const Tensor& a, const Tensor& b) {
-      double m = 0;
-      for (int64_t i = 0; i < a.numel(); ++i) m = std::fmax(m, std::fabs(a.data<double>()[i] - b.data<double>()[i]));
-      return m;
-    };
-    check(max_diff(outs[0], ref[0]) < 1e-12 && max_diff(outs[1], ref[1]) < 1e-12 && max_diff(outs[2], ref[2]) < 1e-12,
-          threads == 1 ? "LSTM layer forward, 1 thread" : "LSTM layer forward, 2 threads");
-    check(max_diff(xs.grad(), ref[3]) < 1e-12 && max_diff(wh.grad(), ref[7]) < 1e-12,
-          threads == 1 ? "LSTM layer backward, 1 thread" : "LSTM layer backward, 2 threads");
-  }
+  // an LSTM layer over ragged sequences, reverse direction, one and two threads, without and with a
+  // projection of its state: forward and backward against the kernel's plain reference (the
+  // single-threaded build runs the same team code)
+  for (int64_t P : {0, 20})
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      manual_seed(7);
+      const int64_t T = 6, B = 6, I = 4, H = 48, S = P ? P : H;  // a step large enough for a team of threads
+      const DType f64 = DType::Float64;
+      Tensor xs = randn({T, B, I}, f64), h0 = randn({B, S}, f64), c0 = randn({B, H}, f64);
+      Tensor wi = randn({4 * H, I}, f64), wh = randn({4 * H, S}, f64), bi = randn({4 * H}, f64);
+      Tensor wr = P ? randn({P, H}, f64) : Tensor();
+      Tensor lengths = arange(Scalar(int64_t{1}), Scalar(int64_t{7}), Scalar(int64_t{1}), DType::Int64);  // 1 .. 6
+      Tensor d_out = randn({T, B, S}, f64);
+      std::vector<Tensor> ref = testing::rnn_reference("LSTM", xs, h0, c0, wi, wh, bi, Tensor(), lengths, true, d_out,
+                                                       Tensor(), Tensor(), wr);
+      for (Tensor* t : {&xs, &wh, &wr})
+        if (t->defined()) t->set_requires_grad(true);
+      std::vector<Tensor> outs = rnn_layer("LSTM", xs, h0, c0, wi, wh, bi, Tensor(), lengths, true, wr);
+      backward(sum(outs[0] * d_out));
+      auto max_diff = [](const Tensor& a, const Tensor& b) {  // relative to b's largest magnitude (and 1)
+        double m = 0, scale = 1;
+        for (int64_t i = 0; i < a.numel(); ++i) {
+          m = std::fmax(m, std::fabs(a.data<double>()[i] - b.data<double>()[i]));
+          scale = std::fmax(scale, std::fabs(b.data<double>()[i]));
+        }
+        return m / scale;
+      };
+      const std::string what = std::string(P ? "projected " : "") + "LSTM layer " +
+                               (threads == 1 ? "(1 thread)" : "(2 threads)");
+      check(max_diff(outs[0], ref[0]) < 1e-12 && max_diff(outs[1], ref[1]) < 1e-12 && max_diff(outs[2], ref[2]) < 1e-12,
+            (what + " forward").c_str());
+      check(max_diff(xs.grad(), ref[3]) < 1e-12 && max_diff(wh.grad(), ref[7]) < 1e-12 &&
+                (!P || max_diff(wr.grad(), ref[10]) < 1e-12),
+            (what + " backward").c_str());
+    }
 
   // errors are typed exceptions, never crashes
   expect_throw<ValueError>([] { add(ones({2, 3}), ones({4})); }, "broadcast mismatch");
