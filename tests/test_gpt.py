@@ -355,6 +355,41 @@ def test_greedy_generation_options_equal_transformers(tmp_path, options):
     np.testing.assert_array_equal(ours, ref)
 
 
+@pytest.mark.parametrize("options", [
+    dict(num_beams=4),
+    dict(num_beams=3, length_penalty=0.0, early_stopping="never", num_return_sequences=2),
+    dict(num_beams=5, length_penalty=2.0, early_stopping=True, eos_token_id=[7, 11], num_return_sequences=3),
+    dict(num_beams=2, length_penalty=-0.5, eos_token_id=None),
+    dict(num_beams=4, eos_token_id=[7, 11, 13, 2], num_return_sequences=4, repetition_penalty=1.5),
+])
+def test_beam_search_equals_transformers(tmp_path, options):
+    # a small vocabulary and a wide initialisation: hypotheses end at eos at different lengths
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=1, vocab_size=40, initializer_range=0.3, eos_token_id=7)
+    model = GPT.from_pretrained(folder)
+    prompts = [[3, 9, 12, 4, 22], [8, 30], [17, 6, 1]]
+    ids = np.array([[5] * (5 - len(p)) + p for p in prompts])
+    mask = (np.arange(5)[None, :] >= 5 - np.array([len(p) for p in prompts])[:, None]).astype(np.int64)
+    ours = model.generate(ids, attention_mask=mask, max_new_tokens=12, pad_token_id=5, **options).numpy()
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), max_new_tokens=12, pad_token_id=5,
+                      do_sample=False, **options).numpy()
+    np.testing.assert_array_equal(ours, ref)
+
+
+def test_beam_search_with_one_beam_is_greedy_and_refuses_streams_and_sampling(tmp_path):
+    _, folder = hf_checkpoint(tmp_path, "tiny", seed=2)
+    model = GPT.from_pretrained(folder)
+    np.testing.assert_array_equal(model.generate([[4, 5, 6]], max_new_tokens=10, num_beams=1).numpy(),
+                                  model.generate([[4, 5, 6]], max_new_tokens=10).numpy())
+    with pytest.raises(ValueError, match="use generate for num_beams > 1"):
+        next(model.stream([[4, 5, 6]], num_beams=2))
+    with pytest.raises(ValueError, match="do_sample=False with num_beams > 1"):
+        model.generate([[4, 5, 6]], num_beams=2, do_sample=True)
+    with pytest.raises(ValueError, match="at most num_beams=2 sequences"):
+        model.generate([[4, 5, 6]], num_beams=2, num_return_sequences=3)
+    with pytest.raises(ValueError, match="early_stopping must be True, False or 'never'"):
+        model.generate([[4, 5, 6]], num_beams=2, early_stopping="always")
+
+
 def test_num_return_sequences_samples_each_prompt_that_many_times(tmp_path):
     hf, folder = hf_checkpoint(tmp_path, "tiny", seed=5)
     model = GPT.from_pretrained(folder)
@@ -480,7 +515,8 @@ def small():
     (lambda m: m.generate([[1]], min_new_tokens=2.5), ValueError, "min_new_tokens must be a non-negative int"),
     (lambda m: m.generate([[1, 2, 3]], max_length=3), ValueError, "max_length=3 leaves no room after a prompt of 3"),
     (lambda m: m.generate([[1]], num_return_sequences=0, do_sample=True), ValueError, "at least 1, got 0"),
-    (lambda m: m.generate([[1]], num_beams=2), TypeError, "num_beams"),
+    (lambda m: m.generate([[1]], num_beams=0), ValueError, "num_beams must be at least 1, got 0"),
+    (lambda m: m.generate([[1]], length_penalty=float("nan")), ValueError, "length_penalty must be a finite"),
     (lambda m: m([[1.5, 2.0]]), TypeError, "integer token ids"),
     (lambda m: m([[1, 2]], labels=[[1, 2, 3]]), ValueError, "labels of shape \\(1, 2\\)"),
     (lambda m: m([[1, 2]], attention_mask=[[1]]), ValueError, "attention_mask of shape \\(1, 2\\)"),

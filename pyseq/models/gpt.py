@@ -155,6 +155,14 @@ class KVCache:
         self.values[layer][:, :, self.length:end] = v
         return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
 
+    def reorder(self, rows):
+        """Row b of the batch takes what row rows[b] held (beam search: each beam continues one of the
+        step before); rows: an int64 Tensor (batch_size,)."""
+        for buffers in (self.keys, self.values):
+            for layer, buffer in enumerate(buffers):
+                filled = buffer[:, :, :self.length]
+                filled.copy_(filled.index_select(0, rows))
+
 
 class CausalSelfAttention(Module):
     def __init__(self, config, layer_idx):
@@ -524,21 +532,23 @@ class GPT(Module):
                eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None, **options):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
         that has produced an eos id gets pad_token_id from then on, and the stream ends when all
-        have (or after max_new_tokens). The arguments are generate's."""
-        yield from self._start(input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-                               pad_token_id, attention_mask, options)[1]
+        have (or after max_new_tokens). The arguments are generate's (not num_beams: beam search
+        knows its tokens only at the end)."""
+        ids, mask, decoding, eos, pad, new_tokens = self._prepare(
+            input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
+            attention_mask, options)
+        if decoding.num_beams > 1:
+            raise ValueError("GPT.stream: beam search knows its tokens only at the end; use generate for num_beams > 1")
+        yield from self._steps(*decoding.repeated(ids, mask), new_tokens, decoding, eos, seed, pad)
 
-    def _start(self, input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-               pad_token_id, attention_mask, options):
-        """generate's arguments checked -> (the prompts as generate returns them, (B, L), each repeated
-        num_return_sequences times; the generator of the new tokens)."""
+    def _prepare(self, input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
+                 attention_mask, options):
+        """generate's arguments checked -> (ids, mask (B, L) of the prompts, the _Decoding, eos ids or
+        None, the pad id, how many tokens to make at most)."""
         eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
         ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
         decoding = _Decoding(temperature, top_k, top_p, do_sample, **options)
-        ids, mask = (np.repeat(a, decoding.num_return_sequences, axis=0) for a in (ids, mask))
-        steps = self._steps(ids, mask, decoding.new_tokens(max_new_tokens, ids.shape[1]), decoding, eos, seed,
-                            _pad_id(pad_token_id, eos))
-        return ids, steps
+        return ids, mask, decoding, eos, _pad_id(pad_token_id, eos), decoding.new_tokens(max_new_tokens, ids.shape[1])
 
     def _steps(self, ids, mask, max_new_tokens, decoding, eos, seed, pad):
         """stream's loop over prepared prompts: ids, mask (B, L); decoding: a _Decoding; eos ids (n,)
@@ -599,10 +609,107 @@ class GPT(Module):
         divided by it where positive and multiplied where negative), no_repeat_ngram_size (n > 0: no
         n-gram of the sequence is made twice), num_return_sequences (with do_sample: that many
         samples of each prompt, next to each other in the output)."""
-        ids, steps = self._start(input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, seed,
-                                 pad_token_id, attention_mask, options)
-        out = np.concatenate([ids] + [t[:, None] for t in steps], axis=1)
+        ids, mask, decoding, eos, pad, new_tokens = self._prepare(
+            input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
+            attention_mask, options)
+        if decoding.num_beams > 1:
+            out = self._beam_search(ids, mask, new_tokens, decoding, eos, pad)
+        else:
+            ids, mask = decoding.repeated(ids, mask)
+            steps = self._steps(ids, mask, new_tokens, decoding, eos, seed, pad)
+            out = np.concatenate([ids] + [t[:, None] for t in steps], axis=1)
         return _core.from_numpy(np.ascontiguousarray(out))
+
+    def _beam_search(self, ids, mask, max_new_tokens, decoding, eos, pad):
+        """transformers' beam search (its _beam_search, float32, step for step) over prompts ids, mask
+        (B, L) -> (B num_return_sequences, L + n): per prompt the best hypotheses by their summed log
+        probability over (new tokens) ** length_penalty. Each step keeps the best (1 + eos ids, at least
+        2) x num_beams continuations of all beams: those ending in eos (or at the length limit) among
+        the first num_beams become finished hypotheses, the best num_beams others run on. The search
+        ends when no running beam can beat the worst of num_beams finished ones (early_stopping False:
+        judged at the current length; "never": at the longest; True: as soon as num_beams are done)."""
+        B, L = ids.shape
+        K, V, n_eos = decoding.num_beams, self.config.vocab_size, 0 if eos is None else len(eos)
+        max_length, keep = L + max_new_tokens, max(2, 1 + n_eos) * K
+        if max_length - 1 > self.config.n_positions:
+            raise ValueError(f"GPT.generate: a prompt of {L} tokens plus max_new_tokens={max_new_tokens} exceeds "
+                             f"the model's context n_positions={self.config.n_positions}")
+        lp, early = np.float32(decoding.length_penalty), decoding.early_stopping
+        top_beams = np.arange(keep) < K  # (keep,): the candidates that may finish
+        fill = (pad or eos[0]) if eos is not None else -1  # transformers' output fill value
+        big = np.float32(-1e9)
+        running = np.full((B, K, max_length), fill, dtype=np.int64)
+        running[:, :, :L] = ids[:, None, :]
+        finished_seqs = running.copy()
+        running_scores = np.zeros((B, K), dtype=np.float32)
+        running_scores[:, 1:] = big  # the beams start equal: only the first one's continuations count
+        finished_scores = np.full((B, K), big, dtype=np.float32)
+        is_finished = np.zeros((B, K), dtype=bool)
+        open_ = np.ones((B, 1), dtype=bool)  # whether a running beam may still beat the finished ones
+        running_from = np.full((B, K, max_new_tokens), -1, dtype=np.int64)  # the beam each step continued
+        finished_from = running_from.copy()
+        batch_rows = np.arange(B)[:, None]
+
+        def gather(a, index):  # a (B, n, ...) -> (B, m, ...) at index (B, m)
+            return a[batch_rows, index]
+
+        flat_mask = np.repeat(mask, K, axis=0)
+        full_mask = np.concatenate([flat_mask, np.ones((B * K, max_new_tokens - 1), dtype=mask.dtype)], axis=1)
+        positions = np.maximum(np.cumsum(flat_mask, axis=1) - 1, 0)
+        cache = KVCache(self.config, B * K, max_length - 1, dtype=self.transformer.wte.weight.dtype)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                step_ids, step_positions, cur = np.repeat(ids, K, axis=0), positions, L
+                while True:
+                    seen = full_mask[:, :cache.length + step_ids.shape[1]]
+                    logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
+                                  logits_to_keep=1).logits.numpy()[:, -1, :]  # (B K, V)
+                    log_probs = logits - logits.max(axis=1, keepdims=True)
+                    log_probs = log_probs - np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
+                    log_probs = decoding.process(log_probs.astype(np.float32), running[:, :, :cur].reshape(B * K, cur),
+                                                 cur - L, eos)
+                    total = (log_probs.reshape(B, K, V) + running_scores[:, :, None]).reshape(B, K * V)
+                    # the best `keep` continuations of all beams, best first (ties: the lower index)
+                    best = np.argsort(-total, axis=1, kind="stable")[:, :keep]
+                    cand_scores, cand_beam, cand_token = np.take_along_axis(total, best, axis=1), best // V, best % V
+                    cand_seqs, cand_from = gather(running, cand_beam), gather(running_from, cand_beam)
+                    cand_seqs[:, :, cur] = cand_token
+                    cand_from[:, :, cur - L] = cand_beam + batch_rows * K
+                    hits = np.full((B, keep), cur + 1 >= max_length)  # transformers' stopping criteria
+                    if eos is not None:
+                        hits |= np.isin(cand_token, eos)
+                    # the best num_beams that go on
+                    go_on = cand_scores + hits.astype(np.float32) * big
+                    order = np.argsort(-go_on, axis=1, kind="stable")[:, :K]
+                    running, running_scores, running_from = (gather(a, order) for a in (cand_seqs, go_on, cand_from))
+                    # the finished ones, scored with the length penalty, merged with those before
+                    just_done = hits & top_beams[None, :]
+                    done_scores = cand_scores / np.float32((cur + 1 - L) ** lp)
+                    full = is_finished.all(axis=1, keepdims=True) & (early is True)
+                    done_scores = done_scores + full * big + (~open_) * big + (~just_done) * big
+                    merged_scores = np.concatenate([finished_scores, done_scores], axis=1)
+                    order = np.argsort(-merged_scores, axis=1, kind="stable")[:, :K]
+                    finished_seqs = gather(np.concatenate([finished_seqs, cand_seqs], axis=1), order)
+                    finished_from = gather(np.concatenate([finished_from, cand_from], axis=1), order)
+                    is_finished = gather(np.concatenate([is_finished, just_done], axis=1), order)
+                    finished_scores = gather(merged_scores, order)
+                    cur += 1
+                    longest = max_length - L if early == "never" and lp > 0 else cur - L
+                    best_running = running_scores[:, :1] / np.float32(longest ** lp)
+                    worst_done = np.where(is_finished, finished_scores.min(axis=1, keepdims=True), big)
+                    open_ &= (best_running > worst_done).any(axis=1, keepdims=True)
+                    if not (open_.any() and not (is_finished.all() and early is True) and not hits.all()):
+                        break
+                    cache.reorder(_core.from_numpy(np.ascontiguousarray(running_from[:, :, cur - 1 - L].reshape(-1))))
+                    step_ids = running[:, :, cur - 1].reshape(B * K, 1)
+                    step_positions = step_positions[:, -1:] + 1
+        finally:
+            self.train(was_training)
+        n = decoding.num_return_sequences
+        out, made = finished_seqs[:, :n].reshape(B * n, -1), finished_from[:, :n].reshape(B * n, -1)
+        return out[:, :L + int((made >= 0).sum(axis=1).max())]
 
     def stream_text(self, tokenizer, prompt, max_new_tokens=None, **kwargs):
         """Yields the generated text of one prompt piece by piece, as tokens are made, through the
@@ -627,7 +734,8 @@ class _Decoding:
     its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
-                 repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1):
+                 repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
+                 length_penalty=1.0, early_stopping=False):
         if do_sample:
             if not isinstance(temperature, numbers.Real) or not temperature > 0:
                 raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
@@ -644,13 +752,28 @@ class _Decoding:
         _check_count(num_return_sequences, "num_return_sequences", "")
         if num_return_sequences < 1:
             raise ValueError(f"GPT.generate: num_return_sequences must be at least 1, got {num_return_sequences}")
-        if num_return_sequences > 1 and not do_sample:
-            raise ValueError(f"GPT.generate: greedy decoding gives one sequence per prompt; num_return_sequences="
-                             f"{num_return_sequences} needs do_sample=True")
+        _check_count(num_beams, "num_beams", "")
+        if num_beams < 1:
+            raise ValueError(f"GPT.generate: num_beams must be at least 1, got {num_beams}")
+        if num_beams > 1 and do_sample:
+            raise ValueError("GPT.generate: beam search here is deterministic; pass do_sample=False with num_beams > 1")
+        if num_return_sequences > num_beams and not do_sample:
+            raise ValueError(f"GPT.generate: greedy decoding and beam search give at most num_beams={num_beams} "
+                             f"sequences per prompt; num_return_sequences={num_return_sequences} needs do_sample=True "
+                             f"or as many beams")
+        if not isinstance(length_penalty, numbers.Real) or not math.isfinite(length_penalty):
+            raise ValueError(f"GPT.generate: length_penalty must be a finite number, got {length_penalty!r}")
+        if early_stopping not in (True, False, "never"):
+            raise ValueError(f"GPT.generate: early_stopping must be True, False or 'never', got {early_stopping!r}")
         self.temperature, self.top_k, self.top_p, self.do_sample = temperature, top_k, top_p, do_sample
         self.max_length, self.min_new_tokens, self.min_length = max_length, min_new_tokens, min_length
         self.repetition_penalty, self.no_repeat_ngram_size = float(repetition_penalty), no_repeat_ngram_size
-        self.num_return_sequences = num_return_sequences
+        self.num_return_sequences, self.num_beams = num_return_sequences, num_beams
+        self.length_penalty, self.early_stopping = float(length_penalty), early_stopping
+
+    def repeated(self, ids, mask):
+        """The prompts' rows, each num_return_sequences times in a row (sampling draws each anew)."""
+        return np.repeat(ids, self.num_return_sequences, axis=0), np.repeat(mask, self.num_return_sequences, axis=0)
 
     def new_tokens(self, max_new_tokens, prompt_length):
         """How many tokens to make at most: max_new_tokens, else max_length - the prompt's length, else 20."""
