@@ -173,6 +173,50 @@ def test_hidden_states_inputs_embeds_and_output_indexing_as_transformers(tmp_pat
     assert ours(ids).hidden_states is None and "hidden_states" not in ours(ids)
 
 
+def test_question_answering_and_multiple_choice_heads_match_transformers(tmp_path):
+    rng = np.random.default_rng(5)
+    # question answering: a start position past the end is ignored, a negative one clamped to 0 (transformers')
+    theirs, folder = hf_folder(tmp_path, "small", "BertForQuestionAnswering")
+    ours = pb.BertForQuestionAnswering.from_pretrained(folder)
+    ids, mask, types = batch(CONFIGS["small"])
+    starts, ends = np.array([2, 40, 5]), np.array([4, 3, -3])
+    out = ours(ids, mask, types, start_positions=starts, end_positions=ends)
+    ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                 start_positions=torch.tensor(starts), end_positions=torch.tensor(ends))
+    np.testing.assert_allclose(_np(out.start_logits), _np(ref.start_logits), atol=2e-5)
+    np.testing.assert_allclose(_np(out.end_logits), _np(ref.end_logits), atol=2e-5)
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    out.loss.backward()
+    ref.loss.backward()
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(_np(p.grad), theirs_params[name].grad.numpy(), atol=2e-5, err_msg=name)
+    # multiple choice: (B, C, T) inputs, one score per choice
+    theirs, folder = hf_folder(tmp_path, "small", "BertForMultipleChoice")
+    ours = pb.BertForMultipleChoice.from_pretrained(folder)
+    ids = rng.integers(1, 99, (2, 3, 7))
+    mask, types = np.ones((2, 3, 7), dtype=np.int64), np.zeros((2, 3, 7), dtype=np.int64)
+    mask[0, 1, 5:], types[:, :, 4:] = 0, 1
+    labels = np.array([1, 2])
+    out = ours(ids, mask, types, labels=labels)
+    ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                 labels=torch.tensor(labels))
+    assert out.logits.shape == (2, 3)
+    np.testing.assert_allclose(_np(out.logits), _np(ref.logits), atol=2e-5)
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    out.loss.backward()
+    ref.loss.backward()
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(_np(p.grad), theirs_params[name].grad.numpy(), atol=2e-5, err_msg=name)
+    ours.save_pretrained(tmp_path / "ours")  # and back into transformers
+    again = transformers.BertForMultipleChoice.from_pretrained(tmp_path / "ours").eval()
+    np.testing.assert_allclose(_np(again(torch.tensor(ids), attention_mask=torch.tensor(mask)).logits),
+                               _np(ours(ids, mask).logits), atol=2e-5)
+    with pytest.raises(ValueError, match="expected input_ids of shape \\(batch, choices, length\\)"):
+        ours(ids[0])
+
+
 # --- what transformers' BERT also does ---
 
 @pytest.mark.parametrize("head", ["BertForMaskedLM", "BertForPreTraining"])

@@ -39,8 +39,8 @@ from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_id
                   save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
-           "BertForSequenceClassification", "BertForTokenClassification", "BertOutput", "HeadOutput",
-           "PreTrainingOutput"]
+           "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
+           "BertForQuestionAnswering", "BertOutput", "HeadOutput", "PreTrainingOutput", "QuestionAnsweringOutput"]
 
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
@@ -519,8 +519,9 @@ class BertForNextSentencePrediction(BertForPreTraining):
 
 
 class _BertClassifier(BertPreTrainedModel):
-    """The encoder, dropout (classifier_dropout, else hidden_dropout_prob) and a linear classifier."""
-    _pooler = True
+    """The encoder, dropout (classifier_dropout, else hidden_dropout_prob) and a linear classifier to
+    _outputs (None: num_labels) values."""
+    _pooler, _outputs = True, None
 
     def __init__(self, config):
         super().__init__()
@@ -528,7 +529,7 @@ class _BertClassifier(BertPreTrainedModel):
         self.bert = BertModel(config, add_pooling_layer=self._pooler)
         p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = Dropout(p)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.classifier = Linear(config.hidden_size, self._outputs or config.num_labels)
         self._init_weights()
 
 
@@ -587,6 +588,87 @@ class BertForTokenClassification(_BertClassifier):
             B, T, C = logits.shape
             loss = F.cross_entropy(logits.reshape(-1, C), _labels(labels, (B, T), "labels", type(self).__name__))
         return HeadOutput(loss, logits, out.hidden_states, out.attentions)
+
+
+class BertForMultipleChoice(_BertClassifier):
+    """Each of C choices encoded with the prompt, e.g. "[CLS] context [SEP] choice [SEP]": input_ids,
+    attention_mask, token_type_ids, position_ids (B, C, T) (inputs_embeds (B, C, T, H)); dropout +
+    a linear scorer (classifier: hidden -> 1) of each pooled [CLS]: logits (B, C); labels (B,) the
+    right choice."""
+    _pooler, _outputs = True, 1
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+        name = type(self).__name__
+        first = input_ids if input_ids is not None else inputs_embeds
+        if first is None:
+            raise ValueError(f"{name}: pass either input_ids or inputs_embeds")
+        shape = tuple(first.shape) if isinstance(first, _core.Tensor) else to_numpy(first).shape
+        if len(shape) != (4 if input_ids is None else 3):
+            raise ValueError(f"{name}: expected input_ids of shape (batch, choices, length) (or inputs_embeds "
+                             f"(batch, choices, length, hidden)), got {shape}")
+        B, C = shape[:2]
+
+        def flat(value):  # (B, C, T ...) -> (B C, T ...); None stays None
+            if value is None:
+                return None
+            if isinstance(value, _core.Tensor) and value.dtype.is_floating_point and value.ndim == 4:
+                return value.reshape(B * C, *value.shape[2:])
+            arr = to_numpy(value)
+            if arr.shape[:2] != (B, C):
+                raise ValueError(f"{name}: expected (batch, choices) = {(B, C)} first in every input, got {arr.shape}")
+            return arr.reshape(B * C, *arr.shape[2:])
+
+        out = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
+                        output_attentions, output_hidden_states, flat(inputs_embeds))
+        logits = self.classifier(self.dropout(out.pooler_output)).reshape(B, C)
+        loss = None if labels is None else F.cross_entropy(logits, _labels(labels, (B,), "labels", name))
+        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
+
+
+@dataclass
+class QuestionAnsweringOutput(ModelOutput):
+    loss: object = None
+    start_logits: object = None  # (B, T): where the answer span starts
+    end_logits: object = None    # (B, T): where it ends
+    hidden_states: tuple = None
+    attentions: tuple = None
+
+
+class BertForQuestionAnswering(BertPreTrainedModel):
+    """Extractive question answering: a linear layer (qa_outputs: hidden -> 2) on every token gives the
+    start and end logits of the answer span (B, T) each. With start_positions and end_positions (B,)
+    the loss is the mean of their cross entropies; as transformers, a position outside [0, T) is
+    clamped to T and ignored (an answer cut off by truncation)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
+        self._init_weights()
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                start_positions=None, end_positions=None, output_attentions=False, output_hidden_states=False,
+                inputs_embeds=None):
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
+                        output_hidden_states, inputs_embeds)
+        logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
+        start, end = logits.select(-1, 0), logits.select(-1, 1)  # (B, T) each
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            B, T = start.shape
+            name = type(self).__name__
+            losses = []
+            for logit, positions, what in ((start, start_positions, "start_positions"),
+                                           (end, end_positions, "end_positions")):
+                target = as_ids(positions, what, name).reshape(-1)
+                if target.shape != (B,):
+                    raise ValueError(f"{name}: expected {what} of shape ({B},), got {to_numpy(positions).shape}")
+                target = _core.from_numpy(np.ascontiguousarray(np.clip(target, 0, T)))
+                losses.append(F.cross_entropy(logit, target, ignore_index=T))
+            loss = (losses[0] + losses[1]) / 2
+        return QuestionAnsweringOutput(loss, start, end, out.hidden_states, out.attentions)
 
 
 # --- sentence embeddings ---
