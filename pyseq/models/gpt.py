@@ -634,6 +634,9 @@ class GPT(Module):
         if max_length - 1 > self.config.n_positions:
             raise ValueError(f"GPT.generate: a prompt of {L} tokens plus max_new_tokens={max_new_tokens} exceeds "
                              f"the model's context n_positions={self.config.n_positions}")
+        if keep > K * V:
+            raise ValueError(f"GPT.generate: beam search keeps {keep} continuations a step, more than the {K} beams x "
+                             f"{V} tokens there are")
         lp, early = np.float32(decoding.length_penalty), decoding.early_stopping
         top_beams = np.arange(keep) < K  # (keep,): the candidates that may finish
         fill = (pad or eos[0]) if eos is not None else -1  # transformers' output fill value

@@ -173,7 +173,7 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   const int64_t Tq = query.shape()[query.ndim() - 2], Tk = key.shape()[key.ndim() - 2];
   const int64_t d = query.shape().back(), dv = value.shape().back();
   kernels::cpu::AttentionShape s{numel_of(batch), Tq, Tk, d, dv, scale_or_default(scale, d), is_causal, dropout_p,
-                                 {}, heads};
+                                 {}, heads, {}, {}, {}, {}};  // the layouts are set below
   Tensor q, k, v;
   if (grad) {
     q = with_batch(query.detach(), batch), k = with_batch(key.detach(), batch), v = with_batch(value.detach(), batch);
