@@ -537,3 +537,15 @@ def test_sentence_encoder_bad_input_raises_a_clear_error(tmp_path):
         encoder.encode(["a", "b"], batch_size=-1)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         pb.SentenceEncoder(encoder.model, tokenizer, stride=4, batch_size=0)
+
+
+def test_a_head_the_checkpoint_lacks_is_initialised_as_transformers_does(minilm):
+    # from_pretrained builds the model without drawing its weights (nn.utils.skip_init), then draws
+    # only those the file lacks: N(0, initializer_range) weights and zero biases, as transformers
+    with pytest.warns(UserWarning, match="classifier.weight, classifier.bias"):
+        model = pb.BertForSequenceClassification.from_pretrained(minilm, num_labels=3)
+    weight, bias = _np(model.classifier.weight), _np(model.classifier.bias)
+    assert abs(weight.std() / model.config.initializer_range - 1) < 0.1 and np.isfinite(weight).all()
+    np.testing.assert_array_equal(bias, np.zeros(3))
+    np.testing.assert_array_equal(_np(model.bert.pooler.dense.bias),  # the file's own, not redrawn
+                                  pb.BertModel.from_pretrained(minilm).pooler.dense.bias.detach().numpy())

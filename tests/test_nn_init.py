@@ -343,3 +343,16 @@ def test_sparse_reproducible_and_errors():
         init.sparse_(pyseq.empty(2, 3, 4), 0.1)
     with pytest.raises(ValueError, match="sparsity must be a number in \\[0, 1\\]"):
         init.sparse_(pyseq.empty(4, 4), 1.5)
+
+
+def test_skip_init_builds_a_module_without_drawing_its_weights():
+    from pyseq.nn.utils import skip_init
+    pyseq.manual_seed(3)
+    expected = values(pyseq.randn(5))
+    pyseq.manual_seed(3)
+    lstm = skip_init(nn.LSTM, 4, 6, num_layers=2)  # as torch.nn.utils.skip_init: no init function runs
+    np.testing.assert_array_equal(values(pyseq.randn(5)), expected)  # nothing drew from the generator
+    assert [n for n, _ in lstm.named_parameters()] == [n for n, _ in nn.LSTM(4, 6, num_layers=2).named_parameters()]
+    assert values(init.normal_(pyseq.zeros(3))).any()  # the init functions work again after it
+    with pytest.raises(TypeError, match="expected a module class"):
+        skip_init(nn.Linear(2, 2))

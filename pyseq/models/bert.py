@@ -35,6 +35,7 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
+from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files, read_json,
                   save_folder, to_numpy, warn_unused)
 
@@ -254,11 +255,14 @@ class BertPreTrainedModel(Module):
     save_pretrained. `base_prefix` is where the encoder sits ('' for BertModel, 'bert.' in heads)."""
     base_prefix = "bert."
 
-    def _init_weights(self):
+    def _init_weights(self, names=None):
         """Linear and embedding weights N(0, initializer_range), biases 0 (also the prediction bias),
-        LayerNorms 1 and 0, the padding row of the word embeddings 0."""
+        LayerNorms 1 and 0, the padding row of the word embeddings 0; only the parameters `names`
+        when given (those a checkpoint lacks)."""
         std = self.config.initializer_range
         for name, p in self.named_parameters():
+            if names is not None and name not in names:
+                continue
             if "LayerNorm" in name:
                 (init.ones_ if name.endswith("weight") else init.zeros_)(p)
             elif name.endswith("bias"):
@@ -266,8 +270,9 @@ class BertPreTrainedModel(Module):
             else:
                 init.normal_(p, 0.0, std)
         words = self._bert().embeddings.word_embeddings.weight
-        with no_grad():
-            words[self.config.pad_token_id].zero_()
+        if names is None:
+            with no_grad():
+                words[self.config.pad_token_id].zero_()
 
     def _bert(self):
         return self if isinstance(self, BertModel) else self.bert
@@ -286,7 +291,7 @@ class BertPreTrainedModel(Module):
         if "num_labels" in config_overrides:
             d.pop("id2label", None)
         d.update(config_overrides)
-        model = cls(BertConfig.from_dict(d, source=config_path))
+        model = skip_init(cls, BertConfig.from_dict(d, source=config_path))  # the file's weights replace any drawn
         own = model.state_dict()
         # the decoder that transformers ties to the word embeddings and cls.predictions.bias
         tied = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") if getattr(cls, "_mlm", False) \
@@ -314,6 +319,7 @@ class BertPreTrainedModel(Module):
         if missing:
             warnings.warn(f"{cls.__name__}.from_pretrained: {weights_path} has no " + ", ".join(missing)
                           + "; they keep their fresh initialisation (train them)", stacklevel=2)
+            model._init_weights(set(missing))
         try:
             model.load_state_dict(state, strict=False)
         except (RuntimeError, ValueError) as e:

@@ -38,6 +38,7 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
+from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, causal_lm_loss, check_ids, check_model_type,
                   folder_files, read_json, save_folder, warn_unused, write_json)
 
@@ -375,7 +376,7 @@ class GPT(Module):
         generation_config.json when there, in eval mode as transformers does (call model.train() to
         train it). Weights the model does not use are left out with a warning, as transformers does."""
         config_path, weights_path = folder_files(path, "GPT")
-        model = cls(GPTConfig.from_json_file(config_path))
+        model = skip_init(cls, GPTConfig.from_json_file(config_path))  # every weight comes from the file
         generation_path = os.path.join(os.fspath(path), "generation_config.json")
         if os.path.isfile(generation_path):
             model.generation_config.update(read_json(generation_path))
@@ -436,7 +437,7 @@ class GPT(Module):
             else:
                 raise ValueError(f"GPT.from_gguf: {path} has a tensor {name!r} that a gpt2 model does not")
             state[f"{key}.{kind}"] = _core.from_numpy(np.ascontiguousarray(value))
-        model = cls(config)
+        model = skip_init(cls, config)  # load_state_dict (strict) writes every weight
         try:
             model.load_state_dict(state)
         except (RuntimeError, ValueError) as e:

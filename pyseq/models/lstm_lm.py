@@ -24,6 +24,7 @@ from ..nn.dropout import Dropout
 from ..nn.layers import Embedding, Linear
 from ..nn.module import Module
 from ..nn.rnn import LSTM
+from ..nn.utils import skip_init
 from ..nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ._hf import (ModelOutput, as_ids, causal_lm_loss, check_ids, check_model_type, folder_files, read_json,
                   save_folder)
@@ -114,7 +115,7 @@ class LSTMLM(Module):
     @classmethod
     def from_pretrained(cls, path):
         config_path, weights_path = folder_files(path, "LSTMLM")
-        model = cls(LSTMLMConfig.from_json_file(config_path))
+        model = skip_init(cls, LSTMLMConfig.from_json_file(config_path))  # load_state_dict (strict) writes them all
         try:
             model.load_state_dict(load_file(weights_path))
         except (RuntimeError, ValueError) as e:

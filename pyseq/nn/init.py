@@ -1,6 +1,7 @@
 """Weight initialisation, as in torch.nn.init. Each function fills its tensor in place (without
 recording a graph) from pyseq's seeded generator and returns it."""
 
+import functools
 import math
 import numbers
 import warnings
@@ -9,6 +10,28 @@ import numpy as np
 
 from .. import _core
 from ..autograd import no_grad
+
+_skipping = False  # True while utils.skip_init builds a module: the fills below leave tensors as they are
+
+
+class skipping_init:
+    """A context in which the init functions leave their tensors untouched (utils.skip_init's)."""
+
+    def __enter__(self):
+        global _skipping
+        self._was, _skipping = _skipping, True
+
+    def __exit__(self, *exc):
+        global _skipping
+        _skipping = self._was
+
+
+def _skippable(fill):
+    """An init function that does nothing while skipping_init is on."""
+    @functools.wraps(fill)
+    def maybe_fill(tensor, *args, **kwargs):
+        return tensor if _skipping else fill(tensor, *args, **kwargs)
+    return maybe_fill
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -54,6 +77,7 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+@_skippable
 def uniform_(tensor, a=0.0, b=1.0):
     """Fills with U(a, b)."""
     with no_grad():
@@ -61,6 +85,7 @@ def uniform_(tensor, a=0.0, b=1.0):
     return tensor
 
 
+@_skippable
 def normal_(tensor, mean=0.0, std=1.0):
     """Fills with N(mean, std^2)."""
     with no_grad():
@@ -68,6 +93,7 @@ def normal_(tensor, mean=0.0, std=1.0):
     return tensor
 
 
+@_skippable
 def constant_(tensor, val):
     with no_grad():
         tensor.fill_(val)
@@ -78,6 +104,7 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+@_skippable
 def zeros_(tensor):
     with no_grad():
         tensor.zero_()
@@ -118,6 +145,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     return normal_(tensor, 0.0, std)
 
 
+@_skippable
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """Fills with N(mean, std^2) truncated to [a, b], by rejection as PyTorch. When [a, b] holds
     more than 30% of the normal's mass, values outside it are redrawn from the normal until none
@@ -160,6 +188,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     return tensor
 
 
+@_skippable
 def eye_(tensor):
     """Fills the 2-d tensor with the identity matrix: ones on the main diagonal, zeros elsewhere, so
     that a Linear layer passes on as many of its inputs as it can."""
@@ -170,6 +199,7 @@ def eye_(tensor):
     return tensor
 
 
+@_skippable
 def dirac_(tensor, groups=1):
     """Fills a 3, 4 or 5-d convolution weight (out, in / groups, *kernel) with the Dirac delta: each
     group's output channel d takes input channel d at the kernel's centre (index size // 2 in each
@@ -192,6 +222,7 @@ def dirac_(tensor, groups=1):
     return tensor
 
 
+@_skippable
 def orthogonal_(tensor, gain=1.0):
     """Fills with a (semi-)orthogonal matrix (Saxe et al., 2013), as PyTorch. The tensor is seen as
     a (rows, cols) matrix, rows = size(0), its trailing dims flattened. A standard normal matrix A
@@ -218,6 +249,7 @@ def orthogonal_(tensor, gain=1.0):
     return tensor
 
 
+@_skippable
 def sparse_(tensor, sparsity, std=0.01):
     """Fills the 2-d tensor as a sparse matrix (Martens, 2010), as PyTorch: values from N(0, std^2),
     then ceil(sparsity * rows) of them set to 0 in each column, at rows drawn at random."""

@@ -1,17 +1,28 @@
 """Gradient clipping (torch.nn.utils' clip_grad_norm_, clip_grad_value_, get_total_norm,
 clip_grads_with_norm_), parameters as one vector (parameters_to_vector, vector_to_parameters),
-weight penalties, and batches of variable-length sequences (utils.rnn)."""
+weight penalties, skip_init, and batches of variable-length sequences (utils.rnn)."""
 
 import math
 
 from ... import _core
 from ..._core import Tensor
 from ...autograd import no_grad
+from ..init import skipping_init
 
 from . import rnn  # noqa: F401,E402  (pack_padded_sequence, pad_packed_sequence, pad_sequence, PackedSequence)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_", "parameters_to_vector",
-           "vector_to_parameters", "l1_penalty", "l2_penalty"]
+           "vector_to_parameters", "l1_penalty", "l2_penalty", "skip_init"]
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """module_cls(*args, **kwargs) with its parameters left uninitialised (torch.nn.utils.skip_init):
+    the nn.init fills its constructor calls do nothing, so a model whose weights are loaded next
+    does not draw them first. Every parameter must then be written (e.g. by load_state_dict)."""
+    if not isinstance(module_cls, type):
+        raise TypeError(f"skip_init: expected a module class, got {type(module_cls).__name__}")
+    with skipping_init():
+        return module_cls(*args, **kwargs)
 
 
 def _param_list(parameters, fn, what="parameters"):
