@@ -126,6 +126,25 @@ def test_fully_masked_rows_give_zeros_and_finite_gradients():
     assert weights[1].tolist() == [0.0] * 5
 
 
+def test_a_learned_float_mask_with_a_fully_masked_row_gets_zero_gradients_as_torch():
+    # the plain path (a float mask that requires grad, or need_weights) used to give NaN gradients there
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal(s) for s in ((1, 3, 4), (1, 5, 4), (1, 5, 4), (3, 5))]
+    arrays[3][1] = -np.inf  # query 1 may attend nothing
+    ours = [pyseq.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    F.scaled_dot_product_attention(*ours[:3], attn_mask=ours[3]).sum().backward()
+    torch.nn.functional.scaled_dot_product_attention(*theirs[:3], attn_mask=theirs[3]).sum().backward()
+    for name, a, b in zip(["q", "k", "v", "mask"], ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=f"d{name}")
+    assert ours[0].grad.numpy()[0, 1].tolist() == [0.0] * 4
+    out, weights = F.attention_with_weights(*ours[:3], attn_mask=ours[3])  # the weights too: zeros, no NaN
+    (out.sum() + weights.sum()).backward()
+    assert weights.detach().numpy()[0, 1].tolist() == [0.0] * 5
+    assert all(np.isfinite(a.grad.numpy()).all() for a in ours)
+
+
 def test_dropout_is_reproducible_from_the_rng_state_and_its_gradient_is_exact():
     rng = np.random.default_rng(5)
     q, k, v = (pyseq.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 70, 4), (2, 80, 4), (2, 80, 3)))

@@ -376,3 +376,26 @@ def test_grouped_query_attention_matches_torch():
     np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-10)
     with pytest.raises(ValueError, match="multiple"):
         nn.functional.scaled_dot_product_attention(*map(pyseq.tensor, (q, k[:, :1].repeat(4, axis=1), v[:, :1].repeat(4, axis=1))), enable_gqa=True)
+    v3 = rng.standard_normal((2, 3, 7, 3))  # keys and values of different head counts, as torch allows
+    expected = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v3)), enable_gqa=True)
+    got = nn.functional.scaled_dot_product_attention(*map(pyseq.tensor, (q, k, v3)), enable_gqa=True)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-10)
+
+
+def test_argument_errors_and_attributes_torch_code_reads():
+    with pytest.raises(TypeError, match="attn_mask must be a pyseq.Tensor, got ndarray"):
+        nn.functional.scaled_dot_product_attention(*(pyseq.randn(1, 3, 4) for _ in range(3)),
+                                                   attn_mask=np.ones((3, 3), bool))
+    mha = nn.MultiheadAttention(8, 2)
+    with pytest.raises(ValueError, match="query holds a batch of 3, key and value a batch of 4"):
+        mha(pyseq.randn(5, 3, 8), pyseq.randn(6, 4, 8), pyseq.randn(6, 4, 8))
+    for activation in ("relu", "gelu", nn.functional.relu, nn.functional.gelu, nn.functional.silu):
+        ours = nn.TransformerEncoderLayer(8, 2, activation=activation).activation_relu_or_gelu
+        assert ours == torch.nn.TransformerEncoderLayer(8, 2, activation=_torch_twin(activation)).activation_relu_or_gelu
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2, mask_check=False)
+    assert (encoder.enable_nested_tensor, encoder.use_nested_tensor, encoder.mask_check) == (True, False, False)
+
+
+def _torch_twin(activation):
+    """torch's function of the same name for one of pyseq's (strings stay as they are)."""
+    return activation if isinstance(activation, str) else getattr(torch.nn.functional, activation.__name__)

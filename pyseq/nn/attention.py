@@ -183,6 +183,10 @@ class MultiheadAttention(Module):
         batch_major = self.batch_first or unbatched  # (N, L, E), else (L, N, E); projections keep the layout
         N, L = (query.shape[0], query.shape[1]) if batch_major else (query.shape[1], query.shape[0])
         S = key.shape[1] if batch_major else key.shape[0]
+        if (key.shape[0] if batch_major else key.shape[1]) != N:
+            raise ValueError(f"MultiheadAttention: query holds a batch of {N}, key and value a batch of "
+                             f"{key.shape[0] if batch_major else key.shape[1]} (shapes {tuple(query.shape)}, "
+                             f"{tuple(key.shape)}; batch_first={self.batch_first})")
         E, H, D = self.embed_dim, self.num_heads, self.head_dim
 
         def heads(x, T):  # a projection (.., E) -> (N, H, T, D), a view

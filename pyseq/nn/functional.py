@@ -257,12 +257,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     attention, inputs (..., Hq, Tq, d) against keys and values of Hkv heads (Hq a multiple of Hkv),
     each key head serving Hq / Hkv consecutive query heads.
     Unlike PyTorch, a query row whose keys are all masked gives zeros, never NaN."""
-    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and query.shape[-3] != key.shape[-3]:
-        hq, hkv = query.shape[-3], key.shape[-3]
-        if hkv == 0 or hq % hkv or value.shape[-3] != hkv:
+    for t, arg in ((query, "query"), (key, "key"), (value, "value")):
+        _check_tensor(t, "scaled_dot_product_attention", arg)
+    if attn_mask is not None:
+        _check_tensor(attn_mask, "scaled_dot_product_attention", "attn_mask")
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and value.dim() >= 3:
+        hq, hk, hv = query.shape[-3], key.shape[-3], value.shape[-3]
+        if hk == 0 or hv == 0 or hq % hk or hq % hv:
             raise ValueError(f"scaled_dot_product_attention: with enable_gqa, query heads ({hq}) must be a multiple "
-                             f"of key and value heads ({hkv}, {value.shape[-3]})")
-        key, value = (t.repeat_interleave(hq // hkv, dim=-3) for t in (key, value))
+                             f"of key and value heads ({hk}, {hv})")
+        key, value = key.repeat_interleave(hq // hk, dim=-3), value.repeat_interleave(hq // hv, dim=-3)
     if attn_mask is not None and attn_mask.requires_grad and _core.is_grad_enabled():
         # the fused kernel gives the mask no gradient; the plain ops' autograd does (summed over broadcast dims)
         out, weights = attention_with_weights(query, key, value, attn_mask, is_causal, scale)

@@ -223,8 +223,13 @@ std::pair<Tensor, Tensor> attention_with_weights(const Tensor& query, const Tens
   if (is_causal) scores = masked_fill(scores, logical_not(tril(ones({Tq, Tk}, DType::Bool))), -INFINITY);
   if (attn_mask.defined())
     scores = attn_mask.dtype() == DType::Bool ? masked_fill(scores, logical_not(attn_mask), -INFINITY) : scores + attn_mask;
-  Tensor weights = softmax(scores, -1);
-  weights = where(eq(weights, weights), weights, scalar_tensor(0.0, weights.dtype()));  // fully masked rows: 0, not NaN
+  // a fully masked row (every score -inf) gets zero weights, and zero gradients: its scores are
+  // replaced before the softmax (which would give NaN forward and backward) and its weights after
+  Tensor weights = softmax(scores, -1);  // with no keys: (..., Tq, 0)
+  if (Tk > 0) {
+    const Tensor dead = eq(max(scores.detach(), -1, true).first, scalar_tensor(-INFINITY, scores.dtype()));  // (..., Tq, 1)
+    weights = masked_fill(softmax(masked_fill(scores, dead, 0.0), -1), dead, 0.0);
+  }
   return {matmul(weights, value), weights};
 }
 
