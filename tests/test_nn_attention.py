@@ -389,13 +389,16 @@ def test_argument_errors_and_attributes_torch_code_reads():
     mha = nn.MultiheadAttention(8, 2)
     with pytest.raises(ValueError, match="query holds a batch of 3, key and value a batch of 4"):
         mha(pyseq.randn(5, 3, 8), pyseq.randn(6, 4, 8), pyseq.randn(6, 4, 8))
-    for activation in ("relu", "gelu", nn.functional.relu, nn.functional.gelu, nn.functional.silu):
+    for activation in ("relu", "gelu", nn.functional.relu, nn.functional.gelu, nn.functional.silu, nn.GELU()):
         ours = nn.TransformerEncoderLayer(8, 2, activation=activation).activation_relu_or_gelu
-        assert ours == torch.nn.TransformerEncoderLayer(8, 2, activation=_torch_twin(activation)).activation_relu_or_gelu
+        theirs = torch.nn.TransformerEncoderLayer(8, 2, activation=_torch_twin(activation))
+        assert ours == theirs.activation_relu_or_gelu
     encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2), 2, mask_check=False)
     assert (encoder.enable_nested_tensor, encoder.use_nested_tensor, encoder.mask_check) == (True, False, False)
 
 
 def _torch_twin(activation):
     """torch's function of the same name for one of pyseq's (strings stay as they are)."""
+    if isinstance(activation, nn.Module):
+        return getattr(torch.nn, type(activation).__name__)()
     return activation if isinstance(activation, str) else getattr(torch.nn.functional, activation.__name__)

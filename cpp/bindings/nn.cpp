@@ -89,7 +89,8 @@ void init_nn(py::module_& m, py::class_<Tensor>& cls) {
     return py::make_tuple(outs[0], outs[1], outs[2].defined() ? py::cast(outs[2]) : py::none());
   }, py::arg("mode"), py::arg("input"), py::arg("h0"), py::arg("c0"), py::arg("weight_ih"), py::arg("weight_hh"),
      py::arg("bias_ih"), py::arg("bias_hh"), py::arg("lengths") = py::none(), py::arg("reverse") = false,
-     py::arg("weight_hr") = py::none(), "One recurrent layer in one direction over a whole sequence (see ops.h): (output, h_n, c_n or None).");
+     py::arg("weight_hr") = py::none(),
+     "One recurrent layer in one direction over a whole sequence (see ops.h): (output, h_n, c_n or None).");
   m.def("scaled_dot_product_attention", [](const Tensor& q, const Tensor& k, const Tensor& v, py::handle mask,
                                            double dropout_p, bool is_causal, std::optional<double> scale) {
     Tensor m = optional_tensor(mask, "scaled_dot_product_attention");

@@ -36,8 +36,8 @@ from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
-from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files, read_json,
-                  save_folder, to_numpy, warn_unused)
+from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files,
+                  read_json, save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -225,7 +225,7 @@ class BertPooler(Module):
 class BertOutput(ModelOutput):
     last_hidden_state: object = None  # (B, T, H)
     pooler_output: object = None      # (B, H), or None without a pooler
-    hidden_states: tuple = None       # the embeddings' and each layer's output (B, T, H), with output_hidden_states=True
+    hidden_states: tuple = None       # output_hidden_states=True: the embeddings', then each layer's (B, T, H)
     attentions: tuple = None          # per layer (B, heads, T, T), with output_attentions=True
 
 

@@ -7,6 +7,7 @@ import copy
 from .. import _core
 from . import functional as F
 from . import init
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -26,6 +27,11 @@ def _activation(activation):
     if activation == "gelu":
         return F.gelu
     raise ValueError(f"activation must be 'relu', 'gelu' or a callable, got {activation!r}")
+
+
+def _activation_code(fn):
+    """torch's activation_relu_or_gelu: 1 for relu, 2 for gelu (a function or module), 0 another."""
+    return 1 if fn is F.relu or isinstance(fn, ReLU) else 2 if fn is F.gelu or isinstance(fn, GELU) else 0
 
 
 def _build_feed_forward(layer, d_model, dim_feedforward, dropout, bias, dtype):
@@ -72,7 +78,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation)
-        self.activation_relu_or_gelu = 1 if activation in ("relu", F.relu) else 2 if activation in ("gelu", F.gelu) else 0
+        self.activation_relu_or_gelu = _activation_code(self.activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
         def attend(x):

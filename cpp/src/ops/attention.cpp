@@ -227,7 +227,8 @@ std::pair<Tensor, Tensor> attention_with_weights(const Tensor& query, const Tens
   // replaced before the softmax (which would give NaN forward and backward) and its weights after
   Tensor weights = softmax(scores, -1);  // with no keys: (..., Tq, 0)
   if (Tk > 0) {
-    const Tensor dead = eq(max(scores.detach(), -1, true).first, scalar_tensor(-INFINITY, scores.dtype()));  // (..., Tq, 1)
+    const Tensor row_max = max(scores.detach(), -1, true).first;  // (..., Tq, 1)
+    const Tensor dead = eq(row_max, scalar_tensor(-INFINITY, scores.dtype()));
     weights = masked_fill(softmax(masked_fill(scores, dead, 0.0), -1), dead, 0.0);
   }
   return {matmul(weights, value), weights};

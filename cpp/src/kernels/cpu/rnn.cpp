@@ -312,7 +312,8 @@ void rnn_backward(const RnnShape& s, const T* x, const T* w_ih, const T* w_hh, c
     // W_hh[:, j0:j1] (G H, nj), or with a projection W_hh[:, p0:p1] (G H, np)
     const PreparedB<T> w_cols = P ? (np ? prepare_b<T>(false, GH, np, w_hh + p0, P, B) : PreparedB<T>{})
                                   : prepare_b<T>(false, GH, nj, w_hh + j0, H, B);
-    const PreparedB<T> proj_cols = P && nj ? prepare_b<T>(false, P, nj, w_hr + j0, H, B) : PreparedB<T>{};  // W_hr[:, j0:j1]
+    // and passes dL/dh' back through W_hr[:, j0:j1] (P, nj) to its units
+    const PreparedB<T> proj_cols = P && nj ? prepare_b<T>(false, P, nj, w_hr + j0, H, B) : PreparedB<T>{};
     std::vector<T> scratch(static_cast<size_t>(nj)), no_direct(static_cast<size_t>(P ? nj : 0));
     T *after = dh, *before = dh_before;
     for (int64_t step = s.T - 1; step >= 0; --step) {
