@@ -15,6 +15,9 @@ sentences: its file mode lets each worker's learning rate decay as if that worke
 corpus (each reads 1 / workers of it), so there alpha ends an epoch well above the documented linear
 schedule, which pyseq and gensim's list mode follow. Prints one row per configuration and library:
 the median words/s, the min-max of the scores over the seeds, and the speed against gensim's file mode.
+--gensim-file-schedule adds a pyseq row trained with that file-mode schedule (one train call an
+epoch, alpha falling from the start of epoch e to e + 1 / workers), to show how much of the score
+difference the learning rate explains.
 --only runs one library alone (one process per library, to confirm a ratio without the other's
 threads around or the VM's slow spells falling on one library's turns only).
 """
@@ -39,6 +42,8 @@ parser.add_argument("--workers", type=int, default=2)
 parser.add_argument("--epochs", type=int, default=5)
 parser.add_argument("--configs", nargs="+", default=["cbow-ns", "sg-ns", "sg-hs"])
 parser.add_argument("--only", choices=["pyseq", "gensim-file", "gensim-iterable"], help="time one library alone")
+parser.add_argument("--gensim-file-schedule", action="store_true",
+                    help="also train pyseq with the learning rate gensim's file mode ends up with (see above)")
 args = parser.parse_args()
 common.pin_blas_threads(args.workers)
 
@@ -99,6 +104,27 @@ def run_pyseq(path, params, seed):
     return args.epochs * model.corpus_total_words / seconds, scores(model.wv.index_to_key, model.wv.vectors)
 
 
+def run_pyseq_gensim_file_schedule(path, params, seed):
+    """pyseq trained with the learning rate of gensim's file mode: in epoch e each worker's alpha falls
+    from its value at e / epochs of the way to (e + 1 / workers) / epochs (each reads 1 / workers of
+    the corpus, counting its progress as if it read it all), then jumps to the next epoch's start."""
+    model = Word2Vec(workers=args.workers, seed=seed, epochs=args.epochs, **COMMON, **params)
+    model.build_vocab(corpus_file=path)
+
+    first, last = model.alpha, model.min_alpha  # (train() keeps each call's start_alpha and end_alpha)
+
+    def alpha(progress):
+        return first - (first - last) * progress / args.epochs
+
+    seconds = 0.0
+    for epoch in range(args.epochs):
+        start = time.perf_counter()
+        model.train(corpus_file=path, total_words=model.corpus_total_words, epochs=1,
+                    start_alpha=alpha(epoch), end_alpha=alpha(epoch + 1 / args.workers))
+        seconds += time.perf_counter() - start
+    return args.epochs * model.corpus_total_words / seconds, scores(model.wv.index_to_key, model.wv.vectors)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "news.txt")
@@ -108,6 +134,9 @@ def main():
         runs = {"gensim (file)": lambda params, seed: run_gensim(path, params, seed),
                 "gensim (iterable)": lambda params, seed: run_gensim(path, params, seed, sentences),
                 "pyseq (file)": lambda params, seed: run_pyseq(path, params, seed)}
+        if args.gensim_file_schedule:
+            runs["pyseq (file), gensim file-mode alpha"] = lambda params, seed: run_pyseq_gensim_file_schedule(
+                path, params, seed)
         if args.only:
             chosen = {"pyseq": "pyseq (file)", "gensim-file": "gensim (file)", "gensim-iterable": "gensim (iterable)"}
             runs = {lib: run for lib, run in runs.items() if lib == chosen[args.only]}

@@ -549,3 +549,39 @@ def test_a_head_the_checkpoint_lacks_is_initialised_as_transformers_does(minilm)
     np.testing.assert_array_equal(bias, np.zeros(3))
     np.testing.assert_array_equal(_np(model.bert.pooler.dense.bias),  # the file's own, not redrawn
                                   pb.BertModel.from_pretrained(minilm).pooler.dense.bias.detach().numpy())
+
+
+def test_transformers_model_api_labels_embeddings_and_resizing(tmp_path):
+    theirs, folder = hf_folder(tmp_path, "gelu-tanh-3-labels", "BertForSequenceClassification",
+                               id2label={0: "neg", 1: "neu", 2: "pos"})
+    ours = pb.BertForSequenceClassification.from_pretrained(folder, num_labels=3)  # the same count: names kept
+    assert ours.config.id2label == {0: "neg", 1: "neu", 2: "pos"} and ours.config.label2id["pos"] == 2
+    with pytest.raises(TypeError, match="unknown argument\\(s\\) num_label"):
+        pb.BertForSequenceClassification.from_pretrained(folder, num_label=5)
+    ids, mask, types = batch(CONFIGS["gelu-tanh-3-labels"])
+    labels = np.array([[0], [2], [1]])  # (B, 1), flattened as transformers' labels.view(-1)
+    ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), labels=torch.tensor(labels))
+    out = ours(ids, mask, labels=labels)
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    embeds = theirs.get_input_embeddings()(torch.tensor(ids))  # a torch tensor that requires grad
+    np.testing.assert_allclose(_np(ours(inputs_embeds=embeds, attention_mask=mask).logits),
+                               _np(theirs(inputs_embeds=embeds, attention_mask=torch.tensor(mask)).logits), atol=2e-5)
+    assert ours.num_parameters() == theirs.num_parameters()
+    with pytest.raises(ValueError, match="two outputs \\(start, end\\); got a config with num_labels=3"):
+        pb.BertForQuestionAnswering(ours.config)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_resize_token_embeddings_as_transformers(tmp_path, tie):
+    theirs, folder = hf_folder(tmp_path, "small", "BertForMaskedLM", tie_word_embeddings=tie)
+    ours = pb.BertForMaskedLM.from_pretrained(folder)
+    ids, mask, _ = batch(CONFIGS["small"])
+    for size in (105, 60):  # grow (new rows at the old mean), then shrink
+        theirs.resize_token_embeddings(size)
+        ours.resize_token_embeddings(size)
+        ids = ids % size
+        ids[0, 2] = size - 1
+        np.testing.assert_allclose(_np(ours(ids, mask).logits), _np(theirs(torch.tensor(ids),
+                                                                           attention_mask=torch.tensor(mask)).logits),
+                                   atol=1e-3)  # transformers' new rows are the mean plus a 1e-9-scaled noise
+    assert ours.config.vocab_size == 60 and ours.get_input_embeddings().weight.shape == (60, 32)

@@ -539,3 +539,48 @@ def test_bad_checkpoints_raise_a_clear_error(tmp_path, small):
         GPT.from_pretrained(tmp_path / "a")
     with pytest.raises(ValueError, match="n_embd=10 is not divisible by n_head=3"):
         GPTConfig(n_embd=10, n_head=3)
+
+
+def test_transformers_model_api_resizing_state_dicts_and_generation_config(tmp_path):
+    for tie in (True, False):
+        hf, folder = hf_checkpoint(tmp_path, "tiny", seed=6, tie_word_embeddings=tie)
+        model = GPT.from_pretrained(folder)
+        assert model.num_parameters() == hf.num_parameters()
+        assert model.num_parameters(exclude_embeddings=True) == hf.num_parameters(exclude_embeddings=True)
+        # a state dict straight from transformers (a tied one names the embedding lm_head.weight too)
+        fresh = GPT(model.config)
+        fresh.load_state_dict({k: pyseq.tensor(v.detach().numpy()) for k, v in hf.state_dict().items()})
+        ids = random_ids((2, 9), 97)
+        np.testing.assert_allclose(fresh(ids).logits.detach().numpy(), hf(torch.tensor(ids)).logits.detach().numpy(),
+                                   atol=2e-5)
+        # new tokens start at the old rows' mean in the embedding and an untied head, as transformers' mean_resizing
+        hf.resize_token_embeddings(105)
+        new = model.resize_token_embeddings(105)
+        assert new is model.get_input_embeddings() and model.config.vocab_size == 105
+        ids[0, 3] = 101
+        np.testing.assert_allclose(model(ids).logits.detach().numpy(), hf(torch.tensor(ids)).logits.detach().numpy(),
+                                   atol=1e-3)  # transformers' new rows: the mean plus a 1e-9-scaled noise
+    types = random_ids((2, 9), 97, seed=1)  # token type ids go through the token embedding, as transformers'
+    np.testing.assert_allclose(model(ids, token_type_ids=types).logits.detach().numpy(),
+                               hf(torch.tensor(ids), token_type_ids=torch.tensor(types)).logits.detach().numpy(),
+                               atol=1e-3)
+    assert isinstance(model(ids, return_dict=False, use_cache=False), tuple)
+    assert (model.config.hidden_size, model.config.num_hidden_layers) == (hf.config.hidden_size,
+                                                                          hf.config.num_hidden_layers)
+    model.generation_config.pad_token_id = 3  # attribute access, as transformers' GenerationConfig
+    assert model.generation_config["pad_token_id"] == 3 and model.generation_config.temperature is None
+    with pytest.raises(TypeError, match="GPT.generate: unexpected argument\\(s\\) streamer; .* takes temperature"):
+        model.generate([[1, 2]], streamer=object())
+    with pytest.raises(ValueError, match="logits_to_keep must be an int >= 0"):
+        model(ids, logits_to_keep=-1)
+
+
+def test_right_padded_prompts_take_position_zero_where_masked_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
+    model = GPT.from_pretrained(folder)
+    ids, mask = np.array([[3, 9, 12, 4, 5], [1, 2, 3, 4, 6]]), np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+    with pytest.warns(UserWarning, match="right-padding"):
+        ours = model.generate(ids, attention_mask=mask, max_new_tokens=6, pad_token_id=5, eos_token_id=None).numpy()
+    ref = hf.generate(torch.tensor(ids), attention_mask=torch.tensor(mask), max_new_tokens=6, min_new_tokens=6,
+                      pad_token_id=5, eos_token_id=None, do_sample=False).numpy()
+    np.testing.assert_array_equal(ours, ref)

@@ -5,16 +5,21 @@ import json
 import os
 import warnings
 
+import numbers
+
 import numpy as np
 
 from .. import _core
 from ..io.safetensors import atomic_write, save_file
 from ..nn import functional as F
+from ..nn import init
+from ..nn.layers import Embedding
+from ..nn.module import Parameter
 
 
 # hidden_act / activation_function of a config.json -> the activation F.linear fuses into its GEMM
-ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh",
-               "relu": "relu"}
+ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
+               "gelu_fast": "gelu_tanh", "gelu_accurate": "gelu_tanh", "relu": "relu"}
 
 
 class ModelOutput:
@@ -49,6 +54,74 @@ class ModelOutput:
 
     def __len__(self):
         return len(self.keys())
+
+
+class PretrainedModelMixin:
+    """What transformers' PreTrainedModel offers that its users reach for: the input embeddings (get,
+    set, resize to a new vocabulary size) and the parameter count. A model names where its word
+    embeddings live (_input_embeddings_at: (owner module, attribute)) and which other parameters
+    have a row per token (_vocab_rows: (module, attribute, "mean" or "zero") for new rows)."""
+
+    def get_input_embeddings(self):
+        owner, name = self._input_embeddings_at()
+        return getattr(owner, name)
+
+    def set_input_embeddings(self, embeddings):
+        owner, name = self._input_embeddings_at()
+        setattr(owner, name, embeddings)
+
+    def num_parameters(self, only_trainable=False, exclude_embeddings=False):
+        """The number of (distinct) parameters, as transformers counts them."""
+        skip = {id(m.weight) for m in self.modules() if isinstance(m, Embedding)} if exclude_embeddings else set()
+        seen = {id(p): p for p in self.parameters() if id(p) not in skip and (p.requires_grad or not only_trainable)}
+        return sum(p.numel() for p in seen.values())
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def dtype(self):
+        return next(iter(self.parameters())).dtype
+
+    def resize_token_embeddings(self, new_num_tokens=None, mean_resizing=True):
+        """Grows or shrinks the vocabulary to new_num_tokens rows (e.g. after adding tokens to the
+        tokenizer), in the word embeddings and every other per-token parameter (an untied output
+        layer, the output bias); config.vocab_size follows. Kept rows keep their values; new rows
+        start at the mean of the old ones (transformers' mean_resizing draws them from a normal
+        around that mean with a 1e-9-scaled covariance), output biases at 0, or with mean_resizing
+        False at N(0, initializer_range). Returns the new embedding module."""
+        embeddings = self.get_input_embeddings()
+        if new_num_tokens is None:
+            return embeddings
+        if isinstance(new_num_tokens, bool) or not isinstance(new_num_tokens, numbers.Integral) or new_num_tokens < 1:
+            raise ValueError(f"{type(self).__name__}.resize_token_embeddings: new_num_tokens must be a positive int, "
+                             f"got {new_num_tokens!r}")
+        std = self.config.initializer_range
+
+        def resized(param, fill):  # (V, ...) -> (new_num_tokens, ...)
+            old = param.detach().numpy()
+            rows = np.zeros((new_num_tokens,) + old.shape[1:], dtype=old.dtype)
+            keep = min(len(old), new_num_tokens)
+            rows[:keep] = old[:keep]
+            if fill == "mean" and mean_resizing:
+                rows[keep:] = old.mean(axis=0)
+            new = Parameter(_core.from_numpy(rows), requires_grad=param.requires_grad)
+            if fill == "mean" and not mean_resizing and new_num_tokens > keep:
+                init.normal_(new[keep:], 0.0, std)
+            return new
+
+        padding_idx = embeddings.padding_idx if embeddings.padding_idx is not None and \
+            embeddings.padding_idx < new_num_tokens else None
+        new = Embedding.from_pretrained(resized(embeddings.weight, "mean"), freeze=not embeddings.weight.requires_grad,
+                                        padding_idx=padding_idx)
+        self.set_input_embeddings(new)
+        for module, name, fill in self._vocab_rows():
+            setattr(module, name, resized(getattr(module, name), fill))
+            if hasattr(module, "out_features"):
+                module.out_features = new_num_tokens
+        self.config.vocab_size = new_num_tokens
+        return new
 
 
 def to_numpy(value):

@@ -17,6 +17,7 @@ masked-LM decoder is tied to the word embeddings unless config.tie_word_embeddin
 config.is_decoder the self-attention is causal.
 """
 
+import math
 import numbers
 from collections.abc import Iterable
 import os
@@ -36,8 +37,8 @@ from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
-from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, check_ids, check_model_type, folder_files,
-                  read_json, save_folder, to_numpy, warn_unused)
+from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
+                  check_model_type, folder_files, read_json, save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -71,6 +72,12 @@ class BertConfig:
     id2label: dict = field(default=None)
     is_decoder: bool = False
     tie_word_embeddings: bool = True
+
+    @property
+    def label2id(self):
+        """{label name: id}, as transformers' config (LABEL_i for unnamed labels)."""
+        names = self.id2label or {i: f"LABEL_{i}" for i in range(self.num_labels)}
+        return {name: i for i, name in names.items()}
 
     def __post_init__(self):
         for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
@@ -112,9 +119,8 @@ class BertConfig:
 
     def to_dict(self, architecture="BertModel"):
         d = {f.name: getattr(self, f.name) for f in fields(self)}
-        d["id2label"] = {str(k): v for k, v in (self.id2label or {i: f"LABEL_{i}" for i in range(self.num_labels)}
-                                                ).items()}
-        d["label2id"] = {v: int(k) for k, v in d["id2label"].items()}
+        d["label2id"] = self.label2id
+        d["id2label"] = {str(i): name for name, i in d["label2id"].items()}
         del d["num_labels"]
         d.update(model_type="bert", architectures=[architecture], position_embedding_type="absolute",
                  torch_dtype="float32")
@@ -250,7 +256,7 @@ class PreTrainingOutput(ModelOutput):  # BertForPreTraining's, with transformers
         return self.prediction_logits
 
 
-class BertPreTrainedModel(Module):
+class BertPreTrainedModel(PretrainedModelMixin, Module):
     """What every BERT model shares: the config, Hugging Face's initialisation, from_pretrained and
     save_pretrained. `base_prefix` is where the encoder sits ('' for BertModel, 'bert.' in heads)."""
     base_prefix = "bert."
@@ -277,6 +283,20 @@ class BertPreTrainedModel(Module):
     def _bert(self):
         return self if isinstance(self, BertModel) else self.bert
 
+    def _input_embeddings_at(self):
+        return self._bert().embeddings, "word_embeddings"
+
+    def _vocab_rows(self):
+        heads = getattr(self, "cls", None)
+        predictions = getattr(heads, "predictions", None)
+        if predictions is None:
+            return []
+        rows = [(predictions, "bias", "zero")]
+        if predictions.decoder is not None:  # untied
+            rows += [(predictions.decoder, "weight", "mean")] + (
+                [(predictions.decoder, "bias", "zero")] if predictions.decoder.bias is not None else [])
+        return rows
+
     @classmethod
     def from_pretrained(cls, path, **config_overrides):
         """Loads a folder with config.json and model.safetensors written by transformers (any BERT
@@ -288,8 +308,12 @@ class BertPreTrainedModel(Module):
         in eval mode, as transformers' does (call model.train() to fine-tune it)."""
         config_path, weights_path = folder_files(path, cls.__name__)
         d = read_json(config_path)
-        if "num_labels" in config_overrides:
-            d.pop("id2label", None)
+        unknown = sorted(set(config_overrides) - {f.name for f in fields(BertConfig)})
+        if unknown:
+            raise TypeError(f"{cls.__name__}.from_pretrained: unknown argument(s) {', '.join(unknown)}; it takes "
+                            f"BertConfig's fields as overrides (e.g. num_labels=3)")
+        if "num_labels" in config_overrides and len(d.get("id2label") or {}) != config_overrides["num_labels"]:
+            d.pop("id2label", None)  # another number of labels: the file's names no longer fit
         d.update(config_overrides)
         model = skip_init(cls, BertConfig.from_dict(d, source=config_path))  # the file's weights replace any drawn
         own = model.state_dict()
@@ -370,8 +394,7 @@ class BertModel(BertPreTrainedModel):
             check_ids(ids, c.vocab_size, "input_ids", "BertModel")
             B, T = ids.shape
         else:
-            if not isinstance(inputs_embeds, _core.Tensor):
-                raise TypeError(f"BertModel: inputs_embeds must be a Tensor, got {type(inputs_embeds).__name__}")
+            inputs_embeds = _embeddings_tensor(inputs_embeds, self.embeddings.word_embeddings.weight.dtype)
             if inputs_embeds.ndim != 3 or inputs_embeds.shape[2] != c.hidden_size or inputs_embeds.shape[1] == 0:
                 raise ValueError(f"BertModel: expected inputs_embeds of shape (batch, length >= 1, hidden_size="
                                  f"{c.hidden_size}), got {tuple(inputs_embeds.shape)}")
@@ -461,10 +484,24 @@ class _Heads(Module):
             self.seq_relationship = Linear(config.hidden_size, 2)
 
 
+def _embeddings_tensor(value, dtype):
+    """inputs_embeds as a Tensor of the model's dtype: a pyseq Tensor (gradients flow back to it), or
+    a numpy array or torch tensor (copied)."""
+    if isinstance(value, _core.Tensor):
+        return value if value.dtype == dtype else value.to(dtype)
+    arr = to_numpy(value.detach() if hasattr(value, "detach") else value)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"BertModel: inputs_embeds must hold floating values (a pyseq Tensor, numpy array or torch "
+                        f"tensor), got {arr.dtype}")
+    return _core.from_numpy(np.ascontiguousarray(arr, dtype=np.float64 if dtype == _core.dtype.float64 else np.float32))
+
+
 def _labels(value, shape, name, owner):
+    """Integer labels flattened, as transformers' labels.view(-1): of `shape`, or any shape of as many."""
     arr = as_ids(value, name, owner)
-    if arr.shape != shape:
-        raise ValueError(f"{owner}: expected {name} of shape {shape}, got {arr.shape}")
+    if arr.size != math.prod(shape):
+        raise ValueError(f"{owner}: expected {name} of shape {shape} (or {math.prod(shape)} values in any shape), got "
+                         f"{arr.shape}")
     return _core.from_numpy(np.ascontiguousarray(arr).reshape(-1))
 
 
@@ -649,6 +686,9 @@ class BertForQuestionAnswering(BertPreTrainedModel):
 
     def __init__(self, config):
         super().__init__()
+        if config.num_labels != 2:
+            raise ValueError(f"BertForQuestionAnswering: the span head has two outputs (start, end); got a config "
+                             f"with num_labels={config.num_labels}")
         self.config = config
         self.bert = BertModel(config, add_pooling_layer=False)
         self.qa_outputs = Linear(config.hidden_size, config.num_labels)

@@ -20,6 +20,7 @@ copy of the prefix). Prompts of different lengths are padded on the left, with p
 count only real tokens and a mask that hides the padding, as `transformers` does.
 """
 
+import inspect
 import math
 import numbers
 import os
@@ -39,10 +40,10 @@ from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
-from ._hf import (ACTIVATIONS, ModelOutput, as_ids, as_mask, batch_ids, causal_lm_loss, check_ids, check_model_type,
-                  folder_files, read_json, save_folder, warn_unused, write_json)
+from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
+                  check_ids, check_model_type, folder_files, read_json, save_folder, warn_unused, write_json)
 
-__all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput"]
+__all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput", "GenerationConfig"]
 
 _FROM_CONFIG = object()  # generate's eos_token_id left out: the model's generation_config gives it
 
@@ -93,6 +94,12 @@ class GPTConfig:
     def head_dim(self):
         return self.n_embd // self.n_head
 
+    # transformers' GPT2Config reads these names too
+    hidden_size = property(lambda self: self.n_embd)
+    num_attention_heads = property(lambda self: self.n_head)
+    num_hidden_layers = property(lambda self: self.n_layer)
+    max_position_embeddings = property(lambda self: self.n_positions)
+
     @classmethod
     def from_dict(cls, d, source="config"):
         """From a config.json's dict: a GPT-2 config (model_type 'gpt2'); unknown keys are ignored,
@@ -132,6 +139,23 @@ class Conv1D(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class GenerationConfig(dict):
+    """generate's defaults (a folder's generation_config.json), read and set as a dict or, as
+    transformers' GenerationConfig, by attribute: model.generation_config.pad_token_id = 50256. A
+    field not set reads as None."""
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self.get(name)
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        self.pop(name, None)
 
 
 class KVCache:
@@ -226,10 +250,14 @@ class GPT2Model(Module):
         self.h = ModuleList([Block(config, i) for i in range(config.n_layer)])
         self.ln_f = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
 
-    def forward(self, input_ids, position_ids, mask, cache=None, output_hidden_states=False):
+    def forward(self, input_ids, position_ids, mask, cache=None, output_hidden_states=False, token_type_ids=None):
         """(B, T) int64 each -> ((B, T, C) after ln_f, and with output_hidden_states the input of every
-        block and the final output, as transformers' hidden_states, else None)."""
-        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        block and the final output, as transformers' hidden_states, else None). token_type_ids, as
+        transformers' GPT-2: ids whose token embeddings are added too."""
+        x = self.wte(input_ids) + self.wpe(position_ids)
+        if token_type_ids is not None:
+            x = x + self.wte(token_type_ids)
+        x = self.drop(x)
         hidden = []
         for block in self.h:
             if output_hidden_states:
@@ -250,7 +278,7 @@ def _as_ids(value, what):
     return as_ids(value, what, "GPT")
 
 
-class GPT(Module):
+class GPT(PretrainedModelMixin, Module):
     """GPT-2 with its LM head (the token embedding, tied, unless config.tie_word_embeddings is False):
     Hugging Face's GPT2LMHeadModel, same state-dict keys and layouts. `generation_config`: generate's
     defaults for eos_token_id and pad_token_id (a folder's generation_config.json, else the config's)."""
@@ -260,7 +288,7 @@ class GPT(Module):
         if not isinstance(config, GPTConfig):
             raise TypeError(f"GPT: expected a GPTConfig, got {type(config).__name__}")
         self.config = config
-        self.generation_config = {"bos_token_id": config.bos_token_id, "eos_token_id": config.eos_token_id}
+        self.generation_config = GenerationConfig(bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id)
         self.transformer = GPT2Model(config)
         if not config.tie_word_embeddings:
             self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
@@ -279,6 +307,19 @@ class GPT(Module):
                 init.normal_(p, 0.0, std / math.sqrt(2 * self.config.n_layer))
             else:
                 init.normal_(p, 0.0, std)
+
+    def _input_embeddings_at(self):
+        return self.transformer, "wte"
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Module.load_state_dict; a tied model leaves out the lm_head.weight that transformers' state
+        dicts hold (a second name for the token embedding)."""
+        if self.config.tie_word_embeddings and "lm_head.weight" in state_dict:
+            state_dict = {k: v for k, v in state_dict.items() if k != "lm_head.weight"}
+        return super().load_state_dict(state_dict, strict, assign)
+
+    def _vocab_rows(self):
+        return [] if self.config.tie_word_embeddings else [(self.lm_head, "weight", "mean")]
 
     # --- forward ---
 
@@ -304,7 +345,7 @@ class GPT(Module):
         return _core.from_numpy(np.ascontiguousarray(keep)), False
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0,
-                output_hidden_states=False):
+                output_hidden_states=False, token_type_ids=None, return_dict=None, use_cache=None):
         """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
 
         attention_mask (B, past + T): 1 (or True, or any nonzero) for real tokens, 0 for padding (covering
@@ -314,7 +355,12 @@ class GPT(Module):
         cache: a KVCache that holds `past` positions and receives these (for
         inference, under no_grad).
         logits_to_keep: compute the logits of only the last so many positions (0: all).
-        output_hidden_states: also return the input of each block and the final normalised output."""
+        output_hidden_states: also return the input of each block and the final normalised output.
+        token_type_ids (B, T): as transformers' GPT-2, their token embeddings are added to the input's.
+        return_dict=False returns out.to_tuple(); use_cache is accepted for transformers' sake (a cache
+        is kept only when one is passed)."""
+        if isinstance(logits_to_keep, bool) or not isinstance(logits_to_keep, numbers.Integral) or logits_to_keep < 0:
+            raise ValueError(f"GPT: logits_to_keep must be an int >= 0 (0: every position), got {logits_to_keep!r}")
         ids = _as_ids(input_ids, "input_ids")
         if ids.ndim == 1:
             ids = ids[None, :]
@@ -341,9 +387,15 @@ class GPT(Module):
             if positions.min() < 0 or positions.max() >= self.config.n_positions:
                 raise IndexError(f"GPT: position_ids must be in [0, {self.config.n_positions}), got "
                                  f"[{positions.min()}, {positions.max()}]")
+        types = None
+        if token_type_ids is not None:
+            types = batch_ids(token_type_ids, "token_type_ids", "GPT", B, T)
+            self._check_ids(types, "token_type_ids")
+            types = _core.from_numpy(np.ascontiguousarray(types))
         h, hidden = self.transformer(_core.from_numpy(np.ascontiguousarray(ids)),
                                      _core.from_numpy(np.ascontiguousarray(positions)),
-                                     self._attention_mask(mask, past, T), cache, output_hidden_states)  # (B, T, C)
+                                     self._attention_mask(mask, past, T), cache, output_hidden_states,
+                                     types)  # (B, T, C)
         if cache is not None:
             cache.length += T
         if logits_to_keep and logits_to_keep < T:
@@ -354,7 +406,8 @@ class GPT(Module):
             if logits.shape[1] != T:
                 raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
             loss = causal_lm_loss(logits, labels, "GPT")
-        return CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
+        out = CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
+        return out.to_tuple() if return_dict is False else out
 
     # --- optimisation ---
 
@@ -387,8 +440,6 @@ class GPT(Module):
             if not key.startswith("transformer.") and not key.startswith("lm_head."):
                 key = "transformer." + key
             state[key] = value
-        if model.config.tie_word_embeddings:
-            state.pop("lm_head.weight", None)
         try:
             missing, unused = model.load_state_dict(state, strict=False)
         except (RuntimeError, ValueError) as e:
@@ -563,7 +614,7 @@ class GPT(Module):
         rng = np.random.default_rng(seed)
         cache = KVCache(self.config, B, length, dtype=self.transformer.wte.weight.dtype)
         full_mask = np.concatenate([mask, np.ones((B, max_new_tokens - 1), dtype=mask.dtype)], axis=1)  # (B, length)
-        positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0)  # real tokens count from 0; padding gets 0
+        positions = _positions(mask)
         sequences = np.concatenate([ids, np.zeros((B, max_new_tokens), dtype=np.int64)], axis=1)  # for the penalties
         finished = np.zeros(B, dtype=bool)
         was_training = self.training
@@ -659,7 +710,7 @@ class GPT(Module):
 
         flat_mask = np.repeat(mask, K, axis=0)
         full_mask = np.concatenate([flat_mask, np.ones((B * K, max_new_tokens - 1), dtype=mask.dtype)], axis=1)
-        positions = np.maximum(np.cumsum(flat_mask, axis=1) - 1, 0)
+        positions = _positions(flat_mask)
         cache = KVCache(self.config, B * K, max_length - 1, dtype=self.transformer.wte.weight.dtype)
         was_training = self.training
         self.eval()
@@ -739,7 +790,13 @@ class _Decoding:
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
                  repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
-                 length_penalty=1.0, early_stopping=False):
+                 length_penalty=1.0, early_stopping=False, use_cache=True, **unknown):
+        # use_cache: generation always keeps a KV cache (transformers' use_cache=False gives the same tokens)
+        if unknown:
+            supported = [n for n in inspect.signature(_Decoding.__init__).parameters if n not in ("self", "unknown")]
+            raise TypeError(f"GPT.generate: unexpected argument(s) {', '.join(sorted(unknown))}; besides input_ids, "
+                            f"max_new_tokens, eos_token_id, seed, pad_token_id and attention_mask it takes "
+                            f"{', '.join(supported)}")
         if do_sample:
             if not isinstance(temperature, numbers.Real) or not temperature > 0:
                 raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
@@ -826,6 +883,12 @@ def _check_count(value, name, meaning, allow_none=False):
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"GPT.generate: {name} must be a non-negative int{meaning}, got {value!r}")
+
+
+def _positions(mask):
+    """Position ids of prompts (B, L) under their mask, as transformers' generate: the real tokens
+    count from 0, masked positions (padding on either side) get 0."""
+    return np.where(mask != 0, np.cumsum(mask, axis=1) - 1, 0)
 
 
 def _pad_id(pad_token_id, eos_token_id):
