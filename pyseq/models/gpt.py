@@ -810,12 +810,8 @@ class _Decoding:
                             (min_length, "min_length")]:
             _check_count(value, name, " (0: off)")
         _check_count(max_length, "max_length", "", allow_none=True)
-        _check_count(num_return_sequences, "num_return_sequences", "")
-        if num_return_sequences < 1:
-            raise ValueError(f"GPT.generate: num_return_sequences must be at least 1, got {num_return_sequences}")
-        _check_count(num_beams, "num_beams", "")
-        if num_beams < 1:
-            raise ValueError(f"GPT.generate: num_beams must be at least 1, got {num_beams}")
+        _check_count(num_return_sequences, "num_return_sequences", "", minimum=1)
+        _check_count(num_beams, "num_beams", "", minimum=1)
         if num_beams > 1 and do_sample:
             raise ValueError("GPT.generate: beam search here is deterministic; pass do_sample=False with num_beams > 1")
         if num_return_sequences > num_beams and not do_sample:
@@ -877,12 +873,13 @@ class _Decoding:
         return scores
 
 
-def _check_count(value, name, meaning, allow_none=False):
-    """value must be an int >= 0 (or None when allowed), else a ValueError naming it."""
+def _check_count(value, name, meaning, allow_none=False, minimum=0):
+    """value must be an int >= minimum (or None when allowed), else a ValueError naming it."""
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"GPT.generate: {name} must be a non-negative int{meaning}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        what = "a non-negative int" if minimum == 0 else f"an int >= {minimum}"
+        raise ValueError(f"GPT.generate: {name} must be {what}{meaning}, got {value!r}")
 
 
 def _positions(mask):
