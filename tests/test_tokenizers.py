@@ -366,6 +366,11 @@ def test_tiktoken_special_tokens():
         ref.encode("a <|endoftext|>", allowed_special="all"), ref.encode("b")]
     assert ours.eot_token == 100257
     assert ours.decode([100257]) == "<|endoftext|>"
+    # a disallowed string that is not one of the encoding's special tokens is refused too, as tiktoken
+    gpt2, gpt2_ref = ours_and_tiktoken("r50k_base")
+    for lib in (gpt2, gpt2_ref):
+        with pytest.raises(ValueError, match="disallowed special token '<\\|endofprompt\\|>'"):
+            lib.encode("a <|endofprompt|> b", disallowed_special={"<|endofprompt|>"})
 
 
 def test_bpe_offsets_and_arrays():
@@ -594,6 +599,40 @@ def test_stream_decoding():
     assert all("\ufffd" not in p for p in pieces)  # incomplete characters are held back, never replaced
     emoji = ours.encode_ids("😀")
     assert len(emoji) > 1 and stream.step(emoji[0]) == "" and stream.step(emoji[1:]) == "😀"
+    assert stream.step(np.int64(ids[0])) == text[:1]  # numpy ints too
+
+
+def test_tokenizer_json_parts_wordpiece_cannot_reproduce_are_refused(minilm_json, tmp_path):
+    # read differently, they would give other ids without a word; refused, they name what is not supported
+    tokenizers = pytest.importorskip("tokenizers")
+    hf = tokenizers.Tokenizer.from_file(minilm_json)
+    hf.add_tokens(["newtok"])  # an added token past the vocabulary
+    hf.save(str(tmp_path / "added.json"))
+    spec = json.loads(open(minilm_json, encoding="utf-8").read())
+    roberta = {"type": "RobertaProcessing", "sep": ["[SEP]", 102], "cls": ["[CLS]", 101]}
+    for name, change in [("template.json", lambda s: s["post_processor"].update(single=s["post_processor"]["single"][1:])),
+                         ("roberta.json", lambda s: s.update(post_processor=roberta)),
+                         ("whitespace.json", lambda s: s.update(pre_tokenizer={"type": "Whitespace"})),
+                         ("no_cleanup.json", lambda s: s["decoder"].update(cleanup=False))]:
+        changed = json.loads(json.dumps(spec))
+        change(changed)
+        (tmp_path / name).write_text(json.dumps(changed), encoding="utf-8")
+    expected = {"added.json": "added token 'newtok' \\(id 30522\\) is not a special token",
+                "template.json": "unsupported post_processor template", "roberta.json": "unsupported post_processor",
+                "whitespace.json": "unsupported pre_tokenizer 'Whitespace'", "no_cleanup.json": "unsupported decoder"}
+    for name, message in expected.items():
+        with pytest.raises(ValueError, match=message):
+            WordPieceTokenizer.from_file(str(tmp_path / name))
+
+
+def test_a_token_listed_twice_in_vocab_txt_keeps_its_last_id_as_transformers(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "hello", "##lo"]),
+                                        encoding="utf-8")
+    ours = WordPieceTokenizer.from_vocab(str(tmp_path / "vocab.txt"))
+    theirs = transformers.BertTokenizer(str(tmp_path / "vocab.txt"))
+    assert ours.encode("hello").ids == theirs("hello")["input_ids"] == [2, 5, 3]
+    assert ours.get_vocab()["hello"] == 5
 
 
 def test_file_errors_name_file_and_line(tmp_path):

@@ -721,11 +721,16 @@ class BertForQuestionAnswering(BertPreTrainedModel):
 
 def _folder_tokenizer(path):
     """The WordPiece tokenizer of a model folder: tokenizer.json, else vocab.txt (lower-cased unless
-    tokenizer_config.json says do_lower_case false), else None."""
+    tokenizer_config.json says do_lower_case false), else None. A tokenizer.json the WordPiece
+    tokenizer cannot reproduce (e.g. added tokens) gives a warning, and the model no tokenizer."""
     from ..tokenizers import WordPieceTokenizer
     path = os.fspath(path)
     if os.path.isfile(os.path.join(path, "tokenizer.json")):
-        return WordPieceTokenizer.from_file(os.path.join(path, "tokenizer.json"))
+        try:
+            return WordPieceTokenizer.from_file(os.path.join(path, "tokenizer.json"))
+        except ValueError as e:
+            warnings.warn(f"from_pretrained: the model is loaded without a tokenizer: {e}", stacklevel=3)
+            return None
     if os.path.isfile(os.path.join(path, "vocab.txt")):
         lower = True
         if os.path.isfile(os.path.join(path, "tokenizer_config.json")):

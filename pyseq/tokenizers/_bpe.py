@@ -243,7 +243,9 @@ class BPETokenizer:
         "o200k_base" to split words like those encodings. Special tokens take the first ids.
         Texts come from `texts` (any iterable of str) and/or the lines of `files`; words are
         counted on all threads, in chunks of `chunk_size` texts, with 64-bit counts; ties break
-        deterministically.
+        deterministically. With full_byte_alphabet=False the vocabulary covers only the corpus's
+        bytes, and encoding text with another byte raises a ValueError (Hugging Face's BPE drops
+        that character instead).
         """
         counter = _text.WordCounter(pattern, bool(add_prefix_space))
         count_into(counter, iter_texts(texts, files), chunk_size)
@@ -281,10 +283,14 @@ class BPETokenizer:
         if disallowed and text is not None:
             texts = text if isinstance(text, (list, tuple)) else [text]
             check = [n in disallowed for n in names]
+            others = disallowed - set(names)  # strings that are not special tokens here: tiktoken refuses them too
             for t in texts:
                 k = self._core.find_special(t, check)
                 if k >= 0:
                     self._raise_disallowed(names[k])
+                for other in others:
+                    if other and other in t:
+                        self._raise_disallowed(other)
         return [n in allowed for n in names] if allowed else None
 
     @staticmethod
@@ -555,8 +561,8 @@ class StreamDecoder:
 
     def step(self, ids):
         """Text completed by `ids` (an id or a list of ids); "" while a character is incomplete."""
-        if isinstance(ids, int):
-            ids = [ids]
+        if isinstance(ids, numbers.Integral):
+            ids = [int(ids)]
         return self._decoder.decode(self._tokenizer.decode_bytes(ids))
 
     def flush(self):

@@ -11,6 +11,24 @@ from ._common import (Encoding, Progress, added_tokens, as_batch_output, batch, 
 _DEFAULT = object()
 
 
+def _bert_template(post):
+    """(cls, sep) of a TemplateProcessing that is BERT's: single [CLS] $A [SEP], pair [CLS] $A [SEP]
+    $B:1 [SEP]:1 (any token names); another template is refused."""
+    def piece(p):
+        kind, body = next(iter(p.items()))
+        return kind, body["id"], body.get("type_id", 0)
+
+    single, pair = [piece(p) for p in post["single"]], [piece(p) for p in post["pair"]]
+    if len(single) == 3 and single[1] == ("Sequence", "A", 0) and single[0][0] == single[2][0] == "SpecialToken":
+        cls_token, sep_token = single[0][1], single[2][1]
+        if single[0][2] == single[2][2] == 0 and pair == [("SpecialToken", cls_token, 0), ("Sequence", "A", 0),
+                                                           ("SpecialToken", sep_token, 0), ("Sequence", "B", 1),
+                                                           ("SpecialToken", sep_token, 1)]:
+            return cls_token, sep_token
+    raise ValueError(f"WordPieceTokenizer: unsupported post_processor template {post['single']!r} / {post['pair']!r} "
+                     f"(only BERT's [CLS] $A [SEP] and [CLS] $A [SEP] $B:1 [SEP]:1)")
+
+
 class WordPieceTokenizer:
     """BERT's tokenizer: basic tokenizer, WordPiece model and [CLS]/[SEP] template.
 
@@ -103,6 +121,10 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_json(cls, spec):
+        """From a parsed tokenizer.json. What this tokenizer cannot reproduce exactly is refused with
+        a ValueError rather than read differently: another normalizer, pre-tokenizer or decoder, a
+        post-processor other than BERT's [CLS] A [SEP] (B [SEP]) template, and added tokens that are
+        not special tokens of the vocabulary."""
         if not isinstance(spec, dict):
             raise ValueError(f"WordPieceTokenizer: expected a tokenizer.json object, got a JSON {type(spec).__name__}")
         model = spec.get("model") or {}
@@ -124,27 +146,41 @@ class WordPieceTokenizer:
         norm = spec.get("normalizer") or {}
         if norm and norm.get("type") != "BertNormalizer":
             raise ValueError(f"WordPieceTokenizer: unsupported normalizer {norm.get('type')!r}")
+        prefix = model.get("continuing_subword_prefix", "##")
+        pre = spec.get("pre_tokenizer") or {}
+        if pre.get("type") != "BertPreTokenizer":
+            raise ValueError(f"WordPieceTokenizer: unsupported pre_tokenizer {pre.get('type')!r} (only BertPreTokenizer)")
+        decoder = spec.get("decoder") or {}
+        if decoder.get("type") != "WordPiece" or decoder.get("prefix", "##") != prefix or not decoder.get("cleanup",
+                                                                                                          True):
+            raise ValueError(f"WordPieceTokenizer: unsupported decoder {decoder or None!r} (only WordPiece with the "
+                             f"model's prefix {prefix!r} and cleanup)")
+        specials = []
+        for t in added_tokens(spec, "WordPieceTokenizer"):
+            if not t.get("special") or vocab_map.get(t["content"]) != t["id"]:
+                raise ValueError(f"WordPieceTokenizer: added token {t['content']!r} (id {t['id']}) is not a special "
+                                 f"token of the vocabulary; added tokens beyond it are not supported")
+            specials.append(t["content"])
         kwargs = dict(
             unk_token=model.get("unk_token", "[UNK]"),
-            continuing_subword_prefix=model.get("continuing_subword_prefix", "##"),
+            continuing_subword_prefix=prefix,
             max_input_chars_per_word=model.get("max_input_chars_per_word", 100),
             clean_text=norm.get("clean_text", False) if norm else False,
             handle_chinese_chars=norm.get("handle_chinese_chars", False) if norm else False,
             strip_accents=norm.get("strip_accents") if norm else False,
             lowercase=norm.get("lowercase", False) if norm else False,
-            special_tokens=[t["content"] for t in added_tokens(spec, "WordPieceTokenizer") if t.get("special")],
+            special_tokens=specials,
             profile="huggingface",
         )
         post = spec.get("post_processor") or {}
         if post.get("type") == "TemplateProcessing":
-            single = [p for p in post["single"] if "SpecialToken" in p]
-            ids = [p["SpecialToken"]["id"] for p in single]
-            kwargs["cls_token"] = ids[0] if len(ids) > 0 else None
-            kwargs["sep_token"] = ids[1] if len(ids) > 1 else None
+            kwargs["cls_token"], kwargs["sep_token"] = _bert_template(post)
         elif post.get("type") == "BertProcessing":
             kwargs["cls_token"], kwargs["sep_token"] = post["cls"][0], post["sep"][0]
         elif not post:
             kwargs["cls_token"] = kwargs["sep_token"] = None
+        else:
+            raise ValueError(f"WordPieceTokenizer: unsupported post_processor {post.get('type')!r}")
         pad = spec.get("padding") or {}
         if pad.get("pad_token"):
             kwargs["pad_token"] = pad["pad_token"]

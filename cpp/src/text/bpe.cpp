@@ -128,6 +128,11 @@ std::vector<std::pair<int32_t, int32_t>> BytePairEncoder::merges() const {
   return out;
 }
 
+// A vocabulary trained without the full byte alphabet has no token for the bytes its corpus lacked;
+// text holding one is refused (Hugging Face's BPE drops such a character without a word).
+constexpr const char* kNoByteToken =
+    " (the vocabulary lacks it: trained with full_byte_alphabet=False on a corpus without that byte)";
+
 // Merging with a linear scan for the lowest-ranked pair: fastest for the short pieces of real text.
 void BytePairEncoder::merge_small(const uint8_t* bytes, size_t n, std::vector<int32_t>& out) const {
   constexpr uint32_t kNoRank = ~0u;
@@ -135,7 +140,7 @@ void BytePairEncoder::merge_small(const uint8_t* bytes, size_t n, std::vector<in
   uint32_t ranks[64], merged[64];  // ranks[i], merged[i]: of the pair (i, i + 1)
   for (size_t i = 0; i < n; ++i) {
     ids[i] = byte_id_[bytes[i]];
-    PYSEQ_CHECK(ids[i] >= 0, ValueError, "BPE: no token for byte ", int(bytes[i]));
+    PYSEQ_CHECK(ids[i] >= 0, ValueError, "BPE: no token for byte ", int(bytes[i]), kNoByteToken);
   }
   auto rank_of = [&](size_t i) {
     const PairMap::Value* v = merges_.find(static_cast<uint32_t>(ids[i]), static_cast<uint32_t>(ids[i + 1]));
@@ -169,7 +174,7 @@ void BytePairEncoder::merge_large(const uint8_t* bytes, size_t n, std::vector<in
   std::vector<uint32_t> version(n, 0);
   for (size_t i = 0; i < n; ++i) {
     ids[i] = byte_id_[bytes[i]];
-    PYSEQ_CHECK(ids[i] >= 0, ValueError, "BPE: no token for byte ", int(bytes[i]));
+    PYSEQ_CHECK(ids[i] >= 0, ValueError, "BPE: no token for byte ", int(bytes[i]), kNoByteToken);
     next[i] = i + 1 < n ? static_cast<int64_t>(i + 1) : -1;
     prev[i] = static_cast<int64_t>(i) - 1;
   }

@@ -321,10 +321,10 @@ WordPieceTokenizer::WordPieceTokenizer(std::vector<std::string> vocab, WordPiece
   PYSEQ_CHECK(options_.max_input_chars_per_word > 0, ValueError,
               "WordPiece: max_input_chars_per_word must be positive, got ", options_.max_input_chars_per_word);
   const std::string& prefix = options_.continuing_subword_prefix;
-  for (size_t id = 0; id < vocab_.size(); ++id) {
-    const std::string& t = vocab_[id];
+  for (size_t id = vocab_.size(); id-- > 0;) {  // from the end: a token listed twice keeps its last id, as
+    const std::string& t = vocab_[id];          // Hugging Face's read_file and transformers' load_vocab do
     utf8_check(t, "WordPiece vocabulary");
-    if (!tokens_.insert(t, static_cast<int32_t>(id))) continue;  // a duplicate keeps its first id
+    if (!tokens_.insert(t, static_cast<int32_t>(id))) continue;
     first_trie_.insert(t, static_cast<int32_t>(id));
     if (!prefix.empty() && t.size() > prefix.size() && t.compare(0, prefix.size(), prefix) == 0)
       continuation_.insert(std::string_view(t).substr(prefix.size()), static_cast<int32_t>(id));
