@@ -726,8 +726,7 @@ class GPT(PretrainedModelMixin, Module):
                     log_probs = decoding.process(log_probs.astype(np.float32), running[:, :, :cur].reshape(B * K, cur),
                                                  cur - L, eos)
                     total = (log_probs.reshape(B, K, V) + running_scores[:, :, None]).reshape(B, K * V)
-                    # the best `keep` continuations of all beams, best first (ties: the lower index)
-                    best = np.argsort(-total, axis=1, kind="stable")[:, :keep]
+                    best = _top(total, keep)  # the best continuations of all beams
                     cand_scores, cand_beam, cand_token = np.take_along_axis(total, best, axis=1), best // V, best % V
                     cand_seqs, cand_from = gather(running, cand_beam), gather(running_from, cand_beam)
                     cand_seqs[:, :, cur] = cand_token
@@ -737,7 +736,7 @@ class GPT(PretrainedModelMixin, Module):
                         hits |= np.isin(cand_token, eos)
                     # the best num_beams that go on
                     go_on = cand_scores + hits.astype(np.float32) * big
-                    order = np.argsort(-go_on, axis=1, kind="stable")[:, :K]
+                    order = _top(go_on, K)
                     running, running_scores, running_from = (gather(a, order) for a in (cand_seqs, go_on, cand_from))
                     # the finished ones, scored with the length penalty, merged with those before
                     just_done = hits & top_beams[None, :]
@@ -745,7 +744,7 @@ class GPT(PretrainedModelMixin, Module):
                     full = is_finished.all(axis=1, keepdims=True) & (early is True)
                     done_scores = done_scores + full * big + (~open_) * big + (~just_done) * big
                     merged_scores = np.concatenate([finished_scores, done_scores], axis=1)
-                    order = np.argsort(-merged_scores, axis=1, kind="stable")[:, :K]
+                    order = _top(merged_scores, K)
                     finished_seqs = gather(np.concatenate([finished_seqs, cand_seqs], axis=1), order)
                     finished_from = gather(np.concatenate([finished_from, cand_from], axis=1), order)
                     is_finished = gather(np.concatenate([is_finished, just_done], axis=1), order)
@@ -880,6 +879,13 @@ def _check_count(value, name, meaning, allow_none=False, minimum=0):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         what = "a non-negative int" if minimum == 0 else f"an int >= {minimum}"
         raise ValueError(f"GPT.generate: {name} must be {what}{meaning}, got {value!r}")
+
+
+def _top(values, k):
+    """Indices of the k largest values of each row (B, n) -> (B, k), best first; ties: the lower index
+    first, as torch.topk gives them."""
+    part = np.argpartition(-values, k - 1, axis=1)[:, :k] if k < values.shape[1] else np.indices(values.shape)[1]
+    return np.take_along_axis(part, np.lexsort((part, -np.take_along_axis(values, part, axis=1)), axis=1), axis=1)
 
 
 def _positions(mask):
