@@ -540,7 +540,9 @@ def test_bad_projection_raises_clear_errors():
     with pytest.raises(ValueError, match="proj_size must be at least 0, got -1"):
         nn.LSTM(4, 3, proj_size=-1)
     with pytest.raises(ValueError, match="only supported for LSTM"):
-        nn.RNNBase("GRU", 4, 3, proj_size=2)
+        nn.GRU(4, 3, proj_size=2)  # accepted as an argument, refused as torch does
+    with pytest.raises(ValueError, match="input_size must be at least 1, got 0"):
+        nn.LSTM(0, 3)  # torch's layers refuse it too (its cells take it)
     lstm = nn.LSTM(4, 3, num_layers=2, proj_size=2)
     x = pyseq.randn(5, 2, 4)
     with pytest.raises(ValueError, match=r"h_0 of shape \(2, 2, 2\), got \(2, 2, 3\)"):
@@ -636,6 +638,19 @@ def test_invert_permutation_matches_torch():
     assert rnn_utils.invert_permutation(None) is None
     packed = rnn_utils.pack_sequence([pyseq.ones(n) for n in (2, 5, 3)], enforce_sorted=False)
     assert rnn_utils.invert_permutation(packed.sorted_indices).tolist() == packed.unsorted_indices.tolist()
+
+
+def test_a_malformed_packed_sequence_is_refused():
+    # torch raises on a sorted_indices that is not a permutation; batch_sizes must also add up
+    bad = [rnn_utils.PackedSequence(pyseq.ones(5, 2), pyseq.tensor(np.array([3, 2])), pyseq.tensor(np.array([0, 0, 1]))),
+           rnn_utils.PackedSequence(pyseq.ones(4, 2), pyseq.tensor(np.array([1, 3]))),
+           rnn_utils.PackedSequence(pyseq.ones(6, 2), pyseq.tensor(np.array([3, 2])))]
+    for packed, message in zip(bad, ["permutation of the 3 sequences", "non-increasing", "sum to 5 steps, but data "
+                                                                                         "holds 6 rows"]):
+        with pytest.raises(ValueError, match=message):
+            rnn_utils.pad_packed_sequence(packed)
+        with pytest.raises(ValueError, match=message):
+            nn.LSTM(2, 3)(packed)
 
 
 def test_unpad_and_invert_errors():

@@ -79,7 +79,7 @@ class RNNBase(Module):
         if mode not in _GATES:
             raise ValueError(f"{cls}: unknown mode {mode!r} (expected one of {sorted(_GATES)})")
         self.mode = mode
-        self.input_size = _check_size(input_size, "input_size", cls, minimum=0)
+        self.input_size = _check_size(input_size, "input_size", cls)  # torch's layers refuse 0 (its cells take it)
         self.hidden_size = _check_size(hidden_size, "hidden_size", cls)
         self.num_layers = _check_size(num_layers, "num_layers", cls)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
@@ -146,7 +146,8 @@ class RNNBase(Module):
             return [None] * count
         if count == 2:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{cls}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+                what = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+                raise TypeError(f"{cls}: hx must be a tuple (h_0, c_0), got {what}")
             states, names = list(hx), ["h_0", "c_0"]
         else:
             if isinstance(hx, (tuple, list)):
@@ -241,9 +242,9 @@ class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act tanh or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, proj_size=0):
         super().__init__(_mode_of_nonlinearity(nonlinearity, "RNN"), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, device=device, dtype=dtype)
+                         batch_first, dropout, bidirectional, proj_size, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
@@ -261,9 +262,9 @@ class GRU(RNNBase):
     h_t = (1 - z) n + z h_{t-1}."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None):
+                 bidirectional=False, device=None, dtype=None, proj_size=0):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device=device, dtype=dtype)
+                         proj_size, device=device, dtype=dtype)
 
 
 class RNNCellBase(Module):

@@ -5,7 +5,9 @@ the PackedSequence they pass around.
 A PackedSequence holds the real steps of a batch without padding, time step after time step: at
 step t the rows of the batch_sizes[t] sequences still running, longest first. sorted_indices[i] is
 the batch row of the i-th longest sequence (None when the batch came sorted); unsorted_indices is
-its inverse. The layout is PyTorch's, so `packed.data` is the same matrix in both.
+its inverse. The layout is PyTorch's, so `packed.data` is the same matrix in both, except that
+sequences of equal length may come in another order when more than 16 are unsorted: pyseq sorts
+stably, torch's sort is not stable there (padding them back gives the same tensors).
 
 Packing and unpacking are row gathers (index_select), so gradients flow through them.
 """
@@ -75,10 +77,22 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
         return lengths
 
     def _rows(self):
-        """For each row of data, its place t * B + b in the padded (T, B) grid (b: the original row)."""
+        """For each row of data, its place t * B + b in the padded (T, B) grid (b: the original row).
+        A hand-made PackedSequence is checked here: batch_sizes positive and non-increasing, summing
+        to data's rows, sorted_indices a permutation of the batch."""
         sizes = self.batch_sizes.numpy()
-        order = np.arange(int(sizes[0])) if self.sorted_indices is None else self.sorted_indices.numpy()
-        return np.concatenate([t * int(sizes[0]) + order[:n] for t, n in enumerate(sizes)])
+        if sizes.ndim != 1 or sizes.size == 0 or sizes.min() < 1 or np.any(sizes[1:] > sizes[:-1]):
+            raise ValueError(f"PackedSequence: batch_sizes must be a non-empty, non-increasing list of positive "
+                             f"counts, got {sizes.tolist()}")
+        if self.data is not None and int(sizes.sum()) != self.data.shape[0]:
+            raise ValueError(f"PackedSequence: batch_sizes sum to {int(sizes.sum())} steps, but data holds "
+                             f"{self.data.shape[0]} rows")
+        B = int(sizes[0])
+        order = np.arange(B) if self.sorted_indices is None else self.sorted_indices.numpy()
+        if self.sorted_indices is not None and (order.shape != (B,) or not np.array_equal(np.sort(order), np.arange(B))):
+            raise ValueError(f"PackedSequence: sorted_indices must be a permutation of the {B} sequences, got "
+                             f"{order.tolist()}")
+        return np.concatenate([t * B + order[:n] for t, n in enumerate(sizes)])
 
 
 def invert_permutation(permutation):
