@@ -149,6 +149,24 @@ def test_one_worker_and_a_seed_are_deterministic(news):
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
 
 
+@pytest.mark.parametrize("hs", [0, 1])
+def test_training_goes_on_after_load_as_without_it_as_gensim(news, tmp_path, hs):
+    # the training state travels with the file: random streams, train count, last rate, loss, epochs
+    corpus = news[:1500]
+    model = Word2Vec(corpus, vector_size=16, min_count=2, epochs=2, workers=1, seed=7, hs=hs, negative=0 if hs else 5,
+                     compute_loss=True)
+    model.save(str(tmp_path / "m.npz"))
+    loaded = Word2Vec.load(str(tmp_path / "m.npz"), mmap="r")  # mmap: accepted, as gensim's
+    for name in ("train_count", "min_alpha_yet_reached", "effective_min_count", "epoch_stats",
+                 "running_training_loss"):
+        assert getattr(loaded, name) == getattr(model, name), name
+    for m in (model, loaded):
+        m.train(corpus, total_examples=len(corpus), epochs=1)
+    np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Word2Vec.load(str(tmp_path / "missing.npz"))
+
+
 def test_save_load_and_continue_training(news, tmp_path):
     corpus = news[:3000]
     model = Word2Vec(corpus, vector_size=16, min_count=2, epochs=1, workers=1, seed=3)

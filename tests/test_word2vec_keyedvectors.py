@@ -525,3 +525,20 @@ def test_failed_save_keeps_the_old_file(small, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         ours.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["vectors.npz"]
+
+
+def test_sort_by_descending_frequency_as_gensim():
+    gensim_models = pytest.importorskip("gensim.models")
+    keys, counts = list("abcdefg"), [1, 5, 3, 5, 2, 9, 3]
+    sorted_ = []
+    for cls in (KeyedVectors, gensim_models.KeyedVectors):
+        kv = cls(3)
+        kv.add_vectors(keys, np.arange(21, dtype=np.float32).reshape(7, 3))
+        for key, count in zip(keys, counts):
+            kv.set_vecattr(key, "count", count)
+        kv.sort_by_descending_frequency()
+        sorted_.append((kv.index_to_key, kv.vectors.copy(), [kv.get_vecattr(k, "count") for k in kv.index_to_key],
+                        kv.get_index("f")))
+    (ours_keys, ours_vectors, ours_counts, ours_f), (keys_ref, vectors_ref, counts_ref, f_ref) = sorted_
+    assert ours_keys == keys_ref and ours_counts == counts_ref and ours_f == f_ref == 0
+    np.testing.assert_array_equal(ours_vectors, vectors_ref)

@@ -106,6 +106,20 @@ class KeyedVectors:
         if self.norms is None or force or len(self.norms) != len(self.vectors):
             self.norms = np.linalg.norm(self.vectors, axis=1)
 
+    def sort_by_descending_frequency(self):
+        """Reorders the keys (and their vectors and attributes) by their 'count' attribute, highest
+        first; as gensim, keys of equal count end up in the reverse of their order before."""
+        if not len(self):
+            return
+        counts = np.asarray(self.expandos["count"], dtype=np.int64)
+        order = np.lexsort((-np.arange(len(counts)), -counts))
+        self.index_to_key = [self.index_to_key[i] for i in order]
+        self.expandos = {name: values[order] for name, values in self.expandos.items()}
+        if len(self.vectors):
+            self.vectors = self.vectors[order]
+        self.key_to_index = {key: i for i, key in enumerate(self.index_to_key)}
+        self.norms = None
+
     def get_normed_vectors(self):
         """All vectors scaled to unit length, (V, D)."""
         self.fill_norms()
@@ -565,8 +579,9 @@ class KeyedVectors:
         atomic_write(fname, lambda f: np.savez(f, **arrays))
 
     @classmethod
-    def load(cls, fname):
-        """Reads a file written by `save`; any other file raises ValueError."""
+    def load(cls, fname, mmap=None):
+        """Reads a file written by `save`; any other file raises ValueError. mmap is accepted for
+        gensim's sake: the arrays are read into memory (an .npz archive cannot be mapped)."""
         not_ours = f"{fname}: not a KeyedVectors file written by pyseq's KeyedVectors.save"
         with open(fname, "rb") as f:
             if not zipfile.is_zipfile(f):

@@ -52,6 +52,9 @@ _FORMAT = "pyseq.word2vec/1"
 _PARAMS = ("vector_size", "window", "min_count", "max_vocab_size", "max_final_vocab", "workers", "epochs", "negative",
            "sg", "hs", "cbow_mean", "alpha", "min_alpha", "sample", "ns_exponent", "seed", "null_word", "sorted_vocab",
            "batch_words", "compute_loss", "comment", "shrink_windows")
+# What save() keeps of the training state besides the parameters (files from before keep the first two).
+_STATE = ("corpus_total_words", "corpus_count", "train_count", "min_alpha_yet_reached", "running_training_loss",
+          "effective_min_count", "epoch_stats", "_batches")
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,9 +524,11 @@ class Word2Vec:
     # --- files, pickling ---
 
     def save(self, fname):
-        """Writes the model (vectors, output weights, counts, parameters) to one .npz file,
-        atomically: a crash leaves the old file, never half a new one."""
-        params = {k: getattr(self, k) for k in _PARAMS + ("corpus_total_words", "corpus_count")}
+        """Writes the model (vectors, output weights, counts, parameters and the training state:
+        how far the random streams have gone, the train count, the last rates and loss, the epochs'
+        stats) to one .npz file, atomically: a crash leaves the old file, never half a new one. So
+        training goes on after load as it would have without it (raw_vocab is not kept)."""
+        params = {k: getattr(self, k) for k in _PARAMS + _STATE if hasattr(self, k)}
         arrays = {"format": np.array(_FORMAT), "params": np.array(json.dumps(params)),
                   "words": np.array(self.wv.index_to_key, dtype=str), "counts": self.wv.expandos["count"],
                   "vectors": self.wv.vectors}
@@ -531,8 +536,11 @@ class Word2Vec:
         atomic_write(fname, lambda f: np.savez(f, **arrays))
 
     @classmethod
-    def load(cls, fname):
-        """A model written by save()."""
+    def load(cls, fname, mmap=None):
+        """A model written by save(). mmap is accepted for gensim's sake: the arrays are read into
+        memory (an .npz archive cannot be mapped)."""
+        if not os.path.isfile(fname):
+            raise FileNotFoundError(f"Word2Vec.load: no such file: {fname!r}")
         try:
             data = np.load(fname, allow_pickle=False)
             ok = "format" in data.files and str(data["format"]) == _FORMAT
@@ -542,7 +550,9 @@ class Word2Vec:
             raise ValueError(f"Word2Vec.load: {fname!r} is not a model saved by pyseq's Word2Vec.save")
         params = json.loads(str(data["params"]))
         model = cls(**{k: params[k] for k in _PARAMS if k in params})
-        model.corpus_total_words, model.corpus_count = params["corpus_total_words"], params["corpus_count"]
+        for name in _STATE:
+            if name in params:
+                setattr(model, name, params[name])
         words, vectors = [str(w) for w in data["words"]], data["vectors"]
         syn1, syn1neg = (data[name] if name in data.files else None for name in ("syn1", "syn1neg"))
         if syn1 is not None and len(syn1) < len(words):  # saved with V - 1 rows (before gensim's V)
