@@ -1,6 +1,6 @@
 """Loading a checkpoint folder: pyseq's from_pretrained against transformers' on the same files.
 
-    python bench/load.py [--repeat R] [--only pyseq|transformers]
+    python bench/load.py [--threads N] [--repeat R] [--only pyseq|transformers]
 
 Cases: all-MiniLM-L6-v2 (../shared/ASSETS.md) as a BertModel, and a random GPT2LMHeadModel of GPT-2
 small's shape (124 M parameters, written once by transformers' save_pretrained to a temporary folder).
@@ -20,18 +20,21 @@ import common  # standard library only: safe to import before numpy
 common.leave_bench_folder_off_path()  # transformers imports `tokenizers`, which bench/tokenizers.py shadows
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--threads", type=int, default=2, help="threads for both libraries (default 2)")
 parser.add_argument("--repeat", type=int, default=6, help="timed loads per case (default 6)")
 parser.add_argument("--only", choices=["pyseq", "transformers"], help="time one library alone")
 args = parser.parse_args()
-common.pin_blas_threads(2)
+common.pin_blas_threads(args.threads)
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
 
+import pyseq  # noqa: E402
 from pyseq.models import bert as pb  # noqa: E402
 from pyseq.models.gpt import GPT  # noqa: E402
 
-torch.set_num_threads(2)
+torch.set_num_threads(args.threads)
+pyseq.set_num_threads(args.threads)
 transformers.logging.set_verbosity_error()
 
 
