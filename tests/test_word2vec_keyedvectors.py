@@ -542,3 +542,26 @@ def test_sort_by_descending_frequency_as_gensim():
     (ours_keys, ours_vectors, ours_counts, ours_f), (keys_ref, vectors_ref, counts_ref, f_ref) = sorted_
     assert ours_keys == keys_ref and ours_counts == counts_ref and ours_f == f_ref == 0
     np.testing.assert_array_equal(ours_vectors, vectors_ref)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_save_word2vec_format_options_write_gensims_bytes(tmp_path, binary, suffix):
+    # prefix, total_vec, sort_attr, fvocab and append (onto the file written first) as gensim writes them
+    import gzip
+    files = {}
+    for name, cls in (("ours", KeyedVectors), ("gensim", GensimKeyedVectors)):
+        kv = cls(3)
+        kv.add_vectors(list("abcde"), np.arange(15, dtype=np.float32).reshape(5, 3) / 7)
+        for key, count, tag in zip("abcde", [1, 5, 3, 5, 2], [9, 1, 4, 4, 0]):
+            kv.set_vecattr(key, "count", count)
+            kv.set_vecattr(key, "tag", tag)
+        path, vocab = tmp_path / f"{name}.txt{suffix}", tmp_path / f"{name}.vocab"
+        kv.save_word2vec_format(str(path), fvocab=str(vocab), binary=binary, prefix="X_", total_vec=7,
+                                sort_attr="tag")
+        kv.save_word2vec_format(str(path), fvocab=str(vocab), binary=binary, append=True, write_header=False)
+        read = gzip.open if suffix else open
+        with read(path, "rb") as f:
+            files[name] = (f.read(), vocab.read_bytes())
+    assert files["ours"] == files["gensim"]
+    assert files["ours"][0].startswith(b"7 3\nX_a ")

@@ -488,32 +488,35 @@ class KeyedVectors:
     # ----------------------------------------------------------------------------------------
     # files
 
-    def save_word2vec_format(self, fname, fvocab=None, binary=False, write_header=True):
+    def save_word2vec_format(self, fname, fvocab=None, binary=False, total_vec=None, write_header=True, prefix="",
+                             append=False, sort_attr="count"):
         """Writes the word2vec text (or `binary`) format; with `fvocab`, also the vocabulary file
-        ("word count" lines). As gensim, keys go in descending 'count' order when counts are set
-        (ties in row order), otherwise in row order."""
-        if "count" in self.expandos:
-            order = np.argsort(-self.expandos["count"], kind="stable")
+        ("word value" lines of sort_attr). As gensim, keys go in descending `sort_attr` order when
+        that attribute is set (ties in row order), otherwise in row order; `prefix` goes before
+        every key (in both files), the header states `total_vec` vectors (default: all), and
+        `append` adds to the end of existing files (each file is still replaced atomically)."""
+        if sort_attr in self.expandos:
+            order = np.argsort(-self.expandos[sort_attr], kind="stable")
         elif fvocab is not None:
-            raise ValueError("Cannot store vocabulary with 'count' because that attribute does not exist")
+            raise ValueError(f"Cannot store vocabulary with '{sort_attr}' because that attribute does not exist")
         else:
             order = np.arange(len(self))
         if fvocab is not None:
-            counts = self.expandos["count"]
-            _write_file(fvocab, lambda f: f.writelines(f"{self.index_to_key[i]} {counts[i]}\n".encode("utf8")
-                                                       for i in order))
+            values = self.expandos[sort_attr]
+            _write_file(fvocab, lambda f: f.writelines(f"{prefix}{self.index_to_key[i]} {values[i]}\n".encode("utf8")
+                                                       for i in order), append)
 
         def write(f):
             if write_header:
-                f.write(f"{len(self)} {self.vector_size}\n".encode("utf8"))
+                f.write(f"{len(self) if total_vec is None else total_vec} {self.vector_size}\n".encode("utf8"))
             for i in order:
-                key, vector = self.index_to_key[i], self.vectors[i]
+                key, vector = f"{prefix}{self.index_to_key[i]}", self.vectors[i]
                 if binary:
                     f.write(f"{key} ".encode("utf8") + vector.astype("<f4").tobytes())
                 else:  # str() of a float32 is its shortest round-trip form, as gensim writes
                     f.write(f"{key} {' '.join(map(str, vector))}\n".encode("utf8"))
 
-        _write_file(fname, write)
+        _write_file(fname, write, append)
 
     @classmethod
     def load_word2vec_format(cls, fname, fvocab=None, binary=False, encoding="utf8", unicode_errors="strict",
@@ -780,8 +783,18 @@ def _open(fname, mode="rb", **kwargs):
     return (_compression(fname) or open)(fname, mode, **kwargs)
 
 
-def _write_file(fname, write):
-    """atomic_write(fname, write), compressed when the name ends in .gz, .bz2 or .xz."""
+def _write_file(fname, write, append=False):
+    """atomic_write(fname, write), compressed when the name ends in .gz, .bz2 or .xz. With `append`,
+    what the file held comes first (the whole file is written anew, atomically)."""
+    if append and os.path.exists(fname):
+        with _open(fname, "rb") as f:
+            before = f.read()
+        add = write
+
+        def write(f):
+            f.write(before)
+            add(f)
+
     compress = _compression(fname)
     if compress is None:
         atomic_write(fname, write)
