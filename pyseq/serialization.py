@@ -31,8 +31,8 @@ class _WeightsOnly(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _SAFE or (module == "numpy.dtypes" and name.endswith("DType")):
             return super().find_class(module, name)
-        raise WeightsOnlyError(f"load: weights_only=True refuses to rebuild {module}.{name}; pass weights_only=False for a "
-                       "file you trust")
+        raise WeightsOnlyError(f"load: weights_only=True refuses to rebuild {module}.{name}; pass "
+                               f"weights_only=False for a file you trust")
 
 
 def save(obj, f, pickle_protocol=pickle.DEFAULT_PROTOCOL):

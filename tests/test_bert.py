@@ -60,6 +60,17 @@ def _np(t):
     return t.detach().numpy()
 
 
+def _assert_loss_and_gradients_match(ours, out, theirs, ref, **tolerance):
+    """The two models' losses agree (rtol 1e-5), and after backward every parameter's gradient (within
+    `tolerance`)."""
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    out.loss.backward()
+    ref.loss.backward()
+    theirs_params = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(_np(p.grad), theirs_params[name].grad.numpy(), err_msg=name, **tolerance)
+
+
 @pytest.mark.parametrize("head", HEADS)
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_every_head_matches_transformers(tmp_path, name, head):
@@ -107,12 +118,7 @@ def test_losses_and_gradients_match_transformers(tmp_path, head):
     out = ours(ids, mask, types, **kwargs)
     ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
                  **{k: torch.tensor(v) for k, v in kwargs.items()})
-    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
-    out.loss.backward()
-    ref.loss.backward()
-    theirs_params = dict(theirs.named_parameters())
-    for key, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), theirs_params[key].grad.numpy(), rtol=1e-3, atol=1e-5, err_msg=key)
+    _assert_loss_and_gradients_match(ours, out, theirs, ref, rtol=1e-3, atol=1e-5)
 
 
 @pytest.mark.parametrize("head", ["BertForPreTraining", "BertForSequenceClassification", "BertModel"])
@@ -185,12 +191,7 @@ def test_question_answering_and_multiple_choice_heads_match_transformers(tmp_pat
                  start_positions=torch.tensor(starts), end_positions=torch.tensor(ends))
     np.testing.assert_allclose(_np(out.start_logits), _np(ref.start_logits), atol=2e-5)
     np.testing.assert_allclose(_np(out.end_logits), _np(ref.end_logits), atol=2e-5)
-    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
-    out.loss.backward()
-    ref.loss.backward()
-    theirs_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), theirs_params[name].grad.numpy(), atol=2e-5, err_msg=name)
+    _assert_loss_and_gradients_match(ours, out, theirs, ref, atol=2e-5)
     # multiple choice: (B, C, T) inputs, one score per choice
     theirs, folder = hf_folder(tmp_path, "small", "BertForMultipleChoice")
     ours = pb.BertForMultipleChoice.from_pretrained(folder)
@@ -203,12 +204,7 @@ def test_question_answering_and_multiple_choice_heads_match_transformers(tmp_pat
                  labels=torch.tensor(labels))
     assert out.logits.shape == (2, 3)
     np.testing.assert_allclose(_np(out.logits), _np(ref.logits), atol=2e-5)
-    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
-    out.loss.backward()
-    ref.loss.backward()
-    theirs_params = dict(theirs.named_parameters())
-    for name, p in ours.named_parameters():
-        np.testing.assert_allclose(_np(p.grad), theirs_params[name].grad.numpy(), atol=2e-5, err_msg=name)
+    _assert_loss_and_gradients_match(ours, out, theirs, ref, atol=2e-5)
     ours.save_pretrained(tmp_path / "ours")  # and back into transformers
     again = transformers.BertForMultipleChoice.from_pretrained(tmp_path / "ours").eval()
     np.testing.assert_allclose(_np(again(torch.tensor(ids), attention_mask=torch.tensor(mask)).logits),

@@ -643,24 +643,29 @@ class BertForMultipleChoice(_BertClassifier):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
                 output_attentions=False, output_hidden_states=False, inputs_embeds=None):
         name = type(self).__name__
-        first = input_ids if input_ids is not None else inputs_embeds
+
+        def as_array(value):  # a pyseq Tensor as it is (gradients reach inputs_embeds), anything else as numpy
+            if value is None or isinstance(value, _core.Tensor):
+                return value
+            return to_numpy(value.detach() if hasattr(value, "detach") else value)
+
+        first = as_array(input_ids if input_ids is not None else inputs_embeds)
         if first is None:
             raise ValueError(f"{name}: pass either input_ids or inputs_embeds")
-        shape = tuple(first.shape) if isinstance(first, _core.Tensor) else to_numpy(first).shape
+        shape = tuple(first.shape)
         if len(shape) != (4 if input_ids is None else 3):
             raise ValueError(f"{name}: expected input_ids of shape (batch, choices, length) (or inputs_embeds "
                              f"(batch, choices, length, hidden)), got {shape}")
         B, C = shape[:2]
 
         def flat(value):  # (B, C, T ...) -> (B C, T ...); None stays None
+            value = as_array(value)
             if value is None:
                 return None
-            if isinstance(value, _core.Tensor) and value.dtype.is_floating_point and value.ndim == 4:
-                return value.reshape(B * C, *value.shape[2:])
-            arr = to_numpy(value)
-            if arr.shape[:2] != (B, C):
-                raise ValueError(f"{name}: expected (batch, choices) = {(B, C)} first in every input, got {arr.shape}")
-            return arr.reshape(B * C, *arr.shape[2:])
+            if tuple(value.shape[:2]) != (B, C):
+                raise ValueError(f"{name}: expected (batch, choices) = {(B, C)} first in every input, got "
+                                 f"{tuple(value.shape)}")
+            return value.reshape(B * C, *value.shape[2:])
 
         out = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
                         output_attentions, output_hidden_states, flat(inputs_embeds))

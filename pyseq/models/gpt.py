@@ -720,11 +720,9 @@ class GPT(PretrainedModelMixin, Module):
                 while True:
                     seen = full_mask[:, :cache.length + step_ids.shape[1]]
                     logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
-                                  logits_to_keep=1).logits.numpy()[:, -1, :]  # (B K, V)
-                    log_probs = logits - logits.max(axis=1, keepdims=True)
-                    log_probs = log_probs - np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
-                    log_probs = decoding.process(log_probs.astype(np.float32), running[:, :, :cur].reshape(B * K, cur),
-                                                 cur - L, eos)
+                                  logits_to_keep=1).logits.select(1, 0)  # (B K, V)
+                    log_probs = decoding.process(F.log_softmax(logits, dim=-1).numpy(),
+                                                 running[:, :, :cur].reshape(B * K, cur), cur - L, eos)
                     total = (log_probs.reshape(B, K, V) + running_scores[:, :, None]).reshape(B, K * V)
                     best = _top(total, keep)  # the best continuations of all beams
                     cand_scores, cand_beam, cand_token = np.take_along_axis(total, best, axis=1), best // V, best % V
