@@ -109,6 +109,45 @@ def test_hidden_states_as_transformers(tmp_path):
     assert model(ids).keys() == ["logits"]
 
 
+def test_attention_weights_and_inputs_embeds_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "relu-untied-layer-scaled", attn_implementation="eager")
+    model = GPT.from_pretrained(folder)
+    ids = random_ids((2, 9), 150)
+    mask = np.ones((2, 9), dtype=np.int64)
+    mask[1, :3] = 0  # left padding: its first three queries see no key (transformers' weights there are not defined)
+    out = model(ids, attention_mask=mask, output_attentions=True)
+    embeds = hf.get_input_embeddings()(torch.tensor(ids)).detach().requires_grad_()
+    ref = hf(inputs_embeds=embeds, attention_mask=torch.tensor(mask), output_attentions=True)
+    assert len(out.attentions) == len(ref.attentions) == 2
+    for mine, expected in zip(out.attentions, ref.attentions):  # (B, heads, T, T), the second layer scaled by 1/2
+        np.testing.assert_allclose(mine.detach().numpy()[0], expected.detach().numpy()[0], atol=1e-6)
+        np.testing.assert_allclose(mine.detach().numpy()[1, :, 3:], expected.detach().numpy()[1, :, 3:], atol=1e-6)
+    real = mask.astype(bool)
+    np.testing.assert_allclose(out.logits.detach().numpy()[real], ref.logits.detach().numpy()[real], atol=2e-5)
+    # the embeddings in place of the ids: the same logits, and the loss's gradient flows back to them
+    labels = random_ids((2, 9), 150, seed=1)
+    labels[1, :4] = -100  # (position 3 is predicted from the padding's last position)
+    mine = pyseq.tensor(embeds.detach().numpy(), requires_grad=True)
+    out = model(inputs_embeds=mine, attention_mask=mask, labels=labels, output_attentions=True)
+    ref = hf(inputs_embeds=embeds, attention_mask=torch.tensor(mask), labels=torch.tensor(labels))
+    ref.loss.backward()
+    out.loss.backward()
+    np.testing.assert_allclose(out.loss.item(), ref.loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(mine.grad.numpy(), embeds.grad.numpy(), atol=1e-6)
+    assert list(out.keys()) == ["loss", "logits", "attentions"]
+    with pyseq.no_grad():  # with a cache: the new queries' weights over every position so far
+        cache = KVCache(model.config, batch_size=2, max_length=9)
+        model(ids[:, :5], cache=cache)
+        step = model(ids[:, 5:7], cache=cache, output_attentions=True).attentions
+        full = model(ids, output_attentions=True).attentions
+    assert step[1].shape == (2, 8, 2, 7)
+    np.testing.assert_allclose(step[1].numpy(), full[1].numpy()[:, :, 5:7, :7], atol=1e-6)
+    with pytest.raises(ValueError, match="either input_ids or inputs_embeds"):
+        model(ids, inputs_embeds=mine)
+    with pytest.raises(ValueError, match="inputs_embeds of shape \\(batch, length >= 1, n_embd=64\\), got \\(2, 9\\)"):
+        model(inputs_embeds=np.zeros((2, 9)))
+
+
 def test_kv_cache_logits_equal_a_full_recompute_at_every_step(tmp_path):
     _, folder = hf_checkpoint(tmp_path, "relu-untied-layer-scaled")
     model = GPT.from_pretrained(folder).eval()

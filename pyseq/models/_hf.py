@@ -137,6 +137,18 @@ def as_ids(value, what, owner):
     return arr.astype(np.int64, copy=False)
 
 
+def embeddings_tensor(value, dtype, owner):
+    """inputs_embeds as a Tensor of the model's dtype: a pyseq Tensor (gradients flow back to it), or
+    a numpy array or torch tensor (copied)."""
+    if isinstance(value, _core.Tensor):
+        return value if value.dtype == dtype else value.to(dtype)
+    arr = to_numpy(value.detach() if hasattr(value, "detach") else value)
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"{owner}: inputs_embeds must hold floating values (a pyseq Tensor, numpy array or torch "
+                        f"tensor), got {arr.dtype}")
+    return _core.from_numpy(np.ascontiguousarray(arr, dtype=np.float64 if dtype == _core.dtype.float64 else np.float32))
+
+
 def as_mask(value, what, owner):
     """A bool numpy array (True: a real token) from an attention mask of ints, bools or floats; as
     transformers' mask.bool(), any nonzero value counts as real."""

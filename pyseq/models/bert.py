@@ -38,7 +38,7 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
-                  check_model_type, folder_files, read_json, save_folder, to_numpy, warn_unused)
+                  check_model_type, embeddings_tensor, folder_files, read_json, save_folder, to_numpy, warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -394,7 +394,7 @@ class BertModel(BertPreTrainedModel):
             check_ids(ids, c.vocab_size, "input_ids", "BertModel")
             B, T = ids.shape
         else:
-            inputs_embeds = _embeddings_tensor(inputs_embeds, self.embeddings.word_embeddings.weight.dtype)
+            inputs_embeds = embeddings_tensor(inputs_embeds, self.embeddings.word_embeddings.weight.dtype, "BertModel")
             if inputs_embeds.ndim != 3 or inputs_embeds.shape[2] != c.hidden_size or inputs_embeds.shape[1] == 0:
                 raise ValueError(f"BertModel: expected inputs_embeds of shape (batch, length >= 1, hidden_size="
                                  f"{c.hidden_size}), got {tuple(inputs_embeds.shape)}")
@@ -482,18 +482,6 @@ class _Heads(Module):
             self.predictions = BertLMPredictionHead(config)
         if nsp:
             self.seq_relationship = Linear(config.hidden_size, 2)
-
-
-def _embeddings_tensor(value, dtype):
-    """inputs_embeds as a Tensor of the model's dtype: a pyseq Tensor (gradients flow back to it), or
-    a numpy array or torch tensor (copied)."""
-    if isinstance(value, _core.Tensor):
-        return value if value.dtype == dtype else value.to(dtype)
-    arr = to_numpy(value.detach() if hasattr(value, "detach") else value)
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"BertModel: inputs_embeds must hold floating values (a pyseq Tensor, numpy array or torch "
-                        f"tensor), got {arr.dtype}")
-    return _core.from_numpy(np.ascontiguousarray(arr, dtype=np.float64 if dtype == _core.dtype.float64 else np.float32))
 
 
 def _labels(value, shape, name, owner):

@@ -41,7 +41,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
-                  check_ids, check_model_type, folder_files, read_json, save_folder, warn_unused, write_json)
+                  check_ids, check_model_type, embeddings_tensor, folder_files, read_json, save_folder, warn_unused,
+                  write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput", "GenerationConfig"]
 
@@ -201,16 +202,25 @@ class CausalSelfAttention(Module):
         scale = 1.0 / math.sqrt(config.head_dim) if config.scale_attn_weights else 1.0
         self.scale = scale / (layer_idx + 1) if config.scale_attn_by_inverse_layer_idx else scale
 
-    def forward(self, x, mask, cache=None):  # x (B, T, C) -> (B, T, C); mask: see GPT._attention_mask
+    def forward(self, x, mask, cache=None, output_attentions=False):
+        """x (B, T, C) -> ((B, T, C), the weights (B, H, T, past + T) with output_attentions, else None);
+        mask: see GPT._attention_mask."""
         B, T, C = x.shape
         qkv = self.c_attn(x).reshape(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
         q, k, v = qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)
         if cache is not None:
             k, v = cache.update(self.layer_idx, k, v)  # (B, H, past + T, hd)
         attn_mask, is_causal = mask
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=self.scale,
-                                           dropout_p=self.attn_pdrop if self.training else 0.0)  # (B, H, T, hd)
-        return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(B, T, C)))
+        p = self.attn_pdrop if self.training else 0.0
+        if output_attentions:  # the plain path, which also returns the weights: after dropout, as transformers'
+            y, weights = F.attention_with_weights(q, k, v, attn_mask=attn_mask, is_causal=is_causal, scale=self.scale)
+            if p > 0:
+                weights = F.dropout(weights, p)
+                y = weights.matmul(v)
+        else:
+            y, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal,
+                                                        scale=self.scale, dropout_p=p), None  # (B, H, T, hd)
+        return self.resid_dropout(self.c_proj(y.transpose(1, 2).reshape(B, T, C))), weights
 
 
 class MLP(Module):
@@ -234,9 +244,10 @@ class Block(Module):
         self.ln_2 = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.mlp = MLP(config)
 
-    def forward(self, x, mask, cache=None):  # (B, T, C) -> (B, T, C)
-        x = x + self.attn(self.ln_1(x), mask, cache)
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, mask, cache=None, output_attentions=False):  # (B, T, C) -> (B, T, C), weights or None
+        y, weights = self.attn(self.ln_1(x), mask, cache, output_attentions)
+        x = x + y
+        return x + self.mlp(self.ln_2(x)), weights
 
 
 class GPT2Model(Module):
@@ -250,21 +261,26 @@ class GPT2Model(Module):
         self.h = ModuleList([Block(config, i) for i in range(config.n_layer)])
         self.ln_f = LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
 
-    def forward(self, input_ids, position_ids, mask, cache=None, output_hidden_states=False, token_type_ids=None):
-        """(B, T) int64 each -> ((B, T, C) after ln_f, and with output_hidden_states the input of every
-        block and the final output, as transformers' hidden_states, else None). token_type_ids, as
-        transformers' GPT-2: ids whose token embeddings are added too."""
-        x = self.wte(input_ids) + self.wpe(position_ids)
+    def forward(self, input_ids, position_ids, mask, cache=None, output_hidden_states=False, token_type_ids=None,
+                output_attentions=False, inputs_embeds=None):
+        """(B, T) int64 each -> ((B, T, C) after ln_f; with output_hidden_states the input of every block
+        and the final output, as transformers' hidden_states, else None; with output_attentions each
+        block's attention weights (B, H, T, past + T), else None). token_type_ids, as transformers'
+        GPT-2: ids whose token embeddings are added too. inputs_embeds (B, T, C) stands for
+        wte(input_ids)."""
+        x = (self.wte(input_ids) if inputs_embeds is None else inputs_embeds) + self.wpe(position_ids)
         if token_type_ids is not None:
             x = x + self.wte(token_type_ids)
         x = self.drop(x)
-        hidden = []
+        hidden, attentions = [], []
         for block in self.h:
             if output_hidden_states:
                 hidden.append(x)
-            x = block(x, mask, cache)
+            x, weights = block(x, mask, cache, output_attentions)
+            attentions.append(weights)
         x = self.ln_f(x)
-        return x, tuple(hidden + [x]) if output_hidden_states else None
+        return (x, tuple(hidden + [x]) if output_hidden_states else None,
+                tuple(attentions) if output_attentions else None)
 
 
 @dataclass
@@ -272,6 +288,7 @@ class CausalLMOutput(ModelOutput):
     loss: object = None           # scalar Tensor, when labels were given
     logits: object = None         # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
     hidden_states: tuple = None   # n_layer + 1 of (B, T, C), with output_hidden_states=True
+    attentions: tuple = None      # n_layer of (B, n_head, T, past + T), with output_attentions=True
 
 
 def _as_ids(value, what):
@@ -344,9 +361,12 @@ class GPT(PretrainedModelMixin, Module):
             keep = keep[None, None] & attention_mask.astype(bool)[:, None, None, :]  # (B, 1, T, past + T)
         return _core.from_numpy(np.ascontiguousarray(keep)), False
 
-    def forward(self, input_ids, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0,
-                output_hidden_states=False, token_type_ids=None, return_dict=None, use_cache=None):
+    def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0,
+                output_hidden_states=False, token_type_ids=None, return_dict=None, use_cache=None,
+                output_attentions=False, inputs_embeds=None):
         """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
+        inputs_embeds (B, T, C), instead of input_ids: a Tensor (or array) that stands for their token
+        embeddings; gradients flow back to a pyseq Tensor.
 
         attention_mask (B, past + T): 1 (or True, or any nonzero) for real tokens, 0 for padding (covering
         the cached positions too). position_ids (B, T), or (1, T) / (T,) for the whole batch: by default
@@ -356,18 +376,31 @@ class GPT(PretrainedModelMixin, Module):
         inference, under no_grad).
         logits_to_keep: compute the logits of only the last so many positions (0: all).
         output_hidden_states: also return the input of each block and the final normalised output.
+        output_attentions: also return each block's attention weights (B, n_head, T, past + T), after
+        dropout as transformers' (this takes the plain attention path: memory grows with T^2).
         token_type_ids (B, T): as transformers' GPT-2, their token embeddings are added to the input's.
         return_dict=False returns out.to_tuple(); use_cache is accepted for transformers' sake (a cache
         is kept only when one is passed)."""
         if isinstance(logits_to_keep, bool) or not isinstance(logits_to_keep, numbers.Integral) or logits_to_keep < 0:
             raise ValueError(f"GPT: logits_to_keep must be an int >= 0 (0: every position), got {logits_to_keep!r}")
-        ids = _as_ids(input_ids, "input_ids")
-        if ids.ndim == 1:
-            ids = ids[None, :]
-        if ids.ndim != 2 or ids.shape[1] == 0:
-            raise ValueError(f"GPT: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
-        self._check_ids(ids)
-        B, T = ids.shape
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("GPT: pass either input_ids or inputs_embeds (exactly one of them)")
+        if input_ids is not None:
+            ids = _as_ids(input_ids, "input_ids")
+            if ids.ndim == 1:
+                ids = ids[None, :]
+            if ids.ndim != 2 or ids.shape[1] == 0:
+                raise ValueError(f"GPT: expected input_ids of shape (batch, length >= 1), got {ids.shape}")
+            self._check_ids(ids)
+            B, T = ids.shape
+            ids = _core.from_numpy(np.ascontiguousarray(ids))
+        else:
+            inputs_embeds = embeddings_tensor(inputs_embeds, self.transformer.wte.weight.dtype, "GPT")
+            if inputs_embeds.ndim != 3 or inputs_embeds.shape[2] != self.config.n_embd or inputs_embeds.shape[1] == 0:
+                raise ValueError(f"GPT: expected inputs_embeds of shape (batch, length >= 1, n_embd="
+                                 f"{self.config.n_embd}), got {tuple(inputs_embeds.shape)}")
+            B, T = inputs_embeds.shape[:2]
+            ids = None
         past = cache.length if cache is not None else 0
         if past + T > self.config.n_positions:
             raise ValueError(f"GPT: {past + T} positions exceed the model's context n_positions="
@@ -392,10 +425,9 @@ class GPT(PretrainedModelMixin, Module):
             types = batch_ids(token_type_ids, "token_type_ids", "GPT", B, T)
             self._check_ids(types, "token_type_ids")
             types = _core.from_numpy(np.ascontiguousarray(types))
-        h, hidden = self.transformer(_core.from_numpy(np.ascontiguousarray(ids)),
-                                     _core.from_numpy(np.ascontiguousarray(positions)),
-                                     self._attention_mask(mask, past, T), cache, output_hidden_states,
-                                     types)  # (B, T, C)
+        h, hidden, attentions = self.transformer(ids, _core.from_numpy(np.ascontiguousarray(positions)),
+                                                 self._attention_mask(mask, past, T), cache, output_hidden_states,
+                                                 types, output_attentions, inputs_embeds)  # (B, T, C)
         if cache is not None:
             cache.length += T
         if logits_to_keep and logits_to_keep < T:
@@ -406,7 +438,7 @@ class GPT(PretrainedModelMixin, Module):
             if logits.shape[1] != T:
                 raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
             loss = causal_lm_loss(logits, labels, "GPT")
-        out = CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden)
+        out = CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden, attentions=attentions)
         return out.to_tuple() if return_dict is False else out
 
     # --- optimisation ---
