@@ -177,6 +177,13 @@ def test_hidden_states_inputs_embeds_and_output_indexing_as_transformers(tmp_pat
     from_embeds = ours(inputs_embeds=pyseq.tensor(embeds.detach().numpy()), attention_mask=mask, token_type_ids=types)
     np.testing.assert_allclose(_np(from_embeds[0]), ref_embeds[0].numpy(), atol=2e-5)
     assert ours(ids).hidden_states is None and "hidden_states" not in ours(ids)
+    with torch.no_grad():  # return_dict=False: the tuple of the fields that are set, as transformers'
+        ref_tuple = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), output_hidden_states=True,
+                           return_dict=False)
+    mine_tuple = ours(ids, mask, output_hidden_states=True, return_dict=False)
+    assert type(mine_tuple) is tuple and len(mine_tuple) == len(ref_tuple)
+    np.testing.assert_allclose(_np(mine_tuple[0]), ref_tuple[0].numpy(), atol=2e-5)
+    np.testing.assert_allclose(_np(mine_tuple[-1][-1]), ref_tuple[-1][-1].numpy(), atol=2e-5)  # the last hidden state
 
 
 def test_question_answering_and_multiple_choice_heads_match_transformers(tmp_path):

@@ -56,6 +56,12 @@ class ModelOutput:
         return len(self.keys())
 
 
+def returned(output, return_dict):
+    """A model's output as transformers returns it: the ModelOutput, or with return_dict=False the
+    tuple of its fields that are set."""
+    return output.to_tuple() if return_dict is False else output
+
+
 class PretrainedModelMixin:
     """What transformers' PreTrainedModel offers that its users reach for: the input embeddings (get,
     set, resize to a new vocabulary size) and the parameter count. A model names where its word

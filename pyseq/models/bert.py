@@ -38,7 +38,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
-                  check_model_type, embeddings_tensor, folder_files, read_json, save_folder, to_numpy, warn_unused)
+                  check_model_type, embeddings_tensor, folder_files, read_json, returned, save_folder, to_numpy,
+                  warn_unused)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -377,11 +378,13 @@ class BertModel(BertPreTrainedModel):
             self._init_weights()
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         """input_ids (B, T) (Tensor, array or lists), or inputs_embeds (B, T, H), a Tensor that stands for
         the word embeddings; attention_mask (B, T): 1 (or True, or any nonzero) real token, 0 padding;
         token_type_ids (B, T): 0 first segment, 1 second; position_ids: 0 .. T - 1 by default.
-        token_type_ids and position_ids of shape (1, T) or (T,) apply to the whole batch."""
+        token_type_ids and position_ids of shape (1, T) or (T,) apply to the whole batch. The heads take
+        these too; return_dict=False returns out.to_tuple(), as transformers."""
         c = self.config
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("BertModel: pass either input_ids or inputs_embeds (exactly one of them)")
@@ -438,9 +441,9 @@ class BertModel(BertPreTrainedModel):
             if output_hidden_states:
                 hidden.append(x)
         pooled = self.pooler(x) if self.pooler is not None else None
-        return BertOutput(last_hidden_state=x, pooler_output=pooled,
-                          hidden_states=tuple(hidden) if output_hidden_states else None,
-                          attentions=tuple(attentions) if output_attentions else None)
+        return returned(BertOutput(last_hidden_state=x, pooler_output=pooled,
+                                   hidden_states=tuple(hidden) if output_hidden_states else None,
+                                   attentions=tuple(attentions) if output_attentions else None), return_dict)
 
 
 # --- heads ---
@@ -507,7 +510,8 @@ class BertForPreTraining(BertPreTrainedModel):
         self._init_weights()
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                next_sentence_label=None, output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                next_sentence_label=None, output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                         output_hidden_states, inputs_embeds)
         h = out.last_hidden_state
@@ -524,8 +528,10 @@ class BertForPreTraining(BertPreTrainedModel):
                 nsp_logits, _labels(next_sentence_label, (B,), "next_sentence_label", name)))
         loss = None if any(l is None for l in losses) else sum(losses[1:], losses[0])
         if self._mlm and self._nsp:
-            return PreTrainingOutput(loss, mlm_logits, nsp_logits, out.hidden_states, out.attentions)
-        return HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, out.hidden_states, out.attentions)
+            output = PreTrainingOutput(loss, mlm_logits, nsp_logits, out.hidden_states, out.attentions)
+        else:
+            output = HeadOutput(loss, mlm_logits if self._mlm else nsp_logits, out.hidden_states, out.attentions)
+        return returned(output, return_dict)
 
 
 class BertForMaskedLM(BertForPreTraining):
@@ -533,9 +539,10 @@ class BertForMaskedLM(BertForPreTraining):
     _mlm, _nsp, _pooler = True, False, False
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         return super().forward(input_ids, attention_mask, token_type_ids, position_ids, labels, None, output_attentions,
-                               output_hidden_states, inputs_embeds)
+                               output_hidden_states, inputs_embeds, return_dict)
 
 
 class BertForNextSentencePrediction(BertForPreTraining):
@@ -544,9 +551,10 @@ class BertForNextSentencePrediction(BertForPreTraining):
     _mlm, _nsp, _pooler = False, True, True
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         return super().forward(input_ids, attention_mask, token_type_ids, position_ids, None, labels, output_attentions,
-                               output_hidden_states, inputs_embeds)
+                               output_hidden_states, inputs_embeds, return_dict)
 
 
 class _BertClassifier(BertPreTrainedModel):
@@ -573,12 +581,13 @@ class BertForSequenceClassification(_BertClassifier):
     for integer labels and multi-label for the others."""
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                         output_hidden_states, inputs_embeds)
         logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
         loss = None if labels is None else self._loss(logits, labels)
-        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
+        return returned(HeadOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
     def _loss(self, logits, labels):
         B, C = logits.shape
@@ -610,7 +619,8 @@ class BertForTokenClassification(_BertClassifier):
     _pooler = False
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                         output_hidden_states, inputs_embeds)
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
@@ -618,7 +628,7 @@ class BertForTokenClassification(_BertClassifier):
         if labels is not None:
             B, T, C = logits.shape
             loss = F.cross_entropy(logits.reshape(-1, C), _labels(labels, (B, T), "labels", type(self).__name__))
-        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
+        return returned(HeadOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
 
 class BertForMultipleChoice(_BertClassifier):
@@ -629,7 +639,8 @@ class BertForMultipleChoice(_BertClassifier):
     _pooler, _outputs = True, 1
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
-                output_attentions=False, output_hidden_states=False, inputs_embeds=None):
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
         name = type(self).__name__
 
         def as_array(value):  # a pyseq Tensor as it is (gradients reach inputs_embeds), anything else as numpy
@@ -659,7 +670,7 @@ class BertForMultipleChoice(_BertClassifier):
                         output_attentions, output_hidden_states, flat(inputs_embeds))
         logits = self.classifier(self.dropout(out.pooler_output)).reshape(B, C)
         loss = None if labels is None else F.cross_entropy(logits, _labels(labels, (B,), "labels", name))
-        return HeadOutput(loss, logits, out.hidden_states, out.attentions)
+        return returned(HeadOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
 
 @dataclass
@@ -689,7 +700,8 @@ class BertForQuestionAnswering(BertPreTrainedModel):
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
                 start_positions=None, end_positions=None, output_attentions=False, output_hidden_states=False,
-                inputs_embeds=None):
+                inputs_embeds=None,
+                return_dict=None):
         out = self.bert(input_ids, attention_mask, token_type_ids, position_ids, output_attentions,
                         output_hidden_states, inputs_embeds)
         logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
@@ -707,7 +719,7 @@ class BertForQuestionAnswering(BertPreTrainedModel):
                 target = _core.from_numpy(np.ascontiguousarray(np.clip(target, 0, T)))
                 losses.append(F.cross_entropy(logit, target, ignore_index=T))
             loss = (losses[0] + losses[1]) / 2
-        return QuestionAnsweringOutput(loss, start, end, out.hidden_states, out.attentions)
+        return returned(QuestionAnsweringOutput(loss, start, end, out.hidden_states, out.attentions), return_dict)
 
 
 # --- sentence embeddings ---

@@ -41,8 +41,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
-                  check_ids, check_model_type, embeddings_tensor, folder_files, read_json, save_folder, warn_unused,
-                  write_json)
+                  check_ids, check_model_type, embeddings_tensor, folder_files, read_json, returned, save_folder,
+                  warn_unused, write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput", "GenerationConfig"]
 
@@ -439,7 +439,7 @@ class GPT(PretrainedModelMixin, Module):
                 raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
             loss = causal_lm_loss(logits, labels, "GPT")
         out = CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden, attentions=attentions)
-        return out.to_tuple() if return_dict is False else out
+        return returned(out, return_dict)
 
     # --- optimisation ---
 
