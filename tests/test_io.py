@@ -224,6 +224,34 @@ def test_failed_save_leaves_previous_file_and_no_temp_file(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == ["t.safetensors"]
 
 
+def test_a_model_folder_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    """save_folder writes the weights and the config before it renames either: a failure in any
+    write leaves the old folder loadable, its files as they were, and no temporary file."""
+    from pyseq.models import GPT, GPTConfig
+    from pyseq.io import safetensors
+    small, big = (GPT(GPTConfig(vocab_size=20, n_positions=8, n_embd=8 * k, n_layer=1, n_head=2)) for k in (1, 2))
+    small.save_pretrained(tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+
+    def full_disk(f):
+        f.write(b"partial")
+        raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(safetensors, "_serialize", lambda tensors, metadata: (b"", [full_disk]))
+    monkeypatch.setattr(safetensors, "safetensors_writer", lambda tensors, metadata=None: full_disk)
+    monkeypatch.setattr("pyseq.models._hf.safetensors_writer", lambda tensors, metadata=None: full_disk)
+    with pytest.raises(OSError, match="simulated"):
+        big.save_pretrained(tmp_path)
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
+    monkeypatch.undo()
+    assert GPT.from_pretrained(tmp_path).config.n_embd == 8
+    # and a config value JSON cannot hold fails before anything is written
+    big.config.n_embd = object()
+    with pytest.raises(TypeError, match="JSON serializable"):
+        big.save_pretrained(tmp_path)
+    assert {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)} == before
+
+
 @pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX permissions")
 def test_saved_files_get_normal_permissions_or_keep_the_replaced_files(tmp_path):
     path = tmp_path / "t.safetensors"

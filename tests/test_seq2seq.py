@@ -118,6 +118,13 @@ def test_local_p_attention():
     expected = _np_softmax(np.einsum("bqd,bkd->bqk", q, k), allowed) * np.exp(-distance ** 2 / (2 * (D / 2) ** 2))
     np.testing.assert_allclose(_np(weights), expected, atol=1e-12)
     assert np.all(_np(weights)[1, :, 3:] == 0)  # never beyond the second source's 3 keys
+    # a source padded on the left, or with holes in its mask: the real keys weigh as they do alone
+    keep = np.array([[False, True, False, True, True, False, True, True]])
+    keys, values = rng.standard_normal((1, 8, 4)), rng.standard_normal((1, 8, 2))
+    _, alone = module(pyseq.tensor(q[:1]), pyseq.tensor(keys[:, keep[0]]), pyseq.tensor(values[:, keep[0]]))
+    _, holes = module(pyseq.tensor(q[:1]), pyseq.tensor(keys), pyseq.tensor(values), keep)  # (a numpy mask)
+    np.testing.assert_allclose(_np(holes)[:, :, keep[0]], _np(alone), atol=1e-12)
+    assert np.all(_np(holes)[:, :, ~keep[0]] == 0)
 
 
 def test_attention_bad_input():
@@ -139,6 +146,16 @@ def test_attention_bad_input():
         nn.MultiplicativeAttention(4, 4, "bilinear")
     with pytest.raises(ValueError, match="local_window"):
         nn.MultiplicativeAttention(4, 4, local_window=0)
+    with pytest.raises(ValueError, match="hidden_dim must be a positive int, got 0"):
+        nn.AdditiveAttention(4, 4, 0)
+    with pytest.raises(ValueError, match="hidden_dim must be a positive int, got 0"):
+        nn.MultiplicativeAttention(4, 4, "concat", hidden_dim=0)
+    with pytest.raises(ValueError, match="query_dim must be a positive int"):
+        nn.MultiplicativeAttention(0, 4)
+    with pytest.raises(ValueError, match=r"projected_keys of shape \(2, 5, 8\) \(project_keys\(keys\)\), got \(1, 5, 8\)"):
+        a(q, k, v, projected_keys=pyseq.randn(1, 5, 8))
+    with pytest.raises(ValueError, match=r"projected_keys of shape \(2, 5, 4\)"):
+        nn.MultiplicativeAttention(4, 6)(q, k, v, projected_keys=pyseq.randn(2, 5, 6))
     # a query with no key allowed attends uniformly instead of producing NaN
     _, w = a(q, k, v, pyseq.zeros(2, 5, dtype=pyseq.bool))
     np.testing.assert_allclose(_np(w), 0.2, atol=1e-6)

@@ -97,7 +97,35 @@ def atomic_write(path, write):
     error the temporary file is removed and `path` is untouched; the temporary file of a process
     killed mid-write (named with its pid) is removed by the next write of the same path.
     """
-    path = os.fspath(path)
+    atomic_write_files([(path, write)])
+
+
+def atomic_write_files(files):
+    """atomic_write for several files that belong together, [(path, write), ...]: every file is
+    written in full to its temporary name before the first rename, so an error in any write
+    (a full disk, a value that cannot be serialised) leaves all of the paths untouched."""
+    written = []  # (temporary name, path)
+    try:
+        for path, write in files:
+            path = os.fspath(path)
+            written.append((_write_temporary(path, write), path))
+        while written:
+            tmp, path = written[0]
+            os.replace(tmp, path)
+            written.pop(0)
+            _fsync_directory(os.path.dirname(os.path.abspath(path)))
+    except BaseException:
+        for tmp, _ in written:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+
+
+def _write_temporary(path, write):
+    """`write(f)` on a new temporary file beside `path`, flushed and fsync'ed: its name. On an error
+    the file is removed."""
     directory = os.path.dirname(os.path.abspath(path))
     prefix = "." + os.path.basename(path) + "."
     _remove_stale_temps(directory, prefix)
@@ -113,14 +141,13 @@ def atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
         except OSError:
             pass
         raise
-    _fsync_directory(directory)
+    return tmp
 
 
 def _umask():
@@ -238,6 +265,12 @@ def save_file(tensors, path, metadata=None):
     Non-contiguous tensors are written in row-major order. The previous content of `path`
     survives any failure (including a crash) before the final rename.
     """
+    atomic_write(path, safetensors_writer(tensors, metadata))
+
+
+def safetensors_writer(tensors, metadata=None):
+    """save_file's content as a function write(f) for atomic_write / atomic_write_files (the
+    tensors are checked and serialised now)."""
     head, arrays = _serialize(tensors, metadata)
 
     def write(f):
@@ -246,7 +279,7 @@ def save_file(tensors, path, metadata=None):
             if arr.nbytes:
                 f.write(memoryview(arr.reshape(-1)).cast("B"))
 
-    atomic_write(path, write)
+    return write
 
 
 # --------------------------------------------------------------------------------------------

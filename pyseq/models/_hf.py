@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from ..io.safetensors import atomic_write, save_file
+from ..io.safetensors import atomic_write, atomic_write_files, safetensors_writer
 from ..nn import functional as F
 from ..nn import init
 from ..nn.layers import Embedding
@@ -233,15 +233,21 @@ def check_model_type(d, expected, source):
         raise ValueError(f"{source}: expected a {expected!r} checkpoint (model_type), got model_type {model_type!r}")
 
 
+def _json_writer(d):
+    """write(f) of the dict d as indented JSON (serialised now, so a value JSON cannot hold fails here)."""
+    data = (json.dumps(d, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return lambda f: f.write(data)
+
+
 def write_json(path, d):
     """Writes the dict d as indented JSON, atomically."""
-    text = json.dumps(d, indent=2, sort_keys=True) + "\n"
-    atomic_write(os.fspath(path), lambda f: f.write(text.encode("utf-8")))
+    atomic_write(os.fspath(path), _json_writer(d))
 
 
 def save_folder(path, config_dict, state_dict):
-    """Writes config.json and model.safetensors into the folder `path`, each atomically."""
+    """Writes model.safetensors and config.json into the folder `path` as one atomic write: both are
+    complete on disk before either replaces the old one, so a failed save leaves the folder as it was."""
     path = os.fspath(path)
     os.makedirs(path, exist_ok=True)
-    write_json(os.path.join(path, "config.json"), config_dict)
-    save_file(state_dict, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    atomic_write_files([(os.path.join(path, "model.safetensors"), safetensors_writer(state_dict, {"format": "pt"})),
+                        (os.path.join(path, "config.json"), _json_writer(config_dict))])

@@ -309,17 +309,26 @@ class RotaryEmbedding(Module):
 # Soft alignments of RNN encoder-decoders (one query per decoder step, keys = the encoder's states)
 
 
-def _check_alignment_inputs(cls, query, keys, values, mask, query_dim, key_dim):
-    """The shapes every alignment module expects: query (B, Tq, query_dim), keys (B, Tk, key_dim),
-    values (B, Tk, Dv), mask None or bool (B, Tk)."""
+def _check_dims(cls, **dims):
+    for name, value in dims.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{cls}: {name} must be a positive int, got {value!r}")
+
+
+def _alignment_inputs(module, query, keys, values, mask, projected_keys):
+    """Checks the shapes every alignment module expects: query (B, Tq, query_dim), keys (B, Tk, key_dim),
+    values (B, Tk, Dv), mask None or bool (B, Tk) (a Tensor, or an array or torch tensor, copied),
+    projected_keys None or (B, Tk, module.projected_dim). Returns (mask as a Tensor or None, the
+    projected keys)."""
+    cls = type(module).__name__
     for name, t in (("query", query), ("keys", keys), ("values", values)):
         if not isinstance(t, _core.Tensor):
             raise TypeError(f"{cls}: {name} must be a Tensor, got {type(t).__name__}")
         if t.dim() != 3:
             raise ValueError(f"{cls}: expected {name} of 3 dims (batch, length, features), got shape {tuple(t.shape)}")
     B, Tk = keys.shape[0], keys.shape[1]
-    if query.shape[2] != query_dim or keys.shape[2] != key_dim:
-        raise ValueError(f"{cls}: expected query (B, Tq, {query_dim}) and keys (B, Tk, {key_dim}), got "
+    if query.shape[2] != module.query_dim or keys.shape[2] != module.key_dim:
+        raise ValueError(f"{cls}: expected query (B, Tq, {module.query_dim}) and keys (B, Tk, {module.key_dim}), got "
                          f"{tuple(query.shape)} and {tuple(keys.shape)}")
     if query.shape[0] != B or tuple(values.shape[:2]) != (B, Tk):
         raise ValueError(f"{cls}: query, keys and values must share the batch and keys and values the length; "
@@ -327,10 +336,20 @@ def _check_alignment_inputs(cls, query, keys, values, mask, query_dim, key_dim):
     if Tk == 0:
         raise ValueError(f"{cls}: there are no keys to attend to (keys of shape {tuple(keys.shape)})")
     if mask is not None:
+        if not isinstance(mask, _core.Tensor):
+            array = np.asarray(mask.detach() if hasattr(mask, "detach") else mask)
+            mask = _core.from_numpy(np.ascontiguousarray(array)) if array.dtype == bool else mask
         if not isinstance(mask, _core.Tensor) or mask.dtype != _core.dtype.bool or tuple(mask.shape) != (B, Tk):
             got = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, _core.Tensor) else type(mask).__name__
             raise ValueError(f"{cls}: mask must be a bool tensor of shape ({B}, {Tk}) (True where a key may be "
                              f"attended), got {got}")
+    if projected_keys is None:
+        return mask, module.project_keys(keys)
+    expected = (B, Tk, module.projected_dim)
+    if not isinstance(projected_keys, _core.Tensor) or tuple(projected_keys.shape) != expected:
+        got = tuple(projected_keys.shape) if isinstance(projected_keys, _core.Tensor) else type(projected_keys).__name__
+        raise ValueError(f"{cls}: expected projected_keys of shape {expected} (project_keys(keys)), got {got}")
+    return mask, projected_keys
 
 
 def _softmax_over_keys(scores, mask):
@@ -351,17 +370,21 @@ class AdditiveAttention(Module):
 
     def __init__(self, query_dim, key_dim, hidden_dim, dtype=None):
         super().__init__()
+        _check_dims("AdditiveAttention", query_dim=query_dim, key_dim=key_dim, hidden_dim=hidden_dim)
         self.query_dim, self.key_dim, self.hidden_dim = query_dim, key_dim, hidden_dim
         self.query_proj = Linear(query_dim, hidden_dim, bias=False, dtype=dtype)
         self.key_proj = Linear(key_dim, hidden_dim, dtype=dtype)
         self.v = Linear(hidden_dim, 1, bias=False, dtype=dtype)
 
+    @property
+    def projected_dim(self):
+        return self.hidden_dim
+
     def project_keys(self, keys):  # (B, Tk, key_dim) -> (B, Tk, hidden_dim)
         return self.key_proj(keys)
 
     def forward(self, query, keys, values, mask=None, projected_keys=None):
-        _check_alignment_inputs("AdditiveAttention", query, keys, values, mask, self.query_dim, self.key_dim)
-        k = self.project_keys(keys) if projected_keys is None else projected_keys  # (B, Tk, A)
+        mask, k = _alignment_inputs(self, query, keys, values, mask, projected_keys)  # k (B, Tk, A)
         q = self.query_proj(query)  # (B, Tq, A)
         scores = self.v((q.unsqueeze(2) + k.unsqueeze(1)).tanh()).squeeze(-1)  # (B, Tq, Tk, 1) -> (B, Tq, Tk)
         weights = _softmax_over_keys(scores, mask)
@@ -380,9 +403,10 @@ class MultiplicativeAttention(Module):
     weights = softmax over the keys, context = weights @ values.
 
     local_window=D turns on Luong's local-p attention: each query predicts its centre
-    p = (S - 1) sigmoid(v_p^T tanh(W_p q)) within its own source of S real keys (the mask's count),
-    attends only to keys within D of p, and its softmax weights are multiplied by the Gaussian
-    exp(-(s - p)^2 / (2 (D/2)^2)), through which p learns. Parameters: position_proj (W_p:
+    p = (S - 1) sigmoid(v_p^T tanh(W_p q)) within its own source of S real keys (the mask's count;
+    s, a key's position, counts only the real keys before it), attends only to keys within D of p,
+    and its softmax weights are multiplied by the Gaussian exp(-(s - p)^2 / (2 (D/2)^2)), through
+    which p learns. Parameters: position_proj (W_p:
     Linear(query_dim, query_dim, no bias)) and position_v (v_p: Linear(query_dim, 1, no bias))."""
 
     MODES = ("dot", "scaled_dot", "general", "concat")
@@ -391,6 +415,8 @@ class MultiplicativeAttention(Module):
         super().__init__()
         if mode not in self.MODES:
             raise ValueError(f"MultiplicativeAttention: unknown mode {mode!r} (expected one of {self.MODES})")
+        _check_dims("MultiplicativeAttention", query_dim=query_dim, key_dim=key_dim,
+                    **({} if hidden_dim is None or mode != "concat" else {"hidden_dim": hidden_dim}))
         if mode in ("dot", "scaled_dot") and query_dim != key_dim:
             raise ValueError(f"MultiplicativeAttention: mode {mode!r} needs query_dim == key_dim, got {query_dim} "
                              f"and {key_dim}; use mode='general' to map between them")
@@ -403,7 +429,7 @@ class MultiplicativeAttention(Module):
             self.weight = Parameter(_core.empty(query_dim, key_dim, dtype=dtype))
             init.xavier_uniform_(self.weight)
         elif mode == "concat":
-            self.hidden_dim = hidden_dim or query_dim
+            self.hidden_dim = query_dim if hidden_dim is None else hidden_dim
             self.weight = Parameter(_core.empty(self.hidden_dim, query_dim + key_dim, dtype=dtype))
             self.v = Parameter(_core.empty(self.hidden_dim, dtype=dtype))
             init.xavier_uniform_(self.weight)
@@ -411,6 +437,10 @@ class MultiplicativeAttention(Module):
         if local_window is not None:
             self.position_proj = Linear(query_dim, query_dim, bias=False, dtype=dtype)
             self.position_v = Linear(query_dim, 1, bias=False, dtype=dtype)
+
+    @property
+    def projected_dim(self):
+        return {"general": self.query_dim, "concat": self.hidden_dim}.get(self.mode, self.key_dim)
 
     def project_keys(self, keys):
         """What the scores need of the keys, computed once per source: W k (B, Tk, query_dim) for
@@ -422,8 +452,7 @@ class MultiplicativeAttention(Module):
         return keys
 
     def forward(self, query, keys, values, mask=None, projected_keys=None):
-        _check_alignment_inputs("MultiplicativeAttention", query, keys, values, mask, self.query_dim, self.key_dim)
-        k = self.project_keys(keys) if projected_keys is None else projected_keys
+        mask, k = _alignment_inputs(self, query, keys, values, mask, projected_keys)
         if self.mode == "concat":  # W [q; k] = W_q q + W_k k
             q = F.linear(query, self.weight[:, :self.query_dim])  # (B, Tq, A)
             scores = ((q.unsqueeze(2) + k.unsqueeze(1)).tanh() @ self.v.unsqueeze(-1)).squeeze(-1)  # (B, Tq, Tk)
@@ -445,7 +474,10 @@ class MultiplicativeAttention(Module):
         else:
             last = (mask.to(query.dtype).sum(-1) - 1).clamp(0.0, None).reshape(B, 1, 1)
         centre = last * self.position_v(self.position_proj(query).tanh()).sigmoid()  # (B, Tq, 1)
-        positions = _core.arange(Tk, dtype=query.dtype).reshape(1, 1, Tk)
+        if mask is None:
+            positions = _core.arange(Tk, dtype=query.dtype).reshape(1, 1, Tk)
+        else:  # a key's place among the real keys: left padding or holes in the mask move nothing
+            positions = (mask.to(query.dtype).cumsum(-1) - 1.0).reshape(B, 1, Tk)
         distance = positions - centre  # (B, Tq, Tk)
         allowed = distance.detach().abs().le(float(D))
         if mask is not None:
