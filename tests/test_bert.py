@@ -387,6 +387,12 @@ def test_config_checks_and_gelu_fast_as_transformers(tmp_path):
     np.testing.assert_allclose(_np(ours(ids).last_hidden_state), ref, atol=2e-5)
     with pytest.raises(ValueError, match="layer_norm_eps must be >= 0, got -1e-12"):
         pb.BertConfig(layer_norm_eps=-1e-12)
+    # without a pad token no embedding row is zeroed (transformers'); with one, only its row
+    for pad, zero_rows in ((None, []), (3, [3])):
+        config = pb.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=20, pad_token_id=pad)
+        words = _np(pb.BertModel(config).embeddings.word_embeddings.weight)
+        assert np.flatnonzero(np.abs(words).sum(1) == 0).tolist() == zero_rows
 
 
 # --- the real all-MiniLM-L6-v2 ---

@@ -93,6 +93,27 @@ def test_batch_of_prompts_of_different_lengths_is_left_padded_like_transformers(
     for b, p in enumerate(prompts):
         alone = model.generate([p], max_new_tokens=25, eos_token_id=None).numpy()[0, len(p):]
         np.testing.assert_array_equal(ours[b, L:], alone)
+    # a pad id outside the vocabulary (GPTConfig's eos 50256 here) only fills the masked positions
+    # and the rows that have finished, and is never looked up
+    model.generation_config.pad_token_id = 50256
+    padded = model.generate(prompts, max_new_tokens=5, eos_token_id=[int(ours[0, L])]).numpy()
+    assert (padded[2, :L - 1] == 50256).all() and padded[0, L] == ours[0, L] and (padded[0, L + 1:] == 50256).all()
+    np.testing.assert_array_equal(padded[1:, L:], ours[1:, L:L + 5])
+    beams = model.generate(prompts, max_new_tokens=5, num_beams=2, eos_token_id=None).numpy()
+    assert (beams[2, :L - 1] == 50256).all() and beams.shape == (4, L + 5)
+
+
+def test_pad_token_id_of_a_config_without_a_generation_config_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=2, eos_token_id=7, pad_token_id=5)
+    os.remove(folder / "generation_config.json")  # transformers then takes eos and pad from config.json
+    hf = transformers.GPT2LMHeadModel.from_pretrained(folder).eval()
+    model = GPT.from_pretrained(folder)
+    assert model.config.pad_token_id == model.generation_config.pad_token_id == 5
+    ids = [[3, 9, 12, 4, 22], [5, 5, 5, 8, 30]]  # the second row's padding is inferred from the pad id
+    ref = hf.generate(torch.tensor(ids), max_new_tokens=6, do_sample=False).numpy()
+    np.testing.assert_array_equal(model.generate(ids, max_new_tokens=6).numpy(), ref)
+    model.save_pretrained(tmp_path / "again")
+    assert GPT.from_pretrained(tmp_path / "again").config.pad_token_id == 5
 
 
 def test_hidden_states_as_transformers(tmp_path):

@@ -277,7 +277,7 @@ class BertPreTrainedModel(PretrainedModelMixin, Module):
             else:
                 init.normal_(p, 0.0, std)
         words = self._bert().embeddings.word_embeddings.weight
-        if names is None:
+        if names is None and self.config.pad_token_id is not None:
             with no_grad():
                 words[self.config.pad_token_id].zero_()
 

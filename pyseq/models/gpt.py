@@ -53,7 +53,8 @@ _FROM_CONFIG = object()  # generate's eos_token_id left out: the model's generat
 class GPTConfig:
     """GPT-2's hyperparameters under Hugging Face's names (config.json of a GPT2LMHeadModel).
     n_inner: the MLP width (None: 4 * n_embd). activation_function: gelu_new / gelu_fast /
-    gelu_pytorch_tanh (tanh form), gelu (erf form) or relu. eos_token_id: an id or a list of ids."""
+    gelu_pytorch_tanh (tanh form), gelu (erf form) or relu. eos_token_id: an id or a list of ids.
+    bos / eos / pad_token_id are generate's defaults when the folder has no generation_config.json."""
     vocab_size: int = 50257
     n_positions: int = 1024
     n_embd: int = 768
@@ -71,6 +72,7 @@ class GPTConfig:
     tie_word_embeddings: bool = True
     bos_token_id: int = 50256
     eos_token_id: int = 50256
+    pad_token_id: int = None
 
     def __post_init__(self):
         for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
@@ -305,7 +307,9 @@ class GPT(PretrainedModelMixin, Module):
         if not isinstance(config, GPTConfig):
             raise TypeError(f"GPT: expected a GPTConfig, got {type(config).__name__}")
         self.config = config
-        self.generation_config = GenerationConfig(bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id)
+        self.generation_config = GenerationConfig(bos_token_id=config.bos_token_id, eos_token_id=config.eos_token_id,
+                                                  **({} if config.pad_token_id is None else
+                                                     {"pad_token_id": config.pad_token_id}))
         self.transformer = GPT2Model(config)
         if not config.tie_word_embeddings:
             self.lm_head = Linear(config.n_embd, config.vocab_size, bias=False)
@@ -653,7 +657,7 @@ class GPT(PretrainedModelMixin, Module):
         self.eval()
         try:
             with no_grad():
-                step_ids, step_positions = ids, positions
+                step_ids, step_positions = _feedable(ids, self.config.vocab_size), positions
                 for step in range(max_new_tokens):
                     seen = full_mask[:, :cache.length + step_ids.shape[1]]  # (B, past + T)
                     logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
@@ -667,7 +671,8 @@ class GPT(PretrainedModelMixin, Module):
                     yield token
                     if finished.all() or step + 1 == max_new_tokens:
                         return
-                    step_ids, step_positions = token[:, None], step_positions[:, -1:] + 1
+                    step_ids = _feedable(token[:, None], self.config.vocab_size)
+                    step_positions = step_positions[:, -1:] + 1
         finally:
             self.train(was_training)
 
@@ -748,7 +753,7 @@ class GPT(PretrainedModelMixin, Module):
         self.eval()
         try:
             with no_grad():
-                step_ids, step_positions, cur = np.repeat(ids, K, axis=0), positions, L
+                step_ids, step_positions, cur = np.repeat(_feedable(ids, V), K, axis=0), positions, L
                 while True:
                     seen = full_mask[:, :cache.length + step_ids.shape[1]]
                     logits = self(step_ids, attention_mask=seen, position_ids=step_positions, cache=cache,
@@ -922,6 +927,12 @@ def _positions(mask):
     """Position ids of prompts (B, L) under their mask, as transformers' generate: the real tokens
     count from 0, masked positions (padding on either side) get 0."""
     return np.where(mask != 0, np.cumsum(mask, axis=1) - 1, 0)
+
+
+def _feedable(ids, vocab_size):
+    """ids for the model's input: an id outside the vocabulary (a pad id, which fills only masked or
+    finished positions, whose outputs are not used) becomes 0."""
+    return np.where((ids >= 0) & (ids < vocab_size), ids, 0)
 
 
 def _pad_id(pad_token_id, eos_token_id):
