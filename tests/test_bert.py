@@ -387,6 +387,15 @@ def test_config_checks_and_gelu_fast_as_transformers(tmp_path):
     np.testing.assert_allclose(_np(ours(ids).last_hidden_state), ref, atol=2e-5)
     with pytest.raises(ValueError, match="layer_norm_eps must be >= 0, got -1e-12"):
         pb.BertConfig(layer_norm_eps=-1e-12)
+    # a float64 checkpoint loads as float64 and saves as one, as transformers'
+    theirs.double().save_pretrained(tmp_path / "f64")
+    ours = pb.BertModel.from_pretrained(tmp_path / "f64")
+    assert ours.dtype == pyseq.float64
+    with torch.no_grad():
+        ref = theirs(torch.tensor(ids)).last_hidden_state.numpy()
+    np.testing.assert_allclose(_np(ours(ids).last_hidden_state), ref, rtol=1e-8, atol=1e-9)  # (gelu_fast rounds its constant)
+    ours.save_pretrained(tmp_path / "ours")
+    assert transformers.BertModel.from_pretrained(tmp_path / "ours").dtype == torch.float64
     # without a pad token no embedding row is zeroed (transformers'); with one, only its row
     for pad, zero_rows in ((None, []), (3, [3])):
         config = pb.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,

@@ -205,6 +205,22 @@ def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+def test_float64_checkpoints_load_and_save_as_float64_both_ways(tmp_path):
+    hf, _ = hf_checkpoint(tmp_path, "tiny")
+    hf.double().save_pretrained(tmp_path / "f64", safe_serialization=True)
+    model = GPT.from_pretrained(tmp_path / "f64")
+    assert model.dtype == pyseq.float64
+    ids = random_ids((2, 7), 97)
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(model(ids).logits.detach().numpy(), ref, rtol=1e-10, atol=1e-12)
+    model.save_pretrained(tmp_path / "ours")
+    back = transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "ours")
+    assert back.dtype == torch.float64
+    model.float().save_pretrained(tmp_path / "ours32")
+    assert transformers.GPT2LMHeadModel.from_pretrained(tmp_path / "ours32").dtype == torch.float32
+
+
 def test_old_checkpoint_keys_without_the_transformer_prefix_load(tmp_path):
     # GPT-2's original hub files: keys of GPT2Model ('h.0.attn.c_attn.weight', ...) and causal-mask buffers
     from safetensors.numpy import save_file

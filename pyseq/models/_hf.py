@@ -244,6 +244,19 @@ def write_json(path, d):
     atomic_write(os.fspath(path), _json_writer(d))
 
 
+def is_float64_checkpoint(config_dict):
+    """Whether a config.json says its weights are float64 (transformers' dtype, or torch_dtype before
+    version 5): the model is then loaded in float64, as transformers does. Other dtypes load as
+    float32, pyseq's narrowest."""
+    return config_dict.get("dtype", config_dict.get("torch_dtype")) == "float64"
+
+
+def with_dtype(config_dict, model):
+    """config_dict with the model's float dtype under both of transformers' names."""
+    name = "float64" if model.dtype == _core.dtype.float64 else "float32"
+    return {**config_dict, "dtype": name, "torch_dtype": name}
+
+
 def save_folder(path, config_dict, state_dict):
     """Writes model.safetensors and config.json into the folder `path` as one atomic write: both are
     complete on disk before either replaces the old one, so a failed save leaves the folder as it was."""

@@ -38,8 +38,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
-                  check_model_type, embeddings_tensor, folder_files, read_json, returned, save_folder, to_numpy,
-                  warn_unused)
+                  check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, read_json, returned,
+                  save_folder, to_numpy, warn_unused, with_dtype)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -317,6 +317,8 @@ class BertPreTrainedModel(PretrainedModelMixin, Module):
             d.pop("id2label", None)  # another number of labels: the file's names no longer fit
         d.update(config_overrides)
         model = skip_init(cls, BertConfig.from_dict(d, source=config_path))  # the file's weights replace any drawn
+        if is_float64_checkpoint(d):
+            model.double()
         own = model.state_dict()
         # the decoder that transformers ties to the word embeddings and cls.predictions.bias
         tied = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias") if getattr(cls, "_mlm", False) \
@@ -356,7 +358,7 @@ class BertPreTrainedModel(PretrainedModelMixin, Module):
         """Writes config.json and model.safetensors (transformers' key names) and, when the model has a
         `tokenizer` (from_pretrained sets it from the folder's files), tokenizer.json and vocab.txt;
         each file atomically."""
-        save_folder(path, self.config.to_dict(type(self).__name__), self.state_dict())
+        save_folder(path, with_dtype(self.config.to_dict(type(self).__name__), self), self.state_dict())
         if getattr(self, "tokenizer", None) is not None:
             self.tokenizer.save(os.path.join(path, "tokenizer.json"))
             self.tokenizer.save_vocab(os.path.join(path, "vocab.txt"))

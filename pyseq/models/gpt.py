@@ -41,8 +41,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
-                  check_ids, check_model_type, embeddings_tensor, folder_files, read_json, returned, save_folder,
-                  warn_unused, write_json)
+                  check_ids, check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, read_json,
+                  returned, save_folder, warn_unused, with_dtype, write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput", "GenerationConfig"]
 
@@ -465,7 +465,10 @@ class GPT(PretrainedModelMixin, Module):
         generation_config.json when there, in eval mode as transformers does (call model.train() to
         train it). Weights the model does not use are left out with a warning, as transformers does."""
         config_path, weights_path = folder_files(path, "GPT")
-        model = skip_init(cls, GPTConfig.from_json_file(config_path))  # every weight comes from the file
+        d = read_json(config_path)
+        model = skip_init(cls, GPTConfig.from_dict(d, source=config_path))  # every weight comes from the file
+        if is_float64_checkpoint(d):
+            model.double()
         generation_path = os.path.join(os.fspath(path), "generation_config.json")
         if os.path.isfile(generation_path):
             model.generation_config.update(read_json(generation_path))
@@ -534,7 +537,7 @@ class GPT(PretrainedModelMixin, Module):
     def save_pretrained(self, path):
         """Writes config.json, generation_config.json and model.safetensors (Hugging Face's key names and
         layouts), each atomically."""
-        save_folder(path, self.config.to_dict(), self.state_dict())
+        save_folder(path, with_dtype(self.config.to_dict(), self), self.state_dict())
         write_json(os.path.join(os.fspath(path), "generation_config.json"), self.generation_config)
 
     # --- generation ---
