@@ -3,6 +3,7 @@ save/load round trips through tokenizer.json and tiktoken files."""
 
 import importlib.util
 import json
+import pickle
 
 import pytest
 
@@ -48,9 +49,34 @@ def test_train_matches_hf(kjv, vocab_size, min_frequency, add_prefix_space, full
     assert ours.get_vocab() == ref.get_vocab()
     assert ours.to_json()["model"]["merges"] == [list(m) for m in json.loads(ref.to_str())["model"]["merges"]]
     held_out = kjv[20000:20300]
-    prefixed = [" " + t if add_prefix_space and not t.startswith(" ") else t for t in held_out]
-    assert ours.encode_ids_batch(prefixed) == [e.ids for e in ref.encode_batch(held_out)]
+    assert ours.encode_ids_batch(held_out) == [e.ids for e in ref.encode_batch(held_out)]
     assert ours.special_tokens == {"<|endoftext|>": 0, "<pad>": 1}
+
+
+def test_a_tokenizer_trained_with_add_prefix_space_encodes_and_saves_with_it(kjv, tmp_path):
+    """As Hugging Face's ByteLevel(add_prefix_space=True): every text, and each part of it between
+    special tokens, that does not start with ' ' is split as if it did; the space's offsets shrink
+    to the start of the text."""
+    tokenizers = pytest.importorskip("tokenizers")
+    ref = hf_train(kjv[:3000], 900, 0, ["<|endoftext|>"], True)
+    ours = BPETokenizer.train(kjv[:3000], 900, special_tokens=["<|endoftext|>"], add_prefix_space=True)
+    texts = ["And God said", " And God", "\tand\nlo", "", "x", "Amen.<|endoftext|>And<|endoftext|> so<|endoftext|>",
+             "<|endoftext|>", "naïve 😀 jealousy"] + kjv[20000:20050]
+    for text in texts:
+        expected = ref.encode(text)
+        mine = ours.encode(text, allowed_special="all")
+        assert mine.ids == expected.ids, text
+        assert mine.offsets == expected.offsets, text
+        assert ours.encode_ordinary(text.replace("<|endoftext|>", "")) == ref.encode(
+            text.replace("<|endoftext|>", "")).ids
+    ours.save(str(tmp_path / "tokenizer.json"))
+    assert json.load(open(tmp_path / "tokenizer.json"))["pre_tokenizer"]["add_prefix_space"] is True
+    for again in (BPETokenizer.from_file(str(tmp_path / "tokenizer.json")), pickle.loads(pickle.dumps(ours))):
+        assert again.encode_ids("And God said") == ref.encode("And God said").ids
+    hf = tokenizers.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    assert hf.encode("And God said").ids == ref.encode("And God said").ids
+    with pytest.raises(ValueError, match="add_prefix_space is ByteLevel's, with GPT-2's pattern"):
+        BPETokenizer.train(kjv[:10], 300, pattern="cl100k_base", add_prefix_space=True)
 
 
 def test_train_save_and_load_round_trip(kjv, tmp_path):

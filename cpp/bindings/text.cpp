@@ -378,6 +378,7 @@ void bind_bpe(py::module_& m) {
              return out;
            })
       .def_property_readonly("vocab_size", &BytePairEncoder::vocab_size)
+      .def_property("add_prefix_space", &BytePairEncoder::add_prefix_space, &BytePairEncoder::set_add_prefix_space)
       .def_property_readonly("special_tokens", [](const BytePairEncoder& t) {
         py::dict d;
         for (const auto& s : t.specials()) d[py::str(s.text)] = s.id;

@@ -56,23 +56,24 @@ def _all_splits(ranks):
 
 
 def _pre_tokenizer_pattern(pre, path, default):
-    """The pattern name of a tokenizer.json's pre_tokenizer: ByteLevel with its regex (`default`),
-    or Split on one of tiktoken's regexes followed by ByteLevel without one."""
+    """(pattern name, add_prefix_space) of a tokenizer.json's pre_tokenizer: ByteLevel with its regex
+    (`default`), or Split on one of tiktoken's regexes followed by ByteLevel without one (and
+    without a prefix space, which it would add to every piece)."""
     def byte_level(p, use_regex):
-        return (p.get("type") == "ByteLevel" and not p.get("add_prefix_space")
-                and bool(p.get("use_regex", True)) == use_regex)
+        return p.get("type") == "ByteLevel" and bool(p.get("use_regex", True)) == use_regex
 
     if byte_level(pre, True):
-        return default
+        return default, bool(pre.get("add_prefix_space"))
     steps = pre.get("pretokenizers") or []
-    if pre.get("type") == "Sequence" and len(steps) == 2 and byte_level(steps[1], False):
+    if (pre.get("type") == "Sequence" and len(steps) == 2 and isinstance(steps[0], dict) and isinstance(steps[1], dict)
+            and byte_level(steps[1], False) and not steps[1].get("add_prefix_space")):
         split = steps[0]
         regex = str((split.get("pattern") or {}).get("Regex")).replace(_POSSESSIVE_DIGITS, _DIGITS)  # (tiktoken's own)
         names = [name for name, r in PATTERN_REGEX.items() if r == regex]
         if split.get("type") == "Split" and names and split.get("behavior") == "Isolated" and not split.get("invert"):
-            return names[0]
-    raise ValueError(f"BPETokenizer.from_file: {path}: only a ByteLevel pre-tokenizer (add_prefix_space=false), "
-                     f"alone with its regex or after a Split on the regex of gpt2, cl100k_base or o200k_base, is "
+            return names[0], False
+    raise ValueError(f"BPETokenizer.from_file: {path}: only a ByteLevel pre-tokenizer, alone with its regex or "
+                     f"(add_prefix_space=false) after a Split on the regex of gpt2, cl100k_base or o200k_base, is "
                      f"supported, got {pre!r}")
 
 
@@ -213,7 +214,7 @@ class BPETokenizer:
         pre = spec.get("pre_tokenizer") or {}
         if not isinstance(pre, dict):
             raise ValueError(f"{path}: the pre_tokenizer must be an object, got {pre!r}")
-        pattern = _pre_tokenizer_pattern(pre, path, pattern)
+        pattern, add_prefix_space = _pre_tokenizer_pattern(pre, path, pattern)
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
         specials = {t["content"]: t["id"] for t in added_tokens(spec, str(path))}
@@ -229,6 +230,7 @@ class BPETokenizer:
             tok = cls(_in_file(path, _text.BPE.from_byte_level_merges, model["vocab"], model["merges"], pattern,
                                specials))
         tok._pattern = pattern
+        tok._core.add_prefix_space = add_prefix_space
         return tok
 
     @classmethod
@@ -239,14 +241,19 @@ class BPETokenizer:
 
         Gives the vocabulary and merges of Hugging Face's BpeTrainer(vocab_size, min_frequency,
         special_tokens, initial_alphabet=ByteLevel.alphabet() when full_byte_alphabet) with a
-        ByteLevel(add_prefix_space) pre-tokenizer; `pattern` may also be "cl100k_base" or
-        "o200k_base" to split words like those encodings. Special tokens take the first ids.
+        ByteLevel(add_prefix_space) pre-tokenizer, which the tokenizer then encodes with (a text,
+        or its part between special tokens, that does not start with a space is split as if it
+        did); `pattern` may also be "cl100k_base" or "o200k_base" to split words like those
+        encodings (without add_prefix_space). Special tokens take the first ids.
         Texts come from `texts` (any iterable of str) and/or the lines of `files`; words are
         counted on all threads, in chunks of `chunk_size` texts, with 64-bit counts; ties break
         deterministically. With full_byte_alphabet=False the vocabulary covers only the corpus's
         bytes, and encoding text with another byte raises a ValueError (Hugging Face's BPE drops
         that character instead).
         """
+        if add_prefix_space and pattern != "gpt2":
+            raise ValueError(f"BPETokenizer.train: add_prefix_space is ByteLevel's, with GPT-2's pattern; got "
+                             f"pattern={pattern!r}")
         counter = _text.WordCounter(pattern, bool(add_prefix_space))
         count_into(counter, iter_texts(texts, files), chunk_size)
         progress = Progress(show_progress, "BPE merges")
@@ -258,6 +265,7 @@ class BPETokenizer:
             progress.close()
         tok = cls(core)
         tok._pattern = pattern
+        tok._core.add_prefix_space = bool(add_prefix_space)
         return tok
 
     # --- encoding -----------------------------------------------------------------------------
@@ -478,6 +486,7 @@ class BPETokenizer:
             core = _text.BPE.from_byte_level_merges(model["vocab"], model["merges"], state["pattern"], specials)
         self.__init__(core, state.get("name"), from_ranks=tiktoken_rule)
         self._pattern = state["pattern"]
+        core.add_prefix_space = bool((spec.get("pre_tokenizer") or {}).get("add_prefix_space"))
 
     def _pattern_name(self):
         if self._pattern:
@@ -531,7 +540,8 @@ class BPETokenizer:
         tiktoken's regex before a ByteLevel without one: what Hugging Face writes for these."""
         pattern = self._pattern_name()
         if pattern == "gpt2" and not self._from_ranks:
-            return {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+            return {"type": "ByteLevel", "add_prefix_space": self._core.add_prefix_space, "trim_offsets": True,
+                    "use_regex": True}
         return {"type": "Sequence", "pretokenizers": [
             {"type": "Split", "pattern": {"Regex": PATTERN_REGEX[pattern]}, "behavior": "Isolated", "invert": False},
             {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}

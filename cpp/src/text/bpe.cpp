@@ -224,10 +224,19 @@ void BytePairEncoder::encode_piece(std::string_view piece, std::vector<int32_t>&
   else merge_large(bytes, piece.size(), out);
 }
 
+std::string_view BytePairEncoder::with_prefix_space(std::string_view text, std::string& spaced) const {
+  if (!add_prefix_space_ || text.empty() || text[0] == ' ') return text;
+  spaced.assign(1, ' ');
+  spaced.append(text);
+  return spaced;
+}
+
 std::vector<int32_t> BytePairEncoder::encode_ordinary(std::string_view text) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 1);
   std::vector<std::pair<uint32_t, uint32_t>> pieces;
+  std::string spaced;
+  text = with_prefix_space(text, spaced);
   pre_tokenize(pattern_, text, pieces);
   for (auto [b, e] : pieces) encode_piece(text.substr(b, e - b), out);
   return out;
@@ -251,16 +260,27 @@ Encoding BytePairEncoder::encode(std::string_view text, const std::vector<uint8_
   out.ids.reserve(text.size() / 3 + 1);
   std::vector<std::pair<uint32_t, uint32_t>> pieces;
   std::vector<int32_t> ids;
+  std::string spaced;
   auto encode_segment = [&](size_t base, std::string_view seg) {
-    pre_tokenize(pattern_, seg, pieces);
+    const std::string_view view = with_prefix_space(seg, spaced);
+    const uint32_t shift = static_cast<uint32_t>(view.size() - seg.size());  // 1 with an added space
+    // Offsets in the text from those in `view`: as Hugging Face's, an added space is aligned with
+    // the text's first character, so a token that ends with it ends after that character.
+    const auto lead = static_cast<uint8_t>(seg.empty() ? 0 : seg[0]);
+    const uint32_t first_len = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+    auto start_of = [&](uint32_t at) { return static_cast<uint32_t>(base + (at > shift ? at - shift : 0)); };
+    auto end_of = [&](uint32_t at) {
+      return shift && at == shift ? static_cast<uint32_t>(base + first_len) : start_of(at);
+    };
+    pre_tokenize(pattern_, view, pieces);
     for (auto [b, e] : pieces) {
       ids.clear();
-      encode_piece(seg.substr(b, e - b), ids);
+      encode_piece(view.substr(b, e - b), ids);
       // Offsets: each id covers its bytes of the piece.
-      uint32_t at = static_cast<uint32_t>(base + b);
+      uint32_t at = b;
       for (int32_t id : ids) {
         const auto len = static_cast<uint32_t>(id_bytes_[id].size());
-        out.push(id, at, at + len);
+        out.push(id, start_of(at), end_of(at + len));
         at += len;
       }
     }

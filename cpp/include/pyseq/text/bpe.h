@@ -60,6 +60,10 @@ class BytePairEncoder {
   size_t vocab_size() const { return static_cast<size_t>(max_id_ + 1); }
   const std::vector<SpecialToken>& specials() const { return specials_; }
   Pattern pattern() const { return pattern_; }
+  // Hugging Face's ByteLevel(add_prefix_space): text between special tokens that does not start
+  // with ' ' is split and merged as if it did (the space's offsets shrink to the text's start).
+  bool add_prefix_space() const { return add_prefix_space_; }
+  void set_add_prefix_space(bool on) { add_prefix_space_ = on; }
   // Merges in priority order as pairs of ids (for saving).
   std::vector<std::pair<int32_t, int32_t>> merges() const;
 
@@ -68,9 +72,12 @@ class BytePairEncoder {
   void finish(std::vector<SpecialToken> specials);
   void merge_small(const uint8_t* bytes, size_t n, std::vector<int32_t>& out) const;
   void merge_large(const uint8_t* bytes, size_t n, std::vector<int32_t>& out) const;
+  // `text`, or " " + text (in `spaced`) when add_prefix_space asks for the space.
+  std::string_view with_prefix_space(std::string_view text, std::string& spaced) const;
 
   Pattern pattern_ = Pattern::kGpt2;
   bool whole_piece_lookup_ = false;  // tiktoken: a piece that is a token is that token
+  bool add_prefix_space_ = false;
   StringMap tokens_;                 // bytes -> id (ordinary tokens)
   std::vector<std::string> id_bytes_;  // id -> bytes (ordinary and special)
   std::vector<uint8_t> has_id_;
