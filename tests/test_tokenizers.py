@@ -10,6 +10,7 @@ import gzip
 import io
 import json
 import random
+import re
 import zipfile
 
 import numpy as np
@@ -669,6 +670,39 @@ def test_file_errors_name_file_and_line(tmp_path):
     truncated.write_bytes(gzip.compress(b"IQ== 0\nIg== 1\n" * 100)[:40])  # was a bare EOFError
     with pytest.raises(ValueError, match=r"x.tiktoken.gz: a truncated or corrupt gzip file"):
         BPETokenizer.from_tiktoken(str(truncated), "r50k_base")
+
+
+def test_malformed_tokenizer_json_parts_name_the_file_and_the_part(tmp_path, minilm_json):
+    path = tmp_path / "tokenizer.json"
+    bpe = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+           "pre_tokenizer": {"type": "ByteLevel", "use_regex": True}}
+
+    def load(spec, loader=BPETokenizer):
+        path.write_text(json.dumps(spec))
+        return loader.from_file(str(path))
+
+    assert load(bpe).encode_ids("ab") == [2]
+    for change, match in [({"model": "x"}, '"model" must be a JSON object'),
+                          ({"pre_tokenizer": [1]}, '"pre_tokenizer" must be a JSON object'),
+                          ({"model": {**bpe["model"], "vocab": {"a": "0"}}}, "token 'a' has id '0'"),
+                          ({"model": {**bpe["model"], "vocab": {"a": 99999999999}}}, "ids must be ints in"),
+                          ({"model": {**bpe["model"], "vocab": {"a": 0, "b": 0}}}, "id 0 is given to more than one"),
+                          ({"model": {**bpe["model"], "merges": [5]}}, "a merge must be a string"),
+                          ({"post_processor": {"type": "TemplateProcessing", "single": []}}, "ignore_post_processor"),
+                          ({"post_processor": {"type": "ByteLevel", "trim_offsets": True}}, "trims offsets")]:
+        with pytest.raises(ValueError, match=re.escape(match)):
+            load({**bpe, **change})
+    assert load({**bpe, "post_processor": {"type": "ByteLevel", "trim_offsets": False}}).encode_ids("ab") == [2]
+    path.write_text(json.dumps({**bpe, "post_processor": {"type": "TemplateProcessing"}}))
+    assert BPETokenizer.from_file(str(path), ignore_post_processor=True).encode_ids("ab") == [2]
+    with pytest.raises(TypeError, match="expected a file path"):
+        BPETokenizer.from_file(5)
+    wordpiece = json.loads(open(minilm_json).read())
+    for change, match in [({"model": "x"}, '"model" must be a JSON object'),
+                          ({"normalizer": [1]}, '"normalizer" must be a JSON object'),
+                          ({"model": {**wordpiece["model"], "unk_token": None}}, "unk_token must be a non-empty")]:
+        with pytest.raises(ValueError, match=re.escape(match)):
+            load({**wordpiece, **change}, WordPieceTokenizer)
 
 
 @pytest.mark.parametrize("name", ["r50k_base", "cl100k_base", "o200k_base"])

@@ -92,6 +92,29 @@ def test_train_save_and_load_round_trip(kjv, tmp_path):
     assert again.decode(again.encode_ids(text, allowed_special="all")) == text
 
 
+def test_added_tokens_that_are_not_special_are_always_found_as_hugging_face_finds_them(kjv, tmp_path):
+    ref = hf_train(kjv[:2000], 700, 0, ["<|endoftext|>"], False)
+    ref.add_tokens(["foo bar", "<custom>"])  # "special": false in the file
+    ref.save(str(tmp_path / "hf.json"))
+    ours = BPETokenizer.from_file(str(tmp_path / "hf.json"))
+    assert ours.added_tokens == {"foo bar": 700, "<custom>": 701} and ours.special_tokens == {"<|endoftext|>": 0}
+    text = "say foo bar <custom> now, foo barred<custom><custom> and God"
+    expected = ref.encode(text)
+    for tok in (ours, pickle.loads(pickle.dumps(ours))):
+        assert tok.encode_ids(text) == expected.ids  # found without allowed_special, never refused
+        assert tok.encode(text).offsets == expected.offsets and tok.encode(text).tokens == expected.tokens
+        assert tok.encode_ids(text, disallowed_special=()) == expected.ids
+        assert tok.encode_ids_batch([text]) == [expected.ids]
+        assert tok.decode(expected.ids) == ref.decode(expected.ids) == text
+    with pytest.raises(ValueError, match="disallowed special token '<\\|endoftext\\|>'"):
+        ours.encode_ids(text + "<|endoftext|>")  # a special token keeps tiktoken's rule
+    assert ours.encode_ids(text + "<|endoftext|>", allowed_special="all") == ref.encode(text + "<|endoftext|>").ids
+    ours.save(str(tmp_path / "ours.json"))
+    again = type(ref).from_file(str(tmp_path / "ours.json"))
+    assert again.encode(text).ids == expected.ids
+    assert BPETokenizer.from_file(str(tmp_path / "ours.json")).added_tokens == ours.added_tokens
+
+
 def test_train_tiktoken_round_trip(kjv, tmp_path):
     ours = BPETokenizer.train(kjv[:3000], 700)
     path = tmp_path / "ranks.tiktoken"

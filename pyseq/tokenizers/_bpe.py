@@ -8,7 +8,7 @@ import zlib
 from .._core import text as _text
 from ..io.safetensors import atomic_write
 from ._common import (Encoding, Progress, added_tokens, as_batch_output, batch, count_into, iter_texts,
-                      padding_args, read_text, seq, size_arg, truncation_args)
+                      json_object, padding_args, read_text, seq, size_arg, truncation_args)
 
 # The special tokens of tiktoken's encodings (tiktoken_ext/openai_public.py).
 _ENDOFTEXT, _ENDOFPROMPT = "<|endoftext|>", "<|endofprompt|>"
@@ -77,6 +77,22 @@ def _pre_tokenizer_pattern(pre, path, default):
                      f"supported, got {pre!r}")
 
 
+def _check_vocab_and_merges(vocab, merges, path):
+    """A tokenizer.json BPE model's vocab ({token: id}, distinct ids in int32) and merges ("a b"
+    strings or [a, b] pairs of strings), checked so that a malformed file is a ValueError."""
+    ids = set()
+    for token, i in vocab.items():
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < 2**31 - 1:
+            raise ValueError(f"{path}: token {token!r} has id {i!r}; ids must be ints in [0, 2**31 - 1)")
+        if i in ids:
+            raise ValueError(f"{path}: id {i} is given to more than one token (one of them {token!r})")
+        ids.add(i)
+    for m in merges:
+        pair = m.split(" ") if isinstance(m, str) else m
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) and t for t in pair)):
+            raise ValueError(f"{path}: a merge must be a string \"a b\" or a pair [a, b] of tokens, got {m!r}")
+
+
 def _with_surrogates_repaired(encode, text_or_texts):
     """encode(text_or_texts); when that meets a surrogate, again after tiktoken's repair
     (UTF-16 with surrogatepass, decoded with replacement: pairs joined, lone ones U+FFFD)."""
@@ -137,7 +153,19 @@ class BPETokenizer:
         specials = core.special_tokens
         self._special_names = list(specials)  # the order the core indexes them in
         self.special_tokens = dict(specials)
+        self.added_tokens = {}  # tokenizer.json's added tokens that are not special: always matched
         self._check_all = [True] * len(self._special_names)
+
+    def _mark_not_special(self, names):
+        """Moves the core's special tokens `names` to added_tokens: Hugging Face's added tokens with
+        "special": false, which every encode call finds in the text (tiktoken's special-token rules
+        do not apply to them) and which decoding keeps."""
+        for name in names:
+            self.added_tokens[name] = self.special_tokens.pop(name)
+        self._check_all = [n not in self.added_tokens for n in self._special_names]
+
+    def _added_name(self, name):
+        return name in self.special_tokens or name in self.added_tokens
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -198,26 +226,35 @@ class BPETokenizer:
         return cls(_in_file(path, _text.BPE.from_byte_level_merges, vocab, list(merges), "gpt2", control), "gguf")
 
     @classmethod
-    def from_file(cls, path, *, pattern="gpt2"):
+    def from_file(cls, path, *, pattern="gpt2", ignore_post_processor=False):
         """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet. The
         pre-tokenizer is ByteLevel's own regex (then `pattern` picks pyseq's splitter) or a Split
         on one of tiktoken's regexes; a model with ignore_merges (as written for tiktoken
-        encodings) must hold tiktoken's merges, and then ids follow tiktoken's rule."""
+        encodings) must hold tiktoken's merges, and then ids follow tiktoken's rule. Added tokens
+        that are not special are found in any text, as Hugging Face does. A post-processor that
+        adds tokens or trims offsets (anything but ByteLevel with trim_offsets false) is refused,
+        since pyseq's encode would differ from Hugging Face's; ignore_post_processor=True loads the
+        rest without it."""
         spec = _load_json(path)
         if not isinstance(spec, dict):
             raise ValueError(f"{path}: expected a JSON object (a tokenizer.json), got {type(spec).__name__}")
-        model = spec.get("model") or {}
+        model = json_object(spec, "model", str(path))
         if model.get("type") != "BPE":
             raise ValueError(f"BPETokenizer: expected a BPE model, got {model.get('type')!r}")
         if not isinstance(model.get("vocab"), dict) or not isinstance(model.get("merges"), list):
             raise ValueError(f"{path}: the BPE model needs a \"vocab\" object and a \"merges\" list")
-        pre = spec.get("pre_tokenizer") or {}
-        if not isinstance(pre, dict):
-            raise ValueError(f"{path}: the pre_tokenizer must be an object, got {pre!r}")
+        _check_vocab_and_merges(model["vocab"], model["merges"], path)
+        pre = json_object(spec, "pre_tokenizer", str(path))
         pattern, add_prefix_space = _pre_tokenizer_pattern(pre, path, pattern)
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
-        specials = {t["content"]: t["id"] for t in added_tokens(spec, str(path))}
+        post = json_object(spec, "post_processor", str(path))
+        if post and not ignore_post_processor and (post.get("type") != "ByteLevel" or post.get("trim_offsets")):
+            raise ValueError(f"BPETokenizer.from_file: {path}: its post_processor ({post.get('type')!r}) adds tokens or "
+                             f"trims offsets, which pyseq's BPETokenizer does not; pass ignore_post_processor=True to "
+                             f"load the rest without it")
+        added = added_tokens(spec, str(path))
+        specials = {t["content"]: t["id"] for t in added}
         if model.get("ignore_merges"):
             ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
             merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
@@ -231,6 +268,7 @@ class BPETokenizer:
                                specials))
         tok._pattern = pattern
         tok._core.add_prefix_space = add_prefix_space
+        tok._mark_not_special(t["content"] for t in added if not t.get("special", False))
         return tok
 
     @classmethod
@@ -272,22 +310,22 @@ class BPETokenizer:
     def _allowed(self, text, allowed_special, disallowed_special):
         """tiktoken's rules: allowed specials are encoded as such; finding a disallowed one in the
         text is a ValueError; the rest is ordinary text."""
-        names = self._special_names
+        names, always = self._special_names, self.added_tokens
         if not allowed_special and disallowed_special == "all":  # the default: every special is disallowed
-            if names:
+            if len(names) > len(always):
                 for t in text if isinstance(text, (list, tuple)) else [text]:
                     k = self._core.find_special(t, self._check_all)
                     if k >= 0:
                         self._raise_disallowed(names[k])
-            return None
+            return [n in always for n in names] if always else None
         if allowed_special == "all":
             allowed = set(names)
         else:
-            allowed = set(allowed_special)
+            allowed = set(allowed_special) | set(always)
         if disallowed_special == "all":
             disallowed = set(names) - allowed
         else:
-            disallowed = set(disallowed_special)
+            disallowed = set(disallowed_special) - set(always)
         if disallowed and text is not None:
             texts = text if isinstance(text, (list, tuple)) else [text]
             check = [n in disallowed for n in names]
@@ -446,13 +484,13 @@ class BPETokenizer:
         """The token as a str in GPT-2's byte-level alphabet (Hugging Face's spelling, "Ġworld")."""
         b = self._core.token_bytes(i)
         name = b.decode("utf-8", errors="ignore")
-        return name if name in self.special_tokens else _text.byte_level_encode(b)
+        return name if self._added_name(name) else _text.byte_level_encode(b)
 
     def token_to_id(self, token):
         """Id of a token given as bytes, or as a str in the byte-level alphabet; None if absent."""
         if isinstance(token, str):
-            if token in self.special_tokens:
-                return self.special_tokens[token]
+            if self._added_name(token):
+                return self.special_tokens.get(token, self.added_tokens.get(token))
             token = _text.byte_level_decode(token)
         return self._core.token_to_id(token)
 
@@ -487,6 +525,7 @@ class BPETokenizer:
         self.__init__(core, state.get("name"), from_ranks=tiktoken_rule)
         self._pattern = state["pattern"]
         core.add_prefix_space = bool((spec.get("pre_tokenizer") or {}).get("add_prefix_space"))
+        self._mark_not_special(t["content"] for t in spec.get("added_tokens", []) if not t.get("special", True))
 
     def _pattern_name(self):
         if self._pattern:
@@ -498,7 +537,7 @@ class BPETokenizer:
         """The merges in priority order, as pairs of token bytes (for a tokenizer built from
         tiktoken ranks: every split of every token, see _all_splits)."""
         if self._from_ranks:
-            specials = set(self.special_tokens.values())
+            specials = set(self.special_tokens.values()) | set(self.added_tokens.values())
             return _all_splits({self._core.token_bytes(i): i for i in range(self.n_vocab)
                                 if i not in specials and self._has(i)})
         return [(self._core.token_bytes(a), self._core.token_bytes(b)) for a, b in self._core.merges()]
@@ -516,14 +555,14 @@ class BPETokenizer:
 
     def to_json(self):
         """A Hugging Face tokenizer.json (as a dict): BPE model, ByteLevel pre-tokenizer and decoder."""
-        specials = self.special_tokens
+        tokens = sorted([(i, t, True) for t, i in self.special_tokens.items()]
+                        + [(i, t, False) for t, i in self.added_tokens.items()])
         return {
             "version": "1.0",
             "truncation": None,
             "padding": None,
             "added_tokens": [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False,
-                              "normalized": False, "special": True} for t, i in sorted(specials.items(),
-                                                                                       key=lambda x: x[1])],
+                              "normalized": not special, "special": special} for i, t, special in tokens],
             "normalizer": None,
             "pre_tokenizer": self._pre_tokenizer_json(),
             "post_processor": None,
@@ -557,7 +596,7 @@ class BPETokenizer:
         Only faithful for vocabularies whose merge order is their id order (tiktoken's rule). Atomic."""
         import base64
         lines = [base64.b64encode(self._core.token_bytes(i)) + b" " + str(i).encode() + b"\n"
-                 for i in range(self.n_vocab) if self._has(i) and self.id_to_token(i) not in self.special_tokens]
+                 for i in range(self.n_vocab) if self._has(i) and not self._added_name(self.id_to_token(i))]
         atomic_write(path, lambda f: f.write(b"".join(lines)))
 
 

@@ -2,6 +2,7 @@
 outputs."""
 
 import numbers
+import os
 
 
 class Encoding:
@@ -60,6 +61,16 @@ def size_arg(value, name, minimum=1):
     if not minimum <= value <= _MAX_SIZE:
         raise ValueError(f"{name} must be in [{minimum}, 2**62], got {value}")
     return int(value)
+
+
+def json_object(spec, key, owner):
+    """spec[key] of a tokenizer.json: an object, or {} where it is missing or null."""
+    value = spec.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{owner}: \"{key}\" must be a JSON object (or null), got {value!r:.80}")
+    return value
 
 
 def added_tokens(spec, owner):
@@ -156,6 +167,8 @@ def batch(texts):
 
 def read_text(path):
     """A text file's contents; invalid UTF-8 is a ValueError naming the file and line."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"expected a file path (str or os.PathLike), got {type(path).__name__}")
     with open(path, "rb") as f:
         data = f.read()
     try:

@@ -5,7 +5,7 @@ import json
 from .._core import text as _text
 from ..io.safetensors import atomic_write
 from ._common import (Encoding, Progress, added_tokens, as_batch_output, batch, call_with_ids, clean_up_tokenization,
-                      count_into, iter_texts, padding_args, read_text, seq, size_arg, truncation_args)
+                      count_into, iter_texts, json_object, padding_args, read_text, seq, size_arg, truncation_args)
 
 
 _DEFAULT = object()
@@ -114,7 +114,7 @@ class WordPieceTokenizer:
             raise ValueError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
         try:
             return cls.from_json(spec)
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, AttributeError, IndexError) as e:
             raise ValueError(f"{path}: not a WordPiece tokenizer.json ({type(e).__name__}: {e})") from None
         except ValueError as e:
             raise ValueError(f"{path}: {e}") from None
@@ -127,7 +127,8 @@ class WordPieceTokenizer:
         not special tokens of the vocabulary."""
         if not isinstance(spec, dict):
             raise ValueError(f"WordPieceTokenizer: expected a tokenizer.json object, got a JSON {type(spec).__name__}")
-        model = spec.get("model") or {}
+        owner = "WordPieceTokenizer"
+        model = json_object(spec, "model", owner)
         if model.get("type") != "WordPiece":
             raise ValueError(f"WordPieceTokenizer: expected a WordPiece model, got {model.get('type')!r}")
         vocab_map = model["vocab"]
@@ -143,14 +144,14 @@ class WordPieceTokenizer:
         vocab = [None] * len(vocab_map)
         for tok, i in vocab_map.items():
             vocab[i] = tok
-        norm = spec.get("normalizer") or {}
+        norm = json_object(spec, "normalizer", owner)
         if norm and norm.get("type") != "BertNormalizer":
             raise ValueError(f"WordPieceTokenizer: unsupported normalizer {norm.get('type')!r}")
         prefix = model.get("continuing_subword_prefix", "##")
-        pre = spec.get("pre_tokenizer") or {}
+        pre = json_object(spec, "pre_tokenizer", owner)
         if pre.get("type") != "BertPreTokenizer":
             raise ValueError(f"WordPieceTokenizer: unsupported pre_tokenizer {pre.get('type')!r} (only BertPreTokenizer)")
-        decoder = spec.get("decoder") or {}
+        decoder = json_object(spec, "decoder", owner)
         if decoder.get("type") != "WordPiece" or decoder.get("prefix", "##") != prefix or not decoder.get("cleanup",
                                                                                                           True):
             raise ValueError(f"WordPieceTokenizer: unsupported decoder {decoder or None!r} (only WordPiece with the "
@@ -161,8 +162,11 @@ class WordPieceTokenizer:
                 raise ValueError(f"WordPieceTokenizer: added token {t['content']!r} (id {t['id']}) is not a special "
                                  f"token of the vocabulary; added tokens beyond it are not supported")
             specials.append(t["content"])
+        unk = model.get("unk_token", "[UNK]")
+        if not isinstance(unk, str) or not unk:
+            raise ValueError(f"WordPieceTokenizer: the model's unk_token must be a non-empty string, got {unk!r}")
         kwargs = dict(
-            unk_token=model.get("unk_token", "[UNK]"),
+            unk_token=unk,
             continuing_subword_prefix=prefix,
             max_input_chars_per_word=model.get("max_input_chars_per_word", 100),
             clean_text=norm.get("clean_text", False) if norm else False,
@@ -172,7 +176,7 @@ class WordPieceTokenizer:
             special_tokens=specials,
             profile="huggingface",
         )
-        post = spec.get("post_processor") or {}
+        post = json_object(spec, "post_processor", owner)
         if post.get("type") == "TemplateProcessing":
             kwargs["cls_token"], kwargs["sep_token"] = _bert_template(post)
         elif post.get("type") == "BertProcessing":
@@ -181,7 +185,7 @@ class WordPieceTokenizer:
             kwargs["cls_token"] = kwargs["sep_token"] = None
         else:
             raise ValueError(f"WordPieceTokenizer: unsupported post_processor {post.get('type')!r}")
-        pad = spec.get("padding") or {}
+        pad = json_object(spec, "padding", owner)
         if pad.get("pad_token"):
             kwargs["pad_token"] = pad["pad_token"]
         return cls(vocab, **kwargs)
