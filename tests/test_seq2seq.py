@@ -387,6 +387,27 @@ def test_decoding_bad_input():
         model.greedy_decode(pyseq.randn(2, 2), [2, 2])
     with pytest.raises(ValueError, match="unknown cell"):
         s2s.RNNSeq2Seq(5, 5, cell="rnn")
+    # training inputs
+    tgt = pyseq.tensor([[1, 4], [1, 5]])
+    for bad_tgt, error, match in [(pyseq.tensor([1, 4]), TypeError, r"tgt_in must be an int64 tensor of ids \(batch, "),
+                                  (pyseq.zeros(2, 0, dtype=pyseq.int64), ValueError, r"\(2, length >= 1\)"),
+                                  (pyseq.tensor([[1, 4]]), ValueError, r"\(2, length >= 1\) like the source"),
+                                  (pyseq.tensor([[1, 4], [1, 99]]), ValueError, r"target ids must be in \[0, ")]:
+        for m in (model, _transformer()):
+            with pytest.raises(error, match=match):
+                m(src, lengths, bad_tgt)
+    for ratio in (None, "0.5", 1.5):
+        with pytest.raises(ValueError, match="teacher_forcing_ratio must be a number in"):
+            model(src, lengths, tgt, teacher_forcing_ratio=ratio)
+    # construction
+    with pytest.raises(ValueError, match="tgt_vocab_size must be an int of at least 5"):
+        s2s.RNNSeq2Seq(6, 3)
+    with pytest.raises(ValueError, match="src_vocab_size must be an int of at least 5"):
+        s2s.TransformerSeq2Seq(4, 9)
+    with pytest.raises(ValueError, match="max_len .* must be an int >= 2, got 0"):
+        s2s.TransformerSeq2Seq(9, 9, max_len=0)
+    with pytest.raises(ValueError, match="score and local_window choose Luong's attention"):
+        s2s.RNNSeq2Seq(9, 9, style="bahdanau", score="dot")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -545,6 +566,10 @@ def test_g2p_words_read_as_predict_reads_them(tmp_path):
         assert alignment.shape[1] == len(letters)
     with pytest.raises(ValueError, match="non-empty word"):
         g2p.align("\u0301")
+    with pytest.raises(TypeError, match="expected a word \\(a str\\), got NoneType"):
+        g2p.align(None)
+    # surrounding whitespace is not part of the word; whitespace alone is an empty word
+    assert g2p.predict("  ab\t") == g2p.predict("ab") and g2p.predict(" \t") == []
     pytest.importorskip("matplotlib")
     g2p.save_alignment("\ufb01ed", tmp_path / "a.png", beam_size=2)  # a label per character read
 
@@ -565,5 +590,5 @@ def test_g2p_and_decoding_arguments():
     with pytest.raises(ValueError, match="length_penalty"):
         model.beam_search(src, lengths, beam_size=2, length_penalty=float("nan"))
     model.train()
-    with pytest.raises(ValueError, match=r"teacher_forcing_ratio must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"teacher_forcing_ratio must be a number in \[0, 1\]"):
         model(src, lengths, src, teacher_forcing_ratio=1.5)

@@ -149,6 +149,22 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"{cls}: source ids must be in [0, {self.src_vocab_size}), got {ids.min()}..{ids.max()}")
         return lengths
 
+    def _check_target(self, tgt_in, batch_size, teacher_forcing_ratio):
+        """tgt_in: an int64 tensor (batch_size, T >= 1) of target ids; the ratio a number in [0, 1]."""
+        cls = type(self).__name__
+        if (isinstance(teacher_forcing_ratio, bool) or not isinstance(teacher_forcing_ratio, numbers.Real)
+                or not 0.0 <= teacher_forcing_ratio <= 1.0):
+            raise ValueError(f"{cls}: teacher_forcing_ratio must be a number in [0, 1], got {teacher_forcing_ratio!r}")
+        if not isinstance(tgt_in, Tensor) or tgt_in.dtype != _core.dtype.int64 or tgt_in.dim() != 2:
+            got = f"{tgt_in.dtype} {tuple(tgt_in.shape)}" if isinstance(tgt_in, Tensor) else type(tgt_in).__name__
+            raise TypeError(f"{cls}: tgt_in must be an int64 tensor of ids (batch, length), got {got}")
+        if tgt_in.shape[0] != batch_size or tgt_in.shape[1] == 0:
+            raise ValueError(f"{cls}: expected tgt_in of shape ({batch_size}, length >= 1) like the source batch, got "
+                             f"{tuple(tgt_in.shape)}")
+        ids = tgt_in.numpy()
+        if ids.min() < 0 or ids.max() >= self.tgt_vocab_size:
+            raise ValueError(f"{cls}: target ids must be in [0, {self.tgt_vocab_size}), got {ids.min()}..{ids.max()}")
+
     def _step_log_probs(self, prev, state, memory):
         """One decoding step as numpy: log-probabilities (N, V) float64 with <pad>, <s> and <unk>
         ruled out, the new state, the alignment (N, S)."""
@@ -294,6 +310,14 @@ def _check_length_penalty(alpha):
 _CELLS = {"gru": (nn.GRU, nn.GRUCell), "lstm": (nn.LSTM, nn.LSTMCell)}
 
 
+def _check_vocab_sizes(cls, src_vocab_size, tgt_vocab_size):
+    """Both vocabularies hold the 4 reserved symbols (<pad>, <s>, </s>, <unk>) and at least one more."""
+    for name, value in (("src_vocab_size", src_vocab_size), ("tgt_vocab_size", tgt_vocab_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < len(SPECIALS) + 1:
+            raise ValueError(f"{cls}: {name} must be an int of at least {len(SPECIALS) + 1} (the reserved "
+                             f"{', '.join(SPECIALS)} and a symbol), got {value!r}")
+
+
 def _check_cell(cell):
     if cell not in _CELLS:
         raise ValueError(f"unknown cell {cell!r} (expected 'gru' or 'lstm')")
@@ -344,6 +368,9 @@ class AttentionDecoder(nn.Module):
         cell_class = _CELLS[_check_cell(cell)][1]
         if style not in ("bahdanau", "luong"):
             raise ValueError(f"AttentionDecoder: unknown style {style!r} (expected 'bahdanau' or 'luong')")
+        if style == "bahdanau" and (score != "general" or local_window is not None):
+            raise ValueError(f"AttentionDecoder: score and local_window choose Luong's attention; Bahdanau's is "
+                             f"additive (got score={score!r}, local_window={local_window!r})")
         self.cell, self.style, self.hidden_size = cell, style, hidden_size
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         if style == "bahdanau":
@@ -411,6 +438,7 @@ class RNNSeq2Seq(Seq2Seq):
                  bidirectional=True, style="luong", score="general", local_window=None, dropout=0.2,
                  decoder_hidden_size=None):
         super().__init__()
+        _check_vocab_sizes("RNNSeq2Seq", src_vocab_size, tgt_vocab_size)
         self.config = dict(kind="rnn", src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
                            embed_dim=embed_dim, hidden_size=hidden_size, num_layers=num_layers, cell=cell,
                            bidirectional=bidirectional, style=style, score=score, local_window=local_window,
@@ -451,9 +479,8 @@ class RNNSeq2Seq(Seq2Seq):
         return self.decoder.step(prev, state, memory)
 
     def forward(self, src, src_lengths, tgt_in, teacher_forcing_ratio=1.0):
-        if not 0.0 <= teacher_forcing_ratio <= 1.0:
-            raise ValueError(f"RNNSeq2Seq: teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio!r}")
         lengths = self._check_source(src, src_lengths)
+        self._check_target(tgt_in, src.shape[0], teacher_forcing_ratio)
         memory = self.encode(src, lengths)
         state = self.init_state(memory)
         logits = []
@@ -477,6 +504,10 @@ class TransformerSeq2Seq(Seq2Seq):
     def __init__(self, src_vocab_size, tgt_vocab_size, d_model=256, nhead=4, num_encoder_layers=3,
                  num_decoder_layers=3, dim_feedforward=1024, dropout=0.1, share_embeddings=False, max_len=256):
         super().__init__()
+        _check_vocab_sizes("TransformerSeq2Seq", src_vocab_size, tgt_vocab_size)
+        if isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral) or max_len < 2:
+            raise ValueError(f"TransformerSeq2Seq: max_len (the positions it can read) must be an int >= 2, got "
+                             f"{max_len!r}")
         if share_embeddings and src_vocab_size != tgt_vocab_size:
             raise ValueError(f"TransformerSeq2Seq: shared embeddings need one vocabulary, got sizes {src_vocab_size} "
                              f"and {tgt_vocab_size}")
@@ -543,6 +574,7 @@ class TransformerSeq2Seq(Seq2Seq):
         if teacher_forcing_ratio != 1.0:
             raise ValueError("TransformerSeq2Seq trains on the whole target at once: teacher_forcing_ratio must be 1")
         lengths = self._check_source(src, src_lengths)
+        self._check_target(tgt_in, src.shape[0], teacher_forcing_ratio)
         return self.out(self._decode(tgt_in, self.encode(src, lengths)))
 
 
@@ -686,8 +718,9 @@ def _phoneme_limit(letters):
 
 
 def _plain_letters(word):
-    """The word lower-cased, its accents removed (NFKD, combining marks dropped)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+    """The word without surrounding whitespace, lower-cased, its accents removed (NFKD, combining marks
+    dropped)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.strip().lower()) if not unicodedata.combining(c))
 
 
 class G2P:
@@ -729,7 +762,7 @@ class G2P:
                    {"members": [g.info for g in g2ps]}, length_penalty)
 
     def predict(self, word, beam_size=5, max_len=None):
-        """The phonemes of one word (a str); an empty word has none."""
+        """The phonemes of one word (a str; surrounding whitespace is ignored); an empty word has none."""
         return self.predict_batch([word], beam_size=beam_size, max_len=max_len)[0]
 
     def predict_batch(self, words, beam_size=5, max_len=None, batch_size=256):
@@ -775,7 +808,9 @@ class G2P:
         """(phonemes, alignment): the best hypothesis' attention over the word's characters (as
         predict reads them: lower-cased, accents removed) at each output step, numpy
         (len(phonemes) + 1, characters), the last row the </s> step's."""
-        letters = _plain_letters(word) if isinstance(word, str) else ""
+        if not isinstance(word, str):
+            raise TypeError(f"G2P.align: expected a word (a str), got {type(word).__name__}")
+        letters = _plain_letters(word)
         if not letters:
             raise ValueError(f"G2P.align: expected a non-empty word, got {word!r}")
         src, lengths = pad_ids([self.graphemes.encode(letters)])
