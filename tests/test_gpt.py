@@ -363,10 +363,11 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     import inspect
     from transformers.generation.logits_process import TopKLogitsWarper
     defaults = transformers.GenerationConfig._get_default_generation_params()
-    for method in (GPT.generate, GPT.stream):
+    for method in (GPT.generate, GPT.stream):  # left out: the generation_config's, else transformers' defaults
         params = inspect.signature(method).parameters
-        assert {k: params[k].default for k in ("temperature", "top_k", "top_p", "do_sample")} == \
-            {k: defaults[k] for k in ("temperature", "top_k", "top_p", "do_sample")}
+        assert all(params[k].default is None for k in ("temperature", "top_k", "top_p", "do_sample"))
+    assert pyseq.models.gpt._SAMPLING_DEFAULTS == {k: defaults[k] for k in ("temperature", "top_k", "top_p",
+                                                                              "do_sample")}
     # eos left out: the checkpoint's generation_config.json (here unlike its config.json)
     hf, folder = hf_checkpoint(tmp_path, "tiny", seed=7)
     prompt = random_ids((1, 9), 97, seed=8)
@@ -381,6 +382,14 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     assert ours.shape == (1, 9 + 1 + int(np.flatnonzero(free == free[4])[0]))
     model.save_pretrained(tmp_path / "again")  # and it travels with the model
     assert GPT.from_pretrained(tmp_path / "again").generation_config["eos_token_id"] == int(free[4])
+    # the other generation_config.json fields are generate's defaults too, a call's arguments first
+    hf.generation_config.update(max_new_tokens=6, num_beams=2, repetition_penalty=1.5, no_repeat_ngram_size=2,
+                                eos_token_id=None, pad_token_id=1)
+    hf.save_pretrained(folder)
+    model = GPT.from_pretrained(folder)
+    np.testing.assert_array_equal(model.generate(prompt).numpy(), hf.generate(torch.tensor(prompt)).numpy())
+    np.testing.assert_array_equal(model.generate(prompt, num_beams=1, max_new_tokens=9).numpy(),
+                                  hf.generate(torch.tensor(prompt), num_beams=1, max_new_tokens=9).numpy())
     # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
     hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
     prompt = random_ids((1, 3), 300)

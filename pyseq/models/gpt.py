@@ -619,7 +619,7 @@ class GPT(PretrainedModelMixin, Module):
             warnings.warn("GPT.generate: right-padding was detected; GPT-2 continues the last position, so pad "
                           "prompts on the left", stacklevel=4)
 
-    def stream(self, input_ids, max_new_tokens=None, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+    def stream(self, input_ids, max_new_tokens=None, temperature=None, top_k=None, top_p=None, do_sample=None,
                eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None, **options):
         """Yields the next token of every prompt, an int64 array (B,), as soon as it is made; a prompt
         that has produced an eos id gets pad_token_id from then on, and the stream ends when all
@@ -638,6 +638,18 @@ class GPT(PretrainedModelMixin, Module):
         None, the pad id, how many tokens to make at most)."""
         eos, pad_token_id = self._special_ids(eos_token_id, pad_token_id)
         ids, mask = self._prompts(input_ids, attention_mask, pad_token_id, eos)
+        config = self.generation_config
+
+        def setting(value, name):  # the call's, else the model's generation_config's, else transformers' default
+            if value is not None:
+                return value
+            return config[name] if config.get(name) is not None else _SAMPLING_DEFAULTS[name]
+
+        temperature, top_k, top_p, do_sample = (setting(value, name) for value, name in
+                                                zip((temperature, top_k, top_p, do_sample), _SAMPLING_DEFAULTS))
+        options = {**{k: v for k, v in config.items() if k in _Decoding.OPTIONS and v is not None}, **options}
+        if max_new_tokens is None and "max_length" not in options:
+            max_new_tokens = config.get("max_new_tokens")
         decoding = _Decoding(temperature, top_k, top_p, do_sample, **options)
         return ids, mask, decoding, eos, _pad_id(pad_token_id, eos), decoding.new_tokens(max_new_tokens, ids.shape[1])
 
@@ -679,7 +691,7 @@ class GPT(PretrainedModelMixin, Module):
         finally:
             self.train(was_training)
 
-    def generate(self, input_ids, max_new_tokens=None, temperature=1.0, top_k=50, top_p=1.0, do_sample=False,
+    def generate(self, input_ids, max_new_tokens=None, temperature=None, top_k=None, top_p=None, do_sample=None,
                  eos_token_id=_FROM_CONFIG, seed=None, pad_token_id=None, attention_mask=None, **options):
         """The prompts followed by up to max_new_tokens (>= 1; default 20) generated tokens: an int64
         Tensor (B, L + n), prompts left-padded to the longest (L) with pad_token_id, as transformers'
@@ -689,8 +701,11 @@ class GPT(PretrainedModelMixin, Module):
         attention_mask (B, L) marks the padding of a (B, L) batch (int, bool or float); without it, as
         transformers does, the padding is the positions holding pad_token_id (unless that is an eos id).
         Greedy unless do_sample; sampling scales the logits by 1 / temperature, keeps the top_k most
-        likely tokens (default 50; 0 or None: all) and the smallest set whose probability reaches top_p
-        (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. A prompt
+        likely tokens (default 50; 0: all) and the smallest set whose probability reaches top_p
+        (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. As in
+        transformers, what a call leaves out (None) comes from the model's generation_config (a
+        folder's generation_config.json), then from these defaults; so do max_new_tokens /
+        max_length and the options below. A prompt
         stops at eos_token_id (an id or a list of ids; left out: generation_config's, the checkpoint's;
         None: never), then is padded with pad_token_id (default generation_config's, else the first eos
         id, else 0).
@@ -820,10 +835,15 @@ class GPT(PretrainedModelMixin, Module):
 GPT2LMHeadModel = GPT
 
 
+_SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0, "do_sample": False}  # transformers'
+
+
 class _Decoding:
     """How generate picks each next token, with transformers' generate arguments and checks: its
     logits processors (repetition_penalty, no_repeat_ngram_size, min_new_tokens / min_length) in
     its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
+    OPTIONS = ("max_length", "min_new_tokens", "min_length", "repetition_penalty", "no_repeat_ngram_size",
+               "num_return_sequences", "num_beams", "length_penalty", "early_stopping")  # generation_config's too
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
                  repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
@@ -839,7 +859,7 @@ class _Decoding:
                 raise ValueError(f"GPT.generate: temperature must be > 0 when sampling, got {temperature!r}")
             if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
                 raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
-            _check_count(top_k, "top_k", " (0 or None: off)", allow_none=True)
+            _check_count(top_k, "top_k", " (0: off)", allow_none=True)
         if not isinstance(repetition_penalty, numbers.Real) or not repetition_penalty > 0:
             raise ValueError(f"GPT.generate: repetition_penalty must be a number > 0 (1.0: off), got "
                              f"{repetition_penalty!r}")
