@@ -357,7 +357,8 @@ def cmd_train_lm(args):
     if resuming:
         with open(config_path, encoding="utf-8") as f:
             saved = json.load(f)
-        if saved != json.loads(json.dumps(config.to_dict())):
+        expected = json.loads(json.dumps(config.to_dict()))  # (the saved file may hold more, e.g. its dtype)
+        if any(saved.get(key) != value for key, value in expected.items()):
             raise UsageError(f"{args.out} holds a run of another model ({config_path}); pass the same model options "
                              "to resume it, or another --out")
         _say(args, f"resuming the run in {args.out}")
