@@ -387,6 +387,13 @@ def test_config_checks_and_gelu_fast_as_transformers(tmp_path):
     np.testing.assert_allclose(_np(ours(ids).last_hidden_state), ref, atol=2e-5)
     with pytest.raises(ValueError, match="layer_norm_eps must be >= 0, got -1e-12"):
         pb.BertConfig(layer_norm_eps=-1e-12)
+    # transformers' other activations, after the GEMM
+    for act in ("silu", "quick_gelu", "mish"):
+        theirs_act, folder_act = hf_folder(tmp_path, "small", "BertForMaskedLM", hidden_act=act)
+        with torch.no_grad():
+            expected = theirs_act(torch.tensor(ids), attention_mask=torch.tensor(mask)).logits.numpy()
+        mine = pb.BertForMaskedLM.from_pretrained(folder_act)(ids, mask).logits
+        np.testing.assert_allclose(_np(mine), expected, atol=5e-5, err_msg=act)
     # a float64 checkpoint loads as float64 and saves as one, as transformers'
     theirs.double().save_pretrained(tmp_path / "f64")
     ours = pb.BertModel.from_pretrained(tmp_path / "f64")

@@ -205,6 +205,15 @@ def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.parametrize("activation", ["silu", "quick_gelu", "mish", "tanh", "leaky_relu"])
+def test_the_other_activations_of_transformers(tmp_path, activation):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", activation_function=activation)
+    ids = random_ids((2, 7), 97)
+    with torch.no_grad():
+        ref = hf(torch.tensor(ids)).logits.numpy()
+    np.testing.assert_allclose(GPT.from_pretrained(folder)(ids).logits.detach().numpy(), ref, atol=2e-5)
+
+
 def test_float64_checkpoints_load_and_save_as_float64_both_ways(tmp_path):
     hf, _ = hf_checkpoint(tmp_path, "tiny")
     hf.double().save_pretrained(tmp_path / "f64", safe_serialization=True)

@@ -18,8 +18,20 @@ from ..nn.module import Parameter
 
 
 # hidden_act / activation_function of a config.json -> the activation F.linear fuses into its GEMM
-ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
-               "gelu_fast": "gelu_tanh", "gelu_accurate": "gelu_tanh", "relu": "relu"}
+FUSED_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",
+                     "gelu_fast": "gelu_tanh", "gelu_accurate": "gelu_tanh", "relu": "relu"}
+# the other activations of transformers' configs, applied after the GEMM
+ACTIVATION_FUNCTIONS = {"silu": F.silu, "swish": F.silu, "quick_gelu": lambda x: x * (x * 1.702).sigmoid(),
+                        "mish": F.mish, "tanh": F.tanh, "sigmoid": F.sigmoid, "relu6": F.relu6,
+                        "leaky_relu": F.leaky_relu, "linear": lambda x: x}
+ACTIVATIONS = sorted([*FUSED_ACTIVATIONS, *ACTIVATION_FUNCTIONS])
+
+
+def linear_activation(x, weight, bias, activation):
+    """activation(x @ weight.T + bias) for a config's activation name, fused into the GEMM where it can be."""
+    if activation in FUSED_ACTIVATIONS:
+        return F.linear(x, weight, bias, activation=FUSED_ACTIVATIONS[activation])
+    return ACTIVATION_FUNCTIONS[activation](F.linear(x, weight, bias))
 
 
 class ModelOutput:

@@ -38,8 +38,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
-                  check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, read_json, returned,
-                  save_folder, to_numpy, warn_unused, with_dtype)
+                  check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, linear_activation,
+                  read_json, returned, save_folder, to_numpy, warn_unused, with_dtype)
 
 __all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
            "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
@@ -90,7 +90,7 @@ class BertConfig:
             raise ValueError(f"BertConfig: hidden_size={self.hidden_size} is not divisible by num_attention_heads="
                              f"{self.num_attention_heads}")
         if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"BertConfig: hidden_act must be one of {sorted(ACTIVATIONS)}, got {self.hidden_act!r}")
+            raise ValueError(f"BertConfig: hidden_act must be one of {ACTIVATIONS}, got {self.hidden_act!r}")
         if not isinstance(self.layer_norm_eps, numbers.Real) or not self.layer_norm_eps >= 0:
             raise ValueError(f"BertConfig: layer_norm_eps must be >= 0, got {self.layer_norm_eps!r}")
         if self.id2label is not None:
@@ -194,10 +194,10 @@ class BertIntermediate(Module):
     def __init__(self, config):
         super().__init__()
         self.dense = Linear(config.hidden_size, config.intermediate_size)
-        self.activation = ACTIVATIONS[config.hidden_act]
+        self.activation = config.hidden_act
 
-    def forward(self, x):  # (B, T, H) -> (B, T, I), the activation fused into the GEMM without grad
-        return F.linear(x, self.dense.weight, self.dense.bias, activation=self.activation)
+    def forward(self, x):  # (B, T, H) -> (B, T, I), the activation fused into the GEMM where it can be
+        return linear_activation(x, self.dense.weight, self.dense.bias, self.activation)
 
 
 class BertLayer(Module):
@@ -454,11 +454,11 @@ class BertPredictionHeadTransform(Module):
     def __init__(self, config):
         super().__init__()
         self.dense = Linear(config.hidden_size, config.hidden_size)
-        self.activation = ACTIVATIONS[config.hidden_act]
+        self.activation = config.hidden_act
         self.LayerNorm = LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x):
-        return self.LayerNorm(F.linear(x, self.dense.weight, self.dense.bias, activation=self.activation))
+        return self.LayerNorm(linear_activation(x, self.dense.weight, self.dense.bias, self.activation))
 
 
 class BertLMPredictionHead(Module):

@@ -41,8 +41,8 @@ from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
 from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
-                  check_ids, check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, read_json,
-                  returned, save_folder, warn_unused, with_dtype, write_json)
+                  check_ids, check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint,
+                  linear_activation, read_json, returned, save_folder, warn_unused, with_dtype, write_json)
 
 __all__ = ["GPTConfig", "GPT", "GPT2LMHeadModel", "Conv1D", "KVCache", "CausalLMOutput", "GenerationConfig"]
 
@@ -53,7 +53,8 @@ _FROM_CONFIG = object()  # generate's eos_token_id left out: the model's generat
 class GPTConfig:
     """GPT-2's hyperparameters under Hugging Face's names (config.json of a GPT2LMHeadModel).
     n_inner: the MLP width (None: 4 * n_embd). activation_function: gelu_new / gelu_fast /
-    gelu_pytorch_tanh (tanh form), gelu (erf form) or relu. eos_token_id: an id or a list of ids.
+    gelu_pytorch_tanh (tanh form), gelu (erf form), relu, or another of transformers' names
+    (silu / swish, quick_gelu, mish, tanh, ...: ACTIVATIONS). eos_token_id: an id or a list of ids.
     bos / eos / pad_token_id are generate's defaults when the folder has no generation_config.json."""
     vocab_size: int = 50257
     n_positions: int = 1024
@@ -85,7 +86,7 @@ class GPTConfig:
         if inner is not None and (isinstance(inner, bool) or not isinstance(inner, numbers.Integral) or inner < 0):
             raise ValueError(f"GPTConfig: n_inner must be None (4 * n_embd) or an int >= 0, got {inner!r}")
         if self.activation_function not in ACTIVATIONS:
-            raise ValueError(f"GPTConfig: activation_function must be one of {sorted(ACTIVATIONS)}, "
+            raise ValueError(f"GPTConfig: activation_function must be one of {ACTIVATIONS}, "
                              f"got {self.activation_function!r}")
         if not isinstance(self.layer_norm_epsilon, numbers.Real) or not self.layer_norm_epsilon >= 0:
             raise ValueError(f"GPTConfig: layer_norm_epsilon must be >= 0, got {self.layer_norm_epsilon!r}")
@@ -137,8 +138,8 @@ class Conv1D(Module):
         self.weight = Parameter(_core.empty(in_features, out_features))
         self.bias = Parameter(_core.zeros(out_features))
 
-    def forward(self, x, activation="none"):  # (*, in) -> (*, out)
-        return F.linear(x, self.weight.transpose(0, 1), self.bias, activation=activation)
+    def forward(self, x, activation="linear"):  # (*, in) -> (*, out); activation: a config's name
+        return linear_activation(x, self.weight.transpose(0, 1), self.bias, activation)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -231,7 +232,7 @@ class MLP(Module):
         inner = config.n_inner if config.n_inner is not None else 4 * config.n_embd  # as transformers: 0 stays 0
         self.c_fc = Conv1D(config.n_embd, inner)
         self.c_proj = Conv1D(inner, config.n_embd)
-        self.activation = ACTIVATIONS[config.activation_function]
+        self.activation = config.activation_function
         self.dropout = Dropout(config.resid_pdrop)
 
     def forward(self, x):  # (B, T, C) -> (B, T, C)
