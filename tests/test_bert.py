@@ -301,6 +301,16 @@ def test_is_decoder_attends_causally_as_transformers(tmp_path):
         assert (np.triu(_np(out.attentions[0])[0, 0], 1) == 0).all()  # no query sees a later key
     ours.save_pretrained(tmp_path / "ours")
     assert transformers.BertConfig.from_pretrained(tmp_path / "ours").is_decoder
+    # the causal LM head: logits, the shifted loss and every gradient as transformers' BertLMHeadModel
+    theirs, folder = hf_folder(tmp_path, "small", "BertLMHeadModel", is_decoder=True)
+    ours = pb.BertLMHeadModel.from_pretrained(folder)
+    labels = np.where(real, ids, -100)
+    out = ours(ids, mask, types, labels=labels)
+    ref = theirs(torch.tensor(ids), attention_mask=torch.tensor(mask), token_type_ids=torch.tensor(types),
+                 labels=torch.tensor(labels), use_cache=False)
+    np.testing.assert_allclose(_np(out.logits)[real], _np(ref.logits)[real], atol=2e-5)
+    _assert_loss_and_gradients_match(ours, out, theirs, ref, atol=2e-5)
+    assert ours(ids, mask, types, labels=labels, return_dict=False)[0].item() == pytest.approx(out.loss.item())
 
 
 def test_unused_checkpoint_weights_are_named_in_a_warning(tmp_path):

@@ -37,12 +37,12 @@ from ..nn.layers import Embedding, Linear
 from ..nn.module import Module, Parameter
 from ..nn.normalization import LayerNorm
 from ..nn.utils import skip_init
-from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, check_ids,
-                  check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint, linear_activation,
-                  read_json, returned, save_folder, to_numpy, warn_unused, with_dtype)
+from ._hf import (ACTIVATIONS, ModelOutput, PretrainedModelMixin, as_ids, as_mask, batch_ids, causal_lm_loss,
+                  check_ids, check_model_type, embeddings_tensor, folder_files, is_float64_checkpoint,
+                  linear_activation, read_json, returned, save_folder, to_numpy, warn_unused, with_dtype)
 
-__all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertForNextSentencePrediction", "BertForPreTraining",
-           "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
+__all__ = ["BertConfig", "BertModel", "BertForMaskedLM", "BertLMHeadModel", "BertForNextSentencePrediction",
+           "BertForPreTraining", "BertForSequenceClassification", "BertForTokenClassification", "BertForMultipleChoice",
            "BertForQuestionAnswering", "BertOutput", "HeadOutput", "PreTrainingOutput", "QuestionAnsweringOutput"]
 
 _PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
@@ -545,6 +545,21 @@ class BertForMaskedLM(BertForPreTraining):
                 return_dict=None):
         return super().forward(input_ids, attention_mask, token_type_ids, position_ids, labels, None, output_attentions,
                                output_hidden_states, inputs_embeds, return_dict)
+
+
+class BertLMHeadModel(BertForMaskedLM):
+    """The masked-LM head as a causal language model, transformers' BertLMHeadModel (the same weights
+    as BertForMaskedLM): with config.is_decoder each token attends only to those before it, and the
+    loss predicts labels[:, t + 1] from position t (-100 ignored)."""
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, labels=None,
+                output_attentions=False, output_hidden_states=False, inputs_embeds=None,
+                return_dict=None):
+        out = super().forward(input_ids, attention_mask, token_type_ids, position_ids, None, output_attentions,
+                              output_hidden_states, inputs_embeds)
+        if labels is not None:
+            out.loss = causal_lm_loss(out.logits, labels, type(self).__name__)
+        return returned(out, return_dict)
 
 
 class BertForNextSentencePrediction(BertForPreTraining):
