@@ -624,7 +624,8 @@ def build_parser():
     p.add_argument("texts", help="a UTF-8 file with one text a line ('-': standard input)")
     p.add_argument("-o", "--output", default="embeddings.npy", help="the (texts, hidden size) float32 array")
     p.add_argument("--pooling", choices=["mean", "cls"], default="mean", help="over the tokens, or [CLS]")
-    p.add_argument("--max-length", type=_positive_int, default=None, help="tokens per window (default: the model's)")
+    p.add_argument("--max-length", type=_positive_int, default=None,
+                   help="tokens a text is truncated to (default: the model's)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="texts per forward pass")
 
     p = command("word2vec", None, "train word2vec, then query the vectors")

@@ -487,6 +487,24 @@ def test_minilm_sentence_embeddings_equal_the_reference_model(minilm, real_texts
     hf_tokenizer.no_truncation()
 
 
+def test_minilm_long_texts_are_truncated_as_transformers_truncates_them_unless_windows_are_asked(minilm, real_texts,
+                                                                                                 hf_tokenizer):
+    long = [t for t in real_texts if len(hf_tokenizer.encode(t).ids) > 512][:3]
+    texts = long + ["A short one."]
+    with pytest.warns(UserWarning, match="3 text\\(s\\) longer than max_length=512 tokens were truncated"):
+        ours = pb.SentenceEncoder(minilm).encode(texts)
+    model = transformers.BertModel.from_pretrained(minilm).eval()
+    hf_tokenizer.enable_truncation(512)
+    for text, mine in zip(texts, ours):
+        with torch.no_grad():
+            hidden = model(torch.tensor([hf_tokenizer.encode(text).ids])).last_hidden_state[0].double().numpy()
+        ref = hidden.mean(0) / np.linalg.norm(hidden.mean(0))
+        assert float(mine @ ref) >= 0.99999, text[:80]
+    hf_tokenizer.no_truncation()
+    windows = pb.SentenceEncoder(minilm, stride=64).encode(texts)
+    assert (windows[:3] @ ours[:3].T).diagonal().max() < 0.9999 and np.allclose(windows[3], ours[3], atol=1e-6)
+
+
 def test_minilm_known_values_and_cls_pooling(minilm):
     encoder = pb.SentenceEncoder(minilm)
     assert encoder.tokenizer.encode("Hello world").ids == [101, 7592, 2088, 102]

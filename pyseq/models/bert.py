@@ -773,15 +773,16 @@ class SentenceEncoder:
     of similar length, pool the last hidden states (mean over the attention mask, or [CLS]) and
     L2-normalise.
 
-    A text longer than `max_length` tokens (default: the model's max_position_embeddings) is cut into
-    windows of max_length that overlap by `stride` tokens, each with its own [CLS] and [SEP]; its
-    vector pools all windows' tokens (mean) or their [CLS] vectors, before normalising.
+    A text longer than `max_length` tokens (default: the model's max_position_embeddings) is truncated
+    to it, as transformers' tokenizer(..., truncation=True) does, with a warning; or, given `stride`,
+    cut into windows of max_length that overlap by `stride` tokens, each with its own [CLS] and
+    [SEP], and its vector pools all windows' tokens (mean) or their [CLS] vectors, before normalising.
 
         encoder = SentenceEncoder("path/to/all-MiniLM-L6-v2")
         vectors = encoder.encode(["Hello world", "Bonjour"])     # (2, 384) float32, unit length
     """
 
-    def __init__(self, model, tokenizer=None, pooling="mean", normalize=True, max_length=None, stride=64,
+    def __init__(self, model, tokenizer=None, pooling="mean", normalize=True, max_length=None, stride=None,
                  batch_size=32):
         if isinstance(model, (str, os.PathLike)):
             model = BertModel.from_pretrained(model)
@@ -799,8 +800,8 @@ class SentenceEncoder:
         if not 2 < window <= model.config.max_position_embeddings:
             raise ValueError(f"SentenceEncoder: max_length must be in [3, {model.config.max_position_embeddings}], "
                              f"got {max_length}")
-        if not 0 <= stride < window - 2:
-            raise ValueError(f"SentenceEncoder: stride must be in [0, {window - 2}), got {stride}")
+        if stride is not None and not 0 <= stride < window - 2:
+            raise ValueError(f"SentenceEncoder: stride must be None (truncate) or in [0, {window - 2}), got {stride}")
         self.model, self.tokenizer, self.pooling, self.normalize = model.eval(), tokenizer, pooling, normalize
         self.max_length, self.stride, self.batch_size = window, stride, _batch_size(batch_size)
 
@@ -813,13 +814,20 @@ class SentenceEncoder:
         H = self.model.config.hidden_size
         if not texts:
             return np.zeros((0, H), dtype=np.float32)
-        enc = self.tokenizer.encode_batch(texts, max_length=self.max_length, truncation=True, stride=self.stride,
+        enc = self.tokenizer.encode_batch(texts, max_length=self.max_length, truncation=True, stride=self.stride or 0,
                                           return_overflowing=True)
         ids, types, mask = enc["input_ids"], enc["token_type_ids"], enc["attention_mask"]
         lengths, owner = enc["lengths"], enc["overflow_to_sample_mapping"]
+        windows = np.arange(len(owner))
+        if self.stride is None:  # each text's first window only: truncation
+            windows = np.unique(owner, return_index=True)[1]
+            if len(windows) < len(owner):
+                cut = len(np.unique(np.delete(owner, windows)))
+                warnings.warn(f"SentenceEncoder: {cut} text(s) longer than max_length={self.max_length} tokens were "
+                              f"truncated (pass stride= to pool overlapping windows of them instead)", stacklevel=2)
         sums = np.zeros((len(texts), H), dtype=np.float64)   # per text: summed window vectors
         counts = np.zeros(len(texts), dtype=np.float64)      # and what they are weighted by
-        order = np.argsort(-lengths, kind="stable")  # longest first: batches of similar length
+        order = windows[np.argsort(-lengths[windows], kind="stable")]  # longest first: batches of similar length
         step = self.batch_size if batch_size is None else _batch_size(batch_size)
         with no_grad():
             for start in range(0, len(order), step):
