@@ -138,14 +138,14 @@ def test_train_other_patterns_and_errors(kjv):
     assert small.encode_ids("ab") == [small.token_to_id(b"ab")]
 
 
-def hf_train_wordpiece(texts, vocab_size, min_frequency):
+def hf_train_wordpiece(texts, vocab_size, min_frequency, **options):
     tokenizers = pytest.importorskip("tokenizers")
     tok = tokenizers.Tokenizer(tokenizers.models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = tokenizers.normalizers.BertNormalizer()
     tok.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
     tok.train_from_iterator(texts, tokenizers.trainers.WordPieceTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
-        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+        special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], **options))
     return tok
 
 
@@ -168,6 +168,24 @@ def test_train_wordpiece_matches_hf(kjv):
     bigger = set(WordPieceTokenizer.train(texts, 5000, min_frequency=2, profile="huggingface").get_vocab())
     assert len(bigger) == len(bigger_ref) == 5000
     assert len(bigger & bigger_ref) >= 0.995 * 5000
+
+
+def test_train_wordpiece_limit_and_initial_alphabet_as_hf(kjv):
+    from pyseq.tokenizers import WordPieceTokenizer
+    texts = kjv[:3000] + ["zß, ¿qué?"]  # a few rare characters for the limit to drop
+    options = dict(limit_alphabet=30, initial_alphabet=["é", "€"])
+    ref = set(hf_train_wordpiece(texts, 800, 0, **options).get_vocab())
+    ours = WordPieceTokenizer.train(texts, 800, profile="huggingface", **options)
+    alphabet = {t for t in ours.get_vocab() if len(t) == 1}
+    assert alphabet == {t for t in ref if len(t) == 1} and len(alphabet) == 30 and {"é", "€"} <= alphabet
+    assert len(set(ours.get_vocab()) & ref) >= 0.995 * 800
+    assert "ß" not in alphabet and ours.encode("ß", add_special_tokens=False).tokens == ["[UNK]"]
+    with pytest.raises(ValueError, match="initial_alphabet must be a list of single characters"):
+        WordPieceTokenizer.train(texts[:10], 100, initial_alphabet="ab")
+    with pytest.raises(ValueError, match="special_tokens must hold the unknown token '\\[UNK\\]'"):
+        WordPieceTokenizer.train(texts[:10], 100, special_tokens=[])
+    with pytest.raises(TypeError, match="unexpected argument\\(s\\) alphabet"):
+        WordPieceTokenizer.train(texts[:10], 100, alphabet=30)
 
 
 def test_train_from_files_with_progress(kjv, tmp_path, capsys):

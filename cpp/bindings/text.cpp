@@ -450,13 +450,17 @@ void bind_trainer(py::module_& m) {
            py::arg("full_byte_alphabet"), py::arg("max_token_length"), py::arg("progress"))
       .def("train_vocab", [](const WordCounter& c, int64_t vocab_size, int64_t min_frequency,
                              std::vector<std::string> special_tokens, std::string prefix, int64_t max_token_length,
-                             const py::object& progress) {
+                             const py::object& progress, int64_t limit_alphabet, const std::string& initial_alphabet) {
              text::BpeTrainerOptions o =
                  trainer_options(vocab_size, min_frequency, std::move(special_tokens), max_token_length, progress);
+             o.limit_alphabet = limit_alphabet;
+             for (size_t i = 0; i < initial_alphabet.size();)
+               o.initial_alphabet.push_back(text::utf8_next(initial_alphabet, i));
              py::gil_scoped_release release;
              return c.train_vocab(o, prefix);
            }, py::arg("vocab_size"), py::arg("min_frequency"), py::arg("special_tokens"),
-           py::arg("continuing_subword_prefix"), py::arg("max_token_length"), py::arg("progress"));
+           py::arg("continuing_subword_prefix"), py::arg("max_token_length"), py::arg("progress"),
+           py::arg("limit_alphabet") = -1, py::arg("initial_alphabet") = "");
 }
 
 }  // namespace

@@ -128,19 +128,33 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
     for (int b : byte_alphabet_order())
       if (opt.full_byte_alphabet || seen[b]) add_token(std::string(1, static_cast<char>(b)));
   } else {
-    // The characters seen, by code point; then the prefixed forms, by code point.
-    std::vector<char32_t> chars, inner;
-    for (const std::string& w : wc.words)
-      for (size_t i = 0; i < w.size();) {
+    // The alphabet: the characters seen, weighted by their words' counts, and initial_alphabet's;
+    // with limit_alphabet the rarest seen ones leave it (ties: the larger code point first). Then
+    // by code point, and the prefixed forms of those seen after a word's first character.
+    std::unordered_map<char32_t, uint64_t> weight;
+    std::vector<char32_t> inner;
+    for (size_t wi = 0; wi < wc.words.size(); ++wi)
+      for (size_t i = 0; i < wc.words[wi].size();) {
         const bool first = i == 0;
-        const char32_t c = utf8_next(w, i);
-        chars.push_back(c);
+        const char32_t c = utf8_next(wc.words[wi], i);
+        weight[c] += static_cast<uint64_t>(wc.counts[wi]);
         if (!first && !prefix.empty()) inner.push_back(c);
       }
-    for (auto* v : {&chars, &inner}) {
-      std::sort(v->begin(), v->end());
-      v->erase(std::unique(v->begin(), v->end()), v->end());
-    }
+    for (char32_t c : opt.initial_alphabet) weight[c] = UINT64_MAX;
+    std::vector<std::pair<uint64_t, char32_t>> ranked;
+    for (auto [c, n] : weight) ranked.emplace_back(n, c);
+    std::sort(ranked.begin(), ranked.end(),
+              [](auto a, auto b) { return a.first != b.first ? a.first < b.first : a.second > b.second; });
+    const size_t drop = opt.limit_alphabet >= 0 && ranked.size() > static_cast<size_t>(opt.limit_alphabet)
+                            ? ranked.size() - static_cast<size_t>(opt.limit_alphabet) : 0;
+    std::vector<char32_t> chars;
+    for (size_t k = drop; k < ranked.size(); ++k) chars.push_back(ranked[k].second);
+    std::sort(chars.begin(), chars.end());
+    std::sort(inner.begin(), inner.end());
+    inner.erase(std::unique(inner.begin(), inner.end()), inner.end());
+    inner.erase(std::remove_if(inner.begin(), inner.end(),
+                               [&](char32_t c) { return !std::binary_search(chars.begin(), chars.end(), c); }),
+                inner.end());
     std::string s;
     for (char32_t c : chars) {
       s.clear();
@@ -165,7 +179,8 @@ BpeTrainingResult train_bpe(const WordCounts& wc, const BpeTrainerOptions& opt) 
         const bool first = k == 0;
         s = first ? std::string() : prefix;
         utf8_append(utf8_next(w, k), s);
-        words[i].push_back(static_cast<uint32_t>(token_id[s]));
+        const auto it = token_id.find(s);
+        if (it != token_id.end()) words[i].push_back(static_cast<uint32_t>(it->second));  // else outside the alphabet
       }
     }
     lens[i].assign(words[i].size(), 1);

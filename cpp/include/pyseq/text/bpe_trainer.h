@@ -39,6 +39,11 @@ struct BpeTrainerOptions {
   // ("##"), as Hugging Face's WordPieceTrainer does.
   bool characters = false;
   std::string continuing_subword_prefix;
+  // Character-level only, as Hugging Face's trainers: characters always in the alphabet, and at
+  // most this many characters in it (the rarest others dropped; -1: no limit). A character
+  // outside the alphabet is left out of the words.
+  std::vector<char32_t> initial_alphabet;
+  int64_t limit_alphabet = -1;
   // Called now and then with (tokens so far, vocab_size) while merging; may be empty.
   std::function<void(int64_t, int64_t)> progress;
 };
