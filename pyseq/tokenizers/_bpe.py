@@ -456,8 +456,8 @@ class BPETokenizer:
             for i in ids:
                 if isinstance(i, bool) or not isinstance(i, numbers.Integral):
                     raise TypeError(f"{fn}: expected token ids (ints), got {type(i).__name__} {i!r}") from None
-                if not 0 <= i < 2**31:
-                    raise ValueError(f"{fn}: token id {i} is out of range (this tokenizer's ids are 0 .. "
+                if not 0 <= i < 2**31:  # (IndexError, as for any id outside the vocabulary)
+                    raise IndexError(f"{fn}: token id {i} is out of range (this tokenizer's ids are 0 .. "
                                      f"{self.n_vocab - 1})") from None
             raise
 
