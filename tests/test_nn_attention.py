@@ -9,6 +9,7 @@ import pytest
 
 import pyseq
 from pyseq import nn
+from pyseq.nn import functional as F
 
 torch = pytest.importorskip("torch")
 # torch's own advice about its fast paths (nested tensors, mask types), not about pyseq
@@ -232,6 +233,29 @@ def test_decoder_layer_one_position_at_a_time_with_prefix(norm_first, batch_firs
         layer(tgt, memory, tgt_is_causal=True, prefix=tgt)
 
 
+def test_multihead_attention_names_a_float_mask_of_another_dtype():
+    mha = nn.MultiheadAttention(8, 2)
+    x = pyseq.randn(3, 2, 8)
+    with pytest.raises(TypeError, match="float attn_mask is added to the scores and must have the query's dtype"):
+        mha(x, x, x, attn_mask=pyseq.zeros(3, 3, dtype=pyseq.float64))
+
+
+def test_a_layer_takes_any_callable_activation_hashable_or_not():
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Relu:  # (a dataclass with __eq__ has no __hash__)
+        def __call__(self, x):
+            return F.relu(x)
+
+    pyseq.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=Relu())
+    x = pyseq.randn(3, 2, 8)
+    expected = layer(x).detach().numpy()
+    layer.activation = F.relu  # the fused path gives the same
+    np.testing.assert_allclose(layer(x).detach().numpy(), expected, atol=1e-6)
+
+
 def test_sinusoidal_encoding_is_the_papers():
     pe = nn.SinusoidalPositionalEncoding(6, max_len=10)
     x = pyseq.zeros(2, 4, 6)
@@ -328,6 +352,16 @@ def test_multihead_attention_checks_value_against_key_as_torch(key_rows, value_r
      "batch number of src and tgt must be equal"),
     (lambda: nn.RotaryEmbedding(7), "even"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"), "activation"),
+    (lambda: nn.RotaryEmbedding(4, max_len=8)(pyseq.randn(2, 4), pyseq.randn(2, 4), offset=-4),
+     "offset must be an int >= 0"),
+    (lambda: nn.RotaryEmbedding(4, max_len=8)(pyseq.randn(2, 4), pyseq.randn(2, 4), offset=7),
+     r"positions 7\.\.8 are beyond"),
+    (lambda: nn.SinusoidalPositionalEncoding(4, max_len=10)(pyseq.zeros(3, 1)),
+     r"expected x of shape \(\.\.\., T, 4\)"),
+    (lambda: nn.SinusoidalPositionalEncoding(4)(pyseq.zeros(3, 4, dtype=pyseq.int64)), "holding floats"),
+    (lambda: nn.SinusoidalPositionalEncoding(4)(pyseq.zeros(4)), r"shape \(\.\.\., T, 4\)"),
+    (lambda: nn.SinusoidalPositionalEncoding(0), "d_model must be a positive int, got 0"),
+    (lambda: nn.LearnedPositionalEmbedding(8, 3)(pyseq.zeros(2, 1)), r"expected x of shape \(\.\.\., T, 3\)"),
 ])
 def test_bad_input_raises_value_error(make, match):
     with pytest.raises(ValueError, match=match):

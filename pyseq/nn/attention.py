@@ -9,6 +9,7 @@ both forward(query (B, Tq, Dq), keys (B, Tk, Dk), values (B, Tk, Dv), mask (B, T
 may be attended) -> (context (B, Tq, Dv), weights (B, Tq, Tk))."""
 
 import math
+import numbers
 
 import numpy as np
 
@@ -63,6 +64,9 @@ def merge_masks(attn_mask, key_padding_mask, batch, num_heads, tgt_len, src_len,
     for name, m in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
         if m is not None and m.dtype != _core.dtype.bool and not m.dtype.is_floating_point:
             raise TypeError(f"MultiheadAttention: only bool and floating types of {name} are supported, got {m.dtype}")
+        if m is not None and m.dtype.is_floating_point and m.dtype != dtype:
+            raise TypeError(f"MultiheadAttention: a float {name} is added to the scores and must have the query's "
+                            f"dtype {dtype}, got {m.dtype} (or pass a bool mask: True = may not attend)")
     masks = []
     if attn_mask is not None:
         expected = {2: (tgt_len, src_len), 3: (batch * num_heads, tgt_len, src_len)}.get(attn_mask.dim())
@@ -230,6 +234,25 @@ class MultiheadAttention(Module):
         return out, weights
 
 
+def _check_dims(cls, **dims):
+    for name, value in dims.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{cls}: {name} must be a positive int, got {value!r}")
+
+
+def _check_positions(cls, x, offset, width, max_len, name="x"):
+    """x (..., T, width) floating, offset an int >= 0 with offset + T <= max_len: -> T."""
+    if not isinstance(x, _core.Tensor) or x.dim() < 2 or x.shape[-1] != width or not x.dtype.is_floating_point:
+        got = f"{x.dtype} {tuple(x.shape)}" if isinstance(x, _core.Tensor) else type(x).__name__
+        raise ValueError(f"{cls}: expected {name} of shape (..., T, {width}) holding floats, got {got}")
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or offset < 0:
+        raise ValueError(f"{cls}: offset must be an int >= 0 (the positions before these), got {offset!r}")
+    T = x.shape[-2]
+    if offset + T > max_len:
+        raise ValueError(f"{cls}: positions {offset}..{offset + T - 1} are beyond max_len {max_len}")
+    return T
+
+
 class SinusoidalPositionalEncoding(Module):
     """Adds the fixed encodings of "Attention Is All You Need": PE[pos, 2i] = sin(pos / 10000^(2i/d)),
     PE[pos, 2i+1] = cos(...), to x (..., T, d), optionally followed by dropout. A buffer `pe`
@@ -238,6 +261,7 @@ class SinusoidalPositionalEncoding(Module):
 
     def __init__(self, d_model, max_len=5000, dropout=0.0):
         super().__init__()
+        _check_dims("SinusoidalPositionalEncoding", d_model=d_model, max_len=max_len)
         pos = np.arange(max_len, dtype=np.float64)[:, None]
         freq = np.exp(np.arange(0, d_model, 2, dtype=np.float64) * (-math.log(10000.0) / d_model))
         pe = np.zeros((max_len, d_model), dtype=np.float32)
@@ -247,10 +271,7 @@ class SinusoidalPositionalEncoding(Module):
         self.dropout = float(dropout)
 
     def forward(self, x, offset=0):  # (..., T, d)
-        T = x.shape[-2]
-        if offset < 0 or offset + T > self.pe.shape[0]:
-            raise ValueError(f"SinusoidalPositionalEncoding: positions {offset}..{offset + T - 1}, max_len is "
-                             f"{self.pe.shape[0]}")
+        T = _check_positions("SinusoidalPositionalEncoding", x, offset, self.pe.shape[1], self.pe.shape[0])
         return F.dropout(x + self.pe[offset:offset + T].to(x.dtype), self.dropout, self.training)
 
 
@@ -260,14 +281,12 @@ class LearnedPositionalEmbedding(Module):
 
     def __init__(self, max_len, d_model):
         super().__init__()
+        _check_dims("LearnedPositionalEmbedding", max_len=max_len, d_model=d_model)
         self.weight = Parameter(_core.empty(max_len, d_model))
         init.normal_(self.weight)
 
     def forward(self, x, offset=0):
-        T = x.shape[-2]
-        if offset < 0 or offset + T > self.weight.shape[0]:
-            raise ValueError(f"LearnedPositionalEmbedding: positions {offset}..{offset + T - 1} are beyond max_len "
-                             f"{self.weight.shape[0]}")
+        T = _check_positions("LearnedPositionalEmbedding", x, offset, self.weight.shape[1], self.weight.shape[0])
         return x + self.weight[offset:offset + T]
 
 
@@ -287,6 +306,7 @@ class RotaryEmbedding(Module):
 
     def __init__(self, dim, max_len=4096, base=10000.0):
         super().__init__()
+        _check_dims("RotaryEmbedding", dim=dim, max_len=max_len)
         if dim % 2:
             raise ValueError(f"RotaryEmbedding: dim must be even, got {dim}")
         inv_freq = base ** (-np.arange(0, dim, 2, dtype=np.float64) / dim)
@@ -296,23 +316,16 @@ class RotaryEmbedding(Module):
         self.register_buffer("sin", _core.from_numpy(np.sin(angles).astype(np.float32)), persistent=False)
 
     def forward(self, q, k, offset=0):
-        T = q.shape[-2]
-        if offset + max(T, k.shape[-2]) > self.cos.shape[0]:
-            raise ValueError(f"RotaryEmbedding: positions up to {offset + T} are beyond max_len {self.cos.shape[0]}")
+        max_len, dim = self.cos.shape
+        T = _check_positions("RotaryEmbedding", q, offset, dim, max_len, "q")
+        Tk = _check_positions("RotaryEmbedding", k, offset, dim, max_len, "k")
         cos_q, sin_q = self.cos[offset:offset + T].to(q.dtype), self.sin[offset:offset + T].to(q.dtype)
-        Tk = k.shape[-2]
         cos_k, sin_k = self.cos[offset:offset + Tk].to(k.dtype), self.sin[offset:offset + Tk].to(k.dtype)
         return apply_rotary(q, cos_q, sin_q), apply_rotary(k, cos_k, sin_k)
 
 
 # ------------------------------------------------------------------------------------------------
 # Soft alignments of RNN encoder-decoders (one query per decoder step, keys = the encoder's states)
-
-
-def _check_dims(cls, **dims):
-    for name, value in dims.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{cls}: {name} must be a positive int, got {value!r}")
 
 
 def _alignment_inputs(module, query, keys, values, mask, projected_keys):

@@ -53,7 +53,8 @@ def _attend(attention, dropout, x, memory, mask, key_padding_mask, is_causal, ne
 def _feed_forward(layer, x, dropout_out):
     """dropout_out(linear2(dropout(activation(linear1(x))))): the block both layer kinds share. A
     relu or gelu is done by linear1's matrix multiply itself (see F.linear)."""
-    fused = {F.relu: "relu", F.gelu: "gelu"}.get(layer.activation) if type(layer.linear1) is Linear else None
+    act = layer.activation  # (compared by identity: any callable may come, hashable or not)
+    fused = ("relu" if act is F.relu else "gelu" if act is F.gelu else None) if type(layer.linear1) is Linear else None
     if fused:
         hidden = F.linear(x, layer.linear1.weight, layer.linear1.bias, activation=fused)
     else:
