@@ -474,7 +474,8 @@ def test_packed_sequence_converts_its_data_as_torch():
     tp = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), [2, 4, 3], enforce_sorted=False)
     pp = rnn_utils.pack_padded_sequence(pyseq.tensor(x), [2, 4, 3], enforce_sorted=False)
     for convert in (lambda s, lib: s.double(), lambda s, lib: s.to(lib.float64),
-                    lambda s, lib: s.to("cpu", lib.float64), lambda s, lib: s.to(dtype=lib.float64).float()):
+                    lambda s, lib: s.to("cpu", lib.float64), lambda s, lib: s.to(dtype=lib.float64).float(),
+                    lambda s, lib: s.to(lib.zeros(1, dtype=lib.float64))):  # (a tensor: its dtype)
         ours, theirs = convert(pp, pyseq), convert(tp, torch)
         assert isinstance(ours, rnn_utils.PackedSequence) and _np(ours.data).dtype == theirs.data.numpy().dtype
         np.testing.assert_array_equal(_np(ours.data), theirs.data.numpy())

@@ -37,10 +37,13 @@ class PackedSequence(namedtuple("PackedSequence", ["data", "batch_sizes", "sorte
 
     def to(self, *args, dtype=None, device=None):
         """A PackedSequence with data converted to dtype and the index tensors kept, as PyTorch; self
-        when nothing changes. pyseq.float64, "cpu" (the only device, a no-op) or both."""
+        when nothing changes. pyseq.float64, "cpu" (the only device, a no-op), both, or a Tensor
+        (its dtype)."""
         for a in args:
             if isinstance(a, str):
                 device = a
+            elif isinstance(a, _core.Tensor):
+                dtype = a.dtype
             else:
                 dtype = a
         if device is not None and str(device) != "cpu":
