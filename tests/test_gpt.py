@@ -186,6 +186,31 @@ def test_kv_cache_logits_equal_a_full_recompute_at_every_step(tmp_path):
             model(ids[:, :1], cache=cache)
 
 
+def test_past_key_values_and_use_cache_as_transformers(tmp_path):
+    """transformers' loop: use_cache=True returns the cache as past_key_values, the next call takes it
+    back; the cache grows past its first 64 positions as needed."""
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=5)
+    model = GPT.from_pretrained(folder)
+    ids = random_ids((2, 5), 97, seed=6)
+    with pyseq.no_grad():
+        out = model(ids, use_cache=True)
+        sequence = ids
+        for _ in range(70):
+            step = out.logits.numpy()[:, -1].argmax(-1)[:, None]
+            sequence = np.concatenate([sequence, step], axis=1)
+            out = model(step, past_key_values=out.past_key_values, use_cache=True)
+        assert out.past_key_values.length == 75 and out.past_key_values.max_length == 128
+        full = model(sequence).logits.numpy()
+    np.testing.assert_allclose(out.logits.numpy()[:, 0], full[:, -1], rtol=1e-4, atol=1e-5)
+    expected = hf.generate(torch.tensor(ids), max_new_tokens=70, do_sample=False, eos_token_id=None,
+                           pad_token_id=0).numpy()
+    np.testing.assert_array_equal(sequence, expected)
+    with pytest.raises(ValueError, match="a KV cache is for inference"):
+        model(ids, use_cache=True)  # with autograd on
+    with pytest.raises(TypeError, match="the cache must be a KVCache"):
+        model(ids, past_key_values=((1, 2),))
+
+
 @pytest.mark.parametrize("tie", [True, False])
 def test_a_folder_saved_by_pyseq_loads_in_transformers_with_the_same_logits(tmp_path, tie):
     pyseq.manual_seed(5)

@@ -165,19 +165,35 @@ class GenerationConfig(dict):
 class KVCache:
     """Keys and values of the positions seen so far, per layer: buffers (B, H, max_length, hd)
     allocated once. `length` positions are filled; `update` writes the next ones in place and
-    returns views of the filled prefix."""
+    returns views of the filled prefix. max_length=None: buffers that start small and double when
+    full, up to the model's context (what forward(use_cache=True) makes, as transformers' cache
+    grows)."""
 
-    def __init__(self, config, batch_size, max_length, dtype=None):
-        if max_length > config.n_positions:
+    def __init__(self, config, batch_size, max_length=None, dtype=None):
+        if max_length is not None and max_length > config.n_positions:
             raise ValueError(f"KVCache: max_length={max_length} exceeds the model's context n_positions="
                              f"{config.n_positions}")
-        shape = (batch_size, config.n_head, max_length, config.head_dim)
+        self.growable, self.limit = max_length is None, config.n_positions
+        capacity = min(64, config.n_positions) if max_length is None else max_length
+        shape = (batch_size, config.n_head, capacity, config.head_dim)
         self.keys = [_core.zeros(*shape, dtype=dtype) for _ in range(config.n_layer)]
         self.values = [_core.zeros(*shape, dtype=dtype) for _ in range(config.n_layer)]
-        self.batch_size, self.max_length, self.length = batch_size, max_length, 0
+        self.batch_size, self.max_length, self.length = batch_size, capacity, 0
+
+    def _grow(self, end):
+        """Buffers for at least `end` positions (twice as many, up to the context), the filled prefix copied."""
+        capacity = min(max(end, 2 * self.max_length), self.limit)
+        for buffers in (self.keys, self.values):
+            for layer, old in enumerate(buffers):
+                B, H, _, hd = old.shape
+                buffers[layer] = _core.zeros(B, H, capacity, hd, dtype=old.dtype)
+                buffers[layer][:, :, :self.length] = old[:, :, :self.length]
+        self.max_length = capacity
 
     def update(self, layer, k, v):  # k, v (B, H, T, hd) of the next T positions -> (B, H, length + T, hd)
         end = self.length + k.shape[2]
+        if end > self.max_length and self.growable and end <= self.limit:
+            self._grow(end)
         if end > self.max_length:
             raise ValueError(f"KVCache: {end} positions do not fit its max_length={self.max_length}")
         self.keys[layer][:, :, self.length:end] = k
@@ -212,6 +228,8 @@ class CausalSelfAttention(Module):
         qkv = self.c_attn(x).reshape(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)  # (3, B, H, T, hd)
         q, k, v = qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)
         if cache is not None:
+            if k.requires_grad:
+                raise ValueError("GPT: a KV cache is for inference; call the model under pyseq.no_grad() to use one")
             k, v = cache.update(self.layer_idx, k, v)  # (B, H, past + T, hd)
         attn_mask, is_causal = mask
         p = self.attn_pdrop if self.training else 0.0
@@ -288,10 +306,11 @@ class GPT2Model(Module):
 
 @dataclass
 class CausalLMOutput(ModelOutput):
-    loss: object = None           # scalar Tensor, when labels were given
-    logits: object = None         # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
-    hidden_states: tuple = None   # n_layer + 1 of (B, T, C), with output_hidden_states=True
-    attentions: tuple = None      # n_layer of (B, n_head, T, past + T), with output_attentions=True
+    loss: object = None             # scalar Tensor, when labels were given
+    logits: object = None           # (B, T, vocab_size), or (B, logits_to_keep, vocab_size)
+    past_key_values: object = None  # the KVCache in use (cache, past_key_values or use_cache=True)
+    hidden_states: tuple = None     # n_layer + 1 of (B, T, C), with output_hidden_states=True
+    attentions: tuple = None        # n_layer of (B, n_head, T, past + T), with output_attentions=True
 
 
 def _as_ids(value, what):
@@ -368,7 +387,7 @@ class GPT(PretrainedModelMixin, Module):
 
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, labels=None, cache=None, logits_to_keep=0,
                 output_hidden_states=False, token_type_ids=None, return_dict=None, use_cache=None,
-                output_attentions=False, inputs_embeds=None):
+                output_attentions=False, inputs_embeds=None, past_key_values=None):
         """input_ids (B, T) int64 (a Tensor, array or lists) -> CausalLMOutput(loss, logits (B, T, V)).
         inputs_embeds (B, T, C), instead of input_ids: a Tensor (or array) that stands for their token
         embeddings; gradients flow back to a pyseq Tensor.
@@ -377,15 +396,15 @@ class GPT(PretrainedModelMixin, Module):
         the cached positions too). position_ids (B, T), or (1, T) / (T,) for the whole batch: by default
         past .. past + T - 1. labels (B, T): the loss is the mean cross entropy of predicting
         labels[:, t + 1] from position t, ignoring -100 (labels = input_ids for a language model).
-        cache: a KVCache that holds `past` positions and receives these (for
-        inference, under no_grad).
+        cache (or transformers' name past_key_values): a KVCache that holds `past` positions and receives
+        these (for inference, under no_grad); use_cache=True without one starts a growing cache. The
+        cache in use is returned as out.past_key_values, to pass to the next call.
         logits_to_keep: compute the logits of only the last so many positions (0: all).
         output_hidden_states: also return the input of each block and the final normalised output.
         output_attentions: also return each block's attention weights (B, n_head, T, past + T), after
         dropout as transformers' (this takes the plain attention path: memory grows with T^2).
         token_type_ids (B, T): as transformers' GPT-2, their token embeddings are added to the input's.
-        return_dict=False returns out.to_tuple(); use_cache is accepted for transformers' sake (a cache
-        is kept only when one is passed)."""
+        return_dict=False returns out.to_tuple()."""
         if isinstance(logits_to_keep, bool) or not isinstance(logits_to_keep, numbers.Integral) or logits_to_keep < 0:
             raise ValueError(f"GPT: logits_to_keep must be an int >= 0 (0: every position), got {logits_to_keep!r}")
         if (input_ids is None) == (inputs_embeds is None):
@@ -406,6 +425,15 @@ class GPT(PretrainedModelMixin, Module):
                                  f"{self.config.n_embd}), got {tuple(inputs_embeds.shape)}")
             B, T = inputs_embeds.shape[:2]
             ids = None
+        if past_key_values is not None:
+            if cache is not None and cache is not past_key_values:
+                raise ValueError("GPT: pass the KV cache as cache or as past_key_values, not both")
+            cache = past_key_values
+        if cache is not None and not isinstance(cache, KVCache):
+            raise TypeError(f"GPT: the cache must be a KVCache (out.past_key_values of an earlier call), got "
+                            f"{type(cache).__name__}")
+        if cache is None and use_cache:
+            cache = KVCache(self.config, B, dtype=self.transformer.wte.weight.dtype)
         past = cache.length if cache is not None else 0
         if past + T > self.config.n_positions:
             raise ValueError(f"GPT: {past + T} positions exceed the model's context n_positions="
@@ -443,7 +471,8 @@ class GPT(PretrainedModelMixin, Module):
             if logits.shape[1] != T:
                 raise ValueError("GPT: labels need the logits of every position (logits_to_keep=0)")
             loss = causal_lm_loss(logits, labels, "GPT")
-        out = CausalLMOutput(loss=loss, logits=logits, hidden_states=hidden, attentions=attentions)
+        out = CausalLMOutput(loss=loss, logits=logits, past_key_values=cache, hidden_states=hidden,
+                             attentions=attentions)
         return returned(out, return_dict)
 
     # --- optimisation ---
