@@ -19,8 +19,7 @@ Where pyseq differs from gensim 4.4:
 - corpus_file may be compressed (.gz, .bz2, .xz; gensim refuses), its learning rate follows the
   words read (gensim's too, unless total_examples is given);
 - with build_vocab(update=True), subsampling uses the counts of the whole vocabulary (gensim:
-  those of the latest corpus, for its words only), and with update=True or sorted_vocab=0 the
-  Huffman tree of hierarchical softmax is valid but not the optimal one gensim builds;
+  those of the latest corpus, for its words only);
 - save() / load() write pyseq's own .npz (gensim pickles); pickle and copy.deepcopy work as in
   gensim.
 """

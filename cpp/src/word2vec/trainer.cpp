@@ -87,21 +87,69 @@ int32_t Trainer::index(std::string_view word) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-// The Huffman tree of word2vec.c's CreateBinaryTree: counts sorted decreasing, the two lightest
-// nodes merged V - 1 times (leaves 0 .. V-1, inner nodes V .. 2V-2, the root last). A word's code
-// is the bits on its path from the root; its points are the inner nodes there (rows of syn1).
+// gensim's heap of (count, node) items, as Python's heapq runs it (heapify, heappop, heappush)
+// with items compared by count alone, so ties land where heapq's sifting puts them: the same
+// Huffman tree as gensim's, node for node.
+namespace {
+struct CountHeap {
+  std::vector<std::pair<int64_t, int64_t>> items;  // (count, node)
+
+  bool less(size_t a, size_t b) const { return items[a].first < items[b].first; }
+  void sift_down(size_t start, size_t pos) {  // heapq._siftdown: the item at pos rises
+    auto item = items[pos];
+    while (pos > start) {
+      const size_t parent = (pos - 1) >> 1;
+      if (!(item.first < items[parent].first)) break;
+      items[pos] = items[parent];
+      pos = parent;
+    }
+    items[pos] = item;
+  }
+  void sift_up(size_t pos) {  // heapq._siftup: the smaller child (the right one on ties) moves up
+    const size_t end = items.size(), start = pos;
+    auto item = items[pos];
+    for (size_t child = 2 * pos + 1; child < end; child = 2 * pos + 1) {
+      if (child + 1 < end && !less(child, child + 1)) ++child;
+      items[pos] = items[child];
+      pos = child;
+    }
+    items[pos] = item;
+    sift_down(start, pos);
+  }
+  void heapify() {
+    for (size_t i = items.size() / 2; i-- > 0;) sift_up(i);
+  }
+  std::pair<int64_t, int64_t> pop() {
+    auto last = items.back();
+    items.pop_back();
+    if (items.empty()) return last;
+    auto top = items[0];
+    items[0] = last;
+    sift_up(0);
+    return top;
+  }
+  void push(std::pair<int64_t, int64_t> item) {
+    items.push_back(item);
+    sift_down(0, items.size() - 1);
+  }
+};
+}  // namespace
+
+// The Huffman tree: the two lightest nodes merged V - 1 times by gensim's heap (leaves 0 .. V-1,
+// inner nodes V .. 2V-2, the root last); the second of each pair gets bit 1. A word's code is the
+// bits on its path from the root; its points are the inner nodes there (rows of syn1).
 void Trainer::build_huffman(const std::vector<int64_t>& counts) {
   const int64_t V = vocab_size();
-  std::vector<int64_t> weight(2 * V, INT64_MAX), parent(2 * V, 0);
+  std::vector<int64_t> parent(2 * V, 0);
   std::vector<uint8_t> bit(2 * V, 0);
-  std::copy(counts.begin(), counts.end(), weight.begin());
-  int64_t leaf = V - 1, inner = V;  // the lightest leaf not merged yet; the lightest inner node
-  auto take_lightest = [&] { return leaf >= 0 && weight[leaf] < weight[inner] ? leaf-- : inner++; };
+  CountHeap heap;
+  for (int64_t w = 0; w < V; ++w) heap.items.emplace_back(counts[w], w);
+  heap.heapify();
   for (int64_t a = 0; a < V - 1; ++a) {
-    const int64_t first = take_lightest(), second = take_lightest();
-    weight[V + a] = weight[first] + weight[second];
-    parent[first] = parent[second] = V + a;
-    bit[second] = 1;
+    const auto first = heap.pop(), second = heap.pop();
+    heap.push({first.first + second.first, V + a});
+    parent[first.second] = parent[second.second] = V + a;
+    bit[second.second] = 1;
   }
   path_start_.assign(1, 0);
   path_points_.clear();
