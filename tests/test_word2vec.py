@@ -163,6 +163,8 @@ def test_training_goes_on_after_load_as_without_it_as_gensim(news, tmp_path, hs)
     np.testing.assert_array_equal(loaded.wv.vectors, model.wv.vectors)
     with pytest.raises(FileNotFoundError, match="no such file"):
         Word2Vec.load(str(tmp_path / "missing.npz"))
+    with pytest.raises(IsADirectoryError, match="a folder, not a model file"):
+        Word2Vec.load(str(tmp_path))
 
 
 def test_save_load_and_continue_training(news, tmp_path):
@@ -444,7 +446,8 @@ def test_predict_output_word_matches_gensim():
     ours.wv.vectors[:] = theirs.wv.vectors  # the same weights: the same predictions
     ours.syn1neg[:] = theirs.syn1neg
     for context in (["w1", "w5"], ["w3", 7, "unknown"]):
-        assert ours.predict_output_word(context, topn=5) == theirs.predict_output_word(context, topn=5)
+        for topn in (5, None):  # None: every word
+            assert ours.predict_output_word(context, topn=topn) == theirs.predict_output_word(context, topn=topn)
     assert ours.predict_output_word(["unknown"]) is None is theirs.predict_output_word(["unknown"])
     with pytest.raises(RuntimeError, match="negative sampling"):
         Word2Vec(corpus, hs=1, negative=0, **kw).predict_output_word(["w1"])

@@ -498,6 +498,23 @@ def test_add_vectors(small):
     assert preallocated.add_vector("c", [1.0, 1.0]) == 2 and preallocated.index_to_key == ["a", "b", "c"]
 
 
+def test_vectors_for_all_and_gensim_3_names_as_gensim(small):
+    ours, theirs = small
+    for kv in (ours, theirs):
+        kv.set_vecattr(WORDS[2], "count", 7)
+    keys = [WORDS[3], "missing", WORDS[2], WORDS[3]]
+    for copy_vecattrs in (False, True):
+        mine, expected = (kv.vectors_for_all(keys, copy_vecattrs=copy_vecattrs) for kv in small)
+        assert mine.index_to_key == expected.index_to_key == [WORDS[3], WORDS[2]]
+        np.testing.assert_array_equal(mine.vectors, expected.vectors)
+        assert mine.get_vecattr(WORDS[2], "count") == expected.get_vecattr(WORDS[2], "count") == (
+            7 if copy_vecattrs else 1)  # (else made-up counts, n .. 1)
+    for name in ("vocab", "index2word", "index2entity", "vectors_norm"):
+        for kv in small:
+            with pytest.raises(AttributeError, match=f"{name}`? attribute .*4.0.0"):
+                getattr(kv, name)
+
+
 @pytest.mark.parametrize("binary", [False, True])
 def test_failed_write_keeps_the_old_file(small, tmp_path, binary):
     ours, _ = small

@@ -194,6 +194,32 @@ class KeyedVectors:
         """Attribute `attr` of `key`."""
         return self.expandos[attr][self.get_index(key)]
 
+    def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
+        """A new KeyedVectors of the given keys that are here (each once, in the order given), with
+        their vectors, and as gensim made-up counts (n, n - 1, ... 1) or, with copy_vecattrs, their
+        attributes. (allow_inference is gensim's, for FastText; word2vec infers nothing.)"""
+        present = [key for key in dict.fromkeys(keys) if key in self.key_to_index]
+        rows = [self.key_to_index[key] for key in present]
+        kv = type(self)(self.vector_size, dtype=self.vectors.dtype)
+        kv.add_vectors(present, self.vectors[rows].reshape(len(rows), self.vector_size))
+        kv.expandos["count"] = np.arange(len(rows), 0, -1, dtype=np.int64)
+        if copy_vecattrs:
+            kv.expandos.update({name: values[rows].copy() for name, values in self.expandos.items()})
+        return kv
+
+    # gensim 3's names, which gensim 4 removed: a clear AttributeError, as gensim 4 gives
+    def _removed(name, advice):
+        def fail(self):
+            raise AttributeError(f"The {name} attribute was removed from KeyedVectors in gensim 4.0.0, whose API "
+                                 f"pyseq follows: {advice}")
+        return property(fail)
+
+    vocab = _removed("vocab", "use .key_to_index, .index_to_key and get_vecattr(key, attr) / set_vecattr")
+    index2word = _removed("index2word", "use .index_to_key")
+    index2entity = _removed("index2entity", "use .index_to_key")
+    vectors_norm = _removed("vectors_norm", "use .get_normed_vectors()")
+    del _removed
+
     # ----------------------------------------------------------------------------------------
     # similarity queries
 
@@ -651,7 +677,7 @@ def _unit(vector):
 def _top_indices(scores, n):
     """Indices of the `n` largest scores, largest first, ordered as gensim's matutils.argsort."""
     negated = -scores
-    if n >= scores.size:
+    if n is None or n >= scores.size:  # (None: all, as gensim's matutils.argsort)
         return np.argsort(negated)[:n]
     top = np.argpartition(negated, n)[:n]
     return top[np.argsort(negated[top])]

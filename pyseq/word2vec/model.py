@@ -25,6 +25,7 @@ Where pyseq differs from gensim 4.4:
 """
 
 import collections
+import errno
 import json
 import logging
 import math
@@ -500,7 +501,7 @@ class Word2Vec:
         return self.running_training_loss
 
     def predict_output_word(self, context_words_list, topn=10):
-        """The `topn` most probable centre words for context words (keys or rows), as [(word,
+        """The `topn` (None: all) most probable centre words for context words (keys or rows), as [(word,
         probability)]: a softmax over the negative-sampling output weights of the context vectors'
         mean (sum, without cbow_mean), CBOW-style also for skip-gram models, as gensim; None (and a
         warning) when no context word is in the vocabulary. Needs negative sampling."""
@@ -538,6 +539,8 @@ class Word2Vec:
     def load(cls, fname, mmap=None):
         """A model written by save(). mmap is accepted for gensim's sake: the arrays are read into
         memory (an .npz archive cannot be mapped)."""
+        if os.path.isdir(fname):
+            raise IsADirectoryError(errno.EISDIR, "Word2Vec.load: a folder, not a model file", fname)
         if not os.path.isfile(fname):
             raise FileNotFoundError(f"Word2Vec.load: no such file: {fname!r}")
         try:
