@@ -732,13 +732,12 @@ class GPT(PretrainedModelMixin, Module):
         transformers does, the padding is the positions holding pad_token_id (unless that is an eos id).
         Greedy unless do_sample; sampling scales the logits by 1 / temperature, keeps the top_k most
         likely tokens (default 50; 0: all) and the smallest set whose probability reaches top_p
-        (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. As in
-        transformers, what a call leaves out (None) comes from the model's generation_config (a
-        folder's generation_config.json), then from these defaults; so do max_new_tokens /
-        max_length and the options below. A prompt
+        (transformers' TopPLogitsWarper), then draws from a numpy Generator seeded by `seed`. A prompt
         stops at eos_token_id (an id or a list of ids; left out: generation_config's, the checkpoint's;
         None: never), then is padded with pad_token_id (default generation_config's, else the first eos
-        id, else 0).
+        id, else 0). As in transformers, what a call leaves out (None) comes from the model's
+        generation_config (a folder's generation_config.json), then from these defaults; so do
+        max_new_tokens / max_length and the options below.
 
         options, keyword only, as transformers' generate: max_length (prompt + new tokens, when
         max_new_tokens is left out), min_new_tokens and min_length (eos is barred until then),
