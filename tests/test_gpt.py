@@ -424,6 +424,13 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     np.testing.assert_array_equal(model.generate(prompt).numpy(), hf.generate(torch.tensor(prompt)).numpy())
     np.testing.assert_array_equal(model.generate(prompt, num_beams=1, max_new_tokens=9).numpy(),
                                   hf.generate(torch.tensor(prompt), num_beams=1, max_new_tokens=9).numpy())
+    # max_new_tokens, the call's or the config's, before max_length; settings pyseq lacks are named
+    model.generation_config.update(max_length=12, num_beams=1)
+    for call in ({}, {"max_length": 14}):
+        assert model.generate(prompt, **call).shape == (1, 9 + 6)
+    model.generation_config.suppress_tokens = [5]
+    with pytest.warns(UserWarning, match="generation_config's suppress_tokens are not supported"):
+        model.generate(prompt)
     # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
     hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
     prompt = random_ids((1, 3), 300)

@@ -688,13 +688,18 @@ def test_malformed_tokenizer_json_parts_name_the_file_and_the_part(tmp_path, min
                           ({"model": {**bpe["model"], "vocab": {"a": 99999999999}}}, "ids must be ints in"),
                           ({"model": {**bpe["model"], "vocab": {"a": 0, "b": 0}}}, "id 0 is given to more than one"),
                           ({"model": {**bpe["model"], "merges": [5]}}, "a merge must be a string"),
-                          ({"post_processor": {"type": "TemplateProcessing", "single": []}}, "ignore_post_processor"),
+                          ({"post_processor": {"type": "TemplateProcessing", "single": []}}, "strict=False"),
                           ({"post_processor": {"type": "ByteLevel", "trim_offsets": True}}, "trims offsets")]:
         with pytest.raises(ValueError, match=re.escape(match)):
             load({**bpe, **change})
     assert load({**bpe, "post_processor": {"type": "ByteLevel", "trim_offsets": False}}).encode_ids("ab") == [2]
     path.write_text(json.dumps({**bpe, "post_processor": {"type": "TemplateProcessing"}}))
-    assert BPETokenizer.from_file(str(path), ignore_post_processor=True).encode_ids("ab") == [2]
+    assert BPETokenizer.from_file(str(path), strict=False).encode_ids("ab") == [2]
+    flagged = {**bpe, "added_tokens": [{"id": 3, "content": "<mask>", "lstrip": True, "special": True}]}
+    with pytest.raises(ValueError, match=re.escape("added tokens ['<mask>'] strip the whitespace")):
+        load(flagged)
+    path.write_text(json.dumps(flagged))
+    assert BPETokenizer.from_file(str(path), strict=False).special_tokens == {"<mask>": 3}
     with pytest.raises(TypeError, match="expected a file path"):
         BPETokenizer.from_file(5)
     wordpiece = json.loads(open(minilm_json).read())

@@ -71,6 +71,7 @@ def test_a_tokenizer_trained_with_add_prefix_space_encodes_and_saves_with_it(kjv
             text.replace("<|endoftext|>", "")).ids
     ours.save(str(tmp_path / "tokenizer.json"))
     assert json.load(open(tmp_path / "tokenizer.json"))["pre_tokenizer"]["add_prefix_space"] is True
+    assert ours.pre_tokenize("And God") == [" And", " God"]  # (the space it adds)
     for again in (BPETokenizer.from_file(str(tmp_path / "tokenizer.json")), pickle.loads(pickle.dumps(ours))):
         assert again.encode_ids("And God said") == ref.encode("And God said").ids
     hf = tokenizers.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
@@ -105,6 +106,7 @@ def test_added_tokens_that_are_not_special_are_always_found_as_hugging_face_find
         assert tok.encode(text).offsets == expected.offsets and tok.encode(text).tokens == expected.tokens
         assert tok.encode_ids(text, disallowed_special=()) == expected.ids
         assert tok.encode_ids_batch([text]) == [expected.ids]
+        assert tok.encode_ordinary(text) == tok.encode_ordinary_batch([text])[0] == expected.ids
         assert tok.decode(expected.ids) == ref.decode(expected.ids) == text
     with pytest.raises(ValueError, match="disallowed special token '<\\|endoftext\\|>'"):
         ours.encode_ids(text + "<|endoftext|>")  # a special token keeps tiktoken's rule

@@ -678,8 +678,12 @@ class GPT(PretrainedModelMixin, Module):
         temperature, top_k, top_p, do_sample = (setting(value, name) for value, name in
                                                 zip((temperature, top_k, top_p, do_sample), _SAMPLING_DEFAULTS))
         options = {**{k: v for k, v in config.items() if k in _Decoding.OPTIONS and v is not None}, **options}
-        if max_new_tokens is None and "max_length" not in options:
+        if max_new_tokens is None:  # as transformers: max_new_tokens, the call's or the config's, before max_length
             max_new_tokens = config.get("max_new_tokens")
+        ignored = [k for k, off in _UNSUPPORTED_SETTINGS.items() if config.get(k) is not None and config.get(k) != off]
+        if ignored:
+            warnings.warn(f"GPT.generate: the generation_config's {', '.join(ignored)} are not supported and are "
+                          f"ignored (transformers would apply them)", stacklevel=3)
         decoding = _Decoding(temperature, top_k, top_p, do_sample, **options)
         return ids, mask, decoding, eos, _pad_id(pad_token_id, eos), decoding.new_tokens(max_new_tokens, ids.shape[1])
 
@@ -865,6 +869,15 @@ GPT2LMHeadModel = GPT
 
 
 _SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0, "do_sample": False}  # transformers'
+# transformers' generation settings that change the tokens and that pyseq does not implement, with
+# the value that turns each off (a generation_config.json holding another value gets a warning)
+_UNSUPPORTED_SETTINGS = {"bad_words_ids": None, "suppress_tokens": None, "begin_suppress_tokens": None,
+                         "forced_bos_token_id": None, "forced_eos_token_id": None, "sequence_bias": None,
+                         "min_p": None, "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0,
+                         "top_h": None, "diversity_penalty": 0.0, "num_beam_groups": 1,
+                         "encoder_repetition_penalty": 1.0, "exponential_decay_length_penalty": None,
+                         "penalty_alpha": None, "constraints": None, "force_words_ids": None,
+                         "renormalize_logits": False, "guidance_scale": None, "watermarking_config": None}
 
 
 class _Decoding:

@@ -226,15 +226,16 @@ class BPETokenizer:
         return cls(_in_file(path, _text.BPE.from_byte_level_merges, vocab, list(merges), "gpt2", control), "gguf")
 
     @classmethod
-    def from_file(cls, path, *, pattern="gpt2", ignore_post_processor=False):
+    def from_file(cls, path, *, pattern="gpt2", strict=True):
         """From a Hugging Face tokenizer.json with a BPE model over the ByteLevel alphabet. The
         pre-tokenizer is ByteLevel's own regex (then `pattern` picks pyseq's splitter) or a Split
         on one of tiktoken's regexes; a model with ignore_merges (as written for tiktoken
         encodings) must hold tiktoken's merges, and then ids follow tiktoken's rule. Added tokens
-        that are not special are found in any text, as Hugging Face does. A post-processor that
-        adds tokens or trims offsets (anything but ByteLevel with trim_offsets false) is refused,
-        since pyseq's encode would differ from Hugging Face's; ignore_post_processor=True loads the
-        rest without it."""
+        that are not special are found in any text, as Hugging Face does. What pyseq's encode would
+        do differently is refused: a post-processor that adds tokens or trims offsets (anything but
+        ByteLevel with trim_offsets false), and added tokens that strip the whitespace around them
+        or match only whole words (lstrip, rstrip, single_word); strict=False loads the rest and
+        leaves those out."""
         spec = _load_json(path)
         if not isinstance(spec, dict):
             raise ValueError(f"{path}: expected a JSON object (a tokenizer.json), got {type(spec).__name__}")
@@ -249,11 +250,16 @@ class BPETokenizer:
         if spec.get("normalizer"):
             raise ValueError(f"BPETokenizer.from_file: normalizers are not supported, got {spec['normalizer']!r}")
         post = json_object(spec, "post_processor", str(path))
-        if post and not ignore_post_processor and (post.get("type") != "ByteLevel" or post.get("trim_offsets")):
+        if post and strict and (post.get("type") != "ByteLevel" or post.get("trim_offsets")):
             raise ValueError(f"BPETokenizer.from_file: {path}: its post_processor ({post.get('type')!r}) adds tokens or "
-                             f"trims offsets, which pyseq's BPETokenizer does not; pass ignore_post_processor=True to "
-                             f"load the rest without it")
+                             f"trims offsets, which pyseq's BPETokenizer does not; pass strict=False to load the rest "
+                             f"without it")
         added = added_tokens(spec, str(path))
+        flagged = [t["content"] for t in added if any(t.get(flag) for flag in ("lstrip", "rstrip", "single_word"))]
+        if flagged and strict:
+            raise ValueError(f"BPETokenizer.from_file: {path}: added tokens {flagged} strip the whitespace around them "
+                             f"or match only whole words (lstrip / rstrip / single_word), which pyseq's BPETokenizer "
+                             f"does not; pass strict=False to load them as plain added tokens")
         specials = {t["content"]: t["id"] for t in added}
         if model.get("ignore_merges"):
             ranks = {_text.byte_level_decode(t): i for t, i in model["vocab"].items() if t not in specials}
@@ -364,7 +370,10 @@ class BPETokenizer:
             lambda t: self._core.encode_ids(t, self._allowed(t, allowed_special, disallowed_special)), text)
 
     def encode_ordinary(self, text):
-        """Text -> list of ids, with special tokens treated as plain text (tiktoken's encode_ordinary)."""
+        """Text -> list of ids, with special tokens treated as plain text (tiktoken's encode_ordinary);
+        added tokens that are not special are still found."""
+        if self.added_tokens:
+            return self.encode_ids(text, disallowed_special=())
         return _with_surrogates_repaired(self._core.encode_ordinary, text)
 
     def encode_ids_batch(self, texts, *, allowed_special=(), disallowed_special="all"):
@@ -374,7 +383,7 @@ class BPETokenizer:
             batch(texts))
 
     def encode_ordinary_batch(self, texts):
-        return _with_surrogates_repaired(lambda ts: self._core.encode_ids_batch(ts, None), batch(texts))
+        return self.encode_ids_batch(texts, disallowed_special=())
 
     def encode_bytes(self, data):
         """Bytes that need not be valid UTF-8 -> ids, as tiktoken's Encoding._encode_bytes: the
@@ -505,7 +514,9 @@ class BPETokenizer:
         return self.special_tokens.get(_ENDOFTEXT)
 
     def pre_tokenize(self, text, pattern=None):
-        """The pieces the pre-tokenizer cuts `text` into."""
+        """The pieces the pre-tokenizer cuts `text` into (after the space add_prefix_space adds)."""
+        if self._core.add_prefix_space and isinstance(text, str) and text and not text.startswith(" "):
+            text = " " + text
         return _text.pre_tokenize(text, pattern or self._pattern_name())
 
     def __getstate__(self):
