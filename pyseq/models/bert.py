@@ -774,7 +774,9 @@ class SentenceEncoder:
     L2-normalise.
 
     A text longer than `max_length` tokens (default: the model's max_position_embeddings) is truncated
-    to it, as transformers' tokenizer(..., truncation=True) does, with a warning; or, given `stride`,
+    to it, as transformers' tokenizer(..., truncation=True) does, with a warning (sentence-transformers
+    cuts at its folder's max_seq_length instead, 256 for all-MiniLM-L6-v2: pass max_length=256 for
+    its vectors of longer texts); or, given `stride`,
     cut into windows of max_length that overlap by `stride` tokens, each with its own [CLS] and
     [SEP], and its vector pools all windows' tokens (mean) or their [CLS] vectors, before normalising.
 
