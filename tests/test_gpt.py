@@ -428,8 +428,8 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     model.generation_config.update(max_length=12, num_beams=1)
     for call in ({}, {"max_length": 14}):
         assert model.generate(prompt, **call).shape == (1, 9 + 6)
-    model.generation_config.suppress_tokens = [5]
-    with pytest.warns(UserWarning, match="generation_config's suppress_tokens are not supported"):
+    model.generation_config.typical_p = 0.5
+    with pytest.warns(UserWarning, match="generation_config's typical_p are not supported"):
         model.generate(prompt)
     # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
     hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
@@ -479,6 +479,28 @@ def test_greedy_generation_options_equal_transformers(tmp_path, options):
     plain = model.generate(ids, attention_mask=mask, pad_token_id=5, max_new_tokens=ref.shape[1] - L).numpy()
     assert not np.array_equal(plain, ref), "the options should change this generation"
     np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("kind", ["bad_words_ids", "suppress_tokens", "begin_suppress_tokens", "forced_eos_token_id"])
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_banned_suppressed_and_forced_tokens_as_transformers(tmp_path, kind, num_beams):
+    hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", seed=4, initializer_range=0.05, eos_token_id=7)
+    model = GPT.from_pretrained(folder)
+    ids = random_ids((2, 6), 300, seed=2)
+    common = dict(max_new_tokens=10, pad_token_id=5, num_beams=num_beams)
+    plain = model.generate(ids, **common).numpy()[:, 6:]
+    first, pair = int(plain[0, 0]), [int(t) for t in plain[1, 3:5]]  # what plain generation makes
+    options = {"bad_words_ids": dict(bad_words_ids=[[first], pair, [7]]),  # (a lone eos is never banned)
+               "suppress_tokens": dict(suppress_tokens=[first, int(plain[1, 2])]),
+               "begin_suppress_tokens": dict(begin_suppress_tokens=[first, int(plain[1, 0])]),
+               "forced_eos_token_id": dict(forced_eos_token_id=[7, 11] if num_beams == 1 else 11)}[kind]
+    # (beams: one forced id, since torch.topk orders the tie of two forced ids its own way)
+    ours = model.generate(ids, **common, **options).numpy()
+    ref = hf.generate(torch.tensor(ids), do_sample=False, **common, **options).numpy()
+    assert not np.array_equal(ours[:, 6:], plain), "the option should change this generation"
+    np.testing.assert_array_equal(ours, ref)
+    with pytest.raises(ValueError, match=f"{kind} must be"):
+        model.generate(ids, **common, **{kind: [[-1]] if kind == "bad_words_ids" else ["a"]})
 
 
 @pytest.mark.parametrize("options", [

@@ -748,7 +748,9 @@ class GPT(PretrainedModelMixin, Module):
         repetition_penalty (> 0; the scores of tokens already in the sequence, prompt included, are
         divided by it where positive and multiplied where negative), no_repeat_ngram_size (n > 0: no
         n-gram of the sequence is made twice), num_return_sequences (with do_sample: that many
-        samples of each prompt, next to each other in the output)."""
+        samples of each prompt, next to each other in the output), bad_words_ids (token sequences
+        never completed), suppress_tokens (never made), begin_suppress_tokens (not made first),
+        forced_eos_token_id (an id or ids the last new token is made of)."""
         ids, mask, decoding, eos, pad, new_tokens = self._prepare(
             input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
             attention_mask, options)
@@ -871,8 +873,7 @@ GPT2LMHeadModel = GPT
 _SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0, "do_sample": False}  # transformers'
 # transformers' generation settings that change the tokens and that pyseq does not implement, with
 # the value that turns each off (a generation_config.json holding another value gets a warning)
-_UNSUPPORTED_SETTINGS = {"bad_words_ids": None, "suppress_tokens": None, "begin_suppress_tokens": None,
-                         "forced_bos_token_id": None, "forced_eos_token_id": None, "sequence_bias": None,
+_UNSUPPORTED_SETTINGS = {"forced_bos_token_id": None, "sequence_bias": None,
                          "min_p": None, "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0,
                          "top_h": None, "diversity_penalty": 0.0, "num_beam_groups": 1,
                          "encoder_repetition_penalty": 1.0, "exponential_decay_length_penalty": None,
@@ -885,11 +886,13 @@ class _Decoding:
     logits processors (repetition_penalty, no_repeat_ngram_size, min_new_tokens / min_length) in
     its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
     OPTIONS = ("max_length", "min_new_tokens", "min_length", "repetition_penalty", "no_repeat_ngram_size",
-               "num_return_sequences", "num_beams", "length_penalty", "early_stopping")  # generation_config's too
+               "num_return_sequences", "num_beams", "length_penalty", "early_stopping", "bad_words_ids",
+               "suppress_tokens", "begin_suppress_tokens", "forced_eos_token_id")  # generation_config's too
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
                  repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
-                 length_penalty=1.0, early_stopping=False, use_cache=True, **unknown):
+                 length_penalty=1.0, early_stopping=False, use_cache=True, bad_words_ids=None, suppress_tokens=None,
+                 begin_suppress_tokens=None, forced_eos_token_id=None, **unknown):
         # use_cache: generation always keeps a KV cache (transformers' use_cache=False gives the same tokens)
         if unknown:
             supported = [n for n in inspect.signature(_Decoding.__init__).parameters if n not in ("self", "unknown")]
@@ -926,6 +929,13 @@ class _Decoding:
         self.repetition_penalty, self.no_repeat_ngram_size = float(repetition_penalty), no_repeat_ngram_size
         self.num_return_sequences, self.num_beams = num_return_sequences, num_beams
         self.length_penalty, self.early_stopping = float(length_penalty), early_stopping
+        self.bad_words = [_ids_list(w, "bad_words_ids", "a list of token-id lists") for w in bad_words_ids or ()]
+        if any(not w for w in self.bad_words):
+            raise ValueError("GPT.generate: bad_words_ids must be a list of non-empty token-id lists")
+        self.suppress = _ids_list(suppress_tokens, "suppress_tokens", "a list of token ids")
+        self.begin_suppress = _ids_list(begin_suppress_tokens, "begin_suppress_tokens", "a list of token ids")
+        self.forced_eos = _ids_list(forced_eos_token_id, "forced_eos_token_id", "an id or a list of ids")
+        self.max_new = None  # set by new_tokens
 
     def repeated(self, ids, mask):
         """The prompts' rows, each num_return_sequences times in a row (sampling draws each anew)."""
@@ -935,14 +945,16 @@ class _Decoding:
         """How many tokens to make at most: max_new_tokens, else max_length - the prompt's length, else 20."""
         if max_new_tokens is None:
             if self.max_length is None:
-                return 20
-            if self.max_length <= prompt_length:
+                max_new_tokens = 20
+            elif self.max_length <= prompt_length:
                 raise ValueError(f"GPT.generate: max_length={self.max_length} leaves no room after a prompt of "
                                  f"{prompt_length} tokens; pass max_new_tokens")
-            return self.max_length - prompt_length
+            else:
+                max_new_tokens = self.max_length - prompt_length
         if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 1:
             raise ValueError(f"GPT.generate: max_new_tokens must be greater than 0, got {max_new_tokens!r}")
-        return int(max_new_tokens)
+        self.max_new = int(max_new_tokens)
+        return self.max_new
 
     def next_tokens(self, scores, sequences, made, eos, rng):
         """scores (B, V) float32 of the next position, after sequences (B, n) (the padded prompts, then
@@ -966,10 +978,39 @@ class _Decoding:
                 grams = np.lib.stride_tricks.sliding_window_view(seq, n)  # (n_grams, n)
                 tail = seq[len(seq) - n + 1:]  # the n - 1 tokens an n-gram would continue
                 scores[row, grams[(grams[:, :-1] == tail).all(axis=1), -1]] = -np.inf
+        if self.bad_words:  # NoBadWordsLogitsProcessor: the last token of a banned sequence whose start just came
+            scores = scores.copy()
+            for word in self.bad_words:
+                if word[-1] < scores.shape[1] and len(word) - 1 <= sequences.shape[1] and not (
+                        eos is not None and len(word) == 1 and word[0] in eos):  # (a lone eos is never banned)
+                    hit = (sequences[:, sequences.shape[1] - len(word) + 1:] == word[:-1]).all(axis=1)
+                    scores[hit, word[-1]] = -np.inf
         if eos is not None and (made < self.min_new_tokens or sequences.shape[1] < self.min_length):
             scores = scores.copy()  # MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor
             scores[:, eos[eos < scores.shape[1]]] = -np.inf
+        if self.forced_eos and made == self.max_new - 1:  # ForcedEOSTokenLogitsProcessor: the last token is eos
+            forced = np.full_like(scores, -np.inf)
+            forced[:, self.forced_eos] = 0
+            scores = forced
+        for tokens, applies in ((self.suppress, True), (self.begin_suppress, made == 0)):
+            if tokens and applies:  # SuppressTokensLogitsProcessor, SuppressTokensAtBeginLogitsProcessor
+                scores = scores.copy()
+                scores[:, [t for t in tokens if t < scores.shape[1]]] = -np.inf
         return scores
+
+
+def _ids_list(value, name, expected):
+    """A list of token ids (ints >= 0) from an id, a list of them, or None (empty)."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    try:
+        items = list(items)
+    except TypeError:
+        items = [None]
+    if any(isinstance(i, bool) or not isinstance(i, numbers.Integral) or i < 0 for i in items):
+        raise ValueError(f"GPT.generate: {name} must be {expected} (ints >= 0), got {value!r}")
+    return [int(i) for i in items]
 
 
 def _check_count(value, name, meaning, allow_none=False, minimum=0):
