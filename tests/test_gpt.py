@@ -428,8 +428,8 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     model.generation_config.update(max_length=12, num_beams=1)
     for call in ({}, {"max_length": 14}):
         assert model.generate(prompt, **call).shape == (1, 9 + 6)
-    model.generation_config.typical_p = 0.5
-    with pytest.warns(UserWarning, match="generation_config's typical_p are not supported"):
+    model.generation_config.epsilon_cutoff = 0.01
+    with pytest.warns(UserWarning, match="generation_config's epsilon_cutoff are not supported"):
         model.generate(prompt)
     # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
     hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
@@ -575,6 +575,25 @@ def test_warpers_keep_the_tokens_transformers_keeps_at_ties_and_exact_boundaries
         expected = warpers(None, torch.tensor(scores)).numpy()
         np.testing.assert_array_equal(_warp(scores, temperature, top_k, top_p), expected,
                                       err_msg=f"{logits} T={temperature} k={top_k} p={top_p}")
+
+
+def test_min_p_and_typical_p_keep_the_tokens_transformers_keeps():
+    from transformers.generation.logits_process import (LogitsProcessorList, MinPLogitsWarper, TemperatureLogitsWarper,
+                                                        TopKLogitsWarper, TypicalLogitsWarper)
+    rng = np.random.default_rng(3)
+    for _ in range(80):
+        V = int(rng.choice([5, 40, 300]))
+        scores = (rng.standard_normal((2, V)) * rng.choice([0.5, 2.0, 4.0])).astype(np.float32)
+        temperature, top_k = float(rng.choice([0.8, 1.0])), int(rng.choice([0, 20]))
+        min_p, typical_p = rng.choice([None, 0.05, 0.3]), float(rng.choice([0.2, 0.6, 0.95, 1.0]))
+        warpers = LogitsProcessorList(([TemperatureLogitsWarper(temperature)] if temperature != 1.0 else [])
+                                      + ([TopKLogitsWarper(top_k)] if top_k else [])
+                                      + ([MinPLogitsWarper(float(min_p))] if min_p else [])
+                                      + ([TypicalLogitsWarper(typical_p)] if typical_p < 1 else []))
+        expected = warpers(None, torch.tensor(scores)).numpy()
+        ours = _warp(scores, temperature, top_k, None, min_p, typical_p)
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected), err_msg=f"min_p={min_p} typical_p={typical_p}")
+        np.testing.assert_allclose(ours[np.isfinite(ours)], expected[np.isfinite(expected)], rtol=1e-6)
 
 
 # --- forward inputs, configs and checkpoints as transformers takes them ---

@@ -750,7 +750,9 @@ class GPT(PretrainedModelMixin, Module):
         n-gram of the sequence is made twice), num_return_sequences (with do_sample: that many
         samples of each prompt, next to each other in the output), bad_words_ids (token sequences
         never completed), suppress_tokens (never made), begin_suppress_tokens (not made first),
-        forced_eos_token_id (an id or ids the last new token is made of)."""
+        forced_eos_token_id (an id or ids the last new token is made of), and for sampling min_p (drop
+        tokens less likely than min_p times the likeliest) and typical_p (transformers' typical
+        sampling)."""
         ids, mask, decoding, eos, pad, new_tokens = self._prepare(
             input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
             attention_mask, options)
@@ -874,7 +876,7 @@ _SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0, "do_sample"
 # transformers' generation settings that change the tokens and that pyseq does not implement, with
 # the value that turns each off (a generation_config.json holding another value gets a warning)
 _UNSUPPORTED_SETTINGS = {"forced_bos_token_id": None, "sequence_bias": None,
-                         "min_p": None, "typical_p": 1.0, "epsilon_cutoff": 0.0, "eta_cutoff": 0.0,
+                         "epsilon_cutoff": 0.0, "eta_cutoff": 0.0,
                          "top_h": None, "diversity_penalty": 0.0, "num_beam_groups": 1,
                          "encoder_repetition_penalty": 1.0, "exponential_decay_length_penalty": None,
                          "penalty_alpha": None, "constraints": None, "force_words_ids": None,
@@ -887,12 +889,13 @@ class _Decoding:
     its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
     OPTIONS = ("max_length", "min_new_tokens", "min_length", "repetition_penalty", "no_repeat_ngram_size",
                "num_return_sequences", "num_beams", "length_penalty", "early_stopping", "bad_words_ids",
-               "suppress_tokens", "begin_suppress_tokens", "forced_eos_token_id")  # generation_config's too
+               "suppress_tokens", "begin_suppress_tokens", "forced_eos_token_id", "min_p", "typical_p")
+    # (generation_config's fields of these names are defaults too)
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
                  repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
                  length_penalty=1.0, early_stopping=False, use_cache=True, bad_words_ids=None, suppress_tokens=None,
-                 begin_suppress_tokens=None, forced_eos_token_id=None, **unknown):
+                 begin_suppress_tokens=None, forced_eos_token_id=None, min_p=None, typical_p=1.0, **unknown):
         # use_cache: generation always keeps a KV cache (transformers' use_cache=False gives the same tokens)
         if unknown:
             supported = [n for n in inspect.signature(_Decoding.__init__).parameters if n not in ("self", "unknown")]
@@ -905,6 +908,10 @@ class _Decoding:
             if top_p is not None and not (isinstance(top_p, numbers.Real) and 0 < top_p <= 1):
                 raise ValueError(f"GPT.generate: top_p must be in (0, 1], got {top_p!r}")
             _check_count(top_k, "top_k", " (0: off)", allow_none=True)
+            if min_p is not None and not (isinstance(min_p, numbers.Real) and 0 <= min_p <= 1):
+                raise ValueError(f"GPT.generate: min_p must be in [0, 1] (None: off), got {min_p!r}")
+            if not (isinstance(typical_p, numbers.Real) and 0 < typical_p <= 1):
+                raise ValueError(f"GPT.generate: typical_p must be in (0, 1] (1: off), got {typical_p!r}")
         if not isinstance(repetition_penalty, numbers.Real) or not repetition_penalty > 0:
             raise ValueError(f"GPT.generate: repetition_penalty must be a number > 0 (1.0: off), got "
                              f"{repetition_penalty!r}")
@@ -925,6 +932,7 @@ class _Decoding:
         if early_stopping not in (True, False, "never"):
             raise ValueError(f"GPT.generate: early_stopping must be True, False or 'never', got {early_stopping!r}")
         self.temperature, self.top_k, self.top_p, self.do_sample = temperature, top_k, top_p, do_sample
+        self.min_p, self.typical_p = min_p, typical_p
         self.max_length, self.min_new_tokens, self.min_length = max_length, min_new_tokens, min_length
         self.repetition_penalty, self.no_repeat_ngram_size = float(repetition_penalty), no_repeat_ngram_size
         self.num_return_sequences, self.num_beams = num_return_sequences, num_beams
@@ -961,7 +969,7 @@ class _Decoding:
         `made` new tokens) -> the next tokens (B,)."""
         scores = self.process(scores, sequences, made, eos)
         if self.do_sample:
-            return _sample(scores, self.temperature, self.top_k, self.top_p, rng)
+            return _sample(scores, self.temperature, self.top_k, self.top_p, rng, self.min_p, self.typical_p)
         return scores.argmax(axis=1)
 
     def process(self, scores, sequences, made, eos):
@@ -1048,9 +1056,10 @@ def _pad_id(pad_token_id, eos_token_id):
     return int(np.ravel(eos_token_id)[0]) if eos_token_id is not None else 0
 
 
-def _warp(scores, temperature, top_k, top_p):
+def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0):
     """transformers' logits warpers in its order and in float32: scores (B, V) / temperature, then
-    -inf outside the top_k (ties at the k-th kept) and outside the top_p nucleus -> float32 (B, V)."""
+    -inf outside the top_k (ties at the k-th kept), outside the top_p nucleus, below min_p times the
+    likeliest token's probability, and outside the typical_p set -> float32 (B, V)."""
     scores = np.asarray(scores, dtype=np.float32)
     if temperature != 1.0:
         scores = scores / np.float32(temperature)
@@ -1069,12 +1078,30 @@ def _warp(scores, temperature, top_k, top_p):
         drop = np.zeros_like(drop_sorted)
         np.put_along_axis(drop, order, drop_sorted, axis=1)
         scores = np.where(drop, -np.inf, scores)
+    if min_p:  # MinPLogitsWarper
+        probs = F.softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+        scores = np.where(probs < np.float32(min_p) * probs.max(axis=1, keepdims=True), -np.inf, scores)
+    if typical_p < 1:  # TypicalLogitsWarper: the tokens whose surprise is nearest the entropy, up to mass typical_p
+        log_probs = F.log_softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+        with np.errstate(invalid="ignore"):
+            entropy = -np.nansum(log_probs * np.exp(log_probs), axis=1, keepdims=True, dtype=np.float32)
+        distance = np.abs(-log_probs - entropy)
+        order = np.argsort(distance, axis=1, kind="stable")
+        in_order = np.take_along_axis(scores, order, axis=1)
+        cumulative = np.cumsum(F.softmax(_core.from_numpy(np.ascontiguousarray(in_order)), dim=-1).numpy(), axis=1)
+        last = np.minimum((cumulative < np.float32(typical_p)).sum(axis=1), scores.shape[1] - 1)
+        sorted_distance = np.take_along_axis(distance, order, axis=1)
+        drop_sorted = sorted_distance > np.take_along_axis(sorted_distance, last[:, None], axis=1)
+        drop_sorted[:, 0] = False
+        drop = np.zeros_like(drop_sorted)
+        np.put_along_axis(drop, order, drop_sorted, axis=1)
+        scores = np.where(drop, -np.inf, scores)
     return scores
 
 
-def _sample(scores, temperature, top_k, top_p, rng):
+def _sample(scores, temperature, top_k, top_p, rng, min_p=None, typical_p=1.0):
     """One token per row of scores (B, V): a draw from the softmax of the warped scores."""
-    scores = _warp(scores, temperature, top_k, top_p).astype(np.float64)
+    scores = _warp(scores, temperature, top_k, top_p, min_p, typical_p).astype(np.float64)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     cdf = np.cumsum(probs, axis=1)
     u = rng.random(scores.shape[0]) * cdf[:, -1]
