@@ -65,6 +65,42 @@ def test_schedule_matches_torch(make):
     assert s_ours.base_lrs == list(LRS)
 
 
+def test_warm_restarts_at_fractional_epochs_and_step_epoch_as_torch():
+    for T_mult in (1, 2):
+        ours, theirs = _optimizers()
+        s_ours = sched.CosineAnnealingWarmRestarts(ours, T_0=3, T_mult=T_mult, eta_min=0.001)
+        s_theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(theirs, T_0=3, T_mult=T_mult, eta_min=0.001)
+        for epoch in range(12):  # torch's per-batch idiom: step(epoch + i / iters)
+            for i in range(4):
+                s_ours.step(epoch + i / 4)
+                s_theirs.step(epoch + i / 4)
+                np.testing.assert_allclose(_lrs(ours), _lrs(theirs), rtol=1e-12)
+                assert s_ours.get_last_lr() == pytest.approx(s_theirs.get_last_lr(), rel=1e-12)
+                assert s_ours.last_epoch == s_theirs.last_epoch
+        with pytest.raises(ValueError, match="expected an epoch >= 0"):
+            s_ours.step(-1)
+    ours, theirs = _optimizers()  # step(epoch) of another schedule: deprecated in both, the closed form
+    s_ours, s_theirs = sched.StepLR(ours, step_size=3), torch.optim.lr_scheduler.StepLR(theirs, step_size=3)
+    with pytest.warns(UserWarning, match="deprecated"):
+        s_ours.step(7)
+    with pytest.warns(UserWarning):
+        s_theirs.step(7)
+    np.testing.assert_allclose(_lrs(ours), _lrs(theirs), rtol=1e-12)
+
+
+def test_loading_the_optimizer_before_building_the_scheduler_keeps_the_loaded_lr():
+    ours, theirs = _optimizers()
+    s_ours = sched.CosineAnnealingLR(ours, T_max=4, eta_min=0.001)
+    for _ in range(3):
+        s_ours.step()
+    saved_opt, saved_sched = ours.state_dict(), s_ours.state_dict()
+    again, _ = _optimizers()
+    again.load_state_dict(saved_opt)
+    resumed = sched.CosineAnnealingLR(again, T_max=4, eta_min=0.001)  # its constructor sets the start lrs
+    resumed.load_state_dict(saved_sched)  # and loading puts the saved ones back
+    assert _lrs(again) == resumed.get_last_lr() == s_ours.get_last_lr()
+
+
 def test_step_and_exponential_values_by_hand():
     opt, _ = _optimizers()
     s = sched.StepLR(opt, step_size=2, gamma=0.5)

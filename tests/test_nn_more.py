@@ -54,6 +54,14 @@ def test_activations_and_norms_match_torch(op, name):
     op.check(lambda m, x: call(_functional(m), x), [(3, 4, 6)], low=-5, high=5, rtol=1e-5, atol=1e-6)
 
 
+def test_prelu_gradient_at_zero_is_the_weight_as_torch():
+    x = pyseq.tensor(np.array([-1.0, 0.0, 1.0]), requires_grad=True)
+    F.prelu(x, pyseq.tensor(np.array([0.25]))).sum().backward()
+    t = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.prelu(t, torch.tensor([0.25], dtype=torch.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())  # [0.25, 0.25, 1]
+
+
 def test_prelu_and_weighted_norms_match_torch(op):
     op.check(lambda m, x, w: _functional(m).prelu(x, w), [(3, 4, 6), (4,)])
     op.check(lambda m, x, w: _functional(m).prelu(x, w), [(3, 4, 6), (1,)])

@@ -224,6 +224,20 @@ def test_state_dict_through_json_like_values():
         np.testing.assert_array_equal(to_numpy(p), to_numpy(c))
 
 
+def test_a_torch_state_dict_loads_without_its_implementation_switches():
+    theirs = torch.optim.AdamW([torch.nn.Parameter(torch.tensor(W0))], lr=0.01, foreach=False)
+    theirs.param_groups[0]["params"][0].grad = torch.ones(2, 3, dtype=torch.float64)
+    theirs.step()
+    saved = theirs.state_dict()
+    assert {"foreach", "fused", "capturable", "differentiable"} <= set(saved["param_groups"][0])
+    saved = {"state": {k: {n: pyseq.tensor(v.numpy()) if v.dim() else v.item() for n, v in st.items()}
+                       for k, st in saved["state"].items()}, "param_groups": saved["param_groups"]}
+    p = pyseq.tensor(W0, requires_grad=True)
+    ours = optim.AdamW([p], lr=0.01)
+    ours.load_state_dict(saved)
+    assert "foreach" not in ours.param_groups[0] and ours.state[p]["step"] == 1
+
+
 def test_load_state_dict_casts_to_parameter_dtype():
     p32 = pyseq.tensor(W0.astype(np.float32), requires_grad=True)
     opt = optim.SGD([p32], lr=0.1, momentum=0.9)

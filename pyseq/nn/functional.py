@@ -60,10 +60,13 @@ def linear(input, weight, bias=None, activation=None):
     return _core.linear(input, weight, bias, activation or "none")  # one GEMM, onto the bias rows
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
     """Rows of weight (V, D) picked by int64 indices input (*) -> (*, D); padding_idx's row gets no
     gradient. max_norm: the rows picked are first scaled down in place (no gradient) to a norm_type
-    norm of at most max_norm, as PyTorch's embedding_renorm_ (by max_norm / (norm + 1e-7))."""
+    norm of at most max_norm, as PyTorch's embedding_renorm_ (by max_norm / (norm + 1e-7)).
+    scale_grad_by_freq and sparse (gradients) are PyTorch's, which pyseq does not have: False only."""
+    if scale_grad_by_freq or sparse:
+        raise ValueError("embedding: scale_grad_by_freq and sparse gradients are not supported (pass False)")
     if max_norm is not None:
         _check_tensor(input, "embedding")
         rows = _core.from_numpy(np.unique(input.detach().numpy()).astype(np.int64))
@@ -805,7 +808,7 @@ def glu(input, dim=-1):
 
 
 def prelu(input, weight):
-    """x where x >= 0, weight * x elsewhere; weight (C,) applies along dim 1 (the channels), or one
+    """x where x > 0, weight * x elsewhere; weight (C,) applies along dim 1 (the channels), or one
     value to all."""
     _check_tensor(input, "prelu")
     _check_tensor(weight, "prelu", "weight")
@@ -818,7 +821,7 @@ def prelu(input, weight):
             weight = weight.reshape(-1, *([1] * (input.dim() - 2)))
     else:
         weight = weight.reshape(())
-    return _core.where(input >= 0, input, weight * input)
+    return _core.where(input > 0, input, weight * input)  # (at 0 the gradient is weight's, as torch)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

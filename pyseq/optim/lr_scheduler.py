@@ -26,6 +26,7 @@ import bisect
 import math
 import numbers
 import types
+import warnings
 from collections.abc import Mapping
 
 from .optimizer import Optimizer
@@ -120,11 +121,20 @@ class LRScheduler:
         """The lrs the last step() set, one per param group."""
         return list(self._last_lr)
 
-    def step(self):
-        """Advances the schedule by one step and writes the new lrs into the param groups."""
+    def step(self, epoch=None):
+        """Advances the schedule by one step and writes the new lrs into the param groups. epoch (as
+        torch, which deprecates it): go to that step instead, by the closed form where the schedule
+        has one."""
         self._step_count += 1
-        self.last_epoch += 1
-        self._set_lrs(self.get_lr())
+        if epoch is None:
+            self.last_epoch += 1
+            self._set_lrs(self.get_lr())
+            return
+        warnings.warn(f"{type(self).__name__}.step(epoch): the epoch argument is deprecated in PyTorch too; call "
+                      "step() once a step", UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        closed_form = getattr(self, "_get_closed_form_lr", None)
+        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
 
     def _restart(self):
         """Goes to step 0 (as torch's step(epoch=0), which SequentialLR calls at a milestone): the
@@ -150,9 +160,18 @@ class LRScheduler:
         return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """The state of state_dict(); the lrs it last set go back into the param groups, so the
+        optimizer runs with what get_last_lr() says whichever of the two was loaded first."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"{type(self).__name__}.load_state_dict: expected a dict, got {type(state_dict).__name__}")
         self.__dict__.update(state_dict)
+        self._restore_lrs()
+
+    def _restore_lrs(self):
+        last = getattr(self, "_last_lr", None)
+        if last is not None and len(last) == len(self.optimizer.param_groups):
+            for group, lr in zip(self.optimizer.param_groups, last):
+                group["lr"] = lr
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch}, lr={self.get_last_lr()})"
@@ -196,6 +215,7 @@ class _LambdaSchedule(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+        self._restore_lrs()
 
 
 class LambdaLR(_LambdaSchedule):
@@ -370,9 +390,22 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def _position(self):
-        """(T_cur, T_i): the steps into the current period and its length."""
-        t, period = self.last_epoch, self.T_0
+    def step(self, epoch=None):
+        """One step on; or, as torch, to `epoch`, which may be fractional (epoch + i / iters after
+        batch i of an epoch) and must be >= 0."""
+        if epoch is None:
+            return super().step()
+        if not isinstance(epoch, numbers.Real) or epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: expected an epoch >= 0, got {epoch!r}")
+        self._step_count += 1
+        self.last_epoch = math.floor(epoch)
+        t, period = self._position(epoch)
+        self._set_lrs([_cosine(base_lr, self.eta_min, t, period) for base_lr in self.base_lrs])
+
+    def _position(self, epoch=None):
+        """(T_cur, T_i): the steps into the current period and its length, at `epoch` (default
+        last_epoch)."""
+        t, period = self.last_epoch if epoch is None else epoch, self.T_0
         if self.T_mult == 1:
             return t % period, period
         while t >= period:

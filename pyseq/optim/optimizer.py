@@ -14,7 +14,8 @@ dtype as the parameter).
      "param_groups": [{"lr": 0.001, ..., "params": [0, 1]}, ...]}      # indices in group order
 
 The differences: "step" is a Python int (torch keeps a 0-d float tensor), and SGD keeps a "step"
-too; the groups hold only the hyper-parameters pyseq has (no foreach / fused / capturable).
+too; the groups hold only the hyper-parameters pyseq has (no foreach / fused / capturable:
+load_state_dict leaves those keys of a torch state dict out).
 """
 
 import abc
@@ -35,6 +36,9 @@ _FLOATING = (_core.dtype.float32, _core.dtype.float64)
 # learning-rate schedulers write "initial_lr" (all of them), "max_lr" and "min_lr" (OneCycleLR),
 # "max_momentum" and "base_momentum" (OneCycleLR, CyclicLR), as in PyTorch.
 _EXTRA_GROUP_KEYS = ("params", "initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum")
+# torch's switches of how an update runs (not what it computes), in the groups of its state dicts:
+# load_state_dict leaves them out
+_TORCH_IMPLEMENTATION_KEYS = ("foreach", "fused", "capturable", "differentiable")
 
 
 def _identity(p):
@@ -334,7 +338,8 @@ class Optimizer(abc.ABC):
                                  f"parameters, the optimizer's group {g} has {len(group['params'])}")
             for i, p in zip(indices, group["params"]):
                 by_index[self._state_key(i)] = p
-            new_group = self._complete_group({k: v for k, v in saved.items() if k != "params"}, g,
+            new_group = self._complete_group({k: v for k, v in saved.items()
+                                              if k != "params" and k not in _TORCH_IMPLEMENTATION_KEYS}, g,
                                              "the state dict's param group")
             new_group["params"] = group["params"]
             new_groups.append(new_group)

@@ -47,14 +47,14 @@ def _norm_type(fn, norm_type):
     return norm_type
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scales the gradients in place so that their total norm is at most max_norm.
 
     The total norm is the p-norm (norm_type: p > 0, or float("inf") / "inf") of all gradients seen
     as one vector. The gradients are multiplied by min(1, max_norm / (total + 1e-6)), as in
     PyTorch. Parameters whose .grad is None are skipped. Returns the total norm (before clipping)
     as a 0-d tensor. error_if_nonfinite: raise RuntimeError instead of scaling when the total
-    norm is NaN or infinite.
+    norm is NaN or infinite. foreach: accepted for PyTorch's signature, ignored.
     """
     params = _param_list(parameters, "clip_grad_norm_")
     norm_type = _norm_type("clip_grad_norm_", norm_type)
