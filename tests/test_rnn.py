@@ -467,6 +467,15 @@ def test_pad_sequence_and_pack_sequence_match_torch():
     tp = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
     pp = rnn_utils.pack_sequence([pyseq.tensor(s) for s in seqs], enforce_sorted=False)
     np.testing.assert_array_equal(_np(pp.data), tp.data.numpy())
+    # mixed dtypes: the widest, as torch promotes
+    mixed = [seqs[0].astype(np.float64), seqs[1], np.ones((2, 2), dtype=np.int64)]
+    theirs = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in mixed])
+    ours = rnn_utils.pad_sequence([pyseq.tensor(s) for s in mixed])
+    assert ours.dtype == pyseq.float64 and theirs.dtype == torch.float64
+    np.testing.assert_array_equal(_np(ours), theirs.numpy())
+    # total_length as a 0-d tensor, as torch takes it
+    padded, _ = rnn_utils.pad_packed_sequence(pp, total_length=pyseq.tensor(7))
+    assert padded.shape == tuple(torch.nn.utils.rnn.pad_packed_sequence(tp, total_length=torch.tensor(7))[0].shape)
 
 
 def test_packed_sequence_converts_its_data_as_torch():
@@ -575,6 +584,8 @@ def test_bad_lengths_raise_clear_errors():
         rnn_utils.pack_padded_sequence(x, [2.5, 2, 1])
     with pytest.raises(ValueError, match="total_length .* at least"):
         rnn_utils.pad_packed_sequence(rnn_utils.pack_padded_sequence(x, [3, 2, 1]), total_length=2)
+    with pytest.raises(TypeError, match="total_length must be an int, got 7.0"):
+        rnn_utils.pad_packed_sequence(rnn_utils.pack_padded_sequence(x, [3, 2, 1]), total_length=7.0)
     # the op's own checks, for C++ callers and anyone calling it directly
     w_ih, w_hh = pyseq.randn(9, 2), pyseq.randn(9, 3)  # GRU, hidden size 3
     with pytest.raises(ValueError, match=r"lengths must be in \[1, 5\].*got 0 for sequence 1"):

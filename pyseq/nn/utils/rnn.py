@@ -12,6 +12,7 @@ stably, torch's sort is not stable there (padding them back gives the same tenso
 Packing and unpacking are row gathers (index_select), so gradients flow through them.
 """
 
+import numbers
 from collections import namedtuple
 
 import numpy as np
@@ -172,6 +173,10 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     data, sizes = sequence.data, sequence.batch_sizes.numpy()
     T, B = len(sizes), int(sizes[0])
     if total_length is not None:
+        if isinstance(total_length, Tensor) and total_length.numel() == 1 and total_length.dtype == _core.dtype.int64:
+            total_length = total_length.item()  # (a 0-d tensor, as torch takes)
+        if isinstance(total_length, bool) or not isinstance(total_length, numbers.Integral):
+            raise TypeError(f"{fn}: total_length must be an int, got {total_length!r}")
         if total_length < T:
             raise ValueError(f"{fn}: total_length ({total_length}) must be at least the longest sequence's "
                              f"length ({T})")
@@ -188,9 +193,13 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return padded, tensor(sequence.lengths())
 
 
+_PROMOTION_ORDER = [_core.dtype.bool, _core.dtype.int64, _core.dtype.float32, _core.dtype.float64]
+
+
 def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
     """Stacks tensors of shape (L_i, *) into (T, B, *) (or (B, T, *) with batch_first), T = max L_i,
-    filling the rest with padding_value on the right (or the left)."""
+    filling the rest with padding_value on the right (or the left). Sequences of different dtypes
+    give the widest of them, as torch promotes (bool < int64 < float32 < float64)."""
     fn = "pad_sequence"
     if isinstance(sequences, Tensor):
         sequences = list(sequences.split(1, 0))
@@ -203,9 +212,11 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     for i, s in enumerate(sequences):
         if not isinstance(s, Tensor):
             raise TypeError(f"{fn}: sequences must be Tensors, but item {i} is a {type(s).__name__}")
-        if s.ndim < 1 or list(s.shape[1:]) != list(sequences[0].shape[1:]) or s.dtype != sequences[0].dtype:
-            raise ValueError(f"{fn}: every sequence must be (L, *) with the same * and dtype; item 0 is "
-                             f"{tuple(sequences[0].shape)} {sequences[0].dtype}, item {i} {tuple(s.shape)} {s.dtype}")
+        if s.ndim < 1 or list(s.shape[1:]) != list(sequences[0].shape[1:]):
+            raise ValueError(f"{fn}: every sequence must be (L, *) with the same *; item 0 is "
+                             f"{tuple(sequences[0].shape)}, item {i} {tuple(s.shape)}")
+    dtype = max((s.dtype for s in sequences), key=_PROMOTION_ORDER.index)
+    sequences = [s if s.dtype == dtype else s.to(dtype) for s in sequences]
     T = max(s.shape[0] for s in sequences)
     padded = []
     for s in sequences:
