@@ -123,8 +123,7 @@ class BertConfig:
         d["label2id"] = self.label2id
         d["id2label"] = {str(i): name for name, i in d["label2id"].items()}
         del d["num_labels"]
-        d.update(model_type="bert", architectures=[architecture], position_embedding_type="absolute",
-                 torch_dtype="float32")
+        d.update(model_type="bert", architectures=[architecture], position_embedding_type="absolute")
         return d
 
 

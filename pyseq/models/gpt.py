@@ -123,7 +123,7 @@ class GPTConfig:
 
     def to_dict(self):
         d = asdict(self)
-        d.update(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_ctx=self.n_positions, torch_dtype="float32")
+        d.update(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_ctx=self.n_positions)
         return d
 
 

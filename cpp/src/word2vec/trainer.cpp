@@ -94,7 +94,6 @@ namespace {
 struct CountHeap {
   std::vector<std::pair<int64_t, int64_t>> items;  // (count, node)
 
-  bool less(size_t a, size_t b) const { return items[a].first < items[b].first; }
   void sift_down(size_t start, size_t pos) {  // heapq._siftdown: the item at pos rises
     auto item = items[pos];
     while (pos > start) {
@@ -109,7 +108,7 @@ struct CountHeap {
     const size_t end = items.size(), start = pos;
     auto item = items[pos];
     for (size_t child = 2 * pos + 1; child < end; child = 2 * pos + 1) {
-      if (child + 1 < end && !less(child, child + 1)) ++child;
+      if (child + 1 < end && !(items[child].first < items[child + 1].first)) ++child;
       items[pos] = items[child];
       pos = child;
     }
