@@ -428,8 +428,8 @@ def test_generate_defaults_are_transformers_eos_of_the_checkpoint_and_top_k_50(t
     model.generation_config.update(max_length=12, num_beams=1)
     for call in ({}, {"max_length": 14}):
         assert model.generate(prompt, **call).shape == (1, 9 + 6)
-    model.generation_config.epsilon_cutoff = 0.01
-    with pytest.warns(UserWarning, match="generation_config's epsilon_cutoff are not supported"):
+    model.generation_config.diversity_penalty = 0.5
+    with pytest.warns(UserWarning, match="generation_config's diversity_penalty are not supported"):
         model.generate(prompt)
     # sampling without top_k: transformers' top_k=50 applies (near-flat logits over 300 tokens)
     hf, folder = hf_checkpoint(tmp_path, "gelu-erf-inner", initializer_range=0.001)
@@ -594,6 +594,48 @@ def test_min_p_and_typical_p_keep_the_tokens_transformers_keeps():
         ours = _warp(scores, temperature, top_k, None, min_p, typical_p)
         np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected), err_msg=f"min_p={min_p} typical_p={typical_p}")
         np.testing.assert_allclose(ours[np.isfinite(ours)], expected[np.isfinite(expected)], rtol=1e-6)
+
+
+def test_epsilon_and_eta_cutoffs_keep_the_tokens_transformers_keeps():
+    from transformers.generation.logits_process import (EpsilonLogitsWarper, EtaLogitsWarper, LogitsProcessorList,
+                                                        TopKLogitsWarper)
+    rng = np.random.default_rng(4)
+    for _ in range(80):
+        V = int(rng.choice([5, 40, 300]))
+        scores = (rng.standard_normal((2, V)) * rng.choice([0.5, 2.0, 4.0])).astype(np.float32)
+        top_k = int(rng.choice([0, 20]))  # (-inf scores before them: eta's entropy is over the tokens left)
+        epsilon, eta = float(rng.choice([0.0, 3e-4, 0.01, 0.2])), float(rng.choice([0.0, 2e-3, 0.05, 0.5]))
+        warpers = LogitsProcessorList(([TopKLogitsWarper(top_k)] if top_k else [])
+                                      + ([EpsilonLogitsWarper(epsilon)] if epsilon else [])
+                                      + ([EtaLogitsWarper(eta)] if eta else []))
+        expected = warpers(None, torch.tensor(scores)).numpy()
+        ours = _warp(scores, 1.0, top_k, None, epsilon_cutoff=epsilon, eta_cutoff=eta)
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(expected), err_msg=f"epsilon={epsilon} eta={eta}")
+        np.testing.assert_array_equal(ours[np.isfinite(ours)], expected[np.isfinite(expected)])
+
+
+def test_forced_bos_and_cutoffs_in_generate_as_transformers(tmp_path):
+    hf, folder = hf_checkpoint(tmp_path, "tiny", seed=3, initializer_range=0.2)
+    model = GPT.from_pretrained(folder)
+    pad = dict(pad_token_id=5)
+    one = np.array([[9], [30]])  # prompts of one token: the next is forced_bos_token_id
+    ours = model.generate(one, max_new_tokens=6, forced_bos_token_id=13, **pad).numpy()
+    ref = hf.generate(torch.tensor(one), max_new_tokens=6, do_sample=False, forced_bos_token_id=13, **pad).numpy()
+    np.testing.assert_array_equal(ours, ref)
+    assert (ours[:, 1] == 13).all() and not (model.generate(one, max_new_tokens=1, **pad).numpy()[:, 1] == 13).all()
+    two = random_ids((2, 2), 64)  # longer prompts: no effect
+    np.testing.assert_array_equal(model.generate(two, max_new_tokens=6, forced_bos_token_id=13, **pad).numpy(),
+                                  model.generate(two, max_new_tokens=6, **pad).numpy())
+    # an epsilon cutoff of 0.99 leaves only the likeliest token, so sampling gives greedy's tokens
+    greedy = model.generate(two, max_new_tokens=8, **pad).numpy()
+    for seed in range(3):
+        sampled = model.generate(two, max_new_tokens=8, do_sample=True, epsilon_cutoff=0.99, top_k=0, seed=seed, **pad)
+        np.testing.assert_array_equal(sampled.numpy(), greedy)
+    for name, value in [("epsilon_cutoff", 1.0), ("eta_cutoff", -0.1), ("eta_cutoff", "0.1")]:
+        with pytest.raises(ValueError, match=f"{name} must be in \\[0, 1\\)"):
+            model.generate(two, do_sample=True, **pad, **{name: value})
+    with pytest.raises(ValueError, match="forced_bos_token_id must be a token id"):
+        model.generate(two, forced_bos_token_id=[13], **pad)
 
 
 # --- forward inputs, configs and checkpoints as transformers takes them ---

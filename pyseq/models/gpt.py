@@ -750,9 +750,11 @@ class GPT(PretrainedModelMixin, Module):
         n-gram of the sequence is made twice), num_return_sequences (with do_sample: that many
         samples of each prompt, next to each other in the output), bad_words_ids (token sequences
         never completed), suppress_tokens (never made), begin_suppress_tokens (not made first),
-        forced_eos_token_id (an id or ids the last new token is made of), and for sampling min_p (drop
-        tokens less likely than min_p times the likeliest) and typical_p (transformers' typical
-        sampling)."""
+        forced_bos_token_id (the token that follows a one-token prompt), forced_eos_token_id (an id or
+        ids the last new token is made of), and for sampling min_p (drop tokens less likely than min_p
+        times the likeliest), typical_p (transformers' typical sampling), epsilon_cutoff (drop tokens
+        less likely than it) and eta_cutoff (drop those less likely than min(eta_cutoff,
+        sqrt(eta_cutoff) e^-entropy)); the likeliest token always stays."""
         ids, mask, decoding, eos, pad, new_tokens = self._prepare(
             input_ids, max_new_tokens, temperature, top_k, top_p, do_sample, eos_token_id, pad_token_id,
             attention_mask, options)
@@ -875,9 +877,7 @@ GPT2LMHeadModel = GPT
 _SAMPLING_DEFAULTS = {"temperature": 1.0, "top_k": 50, "top_p": 1.0, "do_sample": False}  # transformers'
 # transformers' generation settings that change the tokens and that pyseq does not implement, with
 # the value that turns each off (a generation_config.json holding another value gets a warning)
-_UNSUPPORTED_SETTINGS = {"forced_bos_token_id": None, "sequence_bias": None,
-                         "epsilon_cutoff": 0.0, "eta_cutoff": 0.0,
-                         "top_h": None, "diversity_penalty": 0.0, "num_beam_groups": 1,
+_UNSUPPORTED_SETTINGS = {"sequence_bias": None, "top_h": None, "diversity_penalty": 0.0, "num_beam_groups": 1,
                          "encoder_repetition_penalty": 1.0, "exponential_decay_length_penalty": None,
                          "penalty_alpha": None, "constraints": None, "force_words_ids": None,
                          "renormalize_logits": False, "guidance_scale": None, "watermarking_config": None}
@@ -886,16 +886,19 @@ _UNSUPPORTED_SETTINGS = {"forced_bos_token_id": None, "sequence_bias": None,
 class _Decoding:
     """How generate picks each next token, with transformers' generate arguments and checks: its
     logits processors (repetition_penalty, no_repeat_ngram_size, min_new_tokens / min_length) in
-    its order, then greedy or sampling through the warpers (temperature, top_k, top_p)."""
+    its order, then greedy or sampling through the warpers (temperature, top_k, top_p, min_p,
+    typical_p, epsilon_cutoff, eta_cutoff)."""
     OPTIONS = ("max_length", "min_new_tokens", "min_length", "repetition_penalty", "no_repeat_ngram_size",
                "num_return_sequences", "num_beams", "length_penalty", "early_stopping", "bad_words_ids",
-               "suppress_tokens", "begin_suppress_tokens", "forced_eos_token_id", "min_p", "typical_p")
+               "suppress_tokens", "begin_suppress_tokens", "forced_bos_token_id", "forced_eos_token_id", "min_p",
+               "typical_p", "epsilon_cutoff", "eta_cutoff")
     # (generation_config's fields of these names are defaults too)
 
     def __init__(self, temperature, top_k, top_p, do_sample, max_length=None, min_new_tokens=0, min_length=0,
                  repetition_penalty=1.0, no_repeat_ngram_size=0, num_return_sequences=1, num_beams=1,
                  length_penalty=1.0, early_stopping=False, use_cache=True, bad_words_ids=None, suppress_tokens=None,
-                 begin_suppress_tokens=None, forced_eos_token_id=None, min_p=None, typical_p=1.0, **unknown):
+                 begin_suppress_tokens=None, forced_bos_token_id=None, forced_eos_token_id=None, min_p=None,
+                 typical_p=1.0, epsilon_cutoff=None, eta_cutoff=None, **unknown):
         # use_cache: generation always keeps a KV cache (transformers' use_cache=False gives the same tokens)
         if unknown:
             supported = [n for n in inspect.signature(_Decoding.__init__).parameters if n not in ("self", "unknown")]
@@ -912,6 +915,9 @@ class _Decoding:
                 raise ValueError(f"GPT.generate: min_p must be in [0, 1] (None: off), got {min_p!r}")
             if not (isinstance(typical_p, numbers.Real) and 0 < typical_p <= 1):
                 raise ValueError(f"GPT.generate: typical_p must be in (0, 1] (1: off), got {typical_p!r}")
+            for value, name in [(epsilon_cutoff, "epsilon_cutoff"), (eta_cutoff, "eta_cutoff")]:
+                if value is not None and not (isinstance(value, numbers.Real) and 0 <= value < 1):
+                    raise ValueError(f"GPT.generate: {name} must be in [0, 1) (0 or None: off), got {value!r}")
         if not isinstance(repetition_penalty, numbers.Real) or not repetition_penalty > 0:
             raise ValueError(f"GPT.generate: repetition_penalty must be a number > 0 (1.0: off), got "
                              f"{repetition_penalty!r}")
@@ -933,6 +939,7 @@ class _Decoding:
             raise ValueError(f"GPT.generate: early_stopping must be True, False or 'never', got {early_stopping!r}")
         self.temperature, self.top_k, self.top_p, self.do_sample = temperature, top_k, top_p, do_sample
         self.min_p, self.typical_p = min_p, typical_p
+        self.epsilon_cutoff, self.eta_cutoff = epsilon_cutoff or 0.0, eta_cutoff or 0.0
         self.max_length, self.min_new_tokens, self.min_length = max_length, min_new_tokens, min_length
         self.repetition_penalty, self.no_repeat_ngram_size = float(repetition_penalty), no_repeat_ngram_size
         self.num_return_sequences, self.num_beams = num_return_sequences, num_beams
@@ -943,6 +950,11 @@ class _Decoding:
         self.suppress = _ids_list(suppress_tokens, "suppress_tokens", "a list of token ids")
         self.begin_suppress = _ids_list(begin_suppress_tokens, "begin_suppress_tokens", "a list of token ids")
         self.forced_eos = _ids_list(forced_eos_token_id, "forced_eos_token_id", "an id or a list of ids")
+        if forced_bos_token_id is not None and (isinstance(forced_bos_token_id, bool) or not isinstance(
+                forced_bos_token_id, numbers.Integral) or forced_bos_token_id < 0):
+            raise ValueError(f"GPT.generate: forced_bos_token_id must be a token id (an int >= 0), got "
+                             f"{forced_bos_token_id!r}")
+        self.forced_bos = forced_bos_token_id
         self.max_new = None  # set by new_tokens
 
     def repeated(self, ids, mask):
@@ -969,7 +981,8 @@ class _Decoding:
         `made` new tokens) -> the next tokens (B,)."""
         scores = self.process(scores, sequences, made, eos)
         if self.do_sample:
-            return _sample(scores, self.temperature, self.top_k, self.top_p, rng, self.min_p, self.typical_p)
+            return _sample(scores, self.temperature, self.top_k, self.top_p, rng, self.min_p, self.typical_p,
+                           self.epsilon_cutoff, self.eta_cutoff)
         return scores.argmax(axis=1)
 
     def process(self, scores, sequences, made, eos):
@@ -996,6 +1009,10 @@ class _Decoding:
         if eos is not None and (made < self.min_new_tokens or sequences.shape[1] < self.min_length):
             scores = scores.copy()  # MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor
             scores[:, eos[eos < scores.shape[1]]] = -np.inf
+        if self.forced_bos is not None and sequences.shape[1] == 1:  # ForcedBOSTokenLogitsProcessor: a
+            forced = np.full_like(scores, -np.inf)  # sequence of one token goes on with forced_bos_token_id
+            forced[:, self.forced_bos] = 0
+            scores = forced
         if self.forced_eos and made == self.max_new - 1:  # ForcedEOSTokenLogitsProcessor: the last token is eos
             forced = np.full_like(scores, -np.inf)
             forced[:, self.forced_eos] = 0
@@ -1056,10 +1073,12 @@ def _pad_id(pad_token_id, eos_token_id):
     return int(np.ravel(eos_token_id)[0]) if eos_token_id is not None else 0
 
 
-def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0):
+def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0):
     """transformers' logits warpers in its order and in float32: scores (B, V) / temperature, then
     -inf outside the top_k (ties at the k-th kept), outside the top_p nucleus, below min_p times the
-    likeliest token's probability, and outside the typical_p set -> float32 (B, V)."""
+    likeliest token's probability, outside the typical_p set, below probability epsilon_cutoff, and
+    below eta = min(eta_cutoff, sqrt(eta_cutoff) e^-entropy) (the likeliest token always stays) ->
+    float32 (B, V)."""
     scores = np.asarray(scores, dtype=np.float32)
     if temperature != 1.0:
         scores = scores / np.float32(temperature)
@@ -1096,12 +1115,21 @@ def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0):
         drop = np.zeros_like(drop_sorted)
         np.put_along_axis(drop, order, drop_sorted, axis=1)
         scores = np.where(drop, -np.inf, scores)
+    for cutoff, eta in ((epsilon_cutoff, False), (eta_cutoff, True)):
+        if 0 < cutoff < 1:  # EpsilonLogitsWarper, EtaLogitsWarper
+            probs = F.softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+            threshold = np.float32(cutoff)
+            if eta:  # the entropy over the tokens left (0 log 0 = 0)
+                entropy = -np.sum(np.where(probs > 0, probs * np.log(np.where(probs > 0, probs, 1)), 0), axis=1,
+                                  keepdims=True, dtype=np.float32)
+                threshold = np.minimum(threshold, np.sqrt(threshold) * np.exp(-entropy))
+            scores = np.where((probs < threshold) & (scores < scores.max(axis=1, keepdims=True)), -np.inf, scores)
     return scores
 
 
-def _sample(scores, temperature, top_k, top_p, rng, min_p=None, typical_p=1.0):
+def _sample(scores, temperature, top_k, top_p, rng, min_p=None, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0):
     """One token per row of scores (B, V): a draw from the softmax of the warped scores."""
-    scores = _warp(scores, temperature, top_k, top_p, min_p, typical_p).astype(np.float64)
+    scores = _warp(scores, temperature, top_k, top_p, min_p, typical_p, epsilon_cutoff, eta_cutoff).astype(np.float64)
     probs = np.exp(scores - scores.max(axis=1, keepdims=True))
     cdf = np.cumsum(probs, axis=1)
     u = rng.random(scores.shape[0]) * cdf[:, -1]
