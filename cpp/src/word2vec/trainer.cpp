@@ -296,16 +296,26 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
   int64_t predictions_since_sync = 0;
 
   // Rows fetched ahead: the output rows a centre word's predictions will read, and each new
-  // context row, are scattered over the vocabulary, so each is a cache miss otherwise. The rows
-  // known in advance (the next centre word's Huffman path and its own output row, the context
-  // word that enters the next window) are fetched a window ahead; negatives when drawn.
+  // context row, are scattered over the vocabulary, so each is a cache miss otherwise. They are
+  // fetched a window ahead: the next centre word's Huffman path, its own output row and its
+  // negatives (drawn then), and the context word that enters the next window.
   auto prefetch_row = [D](const float* row) {
     for (int64_t i = 0; i < D; i += 64 / static_cast<int64_t>(sizeof(float))) __builtin_prefetch(row + i, 1);
   };
-  auto prefetch_word = [&](int32_t word) {
+  std::vector<int32_t> negatives, next_negatives;  // drawn for this window's centre word, and the next's
+  auto prepare_word = [&](int32_t word) {
     if (opt_.hs)
       for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d) prefetch_row(inner_rows.row(path_points_[d]));
-    if (opt_.negative > 0) prefetch_row(output_rows.row(word));
+    if (opt_.negative == 0) return;
+    prefetch_row(output_rows.row(word));
+    next_negatives.clear();
+    for (int64_t d = 0; d < opt_.negative; ++d) {
+      const int32_t col = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
+      const int32_t target = rng.next32() < keep_alias_[col] ? col : alias_[col];
+      if (target == word) continue;
+      next_negatives.push_back(target);
+      prefetch_row(output_rows.row(target));
+    }
   };
   auto add_target = [&](float* row, float label) {
     outputs.push_back(row);
@@ -333,15 +343,9 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
     if (opt_.hs)
       for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d)
         add_target(inner_rows.row(path_points_[d]), path_labels_[d]);
-    for (int64_t d = 0; d <= opt_.negative && opt_.negative > 0; ++d) {
-      int32_t target = word;
-      if (d > 0) {
-        const int32_t col = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
-        target = rng.next32() < keep_alias_[col] ? col : alias_[col];
-        if (target == word) continue;
-        prefetch_row(output_rows.row(target));
-      }
-      add_target(output_rows.row(target), d == 0 ? 1.0f : 0.0f);
+    if (opt_.negative > 0) {
+      add_target(output_rows.row(word), 1.0f);
+      for (int32_t target : negatives) add_target(output_rows.row(target), 0.0f);
     }
     const int64_t T = static_cast<int64_t>(outputs.size()), R = T + m;
     dots.resize(static_cast<size_t>(m * T));
@@ -393,9 +397,10 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
     const float alpha =
         static_cast<float>(std::max(min_alpha, alpha_start - alpha_step * static_cast<double>(word_base + offsets[s])));
     const int64_t n = static_cast<int64_t>(sentence.size());
-    if (n > 0) prefetch_word(sentence[0]);
+    if (n > 0) prepare_word(sentence[0]);
     for (int64_t pos = 0; pos < n; ++pos) {
-      if (pos + 1 < n) prefetch_word(sentence[pos + 1]);
+      std::swap(negatives, next_negatives);
+      if (pos + 1 < n) prepare_word(sentence[pos + 1]);
       if (pos + 1 + opt_.window < n) prefetch_row(syn0_ + static_cast<int64_t>(sentence[pos + 1 + opt_.window]) * D);
       const int64_t reach =
           opt_.shrink_windows ? opt_.window - static_cast<int64_t>(rng.next32() % static_cast<uint32_t>(opt_.window))
