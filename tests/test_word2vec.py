@@ -147,22 +147,6 @@ def test_one_worker_and_a_seed_are_deterministic(news):
     assert not np.array_equal(a.wv.vectors, c.wv.vectors)
 
 
-@pytest.mark.parametrize("sg,hs,negative", [(1, 1, 0), (0, 0, 5), (1, 1, 3)], ids=["sg-hs", "cbow-ns", "sg-hs+ns"])
-def test_a_second_worker_with_no_sentences_changes_nothing(news, sg, hs, negative):
-    # With two workers each thread updates its own copy of the rows that most windows write (the
-    # top of the Huffman tree, the output rows of the most frequent words) and adds its changes to
-    # the shared rows every 4096 predictions and when it ends. One sentence goes to the first thread
-    # alone, so two workers must give one worker's vectors (up to the rounding of those sums).
-    sentence = [w for s in news[:600] for w in s][:9000]
-    kw = dict(vector_size=16, min_count=3, sg=sg, hs=hs, negative=negative, epochs=2, seed=5)
-    one, two = Word2Vec([sentence], workers=1, **kw), Word2Vec([sentence], workers=2, **kw)
-    assert len(sentence) == 9000 and len(one.wv) > 300
-    np.testing.assert_allclose(two.wv.vectors, one.wv.vectors, rtol=0, atol=1e-4)
-    for name in ["syn1"] * hs + ["syn1neg"] * (negative > 0):
-        trained = getattr(one, name)
-        np.testing.assert_allclose(getattr(two, name), trained, rtol=0, atol=1e-4)
-        assert np.abs(trained).max() > 0.1  # the output rows did learn
-
 @pytest.mark.parametrize("hs", [0, 1])
 def test_training_goes_on_after_load_as_without_it_as_gensim(news, tmp_path, hs):
     # the training state travels with the file: random streams, train count, last rate, loss, epochs

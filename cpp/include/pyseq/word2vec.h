@@ -48,15 +48,6 @@ struct BatchStats {
   double loss = 0;      // sum of -log sigmoid over every prediction made
 };
 
-// The k rows of a matrix written most often (the largest weights): while other threads train too,
-// each thread updates its own copy of them (Trainer::train_sentences).
-struct HotRows {
-  std::vector<int32_t> slot;  // of each row: its place among the hot rows, or -1
-  std::vector<int32_t> rows;  // the hot rows, by place
-  HotRows() = default;
-  HotRows(const std::vector<int64_t>& weights, int64_t k);
-};
-
 class Trainer {
  public:
   // words and counts: the vocabulary, by decreasing count. The vectors, owned by the caller and
@@ -87,12 +78,10 @@ class Trainer {
  private:
   // One thread's work: sentences [s0, s1) of (ids, offsets), whose word offsets[s] is word
   // word_base + offsets[s] of the batch (for the learning rate), with its random stream seeded by seed.
-  // with_others: other threads train at the same time (each then keeps its own copy of the hot rows).
   // Returns the thread's counts (kept in its own frame while it runs: the threads' stats side by side
   // in one vector would share a cache line, written at every word).
   BatchStats train_sentences(const int32_t* ids, const int64_t* offsets, int64_t s0, int64_t s1, int64_t word_base,
-                             double alpha_start, double alpha_step, double min_alpha, uint64_t seed,
-                             bool with_others);
+                             double alpha_start, double alpha_step, double min_alpha, uint64_t seed);
   uint64_t thread_seed(uint64_t batch, int thread) const;
   void build_huffman(const std::vector<int64_t>& counts);
   void build_tables(const std::vector<int64_t>& counts);
@@ -106,8 +95,6 @@ class Trainer {
   std::vector<int64_t> path_start_;
   std::vector<int32_t> path_points_;
   std::vector<float> path_labels_;
-  HotRows hot_inner_;    // syn1's heaviest inner nodes (the top of the tree, on most paths)
-  HotRows hot_outputs_;  // syn1neg's rows of the most frequent words (the likeliest negatives)
   std::vector<uint32_t> keep_;  // subsampling: keep a word when a 32-bit draw is below keep_[i]
   std::vector<int32_t> alias_;  // negative sampling, the alias table: column i is i with
   std::vector<uint32_t> keep_alias_;  //   probability keep_alias_[i] / 2^32, else alias_[i]

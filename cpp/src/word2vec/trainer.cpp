@@ -45,53 +45,6 @@ uint64_t mix(uint64_t x) {  // splitmix64: distinct, well-spread seeds for the t
   return x ^ (x >> 31);
 }
 
-// Each thread's view of a matrix's hot rows while threads train side by side. Every window writing
-// the same few rows (the root of the Huffman tree is on every path) would pass their cache lines
-// from core to core at each window: with two workers that cost skip-gram a third of its speed here.
-// Instead the thread updates its own copy of them, and after every kSyncPredictions predictions
-// (tens of skip-gram windows, hundreds of CBOW ones) adds what it changed to the shared rows and
-// takes them back, the other threads' changes included: a thread's updates of these rows reach the
-// others that much later (each sees its own at once, as before). One thread alone uses the shared
-// rows throughout.
-constexpr int kHotRows = 32, kSyncPredictions = 4096;
-class PrivateRows {
- public:
-  PrivateRows(const HotRows& hot, float* shared, int64_t D, bool enabled)
-      : hot_(hot), shared_(shared), D_(D), enabled_(enabled && shared && !hot.rows.empty()) {
-    if (!enabled_) return;
-    const size_t n = hot_.rows.size() * static_cast<size_t>(D_);
-    mine_.resize(n);
-    base_.resize(n);
-    for (size_t k = 0; k < hot_.rows.size(); ++k) {
-      const float* row = shared_ + static_cast<int64_t>(hot_.rows[k]) * D_;
-      std::copy(row, row + D_, mine_.begin() + static_cast<int64_t>(k) * D_);
-    }
-    base_ = mine_;
-  }
-  float* row(int32_t r) {  // where this thread reads and writes row r
-    const int32_t place = enabled_ ? hot_.slot[r] : -1;
-    return place < 0 ? shared_ + static_cast<int64_t>(r) * D_ : mine_.data() + static_cast<int64_t>(place) * D_;
-  }
-  void sync() {  // shared += mine - base; mine = base = shared
-    if (!enabled_) return;
-    for (size_t k = 0; k < hot_.rows.size(); ++k) {
-      float* shared = shared_ + static_cast<int64_t>(hot_.rows[k]) * D_;
-      float *mine = mine_.data() + static_cast<int64_t>(k) * D_, *base = base_.data() + static_cast<int64_t>(k) * D_;
-      for (int64_t i = 0; i < D_; ++i) {
-        shared[i] += mine[i] - base[i];
-        mine[i] = base[i] = shared[i];
-      }
-    }
-  }
-
- private:
-  const HotRows& hot_;
-  float* shared_;
-  int64_t D_;
-  bool enabled_;
-  std::vector<float> mine_, base_;  // (k, D) each: this thread's rows, and the shared ones as last taken
-};
-
 BatchStats sum_stats(const std::vector<BatchStats>& parts, int64_t raw_words) {
   BatchStats total;
   for (const BatchStats& p : parts) {
@@ -123,16 +76,6 @@ Trainer::Trainer(std::vector<std::string> words, const std::vector<int64_t>& cou
   }
   if (opt_.hs) build_huffman(counts);
   build_tables(counts);
-}
-
-HotRows::HotRows(const std::vector<int64_t>& weights, int64_t k) : slot(weights.size(), -1) {
-  std::vector<int32_t> order(weights.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
-  const size_t n = std::min(order.size(), static_cast<size_t>(k));
-  std::partial_sort(order.begin(), order.begin() + static_cast<int64_t>(n), order.end(),
-                    [&](int32_t a, int32_t b) { return weights[a] > weights[b]; });
-  rows.assign(order.begin(), order.begin() + static_cast<int64_t>(n));
-  for (size_t place = 0; place < n; ++place) slot[rows[place]] = static_cast<int32_t>(place);
 }
 
 uint64_t Trainer::thread_seed(uint64_t batch, int thread) const {
@@ -196,19 +139,17 @@ struct CountHeap {
 // bits on its path from the root; its points are the inner nodes there (rows of syn1).
 void Trainer::build_huffman(const std::vector<int64_t>& counts) {
   const int64_t V = vocab_size();
-  std::vector<int64_t> parent(2 * V, 0), inner_count(V - 1);
+  std::vector<int64_t> parent(2 * V, 0);
   std::vector<uint8_t> bit(2 * V, 0);
   CountHeap heap;
   for (int64_t w = 0; w < V; ++w) heap.items.emplace_back(counts[w], w);
   heap.heapify();
   for (int64_t a = 0; a < V - 1; ++a) {
     const auto first = heap.pop(), second = heap.pop();
-    inner_count[a] = first.first + second.first;
-    heap.push({inner_count[a], V + a});
+    heap.push({first.first + second.first, V + a});
     parent[first.second] = parent[second.second] = V + a;
     bit[second.second] = 1;
   }
-  hot_inner_ = HotRows(inner_count, kHotRows);
   path_start_.assign(1, 0);
   path_points_.clear();
   path_labels_.clear();
@@ -252,7 +193,6 @@ void Trainer::build_tables(const std::vector<int64_t>& counts) {
     keep_[i] = p >= 1.0 ? UINT32_MAX : static_cast<uint32_t>(std::llround(p * 4294967296.0));
   }
   if (opt_.negative > 0) {  // Vose's alias method: column i keeps i with probability keep_alias_[i] / 2^32
-    hot_outputs_ = HotRows(counts, kHotRows);
     std::vector<double> scaled(V);
     std::vector<int32_t> small, large;
     for (int64_t i = 0; i < V; ++i) {
@@ -277,7 +217,7 @@ void Trainer::build_tables(const std::vector<int64_t>& counts) {
 
 BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, int64_t s0, int64_t s1,
                                     int64_t word_base, double alpha_start, double alpha_step, double min_alpha,
-                                    uint64_t seed, bool with_others) {
+                                    uint64_t seed) {
   BatchStats stats;
   const int64_t D = opt_.vector_size;
   const kernels::cpu::VecMath& vm = kernels::cpu::vecmath();
@@ -292,8 +232,6 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
   auto add_rows = [&](float* const* xs, int64_t m, float* y) { vm.axpy_rows(ones.data(), xs, m, &y, 1, D); };  // y += sum x
   for (int64_t i = 0; i < 2 * opt_.window; ++i) error_rows.push_back(errors.data() + i * D);
   std::vector<int32_t> sentence;
-  PrivateRows inner_rows(hot_inner_, syn1_, D, with_others), output_rows(hot_outputs_, syn1neg_, D, with_others);
-  int64_t predictions_since_sync = 0;
 
   // Rows fetched ahead: the output rows a centre word's predictions will read, and each new
   // context row, are scattered over the vocabulary, so each is a cache miss otherwise. They are
@@ -305,16 +243,17 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
   std::vector<int32_t> negatives, next_negatives;  // drawn for this window's centre word, and the next's
   auto prepare_word = [&](int32_t word) {
     if (opt_.hs)
-      for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d) prefetch_row(inner_rows.row(path_points_[d]));
+      for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d)
+        prefetch_row(syn1_ + static_cast<int64_t>(path_points_[d]) * D);
     if (opt_.negative == 0) return;
-    prefetch_row(output_rows.row(word));
+    prefetch_row(syn1neg_ + static_cast<int64_t>(word) * D);
     next_negatives.clear();
     for (int64_t d = 0; d < opt_.negative; ++d) {
       const int32_t col = static_cast<int32_t>(rng.next32() % static_cast<uint32_t>(alias_.size()));
       const int32_t target = rng.next32() < keep_alias_[col] ? col : alias_[col];
       if (target == word) continue;
       next_negatives.push_back(target);
-      prefetch_row(output_rows.row(target));
+      prefetch_row(syn1neg_ + static_cast<int64_t>(target) * D);
     }
   };
   auto add_target = [&](float* row, float label) {
@@ -342,10 +281,10 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
     labels.clear();
     if (opt_.hs)
       for (int64_t d = path_start_[word]; d < path_start_[word + 1]; ++d)
-        add_target(inner_rows.row(path_points_[d]), path_labels_[d]);
+        add_target(syn1_ + static_cast<int64_t>(path_points_[d]) * D, path_labels_[d]);
     if (opt_.negative > 0) {
-      add_target(output_rows.row(word), 1.0f);
-      for (int32_t target : negatives) add_target(output_rows.row(target), 0.0f);
+      add_target(syn1neg_ + static_cast<int64_t>(word) * D, 1.0f);
+      for (int32_t target : negatives) add_target(syn1neg_ + static_cast<int64_t>(target) * D, 0.0f);
     }
     const int64_t T = static_cast<int64_t>(outputs.size()), R = T + m;
     dots.resize(static_cast<size_t>(m * T));
@@ -376,11 +315,6 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
     std::fill(errors.begin(), errors.begin() + m * D, 0.0f);
     vm.axpy_rows(coefficients.data(), rows.data(), R, error_rows.data(), m, D);  // errors
     vm.axpy_rows(gains_t.data(), hidden, m, outputs.data(), T, D);              // o_t += sum_i g_ti h_i
-    if ((predictions_since_sync += m * T) >= kSyncPredictions) {
-      inner_rows.sync();
-      output_rows.sync();
-      predictions_since_sync = 0;
-    }
   };
 
   for (int64_t s = s0; s < s1; ++s) {
@@ -431,8 +365,6 @@ BatchStats Trainer::train_sentences(const int32_t* ids, const int64_t* offsets, 
       for (float* row : context) add_rows(error_rows.data(), 1, row);
     }
   }
-  inner_rows.sync();
-  output_rows.sync();
   return stats;
 }
 
@@ -449,7 +381,7 @@ BatchStats Trainer::train(const std::vector<int32_t>& ids, const std::vector<int
     const int64_t s0 = first_sentence(thread), s1 = thread + 1 == threads ? n_sentences : first_sentence(thread + 1);
     per_thread[thread] =
         train_sentences(ids.data(), offsets.data(), s0, s1, 0, alpha_start, alpha_step, min_alpha,
-                        thread_seed(batch, thread), threads > 1);
+                        thread_seed(batch, thread));
   });
   return sum_stats(per_thread, n_words);
 }
@@ -476,8 +408,7 @@ BatchStats Trainer::train_text(std::string_view text, double alpha_start, double
     int64_t word_base = 0;
     for (int t = 0; t <= thread; ++t) word_base += words_of[t];
     per_thread[thread] = train_sentences(ids.data(), offsets.data(), 0, static_cast<int64_t>(offsets.size()) - 1,
-                                         word_base, alpha_start, alpha_step, min_alpha, thread_seed(batch, thread),
-                                         threads > 1);
+                                         word_base, alpha_start, alpha_step, min_alpha, thread_seed(batch, thread));
   });
   int64_t n_words = 0;
   for (int64_t w : words_of) n_words += w;
