@@ -636,6 +636,14 @@ def test_forced_bos_and_cutoffs_in_generate_as_transformers(tmp_path):
             model.generate(two, do_sample=True, **pad, **{name: value})
     with pytest.raises(ValueError, match="forced_bos_token_id must be a token id"):
         model.generate(two, forced_bos_token_id=[13], **pad)
+    with pytest.raises(ValueError, match="forced token ids must be below the vocabulary size 97, got \\[500\\]"):
+        model.generate(one, forced_bos_token_id=500, **pad)
+    # both on the same step: eos wins, as transformers' processors run in that order
+    ref = hf.generate(torch.tensor(one), max_new_tokens=1, do_sample=False, forced_bos_token_id=13,
+                      forced_eos_token_id=7, **pad).numpy()
+    np.testing.assert_array_equal(model.generate(one, max_new_tokens=1, forced_bos_token_id=13, forced_eos_token_id=7,
+                                                 **pad).numpy(), ref)
+    assert (ref[:, 1] == 7).all()
 
 
 # --- forward inputs, configs and checkpoints as transformers takes them ---

@@ -1009,14 +1009,17 @@ class _Decoding:
         if eos is not None and (made < self.min_new_tokens or sequences.shape[1] < self.min_length):
             scores = scores.copy()  # MinLengthLogitsProcessor, MinNewTokensLengthLogitsProcessor
             scores[:, eos[eos < scores.shape[1]]] = -np.inf
-        if self.forced_bos is not None and sequences.shape[1] == 1:  # ForcedBOSTokenLogitsProcessor: a
-            forced = np.full_like(scores, -np.inf)  # sequence of one token goes on with forced_bos_token_id
-            forced[:, self.forced_bos] = 0
-            scores = forced
-        if self.forced_eos and made == self.max_new - 1:  # ForcedEOSTokenLogitsProcessor: the last token is eos
-            forced = np.full_like(scores, -np.inf)
-            forced[:, self.forced_eos] = 0
-            scores = forced
+        # ForcedBOSTokenLogitsProcessor (a sequence of one token goes on with forced_bos_token_id), then
+        # ForcedEOSTokenLogitsProcessor (the last new token is eos), which wins when both apply
+        forced_ids = [self.forced_bos] if self.forced_bos is not None and sequences.shape[1] == 1 else []
+        if self.forced_eos and made == self.max_new - 1:
+            forced_ids = self.forced_eos
+        if forced_ids:
+            if max(forced_ids) >= scores.shape[1]:
+                raise ValueError(f"GPT.generate: forced token ids must be below the vocabulary size "
+                                 f"{scores.shape[1]}, got {forced_ids}")
+            scores = np.full_like(scores, -np.inf)
+            scores[:, forced_ids] = 0
         for tokens, applies in ((self.suppress, True), (self.begin_suppress, made == 0)):
             if tokens and applies:  # SuppressTokensLogitsProcessor, SuppressTokensAtBeginLogitsProcessor
                 scores = scores.copy()
