@@ -1093,34 +1093,30 @@ def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0, epsilon_
         # TopPLogitsWarper: in ascending order (ties by index), drop the tokens whose cumulative probability
         # stays <= 1 - top_p; the most likely token always stays
         order = np.argsort(scores, axis=1, kind="stable")
-        probs = F.softmax(_core.from_numpy(np.take_along_axis(scores, order, axis=1)), dim=-1).numpy()
+        probs = _softmax_rows(np.take_along_axis(scores, order, axis=1))
         cumulative = np.cumsum(probs, axis=1, dtype=np.float64).astype(np.float32)  # torch sums in double too
         drop_sorted = cumulative <= np.float32(1 - top_p)
         drop_sorted[:, -1] = False
-        drop = np.zeros_like(drop_sorted)
-        np.put_along_axis(drop, order, drop_sorted, axis=1)
-        scores = np.where(drop, -np.inf, scores)
+        scores = _drop_in_order(scores, order, drop_sorted)
     if min_p:  # MinPLogitsWarper
-        probs = F.softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+        probs = _softmax_rows(scores)
         scores = np.where(probs < np.float32(min_p) * probs.max(axis=1, keepdims=True), -np.inf, scores)
     if typical_p < 1:  # TypicalLogitsWarper: the tokens whose surprise is nearest the entropy, up to mass typical_p
-        log_probs = F.log_softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+        log_probs = _softmax_rows(scores, log=True)
         with np.errstate(invalid="ignore"):
             entropy = -np.nansum(log_probs * np.exp(log_probs), axis=1, keepdims=True, dtype=np.float32)
         distance = np.abs(-log_probs - entropy)
         order = np.argsort(distance, axis=1, kind="stable")
         in_order = np.take_along_axis(scores, order, axis=1)
-        cumulative = np.cumsum(F.softmax(_core.from_numpy(np.ascontiguousarray(in_order)), dim=-1).numpy(), axis=1)
+        cumulative = np.cumsum(_softmax_rows(in_order), axis=1)
         last = np.minimum((cumulative < np.float32(typical_p)).sum(axis=1), scores.shape[1] - 1)
         sorted_distance = np.take_along_axis(distance, order, axis=1)
         drop_sorted = sorted_distance > np.take_along_axis(sorted_distance, last[:, None], axis=1)
         drop_sorted[:, 0] = False
-        drop = np.zeros_like(drop_sorted)
-        np.put_along_axis(drop, order, drop_sorted, axis=1)
-        scores = np.where(drop, -np.inf, scores)
+        scores = _drop_in_order(scores, order, drop_sorted)
     for cutoff, eta in ((epsilon_cutoff, False), (eta_cutoff, True)):
         if 0 < cutoff < 1:  # EpsilonLogitsWarper, EtaLogitsWarper
-            probs = F.softmax(_core.from_numpy(np.ascontiguousarray(scores)), dim=-1).numpy()
+            probs = _softmax_rows(scores)
             threshold = np.float32(cutoff)
             if eta:  # the entropy over the tokens left (0 log 0 = 0)
                 entropy = -np.sum(np.where(probs > 0, probs * np.log(np.where(probs > 0, probs, 1)), 0), axis=1,
@@ -1128,6 +1124,19 @@ def _warp(scores, temperature, top_k, top_p, min_p=None, typical_p=1.0, epsilon_
                 threshold = np.minimum(threshold, np.sqrt(threshold) * np.exp(-entropy))
             scores = np.where((probs < threshold) & (scores < scores.max(axis=1, keepdims=True)), -np.inf, scores)
     return scores
+
+
+def _softmax_rows(scores, log=False):
+    """softmax (log_softmax) of each row of a float32 array (B, V), by pyseq's kernel."""
+    x = _core.from_numpy(np.ascontiguousarray(scores))
+    return (F.log_softmax(x, dim=-1) if log else F.softmax(x, dim=-1)).numpy()
+
+
+def _drop_in_order(scores, order, drop_sorted):
+    """scores (B, V) with -inf where drop_sorted (B, V), which follows each row's `order`, is True."""
+    drop = np.zeros_like(drop_sorted)
+    np.put_along_axis(drop, order, drop_sorted, axis=1)
+    return np.where(drop, -np.inf, scores)
 
 
 def _sample(scores, temperature, top_k, top_p, rng, min_p=None, typical_p=1.0, epsilon_cutoff=0.0, eta_cutoff=0.0):
